@@ -1,0 +1,17 @@
+"""The platform's published language and event plumbing.
+
+- ``envelope``: the one envelope every event travels in, encode/decode.
+- ``registry``: event types, their payload schemas per version, upcasters.
+- ``contracts``: one module per producing family (the public API of our events).
+- ``topics``: topic names, partitions and configs; creates/validates them.
+- ``outbox``/``relay``: transactional outbox and the process that publishes it.
+- ``consumer``: at-least-once delivery made exactly-once in effect, with dead letters.
+- ``rebuild``: replay topics from offset 0 into a projection.
+"""
+
+from shared_events.envelope import Envelope, decode, encode, new_envelope
+from shared_events.registry import REGISTRY, DecodeError
+
+__all__ = ["Envelope", "decode", "encode", "new_envelope", "REGISTRY", "DecodeError"]
+
+import shared_events.contracts  # noqa: E402,F401  (registers every event type)

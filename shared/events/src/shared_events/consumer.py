@@ -1,0 +1,298 @@
+"""Consumer runner: Kafka's at-least-once delivery turned into exactly-once effect.
+
+For each polled batch, in ONE PostgreSQL transaction: every new event is applied
+by the handler inside a savepoint and recorded in ``inbox`` (consumer, event_id);
+an event already in ``inbox`` is skipped. Kafka offsets are committed only after
+that transaction commits, so a crash anywhere means redelivery, and redelivery
+means a skip.
+
+- Poison messages (undecodable, unknown type, a handler bug, a domain error) go
+  to ``<topic>.dlq`` with the error and the original bytes, are recorded as
+  dead-lettered, and the consumer goes on.
+- Transient trouble (PostgreSQL unreachable, serialization failure, deadlock)
+  rolls the batch back and redelivers it after a backoff.
+- ``RetryLater`` from a handler (the event depends on another one that has not
+  arrived yet, e.g. an OrderDue before its SubscriptionCreated) pauses that
+  partition briefly and redelivers from that event; after ``retry_later_max_s``
+  it is dead-lettered instead, so a partition can never stall for ever.
+- SIGTERM (stop()): the batch in hand is finished and committed, then the
+  consumer leaves its group.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from kafka import TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+
+from shared_events import kafka as kafka_clients
+from shared_events.envelope import Envelope, decode
+from shared_events.registry import DecodeError
+from shared_events.topics import dlq_name, logical, physical
+
+log = logging.getLogger("shared_events.consumer")
+
+Handler = Callable[[psycopg.Connection, Envelope], None]
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+)
+
+
+class RetryLater(Exception):
+    """Raised by a handler when an event cannot be applied yet (a dependency has not arrived)."""
+
+
+@dataclass
+class ConsumerStats:
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    retried_later: int = 0
+    batches: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+def synthetic_event_id(topic: str, partition: int, offset: int) -> str:
+    """An inbox key for a message with no readable event_id (so it is dead-lettered once)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kafka:{topic}:{partition}:{offset}"))
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        dsn: str,
+        name: str,
+        topics: Iterable[str],
+        handler: Handler,
+        *,
+        bootstrap: str | None = None,
+        max_batch: int = 500,
+        retry_later_pause_s: float = 0.5,
+        retry_later_max_s: float = 300.0,
+        on_batch: Callable[[ConsumerStats, float], None] | None = None,
+        after_db_commit: Callable[[list[Any]], None] | None = None,
+        consumer_overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.name = name  # the Kafka consumer group and the inbox's consumer name
+        self.topics = list(topics)  # logical names
+        self.handler = handler
+        self.bootstrap = bootstrap
+        self.max_batch = max_batch
+        self.retry_later_pause_s = retry_later_pause_s
+        self.retry_later_max_s = retry_later_max_s
+        self.on_batch = on_batch
+        self.after_db_commit = after_db_commit  # test hook: effects committed, Kafka offsets not yet
+        self.consumer_overrides = consumer_overrides or {}
+        self.stats = ConsumerStats()
+        self.stop_event = threading.Event()
+        self._paused_until: dict[TopicPartition, float] = {}
+        self._waiting_since: dict[tuple[str, int, int], float] = {}
+        self._consumer: Any = None
+        self._producer: Any = None
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    # -- main loop -------------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._consumer = kafka_clients.consumer(
+            self.name, self.bootstrap, max_poll_records=self.max_batch, **self.consumer_overrides
+        )
+        self._consumer.subscribe([physical(t) for t in self.topics])
+        backoff = 0.5
+        conn: psycopg.Connection | None = None
+        try:
+            while not self.stop_event.is_set():
+                self._resume_due_partitions()
+                polled = self._consumer.poll(timeout_ms=500, max_records=self.max_batch)
+                records = [r for tp in sorted(polled, key=lambda t: (t.topic, t.partition)) for r in polled[tp]]
+                if not records:
+                    continue
+                try:
+                    if conn is None or conn.closed:
+                        conn = psycopg.connect(self.dsn)
+                    self._process(conn, records)
+                    backoff = 0.5
+                except TRANSIENT_ERRORS as exc:
+                    log.warning("transient error, redelivering batch", extra={"error": str(exc)})
+                    if conn is not None and not conn.closed:
+                        try:
+                            conn.rollback()
+                        except psycopg.Error:
+                            conn.close()
+                    self._rewind(records)
+                    self.stop_event.wait(backoff)
+                    backoff = min(backoff * 2, 10.0)
+        finally:
+            if conn is not None and not conn.closed:
+                conn.close()
+            if self._producer is not None:
+                self._producer.flush(timeout=10)
+                self._producer.close(timeout=10)
+            self._consumer.close(autocommit=False)  # leaves the group; offsets were committed per batch
+
+    def _process(self, conn: psycopg.Connection, records: list[Any]) -> None:
+        started = time.perf_counter()
+        decoded: list[tuple[Any, Envelope | None, str, str | None]] = []
+        for rec in records:
+            try:
+                env = decode(rec.value)
+                decoded.append((rec, env, env.event_id, None))
+            except DecodeError as exc:
+                decoded.append((rec, None, synthetic_event_id(rec.topic, rec.partition, rec.offset), str(exc)))
+        ids = [d[2] for d in decoded]
+        seen = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT event_id FROM inbox WHERE consumer = %s AND event_id = ANY(%s::uuid[])", [self.name, ids]
+            ).fetchall()
+        }
+        done: list[tuple[Any, str, str]] = []
+        blocked: set[TopicPartition] = set()
+        dead: list[tuple[Any, str]] = []
+        for rec, env, event_id, error in decoded:
+            tp = TopicPartition(rec.topic, rec.partition)
+            if tp in blocked:
+                continue
+            if event_id in seen:
+                self.stats.duplicates += 1
+                continue
+            seen.add(event_id)  # a duplicate inside the same batch
+            if error is None and env is not None:
+                try:
+                    with conn.transaction():
+                        self.handler(conn, env)
+                    done.append((rec, event_id, "applied"))
+                    self.stats.applied += 1
+                    self.stats.by_type[env.event_type] = self.stats.by_type.get(env.event_type, 0) + 1
+                    self._waiting_since.pop((rec.topic, rec.partition, rec.offset), None)
+                    continue
+                except TRANSIENT_ERRORS:
+                    raise
+                except RetryLater as exc:
+                    key = (rec.topic, rec.partition, rec.offset)
+                    first = self._waiting_since.setdefault(key, time.monotonic())
+                    if time.monotonic() - first < self.retry_later_max_s:
+                        blocked.add(tp)
+                        seen.discard(event_id)
+                        self.stats.retried_later += 1
+                        continue
+                    error = f"gave up waiting after {self.retry_later_max_s:.0f}s: {exc}"
+                    self._waiting_since.pop(key, None)
+                except Exception as exc:  # a poison message must not stop the consumer
+                    error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+            dead.append((rec, error or "unknown error"))
+            done.append((rec, event_id, "dead_lettered"))
+            self.stats.dead_lettered += 1
+        if dead:
+            self._dead_letter(dead)  # in Kafka before the inbox says so: a crash here only duplicates a DLQ entry
+        if done:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO inbox (consumer, event_id, topic, partition, \"offset\", outcome) "
+                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    [(self.name, eid, logical(r.topic), r.partition, r.offset, outcome) for r, eid, outcome in done],
+                )
+        conn.commit()
+        if self.after_db_commit:
+            self.after_db_commit(records)
+        self._commit_offsets(records, blocked)
+        self.stats.batches += 1
+        if self.on_batch:
+            self.on_batch(self.stats, time.perf_counter() - started)
+
+    # -- offsets, pauses, dead letters -----------------------------------------------------------------------
+
+    def _commit_offsets(self, records: list[Any], blocked: set[TopicPartition]) -> None:
+        from kafka.structs import OffsetAndMetadata
+
+        offsets: dict[TopicPartition, Any] = {}
+        first_blocked: dict[TopicPartition, int] = {}
+        for rec in records:
+            tp = TopicPartition(rec.topic, rec.partition)
+            if tp in blocked:
+                first_blocked.setdefault(tp, rec.offset)
+                continue
+            offsets[tp] = OffsetAndMetadata(rec.offset + 1, "", -1)
+        for tp, offset in first_blocked.items():
+            # everything before the waiting event is done; redeliver from it after a pause
+            offsets[tp] = OffsetAndMetadata(offset, "", -1)
+            self._consumer.seek(tp, offset)
+            self._consumer.pause(tp)
+            self._paused_until[tp] = time.monotonic() + self.retry_later_pause_s
+        try:
+            if offsets:
+                self._consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # a rebalance took the partitions: the next owner redelivers, the inbox drops the copies
+            log.info("offset commit skipped", extra={"error": str(exc)})
+
+    def _resume_due_partitions(self) -> None:
+        now = time.monotonic()
+        for tp, until in list(self._paused_until.items()):
+            if until <= now:
+                del self._paused_until[tp]
+                try:
+                    self._consumer.resume(tp)
+                except (AssertionError, KafkaError, ValueError):
+                    pass  # revoked meanwhile
+
+    def _rewind(self, records: list[Any]) -> None:
+        first: dict[TopicPartition, int] = {}
+        for rec in records:
+            first.setdefault(TopicPartition(rec.topic, rec.partition), rec.offset)
+        for tp, offset in first.items():
+            try:
+                self._consumer.seek(tp, offset)
+            except (AssertionError, KafkaError, ValueError):
+                pass  # no longer assigned to us
+
+    def _dead_letter(self, dead: list[tuple[Any, str]]) -> None:
+        if self._producer is None:
+            self._producer = kafka_clients.producer(self.bootstrap)
+        futures = []
+        for rec, error in dead:
+            log.error(
+                "dead-lettered a message",
+                extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset, "error": error[:2000]},
+            )
+            headers = [
+                ("dlq.error", error[:4000].encode()),
+                ("dlq.source.topic", rec.topic.encode()),
+                ("dlq.source.partition", str(rec.partition).encode()),
+                ("dlq.source.offset", str(rec.offset).encode()),
+                ("dlq.consumer", self.name.encode()),
+                ("dlq.at", str(time.time()).encode()),
+            ]
+            futures.append(
+                self._producer.send(dlq_name(rec.topic), key=rec.key, value=rec.value or b"", headers=headers)
+            )
+        self._producer.flush()
+        for fut in futures:
+            fut.get(timeout=30)
+
+
+def dispatch(handlers: dict[str, Handler]) -> Handler:
+    """A handler that routes by event_type and ignores types it does not handle."""
+
+    def handle(conn: psycopg.Connection, env: Envelope) -> None:
+        fn = handlers.get(env.event_type)
+        if fn is not None:
+            fn(conn, env)
+
+    return handle

@@ -1,0 +1,183 @@
+"""orders.events: orders placed for occurrences, their edits, confirmation and payment requests
+(producer: order-service).
+
+Every event that changes quantities carries ``stock_delta`` (positive = this
+service allocated that much more of the variant, negative = released), so the
+platform's inventory can follow what subscriptions hold.
+"""
+
+from marshmallow import Schema, fields, validate
+
+from shared_events.contracts.common import PAYMENT_KINDS, Address, CommandEvent, Currency, Id, Money, Quantity, Utc
+from shared_events.registry import event
+
+TOPIC = "orders.events"
+EDITORS = ["manager", "customer", "subscription", "system"]
+
+
+class StockDelta(Schema):
+    variant_id = Id(required=True)
+    delta = fields.Integer(strict=True, required=True)
+
+
+class Line(Schema):
+    line_id = Id(required=True)
+    variant_id = Id(required=True)
+    name = fields.String(required=True, validate=validate.Length(max=400))
+    unit_price = Money(required=True, validate=validate.Range(min=0))
+    requested_quantity = Quantity(required=True)  # what the subscription asked for
+    quantity = Quantity(required=True)  # what was allocated (capped to stock)
+    total = Money(required=True, validate=validate.Range(min=0))
+
+
+class Totals(Schema):
+    item_total = Money(required=True)
+    shipping_fee = Money(required=True)
+    payment_fee = Money(required=True)
+    total = Money(required=True)
+
+
+class _OrderEvent(CommandEvent):
+    order_id = Id(required=True)
+    shop_id = Id(required=True)
+    subscription_id = Id(required=True)
+    order_cycle_id = Id(required=True)
+    customer_id = Id(required=True)
+
+
+@event("OrderPlaced", 1, topic=TOPIC, aggregate="Order")
+class OrderPlacedV1(_OrderEvent):
+    """An order was placed for an OrderDue (status placed), or nothing was available (status empty:
+    nothing to confirm or charge). Prices are the catalog's at placement; no payment is taken while
+    the cycle is open."""
+
+    number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    status = fields.String(required=True, validate=validate.OneOf(["placed", "empty"]))
+    currency = Currency(required=True)
+    lines = fields.List(fields.Nested(Line), required=True)
+    totals = fields.Nested(Totals, required=True)
+    shipping_method_id = Id(required=True)
+    payment_method_id = Id(required=True)
+    payment_kind = fields.String(required=True, validate=validate.OneOf(PAYMENT_KINDS))
+    bill_address = fields.Nested(Address, required=True)
+    ship_address = fields.Nested(Address, required=True)
+    opens_at = Utc(required=True)
+    closes_at = Utc(required=True)
+    late = fields.Boolean(required=True)
+    allocation_policy = fields.String(required=True)
+    stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+
+
+@event("OrderLineChanged", 1, topic=TOPIC, aggregate="Order")
+class OrderLineChangedV1(_OrderEvent):
+    """A line's quantity changed (by a manager, the customer, or a subscription edit)."""
+
+    line_id = Id(required=True)
+    variant_id = Id(required=True)
+    quantity = Quantity(required=True)
+    previous_quantity = Quantity(required=True)
+    by = fields.String(required=True, validate=validate.OneOf(EDITORS))
+    totals = fields.Nested(Totals, required=True)
+    stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+
+
+@event("OrderLineAdded", 1, topic=TOPIC, aggregate="Order")
+class OrderLineAddedV1(_OrderEvent):
+    """A line was added (by a manager or a subscription edit, stock permitting)."""
+
+    line = fields.Nested(Line, required=True)
+    by = fields.String(required=True, validate=validate.OneOf(EDITORS))
+    totals = fields.Nested(Totals, required=True)
+    stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+
+
+@event("OrderLineRemoved", 1, topic=TOPIC, aggregate="Order")
+class OrderLineRemovedV1(_OrderEvent):
+    """A line was removed (never the last one: that is a cancel)."""
+
+    line_id = Id(required=True)
+    variant_id = Id(required=True)
+    by = fields.String(required=True, validate=validate.OneOf(EDITORS))
+    totals = fields.Nested(Totals, required=True)
+    stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+
+
+@event("OrderDetailsChanged", 1, topic=TOPIC, aggregate="Order")
+class OrderDetailsChangedV1(_OrderEvent):
+    """Shipping/payment method or addresses changed (only the changed ones are present)."""
+
+    shipping_method_id = Id()
+    payment_method_id = Id()
+    payment_kind = fields.String(validate=validate.OneOf(PAYMENT_KINDS))
+    bill_address = fields.Nested(Address)
+    ship_address = fields.Nested(Address)
+    by = fields.String(required=True, validate=validate.OneOf(EDITORS))
+    totals = fields.Nested(Totals, required=True)
+
+
+class UpdateIssue(Schema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["line_hand_edited", "line_missing", "insufficient_stock", "out_of_stock",
+             "shipping_method_hand_edited", "payment_method_hand_edited", "address_hand_edited", "order_closed"]
+        ),
+    )
+    variant_id = Id(load_default=None, allow_none=True)
+    message = fields.String(required=True)
+
+
+@event("OrderUpdateIssuesRecorded", 1, topic=TOPIC, aggregate="Order")
+class OrderUpdateIssuesRecordedV1(_OrderEvent):
+    """A subscription edit could not be applied to this open order in full (reference section 8):
+    each skipped propagation is an issue the manager can read."""
+
+    subscription_event_id = fields.String(required=True)
+    issues = fields.List(fields.Nested(UpdateIssue), required=True)
+
+
+@event("OrderCancelled", 1, topic=TOPIC, aggregate="Order")
+class OrderCancelledV1(_OrderEvent):
+    """The order was cancelled before its cycle closed; its stock is released."""
+
+    by = fields.String(required=True, validate=validate.OneOf(EDITORS))
+    cause = fields.String(
+        required=True,
+        validate=validate.OneOf(["manager", "customer", "occurrence_skipped", "subscription_paused",
+                                 "subscription_cancelled"]),
+    )
+    stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+
+
+@event("OrderResumed", 1, topic=TOPIC, aggregate="Order")
+class OrderResumedV1(_OrderEvent):
+    """A cancelled order is back (before close); its lines are re-allocated, capped to stock."""
+
+    by = fields.String(required=True, validate=validate.OneOf(EDITORS))
+    lines = fields.List(fields.Nested(Line), required=True)
+    totals = fields.Nested(Totals, required=True)
+    stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+
+
+@event("OrderConfirmed", 1, topic=TOPIC, aggregate="Order")
+class OrderConfirmedV1(_OrderEvent):
+    """The cycle closed and the order is final. payment_required is false for a zero total."""
+
+    number = fields.String(required=True)
+    currency = Currency(required=True)
+    totals = fields.Nested(Totals, required=True)
+    payment_kind = fields.String(required=True, validate=validate.OneOf(PAYMENT_KINDS))
+    payment_required = fields.Boolean(required=True)
+    confirmed_at = Utc(required=True)
+
+
+@event("PaymentRequested", 1, topic=TOPIC, aggregate="Order")
+class PaymentRequestedV1(_OrderEvent):
+    """Billing, please collect ``amount`` for this confirmed order (stripe: charge the card off-session;
+    cash: record it as pending until a manager marks it paid)."""
+
+    number = fields.String(required=True)
+    amount = Money(required=True, validate=validate.Range(min=1))
+    currency = Currency(required=True)
+    payment_kind = fields.String(required=True, validate=validate.OneOf(PAYMENT_KINDS))
+    payment_method_id = Id(required=True)

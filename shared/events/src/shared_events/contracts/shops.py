@@ -1,0 +1,90 @@
+"""shops.events: shops and their shipping and payment methods (producer: subscription-service)."""
+
+from marshmallow import Schema, fields, validate
+
+from shared_events.contracts.common import PAYMENT_KINDS, CommandEvent, Currency, Id, Money
+from shared_events.registry import event
+
+TOPIC = "shops.events"
+
+
+class RetryPolicy(Schema):
+    """When billing tries again after a soft decline or a transient error."""
+
+    delays_hours = fields.List(fields.Integer(strict=True, validate=validate.Range(min=0, max=24 * 30)), required=True)
+    max_attempts = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))
+
+
+class ShopSettings(Schema):
+    """Every setting of a shop; in ShopUpdated only the changed ones are present."""
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    timezone = fields.String(validate=validate.Length(min=1, max=64))  # IANA, e.g. Europe/Paris
+    currency = Currency()
+    locale = fields.String(validate=validate.OneOf(["en", "fr"]))
+    contact_email = fields.Email()
+    owner_email = fields.Email(allow_none=True)
+    subscriptions_enabled = fields.Boolean()  # the kill switch: off = no new orders are placed
+    allow_order_changes = fields.Boolean()  # customers may change/cancel placed orders while open
+    allow_customer_skip = fields.Boolean()  # customers may skip/resume single occurrences
+    allocation_policy = fields.String(validate=validate.OneOf(["first_come", "fair_share"]))
+    late_placement = fields.String(validate=validate.OneOf(["while_open", "always"]))
+    payment_retry = fields.Nested(RetryPolicy)
+    stripe_account_id = fields.String(allow_none=True)
+
+
+@event("ShopCreated", 1, topic=TOPIC, aggregate="Shop")
+class ShopCreatedV1(CommandEvent):
+    """A platform admin created a shop. ``settings`` holds every setting."""
+
+    shop_id = Id(required=True)
+    settings = fields.Nested(ShopSettings, required=True)
+
+
+@event("ShopUpdated", 1, topic=TOPIC, aggregate="Shop")
+class ShopUpdatedV1(CommandEvent):
+    """Settings changed; ``changes`` holds only the new values, ``previous`` the old ones."""
+
+    shop_id = Id(required=True)
+    changes = fields.Nested(ShopSettings, required=True)
+    previous = fields.Nested(ShopSettings, required=True)
+
+
+class _Method(CommandEvent):
+    shop_id = Id(required=True)
+    method_id = Id(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    fee_flat = Money(required=True, validate=validate.Range(min=0))
+    fee_percent_bp = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10_000))
+    active = fields.Boolean(required=True)
+
+
+@event("ShippingMethodSaved", 1, topic=TOPIC, aggregate="Shop")
+class ShippingMethodSavedV1(_Method):
+    """A shipping method was added or changed. Fee = fee_flat + item_total * fee_percent_bp / 10000."""
+
+    pickup = fields.Boolean(required=True)
+
+
+@event("ShippingMethodRemoved", 1, topic=TOPIC, aggregate="Shop")
+class ShippingMethodRemovedV1(CommandEvent):
+    """A shipping method can no longer be chosen (existing subscriptions keep their copy)."""
+
+    shop_id = Id(required=True)
+    method_id = Id(required=True)
+
+
+@event("PaymentMethodSaved", 1, topic=TOPIC, aggregate="Shop")
+class PaymentMethodSavedV1(_Method):
+    """A payment method was added or changed: kind cash (collected by hand) or stripe (card, off-session)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(PAYMENT_KINDS))
+
+
+@event("PaymentMethodRemoved", 1, topic=TOPIC, aggregate="Shop")
+class PaymentMethodRemovedV1(CommandEvent):
+    """A payment method can no longer be chosen."""
+
+    shop_id = Id(required=True)
+    method_id = Id(required=True)

@@ -1,0 +1,92 @@
+"""Transactional outbox: append a service's events in the caller's transaction.
+
+The caller's transaction also writes the projection rows the events produce, so
+state and events commit together or not at all; the relay publishes them later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from shared_events.envelope import Envelope, decode, encode
+
+
+class ConcurrencyError(Exception):
+    """Another writer already stored this aggregate version: the caller's view was stale."""
+
+
+_COLUMNS = ("event_id", "topic", "aggregate_id", "aggregate_version", "event_type", "occurred_at", "body")
+_INSERT = sql.SQL("INSERT INTO event_store ({}) VALUES ({})").format(
+    sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)), sql.SQL(", ").join(sql.Placeholder() * len(_COLUMNS))
+)
+
+
+def _row(env: Envelope) -> tuple[Any, ...]:
+    return (env.event_id, env.topic_family, env.aggregate_id, env.aggregate_version, env.event_type,
+            env.occurred_at, encode(env))
+
+
+def append(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> None:
+    """Store events for publication. Raises ConcurrencyError on a version conflict."""
+    if not envelopes:
+        return
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(_INSERT, [_row(e) for e in envelopes])
+    except psycopg.errors.UniqueViolation as exc:
+        raise ConcurrencyError(str(exc.diag.message_detail or exc)) from exc
+
+
+def append_new(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[Envelope]:
+    """Store the events whose (topic, aggregate, version) is not stored yet; return those stored.
+
+    For "exactly once per key" producers (the scheduler): a duplicate is silently skipped.
+    """
+    if not envelopes:
+        return []
+    stored: list[Envelope] = []
+    by_id = {e.event_id: e for e in envelopes}
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO event_store (event_id, topic, aggregate_id, aggregate_version, event_type, occurred_at, body)
+            SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[],
+                                 %s::bytea[])
+            ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING
+            RETURNING event_id
+            """,
+            [list(col) for col in zip(*(_row(e) for e in envelopes), strict=True)],
+        )
+        for (event_id,) in cur.fetchall():
+            stored.append(by_id[str(event_id)])
+    return stored
+
+
+def history(conn: psycopg.Connection, aggregate_id: str, topic: str | None = None) -> list[Envelope]:
+    """The aggregate's events in version order, as this service recorded them."""
+    query = "SELECT body FROM event_store WHERE aggregate_id = %s"
+    params: list[Any] = [aggregate_id]
+    if topic:
+        query += " AND topic = %s"
+        params.append(topic)
+    with conn.cursor() as cur:
+        cur.execute(query + " ORDER BY aggregate_version", params)
+        return [decode(bytes(body)) for (body,) in cur.fetchall()]
+
+
+def pending_count(conn: psycopg.Connection) -> tuple[int, float | None]:
+    """(unpublished events, age in seconds of the oldest one) for health and metrics."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*), extract(epoch FROM clock_timestamp() - min(stored_at)) FROM event_store WHERE published_at IS NULL"
+        )
+        count, age = cur.fetchone()  # type: ignore[misc]
+    return int(count), float(age) if age is not None else None
+
+
+def iter_rows(envelopes: Iterable[Envelope]) -> list[tuple[Any, ...]]:
+    return [_row(e) for e in envelopes]

@@ -1,0 +1,28 @@
+"""A consumer in its own process for the plumbing tests: records every application it makes.
+
+python probe_consumer.py  (env: DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, TOPIC_PREFIX, PROBE_TOPIC, PROBE_GROUP)
+A TokenRevoked whose reason is "boom" makes the handler fail (a handler bug -> dead letter).
+"""
+
+import os
+
+from servicekit.runners import run_consumer
+
+
+def handler_factory(_settings):
+    def handle(conn, env):
+        if env.payload.get("reason") == "boom":
+            raise ValueError("handler bug on purpose")
+        conn.execute("INSERT INTO applied (event_id, aggregate_id, version) VALUES (%s, %s, %s)",
+                     [env.event_id, env.aggregate_id, env.aggregate_version])
+        conn.execute(
+            "INSERT INTO token_view (token_id, version, revoked) VALUES (%s, %s, %s) "
+            "ON CONFLICT (token_id) DO UPDATE SET version = EXCLUDED.version, revoked = EXCLUDED.revoked "
+            "WHERE token_view.version < EXCLUDED.version",
+            [env.payload["token_id"], env.aggregate_version, env.event_type == "TokenRevoked"])
+
+    return handle
+
+
+if __name__ == "__main__":
+    run_consumer("probe", [os.environ["PROBE_TOPIC"]], handler_factory, group=os.environ["PROBE_GROUP"])

@@ -1,0 +1,199 @@
+"""Outbox -> relay -> Kafka -> consumer, against real PostgreSQL and Kafka, with processes killed on purpose."""
+
+import signal
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from shared_events import Envelope, decode, outbox
+from shared_events.examples import EXAMPLES
+from shared_events.rebuild import rebuild
+from shared_events.topics import physical
+from devstack.testing import group_lag, load_module, process_env, scalar, start_process, wait_for
+
+HERE = Path(__file__).parent
+
+pytestmark = pytest.mark.integration
+
+
+def _env(infra, dsn, prefix, **extra):
+    return process_env(dsn, infra.bootstrap, prefix, **extra)
+
+
+def token_events(n):
+    """n tokens, each issued (v1) then revoked (v2): 2n events over many keys."""
+    events = []
+    for _ in range(n):
+        tid = str(uuid.uuid4())
+        issued = dict(EXAMPLES["TokenIssued"], token_id=tid, token_hash=uuid.uuid4().hex * 2)
+        revoked = dict(EXAMPLES["TokenRevoked"], token_id=tid, reason="rotated")
+        for version, (etype, payload) in enumerate([("TokenIssued", issued), ("TokenRevoked", revoked)], 1):
+            events.append(Envelope(event_type=etype, aggregate_id=tid, aggregate_version=version, payload=payload,
+                                   producer="test", occurred_at=datetime.now(UTC)))
+    return events
+
+
+def topic_records(bootstrap, topic):
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    end = consumer.end_offsets(parts)
+    out = []
+    while any(consumer.position(tp) < end[tp] for tp in parts):
+        for recs in consumer.poll(timeout_ms=1000).values():
+            out += recs
+    consumer.close()
+    return out
+
+
+def test_an_event_reaches_a_consumer_in_another_process_exactly_once_even_when_the_relay_dies_before_marking(
+        infra, topic_prefix, make_db, probe_db, tmp_path):
+    producer_db = make_db(None)
+    consumer_db, _ = probe_db
+    events = token_events(25)
+    with psycopg.connect(producer_db) as conn:
+        outbox.append(conn, events)
+        conn.commit()
+
+    relay_env = _env(infra, producer_db, topic_prefix, RELAY_FAULT="crash_before_mark")
+    crashed = start_process(["-m", "servicekit.runners", "relay", "probe-producer"], relay_env, tmp_path / "relay1.log")
+    assert crashed.wait(timeout=60) == 137, (tmp_path / "relay1.log").read_text()
+    assert scalar(producer_db, "SELECT count(*) FROM event_store WHERE published_at IS NULL") == 50
+
+    relay = start_process(["-m", "servicekit.runners", "relay", "probe-producer"], _env(infra, producer_db, topic_prefix),
+                  tmp_path / "relay2.log")
+    try:
+        wait_for(lambda: scalar(producer_db, "SELECT count(*) FROM event_store WHERE published_at IS NULL") == 0,
+                 what="the second relay to publish")
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        assert relay.wait(timeout=30) == 0, (tmp_path / "relay2.log").read_text()
+
+    records = topic_records(infra.bootstrap, physical("identity.events"))
+    assert len(records) == 100, "the crashed relay's batch was published twice"
+    assert len({decode(r.value).event_id for r in records}) == 50
+
+    consumer_env = _env(infra, consumer_db, topic_prefix, PROBE_TOPIC="identity.events",
+                           PROBE_GROUP=f"probe-{uuid.uuid4().hex[:6]}")
+    consumer = start_process([str(HERE / "probe_consumer.py")], consumer_env, tmp_path / "consumer.log")
+    try:
+        wait_for(lambda: scalar(consumer_db, "SELECT count(*) FROM inbox") == 50, what="the consumer")
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        assert consumer.wait(timeout=30) == 0, (tmp_path / "consumer.log").read_text()
+    assert scalar(consumer_db, "SELECT count(*) FROM applied") == 50
+    assert scalar(consumer_db, "SELECT count(DISTINCT event_id) FROM applied") == 50
+    # per-key order kept: every token's v2 (revoked) applied after its v1
+    assert scalar(consumer_db, "SELECT count(*) FROM token_view WHERE revoked AND version = 2") == 25
+
+
+def test_a_consumer_killed_after_its_commit_and_before_its_offset_commit_applies_nothing_twice(
+        infra, topic_prefix, make_db, probe_db, tmp_path):
+    producer_db = make_db(None)
+    consumer_db, _ = probe_db
+    with psycopg.connect(producer_db) as conn:
+        outbox.append(conn, token_events(20))
+        conn.commit()
+    relay = start_process(["-m", "servicekit.runners", "relay", "p"], _env(infra, producer_db, topic_prefix),
+                  tmp_path / "relay.log")
+    group = f"probe-{uuid.uuid4().hex[:6]}"
+    once = tmp_path / "consumer-crashed"
+    try:
+        wait_for(lambda: scalar(producer_db, "SELECT count(*) FROM event_store WHERE published_at IS NULL") == 0)
+        first = start_process([str(HERE / "probe_consumer.py")],
+                      _env(infra, consumer_db, topic_prefix, PROBE_TOPIC="identity.events", PROBE_GROUP=group,
+                              CONSUMER_FAULT="crash_after_db_commit", CONSUMER_FAULT_ONCE_FILE=once),
+                      tmp_path / "c1.log")
+        assert first.wait(timeout=60) == 137, (tmp_path / "c1.log").read_text()
+        applied_before_restart = scalar(consumer_db, "SELECT count(*) FROM applied")
+        assert applied_before_restart > 0
+        second = start_process([str(HERE / "probe_consumer.py")],
+                       _env(infra, consumer_db, topic_prefix, PROBE_TOPIC="identity.events", PROBE_GROUP=group,
+                               CONSUMER_FAULT="crash_after_db_commit", CONSUMER_FAULT_ONCE_FILE=once),
+                       tmp_path / "c2.log")
+        wait_for(lambda: group_lag(infra.bootstrap, group, [physical("identity.events")]) == 0,
+                 what="the restarted consumer to catch up")
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        relay.wait(timeout=30)
+    assert scalar(consumer_db, "SELECT count(*) FROM applied") == 40
+    assert scalar(consumer_db, "SELECT count(DISTINCT event_id) FROM applied") == 40
+
+
+def test_malformed_messages_go_to_the_dead_letter_topic_and_the_next_good_message_is_applied(
+        infra, topic_prefix, probe_db, tmp_path):
+    consumer_db, _ = probe_db
+    topic = physical("identity.events")
+    good, boom = token_events(1)[0], token_events(1)[0]
+    boom = Envelope(**{**boom.__dict__, "payload": dict(boom.payload, reason="boom")})
+    from shared_events import encode
+
+    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    bad_messages = [b"{not json", b'{"event_type": "TokenIssued"}', b"[]",
+                    encode(boom), b'{"event_type":"Nope","schema_version":1}']
+    for raw in bad_messages:
+        producer.send(topic, key=b"k", value=raw, partition=0)
+    producer.send(topic, key=good.aggregate_id.encode(), value=encode(good), partition=0)
+    producer.flush()
+
+    consumer = start_process([str(HERE / "probe_consumer.py")],
+                     _env(infra, consumer_db, topic_prefix, PROBE_TOPIC="identity.events",
+                             PROBE_GROUP=f"probe-{uuid.uuid4().hex[:6]}"), tmp_path / "c.log")
+    try:
+        wait_for(lambda: scalar(consumer_db, "SELECT count(*) FROM applied") == 1, what="the good message")
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        assert consumer.wait(timeout=30) == 0, "the consumer must survive poison messages"
+    assert scalar(consumer_db, "SELECT count(*) FROM inbox WHERE outcome = 'dead_lettered'") == len(bad_messages)
+    dead = topic_records(infra.bootstrap, topic + ".dlq")
+    assert [r.value for r in dead] == bad_messages, "every poison message lands in the DLQ with its original bytes"
+    errors = [dict(r.headers)["dlq.error"].decode() for r in dead]
+    assert "not JSON" in errors[0] and "bad envelope" in errors[1] and "handler bug on purpose" in errors[3]
+    assert "unknown event type" in errors[4] or "bad envelope" in errors[4]
+
+
+def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupted_one_does_not(
+        infra, topic_prefix, make_db, probe_db, tmp_path):
+    producer_db = make_db(None)
+    consumer_db, migrations = probe_db
+    with psycopg.connect(producer_db) as conn:
+        outbox.append(conn, token_events(30))
+        conn.commit()
+    relay = start_process(["-m", "servicekit.runners", "relay", "p"], _env(infra, producer_db, topic_prefix),
+                  tmp_path / "relay.log")
+    consumer = start_process([str(HERE / "probe_consumer.py")],
+                     _env(infra, consumer_db, topic_prefix, PROBE_TOPIC="identity.events",
+                             PROBE_GROUP=f"probe-{uuid.uuid4().hex[:6]}"), tmp_path / "c.log")
+    try:
+        wait_for(lambda: scalar(consumer_db, "SELECT count(*) FROM inbox") == 60, what="live projection")
+    finally:
+        for p in (relay, consumer):
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
+
+    handler_factory = load_module(HERE / "probe_consumer.py").handler_factory
+    from servicekit.db import migrate
+
+    def apply(conn, env):
+        handler_factory(None)(conn, env)
+
+    def rebuild_once(**kw):
+        return rebuild(consumer_db, topics=["identity.events"], apply=apply, tables=["token_view"],
+                       migrate=lambda c: migrate(c, migrations), bootstrap=infra.bootstrap, **kw)
+
+    report = rebuild_once()
+    assert report.events == 60 and report.identical, report
+    with psycopg.connect(consumer_db) as conn:
+        conn.execute("UPDATE token_view SET revoked = false WHERE token_id IN "
+                     "(SELECT token_id FROM token_view LIMIT 3)")
+        conn.commit()
+    assert rebuild_once().differences["token_view"] == 6  # 3 rows differ on each side
+    repaired = rebuild_once(swap=True)
+    assert repaired.swapped and rebuild_once().identical

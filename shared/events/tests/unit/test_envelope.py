@@ -1,0 +1,124 @@
+"""Envelope and contracts: strict on produce, tolerant on consume, golden samples still decode."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from marshmallow import Schema, fields
+
+from shared_events import REGISTRY, DecodeError, Envelope, decode, encode
+from shared_events.catalogue import SAMPLES, sample_envelope, sample_path
+from shared_events.examples import EXAMPLES
+from shared_events.registry import Registry
+
+
+@pytest.mark.parametrize("spec", REGISTRY.all_specs(), ids=lambda s: f"{s.name}@{s.version}")
+def test_every_event_type_round_trips_through_the_wire(spec):
+    env = sample_envelope(spec)
+    back = decode(encode(env))
+    assert back.event_type == spec.name and back.schema_version == spec.version
+    assert back.event_id == env.event_id and back.aggregate_version == 1
+    assert encode(back) == encode(env)
+
+
+@pytest.mark.parametrize("spec", REGISTRY.all_specs(), ids=lambda s: f"{s.name}@{s.version}")
+def test_golden_sample_exists_and_still_decodes(spec):
+    raw = sample_path(spec).read_bytes()
+    env = decode(raw)
+    assert env.event_type == spec.name
+
+
+def test_every_golden_sample_belongs_to_a_registered_type():
+    names = {f"{s.name}@{s.version}.json" for s in REGISTRY.all_specs()}
+    assert {p.name for p in SAMPLES.glob("*.json")} == names
+
+
+def test_every_event_type_has_an_example():
+    assert {s.name for s in REGISTRY.all_specs()} == set(EXAMPLES)
+
+
+def _env(event_type, payload):
+    return Envelope(event_type=event_type, aggregate_id="a", aggregate_version=1, payload=payload, producer="test",
+                    occurred_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_producing_an_unknown_field_is_refused():
+    payload = dict(EXAMPLES["TokenRevoked"], surprise=1)
+    with pytest.raises(ValueError, match="surprise"):
+        encode(_env("TokenRevoked", payload))
+
+
+def test_producing_a_float_amount_is_refused():
+    payload = dict(EXAMPLES["PaymentMarkedPaid"], amount=36.40)
+    with pytest.raises(ValueError, match="amount"):
+        encode(_env("PaymentMarkedPaid", payload))
+
+
+def test_producing_without_a_required_field_is_refused():
+    payload = dict(EXAMPLES["OccurrenceSkipped"])
+    del payload["order_cycle_id"]
+    with pytest.raises(ValueError, match="order_cycle_id"):
+        encode(_env("OccurrenceSkipped", payload))
+
+
+def test_consuming_ignores_fields_added_by_a_newer_producer():
+    doc = json.loads(encode(_env("TokenRevoked", EXAMPLES["TokenRevoked"])))
+    doc["payload"]["added_later"] = {"x": 1}
+    doc["added_to_envelope"] = True
+    env = decode(json.dumps(doc).encode())
+    assert "added_later" not in env.payload
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"\x00\xff not json", "not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'{"event_type": "X"}', "bad envelope"),
+        (None, "tombstone"),
+    ],
+)
+def test_malformed_messages_raise_decode_error(raw, message):
+    with pytest.raises(DecodeError, match=message):
+        decode(raw)
+
+
+def test_unknown_type_and_future_version_raise_decode_error():
+    doc = json.loads(encode(_env("TokenRevoked", EXAMPLES["TokenRevoked"])))
+    with pytest.raises(DecodeError, match="unknown event type"):
+        decode(json.dumps(dict(doc, event_type="NoSuchThing")).encode())
+    with pytest.raises(DecodeError, match="newer than this consumer"):
+        decode(json.dumps(dict(doc, schema_version=99)).encode())
+
+
+def test_a_wrong_payload_type_on_consume_raises_decode_error():
+    doc = json.loads(encode(_env("TokenRevoked", EXAMPLES["TokenRevoked"])))
+    doc["payload"]["token_id"] = 12
+    with pytest.raises(DecodeError, match="token_id"):
+        decode(json.dumps(doc).encode())
+
+
+def test_old_versions_are_upcast_to_the_newest():
+    reg = Registry()
+
+    @reg.register("Probe", 1, topic="t", aggregate="P")
+    class ProbeV1(Schema):
+        amount_eur = fields.Float()
+
+    @reg.register("Probe", 2, topic="t", aggregate="P")
+    class ProbeV2(Schema):
+        amount = fields.Integer()
+        currency = fields.String()
+
+    @reg.upcaster("Probe", 1)
+    def _v1_to_v2(p):
+        return {"amount": round(p["amount_eur"] * 100), "currency": "EUR"}
+
+    assert reg.upcast("Probe", 1, {"amount_eur": 12.5}) == (2, {"amount": 1250, "currency": "EUR"})
+    assert reg.upcast("Probe", 2, {"amount": 5, "currency": "EUR"}) == (2, {"amount": 5, "currency": "EUR"})
+
+
+def test_naive_times_are_refused():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Envelope(event_type="TokenRevoked", aggregate_id="a", aggregate_version=1, payload={}, producer="t",
+                 occurred_at=datetime(2026, 1, 1))

@@ -1,0 +1,1 @@
+"""Shared service runtime (not the published language: that is shared_events)."""

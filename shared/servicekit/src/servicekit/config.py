@@ -1,0 +1,66 @@
+"""Settings read from the environment (twelve-factor), in one place, with loopback defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+class ConfigError(Exception):
+    pass
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env(name)
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = env(name)
+    return default if raw is None else raw.lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every service reads. Services extend it with their own fields."""
+
+    service_name: str
+    database_url: str
+    kafka_bootstrap: str
+    topic_prefix: str
+    admin_token: str | None
+    app_env: str  # development | test | production
+    test_clock_url: str | None  # test clock mode: every "now" reads this database
+    log_level: str
+    public_base_url: str
+    rate_limit_per_minute: int
+    max_body_bytes: int
+
+    @classmethod
+    def from_env(cls, service_name: str, default_port: int) -> Settings:
+        app_env = env("APP_ENV", "development") or "development"
+        test_clock_url = env("TEST_CLOCK_URL")
+        if test_clock_url and app_env == "production":
+            raise ConfigError("TEST_CLOCK_URL is refused when APP_ENV=production")
+        return cls(
+            service_name=service_name,
+            database_url=env("DATABASE_URL", f"postgresql://postgres@127.0.0.1:55432/{service_name.split('-')[0]}")
+            or "",
+            kafka_bootstrap=env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092") or "",
+            topic_prefix=env("TOPIC_PREFIX", "") or "",
+            admin_token=env("ADMIN_TOKEN"),
+            app_env=app_env,
+            test_clock_url=test_clock_url,
+            log_level=env("LOG_LEVEL", "INFO") or "INFO",
+            public_base_url=env("PUBLIC_BASE_URL", f"http://127.0.0.1:{env_int('PORT', default_port)}") or "",
+            rate_limit_per_minute=env_int("RATE_LIMIT_PER_MINUTE", 6000),
+            max_body_bytes=env_int("MAX_BODY_BYTES", 1_000_000),
+        )

@@ -1,0 +1,1 @@
+"""Flask conventions shared by every service's REST API."""

@@ -1,0 +1,301 @@
+"""The Flask app every service starts from.
+
+- ``/healthz`` (process alive), ``/readyz`` (PostgreSQL and Kafka reachable), ``/metrics``.
+- ``/openapi.json`` and a docs page at ``/docs`` (flask-smorest, from the marshmallow schemas).
+- One PostgreSQL connection and transaction per request (``request_conn()``): committed when
+  the response is a success, rolled back otherwise, so a failed request changes nothing.
+- Bearer authentication on every ``/api/`` route not marked ``@public``; a per-token rate limit.
+- Errors of every kind as problem details; never a stack trace.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from flask import Flask, Response, current_app, g, request
+from flask_smorest import Api
+from flask_smorest.spec import APISpecMixin
+from marshmallow import ValidationError
+from psycopg_pool import ConnectionPool
+from werkzeug.exceptions import HTTPException
+
+from servicekit import logs, metrics
+from servicekit.auth import Principal, authenticate
+from servicekit.clock import Clock
+from servicekit.config import Settings
+from servicekit.web.problems import (
+    Problem,
+    ProblemSchema,
+    TooManyRequests,
+    Unauthorized,
+    flatten_errors,
+    problem_response,
+)
+
+log = logging.getLogger("servicekit.web")
+
+PUBLIC_ENDPOINTS_KEY = "public_endpoints"
+
+
+class ProblemApi(Api):
+    """flask-smorest Api answering errors as application/problem+json and documenting them so."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        from flask_smorest.utils import prepare_response
+
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, "application/problem+json")
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (RFC 9457 problem details)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, "application/problem+json")
+        self.spec.components.response(APISpecMixin.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+        data = getattr(error, "data", None) or {}
+        errors = None
+        if "messages" in data or "errors" in data:
+            raw = data.get("errors", data.get("messages"))
+            # webargs nests by location: {"json": {...}} / {"query": {...}}; keep the location only if not json
+            if isinstance(raw, dict) and set(raw) <= {"json", "query", "headers", "view_args", "form", "files"}:
+                merged: dict[str, Any] = {}
+                for loc, msgs in raw.items():
+                    merged.update(flatten_errors(msgs, "" if loc == "json" else loc))
+                errors = merged
+            else:
+                errors = flatten_errors(raw)
+        code = error.code or 500
+        title = {422: "Validation failed", 400: "Bad request"}.get(code, error.name)
+        detail = data.get("message") or (error.description if code != 500 else "Something went wrong on our side.")
+        if code == 400 and "JSON" in (error.description or ""):
+            detail = "The request body is not valid JSON."
+        return problem_response(code, title, detail=detail, errors=errors, slug=str(code),
+                                headers=data.get("headers"), correlation_id=logs.correlation_id.get())
+
+
+def public(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view as needing no bearer token (health, webhooks with their own signature)."""
+    view._public = True  # type: ignore[attr-defined]
+    return view
+
+
+def request_conn() -> psycopg.Connection:
+    """This request's connection, inside its transaction (committed only if the response succeeds)."""
+    if "db_conn" not in g:
+        pool: ConnectionPool = current_app.extensions["pool"]
+        g.db_conn = pool.getconn()
+    return g.db_conn
+
+
+def principal() -> Principal:
+    p = g.get("principal")
+    if p is None:
+        raise Unauthorized("Send an Authorization: Bearer <token> header.")
+    return p
+
+
+def clock() -> Clock:
+    return current_app.extensions["clock"]
+
+
+def settings() -> Settings:
+    return current_app.extensions["settings"]
+
+
+def now():  # type: ignore[no-untyped-def]
+    """One "now" per request, read once from the (possibly test) clock."""
+    if "now" not in g:
+        g.now = clock().now()
+    return g.now
+
+
+class _RateLimiter:
+    """Token bucket per credential, per process (each API replica enforces its share)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(max(per_minute // 6, 10))
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 if allowed, else seconds to wait."""
+        with self.lock:
+            level, stamp = self.buckets.get(key, (self.capacity, time.monotonic()))
+            t = time.monotonic()
+            level = min(self.capacity, level + (t - stamp) * self.rate)
+            if level >= 1:
+                self.buckets[key] = (level - 1, t)
+                return 0.0
+            self.buckets[key] = (level, t)
+            return (1 - level) / self.rate
+
+
+def create_base_app(
+    settings: Settings,
+    *,
+    title: str,
+    description: str,
+    pool: ConnectionPool,
+    clock: Clock,
+    version: str = "1.0.0",
+    extra_ready_checks: list[Callable[[], None]] | None = None,
+) -> tuple[Flask, ProblemApi]:
+    app = Flask(settings.service_name)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION=version,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_SPEC_OPTIONS={
+            "info": {"description": description},
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["pool"] = pool
+    app.extensions["clock"] = clock
+    app.extensions["settings"] = settings
+    app.extensions["rate_limiter"] = _RateLimiter(settings.rate_limit_per_minute)
+    api = ProblemApi(app)
+
+    @app.before_request
+    def _begin() -> Response | None:
+        g.started = time.perf_counter()
+        cid = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
+        g.correlation_id = cid[:100]
+        logs.correlation_id.set(g.correlation_id)
+        view = app.view_functions.get(request.endpoint or "")
+        if not request.path.startswith("/api/") or getattr(view, "_public", False):
+            return None
+        header = request.headers.get("Authorization", "")
+        if not header:
+            return None  # the view decides: principal() raises 401 where a credential is needed
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or len(token) > 512:
+            raise Unauthorized("Malformed Authorization header: expected 'Bearer <token>'.")
+        found = authenticate(request_conn(), token.strip(), settings.admin_token, now())
+        if found is None:
+            raise Unauthorized("Unknown, expired or revoked token.")
+        g.principal = found
+        wait = app.extensions["rate_limiter"].take(found.token_id)
+        if wait > 0:
+            raise TooManyRequests(f"Rate limit of {settings.rate_limit_per_minute}/minute exceeded.",
+                                  headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+        return None
+
+    @app.before_request
+    def _require_credentials_on_api() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        if request.path.startswith("/api/") and view is not None and not getattr(view, "_public", False):
+            principal()
+
+    @app.after_request
+    def _finish(resp: Response) -> Response:
+        conn = g.pop("db_conn", None)
+        if conn is not None:
+            try:
+                if resp.status_code < 400:
+                    conn.commit()
+                else:
+                    conn.rollback()
+            except psycopg.Error as exc:
+                log.warning("commit failed", extra={"error": str(exc)})
+                conn.rollback()
+                resp = problem_response(409, "Conflict", detail="A concurrent change won; read and try again.",
+                                        slug="conflict", correlation_id=g.get("correlation_id"))
+            finally:
+                app.extensions["pool"].putconn(conn)
+        resp.headers["X-Correlation-ID"] = g.get("correlation_id", "")
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.REQUESTS.labels(request.method, route, str(resp.status_code)).inc()
+        metrics.LATENCY.labels(request.method, route).observe(elapsed)
+        return resp
+
+    @app.teardown_request
+    def _release(_exc: BaseException | None) -> None:
+        conn = g.pop("db_conn", None)
+        if conn is not None:  # an exception escaped after_request
+            try:
+                conn.rollback()
+            finally:
+                app.extensions["pool"].putconn(conn)
+
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return problem_response(exc.status, exc.title, detail=exc.detail, errors=exc.errors, slug=exc.slug,
+                                headers=exc.headers, instance=request.path, correlation_id=g.get("correlation_id"))
+
+    @app.errorhandler(ValidationError)
+    def _validation(exc: ValidationError) -> Response:
+        return problem_response(422, "Validation failed", errors=flatten_errors(exc.messages), slug="validation",
+                                correlation_id=g.get("correlation_id"))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            return api.handle_http_exception(exc)
+        log.exception("unhandled error")
+        return problem_response(500, "Internal error", detail="Something went wrong on our side.",
+                                slug="internal", correlation_id=g.get("correlation_id"))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/readyz")
+    def readyz() -> Response | dict[str, Any]:
+        checks: dict[str, str] = {}
+        try:
+            with pool.connection(timeout=2) as c:
+                c.execute("SELECT 1")
+            checks["postgresql"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - report, do not crash
+            checks["postgresql"] = f"down: {type(exc).__name__}"
+        checks["kafka"] = _kafka_reachable(settings.kafka_bootstrap)
+        for check in extra_ready_checks or []:
+            try:
+                check()
+            except Exception as exc:  # noqa: BLE001
+                checks[getattr(check, "__name__", "check")] = f"down: {exc}"
+        ok = all(v == "ok" for v in checks.values())
+        if not ok:
+            return problem_response(503, "Not ready", detail=str(checks), slug="not-ready")
+        return {"status": "ready", "checks": checks}
+
+    @app.get("/metrics")
+    def metrics_view() -> Response:
+        body, ctype = metrics.render()
+        return Response(body, mimetype=ctype.split(";")[0])
+
+    return app, api
+
+
+def _kafka_reachable(bootstrap: str) -> str:
+    """A TCP connect to a bootstrap broker (cheap; the broker opens its port only when it is ready)."""
+    for hostport in bootstrap.split(","):
+        host, _, port = hostport.strip().rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=2):
+                return "ok"
+        except OSError:
+            continue
+    return "down: no broker reachable"

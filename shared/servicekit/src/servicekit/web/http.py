@@ -1,0 +1,133 @@
+"""Route helpers: ETags and If-Match, Idempotency-Key, cursor pagination."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, g, request
+
+from servicekit.web.app import principal, request_conn
+from servicekit.web.problems import PreconditionFailed, Problem, Unprocessable
+
+# -- ETag / If-Match ---------------------------------------------------------------------------------------------
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def with_etag(resp: Response, version: int) -> Response:
+    resp.headers["ETag"] = etag(version)
+    return resp
+
+
+def expected_version() -> int | None:
+    """The version the client says it read (If-Match), or None when it did not send one."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise Problem("If-Match must be an ETag this API returned, e.g. \"3\".", title="Bad If-Match header")
+    return int(value)
+
+
+def check_version(current: int) -> None:
+    """412 when the client's If-Match is not the current version."""
+    wanted = expected_version()
+    if wanted is not None and wanted != current:
+        raise PreconditionFailed(f"You sent If-Match {etag(wanted)} but the current version is {etag(current)}.",
+                                 headers={"ETag": etag(current)})
+
+
+# -- Idempotency-Key ---------------------------------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Outermost decorator of a POST view: a retry with the same key gets the first response.
+
+    The key is claimed with a transaction-scoped advisory lock in the request's own transaction,
+    and the response is stored in that same transaction: the create and its stored response
+    commit together, and a concurrent retry waits for the first to finish.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        if not (1 <= len(key) <= 200):
+            raise Unprocessable(errors={IDEMPOTENCY_HEADER: ["Must be 1 to 200 characters."]})
+        who = principal().token_id
+        conn = request_conn()
+        body_hash = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"idem:{who}:{key}"])
+        row = conn.execute(
+            "SELECT request_hash, status, headers, body FROM idempotency_keys WHERE principal = %s AND key = %s",
+            [who, key],
+        ).fetchone()
+        if row is not None:
+            row = row if isinstance(row, dict) else dict(zip(("request_hash", "status", "headers", "body"), row))
+            if row["request_hash"] != body_hash:
+                raise Problem("This Idempotency-Key was used with a different request.", status=422,
+                              title="Idempotency-Key reused", slug="idempotency-key-reused")
+            resp = Response(bytes(row["body"]), status=row["status"], headers=row["headers"])
+            resp.headers["Idempotent-Replayed"] = "true"
+            return resp
+        resp = view(*args, **kwargs)
+        if not isinstance(resp, Response):
+            from flask import make_response
+
+            resp = make_response(resp)
+        if resp.status_code < 400:
+            headers = {k: v for k, v in resp.headers.items() if k in ("Content-Type", "ETag", "Location")}
+            conn.execute(
+                "INSERT INTO idempotency_keys (principal, key, method, path, request_hash, status, headers, body) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [who, key, request.method, request.path, body_hash, resp.status_code, json.dumps(headers),
+                 resp.get_data()],
+            )
+        return resp
+
+    return wrapper
+
+
+# -- cursor pagination -------------------------------------------------------------------------------------------
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list):
+            raise ValueError
+        return values
+    except ValueError:
+        raise Unprocessable(errors={"cursor": ["Not a cursor this API returned."]}) from None
+
+
+def page(items: list[dict[str, Any]], limit: int, key: Callable[[dict[str, Any]], list[Any]]) -> dict[str, Any]:
+    """Cut a list fetched with limit+1 rows into a page and the cursor of the next one."""
+    has_more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next_cursor": encode_cursor(key(items[-1])) if has_more and items else None}
+
+
+def set_header(name: str, value: str) -> None:
+    g.setdefault("extra_headers", {})[name] = value

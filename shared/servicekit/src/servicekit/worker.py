@@ -1,0 +1,72 @@
+"""Running a long-lived worker (consumer, relay, scheduler loop) as a process.
+
+SIGTERM/SIGINT call the worker's stop(): it finishes what it holds, commits and
+returns. An optional tiny HTTP server answers /healthz, /readyz and /metrics for
+Kubernetes probes and Prometheus (WORKER_HTTP_PORT; 0 or unset = off).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
+
+from servicekit import metrics
+
+log = logging.getLogger("servicekit.worker")
+
+
+class Worker(Protocol):
+    def run(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def _serve_health(port: int, ready: callable) -> ThreadingHTTPServer:  # type: ignore[valid-type]
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path == "/metrics":
+                body, ctype = metrics.render()
+                code = 200
+            elif self.path == "/healthz":
+                body, ctype, code = b'{"status":"ok"}', "application/json", 200
+            elif self.path == "/readyz":
+                ok = bool(ready())
+                body, ctype, code = (b'{"status":"ready"}' if ok else b'{"status":"not ready"}'), "application/json", (
+                    200 if ok else 503)
+            else:
+                body, ctype, code = b"{}", "application/json", 404
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)  # noqa: S104 - pods listen on their IP
+    threading.Thread(target=server.serve_forever, daemon=True, name="health-http").start()
+    return server
+
+
+def run_worker(worker: Worker, *, name: str, ready: callable = lambda: True) -> None:  # type: ignore[valid-type]
+    """Run until SIGTERM/SIGINT, then stop gracefully."""
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("stopping", extra={"worker": name, "signal": signum})
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    port = int(os.environ.get("WORKER_HTTP_PORT", "0") or 0)
+    server = _serve_health(port, ready) if port else None
+    log.info("started", extra={"worker": name})
+    try:
+        worker.run()
+    finally:
+        if server:
+            server.shutdown()
+        log.info("stopped", extra={"worker": name})

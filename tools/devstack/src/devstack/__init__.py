@@ -1,0 +1,1 @@
+"""Local infrastructure and process supervision for development, the demo and the tests."""

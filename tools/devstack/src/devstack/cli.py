@@ -1,0 +1,104 @@
+"""devstack: start, stop and inspect the local system.
+
+  devstack up        infrastructure only (PostgreSQL, Kafka, localstripe, SMTP sink), databases, topics
+  devstack run       up + migrations + the four services + demo data; prints where everything listens
+  devstack status    what runs where
+  devstack down      stop everything this folder started
+  devstack logs NAME the tail of a process log
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from devstack.stack import SERVICES, Stack
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+
+@app.command()
+def up() -> None:
+    """Start the infrastructure (idempotent)."""
+    started = time.monotonic()
+    stack = Stack()
+    stack.up()
+    console.print(f"[green]infrastructure up[/green] in {time.monotonic() - started:.1f}s")
+    status()
+
+
+@app.command()
+def run(demo: bool = typer.Option(True, help="load the demo data")) -> None:
+    """Infrastructure + migrations + services + demo data."""
+    started = time.monotonic()
+    stack = Stack()
+    stack.up()
+    stack.migrate()
+    stack.start_services()
+    console.print(f"[green]system up[/green] in {time.monotonic() - started:.1f}s")
+    if demo:
+        try:
+            loader = importlib.import_module("devstack.demo")
+        except ImportError:
+            loader = None
+        if loader is not None:
+            loader.load(stack, console)
+    status()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every service's migrations."""
+    Stack().migrate()
+
+
+@app.command("start-services")
+def start_services() -> None:
+    Stack().start_services()
+
+
+@app.command("stop-services")
+def stop_services() -> None:
+    Stack().stop_services()
+
+
+@app.command()
+def down() -> None:
+    """Stop the services and the infrastructure started from this folder."""
+    Stack().down()
+    console.print("[green]stopped[/green]")
+
+
+@app.command()
+def status() -> None:
+    """What runs, and where."""
+    stack = Stack()
+    table = Table("component", "state", "address")
+    for name, state, where in stack.status():
+        table.add_row(name, f"[green]{state}[/green]" if state in ("running", "external") else f"[red]{state}[/red]",
+                      where)
+    console.print(table)
+    if any(stack.procs.running(f"{s.name}.api") for s in SERVICES):
+        console.print("API docs: " + "  ".join(f"{stack.service_url(s.name)}/docs" for s in SERVICES))
+
+
+@app.command()
+def logs(name: str, lines: int = typer.Option(50, "-n")) -> None:
+    """Show the last lines of a process log (e.g. order-service.consumer, kafka)."""
+    path = Stack().procs.log_path(name)
+    if not path.exists():
+        raise typer.BadParameter(f"no log for {name}")
+    console.print("\n".join(path.read_text(errors="replace").splitlines()[-lines:]), markup=False, highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
