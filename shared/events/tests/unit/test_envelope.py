@@ -122,3 +122,12 @@ def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         Envelope(event_type="TokenRevoked", aggregate_id="a", aggregate_version=1, payload={}, producer="t",
                  occurred_at=datetime(2026, 1, 1))
+
+
+def test_fees_round_half_up_and_an_empty_order_costs_nothing():
+    from shared_events.money import order_totals, percent_of
+
+    assert percent_of(1000, 150) == 15 and percent_of(1, 5000) == 1 and percent_of(3, 1666) == 0
+    assert order_totals(3140, (500, 0), (0, 150)) == {"item_total": 3140, "shipping_fee": 500, "payment_fee": 55,
+                                                       "total": 3695}
+    assert order_totals(0, (500, 0), (30, 150))["total"] == 0

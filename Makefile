@@ -1,0 +1,72 @@
+# The front door: the same commands locally and in CI.
+#   make run    infrastructure + the four services + demo data (background; `make down` stops it)
+#   make test   every test against real PostgreSQL, Kafka and localstripe (started and stopped by the tests)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+PACKAGES := shared/events shared/servicekit tools/devstack services/subscription-service \
+            services/scheduler-service services/order-service services/billing-service
+STAMP := $(VENV)/.installed-$(shell cat requirements/constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) 2>/dev/null | sha1sum | cut -c1-12)
+KAFKA_LIBS := tools/kafka/libs/.fetched
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap up down status run test test-unit test-integration lint typecheck bench faults lock docs clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/constraints.txt
+	@test -x $(PY) || $(PY_BOOT) -m venv $(VENV)
+	@test -x $(UV) || $(VENV)/bin/pip install -q uv==$(UV_VERSION)
+	$(UV) pip install -q -p $(PY) -r requirements/requirements.in -c requirements/constraints.txt \
+		$(addprefix -e ,$(PACKAGES))
+	@rm -f $(VENV)/.installed-* && touch $@
+
+$(KAFKA_LIBS): tools/kafka/pom.xml
+	mvn -B -q -f tools/kafka/pom.xml dependency:copy-dependencies
+	@touch $@
+
+bootstrap: $(STAMP) $(KAFKA_LIBS) ## install the pinned Python packages and fetch the Kafka jars (idempotent)
+
+up: bootstrap ## start PostgreSQL, Kafka, localstripe and the SMTP sink (idempotent)
+	$(VENV)/bin/devstack up
+
+run: bootstrap ## infrastructure + migrations + the four services + demo data
+	$(VENV)/bin/devstack run
+
+status: ## what runs where
+	$(VENV)/bin/devstack status
+
+down: ## stop everything `make up`/`make run` started
+	$(VENV)/bin/devstack down
+
+test: bootstrap ## all tests (unit, integration on real components, deploy validation)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: bootstrap ## only the tests that need no I/O
+	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+lint: bootstrap ## ruff
+	$(VENV)/bin/ruff check .
+
+typecheck: bootstrap ## mypy on the packages
+	$(VENV)/bin/mypy shared/events/src shared/servicekit/src services/*/src
+
+bench: bootstrap ## benchmarks (prints a table, writes bench/results/)
+	$(PY) -m bench $(BENCH_ARGS)
+
+faults: bootstrap ## the full fault-injection run
+	$(PY) -m pytest -m slow tests/faults $(PYTEST_ARGS)
+
+lock: ## re-resolve requirements/constraints.txt from requirements.in
+	$(UV) pip compile -q requirements/requirements.in -p 3.11 -o requirements/constraints.txt
+
+docs: bootstrap ## regenerate the event catalogue from the registry
+	$(PY) -m shared_events.catalogue --out shared/events/src/shared_events/CATALOGUE.md --out docs/events.md
+
+clean: down ## remove local state (data, logs); keeps the venv and jars
+	rm -rf .local

@@ -1,0 +1,4 @@
+"""Processes of billing-service: the API (flask_app, under gunicorn), and the workers below,
+each runnable with ``python -m billing_service.entrypoints.<name>``; ``migrate`` applies the SQL migrations."""
+
+WORKERS = ["consumer", "relay"]

@@ -1,0 +1,4 @@
+"""Processes of order-service: the API (flask_app, under gunicorn), and the workers below,
+each runnable with ``python -m order_service.entrypoints.<name>``; ``migrate`` applies the SQL migrations."""
+
+WORKERS = ["consumer", "relay"]

@@ -1,0 +1,1 @@
+"""Use cases: one handler per command, with its dependencies as parameters."""

@@ -1,0 +1,4 @@
+"""Processes of scheduler-service: the API (flask_app, under gunicorn), and the workers below,
+each runnable with ``python -m scheduler_service.entrypoints.<name>``; ``migrate`` applies the SQL migrations."""
+
+WORKERS = ["consumer", "relay"]

@@ -1,0 +1,4 @@
+"""subscription-service: Shops, customers, schedules, order cycles, subscriptions and their occurrences: the managers' REST API."""
+
+SERVICE_NAME = "subscription-service"
+DEFAULT_PORT = 8001

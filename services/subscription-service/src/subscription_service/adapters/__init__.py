@@ -1,0 +1,1 @@
+"""PostgreSQL projections and outbox, Kafka, external clients."""

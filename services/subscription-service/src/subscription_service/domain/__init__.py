@@ -1,0 +1,1 @@
+"""Pure domain model: commands, events decided from state, errors. No I/O."""

@@ -1,0 +1,57 @@
+"""What another platform team does to talk to us: publish catalog.events (used by the demo, tests, bench).
+
+    pub = CatalogPublisher(bootstrap)
+    pub.variant(shop_id, "eggs-6", "Eggs", unit_price=320, currency="EUR", on_hand=40)
+    pub.adjust_stock(shop_id, "eggs-6", +10)
+    pub.flush()
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from shared_events import kafka as kafka_clients
+from shared_events.contracts.catalog import variant_key
+from shared_events.envelope import Envelope, encode
+from shared_events.topics import physical
+
+_seq = itertools.count()
+
+
+def _version() -> int:
+    """Catalog versions only need to increase per variant: milliseconds since 2026 plus a tie-breaker."""
+    return int((time.time() - 1_767_225_600) * 1000) * 100 + next(_seq) % 100
+
+
+class CatalogPublisher:
+    def __init__(self, bootstrap: str | None = None, producer: Any = None) -> None:
+        self.producer = producer or kafka_clients.producer(bootstrap)
+
+    def _send(self, event_type: str, shop_id: str, variant_id: str, payload: dict[str, Any]) -> Envelope:
+        env = Envelope(event_type=event_type, aggregate_id=variant_key(shop_id, variant_id),
+                       aggregate_version=_version(), payload=payload, producer="platform-catalog", shop_id=shop_id)
+        self.producer.send(physical("catalog.events"), key=env.aggregate_id.encode(), value=encode(env))
+        return env
+
+    def variant(self, shop_id: str, variant_id: str, product_name: str, *, unit_price: int, currency: str,
+                on_hand: int | None = None, available: bool = True, variant_name: str | None = None) -> Envelope:
+        return self._send("VariantUpdated", shop_id, variant_id, {
+            "variant_id": variant_id, "shop_id": shop_id, "product_name": product_name,
+            "variant_name": variant_name, "unit_price": unit_price, "currency": currency, "on_hand": on_hand,
+            "available": available})
+
+    def adjust_stock(self, shop_id: str, variant_id: str, delta: int, reason: str | None = None) -> Envelope:
+        return self._send("StockAdjusted", shop_id, variant_id,
+                          {"variant_id": variant_id, "shop_id": shop_id, "delta": delta, "reason": reason})
+
+    def delete(self, shop_id: str, variant_id: str) -> Envelope:
+        return self._send("VariantDeleted", shop_id, variant_id, {"variant_id": variant_id, "shop_id": shop_id})
+
+    def flush(self) -> None:
+        self.producer.flush()
+
+    def close(self) -> None:
+        self.producer.flush()
+        self.producer.close()
