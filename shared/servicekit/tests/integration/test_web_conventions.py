@@ -1,0 +1,182 @@
+"""servicekit's HTTP conventions on a tiny app against real PostgreSQL: auth, problems, If-Match, Idempotency-Key,
+one transaction per request."""
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import marshmallow as ma
+import psycopg
+import pytest
+from flask import jsonify
+from flask_smorest import Blueprint
+
+from servicekit.auth import apply_identity_event, new_token, token_hash
+from servicekit.clock import FixedClock
+from servicekit.config import Settings
+from servicekit.db import make_pool
+from servicekit.web.app import create_base_app, principal, request_conn
+from servicekit.web.http import check_version, idempotent, with_etag
+from servicekit.web.problems import NotFound
+from shared_events import Envelope
+
+pytestmark = pytest.mark.integration
+
+ADMIN = "rop_admin_" + uuid.uuid4().hex
+
+
+class NoteIn(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+    stars = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=5), load_default=3)
+
+
+@pytest.fixture
+def app(make_db, tmp_path):
+    migrations = tmp_path / "m"
+    migrations.mkdir()
+    (migrations / "0100.sql").write_text(
+        "CREATE TABLE notes (id uuid PRIMARY KEY, shop_id text NOT NULL, text text NOT NULL, version int NOT NULL)")
+    dsn = make_db(migrations)
+    settings = Settings(service_name="probe", database_url=dsn, kafka_bootstrap="127.0.0.1:1", topic_prefix="",
+                        admin_token=ADMIN, app_env="test", test_clock_url=None, log_level="WARNING",
+                        public_base_url="http://x", rate_limit_per_minute=600, max_body_bytes=2000)
+    pool = make_pool(dsn, max_size=4)
+    flask_app, api = create_base_app(settings, title="Probe", description="probe", pool=pool,
+                                     clock=FixedClock(datetime(2026, 5, 1, tzinfo=UTC)))
+    blp = Blueprint("notes", __name__, url_prefix="/api/v1")
+
+    @blp.route("/shops/<shop_id>/notes", methods=["POST"])
+    @idempotent
+    @blp.arguments(NoteIn)
+    def create(args, shop_id):
+        if not principal().manages(shop_id):
+            raise NotFound("No such shop.")
+        note_id = str(uuid.uuid4())
+        request_conn().execute("INSERT INTO notes VALUES (%s, %s, %s, 1)", [note_id, shop_id, args["text"]])
+        return with_etag(jsonify(id=note_id, text=args["text"]), 1), 201
+
+    @blp.route("/shops/<shop_id>/notes/<note_id>", methods=["PUT"])
+    @blp.arguments(NoteIn)
+    def update(args, shop_id, note_id):
+        row = request_conn().execute("SELECT version, shop_id FROM notes WHERE id = %s FOR UPDATE",
+                                     [note_id]).fetchone()
+        if row is None or not principal().manages(row["shop_id"]):
+            raise NotFound("No such note.")
+        check_version(row["version"])
+        request_conn().execute("UPDATE notes SET text = %s, version = version + 1 WHERE id = %s",
+                               [args["text"], note_id])
+        if args["text"] == "fail after write":
+            raise NotFound("simulated failure after the write")
+        return with_etag(jsonify(id=note_id, text=args["text"]), row["version"] + 1)
+
+    api.register_blueprint(blp)
+    flask_app.dsn = dsn
+    yield flask_app
+    pool.close()
+
+
+def manager_token(app, shops):
+    token = new_token()
+    env = Envelope(event_type="TokenIssued", aggregate_id=str(uuid.uuid4()), aggregate_version=1, producer="t",
+                   payload={"token_id": str(uuid.uuid4()), "token_hash": token_hash(token), "role": "manager",
+                            "shop_ids": shops, "customer_id": None, "label": None, "expires_at": None})
+    env = Envelope(**{**env.__dict__, "payload": dict(env.payload, token_id=env.aggregate_id)})
+    with psycopg.connect(app.dsn) as conn:
+        apply_identity_event(conn, env)
+        conn.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_requests_without_or_with_a_bad_token_get_401_problem_details(app):
+    client = app.test_client()
+    r = client.post("/api/v1/shops/s1/notes", json={"text": "hi"})
+    assert r.status_code == 401 and r.mimetype == "application/problem+json"
+    assert r.json["title"] == "Authentication required" and "correlation_id" in r.json
+    r = client.post("/api/v1/shops/s1/notes", json={"text": "hi"}, headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+    r = client.post("/api/v1/shops/s1/notes", json={"text": "hi"}, headers={"Authorization": "Basic abc"})
+    assert r.status_code == 401
+
+
+def test_bad_input_gets_field_by_field_errors_and_changes_nothing(app):
+    client, auth = app.test_client(), {"Authorization": f"Bearer {ADMIN}"}
+    cases = [({"text": ""}, "text"), ({"text": "x", "stars": "5"}, "stars"), ({"text": "x", "stars": 9}, "stars"),
+             ({"text": "x", "surprise": 1}, "surprise"), ({}, "text")]
+    for body, field in cases:
+        r = client.post("/api/v1/shops/s1/notes", json=body, headers=auth)
+        assert r.status_code == 422, body
+        assert field in r.json["errors"], r.json
+    r = client.post("/api/v1/shops/s1/notes", data="{not json", headers=dict(auth, **{"Content-Type":
+                                                                                    "application/json"}))
+    assert r.status_code == 400 and r.mimetype == "application/problem+json"
+    r = client.post("/api/v1/shops/s1/notes", data="x" * 5000, headers=dict(auth, **{"Content-Type":
+                                                                                   "application/json"}))
+    assert r.status_code == 413
+    with psycopg.connect(app.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
+
+
+def test_another_shops_resource_is_a_404(app):
+    client = app.test_client()
+    a, b = manager_token(app, ["shop-a"]), manager_token(app, ["shop-b"])
+    created = client.post("/api/v1/shops/shop-a/notes", json={"text": "mine"}, headers=a)
+    assert created.status_code == 201
+    r = client.put(f"/api/v1/shops/shop-a/notes/{created.json['id']}", json={"text": "theirs"}, headers=b)
+    assert r.status_code == 404 and "mine" not in r.get_data(as_text=True)
+    assert client.post("/api/v1/shops/shop-a/notes", json={"text": "x"}, headers=b).status_code == 404
+
+
+def test_a_stale_if_match_gets_412_and_concurrent_writers_never_both_win(app):
+    client, auth = app.test_client(), {"Authorization": f"Bearer {ADMIN}"}
+    note = client.post("/api/v1/shops/s1/notes", json={"text": "v1"}, headers=auth)
+    url, etag = f"/api/v1/shops/s1/notes/{note.json['id']}", note.headers["ETag"]
+    assert client.put(url, json={"text": "v2"}, headers=dict(auth, **{"If-Match": etag})).status_code == 200
+    stale = client.put(url, json={"text": "v3"}, headers=dict(auth, **{"If-Match": etag}))
+    assert stale.status_code == 412 and stale.headers["ETag"] == '"2"'
+
+    results = []
+
+    def write(text):
+        results.append(app.test_client().put(url, json={"text": text},
+                                             headers=dict(auth, **{"If-Match": '"2"'})).status_code)
+
+    threads = [threading.Thread(target=write, args=(f"race{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 412, 412, 412]
+
+
+def test_a_failed_request_rolls_back_what_it_wrote(app):
+    client, auth = app.test_client(), {"Authorization": f"Bearer {ADMIN}"}
+    note = client.post("/api/v1/shops/s1/notes", json={"text": "kept"}, headers=auth)
+    r = client.put(f"/api/v1/shops/s1/notes/{note.json['id']}", json={"text": "fail after write"}, headers=auth)
+    assert r.status_code == 404
+    with psycopg.connect(app.dsn) as conn:
+        assert conn.execute("SELECT text FROM notes").fetchone()[0] == "kept"
+
+
+def test_a_retried_create_with_the_same_idempotency_key_returns_the_first_response(app):
+    client, auth = app.test_client(), {"Authorization": f"Bearer {ADMIN}", "Idempotency-Key": "k-1"}
+    first = client.post("/api/v1/shops/s1/notes", json={"text": "once"}, headers=auth)
+    again = client.post("/api/v1/shops/s1/notes", json={"text": "once"}, headers=auth)
+    assert first.status_code == again.status_code == 201
+    assert first.json == again.json and again.headers["Idempotent-Replayed"] == "true"
+    other = client.post("/api/v1/shops/s1/notes", json={"text": "different"}, headers=auth)
+    assert other.status_code == 422
+    with psycopg.connect(app.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 1
+
+
+def test_health_readiness_metrics_and_openapi_are_served(app):
+    client = app.test_client()
+    assert client.get("/healthz").json["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "kafka" in ready.json["detail"]  # the probe app points at no broker
+    assert b"http_requests_total" in client.get("/metrics").data
+    spec = client.get("/openapi.json").json
+    assert "/api/v1/shops/{shop_id}/notes" in spec["paths"]

@@ -1,0 +1,75 @@
+"""Pure helpers of servicekit: errors, cursors, rate limits, principals, secret masking."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from servicekit.auth import Principal, new_token, token_hash
+from servicekit.clock import FixedClock
+from servicekit.config import ConfigError, Settings
+from servicekit.logs import mask
+from servicekit.web.app import _RateLimiter
+from servicekit.web.http import decode_cursor, encode_cursor, page
+from servicekit.web.problems import Unprocessable, flatten_errors
+
+
+def test_nested_validation_messages_become_one_entry_per_field():
+    messages = {"items": {0: {"quantity": ["Must be at least 1."]}}, "name": ["Missing data for required field."]}
+    assert flatten_errors(messages) == {"items.0.quantity": ["Must be at least 1."],
+                                        "name": ["Missing data for required field."]}
+
+
+def test_a_cursor_round_trips_and_a_forged_one_is_a_422():
+    assert decode_cursor(encode_cursor(["2026-01-01T00:00:00+00:00", "abc"])) == ["2026-01-01T00:00:00+00:00", "abc"]
+    assert decode_cursor(None) is None
+    with pytest.raises(Unprocessable):
+        decode_cursor("not-a-cursor!!")
+
+
+def test_a_page_cut_from_limit_plus_one_rows_says_whether_more_follow():
+    rows = [{"id": i} for i in range(4)]
+    assert page(rows, 3, lambda r: [r["id"]]) == {"items": rows[:3], "next_cursor": encode_cursor([2])}
+    assert page(rows[:2], 3, lambda r: [r["id"]])["next_cursor"] is None
+
+
+def test_the_rate_limiter_refuses_beyond_its_burst_and_says_how_long_to_wait():
+    limiter = _RateLimiter(per_minute=60)
+    allowed = sum(1 for _ in range(20) if limiter.take("t") == 0)
+    assert allowed == 10  # burst capacity: max(60 // 6, 10)
+    assert 0 < limiter.take("t") <= 1.0
+    assert limiter.take("other-token") == 0
+
+
+def test_principals_see_only_their_shops_and_customers_only_themselves():
+    manager = Principal("manager", "t1", frozenset({"shop-a"}))
+    customer = Principal("customer", "t2", frozenset({"shop-a"}), "cust-1")
+    admin = Principal("admin", "t0")
+    assert manager.manages("shop-a") and not manager.manages("shop-b")
+    assert customer.can_see_shop("shop-a") and not customer.manages("shop-a")
+    assert customer.is_customer_of("shop-a", "cust-1") and not customer.is_customer_of("shop-a", "cust-2")
+    assert admin.manages("anything") and admin.can_see_shop("anything")
+
+
+def test_tokens_are_random_and_only_their_hash_is_kept():
+    a, b = new_token(), new_token()
+    assert a != b and a.startswith("rop_") and len(a) > 40
+    assert token_hash(a) != a and len(token_hash(a)) == 64
+
+
+def test_secrets_are_masked_in_log_lines():
+    line = "key sk_test_51Habc and whsec_abc123 and Bearer rop_abcdefghijklmnopqrstuvwxyz012345"
+    assert "sk_test" not in mask(line) and "whsec_" not in mask(line) and "rop_" not in mask(line)
+
+
+def test_the_test_clock_is_refused_in_production(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("TEST_CLOCK_URL", "postgresql://x/y")
+    with pytest.raises(ConfigError):
+        Settings.from_env("svc", 8000)
+
+
+def test_a_fixed_clock_moves_only_when_told():
+    clock = FixedClock(datetime(2026, 3, 29, 0, 59, tzinfo=UTC))
+    before = clock.now()
+    clock.advance(timedelta(minutes=2))
+    assert clock.now() - before == timedelta(minutes=2)
