@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
-PACKAGES := shared/events shared/servicekit tools/devstack services/subscription-service \
+PACKAGES := shared/events shared/servicekit tools/devstack tools/platformctl services/subscription-service \
             services/scheduler-service services/order-service services/billing-service
 STAMP := $(VENV)/.installed-$(shell cat requirements/constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) 2>/dev/null | sha1sum | cut -c1-12)
 KAFKA_LIBS := tools/kafka/libs/.fetched

@@ -65,6 +65,13 @@ class ConsumerStats:
     by_type: dict[str, int] = field(default_factory=dict)
 
 
+REPLAY_HEADER = "dlq.replay"
+
+
+def _is_replay(rec: Any) -> bool:
+    return any(k == REPLAY_HEADER for k, _ in (rec.headers or []))
+
+
 def synthetic_event_id(topic: str, partition: int, offset: int) -> str:
     """An inbox key for a message with no readable event_id (so it is dead-lettered once)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kafka:{topic}:{partition}:{offset}"))
@@ -156,12 +163,17 @@ class EventConsumer:
             except DecodeError as exc:
                 decoded.append((rec, None, synthetic_event_id(rec.topic, rec.partition, rec.offset), str(exc)))
         ids = [d[2] for d in decoded]
-        seen = {
-            str(r[0])
+        prior = {
+            str(r[0]): r[1]
             for r in conn.execute(
-                "SELECT event_id FROM inbox WHERE consumer = %s AND event_id = ANY(%s::uuid[])", [self.name, ids]
+                "SELECT event_id, outcome FROM inbox WHERE consumer = %s AND event_id = ANY(%s::uuid[])",
+                [self.name, ids],
             ).fetchall()
         }
+        # A dead-lettered event replayed on purpose (platformctl dlq replay, after a fix) gets another try;
+        # any other copy of an event already seen is a duplicate.
+        seen = {eid for (rec, _e, eid, _err) in decoded if eid in prior
+                and not (prior[eid] == "dead_lettered" and _is_replay(rec))}
         done: list[tuple[Any, str, str]] = []
         blocked: set[TopicPartition] = set()
         dead: list[tuple[Any, str]] = []
@@ -205,7 +217,9 @@ class EventConsumer:
             with conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO inbox (consumer, event_id, topic, partition, \"offset\", outcome) "
-                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (consumer, event_id) DO UPDATE "
+                    "SET outcome = EXCLUDED.outcome, topic = EXCLUDED.topic, partition = EXCLUDED.partition, "
+                    "\"offset\" = EXCLUDED.\"offset\", processed_at = now() WHERE inbox.outcome = 'dead_lettered'",
                     [(self.name, eid, logical(r.topic), r.partition, r.offset, outcome) for r, eid, outcome in done],
                 )
         conn.commit()

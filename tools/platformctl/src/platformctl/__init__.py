@@ -1,0 +1,1 @@
+"""platformctl: one command for operators (run `platformctl --help`)."""
