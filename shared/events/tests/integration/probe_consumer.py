@@ -1,7 +1,8 @@
 """A consumer in its own process for the plumbing tests: records every application it makes.
 
 python probe_consumer.py  (env: DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, TOPIC_PREFIX, PROBE_TOPIC, PROBE_GROUP)
-A TokenRevoked whose reason is "boom" makes the handler fail (a handler bug -> dead letter).
+A TokenRevoked whose reason is "boom" makes the handler fail (a handler bug -> dead letter) unless
+PROBE_BUG_FIXED is set (the fix, for the replay test).
 """
 
 import os
@@ -11,7 +12,7 @@ from servicekit.runners import run_consumer
 
 def handler_factory(_settings):
     def handle(conn, env):
-        if env.payload.get("reason") == "boom":
+        if env.payload.get("reason") == "boom" and not os.environ.get("PROBE_BUG_FIXED"):
             raise ValueError("handler bug on purpose")
         conn.execute("INSERT INTO applied (event_id, aggregate_id, version) VALUES (%s, %s, %s)",
                      [env.event_id, env.aggregate_id, env.aggregate_version])

@@ -1,0 +1,60 @@
+"""A dead letter replayed after the bug is fixed is applied once, and only by the consumer that failed it."""
+
+import signal
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from devstack.testing import process_env, scalar, start_process, wait_for
+from platformctl import dlq
+from shared_events import Envelope, encode
+from shared_events.examples import EXAMPLES
+from shared_events.topics import physical
+
+pytestmark = pytest.mark.integration
+PROBE = Path(__file__).resolve().parents[3] / "shared/events/tests/integration/probe_consumer.py"
+SCHEMA = ("CREATE TABLE applied (event_id uuid NOT NULL, aggregate_id text NOT NULL, version int NOT NULL);"
+          "CREATE TABLE token_view (token_id text PRIMARY KEY, version int NOT NULL, revoked boolean NOT NULL);")
+
+
+def test_a_dead_letter_replayed_after_the_fix_is_applied_exactly_once(infra, topic_prefix, make_db, tmp_path):
+    migrations = tmp_path / "m"
+    migrations.mkdir()
+    (migrations / "0100.sql").write_text(SCHEMA)
+    db = make_db(migrations)
+    tid = str(uuid.uuid4())
+    poison = Envelope(event_type="TokenRevoked", aggregate_id=tid, aggregate_version=1, producer="t",
+                      payload=dict(EXAMPLES["TokenRevoked"], token_id=tid, reason="boom"),
+                      occurred_at=datetime.now(UTC))
+    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    producer.send(physical("identity.events"), key=tid.encode(), value=encode(poison))
+    producer.flush()
+    group = f"probe-{uuid.uuid4().hex[:6]}"
+    env = process_env(db, infra.bootstrap, topic_prefix, PROBE_TOPIC="identity.events", PROBE_GROUP=group)
+
+    buggy = start_process([str(PROBE)], env, tmp_path / "buggy.log")
+    try:
+        wait_for(lambda: scalar(db, "SELECT count(*) FROM inbox WHERE outcome = 'dead_lettered'") == 1)
+    finally:
+        buggy.send_signal(signal.SIGTERM)
+        buggy.wait(timeout=30)
+    letters = list(dlq.read(infra.bootstrap, physical("identity.events.dlq")))
+    assert len(letters) == 1 and letters[0].consumer == group and "handler bug" in letters[0].error
+
+    fixed = start_process([str(PROBE)], dict(env, PROBE_BUG_FIXED="1"), tmp_path / "fixed.log")
+    try:
+        assert dlq.replay(infra.bootstrap, letters) == 1
+        wait_for(lambda: scalar(db, "SELECT count(*) FROM applied") == 1, what="the replayed event")
+        assert dlq.replay(infra.bootstrap, letters) == 1  # replaying twice changes nothing more
+        wait_for(lambda: scalar(db, "SELECT count(*) FROM inbox WHERE outcome = 'applied'") == 1)
+        import time
+
+        time.sleep(2)
+    finally:
+        fixed.send_signal(signal.SIGTERM)
+        assert fixed.wait(timeout=30) == 0
+    assert scalar(db, "SELECT count(*) FROM applied") == 1
+    assert scalar(db, "SELECT revoked FROM token_view WHERE token_id = %s", [tid]) is True
