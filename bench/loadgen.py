@@ -55,7 +55,7 @@ async def _one(session: aiohttp.ClientSession, factory: RequestFactory, i: int, 
                 res.ok += 1
             else:
                 res.errors[str(r.status)] = res.errors.get(str(r.status), 0) + 1
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         res.errors[type(exc).__name__] = res.errors.get(type(exc).__name__, 0) + 1
     res.latencies_ms.append((time.perf_counter() - due) * 1000)
 

@@ -12,6 +12,6 @@
 from shared_events.envelope import Envelope, decode, encode, new_envelope
 from shared_events.registry import REGISTRY, DecodeError
 
-__all__ = ["Envelope", "decode", "encode", "new_envelope", "REGISTRY", "DecodeError"]
+__all__ = ["REGISTRY", "DecodeError", "Envelope", "decode", "encode", "new_envelope"]
 
-import shared_events.contracts  # noqa: E402,F401  (registers every event type)
+import shared_events.contracts  # noqa: F401  (registers every event type)

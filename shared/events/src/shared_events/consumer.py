@@ -206,7 +206,7 @@ class EventConsumer:
                         continue
                     error = f"gave up waiting after {self.retry_later_max_s:.0f}s: {exc}"
                     self._waiting_since.pop(key, None)
-                except Exception as exc:  # a poison message must not stop the consumer
+                except Exception as exc:  # noqa: BLE001 - a poison message must not stop the consumer
                     error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
             dead.append((rec, error or "unknown error"))
             done.append((rec, event_id, "dead_lettered"))

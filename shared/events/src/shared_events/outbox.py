@@ -82,7 +82,8 @@ def pending_count(conn: psycopg.Connection) -> tuple[int, float | None]:
     """(unpublished events, age in seconds of the oldest one) for health and metrics."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT count(*), extract(epoch FROM clock_timestamp() - min(stored_at)) FROM event_store WHERE published_at IS NULL"
+            "SELECT count(*), extract(epoch FROM clock_timestamp() - min(stored_at)) FROM event_store "
+            "WHERE published_at IS NULL"
         )
         count, age = cur.fetchone()  # type: ignore[misc]
     return int(count), float(age) if age is not None else None

@@ -35,7 +35,9 @@ class Registry:
         self._specs: dict[tuple[str, int], EventSpec] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
 
-    def register(self, name: str, version: int, *, topic: str, aggregate: str) -> Callable[[type[Schema]], type[Schema]]:
+    def register(
+        self, name: str, version: int, *, topic: str, aggregate: str
+    ) -> Callable[[type[Schema]], type[Schema]]:
         """Class decorator: register a payload schema for ``name`` at ``version``."""
 
         def deco(schema: type[Schema]) -> type[Schema]:

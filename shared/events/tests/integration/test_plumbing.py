@@ -9,11 +9,11 @@ import psycopg
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from devstack.testing import group_lag, load_module, process_env, scalar, start_process, wait_for
 from shared_events import Envelope, decode, outbox
 from shared_events.examples import EXAMPLES
 from shared_events.rebuild import rebuild
 from shared_events.topics import physical
-from devstack.testing import group_lag, load_module, process_env, scalar, start_process, wait_for
 
 HERE = Path(__file__).parent
 
@@ -65,8 +65,8 @@ def test_an_event_reaches_a_consumer_in_another_process_exactly_once_even_when_t
     assert crashed.wait(timeout=60) == 137, (tmp_path / "relay1.log").read_text()
     assert scalar(producer_db, "SELECT count(*) FROM event_store WHERE published_at IS NULL") == 50
 
-    relay = start_process(["-m", "servicekit.runners", "relay", "probe-producer"], _env(infra, producer_db, topic_prefix),
-                  tmp_path / "relay2.log")
+    relay = start_process(["-m", "servicekit.runners", "relay", "probe-producer"],
+                          _env(infra, producer_db, topic_prefix), tmp_path / "relay2.log")
     try:
         wait_for(lambda: scalar(producer_db, "SELECT count(*) FROM event_store WHERE published_at IS NULL") == 0,
                  what="the second relay to publish")

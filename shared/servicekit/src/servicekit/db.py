@@ -55,7 +55,8 @@ def migrate(conn: psycopg.Connection, service_dir: Path) -> list[str]:
     schema_name = schema[0] if not isinstance(schema, dict) else schema["current_schema"]
     conn.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"migrate:{schema_name}".encode())])
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
     )
     done = {r[0] if not isinstance(r, dict) else r["name"] for r in conn.execute("SELECT name FROM schema_migrations")}
     for name, text in migration_files(service_dir):

@@ -26,7 +26,7 @@ class Worker(Protocol):
 
 def _serve_health(port: int, ready: callable) -> ThreadingHTTPServer:  # type: ignore[valid-type]
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/metrics":
                 body, ctype = metrics.render()
                 code = 200
@@ -47,7 +47,7 @@ def _serve_health(port: int, ready: callable) -> ThreadingHTTPServer:  # type: i
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)  # noqa: S104 - pods listen on their IP
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="health-http").start()
     return server
 

@@ -81,7 +81,7 @@ class ProcessTable:
         if (pid := self.pid(name)) is not None:
             return pid
         log = open(self.log_path(name), "ab")  # noqa: SIM115 - handed to the child
-        proc = subprocess.Popen(  # noqa: S603 - our own argv
+        proc = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
             start_new_session=True,
         )

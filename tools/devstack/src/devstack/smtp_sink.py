@@ -76,7 +76,7 @@ class _SmtpHandler:
     def __init__(self, box: Mailbox) -> None:
         self.box = box
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, server, session, envelope):
         self.box.add(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"
 
@@ -95,7 +95,7 @@ def serve(smtp_port: int, http_port: int, store: Path | None) -> None:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             if url.path == "/messages":
                 to = parse_qs(url.query).get("to", [None])[0]
@@ -105,7 +105,7 @@ def serve(smtp_port: int, http_port: int, store: Path | None) -> None:
             else:
                 self._send(404, {"error": "not found"})
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             if urlparse(self.path).path == "/messages":
                 box.clear()
                 self._send(200, {"status": "cleared"})

@@ -7,24 +7,24 @@ from marshmallow import Schema, fields, validate
 ID_MAX = 100
 
 
-def Id(**kw) -> fields.String:  # noqa: N802 - a field factory reads like a type
+def Id(**kw) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=ID_MAX), **kw)
 
 
-def Money(**kw) -> fields.Integer:  # noqa: N802
+def Money(**kw) -> fields.Integer:
     """An amount in minor units (cents). Never a float."""
     return fields.Integer(strict=True, **kw)
 
 
-def Currency(**kw) -> fields.String:  # noqa: N802
+def Currency(**kw) -> fields.String:
     return fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), **kw)
 
 
-def Utc(**kw) -> fields.AwareDateTime:  # noqa: N802
+def Utc(**kw) -> fields.AwareDateTime:
     return fields.AwareDateTime(format="iso", **kw)
 
 
-def Quantity(**kw) -> fields.Integer:  # noqa: N802
+def Quantity(**kw) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000), **kw)
 
 

@@ -1,4 +1,6 @@
-"""customers.events: a shop's customers, their card on file and the charge permission (producer: subscription-service)."""
+"""customers.events: a shop's customers, their card on file and the charge permission.
+
+Producer: subscription-service."""
 
 from marshmallow import Schema, fields, validate
 

@@ -77,7 +77,8 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             [who, key],
         ).fetchone()
         if row is not None:
-            row = row if isinstance(row, dict) else dict(zip(("request_hash", "status", "headers", "body"), row))
+            if not isinstance(row, dict):
+                row = dict(zip(("request_hash", "status", "headers", "body"), row, strict=True))
             if row["request_hash"] != body_hash:
                 raise Problem("This Idempotency-Key was used with a different request.", status=422,
                               title="Idempotency-Key reused", slug="idempotency-key-reused")
