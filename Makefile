@@ -12,9 +12,15 @@ PACKAGES := shared/events shared/servicekit tools/devstack tools/platformctl ser
             services/scheduler-service services/order-service services/billing-service
 STAMP := $(VENV)/.installed-$(shell cat requirements/constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) 2>/dev/null | sha1sum | cut -c1-12)
 KAFKA_LIBS := tools/kafka/libs/.fetched
+# deploy/ validation tools (tests/deploy), in the git-ignored .tools/: kustomize from its Go module, checkov in
+# its own virtualenv (requirements/checkov.txt: it conflicts with the shared constraints).
+TOOLS := .tools
+KUSTOMIZE_VERSION := v5.8.2
+KUSTOMIZE := $(TOOLS)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+CHECKOV_STAMP := $(TOOLS)/checkov/.installed-$(shell sha1sum requirements/checkov.txt 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap up down status run test test-unit test-integration lint typecheck bench faults lock docs clean
+.PHONY: help bootstrap deploy-tools up down status run test test-unit test-integration lint typecheck bench faults lock docs clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,7 +36,18 @@ $(KAFKA_LIBS): tools/kafka/pom.xml
 	mvn -B -q -f tools/kafka/pom.xml dependency:copy-dependencies
 	@touch $@
 
-bootstrap: $(STAMP) $(KAFKA_LIBS) ## install the pinned Python packages and fetch the Kafka jars (idempotent)
+$(KUSTOMIZE):
+	GOBIN=$(abspath $(dir $(KUSTOMIZE))) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	@mkdir -p $(TOOLS)/bin && ln -sf ../kustomize-$(KUSTOMIZE_VERSION)/kustomize $(TOOLS)/bin/kustomize
+
+$(CHECKOV_STAMP): requirements/checkov.txt $(STAMP)
+	@test -x $(TOOLS)/checkov/bin/python || $(PY_BOOT) -m venv $(TOOLS)/checkov
+	$(UV) pip install -q -p $(TOOLS)/checkov/bin/python -r requirements/checkov.txt
+	@rm -f $(TOOLS)/checkov/.installed-* && touch $@
+
+deploy-tools: $(KUSTOMIZE) $(CHECKOV_STAMP) ## kustomize and checkov for the deploy/ checks (into .tools/)
+
+bootstrap: $(STAMP) $(KAFKA_LIBS) deploy-tools ## install the pinned Python packages and fetch the Kafka jars (idempotent)
 
 up: bootstrap ## start PostgreSQL, Kafka, localstripe and the SMTP sink (idempotent)
 	$(VENV)/bin/devstack up
