@@ -1,0 +1,54 @@
+"""Who may see and do what. Another shop's resource is "not found" (never 403, never data); a customer
+calling a manager-only action on their own shop gets 403; a customer sees only their own things."""
+
+from __future__ import annotations
+
+from servicekit.auth import Principal
+
+from subscription_service.domain.errors import Forbidden, NotFound
+
+
+def see_shop(p: Principal, shop_id: str) -> None:
+    """Any role that belongs to the shop (or the admin) may read it."""
+    if not p.can_see_shop(shop_id):
+        raise NotFound("No such shop.")
+
+
+def manage_shop(p: Principal, shop_id: str) -> None:
+    """Admin or a manager of the shop; a customer of the shop gets 403."""
+    see_shop(p, shop_id)
+    if not p.manages(shop_id):
+        raise Forbidden("Only the shop's managers may do this.")
+
+
+def admin_only(p: Principal) -> None:
+    if not p.is_admin:
+        raise Forbidden("Only a platform admin may do this.")
+
+
+def see_customer(p: Principal, shop_id: str, customer_id: str) -> None:
+    """Managers see every customer of their shop; a customer sees only themself."""
+    see_shop(p, shop_id)
+    if p.is_customer and p.customer_id != customer_id:
+        raise NotFound("No such customer.")
+
+
+def be_customer(p: Principal, shop_id: str, customer_id: str) -> None:
+    """Only the customer themself, with their own credential (the charge permission, their card)."""
+    see_customer(p, shop_id, customer_id)
+    if not p.is_customer_of(shop_id, customer_id):
+        raise Forbidden("Only the customer, with their own credential, may do this.")
+
+
+def see_subscription(p: Principal, shop_id: str, customer_id: str) -> None:
+    """Managers see every subscription of their shop; a customer sees only their own."""
+    see_shop(p, shop_id)
+    if p.is_customer and p.customer_id != customer_id:
+        raise NotFound("No such subscription.")
+
+
+def change_occurrence(p: Principal, shop_id: str, customer_id: str, customers_may_skip: bool) -> None:
+    """Managers skip and resume any occurrence; a customer their own, and only when the shop allows it."""
+    see_subscription(p, shop_id, customer_id)
+    if p.is_customer and not customers_may_skip:
+        raise Forbidden("This shop does not let customers skip or resume deliveries; please contact the shop.")

@@ -1,0 +1,180 @@
+"""Shops (created by a platform admin), their settings and their shipping and payment methods."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from subscription_service.domain.common import By, Decided
+from subscription_service.domain.errors import Conflict, Invalid, NotFound, add_error
+
+REQUIRED_SETTINGS = ("name", "timezone", "currency", "contact_email")
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "locale": "en",
+    "owner_email": None,
+    "subscriptions_enabled": False,  # reference checklist 1: disabled by default
+    "allow_order_changes": False,
+    "allow_customer_skip": False,
+    "allocation_policy": "first_come",
+    "late_placement": "while_open",
+    "payment_retry": {"delays_hours": [], "max_attempts": 1},  # no retry unless the shop asks for it
+    "stripe_account_id": None,
+}
+SETTING_NAMES = (*REQUIRED_SETTINGS, *DEFAULT_SETTINGS)
+METHOD_FIELDS = ("name", "description", "fee_flat", "fee_percent_bp", "active")
+SHIPPING_FIELDS = (*METHOD_FIELDS, "pickup")
+PAYMENT_FIELDS = (*METHOD_FIELDS, "kind")
+ALLOWED_PAYMENT_KINDS = ("cash", "stripe")  # reference rule 4: Cash/Check or Stripe only
+
+
+@dataclass(frozen=True)
+class Method:
+    """A shipping method (``pickup``) or a payment method (``kind``) with its fee."""
+
+    method_id: str
+    name: str
+    fee_flat: int
+    fee_percent_bp: int
+    active: bool = True
+    description: str | None = None
+    pickup: bool | None = None
+    kind: str | None = None
+    removed: bool = False
+
+    def data(self, names: tuple[str, ...]) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in names}
+
+
+@dataclass(frozen=True)
+class Shop:
+    shop_id: str
+    version: int
+    settings: dict[str, Any]
+    shipping_methods: dict[str, Method] = field(default_factory=dict)
+    payment_methods: dict[str, Method] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.settings.get("name", ""))
+
+    @property
+    def currency(self) -> str:
+        return str(self.settings.get("currency", ""))
+
+    @property
+    def timezone(self) -> str:
+        return str(self.settings.get("timezone", "UTC"))
+
+    def usable_shipping(self, method_id: str | None) -> Method | None:
+        m = self.shipping_methods.get(method_id or "")
+        return m if m is not None and m.active and not m.removed else None
+
+    def usable_payment(self, method_id: str | None) -> Method | None:
+        m = self.payment_methods.get(method_id or "")
+        return m if m is not None and m.active and not m.removed else None
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def valid_timezone(name: str) -> bool:
+    return name in _zones()
+
+
+def settings_errors(settings: dict[str, Any]) -> dict[str, list[str]]:
+    """Rules across fields that a schema cannot express."""
+    errors: dict[str, list[str]] = {}
+    tz = settings.get("timezone")
+    if tz is not None and not valid_timezone(tz):
+        add_error(errors, "timezone", f"{tz!r} is not an IANA time zone (e.g. Europe/Paris).")
+    retry = settings.get("payment_retry")
+    if retry is not None:
+        delays, attempts = retry.get("delays_hours", []), retry.get("max_attempts", 1)
+        if len(delays) != attempts - 1:
+            add_error(errors, "payment_retry.delays_hours",
+                      f"Give one delay per retry: {attempts - 1} for max_attempts={attempts}.")
+        elif any(b <= a for a, b in zip(delays, delays[1:], strict=False)):
+            add_error(errors, "payment_retry.delays_hours", "Delays must increase.")
+    return errors
+
+
+def create_shop(shop_id: str, settings: dict[str, Any], by: By) -> list[Decided]:
+    full = {**DEFAULT_SETTINGS, **settings}
+    errors = settings_errors(full)
+    for name in REQUIRED_SETTINGS:
+        if not full.get(name):
+            add_error(errors, name, "Missing data for required field.")
+    if errors:
+        raise Invalid(errors)
+    return [Decided("ShopCreated", by.stamp({"shop_id": shop_id, "settings": full}))]
+
+
+def update_shop(shop: Shop, changes: dict[str, Any], by: By, *, has_subscriptions: bool) -> list[Decided]:
+    """Only the settings that really change make the event; no change, no event."""
+    changed = {k: v for k, v in changes.items() if shop.settings.get(k) != v}
+    if not changed:
+        return []
+    errors = settings_errors(changed)
+    for name in REQUIRED_SETTINGS:
+        if name in changed and not changed[name]:
+            add_error(errors, name, "May not be empty.")
+    if errors:
+        raise Invalid(errors)
+    if "currency" in changed and has_subscriptions:
+        raise Conflict("The currency cannot change once the shop has subscriptions: their prices are in "
+                       f"{shop.currency}.", {"currency": ["The shop already has subscriptions."]})
+    previous = {k: shop.settings.get(k) for k in changed}
+    return [Decided("ShopUpdated", by.stamp({"shop_id": shop.shop_id, "changes": changed, "previous": previous}))]
+
+
+def _methods(shop: Shop, kind: str) -> dict[str, Method]:
+    return shop.shipping_methods if kind == "shipping" else shop.payment_methods
+
+
+def _event_names(kind: str) -> tuple[str, str, tuple[str, ...]]:
+    if kind == "shipping":
+        return "ShippingMethodSaved", "ShippingMethodRemoved", SHIPPING_FIELDS
+    return "PaymentMethodSaved", "PaymentMethodRemoved", PAYMENT_FIELDS
+
+
+def method_of(shop: Shop, kind: str, method_id: str) -> Method:
+    m = _methods(shop, kind).get(method_id)
+    if m is None or m.removed:
+        raise NotFound(f"No such {kind} method.")
+    return m
+
+
+def save_method(shop: Shop, kind: str, method_id: str, data: dict[str, Any], by: By, *,
+                new: bool) -> list[Decided]:
+    """Add a method (``new``) or change some of its fields; the event always carries the whole method."""
+    saved, _, names = _event_names(kind)
+    base: dict[str, Any] = {"description": None, "active": True}
+    if kind == "shipping":
+        base["pickup"] = False
+    if not new:
+        current = method_of(shop, kind, method_id)
+        base = current.data(names)
+    full = {**base, **data}
+    errors: dict[str, list[str]] = {}
+    for name in names:
+        if full.get(name) is None and name != "description":
+            add_error(errors, name, "Missing data for required field.")
+    if kind == "payment" and full.get("kind") not in ALLOWED_PAYMENT_KINDS:
+        add_error(errors, "kind", "Must be a Cash or Stripe method.")
+    if errors:
+        raise Invalid(errors)
+    if not new and full == base:
+        return []
+    payload = {"shop_id": shop.shop_id, "method_id": method_id, **{n: full[n] for n in names}}
+    return [Decided(saved, by.stamp(payload))]
+
+
+def remove_method(shop: Shop, kind: str, method_id: str, by: By) -> list[Decided]:
+    """A removed method can no longer be chosen; subscriptions that use it keep it until edited."""
+    _, removed, _ = _event_names(kind)
+    method_of(shop, kind, method_id)
+    return [Decided(removed, by.stamp({"shop_id": shop.shop_id, "method_id": method_id}))]

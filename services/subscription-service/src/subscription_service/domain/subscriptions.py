@@ -1,0 +1,160 @@
+"""Subscriptions: their derived state and lifecycle (reference sections 2.1, 6, 7).
+
+State, in this order: cancelled > paused > pending (begins in the future) > ended (ended in the past) > active.
+Pause and cancel ask what to do with the orders already placed in open cycles (keep or cancel: HTTP 409 until the
+caller chooses); unpause re-runs every validation; cancel cannot be undone; customer and schedule never change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from subscription_service.domain.common import By, Decided
+from subscription_service.domain.cycles import OrderCycle
+from subscription_service.domain.errors import Conflict, Invalid, NotFound
+from subscription_service.domain.terms import EDITABLE, Terms, differences
+from subscription_service.domain.validation import Context, Draft, estimate, validate
+
+OPEN_ORDER_CHOICES = ("keep", "cancel")
+STATES = ("active", "pending", "paused", "ended", "cancelled")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    subscription_id: str
+    shop_id: str
+    customer_id: str
+    schedule_id: str
+    currency: str
+    version: int
+    terms: Terms
+    created_at: datetime
+    paused_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    skipped: frozenset[str] = field(default_factory=frozenset)  # order cycle ids
+
+    def draft(self) -> Draft:
+        return Draft(self.customer_id, self.schedule_id, self.terms)
+
+    def ids(self) -> dict[str, str]:
+        return {"subscription_id": self.subscription_id, "shop_id": self.shop_id}
+
+
+def state(sub: Subscription, now: datetime) -> str:
+    if sub.cancelled_at is not None:
+        return "cancelled"
+    if sub.paused_at is not None:
+        return "paused"
+    if sub.terms.begins_at is not None and sub.terms.begins_at > now:
+        return "pending"
+    if sub.terms.ends_at is not None and sub.terms.ends_at < now:
+        return "ended"
+    return "active"
+
+
+class ChoiceNeeded(Conflict):
+    """Orders were already placed in open cycles: keep them or cancel them? (reference rule 34)."""
+
+    def __init__(self, action: str, open_cycle_ids: list[str]) -> None:
+        super().__init__(
+            f"Some orders for this subscription are currently open. The customer has already been told that the "
+            f"order will be placed. Send open_orders=cancel to cancel them or open_orders=keep to keep them "
+            f"(they are then confirmed and charged at close), then {action} again.",
+            {"open_orders": ["Choose keep or cancel."], "open_order_cycle_ids": list(open_cycle_ids)})
+        self.open_cycle_ids = list(open_cycle_ids)
+
+
+def _valid(ctx: Context, draft: Draft) -> tuple[Terms, list[str]]:
+    errors, warns = validate(ctx, draft)
+    if errors:
+        raise Invalid(errors)
+    return estimate(ctx, draft.terms), warns
+
+
+def create_subscription(subscription_id: str, ctx: Context, draft: Draft, by: By) -> tuple[list[Decided], list[str]]:
+    terms, warns = _valid(ctx, draft)
+    payload = {"subscription_id": subscription_id, "shop_id": ctx.shop.shop_id, "customer_id": draft.customer_id,
+               "schedule_id": draft.schedule_id, "currency": ctx.shop.currency, "terms": terms.data()}
+    return [Decided("SubscriptionCreated", by.stamp(payload))], warns
+
+
+def update_subscription(sub: Subscription, ctx: Context, changes: dict[str, Any],
+                        by: By) -> tuple[list[Decided], list[str]]:
+    """Edit items, quantities, addresses, methods and dates; re-estimates prices and fees (reference rule 29)."""
+    if sub.cancelled_at is not None:
+        raise Conflict("This subscription is cancelled; it can no longer be changed.")
+    fixed = {n: ["Cannot be changed after creation: create a new subscription instead."]
+             for n in ("customer_id", "schedule_id") if n in changes and changes[n] != getattr(sub, n)}
+    if fixed:
+        raise Invalid(fixed)
+    editable = {k: v for k, v in changes.items() if k in EDITABLE}
+    draft = Draft(sub.customer_id, sub.schedule_id, sub.terms.merged(editable))
+    terms, warns = _valid(ctx, draft)
+    changed, previous = differences(sub.terms, terms)
+    if not changed:
+        return [], warns
+    return [Decided("SubscriptionUpdated", by.stamp({**sub.ids(), "changes": changed, "previous": previous}))], warns
+
+
+def _open_orders(action: str, open_cycle_ids: list[str], choice: str | None) -> str:
+    if not open_cycle_ids:
+        return "none"
+    if choice not in OPEN_ORDER_CHOICES:
+        raise ChoiceNeeded(action, open_cycle_ids)
+    return choice
+
+
+def pause(sub: Subscription, open_cycle_ids: list[str], choice: str | None, by: By) -> list[Decided]:
+    current = state(sub, by.now)
+    if current in ("cancelled", "paused", "ended"):
+        raise Conflict(f"This subscription is {current}; it cannot be paused.")
+    decided = _open_orders("pause", open_cycle_ids, choice)
+    return [Decided("SubscriptionPaused", by.stamp({
+        **sub.ids(), "open_orders": decided, "open_order_cycle_ids": list(open_cycle_ids) if decided != "none"
+        else []}))]
+
+
+def unpause(sub: Subscription, ctx: Context, by: By) -> tuple[list[Decided], list[str]]:
+    """Re-validates everything (the card permission may have been revoked meanwhile: reference rule 37)."""
+    if sub.cancelled_at is not None:
+        raise Conflict("This subscription is cancelled; it cannot be unpaused.")
+    if sub.paused_at is None:
+        raise Conflict("This subscription is not paused.")
+    _, warns = _valid(ctx, sub.draft())
+    return [Decided("SubscriptionUnpaused", by.stamp(sub.ids()))], warns
+
+
+def cancel(sub: Subscription, open_cycle_ids: list[str], choice: str | None, by: By) -> list[Decided]:
+    if sub.cancelled_at is not None:
+        raise Conflict("This subscription is already cancelled (cancelling cannot be undone).")
+    decided = _open_orders("cancel", open_cycle_ids, choice)
+    return [Decided("SubscriptionCancelled", by.stamp({
+        **sub.ids(), "open_orders": decided, "open_order_cycle_ids": list(open_cycle_ids) if decided != "none"
+        else []}))]
+
+
+def skip(sub: Subscription, cycle: OrderCycle, is_occurrence: bool, by: By) -> list[Decided]:
+    """Skip one occurrence, any time before its cycle closes, future ones too (reference rule 42)."""
+    _changeable(sub, cycle, is_occurrence, by, "skip")
+    if cycle.order_cycle_id in sub.skipped:
+        return []
+    return [Decided("OccurrenceSkipped", by.stamp({**sub.ids(), "order_cycle_id": cycle.order_cycle_id}))]
+
+
+def resume(sub: Subscription, cycle: OrderCycle, is_occurrence: bool, by: By) -> list[Decided]:
+    """Bring a skipped occurrence back, until its cycle closes (reference rule 43)."""
+    _changeable(sub, cycle, is_occurrence, by, "resume")
+    if cycle.order_cycle_id not in sub.skipped:
+        return []
+    return [Decided("OccurrenceResumed", by.stamp({**sub.ids(), "order_cycle_id": cycle.order_cycle_id}))]
+
+
+def _changeable(sub: Subscription, cycle: OrderCycle, is_occurrence: bool, by: By, verb: str) -> None:
+    if not is_occurrence:
+        raise NotFound("This order cycle is not an occurrence of this subscription.")
+    if sub.cancelled_at is not None:
+        raise Conflict(f"Could not {verb} the order: the subscription is cancelled.")
+    if by.now >= cycle.closes_at:
+        raise Conflict(f"Could not {verb} the order: its order cycle has closed.")

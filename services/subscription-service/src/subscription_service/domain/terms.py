@@ -1,0 +1,74 @@
+"""A subscription's editable terms, as the contract's SubscriptionTerms (items, methods, addresses, dates,
+estimates)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from typing import Any
+
+TERM_NAMES = ("items", "shipping_method_id", "payment_method_id", "payment_kind", "bill_address", "ship_address",
+              "begins_at", "ends_at", "shipping_fee_estimate", "payment_fee_estimate")
+EDITABLE = ("items", "shipping_method_id", "payment_method_id", "bill_address", "ship_address", "begins_at",
+            "ends_at")
+
+
+@dataclass(frozen=True)
+class Item:
+    variant_id: str
+    quantity: int
+    price_estimate: int | None = None
+
+    def data(self) -> dict[str, Any]:
+        return {"variant_id": self.variant_id, "quantity": self.quantity, "price_estimate": self.price_estimate}
+
+
+@dataclass(frozen=True)
+class Terms:
+    items: tuple[Item, ...]
+    shipping_method_id: str | None
+    payment_method_id: str | None
+    payment_kind: str | None
+    bill_address: dict[str, Any] | None
+    ship_address: dict[str, Any] | None
+    begins_at: datetime | None
+    ends_at: datetime | None = None
+    shipping_fee_estimate: int | None = None
+    payment_fee_estimate: int | None = None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Terms:
+        items = tuple(Item(i["variant_id"], i["quantity"], i.get("price_estimate")) for i in data.get("items") or [])
+        return cls(items=items, **{n: data.get(n) for n in TERM_NAMES if n != "items"})
+
+    def data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["items"] = [i.data() for i in self.items]
+        return out
+
+    def merged(self, changes: dict[str, Any]) -> Terms:
+        """These terms with some fields replaced (``items`` given as dicts)."""
+        plain = {k: v for k, v in changes.items() if k in TERM_NAMES and k != "items"}
+        t = replace(self, **plain)
+        if "items" in changes:
+            t = replace(t, items=tuple(Item(i["variant_id"], i["quantity"], i.get("price_estimate"))
+                                       for i in changes["items"]))
+        return t
+
+    def item_total(self) -> int | None:
+        if any(i.price_estimate is None for i in self.items):
+            return None
+        return sum(i.price_estimate * i.quantity for i in self.items)  # type: ignore[operator]
+
+    def estimated_total(self) -> int | None:
+        items = self.item_total()
+        if items is None or self.shipping_fee_estimate is None or self.payment_fee_estimate is None:
+            return None
+        return items + self.shipping_fee_estimate + self.payment_fee_estimate
+
+
+def differences(before: Terms, after: Terms) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(changes, previous): only the terms whose value differs."""
+    a, b = before.data(), after.data()
+    changed = [n for n in TERM_NAMES if a[n] != b[n]]
+    return {n: b[n] for n in changed}, {n: a[n] for n in changed}

@@ -1,0 +1,146 @@
+"""Every validation rule of a subscription (reference section 9), field by field, and its estimates.
+
+Runs on create, on every edit and on unpause (reference rule 14); pause and cancel skip it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared_events.money import order_totals
+from subscription_service.domain.customers import Customer
+from subscription_service.domain.cycles import OrderCycle
+from subscription_service.domain.errors import add_error
+from subscription_service.domain.schedules import Schedule
+from subscription_service.domain.shops import ALLOWED_PAYMENT_KINDS, Shop
+from subscription_service.domain.terms import Item, Terms
+
+REQUIRED = ("customer_id", "schedule_id", "shipping_method_id", "payment_method_id", "bill_address", "ship_address",
+            "begins_at")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A catalog variant as this shop sells it (projected from catalog.events)."""
+
+    variant_id: str
+    product_name: str
+    variant_name: str | None
+    unit_price: int
+    currency: str
+    available: bool = True
+    deleted: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.product_name} - {self.variant_name}" if self.variant_name else self.product_name
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules look at besides the subscription itself."""
+
+    shop: Shop
+    customer: Customer | None
+    schedule: Schedule | None
+    cycles: tuple[OrderCycle, ...] = ()  # the schedule's cycles
+    variants: dict[str, Variant] = field(default_factory=dict)
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A subscription as asked for: who, on which schedule, and its terms."""
+
+    customer_id: str | None
+    schedule_id: str | None
+    terms: Terms
+
+
+def validate(ctx: Context, draft: Draft) -> tuple[dict[str, list[str]], list[str]]:
+    """(errors by field, warnings). No errors = the subscription may be saved."""
+    errors: dict[str, list[str]] = {}
+    shop, t = ctx.shop, draft.terms
+    values: dict[str, Any] = {"customer_id": draft.customer_id, "schedule_id": draft.schedule_id,
+                              **{n: getattr(t, n) for n in REQUIRED[2:]}}
+    for name in REQUIRED:
+        if values[name] in (None, "", {}):
+            add_error(errors, name, "Missing data for required field.")
+    c = ctx.customer
+    if draft.customer_id and (c is None or c.deleted or c.shop_id != shop.shop_id):
+        add_error(errors, "customer_id", f"Does not belong to {shop.name}.")
+    s = ctx.schedule
+    if draft.schedule_id and (s is None or s.deleted or s.shop_id != shop.shop_id or not s.order_cycle_ids):
+        add_error(errors, "schedule_id", f"Is not coordinated by {shop.name}.")
+    if t.shipping_method_id and shop.usable_shipping(t.shipping_method_id) is None:
+        add_error(errors, "shipping_method_id", f"Is not available to {shop.name}.")
+    payment = shop.usable_payment(t.payment_method_id)
+    if t.payment_method_id and payment is None:
+        add_error(errors, "payment_method_id", f"Is not available to {shop.name}.")
+    if payment is not None and payment.kind not in ALLOWED_PAYMENT_KINDS:
+        add_error(errors, "payment_method_id", "Must be a Cash or Stripe method.")
+    if payment is not None and payment.kind == "stripe" and c is not None and "customer_id" not in errors:
+        if not c.allow_charges:
+            add_error(errors, "payment_method_id", "Credit card charges are not allowed by this customer.")
+        if c.card is None:
+            add_error(errors, "payment_method_id", "No default card available for this customer.")
+    if t.begins_at and t.ends_at and t.ends_at <= t.begins_at:
+        add_error(errors, "ends_at", "Must be after begins at.")
+    _item_errors(ctx, t.items, errors)
+    return errors, warnings(ctx, draft) if not errors else []
+
+
+def _item_errors(ctx: Context, items: tuple[Item, ...], errors: dict[str, list[str]]) -> None:
+    if not any(i.quantity > 0 for i in items):
+        add_error(errors, "items", "Please add at least one product.")
+    seen: set[str] = set()
+    for n, item in enumerate(items):
+        v = ctx.variants.get(item.variant_id)
+        label = v.name if v else item.variant_id
+        if item.quantity < 0:
+            add_error(errors, f"items.{n}.quantity", "Must not be negative.")
+        if v is None or v.deleted:
+            add_error(errors, f"items.{n}.variant_id", f"{label} is not available from {ctx.shop.name}.")
+        elif v.currency != ctx.shop.currency:
+            add_error(errors, f"items.{n}.variant_id",
+                      f"{label} is priced in {v.currency}, not in the shop's {ctx.shop.currency}.")
+        if item.variant_id in seen:
+            add_error(errors, f"items.{n}.variant_id",
+                      f"{label} has already been added; change its quantity instead.")
+        seen.add(item.variant_id)
+
+
+def warnings(ctx: Context, draft: Draft) -> list[str]:
+    """Things worth knowing that do not stop a save (reference rule 24)."""
+    out = []
+    for item in draft.terms.items:
+        v = ctx.variants.get(item.variant_id)
+        if v is not None and not v.deleted and not v.available:
+            out.append(f"{v.name} is currently unavailable: orders get none of it until it is back.")
+    t = draft.terms
+    if ctx.now is not None and t.begins_at is not None:
+        upcoming = [c for c in ctx.cycles if c.closes_at > ctx.now and c.closes_at >= t.begins_at
+                    and (t.ends_at is None or c.closes_at <= t.ends_at)]
+        if not upcoming:
+            out.append("There are no open or upcoming order cycles for this subscription in its schedule.")
+    return out
+
+
+def estimate(ctx: Context, terms: Terms) -> Terms:
+    """Unit price estimates from the catalog and the method fees (shared_events.money.order_totals)."""
+    items = []
+    for item in terms.items:
+        v = ctx.variants.get(item.variant_id)
+        price = v.unit_price if v is not None and not v.deleted else item.price_estimate
+        items.append(Item(item.variant_id, item.quantity, price))
+    t = Terms(**{**terms.__dict__, "items": tuple(items)})
+    ship, pay = ctx.shop.usable_shipping(t.shipping_method_id), ctx.shop.usable_payment(t.payment_method_id)
+    item_total = t.item_total()
+    if ship is None or pay is None or item_total is None:
+        return Terms(**{**t.__dict__, "shipping_fee_estimate": None, "payment_fee_estimate": None,
+                        "payment_kind": pay.kind if pay else t.payment_kind})
+    totals = order_totals(item_total, (ship.fee_flat, ship.fee_percent_bp), (pay.fee_flat, pay.fee_percent_bp))
+    return Terms(**{**t.__dict__, "shipping_fee_estimate": totals["shipping_fee"],
+                    "payment_fee_estimate": totals["payment_fee"], "payment_kind": pay.kind})

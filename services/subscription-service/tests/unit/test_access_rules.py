@@ -1,0 +1,56 @@
+import pytest
+from servicekit.auth import Principal
+
+from subscription_service.domain import access
+from subscription_service.domain.errors import Forbidden, NotFound
+
+
+def test_a_manager_of_another_shop_is_told_the_shop_does_not_exist(manager):
+    with pytest.raises(NotFound):
+        access.see_shop(manager, "shop-2")
+    with pytest.raises(NotFound):
+        access.manage_shop(manager, "shop-2")
+
+
+def test_the_admin_sees_and_manages_every_shop(admin):
+    access.see_shop(admin, "any")
+    access.manage_shop(admin, "any")
+
+
+def test_a_customer_calling_a_manager_action_on_their_own_shop_gets_forbidden(customer_p):
+    access.see_shop(customer_p, "shop-1")
+    with pytest.raises(Forbidden):
+        access.manage_shop(customer_p, "shop-1")
+
+
+def test_a_customer_sees_only_themself(customer_p):
+    access.see_customer(customer_p, "shop-1", "cust-1")
+    with pytest.raises(NotFound):
+        access.see_customer(customer_p, "shop-1", "cust-2")
+    with pytest.raises(NotFound):
+        access.see_subscription(customer_p, "shop-1", "cust-2")
+
+
+def test_only_the_customer_themself_may_act_on_their_card_and_charge_permission(manager, admin, customer_p):
+    access.be_customer(customer_p, "shop-1", "cust-1")
+    with pytest.raises(Forbidden):
+        access.be_customer(manager, "shop-1", "cust-1")
+    with pytest.raises(Forbidden):
+        access.be_customer(admin, "shop-1", "cust-1")
+    with pytest.raises(NotFound):
+        access.be_customer(Principal("customer", "t", frozenset({"shop-1"}), "cust-2"), "shop-1", "cust-1")
+
+
+def test_customers_skip_only_when_the_shop_allows_it(customer_p, manager):
+    access.change_occurrence(manager, "shop-1", "cust-9", customers_may_skip=False)
+    access.change_occurrence(customer_p, "shop-1", "cust-1", customers_may_skip=True)
+    with pytest.raises(Forbidden):
+        access.change_occurrence(customer_p, "shop-1", "cust-1", customers_may_skip=False)
+    with pytest.raises(NotFound):
+        access.change_occurrence(customer_p, "shop-1", "cust-2", customers_may_skip=True)
+
+
+def test_only_the_admin_passes_admin_only(admin, manager):
+    access.admin_only(admin)
+    with pytest.raises(Forbidden):
+        access.admin_only(manager)
