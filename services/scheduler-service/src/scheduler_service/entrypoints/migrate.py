@@ -1,7 +1,7 @@
 """Apply scheduler-service's SQL migrations: ``python -m scheduler_service.entrypoints.migrate``."""
 
-from servicekit.db import migrate_dsn
 from scheduler_service.config import MIGRATIONS_DIR, ServiceSettings
+from servicekit.db import migrate_dsn
 
 
 def main() -> None:

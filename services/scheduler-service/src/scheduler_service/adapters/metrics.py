@@ -1,0 +1,22 @@
+"""Prometheus metrics of the scheduler (served on /metrics by the API and by the ticker's WORKER_HTTP_PORT;
+under PROMETHEUS_MULTIPROC_DIR the API's /metrics also aggregates the ticker's and the consumer's)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+BOUNDARY_LAG = Histogram(
+    "scheduler_boundary_lag_seconds",
+    "Wall seconds from an order-cycle boundary to its events being committed to the outbox (target < 1 s)",
+    ["kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400, 7 * 86400),
+)
+BOUNDARIES = Counter("scheduler_boundaries_total", "Order-cycle boundaries emitted", ["kind", "on_time"])
+ORDER_DUE = Counter("scheduler_order_due_total", "OrderDue events emitted", ["reason", "late"])
+LATE_SKIPPED = Counter("scheduler_late_skipped_total",
+                       "Dues not placed because the open was missed, the cycle is over and the shop places none late")
+OVERDUE = Gauge("scheduler_overdue_boundaries", "Boundaries whose time has come and that are not emitted yet",
+                multiprocess_mode="livemax")
+NEXT_BOUNDARY = Gauge("scheduler_next_boundary_seconds",
+                      "Platform seconds until the next pending boundary (negative: overdue)",
+                      multiprocess_mode="livemin")

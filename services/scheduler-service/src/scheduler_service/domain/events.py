@@ -1,0 +1,66 @@
+"""The scheduler.events it produces (contract: shared_events/contracts/scheduler.py), built without I/O.
+
+Exactly-once keys: an OrderDue is aggregate "<subscription_id>:<order_cycle_id>" version 1; a cycle's
+OrderCycleOpened is version 1 and its OrderCycleClosed version 2 of aggregate "<order_cycle_id>". The outbox's
+unique (topic, aggregate_id, aggregate_version) therefore refuses any second copy, whoever tries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from scheduler_service import SERVICE_NAME
+from scheduler_service.domain.model import Due, OrderCycle
+from scheduler_service.domain.rules import lateness_seconds
+from shared_events import Envelope, new_envelope
+from shared_events.contracts.scheduler import occurrence_id
+
+ORDER_DUE_VERSION = 1
+OPENED_VERSION = 1
+CLOSED_VERSION = 2
+
+
+def order_due(due: Due, now: datetime, *, correlation_id: str | None = None,
+              causation_id: str | None = None) -> Envelope:
+    sub, cycle = due.subscription, due.cycle
+    payload = {
+        "subscription_id": sub.subscription_id,
+        "order_cycle_id": cycle.order_cycle_id,
+        "shop_id": sub.shop_id,
+        "customer_id": sub.customer_id,
+        "schedule_id": sub.schedule_id,
+        "opens_at": cycle.opens_at,
+        "closes_at": cycle.closes_at,
+        "due_at": due.due_at,
+        "reason": due.reason,
+        "lateness_seconds": lateness_seconds(now, due.due_at),
+        "late": due.late,
+    }
+    return new_envelope("OrderDue", occurrence_id(sub.subscription_id, cycle.order_cycle_id), ORDER_DUE_VERSION,
+                        payload, producer=SERVICE_NAME, shop_id=sub.shop_id, occurred_at=now,
+                        correlation_id=correlation_id, causation_id=causation_id)
+
+
+def _boundary_payload(cycle: OrderCycle, boundary_at: datetime, now: datetime) -> dict:
+    return {
+        "order_cycle_id": cycle.order_cycle_id,
+        "shop_id": cycle.shop_id,
+        "opens_at": cycle.opens_at,
+        "closes_at": cycle.closes_at,
+        "boundary_at": boundary_at,
+        "lateness_seconds": lateness_seconds(now, boundary_at),
+    }
+
+
+def cycle_opened(cycle: OrderCycle, boundary_at: datetime, now: datetime, due_count: int, *,
+                 correlation_id: str | None = None) -> Envelope:
+    payload = {**_boundary_payload(cycle, boundary_at, now), "due_count": due_count}
+    return new_envelope("OrderCycleOpened", cycle.order_cycle_id, OPENED_VERSION, payload, producer=SERVICE_NAME,
+                        shop_id=cycle.shop_id, occurred_at=now, correlation_id=correlation_id)
+
+
+def cycle_closed(cycle: OrderCycle, boundary_at: datetime, now: datetime, *,
+                 correlation_id: str | None = None) -> Envelope:
+    return new_envelope("OrderCycleClosed", cycle.order_cycle_id, CLOSED_VERSION,
+                        _boundary_payload(cycle, boundary_at, now), producer=SERVICE_NAME, shop_id=cycle.shop_id,
+                        occurred_at=now, correlation_id=correlation_id)

@@ -1,0 +1,169 @@
+"""Emitting order-cycle boundaries: claim, decide, store, one transaction per boundary.
+
+At a cycle's open, ONE transaction stores an OrderDue (reason cycle_opened) per due subscription, then
+OrderCycleOpened{due_count}; at its close OrderCycleClosed. The transaction also writes the boundary's row
+(the same projector a replay of scheduler.events uses) and an operations row. Exactly once comes from two
+unique keys written in that transaction: the outbox's (topic, aggregate_id, aggregate_version) and
+cycle_boundaries' (order_cycle_id, kind). A crash before the commit leaves nothing; after it, the boundary
+is no longer pending.
+
+Claims and replicas: boundaries are claimed per shop with a transaction-scoped PostgreSQL advisory lock
+(``repository.try_lock_shop``), so replicas work on different shops at once, a shop's boundaries are
+emitted one at a time in time order, and a replica that dies mid-boundary releases its claim with its
+connection. No leader, no home-made consensus: the locks, the unique keys and PostgreSQL's transactions are
+the whole protocol.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import psycopg
+
+from scheduler_service.adapters import metrics, projections, repository
+from scheduler_service.domain import events
+from scheduler_service.domain.model import OPEN, Boundary
+from scheduler_service.domain.planning import plan_open
+from scheduler_service.domain.rules import lateness_seconds
+from shared_events import Envelope, decode, outbox
+
+NOTHING_DUE = "nothing_due"
+CONTENDED = "contended"  # due boundaries exist but other replicas hold their shops
+RETRY = "retry"  # the claimed shop's boundary was emitted meanwhile: look again
+
+BeforeCommit = Callable[[Boundary], None]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+    def lag_seconds(self, boundary_at: datetime) -> float: ...
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """One boundary emitted (and committed)."""
+
+    boundary: Boundary
+    emitted_at: datetime
+    lateness_seconds: float
+    due_count: int | None  # None for a close
+    not_due: int
+    late_skipped: int
+    lag_seconds: float
+
+
+@dataclass
+class RunResult:
+    emitted: list[Emitted] = field(default_factory=list)
+    contended: bool = False
+
+
+def claim_next(conn: psycopg.Connection, now: datetime, *, wait: bool) -> Boundary | str:
+    """Claim the shop of the earliest due boundary (skipping shops other replicas hold unless ``wait``)
+    and return that shop's earliest due boundary, read after the claim."""
+    due = repository.pending_boundaries(conn, until=now, limit=200)
+    if not due:
+        return NOTHING_DUE
+    tried: set[str] = set()
+    for candidate in due:
+        if candidate.shop_id in tried:
+            continue
+        tried.add(candidate.shop_id)
+        if wait:
+            repository.lock_shop(conn, candidate.shop_id)
+        elif not repository.try_lock_shop(conn, candidate.shop_id):
+            continue
+        mine = repository.pending_boundaries(conn, until=now, shop_id=candidate.shop_id, limit=1)
+        return mine[0] if mine else RETRY
+    return CONTENDED
+
+
+def _already_stored(conn: psycopg.Connection, boundary: Boundary) -> Envelope | None:
+    version = events.OPENED_VERSION if boundary.kind == OPEN else events.CLOSED_VERSION
+    row = conn.execute("SELECT body FROM event_store WHERE topic = 'scheduler.events' AND aggregate_id = %s "
+                       "AND aggregate_version = %s", [boundary.order_cycle_id, version]).fetchone()
+    return decode(bytes(row[0])) if row else None
+
+
+def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *, worker: str, clock: Clock,
+                  before_commit: BeforeCommit | None = None) -> Emitted | None:
+    """Store the boundary's events in the caller's transaction (the caller holds the shop's claim)."""
+    stored = _already_stored(conn, boundary)
+    if stored is not None:  # its projection row was lost (e.g. a rebuild ran before the relay): restore it
+        projections.apply(conn, stored)
+        return None
+    cycle = repository.cycle(conn, boundary.order_cycle_id)
+    assert cycle is not None, "a pending boundary always has its cycle"
+    started_at = datetime.now(UTC)
+    correlation_id = str(uuid.uuid4())
+    not_due = late_skipped = 0
+    due_count: int | None = None
+    if boundary.kind == OPEN:
+        candidates = repository.open_candidates(conn, cycle.order_cycle_id)
+        shops = repository.shops(conn, {c.subscription.shop_id for c in candidates} | {cycle.shop_id})
+        plan = plan_open(cycle, boundary.fire_at, candidates, shops, now)
+        dues = outbox.append_new(conn, [events.order_due(d, now, correlation_id=correlation_id) for d in plan.dues])
+        due_count, not_due, late_skipped = len(dues), plan.not_due, plan.late_skipped
+        envelope = events.cycle_opened(cycle, boundary.fire_at, now, due_count, correlation_id=correlation_id)
+    else:
+        envelope = events.cycle_closed(cycle, boundary.fire_at, now, correlation_id=correlation_id)
+    if not outbox.append_new(conn, [envelope]):
+        raise RuntimeError(f"{envelope.event_type} of {cycle.order_cycle_id} appeared while this replica held "
+                           "the shop's claim")
+    projections.apply(conn, envelope)
+    lag = clock.lag_seconds(boundary.fire_at)
+    repository.record_run(conn, boundary, worker=worker, lag_seconds=lag, not_due=not_due,
+                          late_skipped=late_skipped, started_at=started_at)
+    if before_commit is not None:
+        before_commit(boundary)  # fault injection: everything is computed and written, nothing committed
+    return Emitted(boundary, now, lateness_seconds(now, boundary.fire_at), due_count, not_due, late_skipped, lag)
+
+
+def _observe(emitted: Emitted) -> None:
+    kind = emitted.boundary.kind
+    metrics.BOUNDARY_LAG.labels(kind).observe(emitted.lag_seconds)
+    metrics.BOUNDARIES.labels(kind, str(emitted.lag_seconds < 1.0).lower()).inc()
+    if emitted.due_count:
+        metrics.ORDER_DUE.labels("cycle_opened", "false").inc(emitted.due_count)
+    if emitted.late_skipped:
+        metrics.LATE_SKIPPED.inc(emitted.late_skipped)
+
+
+def run_due(conn: psycopg.Connection, clock: Clock, *, worker: str, wait: bool = False,
+            before_commit: BeforeCommit | None = None) -> RunResult:
+    """Emit every boundary due at the clock's "now", earliest first, each in its own transaction.
+
+    ``conn`` is an autocommit connection. ``wait=False`` (the ticker) skips shops that another replica is
+    working on and reports ``contended``; ``wait=True`` (a test-clock advance) waits for them, so that when
+    it returns every boundary due at "now" is in the outbox.
+    """
+    result = RunResult()
+    while True:
+        now = clock.now()
+        emitted = None
+        with conn.transaction():
+            claimed = claim_next(conn, now, wait=wait)
+            if claimed == NOTHING_DUE:
+                break
+            if claimed == CONTENDED:
+                result.contended = True
+                break
+            if isinstance(claimed, Boundary):
+                emitted = emit_boundary(conn, claimed, now, worker=worker, clock=clock, before_commit=before_commit)
+        if emitted is not None:
+            _observe(emitted)
+            result.emitted.append(emitted)
+    return result
+
+
+def report_pending(conn: psycopg.Connection, now: datetime) -> datetime | None:
+    """Update the overdue/next-boundary gauges; return when the next boundary fires."""
+    pending = repository.pending_boundaries(conn, limit=1000)
+    metrics.OVERDUE.set(sum(1 for b in pending if b.fire_at <= now))
+    next_at = pending[0].fire_at if pending else None
+    metrics.NEXT_BOUNDARY.set((next_at - now).total_seconds() if next_at else float("inf"))
+    return next_at

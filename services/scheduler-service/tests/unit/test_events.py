@@ -1,0 +1,46 @@
+"""The events the scheduler builds match the published contract exactly (strict encode, no I/O)."""
+
+from datetime import UTC, datetime, timedelta
+
+from scheduler_service.domain import events
+from scheduler_service.domain.model import Boundary, Due, OrderCycle, Subscription
+from scheduler_service.domain.timezones import to_local
+from shared_events import decode, encode
+
+T0 = datetime(2026, 3, 31, 7, 0, tzinfo=UTC)
+CYCLE = OrderCycle("oc-1", "shop-1", T0, T0 + timedelta(days=3))
+SUB = Subscription("sub-1", "shop-1", "cust-1", "sch-1", T0, None, False, False)
+
+
+def test_an_order_due_is_keyed_by_its_occurrence_at_version_one_and_valid():
+    env = events.order_due(Due(SUB, CYCLE, T0, "cycle_opened", False), T0 + timedelta(seconds=2))
+    back = decode(encode(env))
+    assert (back.event_type, back.aggregate_id, back.aggregate_version) == ("OrderDue", "sub-1:oc-1", 1)
+    assert back.payload["lateness_seconds"] == 2.0 and back.payload["late"] is False
+    assert back.payload["schedule_id"] == "sch-1" and back.shop_id == "shop-1"
+
+
+def test_a_cycle_opens_as_version_one_and_closes_as_version_two_of_the_cycle():
+    opened = events.cycle_opened(CYCLE, T0, T0, 7)
+    closed = events.cycle_closed(CYCLE, CYCLE.closes_at, CYCLE.closes_at + timedelta(hours=1))
+    assert (opened.aggregate_id, opened.aggregate_version) == ("oc-1", 1)
+    assert decode(encode(opened)).payload["due_count"] == 7
+    assert (closed.aggregate_id, closed.aggregate_version) == ("oc-1", 2)
+    assert decode(encode(closed)).payload["lateness_seconds"] == 3600.0
+
+
+def test_a_close_sorts_before_an_open_at_the_same_instant():
+    a = Boundary("a", "s", "open", T0)
+    b = Boundary("b", "s", "close", T0)
+    c = Boundary("c", "s", "open", T0 - timedelta(seconds=1))
+    assert sorted([a, b, c], key=Boundary.sort_key) == [c, b, a]
+
+
+def test_local_times_follow_the_shops_dst_offset():
+    assert to_local(datetime(2026, 3, 27, 8, 0, tzinfo=UTC), "Europe/Paris").isoformat() == "2026-03-27T09:00:00+01:00"
+    assert to_local(datetime(2026, 3, 31, 7, 0, tzinfo=UTC), "Europe/Paris").isoformat() == "2026-03-31T09:00:00+02:00"
+    assert to_local(datetime(2026, 4, 2, 22, 0, tzinfo=UTC), "Australia/Melbourne").isoformat() == \
+        "2026-04-03T09:00:00+11:00"
+    assert to_local(datetime(2026, 4, 6, 23, 0, tzinfo=UTC), "Australia/Melbourne").isoformat() == \
+        "2026-04-07T09:00:00+10:00"
+    assert to_local(T0, "Not/AZone").utcoffset() == timedelta(0)
