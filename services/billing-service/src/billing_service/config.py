@@ -1,22 +1,128 @@
-"""Settings of billing-service, read from the environment in one place."""
+"""Settings of billing-service, read from the environment in one place.
+
+Stripe: ``STRIPE_API_KEY`` (any ``sk_`` key for localstripe, a real ``sk_test_`` key works unchanged),
+``STRIPE_API_BASE`` (unset = api.stripe.com), ``STRIPE_WEBHOOK_SECRET`` (the endpoint's ``whsec_``),
+``STRIPE_PUBLISHABLE_KEY`` (the ``pk_`` key the authorisation page uses).
+``STRIPE_FLAVOUR`` says which peer answers: ``stripe`` (the real API) or ``localstripe`` (the local fake:
+reconciliation lists charges instead of payment intents, and the authorisation page simulates the bank with
+localstripe's private ``_authenticate`` route instead of Stripe.js). It defaults to ``localstripe`` when
+STRIPE_API_BASE names a host other than api.stripe.com; ``localstripe`` is refused when APP_ENV=production.
+
+Rate: ``STRIPE_RATE_LIMIT`` requests per second for the whole charger (default 25, Stripe's test-mode
+limit; 100 is the live one), ``STRIPE_MAX_RETRIES`` resends of one request after 429/5xx/connection errors.
+
+Secrets are kept out of ``repr`` so that they never reach a log line.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from servicekit.config import Settings
+from urllib.parse import urlparse
 
 from billing_service import DEFAULT_PORT, SERVICE_NAME
+from servicekit.config import ConfigError, Settings
 
 MIGRATIONS_DIR = Path(os.environ.get("MIGRATIONS_DIR", Path(__file__).resolve().parents[2] / "migrations"))
+
+STRIPE_API_HOST = "api.stripe.com"
+LOCAL_PUBLISHABLE_KEY = "pk_test_local_development"
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    api_key: str = field(repr=False)
+    api_base: str | None
+    webhook_secret: str = field(repr=False)
+    publishable_key: str
+    flavour: str  # stripe | localstripe
+    rate_limit: float  # requests per second, for the whole charger process
+    rate_burst: int
+    max_retries: int  # resends of one request after 429 / 5xx / connection errors
+    timeout_s: float
+    webhook_tolerance_s: int
 
 
 @dataclass(frozen=True)
 class ServiceSettings:
     base: Settings
+    stripe: StripeSettings
+    link_signing_key: bytes = field(repr=False)  # signs the customers' authorisation links
+    link_ttl_days: int
+    charger_concurrency: int
+    charger_fault: str | None  # test fault injection (refused in production)
+    charger_fault_once_file: str | None
+    consumer_group: str | None
 
     @classmethod
-    def from_env(cls) -> ServiceSettings:
-        return cls(base=Settings.from_env(SERVICE_NAME, DEFAULT_PORT))
+    def from_env(cls, environ: Mapping[str, str] | None = None, base: Settings | None = None) -> ServiceSettings:
+        env = os.environ if environ is None else environ
+        base = base or Settings.from_env(SERVICE_NAME, DEFAULT_PORT)
+        production = base.app_env == "production"
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(name)
+            return value if value not in (None, "") else default
+
+        def number(name: str, default: float, kind: type = int) -> float:
+            raw = get(name)
+            try:
+                return kind(raw) if raw is not None else default
+            except ValueError:
+                raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+        api_key = get("STRIPE_API_KEY")
+        if not api_key:
+            if production:
+                raise ConfigError("STRIPE_API_KEY is required when APP_ENV=production")
+            api_key = "sk_test_local_development_0000000000"
+        if not api_key.startswith(("sk_", "rk_")):
+            raise ConfigError("STRIPE_API_KEY must be a Stripe secret key (sk_...)")
+        api_base = get("STRIPE_API_BASE")
+        host = urlparse(api_base).hostname if api_base else STRIPE_API_HOST
+        flavour = get("STRIPE_FLAVOUR", "stripe" if host == STRIPE_API_HOST else "localstripe") or "stripe"
+        if flavour not in ("stripe", "localstripe"):
+            raise ConfigError("STRIPE_FLAVOUR must be stripe or localstripe")
+        if flavour == "localstripe" and production:
+            raise ConfigError("STRIPE_FLAVOUR=localstripe is refused when APP_ENV=production")
+        webhook_secret = get("STRIPE_WEBHOOK_SECRET")
+        if not webhook_secret:
+            if production:
+                raise ConfigError("STRIPE_WEBHOOK_SECRET is required when APP_ENV=production")
+            webhook_secret = "whsec_local_development_0000000000"
+        signing = get("PAYMENT_LINK_SIGNING_KEY")
+        if not signing:
+            if production:
+                raise ConfigError("PAYMENT_LINK_SIGNING_KEY is required when APP_ENV=production")
+            # development and tests: every process of the service derives the same key from its secrets
+            signing = hashlib.sha256(b"payment-links:" + api_key.encode() + webhook_secret.encode()).hexdigest()
+        rate = float(number("STRIPE_RATE_LIMIT", 25.0, float))
+        if rate <= 0:
+            raise ConfigError("STRIPE_RATE_LIMIT must be positive")
+        fault = get("CHARGER_FAULT")
+        if fault and production:
+            raise ConfigError("CHARGER_FAULT is refused when APP_ENV=production")
+        return cls(
+            base=base,
+            stripe=StripeSettings(
+                api_key=api_key,
+                api_base=api_base,
+                webhook_secret=webhook_secret,
+                publishable_key=get("STRIPE_PUBLISHABLE_KEY", LOCAL_PUBLISHABLE_KEY) or LOCAL_PUBLISHABLE_KEY,
+                flavour=flavour,
+                rate_limit=rate,
+                rate_burst=int(number("STRIPE_RATE_BURST", 1)),
+                max_retries=int(number("STRIPE_MAX_RETRIES", 4)),
+                timeout_s=float(number("STRIPE_TIMEOUT_S", 30.0, float)),
+                webhook_tolerance_s=int(number("STRIPE_WEBHOOK_TOLERANCE_S", 300)),
+            ),
+            link_signing_key=signing.encode(),
+            link_ttl_days=int(number("PAYMENT_LINK_TTL_DAYS", 30)),
+            charger_concurrency=max(1, int(number("CHARGER_CONCURRENCY", 8))),
+            charger_fault=fault,
+            charger_fault_once_file=get("CHARGER_FAULT_ONCE_FILE"),
+            consumer_group=get("BILLING_CONSUMER_GROUP"),
+        )

@@ -1,4 +1,5 @@
 """Processes of billing-service: the API (flask_app, under gunicorn), and the workers below,
-each runnable with ``python -m billing_service.entrypoints.<name>``; ``migrate`` applies the SQL migrations."""
+each runnable with ``python -m billing_service.entrypoints.<name>``; ``migrate`` applies the SQL migrations,
+``rebuild`` replays the topics into the projections."""
 
-WORKERS = ["consumer", "relay"]
+WORKERS = ["consumer", "relay", "charger"]

@@ -1,7 +1,7 @@
 """Apply billing-service's SQL migrations: ``python -m billing_service.entrypoints.migrate``."""
 
-from servicekit.db import migrate_dsn
 from billing_service.config import MIGRATIONS_DIR, ServiceSettings
+from servicekit.db import migrate_dsn
 
 
 def main() -> None:

@@ -1,0 +1,141 @@
+"""The charger: performs every Stripe charge, never twice: ``python -m billing_service.entrypoints.charger``.
+
+One charger leads at a time (a PostgreSQL advisory lock, like the relay); other replicas wait as hot standbys.
+So the client-side rate limit (STRIPE_RATE_LIMIT) holds for the whole service. The leader runs a pool of
+CHARGER_CONCURRENCY workers that share that limiter; it wakes on NOTIFY when an attempt is recorded, and at
+least every half second to start the retries that the service clock says are due.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from billing_service.adapters.ratelimit import RateLimiter
+from billing_service.adapters.stripe_gateway import StripeGateway
+from billing_service.config import ServiceSettings
+from billing_service.service_layer.charging import Charging, Work, fault_hook
+from billing_service.service_layer.links import Links
+from servicekit import logs
+from servicekit.clock import Clock, make_clock
+from servicekit.worker import run_worker
+
+log = logging.getLogger("billing_service.charger")
+
+LEADER_KEY = zlib.crc32(b"billing-service:charger")
+AUTHORISATION_POLL = timedelta(minutes=5)
+REFUND_SWEEP_S = 30.0
+
+
+class Charger:
+    def __init__(self, settings: ServiceSettings, *, clock: Clock | None = None,
+                 gateway: StripeGateway | None = None) -> None:
+        self.settings = settings
+        self.dsn = settings.base.database_url
+        self.clock = clock or make_clock(settings.base.test_clock_url)
+        limiter = RateLimiter(settings.stripe.rate_limit, settings.stripe.rate_burst)
+        self.charging = Charging(
+            gateway=gateway or StripeGateway(settings.stripe, limiter),
+            links=Links(settings.base.public_base_url, settings.link_signing_key,
+                        timedelta(days=settings.link_ttl_days)),
+            now=self.clock.now,
+            fault=fault_hook(settings.charger_fault, settings.charger_fault_once_file,
+                             settings.base.app_env == "production"),
+        )
+        self.concurrency = settings.charger_concurrency
+        self.stop_event = threading.Event()
+        self.is_leader = False
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as leader:
+                    self._lead(leader)
+            except psycopg.OperationalError as exc:
+                self.is_leader = False
+                log.warning("charger lost PostgreSQL, retrying", extra={"error": str(exc)})
+                self.stop_event.wait(1.0)
+
+    def _lead(self, leader: psycopg.Connection) -> None:
+        leader.execute("LISTEN billing_attempts")
+        while not self.stop_event.is_set():
+            row = leader.execute("SELECT pg_try_advisory_lock(%s)", [LEADER_KEY]).fetchone()
+            if row and row[0]:
+                break
+            self._wait(leader, 2.0)
+        if self.stop_event.is_set():
+            return
+        self.is_leader = True
+        log.info("charger is leading", extra={"rate_limit": self.settings.stripe.rate_limit,
+                                              "concurrency": self.concurrency})
+        pool = ConnectionPool(self.dsn, min_size=1, max_size=self.concurrency + 1, kwargs={"autocommit": True},
+                              name="charger", open=True)
+        executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="charge")
+        last_sweep = 0.0
+        try:
+            while not self.stop_event.is_set():
+                leader.execute("SELECT 1")  # still connected, so still the leader
+                with pool.connection() as conn:
+                    self.charging.start_due_retries(conn)
+                    if time.monotonic() - last_sweep > REFUND_SWEEP_S:
+                        last_sweep = time.monotonic()
+                        self.charging.reconcile_refunds(conn)
+                        self.charging.poll_waiting_authorisations(conn, AUTHORISATION_POLL)
+                    room = self.concurrency * 2 - len(self._in_flight)
+                    with self._lock:
+                        busy = list(self._in_flight)
+                    work = self.charging.due_work(conn, busy, room) if room > 0 else []
+                for item in work:
+                    self._submit(executor, pool, item)
+                # busy: top the queue up soon; idle: sleep until an attempt is recorded (NOTIFY) or half a second
+                self._wait(leader, 0.05 if work or self._in_flight else 0.5)
+        finally:
+            executor.shutdown(wait=True)  # attempts in hand finish and commit
+            pool.close()
+            self.is_leader = False
+
+    def _submit(self, executor: ThreadPoolExecutor, pool: ConnectionPool, item: Work) -> None:
+        def run() -> None:
+            try:
+                with pool.connection() as conn:
+                    result = self.charging.charge(conn, item)
+                log.info("attempt handled", extra={"payment_id": item.payment_id, "attempt": item.attempt,
+                                                   "result": result})
+            except Exception:  # one attempt's trouble never stops the others; it is picked up again
+                log.exception("charging an attempt failed", extra={"payment_id": item.payment_id})
+                time.sleep(1.0)
+            finally:
+                with self._lock:
+                    self._in_flight.discard(item.idempotency_key)
+
+        with self._lock:
+            self._in_flight.add(item.idempotency_key)
+        executor.submit(run)
+
+    @staticmethod
+    def _wait(conn: psycopg.Connection, timeout: float) -> None:
+        for _ in conn.notifies(timeout=timeout, stop_after=1):
+            pass
+
+
+def main() -> None:
+    settings = ServiceSettings.from_env()
+    logs.configure(settings.base.service_name, settings.base.log_level)
+    charger = Charger(settings)
+    run_worker(charger, name=f"{settings.base.service_name}.charger")  # a standby is healthy too
+
+
+if __name__ == "__main__":
+    main()

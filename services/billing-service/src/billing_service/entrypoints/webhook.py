@@ -1,0 +1,36 @@
+"""POST /webhooks/stripe: Stripe's events about our payment intents (public: the signature is the credential).
+
+Unsigned, forged or stale (outside the tolerance) -> 400 and nothing changes. Each Stripe event id is
+processed once (a replay answers 200 "duplicate"); an outcome never moves a payment backwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask_smorest import Blueprint
+
+from billing_service.adapters.webhooks import InvalidWebhook, verify
+from billing_service.config import ServiceSettings
+from billing_service.entrypoints.api_schemas import WebhookAckSchema
+from billing_service.service_layer import handlers
+from servicekit.web.app import now, public, request_conn
+from servicekit.web.problems import Problem
+
+blp = Blueprint("webhooks", __name__, description="Stripe webhooks (Stripe-Signature verified)")
+
+
+@blp.route("/webhooks/stripe", methods=["POST"])
+@blp.response(200, WebhookAckSchema)
+@public
+def stripe_webhook() -> Any:
+    """Receives payment_intent.succeeded / payment_failed / canceled / requires_action."""
+    settings: ServiceSettings = current_app.extensions["billing_settings"]
+    try:
+        event = verify(request.get_data(), request.headers.get("Stripe-Signature"), settings.stripe.webhook_secret,
+                       settings.stripe.webhook_tolerance_s)
+    except InvalidWebhook as exc:
+        raise Problem(str(exc), status=400, title="Invalid webhook", slug="invalid-webhook") from None
+    result = handlers.handle_stripe_event(request_conn(), event, now=now(), links=current_app.extensions["links"])
+    return jsonify({"received": True, "result": result})

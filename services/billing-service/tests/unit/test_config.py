@@ -1,0 +1,44 @@
+"""Configuration guards: what production refuses, and secrets kept out of repr (no I/O)."""
+
+from dataclasses import replace
+
+import pytest
+
+from billing_service import DEFAULT_PORT, SERVICE_NAME
+from billing_service.config import ServiceSettings
+from servicekit.config import ConfigError, Settings
+
+BASE = Settings.from_env(SERVICE_NAME, DEFAULT_PORT)
+PROD = replace(BASE, app_env="production", test_clock_url=None)
+REAL = {"STRIPE_API_KEY": "sk_test_abcdefghijklmnop", "STRIPE_WEBHOOK_SECRET": "whsec_abcdefghijkl",
+        "PAYMENT_LINK_SIGNING_KEY": "x" * 40}
+
+
+def test_a_localstripe_address_selects_the_localstripe_flavour_and_the_real_api_the_stripe_one():
+    local = ServiceSettings.from_env({"STRIPE_API_BASE": "http://127.0.0.1:8420"}, BASE)
+    real = ServiceSettings.from_env({}, BASE)
+    assert (local.stripe.flavour, real.stripe.flavour) == ("localstripe", "stripe")
+    assert real.stripe.api_base is None and local.stripe.rate_limit == 25
+
+
+def test_production_refuses_localstripe_test_faults_and_missing_secrets():
+    assert ServiceSettings.from_env(REAL, PROD).stripe.flavour == "stripe"
+    for extra in ({"STRIPE_API_BASE": "http://127.0.0.1:8420"}, {"CHARGER_FAULT": "crash_after_stripe_call"}):
+        with pytest.raises(ConfigError):
+            ServiceSettings.from_env({**REAL, **extra}, PROD)
+    for missing in REAL:
+        with pytest.raises(ConfigError):
+            ServiceSettings.from_env({k: v for k, v in REAL.items() if k != missing}, PROD)
+
+
+def test_secrets_never_appear_in_the_settings_repr():
+    settings = ServiceSettings.from_env(REAL, BASE)
+    text = repr(settings)
+    assert all(secret not in text for secret in REAL.values())
+
+
+def test_a_bad_rate_is_refused():
+    with pytest.raises(ConfigError):
+        ServiceSettings.from_env({"STRIPE_RATE_LIMIT": "fast"}, BASE)
+    with pytest.raises(ConfigError):
+        ServiceSettings.from_env({"STRIPE_RATE_LIMIT": "0"}, BASE)
