@@ -1,0 +1,107 @@
+"""make bench: python -m bench [--only limits,burst,...] [--subscriptions N]
+
+Starts its own infrastructure (PostgreSQL, Kafka, localstripe, SMTP sink on free ports under .local/bench),
+runs each benchmark, prints a table and writes bench/results/{results.json,results.md,*.png}.
+Nothing here fails: these are measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+from bench import limits
+from bench.report import Report
+from devstack.procs import free_port
+from devstack.stack import SERVICES, Stack, StackConfig, repo_root
+
+SECTIONS = ["limits", "burst", "billing", "rest", "rebuild"]
+
+
+def bench_stack() -> Stack:
+    base = repo_root() / ".local" / "bench"
+    base.mkdir(parents=True, exist_ok=True)
+    state = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    state.chmod(0o755)
+    cfg = StackConfig(state=state, pg_port=free_port(), kafka_port=free_port(), kafka_controller_port=free_port(),
+                      stripe_port=free_port(), smtp_port=free_port(), smtp_http_port=free_port(),
+                      db_prefix=f"b{uuid.uuid4().hex[:6]}_", topic_prefix=f"b{uuid.uuid4().hex[:6]}.",
+                      admin_token="rop_bench_admin_" + uuid.uuid4().hex, test_clock=True, pg_fast=False,
+                      stripe_persist=False, service_ports={s.name: free_port() for s in SERVICES},
+                      external_db=None, external_kafka=None, external_stripe=None)
+    return Stack(cfg)
+
+
+def run_limits(stack: Stack, report: Report, args: argparse.Namespace) -> None:
+    kp = limits.kafka_python(stack.bootstrap, args.messages)
+    report.detail("kafka_python", kp)
+    report.add("limits", "kafka-python produce (500 B, acks=all, idempotent)", kp["produce_per_s"], "msg/s")
+    report.add("limits", "kafka-python consume", kp["consume_per_s"], "msg/s")
+    report.add("limits", "kafka-python produce+consume", kp["produce_then_consume_per_s"], "msg/s")
+    ck = limits.confluent(stack.bootstrap, args.messages)
+    if ck:
+        report.detail("confluent_kafka", ck)
+        report.add("limits", "confluent-kafka produce (same settings)", ck["produce_per_s"], "msg/s",
+                   ratio=ck["produce_per_s"] / kp["produce_per_s"], ratio_to="kafka-python produce")
+        report.add("limits", "confluent-kafka consume", ck["consume_per_s"], "msg/s",
+                   ratio=ck["consume_per_s"] / kp["consume_per_s"], ratio_to="kafka-python consume")
+    pg = limits.postgres(stack.db_url("subscriptions"), args.messages)
+    report.detail("postgres", pg)
+    report.add("limits", "PostgreSQL insert, executemany batches of 1000", pg["executemany_rows_per_s"], "rows/s")
+    report.add("limits", "PostgreSQL insert, COPY batches of 1000", pg["copy_rows_per_s"], "rows/s")
+    http = limits.http_hello(free_port(), stack.cfg.state, duration=args.http_seconds)
+    report.detail("http_hello", http)
+    report.add("limits", "Flask+gunicorn hello (2 workers x 4 threads, 32 conns)", http["requests_per_s"], "req/s",
+               note=f"p50 {http['p50_ms']} ms, p99 {http['p99_ms']} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {SECTIONS}")
+    parser.add_argument("--subscriptions", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--payments", type=int, default=2_000)
+    parser.add_argument("--stripe-rate", type=float, default=25.0)
+    parser.add_argument("--http-seconds", type=float, default=10.0)
+    parser.add_argument("--keep", action="store_true", help="leave the bench stack running")
+    args = parser.parse_args()
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    report = Report()
+    stack = bench_stack()
+    started = time.monotonic()
+    try:
+        stack.up()
+        for section in only:
+            fn = globals().get(f"run_{section}")
+            if fn is None:
+                from bench import pipeline
+
+                fn = getattr(pipeline, f"run_{section}", None)
+            if fn is None:
+                print(f"unknown section {section}", file=sys.stderr)
+                continue
+            print(f"== {section}", flush=True)
+            try:
+                fn(stack, report, args)
+            except Exception as exc:  # noqa: BLE001 - report and go on with the other sections
+                traceback.print_exc()
+                report.add(section, "FAILED", type(exc).__name__, note=str(exc)[:200])
+    finally:
+        report.detail("total_seconds", round(time.monotonic() - started, 1))
+        if not args.keep:
+            stack.down()
+            shutil.rmtree(stack.cfg.state, ignore_errors=True)
+    report.print()
+    out = report.write()
+    print(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
