@@ -33,3 +33,11 @@ class NotFound(DomainError):
 
 def add_error(errors: dict[str, list[str]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
+
+
+class Stale(DomainError):
+    """The caller's If-Match names a version that is no longer the current one (HTTP 412)."""
+
+    def __init__(self, sent: int, current: int) -> None:
+        super().__init__(f'You sent If-Match "{sent}" but the current version is "{current}": read it again.')
+        self.current = current

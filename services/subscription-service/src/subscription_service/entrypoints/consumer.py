@@ -1,21 +1,24 @@
-"""Applies the events subscription-service consumes, exactly once each: ``python -m subscription_service.entrypoints.consumer``."""
+"""Applies the events subscription-service consumes, exactly once each: ``python -m subscription_service.entrypoints.consumer``.
+
+identity.events (tokens), catalog.events (variant names, prices, availability), scheduler.events (orders due),
+orders.events and billing.events (what became of each occurrence). All are projectors: nothing here decides or
+emits; the same functions rebuild the projections (entrypoints/rebuild.py).
+"""
 
 from __future__ import annotations
 
-from servicekit.auth import apply_identity_event
 from servicekit.config import Settings
 from servicekit.runners import run_consumer
-from shared_events.consumer import Handler, dispatch
-from subscription_service import DEFAULT_PORT, SERVICE_NAME
+from shared_events.consumer import Handler
 
-TOPICS = ["identity.events", "catalog.events", "orders.events", "billing.events", "scheduler.events"]
+from subscription_service import DEFAULT_PORT, SERVICE_NAME
+from subscription_service.adapters.projections import CONSUMED_TOPICS, apply
+
+TOPICS = CONSUMED_TOPICS
 
 
 def handler(_settings: Settings) -> Handler:
-    return dispatch({
-        "TokenIssued": apply_identity_event,
-        "TokenRevoked": apply_identity_event,
-    })
+    return apply
 
 
 if __name__ == "__main__":

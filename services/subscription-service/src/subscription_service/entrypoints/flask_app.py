@@ -9,6 +9,15 @@ from servicekit.clock import make_clock
 from servicekit.db import make_pool
 from servicekit.web.app import create_base_app
 from subscription_service.config import ServiceSettings
+from subscription_service.entrypoints import api as rest
+
+DESCRIPTION = """Shops, customers, schedules and order cycles, subscriptions and their occurrences: the managers' REST API.
+
+Every route needs `Authorization: Bearer <token>`: the platform admin's, a manager's (scoped to their shops) or a
+customer's (one customer of one shop). Another shop's resources answer 404. Writes take `If-Match` (the ETag you
+read; 412 when stale), creates take `Idempotency-Key`, and `X-Change-Reason` is kept in the history. Errors are RFC
+9457 problem details with field errors. Times: any offset in; UTC and the shop's local time out. Money: integer
+minor units."""
 
 
 def create_app(settings: ServiceSettings | None = None) -> Flask:
@@ -16,11 +25,12 @@ def create_app(settings: ServiceSettings | None = None) -> Flask:
     base = settings.base
     logs.configure(base.service_name, base.log_level)
     pool = make_pool(base.database_url, name=base.service_name)
-    app, _api = create_base_app(
+    app, api = create_base_app(
         base,
         title="Subscriptions API",
-        description="Shops, customers, schedules, order cycles, subscriptions and their occurrences: the managers' REST API.",
+        description=DESCRIPTION,
         pool=pool,
         clock=make_clock(base.test_clock_url),
     )
+    rest.register(app, api)
     return app

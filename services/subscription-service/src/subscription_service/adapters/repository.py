@@ -1,0 +1,199 @@
+"""Load aggregates from their projection rows (optionally locked for the command's transaction).
+
+``lock="update"`` serialises writers of one aggregate (the second waits, then sees the first one's version);
+``lock="share"`` keeps a referenced row from being deleted while a command relies on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from subscription_service.domain.customers import Card, Customer
+from subscription_service.domain.cycles import OrderCycle
+from subscription_service.domain.occurrences import OrderFact, PaymentFact
+from subscription_service.domain.schedules import Schedule
+from subscription_service.domain.shops import Method, Shop
+from subscription_service.domain.subscriptions import Subscription
+from subscription_service.domain.terms import TERM_NAMES, Terms
+from subscription_service.domain.tokens import Token
+from subscription_service.domain.validation import Variant
+
+LOCKS = {None: sql.SQL(""), "update": sql.SQL(" FOR UPDATE"), "share": sql.SQL(" FOR SHARE")}
+
+
+def _one(conn: psycopg.Connection, query: str, params: list[Any], lock: str | None = None) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql.SQL(query) + LOCKS[lock], params)  # type: ignore[arg-type]
+        return cur.fetchone()
+
+
+def _all(conn: psycopg.Connection, query: str, params: list[Any]) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)  # type: ignore[arg-type]
+        return cur.fetchall()
+
+
+def _method(row: dict[str, Any]) -> Method:
+    return Method(row["method_id"], row["name"], row["fee_flat"], row["fee_percent_bp"], row["active"],
+                  row["description"], row["pickup"], row["kind"], row["removed_at"] is not None)
+
+
+def shop(conn: psycopg.Connection, shop_id: str, lock: str | None = None) -> Shop | None:
+    row = _one(conn, "SELECT * FROM shops WHERE shop_id = %s", [shop_id], lock)
+    if row is None:
+        return None
+    methods = _all(conn, "SELECT * FROM shop_methods WHERE shop_id = %s", [shop_id])
+    return Shop(shop_id, row["version"], row["settings"],
+                shipping_methods={m["method_id"]: _method(m) for m in methods if m["method_type"] == "shipping"},
+                payment_methods={m["method_id"]: _method(m) for m in methods if m["method_type"] == "payment"})
+
+
+def existing_shops(conn: psycopg.Connection, shop_ids: Iterable[str]) -> set[str]:
+    return {r["shop_id"] for r in _all(conn, "SELECT shop_id FROM shops WHERE shop_id = ANY(%s)", [list(shop_ids)])}
+
+
+def customer_from_row(row: dict[str, Any]) -> Customer:
+    card = Card(row["stripe_customer_id"], row["card_payment_method_id"], row["card_brand"], row["card_last4"]) \
+        if row["card_payment_method_id"] else None
+    details = {k: row[k] for k in ("email", "first_name", "last_name", "locale", "bill_address", "ship_address")}
+    return Customer(row["customer_id"], row["shop_id"], row["version"], details, card, row["allow_charges"],
+                    row["deleted_at"] is not None)
+
+
+def customer(conn: psycopg.Connection, shop_id: str, customer_id: str, lock: str | None = None) -> Customer | None:
+    row = _one(conn, "SELECT * FROM customers WHERE customer_id = %s AND shop_id = %s", [customer_id, shop_id], lock)
+    return customer_from_row(row) if row else None
+
+
+def email_taken(conn: psycopg.Connection, shop_id: str, email: str, except_id: str | None = None) -> bool:
+    row = _one(conn, "SELECT 1 AS taken FROM customers WHERE shop_id = %s AND lower(email) = lower(%s) "
+                     "AND deleted_at IS NULL AND customer_id IS DISTINCT FROM %s", [shop_id, email, except_id])
+    return row is not None
+
+
+def cycle_from_row(row: dict[str, Any]) -> OrderCycle:
+    return OrderCycle(row["order_cycle_id"], row["shop_id"], row["version"], row["name"], row["opens_at"],
+                      row["closes_at"], row["deleted_at"] is not None)
+
+
+def order_cycle(conn: psycopg.Connection, shop_id: str, cycle_id: str, lock: str | None = None) -> OrderCycle | None:
+    row = _one(conn, "SELECT * FROM order_cycles WHERE order_cycle_id = %s AND shop_id = %s", [cycle_id, shop_id],
+               lock)
+    return cycle_from_row(row) if row else None
+
+
+def order_cycles(conn: psycopg.Connection, shop_id: str, ids: Iterable[str], lock: str | None = None,
+                 include_deleted: bool = False) -> dict[str, OrderCycle]:
+    query = "SELECT * FROM order_cycles WHERE shop_id = %s AND order_cycle_id = ANY(%s)"
+    if not include_deleted:
+        query += " AND deleted_at IS NULL"
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql.SQL(query + " ORDER BY order_cycle_id") + LOCKS[lock], [shop_id, list(ids)])  # type: ignore
+        return {r["order_cycle_id"]: cycle_from_row(r) for r in cur.fetchall()}
+
+
+def schedule_names_with_cycle(conn: psycopg.Connection, cycle_id: str) -> list[str]:
+    return [r["name"] for r in _all(conn, "SELECT name FROM schedules WHERE %s = ANY(order_cycle_ids) "
+                                          "AND deleted_at IS NULL", [cycle_id])]
+
+
+def schedule_from_row(row: dict[str, Any]) -> Schedule:
+    return Schedule(row["schedule_id"], row["shop_id"], row["version"], row["name"], tuple(row["order_cycle_ids"]),
+                    row["deleted_at"] is not None)
+
+
+def schedule(conn: psycopg.Connection, shop_id: str, schedule_id: str, lock: str | None = None) -> Schedule | None:
+    row = _one(conn, "SELECT * FROM schedules WHERE schedule_id = %s AND shop_id = %s", [schedule_id, shop_id], lock)
+    return schedule_from_row(row) if row else None
+
+
+def count(conn: psycopg.Connection, query: str, params: list[Any]) -> int:
+    row = _one(conn, query, params)
+    return int(row["n"]) if row else 0
+
+
+def live_subscriptions_of_customer(conn: psycopg.Connection, customer_id: str) -> int:
+    return count(conn, "SELECT count(*) AS n FROM subscriptions WHERE customer_id = %s AND cancelled_at IS NULL",
+                 [customer_id])
+
+
+def subscriptions_of_schedule(conn: psycopg.Connection, schedule_id: str) -> int:
+    return count(conn, "SELECT count(*) AS n FROM subscriptions WHERE schedule_id = %s", [schedule_id])
+
+
+def shop_has_subscriptions(conn: psycopg.Connection, shop_id: str) -> bool:
+    return count(conn, "SELECT count(*) AS n FROM subscriptions WHERE shop_id = %s", [shop_id]) > 0
+
+
+def subscription_from_row(row: dict[str, Any], skipped: Iterable[str] = ()) -> Subscription:
+    terms = Terms.from_data({n: row[n] for n in TERM_NAMES})
+    return Subscription(row["subscription_id"], row["shop_id"], row["customer_id"], row["schedule_id"],
+                        row["currency"], row["version"], terms, row["created_at"], row["paused_at"],
+                        row["cancelled_at"], frozenset(skipped))
+
+
+def skipped_cycles(conn: psycopg.Connection, subscription_ids: list[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for r in _all(conn, "SELECT subscription_id, order_cycle_id FROM occurrence_skips "
+                        "WHERE subscription_id = ANY(%s) AND skipped", [subscription_ids]):
+        out.setdefault(r["subscription_id"], set()).add(r["order_cycle_id"])
+    return out
+
+
+def subscription(conn: psycopg.Connection, shop_id: str, subscription_id: str,
+                 lock: str | None = None) -> Subscription | None:
+    row = _one(conn, "SELECT * FROM subscriptions WHERE subscription_id = %s AND shop_id = %s",
+               [subscription_id, shop_id], lock)
+    if row is None:
+        return None
+    return subscription_from_row(row, skipped_cycles(conn, [subscription_id]).get(subscription_id, ()))
+
+
+def variants(conn: psycopg.Connection, shop_id: str, variant_ids: Iterable[str]) -> dict[str, Variant]:
+    rows = _all(conn, "SELECT * FROM variants WHERE shop_id = %s AND variant_id = ANY(%s)",
+                [shop_id, list(variant_ids)])
+    return {r["variant_id"]: Variant(r["variant_id"], r["product_name"], r["variant_name"], r["unit_price"],
+                                     r["currency"], r["available"], r["deleted"]) for r in rows}
+
+
+def token(conn: psycopg.Connection, token_id: str, lock: str | None = None) -> Token | None:
+    row = _one(conn, "SELECT * FROM api_tokens WHERE token_id::text = %s", [token_id], lock)
+    if row is None:
+        return None
+    return Token(str(row["token_id"]), row["role"], tuple(row["shop_ids"]), row["customer_id"], row["version"],
+                 row["revoked_at"] is not None)
+
+
+def live_tokens_of_customer(conn: psycopg.Connection, shop_id: str, customer_id: str) -> list[Token]:
+    rows = _all(conn, "SELECT * FROM api_tokens WHERE role = 'customer' AND customer_id = %s AND %s = ANY(shop_ids) "
+                      "AND revoked_at IS NULL ORDER BY token_id FOR UPDATE", [customer_id, shop_id])
+    return [Token(str(r["token_id"]), r["role"], tuple(r["shop_ids"]), r["customer_id"], r["version"])
+            for r in rows]
+
+
+# -- what other services told us about occurrences --------------------------------------------------------------
+
+
+def occurrence_facts(conn: psycopg.Connection, subscription_id: str) -> tuple[
+        dict[str, OrderFact], dict[str, PaymentFact], set[str]]:
+    """(orders by cycle, payments by order, cycles with an order due) of one subscription."""
+    orders: dict[str, OrderFact] = {}
+    for r in _all(conn, "SELECT * FROM occurrence_orders WHERE subscription_id = %s ORDER BY placed_at, order_id",
+                  [subscription_id]):
+        orders[r["order_cycle_id"]] = OrderFact(
+            r["order_id"], r["number"], r["status"],
+            {k: r[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")}, r["cancel_cause"],
+            tuple(r["update_issues"] or ()))
+    payments: dict[str, PaymentFact] = {}
+    for r in _all(conn, "SELECT * FROM order_payments WHERE order_id = ANY(%s) ORDER BY updated_at, payment_id",
+                  [[o.order_id for o in orders.values()]]):
+        payments[r["order_id"]] = PaymentFact(r["payment_id"], r["status"], r["amount"], r["message"],
+                                              r["authorization_url"], r["final"])
+    dues = {r["order_cycle_id"] for r in _all(conn, "SELECT order_cycle_id FROM order_dues WHERE subscription_id = %s",
+                                              [subscription_id])}
+    return orders, payments, dues

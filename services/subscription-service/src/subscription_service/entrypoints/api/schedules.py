@@ -1,0 +1,220 @@
+"""/api/v1/shops/{shop_id}/order-cycles and /schedules: windows in UTC inside, the shop's time zone at the edges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from servicekit.web.app import request_conn
+from servicekit.web.http import idempotent
+
+from subscription_service.domain.generator import MAX_CYCLES, WEEKDAYS
+from subscription_service.entrypoints.api.common import (
+    CREATE,
+    WRITE,
+    Id,
+    StrictSchema,
+    Text,
+    When,
+    caller,
+    no_content,
+    page,
+    page_args,
+    page_out,
+    page_request,
+    with_version,
+)
+from subscription_service.service_layer import schedules as handlers
+
+blp = Blueprint("schedules", __name__, url_prefix="/api/v1",
+                description="Order cycles (opens_at/closes_at: any offset in, UTC and shop-local out) and schedules.")
+V = ma.validate
+
+
+class CycleIn(StrictSchema):
+    name = Text(validate=V.Length(min=1, max=200))
+    opens_at = When()
+    closes_at = When()
+
+
+class CycleCreateIn(CycleIn):
+    name = Text(required=True, validate=V.Length(min=1, max=200))
+    opens_at = When(required=True)
+    closes_at = When(required=True)
+
+
+class CycleOut(ma.Schema):
+    id = ma.fields.String(required=True)
+    shop_id = ma.fields.String()
+    name = ma.fields.String()
+    opens_at = ma.fields.DateTime(metadata={"description": "UTC"})
+    closes_at = ma.fields.DateTime(metadata={"description": "UTC"})
+    opens_at_local = ma.fields.String(metadata={"description": "in the shop's time zone"})
+    closes_at_local = ma.fields.String()
+    timezone = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "upcoming | open | closed"})
+    schedule_ids = ma.fields.List(ma.fields.String())
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    version = ma.fields.Integer()
+
+
+class CycleListArgs(page_args(["opens_at", "closes_at", "created_at"], "opens_at")):  # type: ignore[misc]
+    schedule_id = ma.fields.UUID(load_default=None)
+    status = ma.fields.String(load_default=None, validate=V.OneOf(["upcoming", "open", "closed"]))
+    closes_after = When(load_default=None)
+    opens_before = When(load_default=None)
+
+
+class GenerateIn(StrictSchema):
+    """"Every Tuesday 09:00 to Friday 17:00, Europe/Paris, 12 weeks": right across daylight-saving changes."""
+
+    opens_weekday = ma.fields.String(required=True, validate=V.OneOf(WEEKDAYS))
+    opens_time = ma.fields.Time(required=True, metadata={"description": "local wall-clock time, e.g. 09:00"})
+    closes_weekday = ma.fields.String(required=True, validate=V.OneOf(WEEKDAYS))
+    closes_time = ma.fields.Time(required=True)
+    timezone = Text(load_default=None, validate=V.Length(min=1, max=64),
+                    metadata={"description": "IANA; default: the shop's"})
+    start_date = ma.fields.Date(required=True, metadata={"description": "first opening on or after this date"})
+    count = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=1, max=MAX_CYCLES),
+                              metadata={"description": "how many cycles (weeks)"})
+    interval_weeks = ma.fields.Integer(strict=True, load_default=1, validate=V.Range(min=1, max=52))
+    name_prefix = Text(load_default=None, validate=V.Length(min=1, max=180))
+    schedule_id = ma.fields.UUID(load_default=None, metadata={"description": "also add them to this schedule"})
+
+
+class GenerateOut(ma.Schema):
+    order_cycles = ma.fields.List(ma.fields.Nested(CycleOut))
+    schedule_id = ma.fields.String(allow_none=True)
+
+
+class ScheduleIn(StrictSchema):
+    name = Text(validate=V.Length(min=1, max=200))
+    order_cycle_ids = ma.fields.List(Id(), validate=V.Length(max=1000),
+                                     metadata={"description": "the full set after the change"})
+    add = ma.fields.List(Id(), validate=V.Length(max=1000))
+    remove = ma.fields.List(Id(), validate=V.Length(max=1000))
+
+
+class ScheduleCreateIn(StrictSchema):
+    name = Text(required=True, validate=V.Length(min=1, max=200))
+    order_cycle_ids = ma.fields.List(Id(), required=True, validate=V.Length(min=1, max=1000))
+
+
+class ScheduleOut(ma.Schema):
+    id = ma.fields.String(required=True)
+    shop_id = ma.fields.String()
+    name = ma.fields.String()
+    order_cycle_ids = ma.fields.List(ma.fields.String())
+    order_cycles = ma.fields.List(ma.fields.Nested(CycleOut))
+    subscription_count = ma.fields.Integer(metadata={"description": "subscriptions on it, cancelled ones included"})
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    version = ma.fields.Integer()
+
+
+class ScheduleListArgs(page_args(["created_at", "name"], "created_at")):  # type: ignore[misc]
+    q = Text(load_default=None, validate=V.Length(min=1, max=200))
+
+
+CYCLES = "/shops/<uuid:shop_id>/order-cycles"
+SCHEDULES = "/shops/<uuid:shop_id>/schedules"
+
+
+@blp.route(CYCLES, methods=["POST"])
+@idempotent
+@blp.doc(parameters=CREATE)
+@blp.arguments(CycleCreateIn)
+@blp.response(201, CycleOut)
+def create_cycle(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
+    """Add an order cycle."""
+    return with_version(handlers.create_cycle(request_conn(), caller(), str(shop_id), args), 201)
+
+
+@blp.route(f"{CYCLES}/generate", methods=["POST"])
+@idempotent
+@blp.doc(parameters=CREATE)
+@blp.arguments(GenerateIn)
+@blp.response(201, GenerateOut)
+def generate_cycles(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
+    """Make order cycles from a weekly rule (and optionally add them to a schedule)."""
+    if args.get("schedule_id") is not None:
+        args["schedule_id"] = str(args["schedule_id"])
+    return handlers.generate_cycles(request_conn(), caller(), str(shop_id), args), 201
+
+
+@blp.route(CYCLES, methods=["GET"])
+@blp.arguments(CycleListArgs, location="query")
+@blp.response(200, page_out(CycleOut))
+def list_cycles(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
+    filters = {k: args.pop(k) for k in ("schedule_id", "status", "closes_after", "opens_before")}
+    if filters["schedule_id"] is not None:
+        filters["schedule_id"] = str(filters["schedule_id"])
+    return page(*handlers.list_cycles(request_conn(), caller(), str(shop_id), page_request(args), **filters))
+
+
+@blp.route(f"{CYCLES}/<uuid:cycle_id>", methods=["GET"])
+@blp.response(200, CycleOut)
+def get_cycle(shop_id, cycle_id):  # type: ignore[no-untyped-def]
+    return with_version(handlers.get_cycle(request_conn(), caller(), str(shop_id), str(cycle_id)))
+
+
+@blp.route(f"{CYCLES}/<uuid:cycle_id>", methods=["PATCH"])
+@blp.doc(parameters=WRITE)
+@blp.arguments(CycleIn)
+@blp.response(200, CycleOut)
+def move_cycle(args: dict[str, Any], shop_id, cycle_id):  # type: ignore[no-untyped-def]
+    """Move (or rename) an order cycle; a closed one cannot move, an open one keeps its opening."""
+    return with_version(handlers.move_cycle(request_conn(), caller(), str(shop_id), str(cycle_id), args))
+
+
+@blp.route(f"{CYCLES}/<uuid:cycle_id>", methods=["DELETE"])
+@blp.doc(parameters=WRITE)
+@blp.response(204)
+def delete_cycle(shop_id, cycle_id):  # type: ignore[no-untyped-def]
+    """Delete an order cycle that belongs to no schedule (409 otherwise)."""
+    handlers.delete_cycle(request_conn(), caller(), str(shop_id), str(cycle_id))
+    return no_content()
+
+
+@blp.route(SCHEDULES, methods=["POST"])
+@idempotent
+@blp.doc(parameters=CREATE)
+@blp.arguments(ScheduleCreateIn)
+@blp.response(201, ScheduleOut)
+def create_schedule(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
+    """Create a schedule with at least one of the shop's order cycles."""
+    return with_version(handlers.create_schedule(request_conn(), caller(), str(shop_id), args), 201)
+
+
+@blp.route(SCHEDULES, methods=["GET"])
+@blp.arguments(ScheduleListArgs, location="query")
+@blp.response(200, page_out(ScheduleOut))
+def list_schedules(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
+    q = args.pop("q")
+    return page(*handlers.list_schedules(request_conn(), caller(), str(shop_id), page_request(args), q))
+
+
+@blp.route(f"{SCHEDULES}/<uuid:schedule_id>", methods=["GET"])
+@blp.response(200, ScheduleOut)
+def get_schedule(shop_id, schedule_id):  # type: ignore[no-untyped-def]
+    return with_version(handlers.get_schedule(request_conn(), caller(), str(shop_id), str(schedule_id)))
+
+
+@blp.route(f"{SCHEDULES}/<uuid:schedule_id>", methods=["PATCH"])
+@blp.doc(parameters=WRITE)
+@blp.arguments(ScheduleIn)
+@blp.response(200, ScheduleOut)
+def update_schedule(args: dict[str, Any], shop_id, schedule_id):  # type: ignore[no-untyped-def]
+    """Rename; add and remove order cycles (placed orders of a removed cycle stay)."""
+    return with_version(handlers.update_schedule(request_conn(), caller(), str(shop_id), str(schedule_id), args))
+
+
+@blp.route(f"{SCHEDULES}/<uuid:schedule_id>", methods=["DELETE"])
+@blp.doc(parameters=WRITE)
+@blp.response(204)
+def delete_schedule(shop_id, schedule_id):  # type: ignore[no-untyped-def]
+    """Delete a schedule no subscription ever referenced (409 otherwise)."""
+    handlers.delete_schedule(request_conn(), caller(), str(shop_id), str(schedule_id))
+    return no_content()

@@ -1,0 +1,226 @@
+"""/api/v1/shops: shops (a platform admin creates them), their settings, shipping and payment methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from servicekit.web.app import request_conn
+from servicekit.web.http import idempotent
+
+from subscription_service.entrypoints.api.common import (
+    CREATE,
+    WRITE,
+    StrictBool,
+    StrictSchema,
+    Text,
+    caller,
+    no_content,
+    page,
+    page_args,
+    page_out,
+    page_request,
+    with_version,
+)
+from subscription_service.service_layer import shops as handlers
+
+blp = Blueprint("shops", __name__, url_prefix="/api/v1", description="Shops, their settings and their methods.")
+
+V = ma.validate
+
+
+class RetryPolicy(StrictSchema):
+    delays_hours = ma.fields.List(ma.fields.Integer(strict=True, validate=V.Range(min=0, max=24 * 30)),
+                                  required=True, validate=V.Length(max=9),
+                                  metadata={"description": "hours before each retry, increasing"})
+    max_attempts = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=1, max=10))
+
+
+class ShopSettingsIn(StrictSchema):
+    """Every setting; on create name, timezone, currency and contact_email are required."""
+
+    name = Text(validate=V.Length(min=1, max=200))
+    timezone = Text(validate=V.Length(min=1, max=64), metadata={"description": "IANA, e.g. Europe/Paris"})
+    currency = Text(validate=V.Regexp(r"^[A-Z]{3}$"), metadata={"description": "ISO 4217, e.g. EUR"})
+    locale = ma.fields.String(validate=V.OneOf(["en", "fr"]))
+    contact_email = ma.fields.Email(validate=V.Length(max=254))
+    owner_email = ma.fields.Email(allow_none=True, validate=V.Length(max=254))
+    subscriptions_enabled = StrictBool(metadata={"description": "the kill switch: false = no new orders"})
+    allow_order_changes = StrictBool(metadata={"description": "customers may change/cancel placed orders"})
+    allow_customer_skip = StrictBool(metadata={"description": "customers may skip/resume single occurrences"})
+    allocation_policy = ma.fields.String(validate=V.OneOf(["first_come", "fair_share"]))
+    late_placement = ma.fields.String(validate=V.OneOf(["while_open", "always"]))
+    payment_retry = ma.fields.Nested(RetryPolicy)
+    stripe_account_id = Text(allow_none=True, validate=V.Length(min=1, max=255))
+
+
+class ShopCreateIn(ShopSettingsIn):
+    name = Text(required=True, validate=V.Length(min=1, max=200))
+    timezone = Text(required=True, validate=V.Length(min=1, max=64))
+    currency = Text(required=True, validate=V.Regexp(r"^[A-Z]{3}$"))
+    contact_email = ma.fields.Email(required=True, validate=V.Length(max=254))
+
+
+class RetryPolicyOut(ma.Schema):
+    delays_hours = ma.fields.List(ma.fields.Integer())
+    max_attempts = ma.fields.Integer()
+
+
+class ShopOut(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String()
+    timezone = ma.fields.String()
+    currency = ma.fields.String()
+    locale = ma.fields.String()
+    contact_email = ma.fields.String()
+    owner_email = ma.fields.String(allow_none=True)
+    subscriptions_enabled = ma.fields.Boolean()
+    allow_order_changes = ma.fields.Boolean()
+    allow_customer_skip = ma.fields.Boolean()
+    allocation_policy = ma.fields.String()
+    late_placement = ma.fields.String()
+    payment_retry = ma.fields.Nested(RetryPolicyOut)
+    stripe_account_id = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    version = ma.fields.Integer(metadata={"description": "the ETag"})
+
+
+class ShopListArgs(page_args(["created_at", "name"], "created_at")):  # type: ignore[misc]
+    q = Text(load_default=None, validate=V.Length(min=1, max=200), metadata={"description": "name contains"})
+
+
+class MethodIn(StrictSchema):
+    name = Text(validate=V.Length(min=1, max=200))
+    description = Text(allow_none=True, validate=V.Length(max=1000))
+    fee_flat = ma.fields.Integer(strict=True, validate=V.Range(min=0, max=100_000_000),
+                                 metadata={"description": "minor units (cents)"})
+    fee_percent_bp = ma.fields.Integer(strict=True, validate=V.Range(min=0, max=10_000),
+                                       metadata={"description": "basis points of the base (150 = 1.5 %)"})
+    active = StrictBool()
+
+
+class ShippingIn(MethodIn):
+    pickup = StrictBool()
+
+
+class ShippingCreateIn(ShippingIn):
+    name = Text(required=True, validate=V.Length(min=1, max=200))
+    fee_flat = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=0, max=100_000_000))
+    fee_percent_bp = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=0, max=10_000))
+
+
+class PaymentIn(MethodIn):
+    kind = ma.fields.String(validate=V.OneOf(["cash", "stripe"]))
+
+
+class PaymentCreateIn(PaymentIn):
+    name = Text(required=True, validate=V.Length(min=1, max=200))
+    fee_flat = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=0, max=100_000_000))
+    fee_percent_bp = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=0, max=10_000))
+    kind = ma.fields.String(required=True, validate=V.OneOf(["cash", "stripe"]))
+
+
+class MethodOut(ma.Schema):
+    id = ma.fields.String(required=True)
+    shop_id = ma.fields.String()
+    name = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+    fee_flat = ma.fields.Integer()
+    fee_percent_bp = ma.fields.Integer()
+    active = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    version = ma.fields.Integer(metadata={"description": "the ETag: the shop version when this method last changed"})
+
+
+class ShippingOut(MethodOut):
+    pickup = ma.fields.Boolean()
+
+
+class PaymentOut(MethodOut):
+    kind = ma.fields.String()
+
+
+class MethodListArgs(page_args(["created_at", "name"], "created_at")):  # type: ignore[misc]
+    active = ma.fields.Boolean(load_default=None)
+
+
+@blp.route("/shops", methods=["POST"])
+@idempotent
+@blp.doc(parameters=CREATE)
+@blp.arguments(ShopCreateIn)
+@blp.response(201, ShopOut)
+def create_shop(args: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Create a shop (platform admin)."""
+    return with_version(handlers.create_shop(request_conn(), caller(), args), 201)
+
+
+@blp.route("/shops", methods=["GET"])
+@blp.arguments(ShopListArgs, location="query")
+@blp.response(200, page_out(ShopOut))
+def list_shops(args: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """The shops the caller belongs to (every shop for the admin)."""
+    q = args.pop("q")
+    return page(*handlers.list_shops(request_conn(), caller(), page_request(args), q))
+
+
+@blp.route("/shops/<uuid:shop_id>", methods=["GET"])
+@blp.response(200, ShopOut)
+def get_shop(shop_id):  # type: ignore[no-untyped-def]
+    return with_version(handlers.get_shop(request_conn(), caller(), str(shop_id)))
+
+
+@blp.route("/shops/<uuid:shop_id>", methods=["PATCH"])
+@blp.doc(parameters=WRITE)
+@blp.arguments(ShopSettingsIn)
+@blp.response(200, ShopOut)
+def update_shop(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
+    """Change some settings (managers of the shop)."""
+    return with_version(handlers.update_shop(request_conn(), caller(), str(shop_id), args))
+
+
+def _method_routes(kind: str, path: str, create_in: type, update_in: type, out: type) -> None:
+    @blp.route(f"/shops/<uuid:shop_id>/{path}", methods=["POST"], endpoint=f"create_{kind}_method")
+    @idempotent
+    @blp.doc(parameters=CREATE, summary=f"Add a {kind} method")
+    @blp.arguments(create_in)
+    @blp.response(201, out)
+    def create(args, shop_id):  # type: ignore[no-untyped-def]
+        return with_version(handlers.create_method(request_conn(), caller(), str(shop_id), kind, args), 201)
+
+    @blp.route(f"/shops/<uuid:shop_id>/{path}", methods=["GET"], endpoint=f"list_{kind}_methods")
+    @blp.doc(summary=f"List the {kind} methods")
+    @blp.arguments(MethodListArgs, location="query")
+    @blp.response(200, page_out(out))
+    def list_(args, shop_id):  # type: ignore[no-untyped-def]
+        active = args.pop("active")
+        return page(*handlers.list_methods(request_conn(), caller(), str(shop_id), kind, page_request(args), active))
+
+    @blp.route(f"/shops/<uuid:shop_id>/{path}/<uuid:method_id>", methods=["GET"], endpoint=f"get_{kind}_method")
+    @blp.doc(summary=f"One {kind} method")
+    @blp.response(200, out)
+    def get(shop_id, method_id):  # type: ignore[no-untyped-def]
+        return with_version(handlers.get_method(request_conn(), caller(), str(shop_id), kind, str(method_id)))
+
+    @blp.route(f"/shops/<uuid:shop_id>/{path}/<uuid:method_id>", methods=["PATCH"],
+               endpoint=f"update_{kind}_method")
+    @blp.doc(parameters=WRITE, summary=f"Change a {kind} method")
+    @blp.arguments(update_in)
+    @blp.response(200, out)
+    def update(args, shop_id, method_id):  # type: ignore[no-untyped-def]
+        return with_version(handlers.update_method(request_conn(), caller(), str(shop_id), kind, str(method_id),
+                                                   args))
+
+    @blp.route(f"/shops/<uuid:shop_id>/{path}/<uuid:method_id>", methods=["DELETE"],
+               endpoint=f"remove_{kind}_method")
+    @blp.doc(parameters=WRITE, summary=f"Remove a {kind} method (subscriptions using it keep it until edited)")
+    @blp.response(204)
+    def remove(shop_id, method_id):  # type: ignore[no-untyped-def]
+        handlers.remove_method(request_conn(), caller(), str(shop_id), kind, str(method_id))
+        return no_content()
+
+
+_method_routes("shipping", "shipping-methods", ShippingCreateIn, ShippingIn, ShippingOut)
+_method_routes("payment", "payment-methods", PaymentCreateIn, PaymentIn, PaymentOut)

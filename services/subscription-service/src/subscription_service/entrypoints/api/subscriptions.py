@@ -1,0 +1,308 @@
+"""/api/v1/shops/{shop_id}/subscriptions: subscriptions, their occurrences and their change history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from servicekit.web.app import request_conn
+from servicekit.web.http import decode_cursor, idempotent
+
+from subscription_service.domain.occurrences import OCCURRENCE_STATES
+from subscription_service.domain.subscriptions import OPEN_ORDER_CHOICES, STATES
+from subscription_service.entrypoints.api.common import (
+    CREATE,
+    WRITE,
+    Address,
+    AddressOut,
+    Id,
+    StrictSchema,
+    Text,
+    When,
+    caller,
+    page,
+    page_args,
+    page_out,
+    page_request,
+    with_version,
+)
+from subscription_service.service_layer import subscriptions as handlers
+
+blp = Blueprint("subscriptions", __name__, url_prefix="/api/v1",
+                description="Subscriptions (state: cancelled > paused > pending > ended > active), their "
+                            "occurrences (one per order cycle closing within [begins_at, ends_at]) and history.")
+V = ma.validate
+
+
+class ItemIn(StrictSchema):
+    variant_id = Id(required=True)
+    quantity = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=0, max=1_000_000))
+
+
+class SubscriptionUpdateIn(StrictSchema):
+    items = ma.fields.List(ma.fields.Nested(ItemIn), validate=V.Length(max=200))
+    shipping_method_id = Id()
+    payment_method_id = Id()
+    bill_address = ma.fields.Nested(Address)
+    ship_address = ma.fields.Nested(Address)
+    begins_at = When()
+    ends_at = When(allow_none=True)
+    customer_id = Id(metadata={"description": "cannot change: only accepted unchanged"})
+    schedule_id = Id(metadata={"description": "cannot change: only accepted unchanged"})
+
+
+class SubscriptionCreateIn(StrictSchema):
+    """Reference section 9: every rule is checked and reported field by field (422)."""
+
+    customer_id = Id(required=True)
+    schedule_id = Id(required=True)
+    shipping_method_id = Id(required=True)
+    payment_method_id = Id(required=True)
+    bill_address = ma.fields.Nested(Address, required=True)
+    ship_address = ma.fields.Nested(Address, required=True)
+    begins_at = When(required=True)
+    ends_at = When(load_default=None, allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(ItemIn), required=True, validate=V.Length(max=200))
+
+
+class OpenOrdersIn(StrictSchema):
+    open_orders = ma.fields.String(load_default=None, validate=V.OneOf(OPEN_ORDER_CHOICES),
+                                   metadata={"description": "what to do with orders already placed in open cycles "
+                                                            "(required when there are some: 409 otherwise)"})
+
+
+class ItemOut(ma.Schema):
+    variant_id = ma.fields.String()
+    quantity = ma.fields.Integer()
+    price_estimate = ma.fields.Integer(allow_none=True, metadata={"description": "unit price, minor units"})
+    total_estimate = ma.fields.Integer(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    available = ma.fields.Boolean()
+
+
+class EstimateOut(ma.Schema):
+    item_total = ma.fields.Integer(allow_none=True)
+    shipping_fee = ma.fields.Integer(allow_none=True)
+    payment_fee = ma.fields.Integer(allow_none=True)
+    total = ma.fields.Integer(allow_none=True)
+
+
+class CustomerRef(ma.Schema):
+    id = ma.fields.String()
+    email = ma.fields.String()
+    first_name = ma.fields.String()
+    last_name = ma.fields.String()
+
+
+class SubscriptionOut(ma.Schema):
+    id = ma.fields.String(required=True)
+    shop_id = ma.fields.String()
+    customer_id = ma.fields.String()
+    customer = ma.fields.Nested(CustomerRef)
+    schedule_id = ma.fields.String()
+    schedule_name = ma.fields.String()
+    state = ma.fields.String(metadata={"description": " | ".join(STATES)})
+    currency = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(ItemOut))
+    shipping_method_id = ma.fields.String(allow_none=True)
+    payment_method_id = ma.fields.String(allow_none=True)
+    payment_kind = ma.fields.String(allow_none=True)
+    bill_address = ma.fields.Nested(AddressOut, allow_none=True)
+    ship_address = ma.fields.Nested(AddressOut, allow_none=True)
+    begins_at = ma.fields.DateTime(allow_none=True)
+    ends_at = ma.fields.DateTime(allow_none=True)
+    begins_at_local = ma.fields.String(allow_none=True)
+    ends_at_local = ma.fields.String(allow_none=True)
+    paused_at = ma.fields.DateTime(allow_none=True)
+    cancelled_at = ma.fields.DateTime(allow_none=True)
+    estimate = ma.fields.Nested(EstimateOut)
+    skipped_order_cycle_ids = ma.fields.List(ma.fields.String())
+    warnings = ma.fields.List(ma.fields.String())
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    version = ma.fields.Integer()
+
+
+class SubscriptionListArgs(page_args(["created_at", "begins_at", "customer_email"], "created_at")):  # type: ignore
+    state = ma.fields.List(ma.fields.String(validate=V.OneOf(STATES)), load_default=None,
+                           metadata={"description": "repeat for several; default: every state but cancelled"})
+    customer_id = ma.fields.UUID(load_default=None)
+    schedule_id = ma.fields.UUID(load_default=None)
+    q = Text(load_default=None, validate=V.Length(min=1, max=200),
+             metadata={"description": "text search in the customer's name and email"})
+
+
+class OrderOut(ma.Schema):
+    id = ma.fields.String()
+    number = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    totals = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(allow_none=True))
+    cancel_cause = ma.fields.String(allow_none=True)
+    update_issues = ma.fields.List(ma.fields.Dict())
+
+
+class OrderPaymentOut(ma.Schema):
+    id = ma.fields.String()
+    status = ma.fields.String()
+    amount = ma.fields.Integer(allow_none=True)
+    message = ma.fields.String(allow_none=True)
+    authorization_url = ma.fields.String(allow_none=True)
+    final = ma.fields.Boolean(allow_none=True)
+
+
+class OccurrenceOut(ma.Schema):
+    order_cycle_id = ma.fields.String()
+    order_cycle_name = ma.fields.String()
+    opens_at = ma.fields.DateTime()
+    closes_at = ma.fields.DateTime()
+    opens_at_local = ma.fields.String()
+    closes_at_local = ma.fields.String()
+    cycle_status = ma.fields.String()
+    state = ma.fields.String(metadata={"description": " | ".join(OCCURRENCE_STATES)})
+    skipped = ma.fields.Boolean()
+    in_range = ma.fields.Boolean(metadata={"description": "false: kept because an order exists for it"})
+    total = ma.fields.Integer(allow_none=True)
+    total_is_estimate = ma.fields.Boolean()
+    can_skip = ma.fields.Boolean()
+    can_resume = ma.fields.Boolean()
+    order = ma.fields.Nested(OrderOut, allow_none=True)
+    payment = ma.fields.Nested(OrderPaymentOut, allow_none=True)
+
+
+class OccurrenceListArgs(StrictSchema):
+    limit = ma.fields.Integer(load_default=100, validate=V.Range(min=1, max=200))
+    cursor = Text(load_default=None, validate=V.Length(max=1000))
+    state = ma.fields.List(ma.fields.String(validate=V.OneOf(OCCURRENCE_STATES)), load_default=None)
+    closes_after = When(load_default=None)
+
+
+class HistoryEntryOut(ma.Schema):
+    version = ma.fields.Integer()
+    event_type = ma.fields.String()
+    occurred_at = ma.fields.DateTime()
+    actor = ma.fields.Dict(allow_none=True, metadata={"description": "who: {type, id}"})
+    reason = ma.fields.String(allow_none=True)
+    data = ma.fields.Dict(metadata={"description": "what: the event's content (changes and previous values)"})
+
+
+class HistoryArgs(StrictSchema):
+    limit = ma.fields.Integer(load_default=100, validate=V.Range(min=1, max=200))
+    cursor = Text(load_default=None, validate=V.Length(max=1000))
+
+
+PATH = "/shops/<uuid:shop_id>/subscriptions"
+ONE = f"{PATH}/<uuid:subscription_id>"
+
+
+@blp.route(PATH, methods=["POST"])
+@idempotent
+@blp.doc(parameters=CREATE)
+@blp.arguments(SubscriptionCreateIn)
+@blp.response(201, SubscriptionOut)
+def create_subscription(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
+    """Create a subscription (managers); prices and fees are estimated from the catalog."""
+    return with_version(handlers.create_subscription(request_conn(), caller(), str(shop_id), args), 201)
+
+
+@blp.route(PATH, methods=["GET"])
+@blp.arguments(SubscriptionListArgs, location="query")
+@blp.response(200, page_out(SubscriptionOut))
+def list_subscriptions(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
+    """Filter by state, customer, schedule, text; a customer lists only their own."""
+    filters = {"states": args.pop("state"), "q": args.pop("q"),
+               **{k: str(args[k]) if args[k] is not None else None for k in ("customer_id", "schedule_id")}}
+    args.pop("customer_id"), args.pop("schedule_id")
+    return page(*handlers.list_subscriptions(request_conn(), caller(), str(shop_id), page_request(args), **filters))
+
+
+@blp.route(ONE, methods=["GET"])
+@blp.response(200, SubscriptionOut)
+def get_subscription(shop_id, subscription_id):  # type: ignore[no-untyped-def]
+    return with_version(handlers.get_subscription(request_conn(), caller(), str(shop_id), str(subscription_id)))
+
+
+@blp.route(ONE, methods=["PATCH"])
+@blp.doc(parameters=WRITE)
+@blp.arguments(SubscriptionUpdateIn)
+@blp.response(200, SubscriptionOut)
+def update_subscription(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
+    """Change items, quantities, addresses, methods, dates (customer and schedule cannot change)."""
+    return with_version(handlers.update_subscription(request_conn(), caller(), str(shop_id), str(subscription_id),
+                                                     args))
+
+
+@blp.route(f"{ONE}/pause", methods=["POST"])
+@blp.doc(parameters=WRITE)
+@blp.arguments(OpenOrdersIn)
+@blp.response(200, SubscriptionOut)
+def pause(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
+    """Pause: no new orders. 409 asks keep|cancel when orders are already placed in open cycles."""
+    return with_version(handlers.pause(request_conn(), caller(), str(shop_id), str(subscription_id),
+                                       args["open_orders"]))
+
+
+@blp.route(f"{ONE}/unpause", methods=["POST"])
+@blp.doc(parameters=WRITE)
+@blp.response(200, SubscriptionOut)
+def unpause(shop_id, subscription_id):  # type: ignore[no-untyped-def]
+    """Unpause after re-validating everything (422 if a rule now fails)."""
+    return with_version(handlers.unpause(request_conn(), caller(), str(shop_id), str(subscription_id)))
+
+
+@blp.route(f"{ONE}/cancel", methods=["POST"])
+@blp.doc(parameters=WRITE)
+@blp.arguments(OpenOrdersIn)
+@blp.response(200, SubscriptionOut)
+def cancel(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
+    """Cancel for good. 409 asks keep|cancel when orders are already placed in open cycles."""
+    return with_version(handlers.cancel(request_conn(), caller(), str(shop_id), str(subscription_id),
+                                        args["open_orders"]))
+
+
+@blp.route(f"{ONE}/history", methods=["GET"])
+@blp.arguments(HistoryArgs, location="query")
+@blp.response(200, page_out(HistoryEntryOut))
+def history(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
+    """Every change: who, when, what, and the reason they gave (X-Change-Reason)."""
+    return page(*handlers.history(request_conn(), caller(), str(shop_id), str(subscription_id),
+                                  limit=args["limit"], cursor=decode_cursor(args["cursor"])))
+
+
+@blp.route(f"{ONE}/occurrences", methods=["GET"])
+@blp.arguments(OccurrenceListArgs, location="query")
+@blp.response(200, page_out(OccurrenceOut))
+def list_occurrences(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
+    """One occurrence per order cycle closing within [begins_at, ends_at], in close-time order."""
+    items, nxt, version = handlers.list_occurrences(
+        request_conn(), caller(), str(shop_id), str(subscription_id), limit=args["limit"],
+        cursor=decode_cursor(args["cursor"]), states=args["state"], closes_after=args["closes_after"])
+    return with_version(page(items, nxt), version=version)
+
+
+@blp.route(f"{ONE}/occurrences/<uuid:cycle_id>", methods=["GET"])
+@blp.response(200, OccurrenceOut)
+def get_occurrence(shop_id, subscription_id, cycle_id):  # type: ignore[no-untyped-def]
+    data, version = handlers.get_occurrence(request_conn(), caller(), str(shop_id), str(subscription_id),
+                                            str(cycle_id))
+    return with_version(data, version=version)
+
+
+@blp.route(f"{ONE}/occurrences/<uuid:cycle_id>/skip", methods=["POST"])
+@blp.doc(parameters=WRITE)
+@blp.response(200, OccurrenceOut)
+def skip(shop_id, subscription_id, cycle_id):  # type: ignore[no-untyped-def]
+    """Skip one occurrence until its cycle closes (cancels its order if placed). ETag: the subscription's."""
+    data, version = handlers.change_occurrence(request_conn(), caller(), str(shop_id), str(subscription_id),
+                                               str(cycle_id), skip=True)
+    return with_version(data, version=version)
+
+
+@blp.route(f"{ONE}/occurrences/<uuid:cycle_id>/resume", methods=["POST"])
+@blp.doc(parameters=WRITE)
+@blp.response(200, OccurrenceOut)
+def resume(shop_id, subscription_id, cycle_id):  # type: ignore[no-untyped-def]
+    """Resume a skipped occurrence until its cycle closes."""
+    data, version = handlers.change_occurrence(request_conn(), caller(), str(shop_id), str(subscription_id),
+                                               str(cycle_id), skip=False)
+    return with_version(data, version=version)

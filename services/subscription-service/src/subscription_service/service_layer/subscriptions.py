@@ -1,0 +1,201 @@
+"""Use cases on subscriptions and their occurrences."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from subscription_service.adapters import repository as repo
+from subscription_service.adapters.views import subscriptions as views
+from subscription_service.adapters.views.common import shop_timezone
+from subscription_service.domain import access, occurrences
+from subscription_service.domain import subscriptions as subs
+from subscription_service.domain.errors import Invalid, NotFound
+from subscription_service.domain.shops import Shop
+from subscription_service.domain.subscriptions import Subscription
+from subscription_service.domain.terms import Item, Terms
+from subscription_service.domain.validation import Context, Draft
+from subscription_service.service_layer.caller import Caller
+from subscription_service.service_layer.recorder import record_decided
+from subscription_service.service_layer.shops import load_shop
+
+
+def context(conn: psycopg.Connection, shop: Shop, customer_id: str | None, schedule_id: str | None,
+            variant_ids: list[str], now: datetime) -> Context:
+    """What the validation rules look at. The customer and schedule rows are share-locked: a concurrent delete of
+    either waits for this transaction, then sees the subscription and refuses."""
+    customer = repo.customer(conn, shop.shop_id, customer_id, "share") if customer_id else None
+    schedule = repo.schedule(conn, shop.shop_id, schedule_id, "share") if schedule_id else None
+    cycles = tuple(repo.order_cycles(conn, shop.shop_id, schedule.order_cycle_ids).values()) if schedule else ()
+    return Context(shop, customer, schedule, cycles, repo.variants(conn, shop.shop_id, variant_ids), now)
+
+
+def _items(raw: list[dict[str, Any]] | None) -> tuple[Item, ...]:
+    return tuple(Item(i["variant_id"], i["quantity"]) for i in raw or [])
+
+
+def load_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
+                      lock: str | None = None) -> Subscription:
+    access.see_shop(caller.principal, shop_id)
+    sub = repo.subscription(conn, shop_id, subscription_id, lock)
+    if sub is None:
+        raise NotFound("No such subscription.")
+    access.see_subscription(caller.principal, shop_id, sub.customer_id)
+    return sub
+
+
+def _view(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
+          warnings: list[str] | None = None) -> dict[str, Any]:
+    out = views.subscription(conn, shop_id, subscription_id, caller.now, with_warnings=warnings is None)
+    if out is None:
+        raise NotFound("No such subscription.")
+    if warnings is not None:
+        out["warnings"] = warnings
+    return out
+
+
+def create_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, data: dict[str, Any]) -> dict:
+    shop = load_shop(conn, caller, shop_id)
+    terms = Terms(items=_items(data.get("items")), shipping_method_id=data.get("shipping_method_id"),
+                  payment_method_id=data.get("payment_method_id"), payment_kind=None,
+                  bill_address=data.get("bill_address"), ship_address=data.get("ship_address"),
+                  begins_at=data.get("begins_at"), ends_at=data.get("ends_at"))
+    draft = Draft(data.get("customer_id"), data.get("schedule_id"), terms)
+    ctx = context(conn, shop, draft.customer_id, draft.schedule_id, [i.variant_id for i in terms.items], caller.now)
+    subscription_id = str(uuid.uuid4())
+    decided, warnings = subs.create_subscription(subscription_id, ctx, draft, caller.by)
+    record_decided(conn, caller, subscription_id, shop_id, 0, decided)
+    return _view(conn, caller, shop_id, subscription_id, warnings)
+
+
+def get_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str) -> dict:
+    load_subscription(conn, caller, shop_id, subscription_id)
+    return _view(conn, caller, shop_id, subscription_id)
+
+
+def list_subscriptions(conn: psycopg.Connection, caller: Caller, shop_id: str, page: Any, **filters: Any) -> tuple:
+    load_shop(conn, caller, shop_id, manage=False)
+    p = caller.principal
+    if p.is_customer:  # a customer lists only their own subscriptions
+        if filters.get("customer_id") not in (None, p.customer_id):
+            return [], None
+        filters["customer_id"] = p.customer_id
+    return views.list_subscriptions(conn, shop_id, page, caller.now, **filters)
+
+
+def _for_change(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str) -> tuple[
+        Shop, Subscription]:
+    shop = load_shop(conn, caller, shop_id)
+    sub = load_subscription(conn, caller, shop_id, subscription_id, "update")
+    caller.check_version(sub.version)
+    return shop, sub
+
+
+def update_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
+                        changes: dict[str, Any]) -> dict:
+    shop, sub = _for_change(conn, caller, shop_id, subscription_id)
+    items = [{"variant_id": i["variant_id"], "quantity": i["quantity"]} for i in changes["items"]] \
+        if changes.get("items") is not None else None
+    if items is not None:
+        changes = {**changes, "items": items}
+    variant_ids = [i["variant_id"] for i in items] if items is not None else [i.variant_id for i in sub.terms.items]
+    ctx = context(conn, shop, sub.customer_id, sub.schedule_id, variant_ids, caller.now)
+    decided, warnings = subs.update_subscription(sub, ctx, changes, caller.by)
+    record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
+    return _view(conn, caller, shop_id, subscription_id, warnings)
+
+
+def _open_cycles(conn: psycopg.Connection, sub: Subscription, now: datetime) -> list[str]:
+    return occurrences.open_order_cycle_ids(views.occurrences_of(conn, sub, now), now)
+
+
+def pause(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
+          open_orders: str | None) -> dict:
+    _, sub = _for_change(conn, caller, shop_id, subscription_id)
+    decided = subs.pause(sub, _open_cycles(conn, sub, caller.now), open_orders, caller.by)
+    record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
+    return _view(conn, caller, shop_id, subscription_id)
+
+
+def unpause(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str) -> dict:
+    shop, sub = _for_change(conn, caller, shop_id, subscription_id)
+    ctx = context(conn, shop, sub.customer_id, sub.schedule_id, [i.variant_id for i in sub.terms.items], caller.now)
+    decided, warnings = subs.unpause(sub, ctx, caller.by)
+    record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
+    return _view(conn, caller, shop_id, subscription_id, warnings)
+
+
+def cancel(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
+           open_orders: str | None) -> dict:
+    _, sub = _for_change(conn, caller, shop_id, subscription_id)
+    decided = subs.cancel(sub, _open_cycles(conn, sub, caller.now), open_orders, caller.by)
+    record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
+    return _view(conn, caller, shop_id, subscription_id)
+
+
+# -- occurrences ---------------------------------------------------------------------------------------------------
+
+
+def list_occurrences(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str, *,
+                     limit: int, cursor: list[Any] | None, states: list[str] | None,
+                     closes_after: datetime | None) -> tuple[list, Any, int]:
+    sub = load_subscription(conn, caller, shop_id, subscription_id)
+    if cursor is not None:
+        try:
+            if len(cursor) != 3 or cursor[0] != "closes_at" or not isinstance(cursor[2], str):
+                raise ValueError
+            datetime.fromisoformat(cursor[1])
+        except (ValueError, TypeError):
+            raise Invalid({"cursor": ["Not a cursor of this list."]}) from None
+    items, nxt = views.list_occurrences(conn, sub, caller.now, states=states, closes_after=closes_after, limit=limit,
+                                        cursor=cursor)
+    return items, nxt, sub.version
+
+
+def _occurrence(conn: psycopg.Connection, caller: Caller, sub: Subscription, cycle_id: str) -> dict[str, Any]:
+    for o in views.occurrences_of(conn, sub, caller.now):
+        if o.cycle.order_cycle_id == cycle_id:
+            return views.occurrence_view(o, shop_timezone(conn, sub.shop_id), caller.now)
+    raise NotFound("This order cycle is not an occurrence of this subscription.")
+
+
+def get_occurrence(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
+                   cycle_id: str) -> tuple[dict[str, Any], int]:
+    sub = load_subscription(conn, caller, shop_id, subscription_id)
+    return _occurrence(conn, caller, sub, cycle_id), sub.version
+
+
+def change_occurrence(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str, cycle_id: str,
+                      skip: bool) -> tuple[dict[str, Any], int]:
+    """Skip or resume one occurrence (managers; the customer too when the shop allows it)."""
+    access.see_shop(caller.principal, shop_id)
+    shop = repo.shop(conn, shop_id)
+    if shop is None:
+        raise NotFound("No such shop.")
+    sub = load_subscription(conn, caller, shop_id, subscription_id, "update")
+    access.change_occurrence(caller.principal, shop_id, sub.customer_id,
+                             bool(shop.settings.get("allow_customer_skip")))
+    caller.check_version(sub.version)
+    found = [o for o in views.occurrences_of(conn, sub, caller.now) if o.cycle.order_cycle_id == cycle_id]
+    cycle = found[0].cycle if found else repo.order_cycle(conn, shop_id, cycle_id)
+    if cycle is None:
+        raise NotFound("No such order cycle.")
+    decided = (subs.skip if skip else subs.resume)(sub, cycle, bool(found), caller.by)
+    version = record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
+    fresh = load_subscription(conn, caller, shop_id, subscription_id)
+    return _occurrence(conn, caller, fresh, cycle_id), version
+
+
+def history(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str, *, limit: int,
+            cursor: list[Any] | None) -> tuple[list, Any]:
+    load_subscription(conn, caller, shop_id, subscription_id)
+    after = 0
+    if cursor is not None:
+        if len(cursor) != 3 or cursor[0] != "version" or cursor[2] != subscription_id or \
+                not str(cursor[1]).isdigit():
+            raise Invalid({"cursor": ["Not a cursor of this history."]})
+        after = int(cursor[1])
+    return views.history(conn, subscription_id, limit, after)

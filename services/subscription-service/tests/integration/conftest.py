@@ -1,0 +1,176 @@
+"""The API in-process (create_app) against a fresh PostgreSQL database and a fresh topic prefix, with the shared
+test clock frozen at NOW; helpers to build a shop with everything a subscription needs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import psycopg
+import pytest
+from servicekit.clock import init_test_clock
+from shared_events import Envelope
+
+from subscription_service.adapters.projections import apply
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+ADMIN = "rop_test_admin_" + uuid.uuid4().hex
+NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # a Monday
+ADDRESS = {"first_name": "Camille", "last_name": "Durand", "address1": "12 rue des Lilas", "city": "Lyon",
+           "zipcode": "69003", "country": "FR"}
+SHOP = {"name": "La Ruche de Lyon", "timezone": "Europe/Paris", "currency": "EUR", "contact_email": "hi@ruche.example",
+        "subscriptions_enabled": True, "allow_customer_skip": True}
+
+
+class Client:
+    """A test client that always sends one bearer token."""
+
+    def __init__(self, app: Any, token: str | None) -> None:
+        self.http = app.test_client()
+        self.token = token
+
+    def call(self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None,
+             **kw: Any) -> Any:
+        h = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        h.update(headers or {})
+        url = path if path.startswith("/") and not path.startswith("/shops") and not path.startswith("/tokens") \
+            else "/api/v1" + (path if path.startswith("/") else "/" + path)
+        return self.http.open(url, method=method, json=json, headers=h, **kw)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("POST", path, json, **kw)
+
+    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("PATCH", path, json, **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("PUT", path, json, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.call("DELETE", path, **kw)
+
+
+def ok(resp: Any, status: int = 200) -> Any:
+    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True))
+    return resp.get_json()
+
+
+@pytest.fixture
+def service_db(make_db) -> str:
+    return make_db(MIGRATIONS)
+
+
+@pytest.fixture
+def clock(service_db):
+    """Move the shared test clock: clock(at). (Its one-row table lives in the service's test database.)"""
+    dsn = service_db
+    init_test_clock(dsn, NOW)
+
+    def move(at: datetime) -> datetime:
+        return init_test_clock(dsn, at)
+
+    move.dsn = dsn  # type: ignore[attr-defined]
+    return move
+
+
+@pytest.fixture
+def app(service_db, clock, topic_prefix, infra, monkeypatch):
+    from subscription_service.entrypoints.flask_app import create_app
+
+    monkeypatch.setenv("DATABASE_URL", service_db)
+    monkeypatch.setenv("ADMIN_TOKEN", ADMIN)
+    monkeypatch.setenv("TEST_CLOCK_URL", clock.dsn)
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "1000000")
+    flask_app = create_app()
+    flask_app.dsn = service_db
+    yield flask_app
+    flask_app.extensions["pool"].close()
+
+
+@pytest.fixture
+def admin(app) -> Client:
+    return Client(app, ADMIN)
+
+
+def project(dsn: str, event_type: str, aggregate_id: str, version: int, payload: dict[str, Any],
+            producer: str = "test") -> Envelope:
+    """Apply an event of another service with the consumer's own projector (as the consumer would)."""
+    env = Envelope(event_type=event_type, aggregate_id=aggregate_id, aggregate_version=version, payload=payload,
+                   producer=producer, shop_id=payload.get("shop_id"), occurred_at=datetime.now(UTC))
+    with psycopg.connect(dsn) as conn:
+        apply(conn, env)
+        conn.commit()
+    return env
+
+
+def variant(dsn: str, shop_id: str, variant_id: str, name: str, price: int, *, version: int = 1,
+            available: bool = True, currency: str = "EUR") -> None:
+    project(dsn, "VariantUpdated", f"{shop_id}:{variant_id}", version, {
+        "variant_id": variant_id, "shop_id": shop_id, "product_name": name, "variant_name": None,
+        "unit_price": price, "currency": currency, "on_hand": None, "available": available})
+
+
+def make_shop(admin: Client, app: Any, **settings: Any) -> SimpleNamespace:
+    """A shop with a manager, methods, weekly cycles in a schedule, a catalog and a customer who allows charges."""
+    shop = ok(admin.post("/shops", {**SHOP, **settings}), 201)
+    sid = shop["id"]
+    mtok = ok(admin.post("/tokens", {"role": "manager", "shop_ids": [sid], "label": "manager"}), 201)
+    manager = Client(app, mtok["token"])
+    ship = ok(manager.post(f"/shops/{sid}/shipping-methods", {"name": "Delivery", "fee_flat": 500,
+                                                               "fee_percent_bp": 0}), 201)
+    card = ok(manager.post(f"/shops/{sid}/payment-methods", {"name": "Card", "fee_flat": 30, "fee_percent_bp": 150,
+                                                              "kind": "stripe"}), 201)
+    cash = ok(manager.post(f"/shops/{sid}/payment-methods", {"name": "Cash", "fee_flat": 0, "fee_percent_bp": 0,
+                                                              "kind": "cash"}), 201)
+    generated = ok(manager.post(f"/shops/{sid}/order-cycles/generate", {
+        "opens_weekday": "tuesday", "opens_time": "09:00", "closes_weekday": "friday", "closes_time": "17:00",
+        "start_date": NOW.date().isoformat(), "count": 6}), 201)
+    cycle_ids = [c["id"] for c in generated["order_cycles"]]
+    schedule = ok(manager.post(f"/shops/{sid}/schedules", {"name": "Weekly", "order_cycle_ids": cycle_ids}), 201)
+    variant(app.dsn, sid, "eggs-6", "Eggs", 320)
+    variant(app.dsn, sid, "veg-box", "Veg box", 2500)
+    customer = ok(manager.post(f"/shops/{sid}/customers", {"email": f"camille-{uuid.uuid4().hex[:6]}@example.org",
+                                                           "first_name": "Camille", "last_name": "Durand",
+                                                           "bill_address": ADDRESS, "ship_address": ADDRESS}), 201)
+    ctok = ok(manager.post("/tokens", {"role": "customer", "shop_ids": [sid], "customer_id": customer["id"]}), 201)
+    cust = Client(app, ctok["token"])
+    ok(cust.put(f"/shops/{sid}/customers/{customer['id']}/card", {"stripe_customer_id": "cus_123",
+                                                                   "payment_method_id": "pm_123",
+                                                                   "brand": "visa", "last4": "4242"}))
+    ok(cust.put(f"/shops/{sid}/customers/{customer['id']}/charges-permission"))
+    return SimpleNamespace(id=sid, shop=shop, manager=manager, manager_token=mtok, ship=ship, card=card, cash=cash,
+                           cycles=generated["order_cycles"], schedule=schedule, customer=customer, customer_api=cust,
+                           customer_token=ctok)
+
+
+def subscription_body(s: SimpleNamespace, **kw: Any) -> dict[str, Any]:
+    return {"customer_id": s.customer["id"], "schedule_id": s.schedule["id"], "shipping_method_id": s.ship["id"],
+            "payment_method_id": s.card["id"], "bill_address": ADDRESS, "ship_address": ADDRESS,
+            "begins_at": NOW.isoformat(), "items": [{"variant_id": "eggs-6", "quantity": 2},
+                                                   {"variant_id": "veg-box", "quantity": 1}], **kw}
+
+
+@pytest.fixture
+def shop(admin, app) -> SimpleNamespace:
+    return make_shop(admin, app)
+
+
+@pytest.fixture
+def other_shop(admin, app) -> SimpleNamespace:
+    return make_shop(admin, app, name="Autre boutique")
+
+
+@pytest.fixture
+def kit() -> SimpleNamespace:
+    """The helpers above for test modules (which cannot import conftest under --import-mode=importlib)."""
+    return SimpleNamespace(ADDRESS=ADDRESS, NOW=NOW, ADMIN=ADMIN, Client=Client, ok=ok, make_shop=make_shop,
+                           project=project, variant=variant, subscription_body=subscription_body, date=date,
+                           timedelta=timedelta)

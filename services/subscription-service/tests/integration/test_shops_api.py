@@ -1,0 +1,125 @@
+"""Shops, settings and methods over HTTP against real PostgreSQL."""
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SHOP = {"name": "Ferme du Coin", "timezone": "Europe/Paris", "currency": "EUR", "contact_email": "f@coin.example"}
+
+
+def test_the_admin_creates_a_shop_with_defaults_and_an_etag(admin, kit):
+    resp = admin.post("/shops", SHOP)
+    body = kit.ok(resp, 201)
+    assert resp.headers["ETag"] == '"1"'
+    assert body["subscriptions_enabled"] is False and body["locale"] == "en"
+    assert body["payment_retry"] == {"delays_hours": [], "max_attempts": 1}
+    assert kit.ok(admin.get(f"/shops/{body['id']}"))["name"] == "Ferme du Coin"
+
+
+def test_only_the_admin_creates_shops(shop, kit):
+    assert shop.manager.post("/shops", SHOP).status_code == 403
+    assert shop.customer_api.post("/shops", SHOP).status_code == 403
+
+
+def test_no_token_or_a_bad_token_is_401_as_problem_json(app, kit):
+    anonymous = kit.Client(app, None)
+    resp = anonymous.get("/shops")
+    assert resp.status_code == 401
+    assert resp.headers["Content-Type"] == "application/problem+json"
+    assert kit.Client(app, "rop_nope").get("/shops").status_code == 401
+
+
+@pytest.mark.parametrize("body,field", [
+    ({**SHOP, "timezone": "Mars/Olympus"}, "timezone"),
+    ({**SHOP, "currency": "euro"}, "currency"),
+    ({**SHOP, "colour": "blue"}, "colour"),
+    ({**SHOP, "subscriptions_enabled": "yes"}, "subscriptions_enabled"),
+    ({**SHOP, "subscriptions_enabled": 1}, "subscriptions_enabled"),
+    ({**SHOP, "payment_retry": {"delays_hours": [24], "max_attempts": 3}}, "payment_retry.delays_hours"),
+    ({**SHOP, "payment_retry": {"delays_hours": [24], "max_attempts": 99}}, "payment_retry.max_attempts"),
+    ({k: v for k, v in SHOP.items() if k != "name"}, "name"),
+    ({**SHOP, "name": "bad\x00name"}, "name"),
+])
+def test_invalid_shops_are_refused_field_by_field_and_change_nothing(admin, kit, body, field):
+    before = kit.ok(admin.get("/shops?limit=200"))["items"]
+    resp = admin.post("/shops", body)
+    assert resp.status_code == 422, resp.get_json()
+    assert field in resp.get_json()["errors"]
+    assert kit.ok(admin.get("/shops?limit=200"))["items"] == before
+
+
+def test_bad_json_is_400_and_a_non_object_is_422(admin):
+    resp = admin.post("/shops", data="{not json", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400
+    assert resp.get_json()["status"] == 400
+    assert admin.post("/shops", [1, 2]).status_code == 422
+
+
+def test_a_manager_changes_settings_with_if_match_and_a_stale_etag_gets_412(shop, kit):
+    path = f"/shops/{shop.id}"
+    version = kit.ok(shop.manager.get(path))["version"]
+    resp = shop.manager.patch(path, {"allow_order_changes": True}, headers={"If-Match": f'"{version}"'})
+    assert kit.ok(resp)["allow_order_changes"] is True
+    assert resp.headers["ETag"] == f'"{version + 1}"'
+    stale = shop.manager.patch(path, {"allow_order_changes": False}, headers={"If-Match": f'"{version}"'})
+    assert stale.status_code == 412
+    assert stale.headers["ETag"] == f'"{version + 1}"'
+    assert kit.ok(shop.manager.get(path))["allow_order_changes"] is True
+
+
+def test_a_customer_reads_their_shop_but_cannot_change_it(shop, kit):
+    assert kit.ok(shop.customer_api.get(f"/shops/{shop.id}"))["id"] == shop.id
+    assert shop.customer_api.patch(f"/shops/{shop.id}", {"name": "Mine"}).status_code == 403
+
+
+def test_the_currency_is_fixed_once_the_shop_has_subscriptions(shop, kit):
+    kit.ok(shop.manager.post(f"/shops/{shop.id}/subscriptions", kit.subscription_body(shop)), 201)
+    resp = shop.manager.patch(f"/shops/{shop.id}", {"currency": "GBP"})
+    assert resp.status_code == 409
+    assert "currency" in resp.get_json()["errors"]
+
+
+def test_shops_list_shows_a_manager_only_their_shops(shop, other_shop, admin, kit):
+    mine = kit.ok(shop.manager.get("/shops"))["items"]
+    assert [s["id"] for s in mine] == [shop.id]
+    everything = {s["id"] for s in kit.ok(admin.get("/shops?limit=200"))["items"]}
+    assert {shop.id, other_shop.id} <= everything
+    named = kit.ok(admin.get("/shops?q=autre"))["items"]
+    assert [s["id"] for s in named] == [other_shop.id]
+
+
+def test_methods_are_added_changed_listed_and_removed(shop, kit):
+    base = f"/shops/{shop.id}/shipping-methods"
+    m = kit.ok(shop.manager.post(base, {"name": "Pickup", "fee_flat": 0, "fee_percent_bp": 0, "pickup": True}), 201)
+    assert m["pickup"] is True and m["active"] is True
+    changed = shop.manager.patch(f"{base}/{m['id']}", {"fee_flat": 150}, headers={"If-Match": f'"{m["version"]}"'})
+    assert kit.ok(changed)["fee_flat"] == 150
+    assert shop.manager.patch(f"{base}/{m['id']}", {"fee_flat": 9}, headers={"If-Match": f'"{m["version"]}"'}) \
+        .status_code == 412
+    names = [x["name"] for x in kit.ok(shop.manager.get(base + "?sort=name"))["items"]]
+    assert names == ["Delivery", "Pickup"]
+    assert shop.manager.delete(f"{base}/{m['id']}").status_code == 204
+    assert shop.manager.get(f"{base}/{m['id']}").status_code == 404
+    assert [x["name"] for x in kit.ok(shop.manager.get(base))["items"]] == ["Delivery"]
+
+
+def test_a_payment_method_must_be_cash_or_stripe_with_fees_in_range(shop, kit):
+    base = f"/shops/{shop.id}/payment-methods"
+    assert shop.manager.post(base, {"name": "Gold", "fee_flat": 0, "fee_percent_bp": 0, "kind": "gold"}) \
+        .status_code == 422
+    resp = shop.manager.post(base, {"name": "Card", "fee_flat": -1, "fee_percent_bp": 10_001, "kind": "stripe"})
+    assert set(resp.get_json()["errors"]) == {"fee_flat", "fee_percent_bp"}
+    assert shop.manager.post(base, {"name": "Card", "fee_flat": 1.5, "fee_percent_bp": 0, "kind": "stripe"}) \
+        .status_code == 422
+    assert shop.customer_api.post(base, {"name": "Mine", "fee_flat": 0, "fee_percent_bp": 0, "kind": "cash"}) \
+        .status_code == 403
+
+
+def test_health_readiness_metrics_and_docs_answer(app, kit):
+    anonymous = kit.Client(app, None)
+    assert anonymous.get("/healthz").status_code == 200
+    assert anonymous.get("/readyz").status_code == 200
+    assert anonymous.get("/metrics").status_code == 200
+    assert anonymous.get("/docs").status_code == 200
+    spec = anonymous.get("/openapi.json").get_json()
+    assert "/api/v1/shops/{shop_id}/subscriptions/{subscription_id}/pause" in spec["paths"]
