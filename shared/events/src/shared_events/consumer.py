@@ -278,7 +278,7 @@ class EventConsumer:
 
     def _dead_letter(self, dead: list[tuple[Any, str]]) -> None:
         if self._producer is None:
-            self._producer = kafka_clients.producer(self.bootstrap)
+            self._producer = kafka_clients.fast_producer(self.bootstrap)
         futures = []
         for rec, error in dead:
             log.error(

@@ -64,7 +64,7 @@ class Relay:
 
     def run(self) -> None:
         """Publish until stop() (SIGTERM): finishes the batch in flight, then returns."""
-        producer = kafka_clients.producer(self.bootstrap)
+        producer = kafka_clients.fast_producer(self.bootstrap)
         try:
             while not self.stop_event.is_set():
                 try:
