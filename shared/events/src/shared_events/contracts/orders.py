@@ -79,6 +79,9 @@ class OrderLineChangedV1(_OrderEvent):
     by = fields.String(required=True, validate=validate.OneOf(EDITORS))
     totals = fields.Nested(Totals, required=True)
     stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+    # what the line now asks for: above ``quantity`` when a subscription change was capped to stock
+    # (None from older producers: a manager's or customer's edit asks for exactly ``quantity``)
+    requested_quantity = Quantity(load_default=None, allow_none=True)
 
 
 @event("OrderLineAdded", 1, topic=TOPIC, aggregate="Order")
