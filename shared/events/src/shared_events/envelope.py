@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, validate
 
 from shared_events.registry import REGISTRY, DecodeError
 
@@ -113,6 +113,23 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not allowed in an event payload")
 
 
+class _Present(dict):  # type: ignore[type-arg]
+    """A loaded payload to dump: an absent key reads as absent. marshmallow falls back to getattr() for a key
+    a dict lacks, so an absent optional field named like a dict method (``items`` in a partial
+    SubscriptionTerms) used to dump the bound method and fail."""
+
+    def __missing__(self, key: str) -> Any:
+        return missing
+
+
+def _present(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _Present({k: _present(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_present(v) for v in value]
+    return value
+
+
 def to_wire(env: Envelope) -> dict[str, Any]:
     """Envelope as a JSON-able dict, payload validated strictly against its schema."""
     spec = REGISTRY.spec(env.event_type, env.schema_version)
@@ -122,7 +139,7 @@ def to_wire(env: Envelope) -> dict[str, Any]:
         loaded = schema.load(json.loads(json.dumps(env.payload, default=_jsonable)))
     except ValidationError as exc:
         raise ValueError(f"{env.event_type}@{env.schema_version} payload invalid: {exc.messages}") from exc
-    wire_payload = schema.dump(loaded)
+    wire_payload = schema.dump(_present(loaded))
     return {
         "event_id": env.event_id,
         "event_type": env.event_type,
