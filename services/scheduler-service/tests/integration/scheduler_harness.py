@@ -299,3 +299,7 @@ def hours(n: float) -> timedelta:
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)

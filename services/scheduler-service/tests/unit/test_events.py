@@ -44,3 +44,15 @@ def test_local_times_follow_the_shops_dst_offset():
     assert to_local(datetime(2026, 4, 6, 23, 0, tzinfo=UTC), "Australia/Melbourne").isoformat() == \
         "2026-04-07T09:00:00+10:00"
     assert to_local(T0, "Not/AZone").utcoffset() == timedelta(0)
+
+
+def test_a_subscription_update_changing_only_its_end_encodes_and_decodes_as_the_scheduler_reads_it():
+    # regression: the shared encoder used to dump dict.items for a partial SubscriptionTerms without "items"
+    from shared_events import new_envelope
+    from shared_events.examples import EXAMPLES
+
+    payload = dict(EXAMPLES["SubscriptionUpdated"], changes={"ends_at": T0}, previous={"ends_at": None})
+    env = new_envelope("SubscriptionUpdated", "sub-1", 2, payload, producer="subscription-service",
+                       shop_id="shop-1", occurred_at=T0)
+    back = decode(encode(env))
+    assert back.payload["changes"] == {"ends_at": T0} and back.payload["previous"] == {"ends_at": None}
