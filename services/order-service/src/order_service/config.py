@@ -6,17 +6,56 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from servicekit.config import Settings
-
 from order_service import DEFAULT_PORT, SERVICE_NAME
+from servicekit.config import Settings, env, env_int
 
 MIGRATIONS_DIR = Path(os.environ.get("MIGRATIONS_DIR", Path(__file__).resolve().parents[2] / "migrations"))
 
 
 @dataclass(frozen=True)
+class ReactionSettings:
+    """How the consumer groups what it tells shops."""
+
+    run_window_s: float = 300.0  # single placements in one cycle share a summary email for this long
+    summary_wait_s: float = 3600.0  # a confirmation summary waits at most this long for payment outcomes
+
+    @classmethod
+    def from_env(cls) -> ReactionSettings:
+        return cls(run_window_s=float(env("PLACEMENT_RUN_WINDOW_S", "300") or 300),
+                   summary_wait_s=float(env("CONFIRMATION_SUMMARY_WAIT_S", "3600") or 3600))
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    smtp_host: str
+    smtp_port: int
+    mail_from: str
+    smtp_timeout_s: float
+    order_service_url: str
+    max_attempts: int
+
+    @classmethod
+    def from_env(cls) -> MailSettings:
+        return cls(
+            smtp_host=env("SMTP_HOST", "127.0.0.1") or "127.0.0.1",
+            smtp_port=env_int("SMTP_PORT", 1025),
+            mail_from=env("MAIL_FROM", "Recurring orders <orders@recurring-orders.example>") or "",
+            smtp_timeout_s=float(env("SMTP_TIMEOUT_S", "10") or 10),
+            order_service_url=(env("ORDER_SERVICE_URL", f"http://127.0.0.1:{DEFAULT_PORT}") or "").rstrip("/"),
+            max_attempts=env_int("MAIL_MAX_ATTEMPTS", 8),
+        )
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     base: Settings
+    reactions: ReactionSettings = ReactionSettings()
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
-        return cls(base=Settings.from_env(SERVICE_NAME, DEFAULT_PORT))
+        return cls(base=Settings.from_env(SERVICE_NAME, DEFAULT_PORT), reactions=ReactionSettings.from_env())
+
+    @property
+    def consumer_group(self) -> str:
+        """Namespaced like the topics, so deployments (and test runs) sharing a broker never share a group."""
+        return f"{self.base.topic_prefix}{SERVICE_NAME}"

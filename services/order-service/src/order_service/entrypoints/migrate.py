@@ -1,7 +1,7 @@
 """Apply order-service's SQL migrations: ``python -m order_service.entrypoints.migrate``."""
 
-from servicekit.db import migrate_dsn
 from order_service.config import MIGRATIONS_DIR, ServiceSettings
+from servicekit.db import migrate_dsn
 
 
 def main() -> None:

@@ -1,0 +1,86 @@
+"""What an email says, read at send time: the shop, the customer, the order (for placement emails, the
+snapshot in the OrderPlaced event the notification points at), the cycle, the notification's payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from order_service.adapters.db import all_rows, one_row
+from shared_events import decode
+
+SNAPSHOT_KINDS = {"order_placed", "order_empty"}
+
+
+class NotReady(Exception):
+    """Something the email needs (the shop, the customer's address) is not projected yet: try again later."""
+
+
+def recipient(row: dict[str, Any], shop: dict[str, Any], customer: dict[str, Any] | None) -> str:
+    if row["recipient"] == "customer":
+        address = customer and customer.get("email")
+    elif row["recipient"] == "shop_owner":
+        address = shop.get("owner_email") or shop.get("contact_email")
+    else:
+        address = shop.get("contact_email")
+    if not address:
+        raise NotReady(f"no {row['recipient']} address for notification {row['notification_id']}")
+    return str(address)
+
+
+def build(conn: psycopg.Connection, row: dict[str, Any], order_service_url: str) -> tuple[str, dict[str, Any]]:
+    """(recipient address, template context) of a notification row."""
+    shop = one_row(conn, "SELECT * FROM shops WHERE shop_id = %s", [row["shop_id"]])
+    if shop is None:
+        raise NotReady(f"shop {row['shop_id']} is not known yet")
+    customer = None
+    if row["customer_id"]:
+        customer = one_row(conn, "SELECT * FROM customers WHERE customer_id = %s", [row["customer_id"]])
+    to = recipient(row, shop, customer)
+    order = _order(conn, row) if row["order_id"] else None
+    cycle_id = (order or {}).get("order_cycle_id") or row["payload"].get("order_cycle_id")
+    cycle = one_row(conn, "SELECT name, coalesce(closes_at, %s) AS closes_at FROM order_cycles "
+                          "WHERE order_cycle_id = %s", [(order or {}).get("closes_at"), cycle_id]) if cycle_id else None
+    if cycle is None:
+        cycle = {"name": None, "closes_at": (order or {}).get("closes_at")}
+    url = (f"{order_service_url}/api/v1/shops/{row['shop_id']}/orders/{row['order_id']}" if row["order_id"]
+           else f"{order_service_url}/api/v1/shops/{row['shop_id']}/order-cycles/{cycle_id}")
+    context = {
+        "shop": shop, "customer": customer or {"first_name": "", "last_name": "", "email": ""},
+        "order": order, "cycle": cycle, "payload": row["payload"], "order_url": url,
+        "may_change": bool(shop["allow_order_changes"]) and (order or {}).get("status") == "placed",
+        "capped": any(line["quantity"] < line["requested_quantity"] for line in (order or {}).get("lines", [])),
+    }
+    return to, context
+
+
+def _order(conn: psycopg.Connection, row: dict[str, Any]) -> dict[str, Any] | None:
+    order = one_row(
+        conn,
+        """
+        SELECT o.*, coalesce(sm.name, o.shipping_method_id) AS shipping_method_name,
+               coalesce(pm.name, o.payment_method_id) AS payment_method_name
+        FROM orders o
+        LEFT JOIN shop_methods sm ON sm.shop_id = o.shop_id AND sm.kind = 'shipping'
+                                 AND sm.method_id = o.shipping_method_id
+        LEFT JOIN shop_methods pm ON pm.shop_id = o.shop_id AND pm.kind = 'payment'
+                                 AND pm.method_id = o.payment_method_id
+        WHERE o.order_id = %s
+        """,
+        [row["order_id"]],
+    )
+    if order is None:
+        raise NotReady(f"order {row['order_id']} is not known yet")
+    order["totals"] = {k: order[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")}
+    snapshot = None
+    if row["kind"] in SNAPSHOT_KINDS and row["event_id"]:
+        body = one_row(conn, "SELECT body FROM event_store WHERE event_id = %s", [row["event_id"]])
+        snapshot = decode(bytes(body["body"])).payload if body else None
+    if snapshot:
+        order["lines"] = snapshot["lines"]
+        order["totals"] = snapshot["totals"]
+    else:
+        order["lines"] = all_rows(conn, "SELECT * FROM order_lines WHERE order_id = %s ORDER BY position",
+                                  [row["order_id"]])
+    return order

@@ -1,0 +1,58 @@
+"""Storing our own events in the outbox (shared_events' event_store table) in bulk.
+
+``store_new`` encodes (validates) each group of events on its own, so one bad order never stops the
+others, and inserts them all in one statement; an event whose (aggregate, version) is already
+stored is skipped, which is what makes a replayed trigger harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from order_service.adapters.db import all_rows
+from shared_events import Envelope, outbox
+
+log = logging.getLogger("order_service.event_store")
+
+
+@dataclass
+class Stored:
+    events: list[Envelope] = field(default_factory=list)
+    failures: list[tuple[list[Envelope], str]] = field(default_factory=list)
+
+    def of_type(self, event_type: str) -> list[Envelope]:
+        return [e for e in self.events if e.event_type == event_type]
+
+
+def store_new(conn: psycopg.Connection, groups: Sequence[Sequence[Envelope]]) -> Stored:
+    result = Stored()
+    rows: list[tuple[Any, ...]] = []
+    for group in groups:
+        try:
+            encoded = outbox.iter_rows(group)
+        except ValueError as exc:  # a payload that breaks its contract: report it, carry on with the others
+            log.error("event could not be encoded", extra={"error": str(exc)})
+            result.failures.append((list(group), str(exc)))
+            continue
+        rows.extend(encoded)
+    if not rows:
+        return result
+    columns = [list(col) for col in zip(*rows, strict=True)]
+    stored_ids = {str(r["event_id"]) for r in all_rows(
+        conn,
+        """
+        INSERT INTO event_store (event_id, topic, aggregate_id, aggregate_version, event_type, occurred_at, body)
+        SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[],
+                             %s::bytea[])
+        ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING
+        RETURNING event_id
+        """,
+        columns,
+    )}
+    result.events = [e for group in groups for e in group if e.event_id in stored_ids]
+    return result

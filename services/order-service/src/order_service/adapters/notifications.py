@@ -1,0 +1,67 @@
+"""The notifications table: emails to send, queued in the transaction of what they tell.
+
+A notification's id is derived from what it tells (kind + the order, payment attempt or run it is
+about), so a redelivered or replayed trigger finds the row already there and adds nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+NAMESPACE = uuid.UUID("0f6b1a2c-7d1e-4c3b-9a8f-5e4d3c2b1a09")
+
+# kind -> who receives it
+RECIPIENTS = {
+    "order_placed": "customer",
+    "order_empty": "customer",
+    "order_confirmed": "customer",
+    "order_cancelled": "customer",
+    "payment_failed": "customer",
+    "authorization_required": "customer",
+    "placement_summary": "shop_contact",
+    "confirmation_summary": "shop_contact",
+    "payment_failed_shop": "shop_contact",
+    "authorization_required_shop": "shop_owner",
+}
+
+
+def notification_id(kind: str, key: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{key}"))
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    key: str  # what makes it unique within its kind (an order id, "payment:attempt", a run id)
+    shop_id: str
+    customer_id: str | None = None
+    order_id: str | None = None
+    event_id: str | None = None  # our event whose payload is the email's snapshot
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def notification_id(self) -> str:
+        return notification_id(self.kind, self.key)
+
+
+def queue(conn: psycopg.Connection, notices: Sequence[Notice]) -> None:
+    if not notices:
+        return
+    conn.execute(
+        """
+        INSERT INTO notifications (notification_id, kind, recipient, shop_id, customer_id, order_id, event_id,
+                                   payload)
+        SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::uuid[],
+                             %s::jsonb[])
+        ON CONFLICT (notification_id) DO NOTHING
+        """,
+        [[n.notification_id for n in notices], [n.kind for n in notices], [RECIPIENTS[n.kind] for n in notices],
+         [n.shop_id for n in notices], [n.customer_id for n in notices], [n.order_id for n in notices],
+         [n.event_id for n in notices], [Jsonb(n.payload) for n in notices]],
+    )

@@ -1,0 +1,260 @@
+"""Projector of orders.events (our own events) into orders, order_lines and order_update_issues.
+
+The write path applies the events it records with these same functions, and the rebuild replays
+them from Kafka. Every change is guarded by the order's version (``version < this event's``), so a
+replay or a duplicate is harmless. The stock each event allocates or releases (``stock_delta``)
+is taken from (or given back to) ``catalog_variants.on_hand`` at the same time.
+
+OrderPlaced and OrderConfirmed are applied set-based (one statement for a whole placement or
+confirmation run); a single event is a run of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from order_service.adapters.db import all_rows, one_row, value
+from shared_events import Envelope
+
+
+def apply_placed(conn: psycopg.Connection, envs: Sequence[Envelope]) -> list[str]:
+    """Insert placed orders and their lines; returns the ids of orders that were new."""
+    if not envs:
+        return []
+    cols: dict[str, list[Any]] = {k: [] for k in (
+        "order_id", "number", "shop_id", "subscription_id", "order_cycle_id", "customer_id", "status", "currency",
+        "item_total", "shipping_fee", "payment_fee", "total", "shipping_method_id", "payment_method_id",
+        "payment_kind", "bill_address", "ship_address", "opens_at", "closes_at", "late", "allocation_policy",
+        "placed_at", "version")}
+    for env in envs:
+        p = env.payload
+        for k in ("order_id", "number", "shop_id", "subscription_id", "order_cycle_id", "customer_id", "status",
+                  "currency", "shipping_method_id", "payment_method_id", "payment_kind", "opens_at", "closes_at",
+                  "late", "allocation_policy"):
+            cols[k].append(p[k])
+        for k in ("item_total", "shipping_fee", "payment_fee", "total"):
+            cols[k].append(p["totals"][k])
+        cols["bill_address"].append(Jsonb(p["bill_address"]))
+        cols["ship_address"].append(Jsonb(p["ship_address"]))
+        cols["placed_at"].append(env.occurred_at)
+        cols["version"].append(env.aggregate_version)
+    inserted = {r["order_id"] for r in all_rows(
+        conn,
+        """
+        INSERT INTO orders (order_id, number, shop_id, subscription_id, order_cycle_id, customer_id, status, currency,
+                            item_total, shipping_fee, payment_fee, total, shipping_method_id, payment_method_id,
+                            payment_kind, bill_address, ship_address, opens_at, closes_at, late, allocation_policy,
+                            placed_at, version, updated_at)
+        SELECT d.*, d.placed_at FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+            %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[],
+            %s::text[], %s::text[], %s::jsonb[], %s::jsonb[], %s::timestamptz[], %s::timestamptz[], %s::boolean[],
+            %s::text[], %s::timestamptz[], %s::int[])
+            AS d (order_id, number, shop_id, subscription_id, order_cycle_id, customer_id, status, currency,
+                  item_total, shipping_fee, payment_fee, total, shipping_method_id, payment_method_id, payment_kind,
+                  bill_address, ship_address, opens_at, closes_at, late, allocation_policy, placed_at, version)
+        ON CONFLICT DO NOTHING
+        RETURNING order_id
+        """,
+        list(cols.values()),
+    )}
+    new = [env for env in envs if env.payload["order_id"] in inserted]
+    _insert_lines(conn, [(env.payload["order_id"], line, None) for env in new for line in env.payload["lines"]])
+    _take_stock(conn, [(env.payload["shop_id"], d) for env in new for d in env.payload["stock_delta"]])
+    return [env.payload["order_id"] for env in new]
+
+
+def _insert_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str, Any], str | None]],
+                  first_position: int = 1) -> None:
+    if not lines:
+        return
+    positions: dict[str, int] = {}
+    rows: list[list[Any]] = [[] for _ in range(10)]
+    for order_id, line, edited_by in lines:
+        positions[order_id] = positions.get(order_id, first_position - 1) + 1
+        for i, cell in enumerate((order_id, line["line_id"], positions[order_id], line["variant_id"], line["name"],
+                                  line["unit_price"], line["requested_quantity"], line["quantity"], line["total"],
+                                  edited_by)):
+            rows[i].append(cell)
+    conn.execute(
+        """
+        INSERT INTO order_lines (order_id, line_id, position, variant_id, name, unit_price, requested_quantity,
+                                 quantity, total, edited_by)
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::text[], %s::int[], %s::int[],
+                             %s::int[], %s::bigint[], %s::text[])
+        ON CONFLICT DO NOTHING
+        """,
+        rows,
+    )
+
+
+def _take_stock(conn: psycopg.Connection, deltas: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """Allocated units leave on_hand (released ones come back); unlimited stock (NULL) stays unlimited."""
+    summed: dict[tuple[str, str], int] = {}
+    for shop_id, d in deltas:
+        key = (shop_id, d["variant_id"])
+        summed[key] = summed.get(key, 0) + d["delta"]
+    summed = {k: v for k, v in summed.items() if v}
+    if not summed:
+        return
+    keys = sorted(summed)  # a fixed order: concurrent writers lock variant rows the same way
+    conn.execute(
+        """
+        UPDATE catalog_variants c SET on_hand = c.on_hand - d.delta
+        FROM unnest(%s::text[], %s::text[], %s::int[]) AS d (shop_id, variant_id, delta)
+        WHERE c.shop_id = d.shop_id AND c.variant_id = d.variant_id AND c.on_hand IS NOT NULL
+        """,
+        [[k[0] for k in keys], [k[1] for k in keys], [summed[k] for k in keys]],
+    )
+
+
+def apply_confirmed(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
+    if not envs:
+        return
+    ps = [env.payload for env in envs]
+    conn.execute(
+        """
+        UPDATE orders o SET status = 'confirmed', confirmed_at = d.confirmed_at, payment_required = d.required,
+            item_total = d.item_total, shipping_fee = d.shipping_fee, payment_fee = d.payment_fee, total = d.total,
+            version = d.version, updated_at = d.at
+        FROM unnest(%s::text[], %s::timestamptz[], %s::boolean[], %s::bigint[], %s::bigint[], %s::bigint[],
+                    %s::bigint[], %s::int[], %s::timestamptz[])
+             AS d (order_id, confirmed_at, required, item_total, shipping_fee, payment_fee, total, version, at)
+        WHERE o.order_id = d.order_id AND o.version < d.version
+        """,
+        [[p["order_id"] for p in ps], [p["confirmed_at"] for p in ps], [p["payment_required"] for p in ps],
+         [p["totals"]["item_total"] for p in ps], [p["totals"]["shipping_fee"] for p in ps],
+         [p["totals"]["payment_fee"] for p in ps], [p["totals"]["total"] for p in ps],
+         [env.aggregate_version for env in envs], [env.occurred_at for env in envs]],
+    )
+
+
+def apply_versions(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
+    """Events that change nothing but the order's version (PaymentRequested)."""
+    if not envs:
+        return
+    conn.execute(
+        """
+        UPDATE orders o SET version = d.version, updated_at = d.at
+        FROM unnest(%s::text[], %s::int[], %s::timestamptz[]) AS d (order_id, version, at)
+        WHERE o.order_id = d.order_id AND o.version < d.version
+        """,
+        [[env.payload["order_id"] for env in envs], [env.aggregate_version for env in envs],
+         [env.occurred_at for env in envs]],
+    )
+
+
+def _advance(conn: psycopg.Connection, env: Envelope, extra: str = "", params: Sequence[Any] = ()) -> bool:
+    """Move the order to this event's version (with extra SET clauses); False when already applied."""
+    p = env.payload
+    totals = p.get("totals")
+    total_sets = ", item_total = %s, shipping_fee = %s, payment_fee = %s, total = %s" if totals else ""
+    total_params = [totals[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")] if totals else []
+    row = one_row(
+        conn,
+        f"UPDATE orders SET version = %s, updated_at = %s{total_sets}{extra} "
+        "WHERE order_id = %s AND version < %s RETURNING order_id",
+        [env.aggregate_version, env.occurred_at, *total_params, *params, p["order_id"], env.aggregate_version],
+    )
+    if row is None:
+        return False
+    _take_stock(conn, [(p["shop_id"], d) for d in p.get("stock_delta") or []])
+    return True
+
+
+def line_changed(conn: psycopg.Connection, env: Envelope) -> None:
+    p = env.payload
+    if not _advance(conn, env):
+        return
+    requested = p.get("requested_quantity")
+    if requested is None and p["by"] in ("manager", "customer"):
+        requested = p["quantity"]
+    conn.execute(
+        "UPDATE order_lines SET quantity = %s, total = unit_price * %s, edited_by = %s, "
+        "requested_quantity = coalesce(%s, requested_quantity) WHERE order_id = %s AND line_id = %s",
+        [p["quantity"], p["quantity"], p["by"], requested, p["order_id"], p["line_id"]],
+    )
+
+
+def line_added(conn: psycopg.Connection, env: Envelope) -> None:
+    p = env.payload
+    if not _advance(conn, env):
+        return
+    position = value(conn, "SELECT coalesce(max(position), 0) FROM order_lines WHERE order_id = %s",
+                     [p["order_id"]])
+    _insert_lines(conn, [(p["order_id"], p["line"], p["by"])], first_position=position + 1)
+
+
+def line_removed(conn: psycopg.Connection, env: Envelope) -> None:
+    p = env.payload
+    if _advance(conn, env):
+        conn.execute("DELETE FROM order_lines WHERE order_id = %s AND line_id = %s", [p["order_id"], p["line_id"]])
+
+
+def details_changed(conn: psycopg.Connection, env: Envelope) -> None:
+    p = env.payload
+    sets, params = "", []
+    for column in ("shipping_method_id", "payment_method_id", "payment_kind", "bill_address", "ship_address"):
+        if p.get(column) is not None:
+            sets += f", {column} = %s"
+            params.append(Jsonb(p[column]) if column.endswith("address") else p[column])
+    _advance(conn, env, sets, params)
+
+
+def issues_recorded(conn: psycopg.Connection, env: Envelope) -> None:
+    p = env.payload
+    if not _advance(conn, env) or not p["issues"]:
+        return
+    conn.execute(
+        """
+        INSERT INTO order_update_issues (event_id, position, order_id, subscription_event_id, kind, variant_id,
+                                         message, recorded_at)
+        SELECT %s, n, %s, %s, kind, variant_id, message, %s
+        FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS i (kind, variant_id, message, n)
+        ON CONFLICT DO NOTHING
+        """,
+        [env.event_id, p["order_id"], p["subscription_event_id"], env.occurred_at,
+         [i["kind"] for i in p["issues"]], [i.get("variant_id") for i in p["issues"]],
+         [i["message"] for i in p["issues"]]],
+    )
+
+
+def cancelled(conn: psycopg.Connection, env: Envelope) -> None:
+    _advance(conn, env, ", status = 'cancelled', cancel_cause = %s, cancelled_at = %s",
+             [env.payload["cause"], env.occurred_at])
+
+
+def resumed(conn: psycopg.Connection, env: Envelope) -> None:
+    p = env.payload
+    if not _advance(conn, env, ", status = 'placed', cancel_cause = NULL, cancelled_at = NULL"):
+        return
+    for line in p["lines"]:
+        conn.execute("UPDATE order_lines SET quantity = %s, total = %s WHERE order_id = %s AND line_id = %s",
+                     [line["quantity"], line["total"], p["order_id"], line["line_id"]])
+
+
+def placed(conn: psycopg.Connection, env: Envelope) -> None:
+    apply_placed(conn, [env])
+
+
+PROJECTORS = {
+    "OrderPlaced": placed,
+    "OrderConfirmed": lambda conn, env: apply_confirmed(conn, [env]),
+    "PaymentRequested": lambda conn, env: apply_versions(conn, [env]),
+    "OrderLineChanged": line_changed,
+    "OrderLineAdded": line_added,
+    "OrderLineRemoved": line_removed,
+    "OrderDetailsChanged": details_changed,
+    "OrderUpdateIssuesRecorded": issues_recorded,
+    "OrderCancelled": cancelled,
+    "OrderResumed": resumed,
+}
+
+
+def apply(conn: psycopg.Connection, env: Envelope) -> None:
+    fn = PROJECTORS.get(env.event_type)
+    if fn is not None:
+        fn(conn, env)

@@ -1,0 +1,99 @@
+"""Loading the state decisions need from the projections (PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+
+from order_service.adapters.db import all_rows, one_row
+from order_service.domain.editing import Method
+from order_service.domain.model import Fee, Fees, Line, Order, Stock
+from order_service.domain.placement import Terms, Variant
+
+ORDER_SQL = """
+    SELECT o.*, coalesce(c.closes_at, o.closes_at) AS cycle_closes_at, c.closed_at AS cycle_closed_at
+    FROM orders o LEFT JOIN order_cycles c ON c.order_cycle_id = o.order_cycle_id
+"""
+
+
+def shop(conn: psycopg.Connection, shop_id: str) -> dict[str, Any] | None:
+    return one_row(conn, "SELECT * FROM shops WHERE shop_id = %s", [shop_id])
+
+
+def order_from_row(row: dict[str, Any], lines: Iterable[dict[str, Any]]) -> Order:
+    return Order(
+        order_id=row["order_id"], number=row["number"], shop_id=row["shop_id"],
+        subscription_id=row["subscription_id"], order_cycle_id=row["order_cycle_id"],
+        customer_id=row["customer_id"], status=row["status"], currency=row["currency"],
+        lines=[Line(r["line_id"], r["variant_id"], r["name"], r["unit_price"], r["requested_quantity"],
+                    r["quantity"], r["edited_by"]) for r in lines],
+        shipping_method_id=row["shipping_method_id"], payment_method_id=row["payment_method_id"],
+        payment_kind=row["payment_kind"], bill_address=row["bill_address"], ship_address=row["ship_address"],
+        closes_at=row["cycle_closes_at"], cycle_closed=row["cycle_closed_at"] is not None,
+        version=row["version"], total=row["total"],
+    )
+
+
+def orders_for_update(conn: psycopg.Connection, where: str, params: list[Any]) -> list[Order]:
+    """Orders matching ``where`` (on alias o), locked in id order, with their lines."""
+    rows = all_rows(conn, ORDER_SQL + f" WHERE {where} ORDER BY o.order_id FOR UPDATE OF o", params)
+    if not rows:
+        return []
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for line in all_rows(conn, "SELECT * FROM order_lines WHERE order_id = ANY(%s) ORDER BY order_id, position",
+                         [[r["order_id"] for r in rows]]):
+        lines.setdefault(line["order_id"], []).append(line)
+    return [order_from_row(r, lines.get(r["order_id"], [])) for r in rows]
+
+
+def order_for_update(conn: psycopg.Connection, shop_id: str, order_id: str) -> Order | None:
+    found = orders_for_update(conn, "o.order_id = %s AND o.shop_id = %s", [order_id, shop_id])
+    return found[0] if found else None
+
+
+def fees_and_methods(conn: psycopg.Connection, shop_id: str) -> tuple[Fees, dict[tuple[str, str], Method]]:
+    shipping: dict[str, Fee] = {}
+    payment: dict[str, Fee] = {}
+    methods: dict[tuple[str, str], Method] = {}
+    for r in all_rows(conn, "SELECT * FROM shop_methods WHERE shop_id = %s", [shop_id]):
+        (shipping if r["kind"] == "shipping" else payment)[r["method_id"]] = Fee(r["fee_flat"], r["fee_percent_bp"])
+        methods[(r["kind"], r["method_id"])] = Method(r["method_id"], r["kind"], r["active"] and not r["removed"],
+                                                      r["payment_kind"])
+    return Fees(shipping, payment), methods
+
+
+def variant_name(product_name: str, variant_name: str | None) -> str:
+    return f"{product_name} - {variant_name}" if variant_name else product_name
+
+
+def catalog_for_update(conn: psycopg.Connection, shop_id: str, variant_ids: Iterable[str]
+                       ) -> tuple[dict[str, Variant], Stock]:
+    """The shop's variants (locked, in id order, so concurrent allocations queue) and their stock."""
+    ids = sorted(set(variant_ids))
+    catalog: dict[str, Variant] = {}
+    if ids:
+        for r in all_rows(conn, "SELECT * FROM catalog_variants WHERE shop_id = %s AND variant_id = ANY(%s) "
+                                "ORDER BY variant_id FOR UPDATE", [shop_id, ids]):
+            catalog[r["variant_id"]] = Variant(r["variant_id"], variant_name(r["product_name"], r["variant_name"]),
+                                               r["unit_price"], r["on_hand"], r["available"] and not r["deleted"])
+    return catalog, Stock({v.variant_id: v.on_hand for v in catalog.values() if v.sellable})
+
+
+def subscriptions(conn: psycopg.Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    rows = all_rows(conn, "SELECT * FROM subscriptions WHERE subscription_id = ANY(%s)", [list(ids)])
+    return {r["subscription_id"]: r for r in rows}
+
+
+def terms_of(row: dict[str, Any]) -> Terms:
+    return Terms(
+        subscription_id=row["subscription_id"], customer_id=row["customer_id"], created_at=row["created_at"],
+        items=row["items"], shipping_method_id=row["shipping_method_id"],
+        payment_method_id=row["payment_method_id"], payment_kind=row["payment_kind"],
+        bill_address=row["bill_address"], ship_address=row["ship_address"],
+    )
+
+
+def cycle(conn: psycopg.Connection, order_cycle_id: str) -> dict[str, Any] | None:
+    return one_row(conn, "SELECT * FROM order_cycles WHERE order_cycle_id = %s", [order_cycle_id])

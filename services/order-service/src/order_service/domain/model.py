@@ -1,0 +1,151 @@
+"""The order as the domain sees it: lines, fees, totals and the stock it may still allocate. Pure: no I/O.
+
+Money is integer minor units of the shop's currency; totals always come from
+``shared_events.money.order_totals`` (the platform's one fee rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared_events.money import order_totals
+
+SYSTEM_ACTOR = {"type": "system", "id": "order-service"}
+
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Fee:
+    """A shipping or payment method's fee: flat part + basis points of its base."""
+
+    flat: int = 0
+    percent_bp: int = 0
+
+    def as_tuple(self) -> tuple[int, int]:
+        return (self.flat, self.percent_bp)
+
+
+NO_FEE = Fee()
+
+
+@dataclass(frozen=True)
+class Fees:
+    """The fees of a shop's methods by id; an unknown method costs nothing."""
+
+    shipping: Mapping[str, Fee] = field(default_factory=dict)
+    payment: Mapping[str, Fee] = field(default_factory=dict)
+
+    def totals(self, lines: Iterable[Line], shipping_method_id: str, payment_method_id: str) -> dict[str, int]:
+        item_total = sum(line.total for line in lines)
+        return order_totals(item_total, self.shipping.get(shipping_method_id, NO_FEE).as_tuple(),
+                            self.payment.get(payment_method_id, NO_FEE).as_tuple())
+
+
+@dataclass
+class Line:
+    line_id: str
+    variant_id: str
+    name: str
+    unit_price: int
+    requested_quantity: int  # what was asked for (the subscription, or whoever edited the line by hand)
+    quantity: int  # what is allocated (capped to stock)
+    edited_by: str | None = None
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+    @property
+    def capped(self) -> bool:
+        return self.quantity < self.requested_quantity
+
+    def to_payload(self) -> Payload:
+        return {"line_id": self.line_id, "variant_id": self.variant_id, "name": self.name,
+                "unit_price": self.unit_price, "requested_quantity": self.requested_quantity,
+                "quantity": self.quantity, "total": self.total}
+
+
+@dataclass
+class Order:
+    """An order's current state, as loaded for a decision."""
+
+    order_id: str
+    number: str
+    shop_id: str
+    subscription_id: str
+    order_cycle_id: str
+    customer_id: str
+    status: str  # placed | empty | cancelled | confirmed
+    currency: str
+    lines: list[Line]
+    shipping_method_id: str
+    payment_method_id: str
+    payment_kind: str
+    bill_address: Payload
+    ship_address: Payload
+    closes_at: datetime
+    cycle_closed: bool
+    version: int
+    total: int = 0
+
+    def ids(self) -> Payload:
+        return {"order_id": self.order_id, "shop_id": self.shop_id, "subscription_id": self.subscription_id,
+                "order_cycle_id": self.order_cycle_id, "customer_id": self.customer_id}
+
+    def line(self, line_id: str) -> Line | None:
+        return next((line for line in self.lines if line.line_id == line_id), None)
+
+    def line_for_variant(self, variant_id: str) -> Line | None:
+        return next((line for line in self.lines if line.variant_id == variant_id), None)
+
+    def next_line_id(self) -> str:
+        used = {line.line_id for line in self.lines}
+        n = len(self.lines) + 1
+        while f"l-{n}" in used:
+            n += 1
+        return f"l-{n}"
+
+    def is_closed(self, now: datetime) -> bool:
+        """Closed once the scheduler said so, the close time has passed, or the order is confirmed."""
+        return self.status == "confirmed" or self.cycle_closed or now >= self.closes_at
+
+
+class Stock:
+    """Units this service may still allocate, per variant. ``None`` = unlimited; a variant that is
+    unknown, unavailable or deleted has none. ``take`` with a negative number gives units back."""
+
+    def __init__(self, levels: Mapping[str, int | None]) -> None:
+        self._levels: dict[str, int | None] = dict(levels)
+
+    def available(self, variant_id: str) -> int | None:
+        if variant_id not in self._levels:
+            return 0
+        level = self._levels[variant_id]
+        return None if level is None else max(level, 0)
+
+    def cap(self, variant_id: str, wanted: int) -> int:
+        available = self.available(variant_id)
+        return wanted if available is None else max(0, min(wanted, available))
+
+    def take(self, variant_id: str, units: int) -> None:
+        level = self._levels.get(variant_id)
+        if level is not None:
+            self._levels[variant_id] = level - units
+
+    def copy(self) -> Stock:
+        return Stock(self._levels)
+
+
+def stock_delta(before: Iterable[Line], after: Iterable[Line]) -> list[Payload]:
+    """Per variant: units allocated more (positive) or released (negative) going from ``before`` to
+    ``after``; variants whose allocation did not change are left out. Sorted by variant id."""
+    held: dict[str, int] = {}
+    for line in before:
+        held[line.variant_id] = held.get(line.variant_id, 0) - line.quantity
+    for line in after:
+        held[line.variant_id] = held.get(line.variant_id, 0) + line.quantity
+    return [{"variant_id": v, "delta": d} for v, d in sorted(held.items()) if d]

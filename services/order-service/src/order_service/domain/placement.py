@@ -1,0 +1,129 @@
+"""Placing orders for due occurrences: lines from the subscription's current items at the shop's current
+catalog price, quantities capped to stock in the shop's allocation order. Pure: no I/O.
+
+An unknown, unavailable or deleted variant is kept on the order at quantity 0 (so the customer sees
+what could not be had); an order where nothing at all could be allocated is ``empty``: nothing to
+confirm, nothing to charge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from order_service.domain.allocation import Claim, allocate
+from order_service.domain.model import Fees, Line, Payload, Stock, stock_delta
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A catalog variant as sold by the shop."""
+
+    variant_id: str
+    name: str
+    unit_price: int
+    on_hand: int | None  # None = unlimited
+    sellable: bool  # available and not deleted
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a subscription asks for, as it stands when its order is placed."""
+
+    subscription_id: str
+    customer_id: str
+    created_at: datetime
+    items: Sequence[Mapping[str, Any]]  # [{"variant_id", "quantity", "price_estimate"}]
+    shipping_method_id: str
+    payment_method_id: str
+    payment_kind: str
+    bill_address: Payload
+    ship_address: Payload
+
+
+@dataclass(frozen=True)
+class Due:
+    subscription_id: str
+    order_cycle_id: str
+    opens_at: datetime
+    closes_at: datetime
+    late: bool
+
+
+@dataclass
+class Planned:
+    """One order decided by a placement run (before it gets its id and number)."""
+
+    due: Due
+    terms: Terms
+    lines: list[Line]
+
+    @property
+    def empty(self) -> bool:
+        return not any(line.quantity > 0 for line in self.lines)
+
+    @property
+    def capped(self) -> bool:
+        return any(line.capped for line in self.lines)
+
+
+def stock_levels(catalog: Mapping[str, Variant]) -> Stock:
+    return Stock({v.variant_id: v.on_hand for v in catalog.values() if v.sellable})
+
+
+def first_come_order(requests: Iterable[tuple[Due, Terms]]) -> list[tuple[Due, Terms]]:
+    """Subscriptions created first are served first; ties by subscription id (deterministic)."""
+    return sorted(requests, key=lambda r: (r[1].created_at, r[1].subscription_id))
+
+
+def plan(requests: Iterable[tuple[Due, Terms]], catalog: Mapping[str, Variant], stock: Stock,
+         policy: str) -> list[Planned]:
+    """Decide the lines of every requested order, sharing ``stock`` by ``policy``; ``stock`` is then
+    reduced by what was allocated. Orders come back in first-come order."""
+    ranked = first_come_order(requests)
+    claims = [Claim(rank, index, item["variant_id"], item["quantity"])
+              for rank, (_, terms) in enumerate(ranked)
+              for index, item in enumerate(terms.items)]
+    given = allocate(claims, stock, policy)
+    planned = []
+    for rank, (due, terms) in enumerate(ranked):
+        lines = []
+        for index, item in enumerate(terms.items):
+            variant = catalog.get(item["variant_id"])
+            quantity = given.get((rank, index), 0) if variant is not None and variant.sellable else 0
+            lines.append(Line(
+                line_id=f"l-{index + 1}",
+                variant_id=item["variant_id"],
+                name=variant.name if variant else item["variant_id"],
+                unit_price=variant.unit_price if variant else (item.get("price_estimate") or 0),
+                requested_quantity=item["quantity"],
+                quantity=quantity,
+            ))
+            stock.take(item["variant_id"], quantity)
+        planned.append(Planned(due, terms, lines))
+    return planned
+
+
+def placed_payload(order: Planned, *, order_id: str, number: str, shop_id: str, currency: str, fees: Fees,
+                   policy: str, late: bool, actor: Payload) -> Payload:
+    """The OrderPlaced payload of a planned order (status empty when nothing could be allocated)."""
+    terms, due = order.terms, order.due
+    totals = fees.totals(order.lines, terms.shipping_method_id, terms.payment_method_id)
+    return {
+        "order_id": order_id, "shop_id": shop_id, "subscription_id": terms.subscription_id,
+        "order_cycle_id": due.order_cycle_id, "customer_id": terms.customer_id,
+        "number": number, "status": "empty" if order.empty else "placed", "currency": currency,
+        "lines": [line.to_payload() for line in order.lines], "totals": totals,
+        "shipping_method_id": terms.shipping_method_id, "payment_method_id": terms.payment_method_id,
+        "payment_kind": terms.payment_kind, "bill_address": terms.bill_address, "ship_address": terms.ship_address,
+        "opens_at": due.opens_at, "closes_at": due.closes_at, "late": late, "allocation_policy": policy,
+        "stock_delta": stock_delta([], order.lines), "actor": actor, "reason": None,
+    }
+
+
+def confirmation(order_total: int, status: str) -> tuple[bool, int]:
+    """(payment required, amount) of an order at close: nothing is charged for an empty or zero order."""
+    required = status in ("placed", "confirmed") and order_total > 0
+    return required, order_total if required else 0

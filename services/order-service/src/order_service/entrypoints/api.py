@@ -1,0 +1,193 @@
+"""REST routes under /api/v1: orders by shop, cycle, customer and status; one order with its lines,
+history and payment; edits until the cycle closes; cancel/resume; the cycle's placement and
+confirmation summaries. Managers see their shops' orders, customers only their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, jsonify, request
+from flask_smorest import Blueprint
+
+from order_service.adapters import views
+from order_service.domain import commands
+from order_service.entrypoints import api_schemas as s
+from order_service.service_layer import handlers
+from servicekit.web.app import now, principal, request_conn
+from servicekit.web.http import decode_cursor, encode_cursor, expected_version, idempotent, with_etag
+from servicekit.web.problems import Forbidden, NotFound, Unprocessable
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders of the subscriptions, by shop.")
+
+ORDER = "/shops/<shop_id>/orders/<order_id>"
+
+
+def _request() -> handlers.Request:
+    reason = request.headers.get("X-Change-Reason")
+    if reason is not None and len(reason) > 500:
+        raise Unprocessable(errors={"X-Change-Reason": ["At most 500 characters."]})
+    return handlers.Request(principal(), now(), expected_version(), reason or None, g.get("correlation_id"))
+
+
+def _order_response(shop_id: str, order_id: str, status: int = 200) -> Response:
+    view = views.order(request_conn(), shop_id, order_id, now())
+    if view is None:
+        raise NotFound(f"No order {order_id} in this shop.")
+    resp = jsonify(s.Order().dump(view))
+    resp.status_code = status
+    return with_etag(resp, view["version"])
+
+
+def _visible(shop_id: str) -> None:
+    handlers.ensure_shop_visible(principal(), shop_id)
+
+
+def _manager_only(shop_id: str, what: str) -> None:
+    _visible(shop_id)
+    if principal().is_customer:
+        raise Forbidden(f"Only the shop's managers can {what}.")
+
+
+@blp.route("/shops/<shop_id>/orders", methods=["GET"])
+@blp.arguments(s.ListOrdersArgs, location="query")
+@blp.response(200, s.OrderPage)
+def list_orders(args: dict[str, Any], shop_id: str) -> Response:
+    """Orders of a shop, newest first; filter by order cycle, customer, subscription, status."""
+    return _list(args, shop_id)
+
+
+def _list(args: dict[str, Any], shop_id: str) -> Response:
+    _visible(shop_id)
+    me = principal()
+    if me.is_customer:
+        if args.get("customer_id") not in (None, me.customer_id):
+            return jsonify({"items": [], "next_cursor": None})
+        args["customer_id"] = me.customer_id
+    limit = args.pop("limit")
+    after = decode_cursor(args.pop("cursor", None))
+    items = views.orders(request_conn(), shop_id, args, limit, after, now())
+    has_more = len(items) > limit
+    items = items[:limit]
+    cursor = encode_cursor([items[-1]["placed_at"].isoformat(), items[-1]["order_id"]]) if has_more else None
+    return jsonify(s.OrderPage().dump({"items": items, "next_cursor": cursor}))
+
+
+@blp.route("/shops/<shop_id>/customers/<customer_id>/orders", methods=["GET"])
+@blp.arguments(s.ListOrdersArgs, location="query")
+@blp.response(200, s.OrderPage)
+def customer_orders(args: dict[str, Any], shop_id: str, customer_id: str) -> Response:
+    """One customer's orders (a customer may only ask for their own)."""
+    _visible(shop_id)
+    if principal().is_customer and principal().customer_id != customer_id:
+        raise NotFound(f"No customer {customer_id} in this shop.")
+    args["customer_id"] = customer_id
+    return _list(args, shop_id)
+
+
+@blp.route(ORDER, methods=["GET"])
+@blp.response(200, s.Order)
+def get_order(shop_id: str, order_id: str) -> Response:
+    """One order with its lines (requested and allocated quantities), payment state and update issues."""
+    _visible(shop_id)
+    view = views.order(request_conn(), shop_id, order_id, now())
+    if view is None or (principal().is_customer and view["customer_id"] != principal().customer_id):
+        raise NotFound(f"No order {order_id} in this shop.")
+    return with_etag(jsonify(s.Order().dump(view)), view["version"])
+
+
+@blp.route(ORDER + "/history", methods=["GET"])
+@blp.response(200, s.History)
+def order_history(shop_id: str, order_id: str) -> Response:
+    """What happened to the order: its events and its payment's, in time order."""
+    _visible(shop_id)
+    view = views.order(request_conn(), shop_id, order_id, now())
+    if view is None or (principal().is_customer and view["customer_id"] != principal().customer_id):
+        raise NotFound(f"No order {order_id} in this shop.")
+    return jsonify(s.History().dump({"items": views.history(request_conn(), order_id)}))
+
+
+@blp.route(ORDER + "/update-issues", methods=["GET"])
+@blp.response(200, s.UpdateIssues)
+def order_update_issues(shop_id: str, order_id: str) -> Response:
+    """Subscription changes that could not be applied to this order (hand-edited lines, stock...)."""
+    _manager_only(shop_id, "read update issues")
+    if views.order(request_conn(), shop_id, order_id, now()) is None:
+        raise NotFound(f"No order {order_id} in this shop.")
+    return jsonify(s.UpdateIssues().dump({"items": views.update_issues(request_conn(), order_id)}))
+
+
+@blp.route(ORDER, methods=["PATCH"])
+@blp.arguments(s.OrderDetails)
+@blp.response(200, s.Order)
+def change_details(args: dict[str, Any], shop_id: str, order_id: str) -> Response:
+    """Change the shipping or payment method or an address (managers, until the cycle closes)."""
+    handlers.change_details(request_conn(), commands.ChangeDetails(shop_id, order_id, **args), _request())
+    return _order_response(shop_id, order_id)
+
+
+@blp.route(ORDER + "/lines", methods=["POST"])
+@idempotent
+@blp.arguments(s.NewLine)
+@blp.response(201, s.Order)
+def add_line(args: dict[str, Any], shop_id: str, order_id: str) -> Response:
+    """Add a product (managers, within stock, until the cycle closes)."""
+    handlers.add_line(request_conn(), commands.AddLine(shop_id, order_id, **args), _request())
+    return _order_response(shop_id, order_id, 201)
+
+
+@blp.route(ORDER + "/lines/<line_id>", methods=["PATCH"])
+@blp.arguments(s.LineQuantity)
+@blp.response(200, s.Order)
+def change_line(args: dict[str, Any], shop_id: str, order_id: str, line_id: str) -> Response:
+    """Change a line's quantity (managers; customers when the shop allows it), within stock."""
+    handlers.change_line_quantity(request_conn(), commands.ChangeLineQuantity(shop_id, order_id, line_id,
+                                                                              args["quantity"]), _request())
+    return _order_response(shop_id, order_id)
+
+
+@blp.route(ORDER + "/lines/<line_id>", methods=["DELETE"])
+@blp.response(200, s.Order)
+def remove_line(shop_id: str, order_id: str, line_id: str) -> Response:
+    """Remove a line; never the last one (cancel the order instead)."""
+    handlers.remove_line(request_conn(), commands.RemoveLine(shop_id, order_id, line_id), _request())
+    return _order_response(shop_id, order_id)
+
+
+@blp.route(ORDER + "/cancel", methods=["POST"])
+@idempotent
+@blp.response(200, s.Order)
+def cancel(shop_id: str, order_id: str) -> Response:
+    """Cancel the order before its cycle closes (managers; customers when the shop allows it)."""
+    handlers.cancel_order(request_conn(), commands.CancelOrder(shop_id, order_id), _request())
+    return _order_response(shop_id, order_id)
+
+
+@blp.route(ORDER + "/resume", methods=["POST"])
+@idempotent
+@blp.response(200, s.Order)
+def resume(shop_id: str, order_id: str) -> Response:
+    """Resume a cancelled order before its cycle closes (managers); lines are re-allocated within stock."""
+    handlers.resume_order(request_conn(), commands.ResumeOrder(shop_id, order_id), _request())
+    return _order_response(shop_id, order_id)
+
+
+@blp.route("/shops/<shop_id>/order-cycles/<order_cycle_id>/placement-summary", methods=["GET"])
+@blp.response(200, s.PlacementSummary)
+def placement_summary(shop_id: str, order_cycle_id: str) -> Response:
+    """What was placed for the cycle: dues, orders, capped and empty ones (with their lines), runs."""
+    _manager_only(shop_id, "read placement summaries")
+    found = views.placement_summary(request_conn(), shop_id, order_cycle_id)
+    if found is None:
+        raise NotFound(f"No order cycle {order_cycle_id} in this shop.")
+    return jsonify(s.PlacementSummary().dump(found))
+
+
+@blp.route("/shops/<shop_id>/order-cycles/<order_cycle_id>/confirmation-summary", methods=["GET"])
+@blp.response(200, s.ConfirmationSummary)
+def confirmation_summary(shop_id: str, order_cycle_id: str) -> Response:
+    """What was confirmed at the close and what became of the payments (failed, authorisation required...)."""
+    _manager_only(shop_id, "read confirmation summaries")
+    found = views.confirmation_summary(request_conn(), shop_id, order_cycle_id)
+    if found is None:
+        raise NotFound(f"No order cycle {order_cycle_id} in this shop.")
+    return jsonify(s.ConfirmationSummary().dump(found))

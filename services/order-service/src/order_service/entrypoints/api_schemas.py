@@ -1,0 +1,204 @@
+"""Request and response schemas of the REST API (they are also its OpenAPI document)."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from shared_events.contracts.common import Address
+
+STATUSES = ["placed", "empty", "cancelled", "confirmed"]
+
+
+class _Request(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ListOrdersArgs(_Request):
+    order_cycle_id = fields.String(validate=validate.Length(min=1, max=100))
+    customer_id = fields.String(validate=validate.Length(min=1, max=100))
+    subscription_id = fields.String(validate=validate.Length(min=1, max=100))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=500))
+
+
+class LineQuantity(_Request):
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1_000_000))
+
+
+class NewLine(_Request):
+    variant_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1_000_000))
+
+
+class StrictAddress(Address):
+    class Meta:
+        unknown = RAISE
+
+
+class OrderDetails(_Request):
+    shipping_method_id = fields.String(validate=validate.Length(min=1, max=100))
+    payment_method_id = fields.String(validate=validate.Length(min=1, max=100))
+    bill_address = fields.Nested(StrictAddress)
+    ship_address = fields.Nested(StrictAddress)
+
+
+# -- responses -----------------------------------------------------------------------------------------------------
+
+
+class Totals(Schema):
+    item_total = fields.Integer(metadata={"description": "minor units of the order's currency"})
+    shipping_fee = fields.Integer()
+    payment_fee = fields.Integer()
+    total = fields.Integer()
+
+
+class Customer(Schema):
+    email = fields.String(allow_none=True)
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+
+
+class Payment(Schema):
+    state = fields.String(metadata={"description": "not_due (cycle open), not_required, requested, pending, "
+                                                   "processing, paid, failed, authorization_required, refunded, "
+                                                   "partially_refunded"})
+    required = fields.Boolean(allow_none=True)
+    id = fields.String(allow_none=True)
+    amount = fields.Integer(allow_none=True)
+    attempt = fields.Integer(allow_none=True)
+    code = fields.String(allow_none=True)
+    decline_code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True, metadata={"description": "why it failed, in plain words"})
+    final = fields.Boolean(allow_none=True)
+    next_attempt_at = fields.DateTime(allow_none=True)
+    authorization_url = fields.String(allow_none=True)
+    amount_refunded = fields.Integer(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class Editable(Schema):
+    by_manager = fields.Boolean()
+    by_customer = fields.Boolean()
+
+
+class Line(Schema):
+    line_id = fields.String()
+    variant_id = fields.String()
+    name = fields.String()
+    unit_price = fields.Integer()
+    requested_quantity = fields.Integer(metadata={"description": "what was asked for"})
+    quantity = fields.Integer(metadata={"description": "what is allocated (capped to stock)"})
+    total = fields.Integer()
+    capped = fields.Boolean()
+    edited_by = fields.String(allow_none=True, metadata={"description": "manager, customer, subscription; "
+                                                                        "null = as placed"})
+
+
+class UpdateIssue(Schema):
+    issue_event_id = fields.String()
+    subscription_event_id = fields.String()
+    kind = fields.String()
+    variant_id = fields.String(allow_none=True)
+    message = fields.String()
+    recorded_at = fields.DateTime()
+
+
+class OrderSummary(Schema):
+    order_id = fields.String()
+    number = fields.String()
+    shop_id = fields.String()
+    subscription_id = fields.String()
+    order_cycle_id = fields.String()
+    order_cycle_name = fields.String(allow_none=True)
+    customer_id = fields.String()
+    customer = fields.Nested(Customer)
+    status = fields.String(metadata={"description": "placed, empty, cancelled, confirmed"})
+    cancel_cause = fields.String(allow_none=True)
+    currency = fields.String()
+    totals = fields.Nested(Totals)
+    late = fields.Boolean()
+    capped = fields.Boolean()
+    allocation_policy = fields.String()
+    payment_kind = fields.String()
+    shipping_method_id = fields.String()
+    payment_method_id = fields.String()
+    opens_at = fields.DateTime()
+    closes_at = fields.DateTime()
+    closes_at_local = fields.DateTime()
+    placed_at = fields.DateTime()
+    placed_at_local = fields.DateTime()
+    confirmed_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    line_count = fields.Integer()
+    editable = fields.Nested(Editable)
+    payment = fields.Nested(Payment)
+    version = fields.Integer()
+
+
+class Order(OrderSummary):
+    bill_address = fields.Dict()
+    ship_address = fields.Dict()
+    lines = fields.List(fields.Nested(Line))
+    update_issues = fields.List(fields.Nested(UpdateIssue))
+
+
+class OrderPage(Schema):
+    items = fields.List(fields.Nested(OrderSummary))
+    next_cursor = fields.String(allow_none=True)
+
+
+class HistoryEntry(Schema):
+    event_id = fields.String()
+    event_type = fields.String()
+    source = fields.String()
+    version = fields.Integer()
+    occurred_at = fields.DateTime()
+    actor = fields.Dict(allow_none=True)
+    reason = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class History(Schema):
+    items = fields.List(fields.Nested(HistoryEntry))
+
+
+class UpdateIssues(Schema):
+    items = fields.List(fields.Nested(UpdateIssue))
+
+
+class Run(Schema):
+    run_id = fields.String()
+    batch = fields.Boolean()
+    started_at = fields.DateTime()
+    summarised_at = fields.DateTime(allow_none=True)
+    orders = fields.Integer()
+    awaiting = fields.Integer()
+    skipped = fields.Integer()
+    errors = fields.Integer()
+
+
+class PlacementSummary(Schema):
+    order_cycle_id = fields.String()
+    name = fields.String(allow_none=True)
+    opens_at = fields.DateTime(allow_none=True)
+    opened_at = fields.DateTime(allow_none=True)
+    due_count = fields.Integer(allow_none=True)
+    dues = fields.Dict(metadata={"description": "recorded, waiting (for the opening batch), set_aside"})
+    orders = fields.Dict(metadata={"description": "orders, placed, empty, cancelled, late, capped"})
+    issues = fields.List(fields.Dict())
+    runs = fields.List(fields.Nested(Run))
+
+
+class ConfirmationSummary(Schema):
+    order_cycle_id = fields.String()
+    name = fields.String(allow_none=True)
+    closes_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    orders = fields.Dict(metadata={"description": "confirmed, not_confirmed_yet, cancelled, no_payment_needed, "
+                                                  "payment_requested, paid, cash_pending, failed, "
+                                                  "authorization_required, awaiting_outcome, refunded, "
+                                                  "amount_requested"})
+    issues = fields.List(fields.Dict())
+    runs = fields.List(fields.Nested(Run))

@@ -1,0 +1,83 @@
+"""Confirming orders at the close of their cycle (reference 10.2; DEVELOPING "At close"), set-based.
+
+Each placed, non-cancelled order is confirmed once: OrderConfirmed is the order's next version, so
+a second confirmation of the same order cannot be stored. PaymentRequested follows when there is
+something to pay (billing-service: cash -> pending until marked paid, stripe -> charged). One
+order that cannot be confirmed is reported in the shop's summary and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from order_service.adapters import event_store, notifications, order_projection, runs
+from order_service.adapters.db import all_rows
+from order_service.config import ReactionSettings
+from order_service.domain import placement
+from order_service.domain.model import SYSTEM_ACTOR
+from order_service.events import order_envelope
+from shared_events import Envelope
+
+log = logging.getLogger("order_service.confirmation")
+
+IDS = ("order_id", "shop_id", "subscription_id", "order_cycle_id", "customer_id")
+
+
+def confirmation_events(order: dict[str, Any], trigger: Envelope) -> list[Envelope]:
+    """OrderConfirmed (+ PaymentRequested for the outstanding balance) of one placed order."""
+    ids = {k: order[k] for k in IDS}
+    required, amount = placement.confirmation(order["total"], order["status"])
+    totals = {k: order[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")}
+    at = trigger.occurred_at
+    events = [order_envelope("OrderConfirmed", {
+        **ids, "number": order["number"], "currency": order["currency"], "totals": totals,
+        "payment_kind": order["payment_kind"], "payment_required": required, "confirmed_at": at,
+        "actor": SYSTEM_ACTOR, "reason": None}, order["version"] + 1, occurred_at=at, cause=trigger)]
+    if required:
+        events.append(order_envelope("PaymentRequested", {
+            **ids, "number": order["number"], "amount": amount, "currency": order["currency"],
+            "payment_kind": order["payment_kind"], "payment_method_id": order["payment_method_id"],
+            "actor": SYSTEM_ACTOR, "reason": None}, order["version"] + 2, occurred_at=at, cause=trigger))
+    return events
+
+
+def confirm_orders(conn: psycopg.Connection, order_ids: Sequence[str], trigger: Envelope, cfg: ReactionSettings, *,
+                   batch: bool, shop_id: str, order_cycle_id: str) -> list[str]:
+    """Confirm these orders (those still placed); returns the ids confirmed."""
+    orders = all_rows(conn, "SELECT * FROM orders WHERE order_id = ANY(%s) AND status = 'placed' "
+                            "ORDER BY order_id FOR UPDATE", [list(order_ids)])
+    if not orders:
+        return []
+    groups: list[list[Envelope]] = []
+    errors: list[dict[str, Any]] = []
+    for order in orders:
+        try:
+            groups.append(confirmation_events(order, trigger))
+        except Exception as exc:
+            log.exception("an order could not be confirmed", extra={"order_id": order["order_id"]})
+            errors.append({"order_id": order["order_id"], "number": order["number"], "message": str(exc)})
+    stored = event_store.store_new(conn, groups)
+    errors += [{"order_id": g[0].payload["order_id"], "number": g[0].payload["number"], "message": why}
+               for g, why in stored.failures]
+    confirmed = stored.of_type("OrderConfirmed")
+    order_projection.apply_confirmed(conn, confirmed)
+    order_projection.apply_versions(conn, stored.of_type("PaymentRequested"))
+
+    # cash and nothing-to-pay orders are told now; card orders when billing reports the outcome
+    notifications.queue(conn, [
+        notifications.Notice("order_confirmed", e.payload["order_id"], shop_id, e.payload["customer_id"],
+                             e.payload["order_id"], e.event_id)
+        for e in confirmed if not e.payload["payment_required"] or e.payload["payment_kind"] != "stripe"])
+    run_id = runs.open_run(conn, kind="confirmation", shop_id=shop_id, order_cycle_id=order_cycle_id, batch=batch,
+                           trigger=trigger, window_s=cfg.run_window_s, deadline_s=cfg.summary_wait_s)
+    runs.add_orders(conn, run_id, [e.payload["order_id"] for e in confirmed],
+                    awaiting=[e.payload["order_id"] for e in confirmed
+                              if e.payload["payment_required"] and e.payload["payment_kind"] == "stripe"])
+    runs.add_problems(conn, run_id, errors=errors)
+    if batch:
+        runs.summarise_if_complete(conn, run_id)
+    return [e.payload["order_id"] for e in confirmed]

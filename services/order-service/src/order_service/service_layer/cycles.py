@@ -1,0 +1,104 @@
+"""Reactions to scheduler.events: record dues, place the opening batch, place mid-cycle and late dues,
+confirm at close (DEVELOPING "Scheduler -> orders" and "At close")."""
+
+from __future__ import annotations
+
+import psycopg
+
+from order_service.adapters import repository
+from order_service.adapters.db import all_rows, one_row
+from order_service.config import ReactionSettings
+from order_service.service_layer.confirmation import confirm_orders
+from order_service.service_layer.placement import place_dues
+from shared_events import Envelope
+
+
+def record_due(conn: psycopg.Connection, env: Envelope) -> dict | None:
+    """The due as recorded, or None when it was recorded before (a replay)."""
+    p = env.payload
+    return one_row(
+        conn,
+        """
+        INSERT INTO order_dues (subscription_id, order_cycle_id, shop_id, customer_id, reason, late, opens_at,
+                                closes_at, due_at, event_id)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING *
+        """,
+        [p["subscription_id"], p["order_cycle_id"], p["shop_id"], p["customer_id"], p["reason"], p["late"],
+         p["opens_at"], p["closes_at"], p["due_at"], env.event_id],
+    )
+
+
+def on_order_due(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    """Opening dues wait for their batch; any other due is placed at once; a due of a closed cycle is
+    placed and confirmed at once."""
+    due = record_due(conn, env)
+    if due is None:
+        return
+    cycle = repository.cycle(conn, due["order_cycle_id"])
+    if due["late"] or (cycle is not None and cycle["closed_at"] is not None):
+        place_dues(conn, [due], env, cfg, batch=False, late=True)
+        return
+    if due["reason"] == "cycle_opened":
+        batch = one_row(
+            conn,
+            """
+            INSERT INTO cycle_batches (order_cycle_id, shop_id, dues_recorded) VALUES (%s, %s, 1)
+            ON CONFLICT (order_cycle_id) DO UPDATE SET dues_recorded = cycle_batches.dues_recorded + 1
+            RETURNING *
+            """,
+            [due["order_cycle_id"], due["shop_id"]],
+        )
+        assert batch is not None
+        if batch["placed_at"] is None:
+            if batch["due_count"] is not None and batch["dues_recorded"] >= batch["due_count"]:
+                place_batch(conn, due["order_cycle_id"], env, cfg)
+            return
+    place_dues(conn, [due], env, cfg, batch=False, late=False)
+
+
+def on_cycle_opened(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    p = env.payload
+    batch = one_row(
+        conn,
+        """
+        INSERT INTO cycle_batches (order_cycle_id, shop_id, due_count) VALUES (%s, %s, %s)
+        ON CONFLICT (order_cycle_id) DO UPDATE SET due_count = EXCLUDED.due_count RETURNING *
+        """,
+        [p["order_cycle_id"], p["shop_id"], p["due_count"]],
+    )
+    assert batch is not None
+    if batch["placed_at"] is None and batch["dues_recorded"] >= batch["due_count"]:
+        place_batch(conn, p["order_cycle_id"], env, cfg)
+
+
+def place_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: Envelope, cfg: ReactionSettings) -> None:
+    """The cycle's opening batch: every recorded cycle_opened due, stock shared by the shop's policy."""
+    dues = all_rows(conn, "SELECT * FROM order_dues WHERE order_cycle_id = %s AND state = 'pending' "
+                          "AND reason = 'cycle_opened' ORDER BY subscription_id", [order_cycle_id])
+    place_dues(conn, dues, trigger, cfg, batch=True, late=False)
+    conn.execute("UPDATE cycle_batches SET placed_at = %s WHERE order_cycle_id = %s",
+                 [trigger.occurred_at, order_cycle_id])
+
+
+def on_cycle_closed(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    """Confirm every placed order of the cycle. Dues still waiting (their batch never completed) are
+    placed first, late, so that nothing due is ever forgotten."""
+    p = env.payload
+    conn.execute(
+        """
+        INSERT INTO cycle_batches (order_cycle_id, shop_id, confirmed_at) VALUES (%s, %s, %s)
+        ON CONFLICT (order_cycle_id) DO UPDATE SET confirmed_at = coalesce(cycle_batches.confirmed_at,
+                                                                            EXCLUDED.confirmed_at)
+        """,
+        [p["order_cycle_id"], p["shop_id"], env.occurred_at],
+    )
+    waiting = all_rows(conn, "SELECT * FROM order_dues WHERE order_cycle_id = %s AND state = 'pending' "
+                             "ORDER BY subscription_id", [p["order_cycle_id"]])
+    by_shop: dict[str, list[dict]] = {}
+    for due in waiting:
+        by_shop.setdefault(due["shop_id"], []).append(due)
+    for dues in by_shop.values():
+        place_dues(conn, dues, env, cfg, batch=False, late=True, confirm=False)
+    placed = [r["order_id"] for r in all_rows(conn, "SELECT order_id FROM orders WHERE order_cycle_id = %s "
+                                                    "AND status = 'placed'", [p["order_cycle_id"]])]
+    confirm_orders(conn, placed, env, cfg, batch=True, shop_id=p["shop_id"], order_cycle_id=p["order_cycle_id"])

@@ -1,0 +1,150 @@
+"""Placing orders for due occurrences, set-based (reference 10.1; DEVELOPING "Scheduler -> orders").
+
+``place_dues`` places any number of dues of one shop in one go: one query per kind of state it
+reads, the plan decided in memory (domain.placement), then one statement each for the events, the
+orders, their lines, the stock, the notifications and the run. An order's id is derived from its
+occurrence (subscription, order cycle), and its OrderPlaced is version 1 of that id: a redelivered,
+replayed or concurrent trigger can never store a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from order_service.adapters import event_store, notifications, order_projection, repository, runs
+from order_service.adapters.db import all_rows
+from order_service.config import ReactionSettings
+from order_service.domain import placement
+from order_service.domain.model import SYSTEM_ACTOR
+from order_service.events import order_envelope
+from shared_events import Envelope
+from shared_events.consumer import RetryLater
+
+log = logging.getLogger("order_service.placement")
+
+ORDER_NAMESPACE = uuid.UUID("b7a4c1e2-3d5f-4a6b-8c9d-0e1f2a3b4c5d")
+
+
+def order_id_for(subscription_id: str, order_cycle_id: str) -> str:
+    """The one order id an occurrence can ever have."""
+    return str(uuid.uuid5(ORDER_NAMESPACE, f"{subscription_id}:{order_cycle_id}"))
+
+
+def next_numbers(conn: psycopg.Connection, n: int) -> list[str]:
+    if n == 0:
+        return []
+    return [r["number"] for r in all_rows(
+        conn, "SELECT 'R' || lpad(nextval('order_numbers')::text, 8, '0') AS number FROM generate_series(1, %s)",
+        [n])]
+
+
+def place_dues(conn: psycopg.Connection, dues: Sequence[dict[str, Any]], trigger: Envelope, cfg: ReactionSettings,
+               *, batch: bool, late: bool, confirm: bool | None = None) -> list[str]:
+    """Place an order for each due (all of one shop). Dues of paused or cancelled subscriptions and of
+    skipped occurrences are set aside (state skipped). ``late``: the cycle has closed, so the orders are
+    confirmed at once (unless ``confirm`` is False: the caller confirms them). Returns the ids placed.
+
+    Raises RetryLater while the shop, a subscription or one of its methods is not projected yet.
+    """
+    if not dues:
+        return []
+    shop_id = dues[0]["shop_id"]
+    shop = repository.shop(conn, shop_id)
+    if shop is None:
+        raise RetryLater(f"shop {shop_id} is not known yet")
+    subs = repository.subscriptions(conn, {d["subscription_id"] for d in dues})
+    missing = sorted({d["subscription_id"] for d in dues} - subs.keys())
+    if missing:
+        raise RetryLater(f"{len(missing)} subscription(s) not known yet, e.g. {missing[0]}")
+    fees, methods = repository.fees_and_methods(conn, shop_id)
+    unknown = sorted({(kind, s[f"{kind}_method_id"]) for s in subs.values() for kind in ("shipping", "payment")}
+                     - methods.keys())
+    if unknown:
+        raise RetryLater(f"{len(unknown)} method(s) not known yet, e.g. {unknown[0]}")
+
+    pairs = [(d["subscription_id"], d["order_cycle_id"]) for d in dues]
+    skipped_occurrences = {(r["subscription_id"], r["order_cycle_id"]) for r in all_rows(
+        conn, "SELECT subscription_id, order_cycle_id FROM occurrences WHERE skipped AND "
+              "(subscription_id, order_cycle_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+        [[p[0] for p in pairs], [p[1] for p in pairs]])}
+    existing = {r["order_id"] for r in all_rows(conn, "SELECT order_id FROM orders WHERE order_id = ANY(%s)",
+                                                [[order_id_for(*p) for p in pairs]])}
+    requests: list[tuple[placement.Due, placement.Terms]] = []
+    already: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str, str]] = []
+    for d in dues:
+        sub = subs[d["subscription_id"]]
+        pair = (d["subscription_id"], d["order_cycle_id"])
+        if order_id_for(*pair) in existing:
+            already.append(pair)
+        elif sub["state"] != "active":
+            skipped.append((*pair, f"subscription_{sub['state']}"))
+        elif pair in skipped_occurrences:
+            skipped.append((*pair, "occurrence_skipped"))
+        else:
+            requests.append((placement.Due(d["subscription_id"], d["order_cycle_id"], d["opens_at"], d["closes_at"],
+                                           late), repository.terms_of(sub)))
+    _mark_dues(conn, already, "placed")
+    _mark_dues(conn, [(s, c) for s, c, _ in skipped], "skipped", [why for _, _, why in skipped])
+    if not requests and not (batch and skipped):
+        return []
+
+    policy = shop["allocation_policy"]
+    catalog, stock = repository.catalog_for_update(
+        conn, shop_id, {item["variant_id"] for _, terms in requests for item in terms.items})
+    planned = placement.plan(requests, catalog, stock, policy)
+    groups: list[list[Envelope]] = []
+    errors: list[dict[str, Any]] = []
+    for order, number in zip(planned, next_numbers(conn, len(planned)), strict=True):
+        try:
+            payload = placement.placed_payload(
+                order, order_id=order_id_for(order.terms.subscription_id, order.due.order_cycle_id), number=number,
+                shop_id=shop_id, currency=shop["currency"], fees=fees, policy=policy, late=late, actor=SYSTEM_ACTOR)
+            groups.append([order_envelope("OrderPlaced", payload, 1, occurred_at=trigger.occurred_at, cause=trigger)])
+        except Exception as exc:  # one bad subscription never stops the others
+            log.exception("an order could not be placed", extra={"subscription_id": order.terms.subscription_id})
+            errors.append({"subscription_id": order.terms.subscription_id, "message": str(exc)})
+    stored = event_store.store_new(conn, groups)
+    errors += [{"subscription_id": g[0].payload["subscription_id"], "message": why} for g, why in stored.failures]
+    placed_envs = stored.of_type("OrderPlaced")
+    new_ids = set(order_projection.apply_placed(conn, placed_envs))
+    placed_envs = [e for e in placed_envs if e.payload["order_id"] in new_ids]
+    _mark_dues(conn, [(e.payload["subscription_id"], e.payload["order_cycle_id"]) for e in placed_envs], "placed")
+
+    notices = [notifications.Notice("order_empty" if e.payload["status"] == "empty" else "order_placed",
+                                    e.payload["order_id"], shop_id, e.payload["customer_id"], e.payload["order_id"],
+                                    e.event_id)
+               for e in placed_envs if not late or e.payload["status"] == "empty"]
+    notifications.queue(conn, notices)
+    cycle_id = dues[0]["order_cycle_id"]
+    run_id = runs.open_run(conn, kind="placement", shop_id=shop_id, order_cycle_id=cycle_id, batch=batch,
+                           trigger=trigger, window_s=cfg.run_window_s, deadline_s=cfg.run_window_s)
+    runs.add_orders(conn, run_id, [e.payload["order_id"] for e in placed_envs])
+    runs.add_problems(conn, run_id, errors=errors, skipped=len(skipped))
+    if batch:
+        runs.summarise(conn, run_id)
+    if late if confirm is None else confirm:
+        from order_service.service_layer.confirmation import confirm_orders
+
+        confirm_orders(conn, [e.payload["order_id"] for e in placed_envs if e.payload["status"] == "placed"],
+                       trigger, cfg, batch=False, shop_id=shop_id, order_cycle_id=cycle_id)
+    return [e.payload["order_id"] for e in placed_envs]
+
+
+def _mark_dues(conn: psycopg.Connection, pairs: list[tuple[str, str]], state: str,
+               why: list[str] | list[None] | None = None) -> None:
+    if not pairs:
+        return
+    conn.execute(
+        """
+        UPDATE order_dues d SET state = %s, skipped_because = x.why
+        FROM unnest(%s::text[], %s::text[], %s::text[]) AS x (subscription_id, order_cycle_id, why)
+        WHERE d.subscription_id = x.subscription_id AND d.order_cycle_id = x.order_cycle_id
+        """,
+        [state, [p[0] for p in pairs], [p[1] for p in pairs], why or [None] * len(pairs)],
+    )

@@ -1,0 +1,33 @@
+"""The consumer's reactions (decisions -> new events and emails), by event type. Live only: a rebuild
+replays projections, never reactions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+
+from order_service.config import ReactionSettings
+from order_service.service_layer import cycles, payments, subscription_changes
+from shared_events import Envelope
+
+Reaction = Callable[[psycopg.Connection, Envelope, ReactionSettings], None]
+
+REACTIONS: dict[str, Reaction] = {
+    "OrderDue": cycles.on_order_due,
+    "OrderCycleOpened": cycles.on_cycle_opened,
+    "OrderCycleClosed": cycles.on_cycle_closed,
+    "SubscriptionUpdated": subscription_changes.on_subscription_updated,
+    "SubscriptionPaused": subscription_changes.on_subscription_stopped("subscription_paused"),
+    "SubscriptionCancelled": subscription_changes.on_subscription_stopped("subscription_cancelled"),
+    "SubscriptionUnpaused": subscription_changes.on_subscription_unpaused,
+    "OccurrenceSkipped": subscription_changes.on_occurrence_skipped,
+    "OccurrenceResumed": subscription_changes.on_occurrence_resumed,
+    **{t: payments.on_payment_event for t in payments.OUTCOMES},
+}
+
+
+def react(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    fn = REACTIONS.get(env.event_type)
+    if fn is not None:
+        fn(conn, env, cfg)

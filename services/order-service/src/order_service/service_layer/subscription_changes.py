@@ -1,0 +1,135 @@
+"""Reactions to subscriptions.events on the orders already placed (reference sections 6, 7 and 8).
+
+- SubscriptionUpdated: the change flows into each open order (domain.propagation); every skipped
+  propagation is recorded as an update issue (OrderUpdateIssuesRecorded).
+- SubscriptionPaused/Cancelled with open_orders=cancel: the open orders are cancelled, their stock
+  released; keep leaves them to be confirmed at close.
+- SubscriptionUnpaused: dues set aside while paused are placed now if their cycle is still open.
+- OccurrenceSkipped: the occurrence's order is cancelled; OccurrenceResumed: it is resumed, or placed
+  if it was set aside.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+
+from order_service.adapters import notifications, repository
+from order_service.adapters.db import all_rows
+from order_service.config import ReactionSettings
+from order_service.domain import editing, errors, propagation
+from order_service.domain.model import Order
+from order_service.service_layer.placement import place_dues
+from order_service.service_layer.recording import record
+from shared_events import Envelope
+
+
+def _variants(*item_lists: object) -> set[str]:
+    return {i["variant_id"] for items in item_lists for i in (items or [])}  # type: ignore[attr-defined]
+
+
+def on_subscription_updated(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSettings) -> None:
+    p = env.payload
+    orders = repository.orders_for_update(conn, "o.subscription_id = %s AND o.status = 'placed'",
+                                          [p["subscription_id"]])
+    if not orders:
+        return
+    wanted = _variants(p["changes"].get("items"), p["previous"].get("items"))
+    catalog, stock = repository.catalog_for_update(conn, p["shop_id"], wanted)
+    fees, _ = repository.fees_and_methods(conn, p["shop_id"])
+    for order in orders:
+        if order.is_closed(env.occurred_at):
+            result = propagation.Propagation(issues=[{
+                "kind": "order_closed", "variant_id": None,
+                "message": "The order cycle has closed: the subscription change was not applied to this order."}])
+        else:
+            result = propagation.propagate(order, p["changes"], p["previous"], catalog, stock, fees)
+        decision = list(result.events)
+        if result.issues:
+            decision.append(("OrderUpdateIssuesRecorded", {"subscription_event_id": env.event_id,
+                                                           "issues": result.issues}))
+        if decision:
+            record(conn, order, decision, occurred_at=env.occurred_at, actor=p.get("actor"), reason=p.get("reason"),
+                   cause=env)
+
+
+def cancel_order(conn: psycopg.Connection, order: Order, env: Envelope, cause: str, now: datetime) -> bool:
+    """Cancel on the subscription's behalf; an order of a closed cycle is never touched."""
+    try:
+        decision = editing.cancel(order, editing.MANAGER, now, cause=cause, by="subscription")
+    except (errors.OrderClosed, errors.OrderNotEditable):
+        return False
+    envs = record(conn, order, decision, occurred_at=now, actor=env.payload.get("actor"),
+                  reason=env.payload.get("reason"), cause=env)
+    notifications.queue(conn, [notifications.Notice("order_cancelled", f"{order.order_id}:{envs[-1].aggregate_version}",
+                                                    order.shop_id, order.customer_id, order.order_id,
+                                                    envs[-1].event_id)])
+    return True
+
+
+def on_subscription_stopped(cause: str):  # type: ignore[no-untyped-def]
+    def react(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSettings) -> None:
+        p = env.payload
+        if p["open_orders"] != "cancel":
+            return
+        where, params = "o.subscription_id = %s AND o.status = 'placed'", [p["subscription_id"]]
+        if p.get("open_order_cycle_ids"):
+            where += " AND o.order_cycle_id = ANY(%s)"
+            params.append(list(p["open_order_cycle_ids"]))
+        for order in repository.orders_for_update(conn, where, params):
+            cancel_order(conn, order, env, cause, env.occurred_at)
+
+    return react
+
+
+def on_subscription_unpaused(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    _place_set_aside(conn, env, cfg, "d.subscription_id = %s", [env.payload["subscription_id"]])
+
+
+def _place_set_aside(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, where: str,
+                     params: list) -> None:
+    """Dues set aside (paused, skipped) whose cycle is still open are placed now, one run each."""
+    dues = all_rows(
+        conn,
+        f"""
+        SELECT d.* FROM order_dues d LEFT JOIN order_cycles c ON c.order_cycle_id = d.order_cycle_id
+        WHERE {where} AND d.state = 'skipped' AND c.closed_at IS NULL AND coalesce(c.closes_at, d.closes_at) > %s
+        ORDER BY d.order_cycle_id
+        """,
+        [*params, env.occurred_at],
+    )
+    if dues:
+        conn.execute("UPDATE order_dues SET state = 'pending', skipped_because = NULL WHERE "
+                     "(subscription_id, order_cycle_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                     [[d["subscription_id"] for d in dues], [d["order_cycle_id"] for d in dues]])
+    for due in dues:
+        place_dues(conn, [due], env, cfg, batch=False, late=False)
+
+
+def on_occurrence_skipped(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSettings) -> None:
+    p = env.payload
+    for order in repository.orders_for_update(conn, "o.subscription_id = %s AND o.order_cycle_id = %s "
+                                                    "AND o.status = 'placed'",
+                                              [p["subscription_id"], p["order_cycle_id"]]):
+        cancel_order(conn, order, env, "occurrence_skipped", env.occurred_at)
+
+
+def on_occurrence_resumed(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    p = env.payload
+    orders = repository.orders_for_update(conn, "o.subscription_id = %s AND o.order_cycle_id = %s",
+                                          [p["subscription_id"], p["order_cycle_id"]])
+    for order in orders:
+        if order.status != "cancelled":
+            continue
+        _, stock = repository.catalog_for_update(conn, order.shop_id, {line.variant_id for line in order.lines})
+        fees, _ = repository.fees_and_methods(conn, order.shop_id)
+        try:
+            decision = editing.resume(order, editing.MANAGER, stock, fees, env.occurred_at, by="subscription")
+        except (errors.OrderClosed, errors.OrderNotEditable):
+            continue
+        record(conn, order, decision, occurred_at=env.occurred_at, actor=p.get("actor"), reason=p.get("reason"),
+               cause=env)
+    if not orders:
+        _place_set_aside(conn, env, cfg, "d.subscription_id = %s AND d.order_cycle_id = %s",
+                         [p["subscription_id"], p["order_cycle_id"]])

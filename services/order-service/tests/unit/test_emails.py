@@ -1,0 +1,106 @@
+"""Email templates (English and French) and the formatting of money and dates (pure rendering)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from order_service.adapters import formatting
+from order_service.adapters.mailer import Templates, build_message, message_id_for
+from order_service.adapters.notifications import RECIPIENTS
+
+SHOP = {"name": "La Ruche", "contact_email": "bonjour@ruche.example", "owner_email": "owner@ruche.example",
+        "timezone": "Europe/Paris", "currency": "EUR", "locale": "fr", "allow_order_changes": True}
+ORDER = {"order_id": "o-1", "number": "R00000042", "currency": "EUR", "status": "placed", "payment_kind": "stripe",
+         "payment_method_name": "Carte", "shipping_method_name": "Livraison", "cancel_cause": "manager",
+         "totals": {"item_total": 3140, "shipping_fee": 500, "payment_fee": 55, "total": 3695},
+         "lines": [{"name": "Oeufs", "unit_price": 320, "requested_quantity": 3, "quantity": 2, "total": 640},
+                   {"name": "Panier", "unit_price": 2500, "requested_quantity": 1, "quantity": 1, "total": 2500}]}
+CLOSE = datetime(2026, 4, 3, 15, 0, tzinfo=UTC)
+PAYLOADS = {
+    "order_confirmed": {"paid": True, "amount": 3695, "currency": "EUR"},
+    "payment_failed": {"message": "Your bank declined the payment: there were not enough funds on the card.",
+                       "final": False, "next_attempt_at": "2026-04-04T15:00:00+00:00", "attempt": 1},
+    "payment_failed_shop": {"message": "Card declined.", "final": True, "next_attempt_at": None},
+    "authorization_required": {"amount": 3695, "currency": "EUR",
+                               "authorization_url": "https://billing.example/pay/authorize/pi_1"},
+    "authorization_required_shop": {"amount": 3695, "currency": "EUR",
+                                    "authorization_url": "https://billing.example/pay/authorize/pi_1"},
+    "placement_summary": {"counts": {"total": 3, "orders": 2, "placed": 1, "capped": 1, "empty": 1, "skipped": 1,
+                                     "errors": 0},
+                          "issues": [{"kind": "capped", "number": "R00000042", "customer_email": "c@x.example",
+                                      "lines": [{"name": "Oeufs", "requested": 3, "quantity": 2}]},
+                                     {"kind": "empty", "number": "R00000043", "customer_email": "d@x.example",
+                                      "lines": [{"name": "Oeufs", "requested": 1, "quantity": 0}]}],
+                          "more_issues": 0, "errors": []},
+    "confirmation_summary": {"counts": {"total": 2, "orders": 2, "paid": 0, "cash_pending": 0, "no_payment_needed": 0,
+                                        "failed": 1, "authorization_required": 1, "awaiting_outcome": 0, "errors": 0},
+                             "issues": [{"kind": "failed_payment", "number": "R00000042", "customer_email": "c@x",
+                                         "total": 3695, "currency": "EUR", "message": "Card declined."},
+                                        {"kind": "authorization_required", "number": "R00000044",
+                                         "customer_email": "e@x", "total": 100, "currency": "EUR", "message": None}],
+                             "more_issues": 0, "errors": []},
+}
+
+
+def context(kind, locale):
+    return {"shop": dict(SHOP, locale=locale), "order": ORDER, "payload": PAYLOADS.get(kind, {}),
+            "customer": {"first_name": "Camille", "last_name": "Durand", "email": "camille@example.org"},
+            "cycle": {"name": "Semaine 14", "closes_at": CLOSE}, "order_url": "http://orders/o-1",
+            "may_change": True, "capped": True}
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+@pytest.mark.parametrize("kind", sorted(RECIPIENTS))
+def test_every_notification_renders_in_both_languages(kind, locale):
+    subject, text, html = Templates().render(kind, locale, context(kind, locale))
+    assert "La Ruche" in subject and "\n" not in subject
+    assert text.strip() and "<" not in text.replace("<del>", "")
+    assert html.startswith("<!DOCTYPE html>") and f'lang="{locale}"' in html
+
+
+def test_the_placement_email_strikes_through_what_could_not_be_had_and_says_it_may_still_change():
+    _, text, html = Templates().render("order_placed", "en", context("order_placed", "en"))
+    assert "<del>3</del> 2" in html
+    assert "2 x Oeufs (you asked for 3)" in text
+    assert "make changes until orders close on Friday 3 April 2026 at 17:00" in text
+    no_changes = dict(context("order_placed", "en"), may_change=False)
+    assert "To change it, please contact La Ruche" in Templates().render("order_placed", "en", no_changes)[1]
+
+
+def test_french_emails_are_in_french_with_french_money_and_dates():
+    subject, text, _ = Templates().render("order_placed", "fr", context("order_placed", "fr"))
+    assert subject == "La Ruche : votre commande R00000042 a été passée"
+    assert "Bonjour Camille" in text and "36,95\u00a0€" in text
+    assert "vendredi 3 avril 2026 à 17:00" in text
+
+
+def test_the_confirmation_says_a_payment_was_processed_only_when_it_was():
+    paid = Templates().render("order_confirmed", "en", context("order_confirmed", "en"))[1]
+    assert "An automatic payment of €36.95 has been processed" in paid
+    cash = dict(context("order_confirmed", "en"), payload={"paid": False}, order=dict(ORDER, payment_kind="cash"))
+    text = Templates().render("order_confirmed", "en", cash)[1]
+    assert "is now confirmed" in text and "automatic payment" not in text and "to be paid to La Ruche" in text
+
+
+def test_failed_payment_emails_give_the_reason_and_the_authorisation_email_the_link():
+    text = Templates().render("payment_failed", "en", context("payment_failed", "en"))[1]
+    assert "not enough funds on the card" in text and "We will try again on Saturday 4 April 2026" in text
+    text = Templates().render("authorization_required", "fr", context("authorization_required", "fr"))[1]
+    assert "https://billing.example/pay/authorize/pi_1" in text
+
+
+def test_money_is_written_as_people_read_it():
+    assert formatting.money(123456, "EUR", "en") == "€1,234.56"
+    assert formatting.money(123456, "EUR", "fr") == "1\u202f234,56\u00a0€"
+    assert formatting.money(500, "JPY", "en") == "¥500"
+    assert formatting.money(1999, "SEK", "en") == "19.99 SEK"
+
+
+def test_a_message_id_is_derived_from_the_notification_and_the_sender_domain():
+    mid = message_id_for("3f0c", "Orders <orders@shop.example>")
+    assert mid == "<3f0c@shop.example>"
+    from order_service.adapters.mailer import Email
+
+    msg = build_message(Email("a@b.example", "Hi", "text", "<p>html</p>", "c@d.example"), sender="o@e.example",
+                        message_id=mid)
+    assert msg["Message-ID"] == mid and msg["Reply-To"] == "c@d.example" and msg.is_multipart()

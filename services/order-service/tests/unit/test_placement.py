@@ -1,0 +1,69 @@
+"""Placing orders: lines, caps, empty orders, totals, stock (pure)."""
+
+from datetime import timedelta
+
+from shared_events.money import order_totals
+from order_service.domain import placement
+from order_service.domain.model import SYSTEM_ACTOR
+from order_unit_builders import FEES, NOW, due, terms, variant
+
+
+def catalog(*variants):
+    return {v.variant_id: v for v in variants}
+
+
+def test_lines_take_the_catalog_price_and_name_and_quantities_are_capped_to_stock():
+    cat = catalog(variant("eggs", on_hand=2, price=320), variant("box", on_hand=None, price=2500))
+    [order] = placement.plan([(due("s1"), terms("s1", [("box", 1), ("eggs", 3)]))], cat,
+                             placement.stock_levels(cat), "first_come")
+    assert [(ln.variant_id, ln.unit_price, ln.requested_quantity, ln.quantity) for ln in order.lines] == [
+        ("box", 2500, 1, 1), ("eggs", 320, 3, 2)]
+    assert order.capped and not order.empty
+
+
+def test_first_come_serves_the_subscription_created_first_whatever_order_the_dues_come_in():
+    cat = catalog(variant("eggs", on_hand=4))
+    late = (due("a"), terms("a", [("eggs", 3)], created_at=NOW))
+    early = (due("b"), terms("b", [("eggs", 3)], created_at=NOW - timedelta(days=30)))
+    planned = placement.plan([late, early], cat, placement.stock_levels(cat), "first_come")
+    assert [(o.terms.subscription_id, o.lines[0].quantity) for o in planned] == [("b", 3), ("a", 1)]
+
+
+def test_fair_share_splits_scarce_stock_in_proportion():
+    cat = catalog(variant("eggs", on_hand=6))
+    requests = [(due(s), terms(s, [("eggs", q)], created_at=NOW + timedelta(minutes=i)))
+                for i, (s, q) in enumerate([("a", 2), ("b", 4), ("c", 6)])]
+    planned = placement.plan(requests, cat, placement.stock_levels(cat), "fair_share")
+    assert [o.lines[0].quantity for o in planned] == [1, 2, 3]
+
+
+def test_unavailable_deleted_and_unknown_variants_stay_on_the_order_at_zero():
+    cat = catalog(variant("gone", on_hand=10, sellable=False), variant("eggs", on_hand=5))
+    [order] = placement.plan([(due("s"), terms("s", [("gone", 2), ("ghost", 1), ("eggs", 1)]))], cat,
+                             placement.stock_levels(cat), "first_come")
+    assert [(ln.variant_id, ln.quantity, ln.requested_quantity) for ln in order.lines] == [
+        ("gone", 0, 2), ("ghost", 0, 1), ("eggs", 1, 1)]
+
+
+def test_an_order_with_nothing_available_is_empty_and_costs_nothing():
+    cat = catalog(variant("eggs", on_hand=0))
+    [order] = placement.plan([(due("s"), terms("s", [("eggs", 2)]))], cat, placement.stock_levels(cat), "first_come")
+    payload = placement.placed_payload(order, order_id="o", number="R1", shop_id="shop", currency="EUR", fees=FEES,
+                                       policy="first_come", late=False, actor=SYSTEM_ACTOR)
+    assert payload["status"] == "empty"
+    assert payload["totals"] == {"item_total": 0, "shipping_fee": 0, "payment_fee": 0, "total": 0}
+    assert payload["stock_delta"] == []
+    assert payload["lines"][0]["requested_quantity"] == 2 and payload["lines"][0]["quantity"] == 0
+    assert placement.confirmation(payload["totals"]["total"], "empty") == (False, 0)
+
+
+def test_the_placed_payload_uses_the_one_fee_rule_and_publishes_the_stock_it_takes():
+    cat = catalog(variant("eggs", on_hand=10, price=320), variant("box", price=2500))
+    stock = placement.stock_levels(cat)
+    [order] = placement.plan([(due("s"), terms("s", [("box", 1), ("eggs", 2)]))], cat, stock, "first_come")
+    payload = placement.placed_payload(order, order_id="o", number="R1", shop_id="shop", currency="EUR", fees=FEES,
+                                       policy="first_come", late=False, actor=SYSTEM_ACTOR)
+    assert payload["totals"] == order_totals(3140, (500, 0), (0, 150))
+    assert payload["stock_delta"] == [{"variant_id": "box", "delta": 1}, {"variant_id": "eggs", "delta": 2}]
+    assert stock.available("eggs") == 8 and stock.available("box") is None
+    assert placement.confirmation(payload["totals"]["total"], "placed") == (True, payload["totals"]["total"])
