@@ -124,6 +124,21 @@ class BillingStack:
         self.server.shutdown()
         self.producer.close()
         self.app.extensions["pool"].close()
+        self._delete_topics()
+
+    def _delete_topics(self) -> None:
+        """This test's topics are of no use to anyone afterwards; a broker shared by many runs keeps them all."""
+        from kafka.admin import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.infra.bootstrap)
+        try:
+            mine = [t for t in admin.list_topics() if t.startswith(self.prefix)]
+            if mine:
+                admin.delete_topics(mine)
+        except Exception:  # cleanup only: a broker that refuses loses nothing of the test's result
+            pass
+        finally:
+            admin.close()
 
     # -- the world around billing: shops, customers, orders -----------------------------------------------------
 
@@ -279,6 +294,12 @@ class BillingStack:
 
     def auth(self, token: str, **headers: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}", **headers}
+
+
+@pytest.fixture(autouse=True)
+def _few_partitions(monkeypatch):
+    """Two partitions per topic are plenty here (ordering is per key either way) and spare the broker."""
+    monkeypatch.setenv("TOPIC_PARTITIONS", "2")
 
 
 @pytest.fixture
