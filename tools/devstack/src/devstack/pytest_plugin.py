@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,15 +114,37 @@ def infra() -> Iterator[Infra]:
 
 
 @pytest.fixture
-def topic_prefix(infra: Infra, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh set of topics for this test (TOPIC_PREFIX is set for the test's own process)."""
+def topic_prefix(infra: Infra, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh set of topics for this test (TOPIC_PREFIX is set for the test's own process).
+
+    They are deleted after the test (unless DEVSTACK_KEEP=1): a long-lived broker (`make up`) shared by
+    every suite would otherwise keep ~70 partitions per test until it runs out of heap.
+    """
     from shared_events.topics import ensure_topics
 
     prefix = f"t{uuid.uuid4().hex[:10]}."
     monkeypatch.setenv("TOPIC_PREFIX", prefix)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.bootstrap)
     ensure_topics(infra.bootstrap, prefix)
-    return prefix
+    yield prefix
+    if os.environ.get("DEVSTACK_KEEP") != "1":
+        _delete_topics(infra.bootstrap, prefix)
+
+
+def _delete_topics(bootstrap: str, prefix: str) -> None:
+    """Best effort: a cleanup failure must not fail the test."""
+    try:
+        from kafka.admin import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-cleanup", request_timeout_ms=30_000)
+        try:
+            mine = [t for t in admin.list_topics() if t.startswith(prefix)]
+            if mine:
+                admin.delete_topics(mine, timeout_ms=30_000)
+        finally:
+            admin.close()
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"could not delete the topics {prefix}*: {exc}", stacklevel=1)
 
 
 @pytest.fixture
