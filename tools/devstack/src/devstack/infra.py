@@ -112,7 +112,7 @@ class Kafka:
     port: int = 19092
     controller_port: int = 19093
     name: str = "kafka"
-    heap: str = "512m"
+    heap: str = os.environ.get("KAFKA_HEAP", "1g")
 
     @property
     def bootstrap(self) -> str:
