@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from order_unit_builders import CLOSES, FEES, NOW, line, order, variant
 
 from order_service.domain import editing, errors
 from order_service.domain.commands import AddLine, ChangeDetails, ChangeLineQuantity, RemoveLine
 from order_service.domain.model import Stock
-from order_unit_builders import CLOSES, FEES, NOW, line, order, variant
 
 MANAGER = editing.Editor("manager", False)
 CUSTOMER = editing.Editor("customer", True)

@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
-from shared_events.money import order_totals
+from order_unit_builders import FEES, NOW, due, terms, variant
+
 from order_service.domain import placement
 from order_service.domain.model import SYSTEM_ACTOR
-from order_unit_builders import FEES, NOW, due, terms, variant
+from shared_events.money import order_totals
 
 
 def catalog(*variants):

@@ -1,8 +1,9 @@
 """Subscription changes flowing into an open order (reference section 8, pure)."""
 
+from order_unit_builders import ADDRESS, FEES, line, order, variant
+
 from order_service.domain.model import Stock
 from order_service.domain.propagation import propagate
-from order_unit_builders import ADDRESS, FEES, line, order, variant
 
 CATALOG = {v.variant_id: v for v in (variant("eggs", price=320), variant("milk", price=150),
                                      variant("jam", price=400), variant("gone", sellable=False))}

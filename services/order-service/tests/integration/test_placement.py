@@ -1,0 +1,174 @@
+"""Placement on OrderDue: one order per due whatever is redelivered or replayed, stock capped in the shop's
+allocation order, empty orders, mid-cycle and late dues (real Kafka and PostgreSQL)."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_an_opening_batch_is_placed_once_whatever_order_and_however_often_its_events_arrive(orders):
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
+    cycle = f.cycle(shop)
+    subs = [(f.subscription(shop, cust, {"eggs": 2}), cust) for cust, _ in (f.customer(shop) for _ in range(5))]
+    dues = [f.due(shop, cycle, s, c) for s, c in subs[:3]]
+    opened = f.boundary("OrderCycleOpened", cycle, due_count=5)
+    dues += [f.due(shop, cycle, s, c) for s, c in subs[3:]]
+    for env in [*dues, opened]:  # every event delivered twice
+        f.resend(env)
+    # and a second OrderDue for the same occurrence (a replayed scheduler, a new event id)
+    f.due(shop, cycle, subs[0][0], subs[0][1])
+
+    placed = orders.wait_orders(shop, 5)
+    orders.settle()
+    assert len(orders.orders(shop)) == 5
+    assert {o["subscription_id"] for o in placed} == {s for s, _ in subs}
+    assert all(orders.events(o["order_id"]) == ["OrderPlaced"] for o in placed)
+    assert {o["status"] for o in placed} == {"placed"}
+    assert all(o["total"] == 640 + 500 + round((640 + 500) * 0.015) for o in placed)
+
+    events = orders.wait_published(lambda evs: sum(e.event_type == "OrderPlaced" and e.shop_id == shop.shop_id
+                                                   for e in evs) >= 5, "the OrderPlaced events")
+    mine = [e for e in events if e.event_type == "OrderPlaced" and e.shop_id == shop.shop_id]
+    assert sorted(e.payload["subscription_id"] for e in mine) == sorted(s for s, _ in subs)
+    assert all(e.aggregate_version == 1 and not e.payload["late"] for e in mine)
+
+
+def _competing(orders, policy, on_hand, wanted, created_days_ago):
+    """Subscriptions of one shop competing for eggs; published newest first, so only created_at can rank them."""
+    f = orders.feed
+    shop = f.shop(policy=policy)
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=on_hand)
+    f.variant(shop, "jam", "Jam", price=450, on_hand=None)
+    cycle = f.cycle(shop)
+    now = datetime.now(UTC)
+    subs = {}
+    for quantity, days in sorted(zip(wanted, created_days_ago, strict=True), key=lambda x: x[1]):
+        customer, _ = f.customer(shop)
+        sub = f.subscription(shop, customer, {"eggs": quantity, "jam": 1}, created_at=now - timedelta(days=days))
+        subs[sub] = (customer, days)
+    for sub, (customer, _) in subs.items():
+        f.due(shop, cycle, sub, customer)
+    f.boundary("OrderCycleOpened", cycle, due_count=len(subs))
+    placed = orders.wait_orders(shop, len(subs))
+    eggs = {}
+    for order in placed:
+        line = next(ln for ln in orders.lines(order["order_id"]) if ln["variant_id"] == "eggs")
+        eggs[subs[order["subscription_id"]][1]] = (line["requested_quantity"], line["quantity"])
+    return shop, cycle, placed, eggs
+
+
+def test_first_come_serves_the_subscriptions_created_first_when_stock_runs_short(orders):
+    shop, cycle, placed, eggs = _competing(orders, "first_come", on_hand=7, wanted=[3, 3, 3, 3],
+                                           created_days_ago=[40, 30, 20, 10])
+    # oldest first: 3, 3, then the 1 left, then none; what was asked is kept beside what was given
+    assert [eggs[d] for d in (40, 30, 20, 10)] == [(3, 3), (3, 3), (3, 1), (3, 0)]
+    assert orders.on_hand(shop, "eggs") == 0
+    assert all(o["status"] == "placed" and o["allocation_policy"] == "first_come" for o in placed)  # jam for all
+
+    events = orders.wait_published(lambda evs: sum(e.event_type == "OrderPlaced" and e.shop_id == shop.shop_id
+                                                   for e in evs) == 4, "the OrderPlaced events")
+    deltas = sorted(sum(d["delta"] for d in e.payload["stock_delta"] if d["variant_id"] == "eggs")
+                    for e in events if e.event_type == "OrderPlaced" and e.shop_id == shop.shop_id)
+    assert deltas == [0, 1, 3, 3]
+
+    summary = orders.api("GET", f"/shops/{shop.shop_id}/order-cycles/{cycle['order_cycle_id']}/placement-summary")
+    assert summary.status_code == 200, summary.json
+    assert summary.json["orders"]["capped"] == 2 and summary.json["orders"]["placed"] == 4
+    assert sorted(i["lines"][0]["quantity"] for i in summary.json["issues"]) == [0, 1]
+
+
+def test_fair_share_splits_short_stock_in_proportion_to_demand_with_deterministic_rounding(orders):
+    _, _, _, eggs = _competing(orders, "fair_share", on_hand=6, wanted=[2, 4, 6], created_days_ago=[30, 20, 10])
+    assert [eggs[d] for d in (30, 20, 10)] == [(2, 1), (4, 2), (6, 3)]
+    # 10 eggs for 3 x 4: 3 each, the unit left by rounding goes to the subscription created first
+    _, _, _, eggs = _competing(orders, "fair_share", on_hand=10, wanted=[4, 4, 4], created_days_ago=[5, 15, 25])
+    assert [eggs[d][1] for d in (25, 15, 5)] == [4, 3, 3]
+
+
+def test_an_order_with_nothing_available_is_recorded_empty_and_nothing_is_charged(orders):
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=0)
+    f.variant(shop, "honey", "Honey", price=900, on_hand=50, available=False)
+    cycle = f.cycle(shop)
+    customer, _ = f.customer(shop)
+    sub = f.subscription(shop, customer, {"eggs": 2, "honey": 1})
+    f.due(shop, cycle, sub, customer)
+    f.boundary("OrderCycleOpened", cycle, due_count=1)
+    [order] = orders.wait_orders(shop, 1)
+    assert order["status"] == "empty" and order["total"] == 0
+    assert [(ln["requested_quantity"], ln["quantity"]) for ln in orders.lines(order["order_id"])] == [(2, 0), (1, 0)]
+
+    f.boundary("OrderCycleClosed", cycle)
+    orders.wait(lambda: orders.scalar("SELECT confirmed_at FROM cycle_batches WHERE order_cycle_id = %s",
+                                      [cycle["order_cycle_id"]]), "the close to be handled")
+    assert orders.events(order["order_id"]) == ["OrderPlaced"]  # never confirmed, never charged
+
+
+def test_a_mid_cycle_due_is_placed_at_once_and_late_dues_are_placed_and_confirmed_at_once(orders):
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
+    cycle = f.cycle(shop)
+    mid_customer, _ = f.customer(shop)
+    mid = f.subscription(shop, mid_customer, {"eggs": 1})
+    f.due(shop, cycle, mid, mid_customer, reason="subscription_created")  # no OrderCycleOpened needed
+    orders.wait(lambda: orders.order_of(mid), "the mid-cycle order")
+    assert orders.order_of(mid)["status"] == "placed"
+
+    closed_cycle = f.cycle(shop, opens_at=datetime.now(UTC) - timedelta(days=3),
+                           closes_at=datetime.now(UTC) - timedelta(days=1))
+    late_customer, _ = f.customer(shop)
+    late = f.subscription(shop, late_customer, {"eggs": 2})
+    f.due(shop, closed_cycle, late, late_customer, reason="subscription_created", late=True)
+    orders.wait(lambda: (orders.order_of(late) or {}).get("status") == "confirmed", "the late order confirmed")
+    order = orders.order_of(late)
+    assert order["late"] and order["payment_required"]
+    assert orders.events(order["order_id"]) == ["OrderPlaced", "OrderConfirmed", "PaymentRequested"]
+
+    # a due that arrives after its cycle's close was handled (keys spread dues over partitions)
+    f.boundary("OrderCycleClosed", cycle)
+    orders.wait(lambda: orders.order_of(mid)["status"] == "confirmed", "the mid-cycle order confirmed at close")
+    after_customer, _ = f.customer(shop)
+    after = f.subscription(shop, after_customer, {"eggs": 1})
+    f.due(shop, cycle, after, after_customer)
+    orders.wait(lambda: (orders.order_of(after) or {}).get("status") == "confirmed", "the due after close")
+    assert orders.order_of(after)["late"]
+
+
+def test_a_due_that_arrives_before_its_subscription_waits_for_it(orders):
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
+    cycle = f.cycle(shop)
+    customer, _ = f.customer(shop)
+    early_sub = "sub-not-yet-" + customer
+    f.due(shop, cycle, early_sub, customer)
+    f.boundary("OrderCycleOpened", cycle, due_count=1)
+    orders.wait(lambda: orders.scalar("SELECT count(*) FROM order_dues WHERE subscription_id = %s", [early_sub]),
+                "the due to be recorded")
+    time.sleep(2)  # the open completes the batch, which cannot be placed yet: it is retried, not dead-lettered
+    assert orders.orders(shop) == []
+    assert orders.scalar("SELECT placed_at FROM cycle_batches WHERE order_cycle_id = %s",
+                         [cycle["order_cycle_id"]]) is None
+    # the subscription is published after its due (another partition lagging): the batch waits, then places it
+    f.send("SubscriptionCreated", early_sub, {
+        "subscription_id": early_sub, "shop_id": shop.shop_id, "customer_id": customer, "schedule_id": "s",
+        "currency": "EUR", "actor": None, "reason": None,
+        "terms": {"items": [{"variant_id": "eggs", "quantity": 1, "price_estimate": None}],
+                  "shipping_method_id": shop.ship_id, "payment_method_id": shop.card_id, "payment_kind": "stripe",
+                  "bill_address": _address(), "ship_address": _address(), "begins_at": datetime.now(UTC),
+                  "ends_at": None}}, shop_id=shop.shop_id)
+    [order] = orders.wait_orders(shop, 1)
+    assert order["subscription_id"] == early_sub
+
+
+def _address():
+    from order_harness import ADDRESS
+
+    return ADDRESS
