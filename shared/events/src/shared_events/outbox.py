@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from shared_events.envelope import Envelope, decode, encode
 
@@ -50,7 +51,7 @@ def append_new(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[
         return []
     stored: list[Envelope] = []
     by_id = {e.event_id: e for e in envelopes}
-    with conn.cursor() as cur:
+    with conn.cursor(row_factory=tuple_row) as cur:  # rows by position, even on a dict-row connection
         cur.execute(
             """
             INSERT INTO event_store (event_id, topic, aggregate_id, aggregate_version, event_type, occurred_at, body)
@@ -73,14 +74,14 @@ def history(conn: psycopg.Connection, aggregate_id: str, topic: str | None = Non
     if topic:
         query += " AND topic = %s"
         params.append(topic)
-    with conn.cursor() as cur:
+    with conn.cursor(row_factory=tuple_row) as cur:  # rows by position, even on a dict-row connection
         cur.execute(query + " ORDER BY aggregate_version", params)
         return [decode(bytes(body)) for (body,) in cur.fetchall()]
 
 
 def pending_count(conn: psycopg.Connection) -> tuple[int, float | None]:
     """(unpublished events, age in seconds of the oldest one) for health and metrics."""
-    with conn.cursor() as cur:
+    with conn.cursor(row_factory=tuple_row) as cur:  # rows by position, even on a dict-row connection
         cur.execute(
             "SELECT count(*), extract(epoch FROM clock_timestamp() - min(stored_at)) FROM event_store "
             "WHERE published_at IS NULL"
