@@ -87,8 +87,9 @@ class BillingStack:
     # -- processes ---------------------------------------------------------------------------------------------
 
     def env(self, **extra: Any) -> dict[str, str]:
-        return process_env(self.dsn, self.infra.bootstrap, self.prefix, TEST_CLOCK_URL=self.clock_dsn,
-                           PUBLIC_BASE_URL=self.url, ADMIN_TOKEN=self.admin_token, **self._stripe_env(), **extra)
+        settings = {"TEST_CLOCK_URL": self.clock_dsn, "PUBLIC_BASE_URL": self.url, "ADMIN_TOKEN": self.admin_token,
+                    **self._stripe_env(), **extra}
+        return process_env(self.dsn, self.infra.bootstrap, self.prefix, **settings)
 
     def start(self, worker: str, **extra: Any) -> subprocess.Popen:
         log = self.tmp / f"{worker}.log"

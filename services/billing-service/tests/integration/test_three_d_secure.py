@@ -56,8 +56,7 @@ def test_a_failed_authorisation_is_a_final_failure_never_retried(billing):
     customer = billing.customer(shop, CARD_3DS_ALWAYS)
     order = billing.order(shop, customer["customer_id"])
     payment = billing.wait_payment(order["order_id"], "requires_action")
-    url = [e for e in billing.events(payment["payment_id"]) if e[0] == "PaymentAuthorizationRequired"][0][1][
-        "authorization_url"]
+    url = payment["authorization_url"]
 
     refused = billing.client.post(page_path(url), data={"decision": "decline"})
     assert refused.status_code == 200 and b"not confirmed" in refused.data

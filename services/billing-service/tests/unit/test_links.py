@@ -23,7 +23,7 @@ def test_a_link_for_another_payment_a_forged_or_a_damaged_one_is_refused():
         links.verify(KEY, token, "p-2", T)
     with pytest.raises(links.InvalidLink):
         links.verify(b"another key", token, "p-1", T)
-    body, _, mac = token.partition(".")
+    _, _, mac = token.partition(".")
     forged_body = links.sign(KEY, "p-1", 7, T + timedelta(days=1)).partition(".")[0]
     with pytest.raises(links.InvalidLink):
         links.verify(KEY, f"{forged_body}.{mac}", "p-1", T)

@@ -1,5 +1,6 @@
 """The client-side Stripe rate limiter and the resend backoff, driven by a fake clock (no waiting, no I/O)."""
 
+import itertools
 import threading
 
 import pytest
@@ -36,7 +37,7 @@ def test_requests_leave_at_exactly_the_configured_rate():
     times = sends(limiter, t, 2000)
     achieved = (len(times) - 1) / (times[-1] - times[0])
     assert achieved == pytest.approx(25, rel=1e-9)
-    assert min(b - a for a, b in zip(times, times[1:])) == pytest.approx(1 / 25)
+    assert min(b - a for a, b in itertools.pairwise(times)) == pytest.approx(1 / 25)
 
 
 def test_an_idle_limiter_does_not_save_up_a_burst():
@@ -45,7 +46,7 @@ def test_an_idle_limiter_does_not_save_up_a_burst():
     limiter.acquire()
     t.now += 60  # a long quiet minute
     times = sends(limiter, t, 5)
-    assert [round(b - a, 9) for a, b in zip(times, times[1:])] == [0.1] * 4
+    assert [round(b - a, 9) for a, b in itertools.pairwise(times)] == [0.1] * 4
 
 
 def test_a_burst_allows_that_many_at_once_then_the_rate():

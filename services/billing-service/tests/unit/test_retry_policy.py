@@ -25,4 +25,4 @@ def test_no_delays_or_a_single_attempt_means_never_retry():
 
 
 def test_the_default_policy_tries_again_after_one_and_three_days():
-    assert DEFAULT_RETRY_POLICY == RetryPolicy((24, 72), 3)
+    assert RetryPolicy((24, 72), 3) == DEFAULT_RETRY_POLICY

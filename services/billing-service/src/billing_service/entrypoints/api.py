@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from billing_service.adapters import views
 from billing_service.entrypoints import api_schemas as s
@@ -55,7 +56,7 @@ def _payment_response(shop_id: str, payment_id: str, status: int = 200) -> Any:
 
 
 @blp.route("/shops/<shop_id>/payments", methods=["GET"])
-@blp.arguments(s.ListPaymentsArgs, location="query")
+@blp.arguments(s.ListPaymentsArgs, location="query", unknown=RAISE)
 @blp.response(200, s.PaymentPageSchema)
 def list_payments(args: dict[str, Any], shop_id: str) -> Any:
     """Payments of a shop, oldest first; filters: status, cycle (order cycle id)."""
@@ -94,7 +95,7 @@ def _payment_of_caller(shop_id: str, payment_id: str) -> dict[str, Any]:
 
 
 @blp.route("/shops/<shop_id>/payments/<payment_id>/attempts", methods=["GET"])
-@blp.arguments(s.PageArgs, location="query")
+@blp.arguments(s.PageArgs, location="query", unknown=RAISE)
 @blp.response(200, s.AttemptPageSchema)
 def list_attempts(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
     """Every attempt to charge, with its idempotency key and Stripe references (PaymentIntent, Charge)."""
@@ -105,7 +106,7 @@ def list_attempts(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
 
 
 @blp.route("/shops/<shop_id>/payments/<payment_id>/refunds", methods=["GET"])
-@blp.arguments(s.PageArgs, location="query")
+@blp.arguments(s.PageArgs, location="query", unknown=RAISE)
 @blp.response(200, s.RefundPageSchema)
 def list_refunds(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
     _payment_of_caller(shop_id, payment_id)
