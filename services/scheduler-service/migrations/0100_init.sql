@@ -105,5 +105,5 @@ DROP TRIGGER IF EXISTS order_cycles_wakeup ON order_cycles;
 CREATE TRIGGER order_cycles_wakeup AFTER INSERT OR UPDATE OR DELETE ON order_cycles
     FOR EACH STATEMENT EXECUTE FUNCTION scheduler_wakeup();
 DROP TRIGGER IF EXISTS cycle_boundaries_wakeup ON cycle_boundaries;
-CREATE TRIGGER cycle_boundaries_wakeup AFTER INSERT ON cycle_boundaries
+CREATE TRIGGER cycle_boundaries_wakeup AFTER INSERT OR DELETE ON cycle_boundaries
     FOR EACH STATEMENT EXECUTE FUNCTION scheduler_wakeup();

@@ -26,7 +26,6 @@ from servicekit.worker import run_worker
 log = logging.getLogger("scheduler_service.ticker")
 
 CONTENDED_RETRY_S = 0.05
-TEST_CLOCK_SAFETY_WAIT_S = 30.0
 
 
 class Ticker:
@@ -84,9 +83,8 @@ class Ticker:
         next_at = report_pending(conn, now)
         if result.contended:
             return CONTENDED_RETRY_S
-        if self.clock.test_mode:
-            return TEST_CLOCK_SAFETY_WAIT_S  # frozen time moves only with a NOTIFY
-        if next_at is None:
+        if self.clock.test_mode or next_at is None:
+            return self.max_wait_s  # frozen time moves only with a NOTIFY; this is a safety net
             return self.max_wait_s
         return min(max((next_at - now).total_seconds(), 0.0), self.max_wait_s)
 
