@@ -80,9 +80,12 @@ def clock(service_db):
 
 
 @pytest.fixture
-def app(service_db, clock, topic_prefix, infra, monkeypatch):
+def app(service_db, clock, infra, monkeypatch):
+    """The API in-process. It never talks to Kafka (the relay does): tests that need topics ask for topic_prefix."""
     from subscription_service.entrypoints.flask_app import create_app
 
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.bootstrap)
+    monkeypatch.setenv("TOPIC_PREFIX", f"unused{uuid.uuid4().hex[:8]}.")
     monkeypatch.setenv("DATABASE_URL", service_db)
     monkeypatch.setenv("ADMIN_TOKEN", ADMIN)
     monkeypatch.setenv("TEST_CLOCK_URL", clock.dsn)
