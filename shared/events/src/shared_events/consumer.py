@@ -110,6 +110,7 @@ class EventConsumer:
         self._waiting_since: dict[tuple[str, int, int], float] = {}
         self._consumer: Any = None
         self._producer: Any = None
+        self.heartbeat = time.monotonic()  # stamped every poll (worker liveness)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -126,6 +127,7 @@ class EventConsumer:
         try:
             while not self.stop_event.is_set():
                 self._resume_due_partitions()
+                self.heartbeat = time.monotonic()
                 polled = self._consumer.poll(timeout_ms=500, max_records=self.max_batch)
                 records = [r for tp in sorted(polled, key=lambda t: (t.topic, t.partition)) for r in polled[tp]]
                 if not records:

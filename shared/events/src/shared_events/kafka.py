@@ -16,6 +16,33 @@ def bootstrap_servers() -> str:
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 
 
+def security_config(style: str = "kafka-python") -> dict[str, Any]:
+    """TLS/SASL settings for a managed Kafka, from the environment (nothing set = PLAINTEXT).
+
+    KAFKA_SECURITY_PROTOCOL (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), KAFKA_SASL_MECHANISM (PLAIN,
+    SCRAM-SHA-256, SCRAM-SHA-512), KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CAFILE.
+    """
+    protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL")
+    if not protocol:
+        return {}
+    mechanism = os.environ.get("KAFKA_SASL_MECHANISM")
+    user, password = os.environ.get("KAFKA_SASL_USERNAME"), os.environ.get("KAFKA_SASL_PASSWORD")
+    cafile = os.environ.get("KAFKA_SSL_CAFILE")
+    if style == "confluent":
+        conf: dict[str, Any] = {"security.protocol": protocol}
+        if mechanism:
+            conf.update({"sasl.mechanism": mechanism, "sasl.username": user, "sasl.password": password})
+        if cafile:
+            conf["ssl.ca.location"] = cafile
+        return conf
+    conf = {"security_protocol": protocol}
+    if mechanism:
+        conf.update({"sasl_mechanism": mechanism, "sasl_plain_username": user, "sasl_plain_password": password})
+    if cafile:
+        conf["ssl_cafile"] = cafile
+    return conf
+
+
 def producer(bootstrap: str | None = None, **overrides: Any) -> KafkaProducer:
     """Idempotent producer, acks=all: a retry never writes a record twice or out of order."""
     config: dict[str, Any] = {
@@ -28,6 +55,7 @@ def producer(bootstrap: str | None = None, **overrides: Any) -> KafkaProducer:
         "max_request_size": 1_048_576,
         "request_timeout_ms": 30_000,
         "client_id": os.environ.get("SERVICE_NAME", "producer"),
+        **security_config(),
     }
     config.update(overrides)
     return KafkaProducer(**config)
@@ -47,6 +75,7 @@ def consumer(group_id: str | None, bootstrap: str | None = None, **overrides: An
         "heartbeat_interval_ms": 3_000,
         "fetch_max_wait_ms": 100,
         "client_id": os.environ.get("SERVICE_NAME", "consumer"),
+        **security_config(),
     }
     config.update(overrides)
     return KafkaConsumer(**config)
@@ -100,6 +129,7 @@ class ConfluentProducer:
             "batch.size": 1_000_000,
             "message.max.bytes": 1_048_576,
             "client.id": os.environ.get("SERVICE_NAME", "producer"),
+            **security_config("confluent"),
         }
         config.update(overrides)
         self._p = Producer(config)

@@ -47,6 +47,7 @@ class Relay:
         idle_wait_s: float = 1.0,
         on_batch: Callable[[int, float], None] | None = None,
         before_mark: Callable[[list[int]], None] | None = None,
+        on_idle: Callable[[psycopg.Connection], None] | None = None,
     ) -> None:
         self.dsn = dsn
         self.service = service
@@ -55,9 +56,12 @@ class Relay:
         self.idle_wait_s = idle_wait_s
         self.on_batch = on_batch
         self.before_mark = before_mark  # test hook: runs after Kafka acked, before published_at is stamped
+        self.on_idle = on_idle  # e.g. refresh the outbox gauges
         self.stats = RelayStats()
         self.stop_event = threading.Event()
         self.is_leader = False
+        self.heartbeat = time.monotonic()  # stamped every turn of the loop (worker liveness)
+        self.connected = False
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -69,9 +73,11 @@ class Relay:
             while not self.stop_event.is_set():
                 try:
                     with psycopg.connect(self.dsn, autocommit=True) as conn:
+                        self.connected = True
                         self._lead(conn, producer)
                 except psycopg.OperationalError as exc:
                     self.is_leader = False
+                    self.connected = False
                     log.warning("relay lost PostgreSQL, retrying", extra={"error": str(exc)})
                     self.stop_event.wait(1.0)
         finally:
@@ -90,14 +96,18 @@ class Relay:
         while not self.stop_event.is_set():
             n = self.publish_batch(conn, producer)
             if n < self.batch_size:
+                if self.on_idle:
+                    self.on_idle(conn)
                 self._wait(conn, self.idle_wait_s)
 
     def _wait(self, conn: psycopg.Connection, timeout: float) -> None:
+        self.heartbeat = time.monotonic()
         for _ in conn.notifies(timeout=timeout, stop_after=1):
             pass
 
     def publish_batch(self, conn: psycopg.Connection, producer) -> int:  # type: ignore[no-untyped-def]
         started = time.perf_counter()
+        self.heartbeat = time.monotonic()
         rows = conn.execute(
             "SELECT position, topic, aggregate_id, event_type, body FROM event_store "
             "WHERE published_at IS NULL ORDER BY position LIMIT %s",

@@ -75,12 +75,17 @@ def ensure_topics(bootstrap: str, topic_prefix: str | None = None, timeout_ms: i
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-setup", request_timeout_ms=timeout_ms)
+    from shared_events.kafka import security_config
+
+    replication = int(os.environ.get("KAFKA_REPLICATION_FACTOR", "1"))
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-setup", request_timeout_ms=timeout_ms,
+                             **security_config())
     try:
         existing = set(admin.list_topics())
         wanted = [t for t in all_topics() if physical(t.name, topic_prefix) not in existing]
         if wanted:
-            new = [NewTopic(physical(t.name, topic_prefix), t.partitions, 1, topic_configs=t.configs) for t in wanted]
+            new = [NewTopic(physical(t.name, topic_prefix), t.partitions, replication, topic_configs=t.configs)
+                   for t in wanted]
             try:
                 admin.create_topics(new, timeout_ms=timeout_ms)
             except TopicAlreadyExistsError:

@@ -45,7 +45,26 @@ def make_relay(settings: Settings) -> Relay:
         metrics.EVENTS_PUBLISHED.labels(settings.service_name).inc(n)
 
     return Relay(settings.database_url, settings.service_name, bootstrap=settings.kafka_bootstrap,
-                 on_batch=on_batch, before_mark=_fault_hook(settings))
+                 on_batch=on_batch, before_mark=_fault_hook(settings), on_idle=_outbox_gauges(settings))
+
+
+def _outbox_gauges(settings: Settings) -> Callable[[object], None]:
+    """Sets outbox_pending_events / outbox_oldest_pending_seconds whenever the relay waits."""
+    import time
+
+    last = [0.0]
+
+    def update(conn: object) -> None:
+        if time.monotonic() - last[0] < 5:
+            return
+        last[0] = time.monotonic()
+        from shared_events.outbox import pending_count
+
+        pending, age = pending_count(conn)  # type: ignore[arg-type]
+        metrics.OUTBOX_PENDING.labels(settings.service_name).set(pending)
+        metrics.OUTBOX_AGE.labels(settings.service_name).set(age or 0.0)
+
+    return update
 
 
 def run_relay(service_name: str, default_port: int = 8000) -> None:
@@ -54,7 +73,8 @@ def run_relay(service_name: str, default_port: int = 8000) -> None:
     settings = Settings.from_env(service_name, default_port)
     logs.configure(service_name, settings.log_level)
     relay = make_relay(settings)
-    run_worker(relay, name=f"{service_name}.relay", ready=lambda: relay.is_leader or True)
+    # ready = connected to its database (a standby relay is ready too: it takes over when the leader goes)
+    run_worker(relay, name=f"{service_name}.relay", ready=lambda: relay.connected)
 
 
 def make_consumer(settings: Settings, topics: Iterable[str], handler: Handler, *, group: str | None = None,

@@ -24,14 +24,27 @@ class Worker(Protocol):
     def stop(self) -> None: ...
 
 
-def _serve_health(port: int, ready: callable) -> ThreadingHTTPServer:  # type: ignore[valid-type]
+LIVENESS_STALE_S = float(os.environ.get("WORKER_LIVENESS_STALE_S", "120"))
+
+
+def _alive(worker: object) -> bool:
+    """Live while the main loop keeps beating (workers stamp ``heartbeat`` = time.monotonic() each turn)."""
+    import time
+
+    beat = getattr(worker, "heartbeat", None)
+    return beat is None or time.monotonic() - beat < LIVENESS_STALE_S
+
+
+def _serve_health(port: int, ready: callable, alive: callable = lambda: True) -> ThreadingHTTPServer:  # type: ignore[valid-type]
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path == "/metrics":
                 body, ctype = metrics.render()
                 code = 200
             elif self.path == "/healthz":
-                body, ctype, code = b'{"status":"ok"}', "application/json", 200
+                ok = bool(alive())
+                body, ctype, code = (b'{"status":"ok"}' if ok else b'{"status":"stuck"}'), "application/json", (
+                    200 if ok else 503)
             elif self.path == "/readyz":
                 ok = bool(ready())
                 body, ctype, code = (b'{"status":"ready"}' if ok else b'{"status":"not ready"}'), "application/json", (
@@ -62,7 +75,7 @@ def run_worker(worker: Worker, *, name: str, ready: callable = lambda: True) -> 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     port = int(os.environ.get("WORKER_HTTP_PORT", "0") or 0)
-    server = _serve_health(port, ready) if port else None
+    server = _serve_health(port, ready, lambda: _alive(worker)) if port else None
     log.info("started", extra={"worker": name})
     try:
         worker.run()

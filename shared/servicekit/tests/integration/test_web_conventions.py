@@ -176,7 +176,8 @@ def test_health_readiness_metrics_and_openapi_are_served(app):
     client = app.test_client()
     assert client.get("/healthz").json["status"] == "ok"
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and "kafka" in ready.json["detail"]  # the probe app points at no broker
+    # the probe app points at no broker: reported, but an API is ready as long as its database is
+    assert ready.status_code == 200 and ready.json["checks"]["kafka"].startswith("down")
     assert b"http_requests_total" in client.get("/metrics").data
     spec = client.get("/openapi.json").json
     assert "/api/v1/shops/{shop_id}/notes" in spec["paths"]

@@ -270,13 +270,16 @@ def create_base_app(
             checks["postgresql"] = "ok"
         except Exception as exc:  # noqa: BLE001 - report, do not crash
             checks["postgresql"] = f"down: {type(exc).__name__}"
-        checks["kafka"] = _kafka_reachable(settings.kafka_bootstrap)
+        # The API writes events to its outbox, never to Kafka: a broker outage must not take it out of service.
+        # Kafka's reachability is reported for operators but does not decide readiness.
+        kafka = _kafka_reachable(settings.kafka_bootstrap)
         for check in extra_ready_checks or []:
             try:
                 check()
             except Exception as exc:  # noqa: BLE001
                 checks[getattr(check, "__name__", "check")] = f"down: {exc}"
         ok = all(v == "ok" for v in checks.values())
+        checks["kafka"] = kafka
         if not ok:
             return problem_response(503, "Not ready", detail=str(checks), slug="not-ready")
         return {"status": "ready", "checks": checks}
