@@ -28,6 +28,7 @@ def create_app(settings: ServiceSettings | None = None) -> Flask:
         clock=clock,
     )
     app.extensions["scheduler_clock"] = clock
+    app.extensions["scheduler_worker"] = f"api:{settings.worker_id}"
     api.register_blueprint(clock_blp)
     api.register_blueprint(boundaries_blp)
     return app

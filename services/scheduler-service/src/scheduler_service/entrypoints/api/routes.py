@@ -82,7 +82,7 @@ def advance_clock(args: dict[str, Any]) -> dict[str, Any]:
     to = args["to"] if "to" in args else state.now + timedelta(seconds=args["seconds"])
     try:
         result = test_clock.advance(_clock(), settings().database_url, to,
-                                    worker=f"api:{settings().service_name}")
+                                    worker=current_app.extensions["scheduler_worker"])
     except test_clock.ClockError as exc:
         raise Conflict(str(exc)) from exc
     return {"started_at": result.started_at, "now": result.state.now, "boundaries": result.boundaries}
