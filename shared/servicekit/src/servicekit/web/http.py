@@ -68,6 +68,8 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         if not (1 <= len(key) <= 200):
             raise Unprocessable(errors={IDEMPOTENCY_HEADER: ["Must be 1 to 200 characters."]})
+        if not key.isprintable():  # PostgreSQL text cannot hold NUL: refuse control characters, never a 500
+            raise Unprocessable(errors={IDEMPOTENCY_HEADER: ["Must be printable characters only."]})
         who = principal().token_id
         conn = request_conn()
         body_hash = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
