@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servicekit.config import Settings
-
 from subscription_service import DEFAULT_PORT, SERVICE_NAME
 
 MIGRATIONS_DIR = Path(os.environ.get("MIGRATIONS_DIR", Path(__file__).resolve().parents[2] / "migrations"))

@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from servicekit.clock import init_test_clock
 from shared_events import Envelope
-
 from subscription_service.adapters.projections import apply
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"

@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+
 from devstack.testing import scalar
 
 pytestmark = pytest.mark.integration
@@ -83,6 +84,7 @@ def test_a_retried_create_with_the_same_idempotency_key_returns_the_first_respon
     other = shop.manager.post(path, {**body, "ends_at": None}, headers={"Idempotency-Key": "create-sub-1"})
     assert other.status_code == 422
     assert shop.manager.post(path, body, headers={"Idempotency-Key": "k" * 201}).status_code == 422
+    assert shop.manager.post(path, body, headers={"Idempotency-Key": "nul\x00key"}).status_code == 422
 
 
 def test_parallel_retries_with_one_idempotency_key_create_once(shop, kit, app):

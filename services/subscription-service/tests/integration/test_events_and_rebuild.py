@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from devstack.testing import rows, scalar, wait_for
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from devstack.testing import rows, scalar, wait_for
 from shared_events import Envelope, decode, encode
 from shared_events.consumer import EventConsumer
 from shared_events.platform import CatalogPublisher
 from shared_events.relay import Relay
 from shared_events.topics import physical
-
 from subscription_service.adapters.projections import CONSUMED_TOPICS, OWN_TOPICS, PROJECTION_TABLES, apply
 from subscription_service.entrypoints import rebuild
 

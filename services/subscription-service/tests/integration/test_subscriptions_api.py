@@ -34,6 +34,7 @@ def test_a_subscription_is_created_with_catalog_prices_and_fee_estimates(shop, k
     resp = shop.manager.post(subs(shop), kit.subscription_body(shop))
     sub = kit.ok(resp, 201)
     assert resp.headers["ETag"] == '"1"'
+    assert resp.headers["Location"] == f"/api/v1/shops/{shop.id}/subscriptions/{sub['id']}"
     assert sub["state"] == "active" and sub["payment_kind"] == "stripe" and sub["currency"] == "EUR"
     assert [(i["variant_id"], i["price_estimate"], i["name"]) for i in sub["items"]] == [
         ("eggs-6", 320, "Eggs"), ("veg-box", 2500, "Veg box")]
@@ -188,11 +189,14 @@ def test_pause_and_cancel_ask_keep_or_cancel_when_an_order_is_placed_in_an_open_
     assert shop.manager.post(f"{url}/pause", {"open_orders": "maybe"}).status_code == 422
     kept = kit.ok(shop.manager.post(f"{url}/pause", {"open_orders": "keep"}))
     assert kept["state"] == "paused"
+    unpaused = kit.ok(shop.manager.post(f"{url}/unpause"))
+    assert unpaused["state"] == "active" and unpaused["warnings"] == []  # the open cycle has its (kept) order
+    kit.ok(shop.manager.post(f"{url}/pause", {"open_orders": "keep"}))
     assert shop.manager.post(f"{url}/cancel", {}).status_code == 409
     kit.ok(shop.manager.post(f"{url}/cancel", {"open_orders": "cancel"}))
     history = kit.ok(shop.manager.get(f"{url}/history"))["items"]
     assert history[1]["data"] == {"open_orders": "keep", "open_order_cycle_ids": [shop.cycles[0]["id"]]}
-    assert history[2]["data"] == {"open_orders": "cancel", "open_order_cycle_ids": [shop.cycles[0]["id"]]}
+    assert history[4]["data"] == {"open_orders": "cancel", "open_order_cycle_ids": [shop.cycles[0]["id"]]}
 
 
 def test_an_order_due_but_not_yet_placed_also_asks_for_the_choice(shop, kit, app, clock):
@@ -267,3 +271,13 @@ def test_history_tells_who_when_what_and_why(shop, kit):
     assert rest["items"][0]["version"] == 2 and rest["next_cursor"] is None
     too_long = shop.manager.patch(url, {"ends_at": None}, headers={"X-Change-Reason": "x" * 501})
     assert too_long.status_code == 422 and "X-Change-Reason" in too_long.get_json()["errors"]
+
+
+def test_unpausing_during_an_open_cycle_says_an_order_will_be_placed(shop, kit, clock):
+    sub = create(shop, kit)
+    url = subs(shop, sub["id"])
+    kit.ok(shop.manager.post(f"{url}/pause", {}))
+    clock(datetime(2026, 3, 18, 12, tzinfo=UTC))
+    unpaused = kit.ok(shop.manager.post(f"{url}/unpause"))
+    assert unpaused["warnings"] == [
+        "An order cycle of this subscription is open: an order will be placed for this customer now."]

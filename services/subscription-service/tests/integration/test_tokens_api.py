@@ -4,6 +4,7 @@ import hashlib
 from datetime import UTC, datetime
 
 import pytest
+
 from devstack.testing import rows, scalar
 
 pytestmark = pytest.mark.integration

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from servicekit.auth import Principal
 
+from servicekit.auth import Principal
 from subscription_service.domain.common import By
 from subscription_service.domain.customers import Card, Customer
 from subscription_service.domain.cycles import OrderCycle

@@ -1,6 +1,6 @@
 import pytest
-from servicekit.auth import Principal
 
+from servicekit.auth import Principal
 from subscription_service.domain import access
 from subscription_service.domain.errors import Forbidden, NotFound
 

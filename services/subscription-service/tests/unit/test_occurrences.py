@@ -80,6 +80,18 @@ def test_totals_are_the_orders_or_else_the_estimate_and_skip_flags_follow_the_cl
     assert (built[1].can_skip, built[1].can_resume) == (False, True)
 
 
+def test_unpausing_tells_about_open_cycles_and_orders_to_resume(world):
+    cycles = world.cycles(2, start=world.now - timedelta(days=1))
+    sub = world.subscription(paused_at=world.now)
+    fresh = occ.build(sub, list(cycles), {}, {}, set(), world.now)
+    assert occ.unpause_notices(fresh, world.now) == [
+        "An order cycle of this subscription is open: an order will be placed for this customer now."]
+    cancelled = occ.build(sub, list(cycles), {"oc-0": order("cancelled")}, {}, set(), world.now)
+    assert occ.unpause_notices(cancelled, world.now) == [
+        "Some orders for this subscription can be resumed right now: resume them from its occurrences."]
+    assert occ.unpause_notices(fresh, cycles[0].closes_at) == []
+
+
 def test_open_orders_are_placed_or_due_in_cycles_not_yet_closed(world):
     cycles = world.cycles(3, start=world.now - timedelta(days=1))
     sub = world.subscription(skipped=frozenset({"oc-2"}))

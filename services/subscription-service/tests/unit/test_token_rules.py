@@ -1,8 +1,8 @@
 from datetime import timedelta
 
 import pytest
-from servicekit.auth import Principal
 
+from servicekit.auth import Principal
 from subscription_service.domain import tokens
 from subscription_service.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from subscription_service.domain.tokens import Token, TokenRequest

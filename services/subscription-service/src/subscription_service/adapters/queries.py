@@ -87,7 +87,8 @@ def fetch_page(conn: psycopg.Connection, q: Query, sorts: dict[str, Sort],
     rows = rows[:page.limit]
     last = rows[-1]
     value = last["_sort"]
-    return rows, [_token(sort, page), value.isoformat() if isinstance(value, datetime) else str(value), str(last["_id"])]
+    shown = value.isoformat() if isinstance(value, datetime) else str(value)
+    return rows, [_token(sort, page), shown, str(last["_id"])]
 
 
 def select(columns: str, table: str, sort: Sort, id_expr: str) -> str:

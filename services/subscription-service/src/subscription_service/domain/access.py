@@ -4,7 +4,6 @@ calling a manager-only action on their own shop gets 403; a customer sees only t
 from __future__ import annotations
 
 from servicekit.auth import Principal
-
 from subscription_service.domain.errors import Forbidden, NotFound
 
 

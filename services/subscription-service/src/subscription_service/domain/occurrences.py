@@ -120,3 +120,16 @@ def open_order_cycle_ids(occurrences: Iterable[Occurrence], now: datetime) -> li
     them (keep or cancel)."""
     return [o.cycle.order_cycle_id for o in occurrences
             if now < o.cycle.closes_at and not o.skipped and o.state in ("placed", "due")]
+
+
+def unpause_notices(occurrences: Iterable[Occurrence], now: datetime) -> list[str]:
+    """What a manager should know when unpausing (reference rule 36): an open cycle gets its order now; skipped or
+    cancelled orders of open cycles are not resumed by themselves."""
+    open_now = [o for o in occurrences if o.cycle.opens_at <= now < o.cycle.closes_at]
+    notices = []
+    if any(o.order is None and not o.skipped for o in open_now):
+        notices.append("An order cycle of this subscription is open: an order will be placed for this customer now.")
+    if any(o.skipped or (o.order is not None and o.order.status == "cancelled") for o in open_now):
+        notices.append("Some orders for this subscription can be resumed right now: resume them from its "
+                       "occurrences.")
+    return notices

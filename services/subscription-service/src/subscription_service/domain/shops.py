@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from subscription_service.domain.common import By, Decided
@@ -97,7 +98,7 @@ def settings_errors(settings: dict[str, Any]) -> dict[str, list[str]]:
         if len(delays) != attempts - 1:
             add_error(errors, "payment_retry.delays_hours",
                       f"Give one delay per retry: {attempts - 1} for max_attempts={attempts}.")
-        elif any(b <= a for a, b in zip(delays, delays[1:], strict=False)):
+        elif any(b <= a for a, b in pairwise(delays)):
             add_error(errors, "payment_retry.delays_hours", "Delays must increase.")
     return errors
 

@@ -85,7 +85,7 @@ def update_subscription(sub: Subscription, ctx: Context, changes: dict[str, Any]
     """Edit items, quantities, addresses, methods and dates; re-estimates prices and fees (reference rule 29)."""
     if sub.cancelled_at is not None:
         raise Conflict("This subscription is cancelled; it can no longer be changed.")
-    fixed = {n: ["Cannot be changed after creation: create a new subscription instead."]
+    fixed: dict[str, list[str]] = {n: ["Cannot be changed after creation: create a new subscription instead."]
              for n in ("customer_id", "schedule_id") if n in changes and changes[n] != getattr(sub, n)}
     if fixed:
         raise Invalid(fixed)

@@ -56,9 +56,10 @@ class Terms:
         return t
 
     def item_total(self) -> int | None:
-        if any(i.price_estimate is None for i in self.items):
+        prices = [i.price_estimate for i in self.items]
+        if any(p is None for p in prices):
             return None
-        return sum(i.price_estimate * i.quantity for i in self.items)  # type: ignore[operator]
+        return sum((p or 0) * i.quantity for p, i in zip(prices, self.items, strict=True))
 
     def estimated_total(self) -> int | None:
         items = self.item_total()

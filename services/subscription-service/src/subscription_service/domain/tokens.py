@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from servicekit.auth import Principal
-
 from subscription_service.domain.common import By, Decided
 from subscription_service.domain.errors import Conflict, Forbidden, Invalid, NotFound
 

@@ -1,4 +1,5 @@
-"""Applies the events subscription-service consumes, exactly once each: ``python -m subscription_service.entrypoints.consumer``.
+"""Applies the events subscription-service consumes, exactly once each:
+``python -m subscription_service.entrypoints.consumer``.
 
 identity.events (tokens), catalog.events (variant names, prices, availability), scheduler.events (orders due),
 orders.events and billing.events (what became of each occurrence). All are projectors: nothing here decides or
@@ -10,7 +11,6 @@ from __future__ import annotations
 from servicekit.config import Settings
 from servicekit.runners import run_consumer
 from shared_events.consumer import Handler
-
 from subscription_service import DEFAULT_PORT, SERVICE_NAME
 from subscription_service.adapters.projections import CONSUMED_TOPICS, apply
 

@@ -1,4 +1,5 @@
-"""The REST API of subscription-service: ``gunicorn -c python:servicekit.gunicorn_conf "subscription_service.entrypoints.flask_app:create_app()"``."""
+"""The REST API of subscription-service:
+``gunicorn -c python:servicekit.gunicorn_conf "subscription_service.entrypoints.flask_app:create_app()"``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from servicekit.web.app import create_base_app
 from subscription_service.config import ServiceSettings
 from subscription_service.entrypoints import api as rest
 
-DESCRIPTION = """Shops, customers, schedules and order cycles, subscriptions and their occurrences: the managers' REST API.
+DESCRIPTION = """Shops, customers, schedules and order cycles, subscriptions and their occurrences: the managers'
+REST API.
 
 Every route needs `Authorization: Bearer <token>`: the platform admin's, a manager's (scoped to their shops) or a
 customer's (one customer of one shop). Another shop's resources answer 404. Writes take `If-Match` (the ETag you

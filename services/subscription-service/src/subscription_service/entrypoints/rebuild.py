@@ -15,7 +15,6 @@ import sys
 from servicekit import logs
 from servicekit.db import migrate
 from shared_events.rebuild import RebuildReport, rebuild
-
 from subscription_service.adapters.projections import ALL_TOPICS, PROJECTION_TABLES, apply
 from subscription_service.config import MIGRATIONS_DIR, ServiceSettings
 

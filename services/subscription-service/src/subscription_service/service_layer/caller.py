@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from servicekit.auth import Principal
-
 from subscription_service.domain.common import By
 from subscription_service.domain.errors import Stale
 

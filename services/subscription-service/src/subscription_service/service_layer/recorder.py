@@ -8,9 +8,9 @@ index (e.g. an email taken meanwhile) is a 409 and the transaction changes nothi
 from __future__ import annotations
 
 import psycopg
+
 from shared_events import Envelope, decode, encode, new_envelope
 from shared_events.outbox import ConcurrencyError, append
-
 from subscription_service import SERVICE_NAME
 from subscription_service.adapters.projections import apply
 from subscription_service.domain.common import Decided

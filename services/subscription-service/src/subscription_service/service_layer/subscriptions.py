@@ -124,8 +124,9 @@ def unpause(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription
     shop, sub = _for_change(conn, caller, shop_id, subscription_id)
     ctx = context(conn, shop, sub.customer_id, sub.schedule_id, [i.variant_id for i in sub.terms.items], caller.now)
     decided, warnings = subs.unpause(sub, ctx, caller.by)
+    notices = occurrences.unpause_notices(views.occurrences_of(conn, sub, caller.now), caller.now)
     record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
-    return _view(conn, caller, shop_id, subscription_id, warnings)
+    return _view(conn, caller, shop_id, subscription_id, warnings + notices)
 
 
 def cancel(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,

@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 import psycopg
-from servicekit.auth import new_token, token_hash
 
+from servicekit.auth import new_token, token_hash
 from subscription_service.adapters import repository as repo
 from subscription_service.adapters.views import tokens as views
 from subscription_service.domain import tokens

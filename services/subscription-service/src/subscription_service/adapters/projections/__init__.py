@@ -6,9 +6,9 @@ them into a scratch schema: the same code, so the live rows and the rebuilt rows
 from __future__ import annotations
 
 import psycopg
+
 from servicekit.auth import apply_identity_event
 from shared_events import Envelope
-
 from subscription_service.adapters.projections import catalog, customers, orders, schedules, shops, subscriptions
 
 OWN_TOPICS = ["identity.events", "shops.events", "customers.events", "schedules.events", "subscriptions.events"]

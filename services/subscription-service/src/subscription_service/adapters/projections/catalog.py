@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import psycopg
-from shared_events import Envelope
 
+from shared_events import Envelope
 from subscription_service.adapters.projections.sql import upsert
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from shared_events import Envelope
 
+from shared_events import Envelope
 from subscription_service.adapters.projections.sql import jsonb, update, upsert
 from subscription_service.domain.terms import TERM_NAMES
 

@@ -29,7 +29,8 @@ def schedules_by_cycle(conn: psycopg.Connection, cycle_ids: list[str]) -> dict[s
 def cycle_from(r: dict[str, Any], tz: str, now: datetime, schedule_ids: list[str]) -> dict[str, Any]:
     c = cycle_from_row(r)
     return {"id": c.order_cycle_id, "shop_id": c.shop_id, "name": c.name, "opens_at": c.opens_at,
-            "closes_at": c.closes_at, "opens_at_local": local(c.opens_at, tz), "closes_at_local": local(c.closes_at, tz),
+            "closes_at": c.closes_at, "opens_at_local": local(c.opens_at, tz),
+            "closes_at_local": local(c.closes_at, tz),
             "timezone": tz, "status": c.status(now), "schedule_ids": schedule_ids, "created_at": r["created_at"],
             "updated_at": r["updated_at"], "version": c.version}
 

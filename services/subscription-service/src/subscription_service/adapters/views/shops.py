@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from servicekit.auth import Principal
 
+from servicekit.auth import Principal
 from subscription_service.adapters.queries import PageRequest, Query, Sort, fetch_page, like_pattern, select
 from subscription_service.adapters.views.common import row, rows
 

@@ -130,7 +130,8 @@ def occurrence_view(o: occ.Occurrence, tz: str, now: datetime) -> dict[str, Any]
         payment = {"id": p.payment_id, "status": p.status, "amount": p.amount, "message": p.message,
                    "authorization_url": p.authorization_url, "final": p.final}
     return {"order_cycle_id": c.order_cycle_id, "order_cycle_name": c.name, "opens_at": c.opens_at,
-            "closes_at": c.closes_at, "opens_at_local": local(c.opens_at, tz), "closes_at_local": local(c.closes_at, tz),
+            "closes_at": c.closes_at, "opens_at_local": local(c.opens_at, tz),
+            "closes_at_local": local(c.closes_at, tz),
             "cycle_status": c.status(now), "state": o.state, "skipped": o.skipped, "in_range": o.in_range,
             "total": o.total, "total_is_estimate": o.total_is_estimate, "can_skip": o.can_skip,
             "can_resume": o.can_resume, "order": order, "payment": payment}

@@ -8,10 +8,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response, g, request
+
 from servicekit.web.app import now, principal
 from servicekit.web.http import decode_cursor, encode_cursor, etag, expected_version
 from servicekit.web.problems import problem_response
-
 from subscription_service.adapters.queries import PageRequest
 from subscription_service.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Stale
 from subscription_service.service_layer.caller import Caller
@@ -68,7 +68,7 @@ class When(ma.fields.AwareDateTime):
             raise ma.ValidationError("Must be between the years 2000 and 2200.") from None
 
 
-def Id(**kw: Any) -> Text:  # noqa: N802 - a field factory reads like a type
+def Id(**kw: Any) -> Text:
     return Text(validate=ma.validate.Length(min=1, max=100), **kw)
 
 
@@ -157,8 +157,11 @@ def caller() -> Caller:
 
 
 def with_version(data: dict[str, Any], status: int = 200, version: int | None = None) -> tuple[Any, int, dict]:
-    """A body with its ETag (the aggregate version)."""
-    return data, status, {"ETag": etag(data["version"] if version is None else version)}
+    """A body with its ETag (the aggregate version); a creation also says where the new resource lives."""
+    headers = {"ETag": etag(data["version"] if version is None else version)}
+    if status == 201 and "id" in data:
+        headers["Location"] = f"{request.path.rstrip('/')}/{data['id']}"
+    return data, status, headers
 
 
 def no_content() -> Response:

@@ -6,9 +6,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask_smorest import Blueprint
+
 from servicekit.web.app import request_conn
 from servicekit.web.http import idempotent
-
 from subscription_service.entrypoints.api.common import (
     CREATE,
     WRITE,
