@@ -104,3 +104,9 @@ def test_a_message_id_is_derived_from_the_notification_and_the_sender_domain():
     msg = build_message(Email("a@b.example", "Hi", "text", "<p>html</p>", "c@d.example"), sender="o@e.example",
                         message_id=mid)
     assert msg["Message-ID"] == mid and msg["Reply-To"] == "c@d.example" and msg.is_multipart()
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_a_confirmation_without_payment_details_renders_as_confirmed(locale):
+    text = Templates().render("order_confirmed", locale, dict(context("order_confirmed", locale), payload={}))[1]
+    assert ("is now confirmed" if locale == "en" else "est maintenant confirmée") in text

@@ -70,7 +70,7 @@ def confirm_orders(conn: psycopg.Connection, order_ids: Sequence[str], trigger: 
     # cash and nothing-to-pay orders are told now; card orders when billing reports the outcome
     notifications.queue(conn, [
         notifications.Notice("order_confirmed", e.payload["order_id"], shop_id, e.payload["customer_id"],
-                             e.payload["order_id"], e.event_id)
+                             e.payload["order_id"], e.event_id, {"paid": False})
         for e in confirmed if not e.payload["payment_required"] or e.payload["payment_kind"] != "stripe"])
     run_id = runs.open_run(conn, kind="confirmation", shop_id=shop_id, order_cycle_id=order_cycle_id, batch=batch,
                            trigger=trigger, window_s=cfg.run_window_s, deadline_s=cfg.summary_wait_s)
