@@ -18,11 +18,13 @@ class ReactionSettings:
 
     run_window_s: float = 300.0  # single placements in one cycle share a summary email for this long
     summary_wait_s: float = 3600.0  # a confirmation summary waits at most this long for payment outcomes
+    batch_wait_s: float = 60.0  # an opening batch waits at most this long for subscriptions not projected yet
 
     @classmethod
     def from_env(cls) -> ReactionSettings:
         return cls(run_window_s=float(env("PLACEMENT_RUN_WINDOW_S", "300") or 300),
-                   summary_wait_s=float(env("CONFIRMATION_SUMMARY_WAIT_S", "3600") or 3600))
+                   summary_wait_s=float(env("CONFIRMATION_SUMMARY_WAIT_S", "3600") or 3600),
+                   batch_wait_s=float(env("BATCH_WAIT_S", "60") or 60))
 
 
 @dataclass(frozen=True)

@@ -174,3 +174,36 @@ def _address():
     from order_harness import ADDRESS
 
     return ADDRESS
+
+
+def test_dues_whose_subscription_is_late_wait_for_it_without_holding_up_the_batch_or_their_partition(orders):
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
+    cycle = f.cycle(shop)
+    known_customer, _ = f.customer(shop)
+    known = f.subscription(shop, known_customer, {"eggs": 1})
+    late_customer, _ = f.customer(shop)
+    missing = "sub-late-" + late_customer
+    f.due(shop, cycle, known, known_customer)
+    f.due(shop, cycle, missing, late_customer)
+    f.boundary("OrderCycleOpened", cycle, due_count=2)
+    mid_customer, _ = f.customer(shop)
+    mid_missing = "sub-mid-" + mid_customer
+    f.due(shop, cycle, mid_missing, mid_customer, reason="subscription_created")
+    # the batch waits a little (BATCH_WAIT_S) for the missing subscription, then places what it can
+    [order] = orders.wait_orders(shop, 1)
+    assert order["subscription_id"] == known
+    orders.settle()  # nothing is stuck: every partition moved on
+    assert orders.scalar("SELECT count(*) FROM order_dues WHERE shop_id = %s AND state = 'waiting'",
+                         [shop.shop_id]) == 2
+    for sub, customer in ((missing, late_customer), (mid_missing, mid_customer)):
+        f.send("SubscriptionCreated", sub, {
+            "subscription_id": sub, "shop_id": shop.shop_id, "customer_id": customer, "schedule_id": "s",
+            "currency": "EUR", "actor": None, "reason": None,
+            "terms": {"items": [{"variant_id": "eggs", "quantity": 2, "price_estimate": None}],
+                      "shipping_method_id": shop.ship_id, "payment_method_id": shop.card_id,
+                      "payment_kind": "stripe", "bill_address": _address(), "ship_address": _address(),
+                      "begins_at": datetime.now(UTC), "ends_at": None}}, shop_id=shop.shop_id)
+    orders.wait_orders(shop, 3)
+    assert {o["subscription_id"] for o in orders.orders(shop)} == {known, missing, mid_missing}

@@ -157,7 +157,8 @@ def placement_summary(conn: psycopg.Connection, shop_id: str, order_cycle_id: st
         FROM orders o WHERE order_cycle_id = %s AND shop_id = %s
         """, [order_cycle_id, shop_id])
     dues = one_row(conn, "SELECT count(*) AS recorded, count(*) FILTER (WHERE state = 'pending') AS waiting, "
-                         "count(*) FILTER (WHERE state = 'skipped') AS set_aside FROM order_dues "
+                         "count(*) FILTER (WHERE state = 'skipped') AS set_aside, "
+                         "count(*) FILTER (WHERE state = 'waiting') AS lacking_data FROM order_dues "
                          "WHERE order_cycle_id = %s AND shop_id = %s", [order_cycle_id, shop_id])
     issues = all_rows(
         conn,

@@ -185,7 +185,8 @@ class PlacementSummary(Schema):
     opens_at = fields.DateTime(allow_none=True)
     opened_at = fields.DateTime(allow_none=True)
     due_count = fields.Integer(allow_none=True)
-    dues = fields.Dict(metadata={"description": "recorded, waiting (for the opening batch), set_aside"})
+    dues = fields.Dict(metadata={"description": "recorded, waiting (for the opening batch), set_aside (paused, "
+                                                "cancelled, skipped), lacking_data (subscription not known yet)"})
     orders = fields.Dict(metadata={"description": "orders, placed, empty, cancelled, late, capped"})
     issues = fields.List(fields.Dict())
     runs = fields.List(fields.Nested(Run))

@@ -10,6 +10,7 @@ replayed or concurrent trigger can never store a second one.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,30 @@ from shared_events.consumer import RetryLater
 log = logging.getLogger("order_service.placement")
 
 ORDER_NAMESPACE = uuid.UUID("b7a4c1e2-3d5f-4a6b-8c9d-0e1f2a3b4c5d")
+
+# trigger event id -> when this process first found its batch lacking data (monotonic seconds)
+BLOCKED_SINCE: dict[str, float] = {}
+
+
+def _lacks(shop: dict[str, Any] | None, sub: dict[str, Any] | None,
+           methods: dict[tuple[str, str], Any]) -> str | None:
+    """What a due still lacks to be placed, or None."""
+    if shop is None:
+        return "shop"
+    if sub is None:
+        return "subscription"
+    for kind in ("shipping", "payment"):
+        if (kind, sub[f"{kind}_method_id"]) not in methods:
+            return f"{kind}_method"
+    return None
+
+
+def _keep_waiting(trigger: Envelope, cfg: ReactionSettings) -> bool:
+    first = BLOCKED_SINCE.setdefault(trigger.event_id, time.monotonic())
+    if time.monotonic() - first < cfg.batch_wait_s:
+        return True
+    log.warning("placing a batch without the dues that still lack data", extra={"event_id": trigger.event_id})
+    return False
 
 
 def order_id_for(subscription_id: str, order_cycle_id: str) -> str:
@@ -49,23 +74,30 @@ def place_dues(conn: psycopg.Connection, dues: Sequence[dict[str, Any]], trigger
     skipped occurrences are set aside (state skipped). ``late``: the cycle has closed, so the orders are
     confirmed at once (unless ``confirm`` is False: the caller confirms them). Returns the ids placed.
 
-    Raises RetryLater while the shop, a subscription or one of its methods is not projected yet.
+    A due whose shop, subscription or methods are not projected yet waits (state waiting) and is placed
+    when they arrive (``place_waiting``). A batch first waits for them itself (RetryLater, up to
+    ``cfg.batch_wait_s``) so that its allocation order is complete.
     """
     if not dues:
         return []
     shop_id = dues[0]["shop_id"]
     shop = repository.shop(conn, shop_id)
-    if shop is None:
-        raise RetryLater(f"shop {shop_id} is not known yet")
     subs = repository.subscriptions(conn, {d["subscription_id"] for d in dues})
-    missing = sorted({d["subscription_id"] for d in dues} - subs.keys())
-    if missing:
-        raise RetryLater(f"{len(missing)} subscription(s) not known yet, e.g. {missing[0]}")
     fees, methods = repository.fees_and_methods(conn, shop_id)
-    unknown = sorted({(kind, s[f"{kind}_method_id"]) for s in subs.values() for kind in ("shipping", "payment")}
-                     - methods.keys())
-    if unknown:
-        raise RetryLater(f"{len(unknown)} method(s) not known yet, e.g. {unknown[0]}")
+    lacking = {}
+    for d in dues:
+        why = _lacks(shop, subs.get(d["subscription_id"]), methods)
+        if why:
+            lacking[(d["subscription_id"], d["order_cycle_id"])] = why
+    if lacking:
+        if batch and _keep_waiting(trigger, cfg):
+            raise RetryLater(f"{len(lacking)} due(s) lack data, e.g. {next(iter(lacking.values()))}")
+        _mark_dues(conn, list(lacking), "waiting", list(lacking.values()))
+        dues = [d for d in dues if (d["subscription_id"], d["order_cycle_id"]) not in lacking]
+        if not dues:
+            return []
+    BLOCKED_SINCE.pop(trigger.event_id, None)
+    assert shop is not None
 
     pairs = [(d["subscription_id"], d["order_cycle_id"]) for d in dues]
     skipped_occurrences = {(r["subscription_id"], r["order_cycle_id"]) for r in all_rows(
@@ -148,3 +180,18 @@ def _mark_dues(conn: psycopg.Connection, pairs: list[tuple[str, str]], state: st
         """,
         [state, [p[0] for p in pairs], [p[1] for p in pairs], why or [None] * len(pairs)],
     )
+
+
+def place_waiting(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, where: str, params: list[Any]
+                  ) -> None:
+    """Dues that waited for data (``where`` on alias d) are placed now, each as a single placement; a due
+    of a cycle that has closed meanwhile is placed and confirmed at once."""
+    dues = all_rows(conn, f"SELECT d.*, c.closed_at FROM order_dues d LEFT JOIN order_cycles c "
+                          f"ON c.order_cycle_id = d.order_cycle_id WHERE d.state = 'waiting' AND {where} "
+                          "ORDER BY d.order_cycle_id, d.subscription_id", params)
+    for due in dues:
+        conn.execute("UPDATE order_dues SET state = 'pending', skipped_because = NULL "
+                     "WHERE subscription_id = %s AND order_cycle_id = %s",
+                     [due["subscription_id"], due["order_cycle_id"]])
+        late = due["late"] or due["closed_at"] is not None
+        place_dues(conn, [due], env, cfg, batch=False, late=late)
