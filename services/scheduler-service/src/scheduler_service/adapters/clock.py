@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from servicekit.clock import SCHEMA, Clock, DbTestClock, SystemClock, init_test_clock
+from servicekit.clock import Clock, DbTestClock, SystemClock, init_test_clock
 
 _ADVANCE_LOCK = zlib.crc32(b"scheduler:test-clock-advance")
 
@@ -40,9 +40,12 @@ class TestClockStore:
         return psycopg.connect(self.dsn, autocommit=True)
 
     def state(self) -> ClockState | None:
+        """The clock, or None while it has never been set."""
         with self._connect() as conn:
-            conn.execute(SCHEMA)
-            row = conn.execute("SELECT now_at, version, updated_at FROM test_clock WHERE id = 1").fetchone()
+            try:
+                row = conn.execute("SELECT now_at, version, updated_at FROM test_clock WHERE id = 1").fetchone()
+            except psycopg.errors.UndefinedTable:
+                return None
         return ClockState(row[0].astimezone(UTC), row[1], row[2].astimezone(UTC)) if row else None
 
     def set(self, at: datetime) -> ClockState:

@@ -7,12 +7,14 @@ unique (topic, aggregate_id, aggregate_version) therefore refuses any second cop
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from functools import cache
 
 from scheduler_service import SERVICE_NAME
 from scheduler_service.domain.model import Due, OrderCycle
 from scheduler_service.domain.rules import lateness_seconds
-from shared_events import Envelope, new_envelope
+from shared_events import REGISTRY, Envelope, new_envelope
 from shared_events.contracts.scheduler import occurrence_id
 
 ORDER_DUE_VERSION = 1
@@ -36,9 +38,16 @@ def order_due(due: Due, now: datetime, *, correlation_id: str | None = None,
         "lateness_seconds": lateness_seconds(now, due.due_at),
         "late": due.late,
     }
-    return new_envelope("OrderDue", occurrence_id(sub.subscription_id, cycle.order_cycle_id), ORDER_DUE_VERSION,
-                        payload, producer=SERVICE_NAME, shop_id=sub.shop_id, occurred_at=now,
-                        correlation_id=correlation_id, causation_id=causation_id)
+    # built directly (not new_envelope) with the schema version looked up once: an open emits 100,000 of these
+    return Envelope(event_type="OrderDue", schema_version=_latest("OrderDue"),
+                    aggregate_id=occurrence_id(sub.subscription_id, cycle.order_cycle_id),
+                    aggregate_version=ORDER_DUE_VERSION, payload=payload, producer=SERVICE_NAME, shop_id=sub.shop_id,
+                    occurred_at=now, correlation_id=correlation_id or str(uuid.uuid4()), causation_id=causation_id)
+
+
+@cache
+def _latest(event_type: str) -> int:
+    return REGISTRY.latest_version(event_type)
 
 
 def _boundary_payload(cycle: OrderCycle, boundary_at: datetime, now: datetime) -> dict:
