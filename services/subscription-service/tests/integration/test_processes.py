@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+
 from devstack.procs import free_port
 from devstack.testing import process_env, scalar, start_process, wait_for
 from servicekit.clock import init_test_clock

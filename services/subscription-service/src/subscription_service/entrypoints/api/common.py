@@ -196,3 +196,19 @@ def domain_error_response(exc: DomainError) -> Response:
                                     headers=headers, instance=request.path, correlation_id=g.get("correlation_id"))
     return problem_response(400, "Bad request", detail=exc.message, errors=exc.errors or None,
                             correlation_id=g.get("correlation_id"))
+
+
+READ_PROBLEMS = (401, 404)
+WRITE_PROBLEMS = (401, 403, 404, 409, 412, 422)
+
+
+def problems(blp: Any, *codes: int) -> Any:
+    """Document the problem responses a route can answer (RFC 9457 application/problem+json)."""
+    from http import HTTPStatus
+
+    def decorator(fn: Any) -> Any:
+        for code in codes:
+            fn = blp.alt_response(code, response=HTTPStatus(code).name)(fn)
+        return fn
+
+    return decorator

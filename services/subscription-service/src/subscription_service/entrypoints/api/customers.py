@@ -11,7 +11,9 @@ from servicekit.web.app import request_conn
 from servicekit.web.http import idempotent
 from subscription_service.entrypoints.api.common import (
     CREATE,
+    READ_PROBLEMS,
     WRITE,
+    WRITE_PROBLEMS,
     Address,
     AddressOut,
     StrictSchema,
@@ -22,6 +24,7 @@ from subscription_service.entrypoints.api.common import (
     page_args,
     page_out,
     page_request,
+    problems,
     with_version,
 )
 from subscription_service.service_layer import customers as handlers
@@ -91,6 +94,7 @@ PATH = "/shops/<uuid:shop_id>/customers"
 @blp.doc(parameters=CREATE)
 @blp.arguments(CustomerCreateIn)
 @blp.response(201, CustomerOut)
+@problems(blp, *WRITE_PROBLEMS)
 def create_customer(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """Add a customer (email unique in the shop)."""
     return with_version(handlers.create_customer(request_conn(), caller(), str(shop_id), args), 201)
@@ -99,6 +103,7 @@ def create_customer(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-d
 @blp.route(PATH, methods=["GET"])
 @blp.arguments(CustomerListArgs, location="query")
 @blp.response(200, page_out(CustomerOut))
+@problems(blp, *READ_PROBLEMS)
 def list_customers(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """The shop's customers (a customer sees only themself)."""
     q = args.pop("q")
@@ -107,6 +112,7 @@ def list_customers(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-de
 
 @blp.route(f"{PATH}/<uuid:customer_id>", methods=["GET"])
 @blp.response(200, CustomerOut)
+@problems(blp, *READ_PROBLEMS)
 def get_customer(shop_id, customer_id):  # type: ignore[no-untyped-def]
     return with_version(handlers.get_customer(request_conn(), caller(), str(shop_id), str(customer_id)))
 
@@ -115,6 +121,7 @@ def get_customer(shop_id, customer_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=WRITE)
 @blp.arguments(CustomerIn)
 @blp.response(200, CustomerOut)
+@problems(blp, *WRITE_PROBLEMS)
 def update_customer(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-untyped-def]
     """Change details (addresses here do not flow into existing subscriptions)."""
     return with_version(handlers.update_customer(request_conn(), caller(), str(shop_id), str(customer_id), args))
@@ -123,6 +130,7 @@ def update_customer(args: dict[str, Any], shop_id, customer_id):  # type: ignore
 @blp.route(f"{PATH}/<uuid:customer_id>", methods=["DELETE"])
 @blp.doc(parameters=WRITE)
 @blp.response(204)
+@problems(blp, *WRITE_PROBLEMS)
 def delete_customer(shop_id, customer_id):  # type: ignore[no-untyped-def]
     """Remove a customer: 409 while they have subscriptions that are not cancelled."""
     handlers.delete_customer(request_conn(), caller(), str(shop_id), str(customer_id))
@@ -133,6 +141,7 @@ def delete_customer(shop_id, customer_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=WRITE)
 @blp.arguments(CardIn)
 @blp.response(200, CustomerOut)
+@problems(blp, *WRITE_PROBLEMS)
 def set_card(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-untyped-def]
     """The customer sets their default card (a different card revokes the charge permission)."""
     return with_version(handlers.set_card(request_conn(), caller(), str(shop_id), str(customer_id), args))
@@ -141,6 +150,7 @@ def set_card(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-unt
 @blp.route(f"{PATH}/<uuid:customer_id>/card", methods=["DELETE"])
 @blp.doc(parameters=WRITE)
 @blp.response(200, CustomerOut)
+@problems(blp, *WRITE_PROBLEMS)
 def remove_card(shop_id, customer_id):  # type: ignore[no-untyped-def]
     """The customer removes their default card (and with it the charge permission)."""
     return with_version(handlers.remove_card(request_conn(), caller(), str(shop_id), str(customer_id)))
@@ -149,6 +159,7 @@ def remove_card(shop_id, customer_id):  # type: ignore[no-untyped-def]
 @blp.route(f"{PATH}/<uuid:customer_id>/charges-permission", methods=["PUT"])
 @blp.doc(parameters=WRITE)
 @blp.response(200, CustomerOut)
+@problems(blp, *WRITE_PROBLEMS)
 def allow_charges(shop_id, customer_id):  # type: ignore[no-untyped-def]
     """The customer allows the shop to charge their default card off-session (customer token only)."""
     return with_version(handlers.allow_charges(request_conn(), caller(), str(shop_id), str(customer_id)))
@@ -157,6 +168,7 @@ def allow_charges(shop_id, customer_id):  # type: ignore[no-untyped-def]
 @blp.route(f"{PATH}/<uuid:customer_id>/charges-permission", methods=["DELETE"])
 @blp.doc(parameters=WRITE)
 @blp.response(200, CustomerOut)
+@problems(blp, *WRITE_PROBLEMS)
 def revoke_charges(shop_id, customer_id):  # type: ignore[no-untyped-def]
     """The customer withdraws the permission to charge (customer token only)."""
     return with_version(handlers.revoke_charges(request_conn(), caller(), str(shop_id), str(customer_id)))

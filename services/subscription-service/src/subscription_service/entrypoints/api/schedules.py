@@ -12,7 +12,9 @@ from servicekit.web.http import idempotent
 from subscription_service.domain.generator import MAX_CYCLES, WEEKDAYS
 from subscription_service.entrypoints.api.common import (
     CREATE,
+    READ_PROBLEMS,
     WRITE,
+    WRITE_PROBLEMS,
     Id,
     StrictSchema,
     Text,
@@ -23,6 +25,7 @@ from subscription_service.entrypoints.api.common import (
     page_args,
     page_out,
     page_request,
+    problems,
     with_version,
 )
 from subscription_service.service_layer import schedules as handlers
@@ -127,6 +130,7 @@ SCHEDULES = "/shops/<uuid:shop_id>/schedules"
 @blp.doc(parameters=CREATE)
 @blp.arguments(CycleCreateIn)
 @blp.response(201, CycleOut)
+@problems(blp, *WRITE_PROBLEMS)
 def create_cycle(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """Add an order cycle."""
     return with_version(handlers.create_cycle(request_conn(), caller(), str(shop_id), args), 201)
@@ -137,6 +141,7 @@ def create_cycle(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=CREATE)
 @blp.arguments(GenerateIn)
 @blp.response(201, GenerateOut)
+@problems(blp, *WRITE_PROBLEMS)
 def generate_cycles(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """Make order cycles from a weekly rule (and optionally add them to a schedule)."""
     if args.get("schedule_id") is not None:
@@ -147,6 +152,7 @@ def generate_cycles(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-d
 @blp.route(CYCLES, methods=["GET"])
 @blp.arguments(CycleListArgs, location="query")
 @blp.response(200, page_out(CycleOut))
+@problems(blp, *READ_PROBLEMS)
 def list_cycles(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     filters = {k: args.pop(k) for k in ("schedule_id", "status", "closes_after", "opens_before")}
     if filters["schedule_id"] is not None:
@@ -156,6 +162,7 @@ def list_cycles(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
 
 @blp.route(f"{CYCLES}/<uuid:cycle_id>", methods=["GET"])
 @blp.response(200, CycleOut)
+@problems(blp, *READ_PROBLEMS)
 def get_cycle(shop_id, cycle_id):  # type: ignore[no-untyped-def]
     return with_version(handlers.get_cycle(request_conn(), caller(), str(shop_id), str(cycle_id)))
 
@@ -164,6 +171,7 @@ def get_cycle(shop_id, cycle_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=WRITE)
 @blp.arguments(CycleIn)
 @blp.response(200, CycleOut)
+@problems(blp, *WRITE_PROBLEMS)
 def move_cycle(args: dict[str, Any], shop_id, cycle_id):  # type: ignore[no-untyped-def]
     """Move (or rename) an order cycle; a closed one cannot move, an open one keeps its opening."""
     return with_version(handlers.move_cycle(request_conn(), caller(), str(shop_id), str(cycle_id), args))
@@ -172,6 +180,7 @@ def move_cycle(args: dict[str, Any], shop_id, cycle_id):  # type: ignore[no-unty
 @blp.route(f"{CYCLES}/<uuid:cycle_id>", methods=["DELETE"])
 @blp.doc(parameters=WRITE)
 @blp.response(204)
+@problems(blp, *WRITE_PROBLEMS)
 def delete_cycle(shop_id, cycle_id):  # type: ignore[no-untyped-def]
     """Delete an order cycle that belongs to no schedule (409 otherwise)."""
     handlers.delete_cycle(request_conn(), caller(), str(shop_id), str(cycle_id))
@@ -183,6 +192,7 @@ def delete_cycle(shop_id, cycle_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=CREATE)
 @blp.arguments(ScheduleCreateIn)
 @blp.response(201, ScheduleOut)
+@problems(blp, *WRITE_PROBLEMS)
 def create_schedule(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """Create a schedule with at least one of the shop's order cycles."""
     return with_version(handlers.create_schedule(request_conn(), caller(), str(shop_id), args), 201)
@@ -191,6 +201,7 @@ def create_schedule(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-d
 @blp.route(SCHEDULES, methods=["GET"])
 @blp.arguments(ScheduleListArgs, location="query")
 @blp.response(200, page_out(ScheduleOut))
+@problems(blp, *READ_PROBLEMS)
 def list_schedules(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     q = args.pop("q")
     return page(*handlers.list_schedules(request_conn(), caller(), str(shop_id), page_request(args), q))
@@ -198,6 +209,7 @@ def list_schedules(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-de
 
 @blp.route(f"{SCHEDULES}/<uuid:schedule_id>", methods=["GET"])
 @blp.response(200, ScheduleOut)
+@problems(blp, *READ_PROBLEMS)
 def get_schedule(shop_id, schedule_id):  # type: ignore[no-untyped-def]
     return with_version(handlers.get_schedule(request_conn(), caller(), str(shop_id), str(schedule_id)))
 
@@ -206,6 +218,7 @@ def get_schedule(shop_id, schedule_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=WRITE)
 @blp.arguments(ScheduleIn)
 @blp.response(200, ScheduleOut)
+@problems(blp, *WRITE_PROBLEMS)
 def update_schedule(args: dict[str, Any], shop_id, schedule_id):  # type: ignore[no-untyped-def]
     """Rename; add and remove order cycles (placed orders of a removed cycle stay)."""
     return with_version(handlers.update_schedule(request_conn(), caller(), str(shop_id), str(schedule_id), args))
@@ -214,6 +227,7 @@ def update_schedule(args: dict[str, Any], shop_id, schedule_id):  # type: ignore
 @blp.route(f"{SCHEDULES}/<uuid:schedule_id>", methods=["DELETE"])
 @blp.doc(parameters=WRITE)
 @blp.response(204)
+@problems(blp, *WRITE_PROBLEMS)
 def delete_schedule(shop_id, schedule_id):  # type: ignore[no-untyped-def]
     """Delete a schedule no subscription ever referenced (409 otherwise)."""
     handlers.delete_schedule(request_conn(), caller(), str(shop_id), str(schedule_id))

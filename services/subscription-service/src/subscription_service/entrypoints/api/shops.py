@@ -11,7 +11,9 @@ from servicekit.web.app import request_conn
 from servicekit.web.http import idempotent
 from subscription_service.entrypoints.api.common import (
     CREATE,
+    READ_PROBLEMS,
     WRITE,
+    WRITE_PROBLEMS,
     StrictBool,
     StrictSchema,
     Text,
@@ -21,6 +23,7 @@ from subscription_service.entrypoints.api.common import (
     page_args,
     page_out,
     page_request,
+    problems,
     with_version,
 )
 from subscription_service.service_layer import shops as handlers
@@ -152,6 +155,7 @@ class MethodListArgs(page_args(["created_at", "name"], "created_at")):  # type: 
 @blp.doc(parameters=CREATE)
 @blp.arguments(ShopCreateIn)
 @blp.response(201, ShopOut)
+@problems(blp, *WRITE_PROBLEMS)
 def create_shop(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Create a shop (platform admin)."""
     return with_version(handlers.create_shop(request_conn(), caller(), args), 201)
@@ -160,6 +164,7 @@ def create_shop(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 @blp.route("/shops", methods=["GET"])
 @blp.arguments(ShopListArgs, location="query")
 @blp.response(200, page_out(ShopOut))
+@problems(blp, *READ_PROBLEMS)
 def list_shops(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """The shops the caller belongs to (every shop for the admin)."""
     q = args.pop("q")
@@ -168,6 +173,7 @@ def list_shops(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 @blp.route("/shops/<uuid:shop_id>", methods=["GET"])
 @blp.response(200, ShopOut)
+@problems(blp, *READ_PROBLEMS)
 def get_shop(shop_id):  # type: ignore[no-untyped-def]
     return with_version(handlers.get_shop(request_conn(), caller(), str(shop_id)))
 
@@ -176,6 +182,7 @@ def get_shop(shop_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=WRITE)
 @blp.arguments(ShopSettingsIn)
 @blp.response(200, ShopOut)
+@problems(blp, *WRITE_PROBLEMS)
 def update_shop(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """Change some settings (managers of the shop)."""
     return with_version(handlers.update_shop(request_conn(), caller(), str(shop_id), args))
@@ -187,6 +194,7 @@ def _method_routes(kind: str, path: str, create_in: type, update_in: type, out: 
     @blp.doc(parameters=CREATE, summary=f"Add a {kind} method")
     @blp.arguments(create_in)
     @blp.response(201, out)
+    @problems(blp, *WRITE_PROBLEMS)
     def create(args, shop_id):  # type: ignore[no-untyped-def]
         return with_version(handlers.create_method(request_conn(), caller(), str(shop_id), kind, args), 201)
 
@@ -194,6 +202,7 @@ def _method_routes(kind: str, path: str, create_in: type, update_in: type, out: 
     @blp.doc(summary=f"List the {kind} methods")
     @blp.arguments(MethodListArgs, location="query")
     @blp.response(200, page_out(out))
+    @problems(blp, *READ_PROBLEMS)
     def list_(args, shop_id):  # type: ignore[no-untyped-def]
         active = args.pop("active")
         return page(*handlers.list_methods(request_conn(), caller(), str(shop_id), kind, page_request(args), active))
@@ -201,6 +210,7 @@ def _method_routes(kind: str, path: str, create_in: type, update_in: type, out: 
     @blp.route(f"/shops/<uuid:shop_id>/{path}/<uuid:method_id>", methods=["GET"], endpoint=f"get_{kind}_method")
     @blp.doc(summary=f"One {kind} method")
     @blp.response(200, out)
+    @problems(blp, *READ_PROBLEMS)
     def get(shop_id, method_id):  # type: ignore[no-untyped-def]
         return with_version(handlers.get_method(request_conn(), caller(), str(shop_id), kind, str(method_id)))
 
@@ -209,6 +219,7 @@ def _method_routes(kind: str, path: str, create_in: type, update_in: type, out: 
     @blp.doc(parameters=WRITE, summary=f"Change a {kind} method")
     @blp.arguments(update_in)
     @blp.response(200, out)
+    @problems(blp, *WRITE_PROBLEMS)
     def update(args, shop_id, method_id):  # type: ignore[no-untyped-def]
         return with_version(handlers.update_method(request_conn(), caller(), str(shop_id), kind, str(method_id),
                                                    args))
@@ -217,6 +228,7 @@ def _method_routes(kind: str, path: str, create_in: type, update_in: type, out: 
                endpoint=f"remove_{kind}_method")
     @blp.doc(parameters=WRITE, summary=f"Remove a {kind} method (subscriptions using it keep it until edited)")
     @blp.response(204)
+    @problems(blp, *WRITE_PROBLEMS)
     def remove(shop_id, method_id):  # type: ignore[no-untyped-def]
         handlers.remove_method(request_conn(), caller(), str(shop_id), kind, str(method_id))
         return no_content()

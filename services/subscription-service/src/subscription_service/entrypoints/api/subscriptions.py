@@ -13,7 +13,9 @@ from subscription_service.domain.occurrences import OCCURRENCE_STATES
 from subscription_service.domain.subscriptions import OPEN_ORDER_CHOICES, STATES
 from subscription_service.entrypoints.api.common import (
     CREATE,
+    READ_PROBLEMS,
     WRITE,
+    WRITE_PROBLEMS,
     Address,
     AddressOut,
     Id,
@@ -25,6 +27,7 @@ from subscription_service.entrypoints.api.common import (
     page_args,
     page_out,
     page_request,
+    problems,
     with_version,
 )
 from subscription_service.service_layer import subscriptions as handlers
@@ -200,6 +203,7 @@ ONE = f"{PATH}/<uuid:subscription_id>"
 @blp.doc(parameters=CREATE)
 @blp.arguments(SubscriptionCreateIn)
 @blp.response(201, SubscriptionOut)
+@problems(blp, *WRITE_PROBLEMS)
 def create_subscription(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """Create a subscription (managers); prices and fees are estimated from the catalog."""
     return with_version(handlers.create_subscription(request_conn(), caller(), str(shop_id), args), 201)
@@ -208,6 +212,7 @@ def create_subscription(args: dict[str, Any], shop_id):  # type: ignore[no-untyp
 @blp.route(PATH, methods=["GET"])
 @blp.arguments(SubscriptionListArgs, location="query")
 @blp.response(200, page_out(SubscriptionOut))
+@problems(blp, *READ_PROBLEMS)
 def list_subscriptions(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """Filter by state, customer, schedule, text; a customer lists only their own."""
     filters = {"states": args.pop("state"), "q": args.pop("q"),
@@ -218,6 +223,7 @@ def list_subscriptions(args: dict[str, Any], shop_id):  # type: ignore[no-untype
 
 @blp.route(ONE, methods=["GET"])
 @blp.response(200, SubscriptionOut)
+@problems(blp, *READ_PROBLEMS)
 def get_subscription(shop_id, subscription_id):  # type: ignore[no-untyped-def]
     return with_version(handlers.get_subscription(request_conn(), caller(), str(shop_id), str(subscription_id)))
 
@@ -226,6 +232,7 @@ def get_subscription(shop_id, subscription_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=WRITE)
 @blp.arguments(SubscriptionUpdateIn)
 @blp.response(200, SubscriptionOut)
+@problems(blp, *WRITE_PROBLEMS)
 def update_subscription(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
     """Change items, quantities, addresses, methods, dates (customer and schedule cannot change)."""
     return with_version(handlers.update_subscription(request_conn(), caller(), str(shop_id), str(subscription_id),
@@ -236,6 +243,7 @@ def update_subscription(args: dict[str, Any], shop_id, subscription_id):  # type
 @blp.doc(parameters=WRITE)
 @blp.arguments(OpenOrdersIn)
 @blp.response(200, SubscriptionOut)
+@problems(blp, *WRITE_PROBLEMS)
 def pause(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
     """Pause: no new orders. 409 asks keep|cancel when orders are already placed in open cycles."""
     return with_version(handlers.pause(request_conn(), caller(), str(shop_id), str(subscription_id),
@@ -245,6 +253,7 @@ def pause(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-un
 @blp.route(f"{ONE}/unpause", methods=["POST"])
 @blp.doc(parameters=WRITE)
 @blp.response(200, SubscriptionOut)
+@problems(blp, *WRITE_PROBLEMS)
 def unpause(shop_id, subscription_id):  # type: ignore[no-untyped-def]
     """Unpause after re-validating everything (422 if a rule now fails)."""
     return with_version(handlers.unpause(request_conn(), caller(), str(shop_id), str(subscription_id)))
@@ -254,6 +263,7 @@ def unpause(shop_id, subscription_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=WRITE)
 @blp.arguments(OpenOrdersIn)
 @blp.response(200, SubscriptionOut)
+@problems(blp, *WRITE_PROBLEMS)
 def cancel(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
     """Cancel for good. 409 asks keep|cancel when orders are already placed in open cycles."""
     return with_version(handlers.cancel(request_conn(), caller(), str(shop_id), str(subscription_id),
@@ -263,6 +273,7 @@ def cancel(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-u
 @blp.route(f"{ONE}/history", methods=["GET"])
 @blp.arguments(HistoryArgs, location="query")
 @blp.response(200, page_out(HistoryEntryOut))
+@problems(blp, *READ_PROBLEMS)
 def history(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
     """Every change: who, when, what, and the reason they gave (X-Change-Reason)."""
     return page(*handlers.history(request_conn(), caller(), str(shop_id), str(subscription_id),
@@ -272,6 +283,7 @@ def history(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-
 @blp.route(f"{ONE}/occurrences", methods=["GET"])
 @blp.arguments(OccurrenceListArgs, location="query")
 @blp.response(200, page_out(OccurrenceOut))
+@problems(blp, *READ_PROBLEMS)
 def list_occurrences(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
     """One occurrence per order cycle closing within [begins_at, ends_at], in close-time order."""
     items, nxt, version = handlers.list_occurrences(
@@ -282,6 +294,7 @@ def list_occurrences(args: dict[str, Any], shop_id, subscription_id):  # type: i
 
 @blp.route(f"{ONE}/occurrences/<uuid:cycle_id>", methods=["GET"])
 @blp.response(200, OccurrenceOut)
+@problems(blp, *READ_PROBLEMS)
 def get_occurrence(shop_id, subscription_id, cycle_id):  # type: ignore[no-untyped-def]
     data, version = handlers.get_occurrence(request_conn(), caller(), str(shop_id), str(subscription_id),
                                             str(cycle_id))
@@ -291,6 +304,7 @@ def get_occurrence(shop_id, subscription_id, cycle_id):  # type: ignore[no-untyp
 @blp.route(f"{ONE}/occurrences/<uuid:cycle_id>/skip", methods=["POST"])
 @blp.doc(parameters=WRITE)
 @blp.response(200, OccurrenceOut)
+@problems(blp, *WRITE_PROBLEMS)
 def skip(shop_id, subscription_id, cycle_id):  # type: ignore[no-untyped-def]
     """Skip one occurrence until its cycle closes (cancels its order if placed). ETag: the subscription's."""
     data, version = handlers.change_occurrence(request_conn(), caller(), str(shop_id), str(subscription_id),
@@ -301,6 +315,7 @@ def skip(shop_id, subscription_id, cycle_id):  # type: ignore[no-untyped-def]
 @blp.route(f"{ONE}/occurrences/<uuid:cycle_id>/resume", methods=["POST"])
 @blp.doc(parameters=WRITE)
 @blp.response(200, OccurrenceOut)
+@problems(blp, *WRITE_PROBLEMS)
 def resume(shop_id, subscription_id, cycle_id):  # type: ignore[no-untyped-def]
     """Resume a skipped occurrence until its cycle closes."""
     data, version = handlers.change_occurrence(request_conn(), caller(), str(shop_id), str(subscription_id),

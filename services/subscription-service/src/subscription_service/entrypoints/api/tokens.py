@@ -11,7 +11,9 @@ from servicekit.web.app import request_conn
 from servicekit.web.http import idempotent
 from subscription_service.entrypoints.api.common import (
     CREATE,
+    READ_PROBLEMS,
     WRITE,
+    WRITE_PROBLEMS,
     Id,
     StrictSchema,
     Text,
@@ -21,6 +23,7 @@ from subscription_service.entrypoints.api.common import (
     page_args,
     page_out,
     page_request,
+    problems,
     with_version,
 )
 from subscription_service.service_layer import tokens as handlers
@@ -65,6 +68,7 @@ class TokenListArgs(page_args(["issued_at"], "issued_at")):  # type: ignore[misc
 @blp.doc(parameters=CREATE)
 @blp.arguments(TokenIn)
 @blp.response(201, IssuedTokenOut)
+@problems(blp, *WRITE_PROBLEMS)
 def issue_token(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Issue a manager token (admin) or a customer token (a manager of that customer's shop)."""
     return with_version(handlers.issue_token(request_conn(), caller(), args), 201)
@@ -73,6 +77,7 @@ def issue_token(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 @blp.route("/tokens", methods=["GET"])
 @blp.arguments(TokenListArgs, location="query")
 @blp.response(200, page_out(TokenOut))
+@problems(blp, *READ_PROBLEMS)
 def list_tokens(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Tokens the caller may see: all (admin), their shops' customer tokens and their own (manager), their own."""
     filters = {"shop_id": str(args.pop("shop_id")) if args["shop_id"] else args.pop("shop_id"),
@@ -82,6 +87,7 @@ def list_tokens(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 @blp.route("/tokens/<uuid:token_id>", methods=["GET"])
 @blp.response(200, TokenOut)
+@problems(blp, *READ_PROBLEMS)
 def get_token(token_id):  # type: ignore[no-untyped-def]
     return with_version(handlers.get_token(request_conn(), caller(), str(token_id)))
 
@@ -89,6 +95,7 @@ def get_token(token_id):  # type: ignore[no-untyped-def]
 @blp.route("/tokens/<uuid:token_id>", methods=["DELETE"])
 @blp.doc(parameters=WRITE)
 @blp.response(200, TokenOut)
+@problems(blp, *WRITE_PROBLEMS)
 def revoke_token(token_id):  # type: ignore[no-untyped-def]
     """Revoke a token: every service refuses it from now on."""
     return with_version(handlers.revoke_token(request_conn(), caller(), str(token_id)))
