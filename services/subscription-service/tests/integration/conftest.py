@@ -171,9 +171,22 @@ def other_shop(admin, app) -> SimpleNamespace:
     return make_shop(admin, app, name="Autre boutique")
 
 
+def drop_topics(bootstrap: str, prefix: str) -> None:
+    """Delete the topics a test created under its own prefix (a shared broker slows down with every partition)."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
+
+
 @pytest.fixture
 def kit() -> SimpleNamespace:
     """The helpers above for test modules (which cannot import conftest under --import-mode=importlib)."""
     return SimpleNamespace(ADDRESS=ADDRESS, NOW=NOW, ADMIN=ADMIN, Client=Client, ok=ok, make_shop=make_shop,
                            project=project, variant=variant, subscription_body=subscription_body, date=date,
-                           timedelta=timedelta)
+                           timedelta=timedelta, drop_topics=drop_topics)

@@ -23,7 +23,7 @@ OPEN_FIRST = datetime(2026, 3, 18, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def topics(monkeypatch, infra, app):
+def topics(monkeypatch, infra, app, kit):
     """Fresh topics (3 partitions each: enough to interleave, light on a shared broker) for this test."""
     from shared_events.topics import ensure_topics
 
@@ -31,7 +31,8 @@ def topics(monkeypatch, infra, app):
     prefix = f"sub{datetime.now(UTC):%H%M%S%f}."
     monkeypatch.setenv("TOPIC_PREFIX", prefix)
     ensure_topics(infra.bootstrap, prefix)
-    return prefix
+    yield prefix
+    kit.drop_topics(infra.bootstrap, prefix)
 
 
 class Worker:

@@ -21,7 +21,7 @@ ADMIN = "rop_test_admin_" + uuid.uuid4().hex
 
 
 @pytest.fixture
-def env(service_db, infra, monkeypatch):
+def env(service_db, infra, monkeypatch, kit):
     from shared_events.topics import ensure_topics
 
     prefix = f"subp{uuid.uuid4().hex[:8]}."
@@ -30,8 +30,9 @@ def env(service_db, infra, monkeypatch):
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.bootstrap)
     ensure_topics(infra.bootstrap, prefix)
     init_test_clock(service_db, datetime(2026, 3, 16, 10, tzinfo=UTC))
-    return process_env(service_db, infra.bootstrap, prefix, ADMIN_TOKEN=ADMIN, TEST_CLOCK_URL=service_db,
-                       TOPIC_PARTITIONS="2")
+    yield process_env(service_db, infra.bootstrap, prefix, ADMIN_TOKEN=ADMIN, TEST_CLOCK_URL=service_db,
+                      TOPIC_PARTITIONS="2")
+    kit.drop_topics(infra.bootstrap, prefix)
 
 
 def stop(proc, log):
