@@ -281,3 +281,13 @@ def test_unpausing_during_an_open_cycle_says_an_order_will_be_placed(shop, kit, 
     unpaused = kit.ok(shop.manager.post(f"{url}/unpause"))
     assert unpaused["warnings"] == [
         "An order cycle of this subscription is open: an order will be placed for this customer now."]
+
+
+def test_the_shops_kill_switch_shows_on_its_subscriptions(shop, kit):
+    sub = create(shop, kit)
+    kit.ok(shop.manager.patch(f"/shops/{shop.id}", {"subscriptions_enabled": False},
+                              headers={"X-Change-Reason": "winter break"}))
+    shown = kit.ok(shop.manager.get(subs(shop, sub["id"])))
+    assert shown["warnings"] == ["Subscriptions are disabled for La Ruche de Lyon: no order is placed until they "
+                                 "are enabled."]
+    assert shown["state"] == "active"  # the subscription itself is unchanged

@@ -30,7 +30,8 @@ class World:
 
     def shop(self, **settings):
         return Shop("shop-1", 3, {**DEFAULT_SETTINGS, "name": "La Ruche", "timezone": "Europe/Paris",
-                                  "currency": "EUR", "contact_email": "a@b.example", **settings},
+                                  "currency": "EUR", "contact_email": "a@b.example", "subscriptions_enabled": True,
+                                  **settings},
                     shipping_methods={"ship-1": Method("ship-1", "Delivery", 500, 0, pickup=False),
                                       "ship-off": Method("ship-off", "Old van", 0, 0, active=False, pickup=False)},
                     payment_methods={"cash-1": Method("cash-1", "Cash", 0, 0, kind="cash"),

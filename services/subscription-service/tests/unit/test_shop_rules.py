@@ -43,10 +43,10 @@ def test_a_retry_policy_needs_one_increasing_delay_per_retry(world):
 
 def test_an_update_carries_only_the_changed_settings_and_their_previous_values(world):
     shop = world.shop()
-    [event] = shops.update_shop(shop, {"subscriptions_enabled": True, "name": "La Ruche"}, world.by(),
+    [event] = shops.update_shop(shop, {"subscriptions_enabled": False, "name": "La Ruche"}, world.by(),
                                 has_subscriptions=False)
-    assert event.payload["changes"] == {"subscriptions_enabled": True}
-    assert event.payload["previous"] == {"subscriptions_enabled": False}
+    assert event.payload["changes"] == {"subscriptions_enabled": False}
+    assert event.payload["previous"] == {"subscriptions_enabled": True}
 
 
 def test_an_update_that_changes_nothing_records_nothing(world):

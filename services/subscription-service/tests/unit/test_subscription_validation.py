@@ -99,6 +99,11 @@ def test_an_unavailable_variant_and_no_upcoming_cycle_are_warnings_not_errors(wo
     assert any("no open or upcoming order cycles" in w for w in warnings)
 
 
+def test_a_shop_with_subscriptions_disabled_is_a_warning(world):
+    _, warnings = validate(world.ctx(shop=world.shop(subscriptions_enabled=False)), world.draft())
+    assert warnings == ["Subscriptions are disabled for La Ruche: no order is placed until they are enabled."]
+
+
 def test_estimates_use_catalog_prices_and_the_shared_fee_rule(world):
     ctx = world.ctx()
     terms = estimate(ctx, world.terms())

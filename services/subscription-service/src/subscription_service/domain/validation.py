@@ -113,8 +113,10 @@ def _item_errors(ctx: Context, items: tuple[Item, ...], errors: dict[str, list[s
 
 
 def warnings(ctx: Context, draft: Draft) -> list[str]:
-    """Things worth knowing that do not stop a save (reference rule 24)."""
+    """Things worth knowing that do not stop a save (reference rule 24, and the shop's kill switch)."""
     out = []
+    if not ctx.shop.settings.get("subscriptions_enabled"):
+        out.append(f"Subscriptions are disabled for {ctx.shop.name}: no order is placed until they are enabled.")
     for item in draft.terms.items:
         v = ctx.variants.get(item.variant_id)
         if v is not None and not v.deleted and not v.available:
