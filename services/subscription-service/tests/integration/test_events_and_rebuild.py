@@ -91,6 +91,8 @@ def activity(shop, kit, clock):
     lone = kit.ok(m.post(f"/shops/{shop.id}/customers", {"email": "lone@example.org", "first_name": "L",
                                                          "last_name": "One"}), 201)
     assert m.delete(f"/shops/{shop.id}/customers/{lone['id']}").status_code == 204
+    kit.ok(m.post(f"/shops/{shop.id}/customers", {"email": "lone@example.org", "first_name": "L",
+                                                  "last_name": "Two"}), 201)  # the freed email, taken again
     cancelled = kit.ok(m.post(f"/shops/{shop.id}/subscriptions", kit.subscription_body(shop)), 201)
     kit.ok(m.post(f"/shops/{shop.id}/subscriptions/{cancelled['id']}/cancel", {}))
     assert m.delete(f"/shops/{shop.id}/payment-methods/{shop.cash['id']}").status_code == 204

@@ -71,6 +71,9 @@ def customer(conn: psycopg.Connection, shop_id: str, customer_id: str, lock: str
 
 
 def email_taken(conn: psycopg.Connection, shop_id: str, email: str, except_id: str | None = None) -> bool:
+    """Whether another live customer of the shop has this email. Takes a transaction-scoped lock on (shop, email)
+    first: a concurrent command for the same email waits for this transaction, then sees its customer."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"customer-email:{shop_id}:{email.strip().lower()}"])
     row = _one(conn, "SELECT 1 AS taken FROM customers WHERE shop_id = %s AND lower(email) = lower(%s) "
                      "AND deleted_at IS NULL AND customer_id IS DISTINCT FROM %s", [shop_id, email, except_id])
     return row is not None

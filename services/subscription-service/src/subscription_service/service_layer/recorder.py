@@ -1,8 +1,8 @@
 """Record decided events: envelopes, the projection rows, and the outbox, in the caller's transaction.
 
 The events are applied in the exact form consumers and a rebuild will see them (encoded and decoded again), with
-the same projector a replay uses; a version clash in the outbox (another writer won) or in a unique projection
-index (e.g. an email taken meanwhile) is a 409 and the transaction changes nothing.
+the same projector a replay uses; a version clash in the outbox (another writer won) is a 409 and the transaction
+changes nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from subscription_service.adapters.projections import apply
 from subscription_service.domain.common import Decided
 from subscription_service.domain.errors import Conflict
 from subscription_service.service_layer.caller import Caller
-
-UNIQUE_MESSAGES = {"customers_email_per_shop": ("email", "Already used by another customer of this shop.")}
 
 
 def envelopes(caller: Caller, aggregate_id: str, shop_id: str | None, version: int,
@@ -39,8 +37,7 @@ def record(conn: psycopg.Connection, envs: list[Envelope]) -> None:
     except ConcurrencyError as exc:
         raise Conflict("A concurrent change won; read the resource again and retry.") from exc
     except psycopg.errors.UniqueViolation as exc:
-        field, message = UNIQUE_MESSAGES.get(exc.diag.constraint_name or "", ("_schema", "Already exists."))
-        raise Conflict(message, {field: [message]}) from exc
+        raise Conflict("A concurrent change won; read the resource again and retry.") from exc
 
 
 def record_decided(conn: psycopg.Connection, caller: Caller, aggregate_id: str, shop_id: str | None, version: int,
