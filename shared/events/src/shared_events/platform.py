@@ -26,13 +26,14 @@ def _version() -> int:
 
 
 class CatalogPublisher:
-    def __init__(self, bootstrap: str | None = None, producer: Any = None) -> None:
+    def __init__(self, bootstrap: str | None = None, producer: Any = None, topic_prefix: str | None = None) -> None:
         self.producer = producer or kafka_clients.producer(bootstrap)
+        self.topic = physical("catalog.events", topic_prefix)
 
     def _send(self, event_type: str, shop_id: str, variant_id: str, payload: dict[str, Any]) -> Envelope:
         env = Envelope(event_type=event_type, aggregate_id=variant_key(shop_id, variant_id),
                        aggregate_version=_version(), payload=payload, producer="platform-catalog", shop_id=shop_id)
-        self.producer.send(physical("catalog.events"), key=env.aggregate_id.encode(), value=encode(env))
+        self.producer.send(self.topic, key=env.aggregate_id.encode(), value=encode(env))
         return env
 
     def variant(self, shop_id: str, variant_id: str, product_name: str, *, unit_price: int, currency: str,
