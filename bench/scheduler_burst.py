@@ -45,10 +45,12 @@ from devstack.stack import SERVICES, Stack, StackConfig, repo_root
 from scheduler_service.adapters import projections
 from scheduler_service.adapters.clock import PlatformClock
 from scheduler_service.config import MIGRATIONS_DIR
+from scheduler_service.domain import events as events_
+from scheduler_service.domain.model import Due, OrderCycle, Subscription
 from scheduler_service.service_layer import test_clock
 from servicekit.clock import init_test_clock
 from servicekit.db import ensure_database, migrate_dsn, with_database
-from shared_events import Envelope, new_envelope
+from shared_events import Envelope, encode, new_envelope
 from shared_events.examples import ADDRESS, ITEMS, SETTINGS
 from shared_events.topics import ensure_topics, physical
 
@@ -227,6 +229,17 @@ def ready(port: int) -> bool:
         return False
 
 
+def encode_cost(sample: int = 5_000) -> float:
+    """Microseconds to validate and encode one OrderDue (shared_events.encode), for reading the numbers."""
+    cycle = OrderCycle("c", "s", START, START + WEEK)
+    dues = [events_.order_due(Due(Subscription(str(i), "s", "c", "sch", START, None, False, False), cycle, START,
+                                  "cycle_opened", False), START) for i in range(sample)]
+    started = time.perf_counter()
+    for env in dues:
+        encode(env)
+    return (time.perf_counter() - started) / sample * 1e6
+
+
 def start(module: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", module], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
@@ -300,6 +313,8 @@ def main() -> int:
         print(f"{r['path']:8} {r['subscriptions']:>8,} {r['due_count']:>8,} {r['transaction_seconds']:>7} "
               f"{r['outbox_seconds']!s:>9} {r['kafka_seconds']!s:>8} {r['kafka_events_per_second']!s:>9}  "
               f"{r['lag_seconds']}")
+    print(f"strict validation + encoding of one OrderDue (shared_events.encode): {encode_cost():.0f} us; "
+          f"CPUs: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     print(f"read back from Kafka: {records:,} records, {distinct:,} distinct OrderDue keys "
           f"(expected {2 * n + 3:,} and {2 * n:,})")
     out = repo_root() / "bench" / "results"

@@ -194,7 +194,7 @@ class Harness:
     # -- processes ----------------------------------------------------------------------------------------------
     def env(self, **extra: Any) -> dict[str, str]:
         values = {"TEST_CLOCK_URL": self.clock_dsn, "CONSUMER_GROUP": self.group, "ADMIN_TOKEN": ADMIN_TOKEN,
-                  "SERVICE_NAME": "scheduler-service", "TICKER_MAX_WAIT_S": 5, **extra}
+                  "SERVICE_NAME": "scheduler-service", "TICKER_MAX_WAIT_S": 5, "TICKER_RETRY_FAILED_S": 1, **extra}
         return process_env(self.dsn, self.infra.bootstrap, self.prefix, **values)
 
     def start(self, worker: str, name: str | None = None, **extra: Any) -> subprocess.Popen:
@@ -235,8 +235,8 @@ class Harness:
                         app_env="test", test_clock_url=self.clock_dsn if test_clock else None, log_level="WARNING",
                         public_base_url="http://scheduler.test", rate_limit_per_minute=1_000_000,
                         max_body_bytes=1_000_000)
-        return ServiceSettings(base=base, worker_id="api-test", ticker_max_wait_s=5, consumer_group=self.group,
-                               fault=None, fault_once_file=None)
+        return ServiceSettings(base=base, worker_id="api-test", ticker_max_wait_s=5, ticker_retry_failed_s=1,
+                               consumer_group=self.group, fault=None, fault_once_file=None)
 
     def api(self, token: str = ADMIN_TOKEN, test_clock: bool = True) -> Api:
         from scheduler_service.entrypoints.flask_app import create_app

@@ -1,8 +1,10 @@
 """A cycle's open and close become events: through the test clock API, through the ticker, in real time."""
 
+import time
 import urllib.request
 from datetime import timedelta
 
+import psycopg
 import pytest
 from scheduler_harness import START, days, hours
 
@@ -99,3 +101,29 @@ def test_with_the_system_clock_the_ticker_fires_at_the_boundary_never_before(har
     assert 'scheduler_boundary_lag_seconds_count{kind="open"} 1.0' in body
     assert 'scheduler_boundary_lag_seconds_count{kind="close"} 1.0' in body
     print("real-time boundary lag (s):", runs)
+
+
+def test_a_boundary_that_fails_holds_back_only_its_own_shop_and_is_retried(harness):
+    h, f = harness, harness.feed
+    broken, healthy = f.shop(), f.shop()
+    cycles = {shop: f.cycle(shop, START + hours(1), START + days(2)) for shop in (broken, healthy)}
+    later = f.cycle(broken, START + hours(2), START + days(2))
+    subs = {shop: f.subscription(shop, f.schedule(shop, [cycles[shop], *([later] if shop == broken else [])]),
+                                 START) for shop in (broken, healthy)}
+    h.start_all()
+    h.wait_applied()
+    with psycopg.connect(h.dsn) as conn:  # data no OrderDue can be built from: the contract refuses it
+        conn.execute("UPDATE subscriptions SET customer_id = '' WHERE subscription_id = %s", [subs[broken]])
+
+    init_test_clock(h.clock_dsn, START + hours(3))
+    wait_for(lambda: h.outbox("OrderCycleOpened"), 30, "the healthy shop's open")
+    time.sleep(2)  # the broken shop is retried every second meanwhile
+    assert [e.aggregate_id for e in h.outbox("OrderCycleOpened")] == [cycles[healthy]]
+    assert "boundary failed; its shop waits" in h.log("ticker").read_text()
+
+    with psycopg.connect(h.dsn) as conn:
+        conn.execute("UPDATE subscriptions SET customer_id = 'fixed' WHERE subscription_id = %s", [subs[broken]])
+    wait_for(lambda: len(h.outbox("OrderCycleOpened")) == 3, 30, "the broken shop's opens, once repaired")
+    opened = [e for e in h.outbox("OrderCycleOpened") if e.shop_id == broken]
+    assert [e.aggregate_id for e in opened] == [cycles[broken], later], "still in time order"
+    assert opened[0].payload["lateness_seconds"] == 2 * 3600.0

@@ -15,6 +15,7 @@ BOUNDARIES = Counter("scheduler_boundaries_total", "Order-cycle boundaries emitt
 ORDER_DUE = Counter("scheduler_order_due_total", "OrderDue events emitted", ["reason", "late"])
 LATE_SKIPPED = Counter("scheduler_late_skipped_total",
                        "Dues not placed because the open was missed, the cycle is over and the shop places none late")
+FAILURES = Counter("scheduler_boundary_failures_total", "Boundaries that failed and were rolled back (retried)")
 OVERDUE = Gauge("scheduler_overdue_boundaries", "Boundaries whose time has come and that are not emitted yet",
                 multiprocess_mode="livemax")
 NEXT_BOUNDARY = Gauge("scheduler_next_boundary_seconds",

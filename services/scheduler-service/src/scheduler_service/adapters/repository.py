@@ -185,7 +185,7 @@ def record_run(conn: psycopg.Connection, boundary: Boundary, *, worker: str, lag
 
 
 def emitted_boundaries(conn: psycopg.Connection, *, shop_ids: list[str] | None, limit: int,
-                       before: tuple[str, str, str] | None = None) -> list[dict[str, Any]]:
+                       before: tuple[datetime, str, str] | None = None) -> list[dict[str, Any]]:
     """Emitted boundaries, most recent boundary first, with how they went (for operators)."""
     filters: list[sql.Composable] = []
     params: dict[str, Any] = {"limit": limit}
@@ -193,7 +193,7 @@ def emitted_boundaries(conn: psycopg.Connection, *, shop_ids: list[str] | None, 
         filters.append(sql.SQL("b.shop_id = ANY(%(shops)s)"))
         params["shops"] = shop_ids
     if before is not None:
-        filters.append(sql.SQL("(b.boundary_at, b.order_cycle_id, b.kind) < (%(at)s::timestamptz, %(id)s, %(kind)s)"))
+        filters.append(sql.SQL("(b.boundary_at, b.order_cycle_id, b.kind) < (%(at)s, %(id)s, %(kind)s)"))
         params.update(at=before[0], id=before[1], kind=before[2])
     where = sql.SQL(" AND ").join(filters) if filters else sql.SQL("true")
     return conn.cursor(row_factory=dict_row).execute(

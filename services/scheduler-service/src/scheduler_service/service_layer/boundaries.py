@@ -16,8 +16,9 @@ the whole protocol.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -30,6 +31,10 @@ from scheduler_service.domain.model import OPEN, Boundary
 from scheduler_service.domain.planning import plan_open
 from scheduler_service.domain.rules import lateness_seconds
 from shared_events import Envelope, decode, outbox
+
+log = logging.getLogger("scheduler_service.boundaries")
+
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)  # incl. deadlocks and serialization failures
 
 NOTHING_DUE = "nothing_due"
 CONTENDED = "contended"  # due boundaries exist but other replicas hold their shops
@@ -60,12 +65,14 @@ class Emitted:
 class RunResult:
     emitted: list[Emitted] = field(default_factory=list)
     contended: bool = False
+    failed: dict[str, str] = field(default_factory=dict)  # shop -> error of a boundary that could not be emitted
 
 
-def claim_next(conn: psycopg.Connection, now: datetime, *, wait: bool) -> Boundary | str:
-    """Claim the shop of the earliest due boundary (skipping shops other replicas hold unless ``wait``)
-    and return that shop's earliest due boundary, read after the claim."""
-    due = repository.pending_boundaries(conn, until=now, limit=200)
+def claim_next(conn: psycopg.Connection, now: datetime, *, wait: bool,
+               skip_shops: Collection[str] = ()) -> Boundary | str:
+    """Claim the shop of the earliest due boundary (skipping shops other replicas hold unless ``wait``, and
+    ``skip_shops``) and return that shop's earliest due boundary, read after the claim."""
+    due = [b for b in repository.pending_boundaries(conn, until=now, limit=200) if b.shop_id not in skip_shops]
     if not due:
         return NOTHING_DUE
     tried: set[str] = set()
@@ -134,36 +141,52 @@ def _observe(emitted: Emitted) -> None:
 
 
 def run_due(conn: psycopg.Connection, clock: Clock, *, worker: str, wait: bool = False,
-            before_commit: BeforeCommit | None = None) -> RunResult:
+            before_commit: BeforeCommit | None = None, skip_shops: Collection[str] = ()) -> RunResult:
     """Emit every boundary due at the clock's "now", earliest first, each in its own transaction.
 
     ``conn`` is an autocommit connection. ``wait=False`` (the ticker) skips shops that another replica is
     working on and reports ``contended``; ``wait=True`` (a test-clock advance) waits for them, so that when
-    it returns every boundary due at "now" is in the outbox.
+    it returns every boundary due at "now" is in the outbox. A boundary that fails (a bug, bad data) is
+    rolled back and its shop left alone for the rest of the run (``failed``): one shop cannot stop time for
+    the others, and that shop's later boundaries wait so its events stay in order. Losing PostgreSQL raises.
     """
     result = RunResult()
+    skipped = set(skip_shops)
     while True:
         now = clock.now()
         emitted = None
-        with conn.transaction():
-            claimed = claim_next(conn, now, wait=wait)
-            if claimed == NOTHING_DUE:
-                break
-            if claimed == CONTENDED:
-                result.contended = True
-                break
-            if isinstance(claimed, Boundary):
-                emitted = emit_boundary(conn, claimed, now, worker=worker, clock=clock, before_commit=before_commit)
+        claimed: Boundary | str = NOTHING_DUE
+        try:
+            with conn.transaction():
+                claimed = claim_next(conn, now, wait=wait, skip_shops=skipped)
+                if claimed == NOTHING_DUE:
+                    break
+                if claimed == CONTENDED:
+                    result.contended = True
+                    break
+                if isinstance(claimed, Boundary):
+                    emitted = emit_boundary(conn, claimed, now, worker=worker, clock=clock,
+                                            before_commit=before_commit)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            if not isinstance(claimed, Boundary):
+                raise
+            log.exception("boundary failed; its shop waits", extra={"order_cycle_id": claimed.order_cycle_id,
+                                                                   "kind": claimed.kind, "shop_id": claimed.shop_id})
+            metrics.FAILURES.inc()
+            result.failed[claimed.shop_id] = f"{claimed.kind} of {claimed.order_cycle_id}: {type(exc).__name__}: {exc}"
+            skipped.add(claimed.shop_id)
+            continue
         if emitted is not None:
             _observe(emitted)
             result.emitted.append(emitted)
     return result
 
 
-def report_pending(conn: psycopg.Connection, now: datetime) -> datetime | None:
-    """Update the overdue/next-boundary gauges; return when the next boundary fires."""
+def report_pending(conn: psycopg.Connection, now: datetime, skip_shops: Collection[str] = ()) -> datetime | None:
+    """Update the overdue/next-boundary gauges; return when the next boundary not of ``skip_shops`` fires."""
     pending = repository.pending_boundaries(conn, limit=1000)
     metrics.OVERDUE.set(sum(1 for b in pending if b.fire_at <= now))
-    next_at = pending[0].fire_at if pending else None
-    metrics.NEXT_BOUNDARY.set((next_at - now).total_seconds() if next_at else float("inf"))
-    return next_at
+    metrics.NEXT_BOUNDARY.set((pending[0].fire_at - now).total_seconds() if pending else float("inf"))
+    return next((b.fire_at for b in pending if b.shop_id not in skip_shops), None)

@@ -24,6 +24,10 @@ class ClockError(Exception):
     """The request cannot be honoured (test clock mode off, or time would go backwards)."""
 
 
+class BoundaryFailed(Exception):
+    """A boundary on the way could not be emitted (the clock stays at its instant)."""
+
+
 @dataclass
 class AdvanceResult:
     started_at: datetime
@@ -64,7 +68,9 @@ def advance(clock: PlatformClock, dsn: str, to: datetime, *, worker: str, max_st
                 if next_at > current:
                     store.set(next_at)
                     current = next_at
-                run_due(conn, clock, worker=worker, wait=True)
+                run = run_due(conn, clock, worker=worker, wait=True)
+                if run.failed:
+                    raise BoundaryFailed("; ".join(run.failed.values()))
             else:
                 raise ClockError(f"more than {max_steps} boundaries before {to.isoformat()}: advance in smaller steps")
             result.boundaries = repository.boundaries_stored_after(conn, position)

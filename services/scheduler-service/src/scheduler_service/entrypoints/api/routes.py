@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -16,7 +16,7 @@ from scheduler_service.entrypoints.api import schemas
 from scheduler_service.service_layer import test_clock
 from servicekit.web.app import principal, request_conn, settings
 from servicekit.web.http import decode_cursor, page
-from servicekit.web.problems import Conflict, Forbidden, NotFound
+from servicekit.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
 
 clock_blp = Blueprint("test_clock", __name__, url_prefix="/api/v1/test-clock",
                       description="The shared test clock (TEST_CLOCK_URL only): freeze and advance platform time.")
@@ -85,6 +85,9 @@ def advance_clock(args: dict[str, Any]) -> dict[str, Any]:
                                     worker=current_app.extensions["scheduler_worker"])
     except test_clock.ClockError as exc:
         raise Conflict(str(exc)) from exc
+    except test_clock.BoundaryFailed as exc:
+        raise Problem(str(exc), status=500, title="A boundary on the way could not be emitted",
+                      slug="boundary-failed") from exc
     return {"started_at": result.started_at, "now": result.state.now, "boundaries": result.boundaries}
 
 
@@ -103,10 +106,14 @@ def _boundary_view(row: dict[str, Any]) -> dict[str, Any]:
 
 def _boundary_page(shop_ids: list[str] | None, args: dict[str, Any]) -> dict[str, Any]:
     cursor = decode_cursor(args["cursor"])
-    if cursor is not None and len(cursor) != 3:
-        decode_cursor("!")  # answers 422 like any unreadable cursor
-    rows = repository.emitted_boundaries(request_conn(), shop_ids=shop_ids, limit=args["limit"] + 1,
-                                         before=tuple(cursor) if cursor else None)  # type: ignore[arg-type]
+    before = None
+    if cursor is not None:
+        try:
+            at, cycle_id, kind = cursor
+            before = (datetime.fromisoformat(at), str(cycle_id), str(kind))
+        except (TypeError, ValueError):
+            raise Unprocessable(errors={"cursor": ["Not a cursor this API returned."]}) from None
+    rows = repository.emitted_boundaries(request_conn(), shop_ids=shop_ids, limit=args["limit"] + 1, before=before)
     return page([_boundary_view(r) for r in rows], args["limit"],
                 lambda r: [r["boundary_at"].isoformat(), r["order_cycle_id"], r["kind"]])
 
