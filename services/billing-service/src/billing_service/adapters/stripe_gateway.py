@@ -92,10 +92,13 @@ class StripeGateway:
 
     # -- the one way a request goes out ---------------------------------------------------------------------
 
-    def call(self, operation: str, send: Callable[[], Any]) -> Any:
-        """Send through the limiter; resend after transient errors (same request, same idempotency key)."""
+    def call(self, operation: str, send: Callable[[], Any], before_send: Callable[[], None] | None = None) -> Any:
+        """Send through the limiter; resend after transient errors (same request, same idempotency key).
+        ``before_send`` runs for every send, once its slot is granted and right before the request leaves."""
         for retry in range(self.settings.max_retries + 1):
             metrics.STRIPE_LIMITER_WAIT.inc(self.limiter.acquire())
+            if before_send:
+                before_send()
             try:
                 result = plain(send())
             except stripe.StripeError as exc:
@@ -128,10 +131,11 @@ class StripeGateway:
 
     # -- payment intents --------------------------------------------------------------------------------------
 
-    def create_payment_intent(self, params: Any, idempotency_key: str,
-                              stripe_account: str | None) -> dict[str, Any]:
+    def create_payment_intent(self, params: Any, idempotency_key: str, stripe_account: str | None,
+                              before_send: Callable[[], None] | None = None) -> dict[str, Any]:
         options = self._options(stripe_account, idempotency_key)
-        return self.call("create_payment_intent", lambda: self.v1.payment_intents.create(params, options))
+        return self.call("create_payment_intent", lambda: self.v1.payment_intents.create(params, options),
+                         before_send)
 
     def retrieve_payment_intent(self, intent_id: str, stripe_account: str | None) -> dict[str, Any]:
         options = self._options(stripe_account)

@@ -32,6 +32,7 @@ log = logging.getLogger("billing_service.charger")
 LEADER_KEY = zlib.crc32(b"billing-service:charger")
 AUTHORISATION_POLL = timedelta(minutes=5)
 REFUND_SWEEP_S = 30.0
+RETRY_CHECK_S = 0.5
 
 
 class Charger:
@@ -83,12 +84,14 @@ class Charger:
         pool = ConnectionPool(self.dsn, min_size=1, max_size=self.concurrency + 1, kwargs={"autocommit": True},
                               name="charger", open=True)
         executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="charge")
-        last_sweep = 0.0
+        last_sweep = last_retries = 0.0
         try:
             while not self.stop_event.is_set():
                 leader.execute("SELECT 1")  # still connected, so still the leader
                 with pool.connection() as conn:
-                    self.charging.start_due_retries(conn)
+                    if time.monotonic() - last_retries >= RETRY_CHECK_S:
+                        last_retries = time.monotonic()
+                        self.charging.start_due_retries(conn)
                     if time.monotonic() - last_sweep > REFUND_SWEEP_S:
                         last_sweep = time.monotonic()
                         self.charging.reconcile_refunds(conn)

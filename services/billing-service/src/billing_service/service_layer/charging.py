@@ -5,7 +5,7 @@ Never charged twice, step by step, for one attempt (its row was committed by who
 2. if a call for it may already have reached Stripe (``charge_calls.calls > 0``), or an earlier attempt
    failed without knowing whether Stripe acted, Stripe is asked first (``reconcile``): an intent that
    succeeded means "paid", nothing is sent;
-3. ``calls`` is incremented and COMMITTED before the request leaves;
+3. ``calls`` is incremented and COMMITTED before the request (and each resend) leaves;
 4. the request carries the attempt's idempotency key and, on a resend, the very same parameters;
 5. the outcome is recorded in one transaction (events + projection), unless a webhook recorded it first.
 A crash between 3 and 5 is step 2 on the next run.
@@ -88,15 +88,13 @@ class Charging:
 
     def charge(self, conn: psycopg.Connection, work: Work) -> str:
         """Charge one attempt (see the module doc). Returns what happened, for logs and metrics."""
-        lock_key = repo.one(conn, "SELECT hashtextextended(%s, 0) AS k", [work.idempotency_key])
-        assert lock_key is not None
-        got = repo.one(conn, "SELECT pg_try_advisory_lock(%s) AS ok", [lock_key["k"]])
+        got = repo.one(conn, "SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS ok", [work.idempotency_key])
         if not got or not got["ok"]:
             return "busy"
         try:
             result = self._charge_locked(conn, work)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", [lock_key["k"]])
+            conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [work.idempotency_key])
         metrics.CHARGE_OUTCOMES.labels(result).inc()
         return result
 
@@ -122,12 +120,9 @@ class Charging:
         # 1. money may already have moved: ask Stripe before anything else
         earlier_unknown = any(a.code == oc.STRIPE_UNAVAILABLE for a in payment.history if a.attempt < work.attempt)
         if call["calls"] > 0 or earlier_unknown:
-            customer = stored["customer"] if stored else (card.stripe_customer_id if card else None)
-            account = call["stripe_account"] if stored else shop.stripe_account_id
-            if customer:
-                done = self._reconcile(conn, payment.payment_id, work, customer, account)
-                if done:
-                    return done
+            done = self._reconcile(conn, payment.payment_id, work)
+            if done:
+                return done
         # 2. the customer's card and permission, as they are now
         refused = decide.precheck(card)
         if refused == oc.NO_CARD and card is None and not call["grace_over"]:
@@ -143,12 +138,15 @@ class Charging:
         # 3. a resend carries the very parameters of the first call (same idempotency key, same request)
         params: dict[str, Any] = stored or charges.charge_params(payment, attempt, card)
         account = call["stripe_account"] if stored else shop.stripe_account_id
-        with conn.transaction():  # committed BEFORE the request leaves
-            conn.execute("UPDATE charge_calls SET calls = calls + 1, last_call_at = clock_timestamp(), params = %s, "
-                         "stripe_account = %s WHERE idempotency_key = %s",
-                         [Jsonb(params), account, work.idempotency_key])
+
+        def mark_sent() -> None:  # committed BEFORE each request (and each resend) leaves
+            with conn.transaction():
+                conn.execute("UPDATE charge_calls SET calls = calls + 1, last_call_at = clock_timestamp(), "
+                             "params = %s, stripe_account = %s WHERE idempotency_key = %s",
+                             [Jsonb(params), account, work.idempotency_key])
+
         try:
-            intent = self.gateway.create_payment_intent(params, work.idempotency_key, account)
+            intent = self.gateway.create_payment_intent(params, work.idempotency_key, account, mark_sent)
             outcome = oc.classify_intent(intent)
         except StripeCallFailed as exc:
             outcome = oc.classify_failure(exc.failure)
@@ -173,14 +171,18 @@ class Charging:
                      [delay, work.idempotency_key])
         return f"deferred:{why}"
 
-    def _reconcile(self, conn: psycopg.Connection, payment_id: str, work: Work, stripe_customer_id: str,
-                   account: str | None) -> str | None:
-        """Ask Stripe what it already holds for this payment. A result ends the attempt; None: call Stripe."""
-        since = repo.one(conn, "SELECT min(first_seen_at) - %s AS t FROM charge_calls WHERE payment_id = %s",
-                         [RECONCILE_MARGIN, payment_id])
-        created_since = int(since["t"].timestamp()) if since and since["t"] else 0
+    def _reconcile(self, conn: psycopg.Connection, payment_id: str, work: Work) -> str | None:
+        """Ask Stripe what it already holds for this payment, wherever an earlier request of it went (the
+        customer and account each was sent with). A result ends the attempt; None: call Stripe."""
+        sent = repo.many(conn, "SELECT DISTINCT params->>'customer' AS customer, stripe_account, "
+                               "min(first_seen_at) OVER () - %s AS since FROM charge_calls "
+                               "WHERE payment_id = %s AND params IS NOT NULL", [RECONCILE_MARGIN, payment_id])
+        intents: list[dict[str, Any]] = []
         try:
-            intents = self.gateway.find_payment_intents(stripe_customer_id, payment_id, created_since, account)
+            for target in sent:
+                intents += self.gateway.find_payment_intents(target["customer"], payment_id,
+                                                             int(target["since"].timestamp()),
+                                                             target["stripe_account"])
         except StripeCallFailed as exc:
             log.warning("reconciliation failed, will try again", extra={"payment_id": payment_id,
                                                                         "kind": exc.failure.kind})
