@@ -56,7 +56,8 @@ def _cursor_value(sort: Sort, page: PageRequest) -> tuple[Any, str] | None:
     if page.cursor is None:
         return None
     c = page.cursor
-    if len(c) != 3 or c[0] != _token(sort, page) or not isinstance(c[1], str) or not isinstance(c[2], str):
+    if len(c) != 3 or c[0] != _token(sort, page) or not isinstance(c[1], str) or not isinstance(c[2], str) \
+            or "\x00" in c[1] + c[2]:
         raise Invalid({"cursor": ["Not a cursor of this list with this sort order."]})
     if sort.kind == "time":
         try:
