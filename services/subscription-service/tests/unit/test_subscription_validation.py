@@ -87,6 +87,11 @@ def test_the_same_variant_cannot_be_added_twice(world):
     assert errors["items.1.variant_id"] == ["Eggs - half dozen has already been added; change its quantity instead."]
 
 
+def test_an_absurd_line_total_is_refused(world):
+    errors = errors_of(world, items=(Item("box", 1_000_000_000),))
+    assert errors["items.0.quantity"] == ["The estimated total of this line is too large."]
+
+
 def test_negative_quantities_are_refused(world):
     assert errors_of(world, items=(Item("eggs", -1), Item("box", 1)))["items.0.quantity"] == ["Must not be negative."]
 

@@ -17,6 +17,7 @@ from subscription_service.domain.schedules import Schedule
 from subscription_service.domain.shops import ALLOWED_PAYMENT_KINDS, Shop
 from subscription_service.domain.terms import Item, Terms
 
+MAX_ITEM_TOTAL = 10**12  # minor units: far beyond any real order, far below what the stores can hold
 REQUIRED = ("customer_id", "schedule_id", "shipping_method_id", "payment_method_id", "bill_address", "ship_address",
             "begins_at")
 
@@ -106,6 +107,8 @@ def _item_errors(ctx: Context, items: tuple[Item, ...], errors: dict[str, list[s
         elif v.currency != ctx.shop.currency:
             add_error(errors, f"items.{n}.variant_id",
                       f"{label} is priced in {v.currency}, not in the shop's {ctx.shop.currency}.")
+        if v is not None and v.unit_price * item.quantity > MAX_ITEM_TOTAL:
+            add_error(errors, f"items.{n}.quantity", "The estimated total of this line is too large.")
         if item.variant_id in seen:
             add_error(errors, f"items.{n}.variant_id",
                       f"{label} has already been added; change its quantity instead.")
