@@ -124,6 +124,9 @@ def test_a_due_of_a_paused_subscription_is_set_aside_and_placed_when_it_is_unpau
     customer, _ = f.customer(shop)
     sub = f.subscription(shop, customer, {"eggs": 1})
     f.subscription_event("SubscriptionPaused", shop, sub, open_orders="none", open_order_cycle_ids=[])
+    # (the pause and the due travel on different topics: let the pause be seen first, as it was by the scheduler)
+    orders.wait(lambda: orders.scalar("SELECT state FROM subscriptions WHERE subscription_id = %s", [sub]) == "paused",
+                "the pause")
     f.due(shop, cycle, sub, customer)
     f.boundary("OrderCycleOpened", cycle, due_count=1)
     orders.wait(lambda: orders.scalar("SELECT state FROM order_dues WHERE subscription_id = %s", [sub]) == "skipped",

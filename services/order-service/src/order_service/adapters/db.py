@@ -9,9 +9,12 @@ import psycopg
 from psycopg.rows import dict_row
 
 
-def all_rows(conn: psycopg.Connection, query: Any, params: Any = None) -> list[dict[str, Any]]:
+def all_rows(conn: psycopg.Connection, query: Any, params: Any = None, *, binary: bool = False
+             ) -> list[dict[str, Any]]:
+    """``binary``: parameters and results in PostgreSQL's binary format (an array of 100,000 ids is
+    escaped element by element in Python in the text format)."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query, params)
+        cur.execute(query, params, binary=binary)
         return cur.fetchall() if cur.description else []
 
 

@@ -1,7 +1,7 @@
 """Storing our own events in the outbox (shared_events' event_store table) in bulk.
 
-``store_new`` encodes (validates) each group of events on its own, so one bad order never stops the
-others, and inserts them all in one statement; an event whose (aggregate, version) is already
+``store_new`` encodes (validates, adapters/wire.py) each group of events on its own, so one bad order
+never stops the others, and inserts them all in one statement; an event whose (aggregate, version) is already
 stored is skipped, which is what makes a replayed trigger harmless.
 """
 
@@ -14,10 +14,12 @@ from typing import Any
 
 import psycopg
 
-from order_service.adapters.db import all_rows
-from shared_events import Envelope, outbox
+from order_service.adapters import bulk, wire
+from shared_events import Envelope
 
 log = logging.getLogger("order_service.event_store")
+
+COLUMNS = ("event_id", "topic", "aggregate_id", "aggregate_version", "event_type", "occurred_at", "body")
 
 
 @dataclass
@@ -34,7 +36,7 @@ def store_new(conn: psycopg.Connection, groups: Sequence[Sequence[Envelope]]) ->
     rows: list[tuple[Any, ...]] = []
     for group in groups:
         try:
-            encoded = outbox.iter_rows(group)
+            encoded = [wire.row(env) for env in group]
         except ValueError as exc:  # a payload that breaks its contract: report it, carry on with the others
             log.error("event could not be encoded", extra={"error": str(exc)})
             result.failures.append((list(group), str(exc)))
@@ -42,17 +44,9 @@ def store_new(conn: psycopg.Connection, groups: Sequence[Sequence[Envelope]]) ->
         rows.extend(encoded)
     if not rows:
         return result
-    columns = [list(col) for col in zip(*rows, strict=True)]
-    stored_ids = {str(r["event_id"]) for r in all_rows(
-        conn,
-        """
-        INSERT INTO event_store (event_id, topic, aggregate_id, aggregate_version, event_type, occurred_at, body)
-        SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[],
-                             %s::bytea[])
-        ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING
-        RETURNING event_id
-        """,
-        columns,
-    )}
+    stored_ids = {str(r["event_id"]) for r in bulk.staged(
+        conn, "event_store", "event_store", COLUMNS, rows,
+        f"INSERT INTO event_store ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM {{staged}} "
+        "ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING RETURNING event_id")}
     result.events = [e for group in groups for e in group if e.event_id in stored_ids]
     return result

@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from order_service.adapters import bulk
+
 NAMESPACE = uuid.UUID("0f6b1a2c-7d1e-4c3b-9a8f-5e4d3c2b1a09")
 
 # kind -> who receives it
@@ -50,18 +52,15 @@ class Notice:
         return notification_id(self.kind, self.key)
 
 
+COLUMNS = ("notification_id", "kind", "recipient", "shop_id", "customer_id", "order_id", "event_id", "payload")
+
+
 def queue(conn: psycopg.Connection, notices: Sequence[Notice]) -> None:
     if not notices:
         return
-    conn.execute(
-        """
-        INSERT INTO notifications (notification_id, kind, recipient, shop_id, customer_id, order_id, event_id,
-                                   payload)
-        SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::uuid[],
-                             %s::jsonb[])
-        ON CONFLICT (notification_id) DO NOTHING
-        """,
-        [[n.notification_id for n in notices], [n.kind for n in notices], [RECIPIENTS[n.kind] for n in notices],
-         [n.shop_id for n in notices], [n.customer_id for n in notices], [n.order_id for n in notices],
-         [n.event_id for n in notices], [Jsonb(n.payload) for n in notices]],
-    )
+    columns = ", ".join(COLUMNS)
+    bulk.staged(conn, "notifications", "notifications", COLUMNS,
+                [(n.notification_id, n.kind, RECIPIENTS[n.kind], n.shop_id, n.customer_id, n.order_id, n.event_id,
+                  Jsonb(n.payload)) for n in notices],
+                f"INSERT INTO notifications ({columns}) SELECT {columns} FROM {{staged}} "
+                "ON CONFLICT (notification_id) DO NOTHING")

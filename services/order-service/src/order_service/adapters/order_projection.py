@@ -17,50 +17,34 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from order_service.adapters.db import all_rows, one_row, value
+from order_service.adapters import bulk
+from order_service.adapters.db import one_row, value
 from shared_events import Envelope
+
+ORDER_COLUMNS = ("order_id", "number", "shop_id", "subscription_id", "order_cycle_id", "customer_id", "status",
+                 "currency", "item_total", "shipping_fee", "payment_fee", "total", "shipping_method_id",
+                 "payment_method_id", "payment_kind", "bill_address", "ship_address", "opens_at", "closes_at", "late",
+                 "allocation_policy", "placed_at", "version", "updated_at")
+LINE_COLUMNS = ("order_id", "line_id", "position", "variant_id", "name", "unit_price", "requested_quantity",
+                "quantity", "total", "edited_by")
 
 
 def apply_placed(conn: psycopg.Connection, envs: Sequence[Envelope]) -> list[str]:
     """Insert placed orders and their lines; returns the ids of orders that were new."""
     if not envs:
         return []
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "order_id", "number", "shop_id", "subscription_id", "order_cycle_id", "customer_id", "status", "currency",
-        "item_total", "shipping_fee", "payment_fee", "total", "shipping_method_id", "payment_method_id",
-        "payment_kind", "bill_address", "ship_address", "opens_at", "closes_at", "late", "allocation_policy",
-        "placed_at", "version")}
+    rows = []
     for env in envs:
-        p = env.payload
-        for k in ("order_id", "number", "shop_id", "subscription_id", "order_cycle_id", "customer_id", "status",
-                  "currency", "shipping_method_id", "payment_method_id", "payment_kind", "opens_at", "closes_at",
-                  "late", "allocation_policy"):
-            cols[k].append(p[k])
-        for k in ("item_total", "shipping_fee", "payment_fee", "total"):
-            cols[k].append(p["totals"][k])
-        cols["bill_address"].append(Jsonb(p["bill_address"]))
-        cols["ship_address"].append(Jsonb(p["ship_address"]))
-        cols["placed_at"].append(env.occurred_at)
-        cols["version"].append(env.aggregate_version)
-    inserted = {r["order_id"] for r in all_rows(
-        conn,
-        """
-        INSERT INTO orders (order_id, number, shop_id, subscription_id, order_cycle_id, customer_id, status, currency,
-                            item_total, shipping_fee, payment_fee, total, shipping_method_id, payment_method_id,
-                            payment_kind, bill_address, ship_address, opens_at, closes_at, late, allocation_policy,
-                            placed_at, version, updated_at)
-        SELECT d.*, d.placed_at FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-            %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[],
-            %s::text[], %s::text[], %s::jsonb[], %s::jsonb[], %s::timestamptz[], %s::timestamptz[], %s::boolean[],
-            %s::text[], %s::timestamptz[], %s::int[])
-            AS d (order_id, number, shop_id, subscription_id, order_cycle_id, customer_id, status, currency,
-                  item_total, shipping_fee, payment_fee, total, shipping_method_id, payment_method_id, payment_kind,
-                  bill_address, ship_address, opens_at, closes_at, late, allocation_policy, placed_at, version)
-        ON CONFLICT DO NOTHING
-        RETURNING order_id
-        """,
-        list(cols.values()),
-    )}
+        p, t = env.payload, env.payload["totals"]
+        rows.append((p["order_id"], p["number"], p["shop_id"], p["subscription_id"], p["order_cycle_id"],
+                     p["customer_id"], p["status"], p["currency"], t["item_total"], t["shipping_fee"],
+                     t["payment_fee"], t["total"], p["shipping_method_id"], p["payment_method_id"], p["payment_kind"],
+                     Jsonb(p["bill_address"]), Jsonb(p["ship_address"]), p["opens_at"], p["closes_at"], p["late"],
+                     p["allocation_policy"], env.occurred_at, env.aggregate_version, env.occurred_at))
+    columns = ", ".join(ORDER_COLUMNS)
+    inserted = {r["order_id"] for r in bulk.staged(
+        conn, "placed_orders", "orders", ORDER_COLUMNS, rows,
+        f"INSERT INTO orders ({columns}) SELECT {columns} FROM {{staged}} ON CONFLICT DO NOTHING RETURNING order_id")}
     new = [env for env in envs if env.payload["order_id"] in inserted]
     _insert_lines(conn, [(env.payload["order_id"], line, None) for env in new for line in env.payload["lines"]])
     _take_stock(conn, [(env.payload["shop_id"], d) for env in new for d in env.payload["stock_delta"]])
@@ -72,23 +56,14 @@ def _insert_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str,
     if not lines:
         return
     positions: dict[str, int] = {}
-    rows: list[list[Any]] = [[] for _ in range(10)]
+    rows = []
     for order_id, line, edited_by in lines:
         positions[order_id] = positions.get(order_id, first_position - 1) + 1
-        for i, cell in enumerate((order_id, line["line_id"], positions[order_id], line["variant_id"], line["name"],
-                                  line["unit_price"], line["requested_quantity"], line["quantity"], line["total"],
-                                  edited_by)):
-            rows[i].append(cell)
-    conn.execute(
-        """
-        INSERT INTO order_lines (order_id, line_id, position, variant_id, name, unit_price, requested_quantity,
-                                 quantity, total, edited_by)
-        SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::text[], %s::int[], %s::int[],
-                             %s::int[], %s::bigint[], %s::text[])
-        ON CONFLICT DO NOTHING
-        """,
-        rows,
-    )
+        rows.append((order_id, line["line_id"], positions[order_id], line["variant_id"], line["name"],
+                     line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], edited_by))
+    columns = ", ".join(LINE_COLUMNS)
+    bulk.staged(conn, "order_lines", "order_lines", LINE_COLUMNS, rows,
+                f"INSERT INTO order_lines ({columns}) SELECT {columns} FROM {{staged}} ON CONFLICT DO NOTHING")
 
 
 def _take_stock(conn: psycopg.Connection, deltas: Iterable[tuple[str, dict[str, Any]]]) -> None:
@@ -114,37 +89,29 @@ def _take_stock(conn: psycopg.Connection, deltas: Iterable[tuple[str, dict[str, 
 def apply_confirmed(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
     if not envs:
         return
-    ps = [env.payload for env in envs]
-    conn.execute(
+    rows = [(env.payload["order_id"], env.payload["confirmed_at"], env.payload["payment_required"],
+             *(env.payload["totals"][k] for k in ("item_total", "shipping_fee", "payment_fee", "total")),
+             env.aggregate_version, env.occurred_at, "confirmed") for env in envs]
+    bulk.staged(
+        conn, "confirmed_orders", "orders",
+        ("order_id", "confirmed_at", "payment_required", "item_total", "shipping_fee", "payment_fee", "total",
+         "version", "updated_at", "status"), rows,
         """
-        UPDATE orders o SET status = 'confirmed', confirmed_at = d.confirmed_at, payment_required = d.required,
+        UPDATE orders o SET status = d.status, confirmed_at = d.confirmed_at, payment_required = d.payment_required,
             item_total = d.item_total, shipping_fee = d.shipping_fee, payment_fee = d.payment_fee, total = d.total,
-            version = d.version, updated_at = d.at
-        FROM unnest(%s::text[], %s::timestamptz[], %s::boolean[], %s::bigint[], %s::bigint[], %s::bigint[],
-                    %s::bigint[], %s::int[], %s::timestamptz[])
-             AS d (order_id, confirmed_at, required, item_total, shipping_fee, payment_fee, total, version, at)
-        WHERE o.order_id = d.order_id AND o.version < d.version
-        """,
-        [[p["order_id"] for p in ps], [p["confirmed_at"] for p in ps], [p["payment_required"] for p in ps],
-         [p["totals"]["item_total"] for p in ps], [p["totals"]["shipping_fee"] for p in ps],
-         [p["totals"]["payment_fee"] for p in ps], [p["totals"]["total"] for p in ps],
-         [env.aggregate_version for env in envs], [env.occurred_at for env in envs]],
-    )
+            version = d.version, updated_at = d.updated_at
+        FROM {staged} d WHERE o.order_id = d.order_id AND o.version < d.version
+        """)
 
 
 def apply_versions(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
     """Events that change nothing but the order's version (PaymentRequested)."""
     if not envs:
         return
-    conn.execute(
-        """
-        UPDATE orders o SET version = d.version, updated_at = d.at
-        FROM unnest(%s::text[], %s::int[], %s::timestamptz[]) AS d (order_id, version, at)
-        WHERE o.order_id = d.order_id AND o.version < d.version
-        """,
-        [[env.payload["order_id"] for env in envs], [env.aggregate_version for env in envs],
-         [env.occurred_at for env in envs]],
-    )
+    bulk.staged(conn, "order_versions", "orders", ("order_id", "version", "updated_at"),
+                [(env.payload["order_id"], env.aggregate_version, env.occurred_at) for env in envs],
+                "UPDATE orders o SET version = d.version, updated_at = d.updated_at FROM {staged} d "
+                "WHERE o.order_id = d.order_id AND o.version < d.version")
 
 
 def _advance(conn: psycopg.Connection, env: Envelope, extra: str = "", params: Sequence[Any] = ()) -> bool:

@@ -82,7 +82,7 @@ def catalog_for_update(conn: psycopg.Connection, shop_id: str, variant_ids: Iter
 
 
 def subscriptions(conn: psycopg.Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    rows = all_rows(conn, "SELECT * FROM subscriptions WHERE subscription_id = ANY(%s)", [list(ids)])
+    rows = all_rows(conn, "SELECT * FROM subscriptions WHERE subscription_id = ANY(%s)", [list(ids)], binary=True)
     return {r["subscription_id"]: r for r in rows}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from order_service.adapters import notifications
+from order_service.adapters import bulk, notifications
 from order_service.adapters.db import all_rows, one_row
 from shared_events import Envelope
 
@@ -54,15 +54,11 @@ def add_orders(conn: psycopg.Connection, run_id: str, order_ids: Iterable[str], 
     waiting = set(awaiting)
     if not ids:
         return
-    added = all_rows(
-        conn,
-        """
-        INSERT INTO run_orders (run_id, order_id, needs_outcome)
-        SELECT %s, o, w FROM unnest(%s::text[], %s::boolean[]) AS x (o, w)
-        ON CONFLICT DO NOTHING RETURNING needs_outcome
-        """,
-        [run_id, ids, [i in waiting for i in ids]],
-    )
+    added = bulk.staged(conn, "run_orders", "run_orders", ("run_id", "order_id", "needs_outcome"),
+                        [(run_id, i, i in waiting) for i in ids],
+                        "INSERT INTO run_orders (run_id, order_id, needs_outcome) "
+                        "SELECT run_id, order_id, needs_outcome FROM {staged} ON CONFLICT DO NOTHING "
+                        "RETURNING needs_outcome")
     more = sum(1 for r in added if r["needs_outcome"])
     if more:
         conn.execute("UPDATE runs SET awaiting = awaiting + %s WHERE run_id = %s", [more, run_id])

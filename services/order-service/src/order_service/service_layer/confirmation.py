@@ -45,11 +45,11 @@ def confirmation_events(order: dict[str, Any], trigger: Envelope) -> list[Envelo
     return events
 
 
-def confirm_orders(conn: psycopg.Connection, order_ids: Sequence[str], trigger: Envelope, cfg: ReactionSettings, *,
-                   batch: bool, shop_id: str, order_cycle_id: str) -> list[str]:
-    """Confirm these orders (those still placed); returns the ids confirmed."""
-    orders = all_rows(conn, "SELECT * FROM orders WHERE order_id = ANY(%s) AND status = 'placed' "
-                            "ORDER BY order_id FOR UPDATE", [list(order_ids)])
+def confirm_orders(conn: psycopg.Connection, where: str, params: Sequence[Any], trigger: Envelope,
+                   cfg: ReactionSettings, *, batch: bool, shop_id: str, order_cycle_id: str) -> list[str]:
+    """Confirm the orders matching ``where`` that are still placed; returns the ids confirmed."""
+    orders = all_rows(conn, f"SELECT * FROM orders WHERE {where} AND status = 'placed' "
+                            "ORDER BY order_id FOR UPDATE", params, binary=True)
     if not orders:
         return []
     groups: list[list[Envelope]] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import psycopg
 
-from order_service.adapters import repository
 from order_service.adapters.db import all_rows, one_row
 from order_service.config import ReactionSettings
 from order_service.service_layer.confirmation import confirm_orders
@@ -14,14 +13,27 @@ from shared_events import Envelope
 
 
 def record_due(conn: psycopg.Connection, env: Envelope) -> dict | None:
-    """The due as recorded, or None when it was recorded before (a replay)."""
+    """Record the due and, for an opening due, count it towards its cycle's batch: one statement (a cycle
+    opening is 100,000 of them). Returns the due with its cycle's close and batch state, or None when it
+    was recorded before (a replay)."""
     p = env.payload
     return one_row(
         conn,
         """
-        INSERT INTO order_dues (subscription_id, order_cycle_id, shop_id, customer_id, reason, late, opens_at,
-                                closes_at, due_at, event_id)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING *
+        WITH due AS (
+            INSERT INTO order_dues (subscription_id, order_cycle_id, shop_id, customer_id, reason, late, opens_at,
+                                    closes_at, due_at, event_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING *
+        ), batch AS (
+            INSERT INTO cycle_batches (order_cycle_id, shop_id, dues_recorded)
+            SELECT order_cycle_id, shop_id, 1 FROM due WHERE reason = 'cycle_opened'
+            ON CONFLICT (order_cycle_id) DO UPDATE SET dues_recorded = cycle_batches.dues_recorded + 1
+            RETURNING due_count, dues_recorded, placed_at
+        )
+        SELECT due.*, (SELECT closed_at FROM order_cycles c WHERE c.order_cycle_id = due.order_cycle_id)
+                   AS cycle_closed_at,
+               batch.due_count, batch.dues_recorded, batch.placed_at AS batch_placed_at
+        FROM due LEFT JOIN batch ON true
         """,
         [p["subscription_id"], p["order_cycle_id"], p["shop_id"], p["customer_id"], p["reason"], p["late"],
          p["opens_at"], p["closes_at"], p["due_at"], env.event_id],
@@ -34,25 +46,13 @@ def on_order_due(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings)
     due = record_due(conn, env)
     if due is None:
         return
-    cycle = repository.cycle(conn, due["order_cycle_id"])
-    if due["late"] or (cycle is not None and cycle["closed_at"] is not None):
+    if due["late"] or due["cycle_closed_at"] is not None:
         place_dues(conn, [due], env, cfg, batch=False, late=True)
         return
-    if due["reason"] == "cycle_opened":
-        batch = one_row(
-            conn,
-            """
-            INSERT INTO cycle_batches (order_cycle_id, shop_id, dues_recorded) VALUES (%s, %s, 1)
-            ON CONFLICT (order_cycle_id) DO UPDATE SET dues_recorded = cycle_batches.dues_recorded + 1
-            RETURNING *
-            """,
-            [due["order_cycle_id"], due["shop_id"]],
-        )
-        assert batch is not None
-        if batch["placed_at"] is None:
-            if batch["due_count"] is not None and batch["dues_recorded"] >= batch["due_count"]:
-                place_batch(conn, due["order_cycle_id"], env, cfg)
-            return
+    if due["reason"] == "cycle_opened" and due["batch_placed_at"] is None:
+        if due["due_count"] is not None and due["dues_recorded"] >= due["due_count"]:
+            place_batch(conn, due["order_cycle_id"], env, cfg)
+        return
     place_dues(conn, [due], env, cfg, batch=False, late=False)
 
 
@@ -99,6 +99,5 @@ def on_cycle_closed(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettin
         by_shop.setdefault(due["shop_id"], []).append(due)
     for dues in by_shop.values():
         place_dues(conn, dues, env, cfg, batch=False, late=True, confirm=False)
-    placed = [r["order_id"] for r in all_rows(conn, "SELECT order_id FROM orders WHERE order_cycle_id = %s "
-                                                    "AND status = 'placed'", [p["order_cycle_id"]])]
-    confirm_orders(conn, placed, env, cfg, batch=True, shop_id=p["shop_id"], order_cycle_id=p["order_cycle_id"])
+    confirm_orders(conn, "order_cycle_id = %s", [p["order_cycle_id"]], env, cfg, batch=True, shop_id=p["shop_id"],
+                   order_cycle_id=p["order_cycle_id"])

@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from order_service.adapters import event_store, notifications, order_projection, repository, runs
+from order_service.adapters import bulk, event_store, notifications, order_projection, repository, runs
 from order_service.adapters.db import all_rows
 from order_service.config import ReactionSettings
 from order_service.domain import placement
@@ -103,9 +103,9 @@ def place_dues(conn: psycopg.Connection, dues: Sequence[dict[str, Any]], trigger
     skipped_occurrences = {(r["subscription_id"], r["order_cycle_id"]) for r in all_rows(
         conn, "SELECT subscription_id, order_cycle_id FROM occurrences WHERE skipped AND "
               "(subscription_id, order_cycle_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-        [[p[0] for p in pairs], [p[1] for p in pairs]])}
+        [[p[0] for p in pairs], [p[1] for p in pairs]], binary=True)}
     existing = {r["order_id"] for r in all_rows(conn, "SELECT order_id FROM orders WHERE order_id = ANY(%s)",
-                                                [[order_id_for(*p) for p in pairs]])}
+                                                [[order_id_for(*p) for p in pairs]], binary=True)}
     requests: list[tuple[placement.Due, placement.Terms]] = []
     already: list[tuple[str, str]] = []
     skipped: list[tuple[str, str, str]] = []
@@ -163,8 +163,8 @@ def place_dues(conn: psycopg.Connection, dues: Sequence[dict[str, Any]], trigger
     if late if confirm is None else confirm:
         from order_service.service_layer.confirmation import confirm_orders
 
-        confirm_orders(conn, [e.payload["order_id"] for e in placed_envs if e.payload["status"] == "placed"],
-                       trigger, cfg, batch=False, shop_id=shop_id, order_cycle_id=cycle_id)
+        confirm_orders(conn, "order_id = ANY(%s)", [[e.payload["order_id"] for e in placed_envs]], trigger, cfg,
+                       batch=False, shop_id=shop_id, order_cycle_id=cycle_id)
     return [e.payload["order_id"] for e in placed_envs]
 
 
@@ -172,14 +172,11 @@ def _mark_dues(conn: psycopg.Connection, pairs: list[tuple[str, str]], state: st
                why: list[str] | list[None] | None = None) -> None:
     if not pairs:
         return
-    conn.execute(
-        """
-        UPDATE order_dues d SET state = %s, skipped_because = x.why
-        FROM unnest(%s::text[], %s::text[], %s::text[]) AS x (subscription_id, order_cycle_id, why)
-        WHERE d.subscription_id = x.subscription_id AND d.order_cycle_id = x.order_cycle_id
-        """,
-        [state, [p[0] for p in pairs], [p[1] for p in pairs], why or [None] * len(pairs)],
-    )
+    reasons = why or [None] * len(pairs)
+    bulk.staged(conn, "due_states", "order_dues", ("subscription_id", "order_cycle_id", "skipped_because"),
+                [(s, c, r) for (s, c), r in zip(pairs, reasons, strict=True)],
+                "UPDATE order_dues d SET state = %s, skipped_because = x.skipped_because FROM {staged} x "
+                "WHERE d.subscription_id = x.subscription_id AND d.order_cycle_id = x.order_cycle_id", [state])
 
 
 def place_waiting(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, where: str, params: list[Any]
