@@ -1,0 +1,277 @@
+"""Driving the platform the way its users do: the public REST APIs, the catalog topic (as the platform's catalog
+team publishes it), Stripe (as a customer's browser would save a card) and the test clock.
+
+Used by the demo (`make run`), the end-to-end tests and the benchmarks, so all three exercise the same paths.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+
+from devstack.testing import wait_for
+
+CARD_OK = "4242424242424242"
+CARD_DECLINED_AT_CHARGE = "4000000000000341"
+CARD_NEEDS_3DS = "4000002760003184"
+
+
+class ApiError(AssertionError):
+    pass
+
+
+@dataclass
+class Client:
+    """A small REST client for one service with one bearer token."""
+
+    base: str
+    token: str | None = None
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        h.update(extra or {})
+        return h
+
+    def call(self, method: str, path: str, *, expect: int | tuple[int, ...] | None = None,
+             headers: dict[str, str] | None = None, **kw: Any) -> requests.Response:
+        r = requests.request(method, self.base + path, headers=self._headers(headers), timeout=120, **kw)
+        wanted = (expect,) if isinstance(expect, int) else expect
+        if wanted is not None and r.status_code not in wanted:
+            raise ApiError(f"{method} {path} -> {r.status_code} (wanted {wanted}): {r.text[:2000]}")
+        return r
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, expect=kw.pop("expect", 200), **kw).json()
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        r = self.call("POST", path, json=json, expect=kw.pop("expect", (200, 201, 202)), **kw)
+        return r.json() if r.content else None
+
+    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
+        r = self.call("PATCH", path, json=json, expect=kw.pop("expect", 200), **kw)
+        return r.json() if r.content else None
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        r = self.call("PUT", path, json=json, expect=kw.pop("expect", (200, 204)), **kw)
+        return r.json() if r.content else None
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        r = self.call("DELETE", path, expect=kw.pop("expect", (200, 204)), **kw)
+        return r.json() if r.content else None
+
+    def as_(self, token: str | None) -> Client:
+        return Client(self.base, token)
+
+    def all_pages(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        params = dict(params or {}, limit=200)
+        while True:
+            page = self.get(path, params=params)
+            items += page["items"]
+            if not page.get("next_cursor"):
+                return items
+            params["cursor"] = page["next_cursor"]
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat()
+
+
+def address(first: str, last: str, city: str = "Lyon", country: str = "FR") -> dict[str, Any]:
+    return {"first_name": first, "last_name": last, "address1": "12 rue des Lilas", "city": city,
+            "zipcode": "69003", "country": country}
+
+
+@dataclass
+class Platform:
+    """The whole system as its users see it."""
+
+    urls: dict[str, str]  # service name -> base URL
+    admin_token: str
+    stripe_url: str
+    bootstrap: str
+    topic_prefix: str = ""
+    stripe_key: str = "sk_test_local_development_0000000000"
+    _publisher: Any = None
+
+    @classmethod
+    def from_stack(cls, stack: Any) -> Platform:
+        import os
+
+        from devstack.stack import LOCAL_STRIPE_KEY, SERVICES
+
+        return cls({s.name: stack.service_url(s.name) for s in SERVICES}, stack.cfg.admin_token, stack.stripe_url,
+                   stack.bootstrap, stack.cfg.topic_prefix, os.environ.get("STRIPE_API_KEY", LOCAL_STRIPE_KEY))
+
+    def api(self, service: str, token: str | None = None) -> Client:
+        return Client(self.urls[service], token)
+
+    @property
+    def admin(self) -> Client:
+        return self.api("subscription-service", self.admin_token)
+
+    # -- the test clock (scheduler-service) ------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self.api("scheduler-service", self.admin_token).get("/api/v1/test-clock")["now"])
+
+    def advance_to(self, at: datetime) -> dict[str, Any]:
+        return self.api("scheduler-service", self.admin_token).post("/api/v1/test-clock/advance",
+                                                                     {"to": iso(at)})
+
+    def advance(self, **delta: float) -> dict[str, Any]:
+        return self.advance_to(self.now() + timedelta(**delta))
+
+    # -- the catalog, as the platform's catalog team publishes it ---------------------------------------------
+
+    @property
+    def catalog(self) -> Any:
+        if self._publisher is None:
+            from shared_events.platform import CatalogPublisher
+
+            self._publisher = CatalogPublisher(self.bootstrap, topic_prefix=self.topic_prefix)
+        return self._publisher
+
+    # -- Stripe, as the customer's browser would save a card --------------------------------------------------
+
+    def stripe(self) -> Any:
+        import stripe
+
+        return stripe.StripeClient(self.stripe_key, base_addresses={"api": self.stripe_url},
+                                   max_network_retries=0).v1
+
+    def save_card(self, email: str, number: str) -> tuple[str, str]:
+        """A Stripe customer with ``number`` attached as its card: (stripe customer id, payment method id)."""
+        v1 = self.stripe()
+        cus = v1.customers.create({"email": email})
+        pm = v1.payment_methods.create({"type": "card", "card": {"number": number, "exp_month": 12,
+                                                                "exp_year": 2034, "cvc": "123"}})
+        v1.payment_methods.attach(pm.id, {"customer": cus.id})
+        return cus.id, pm.id
+
+    # -- shops ------------------------------------------------------------------------------------------------
+
+    def create_shop(self, **settings: Any) -> Shop:
+        body = {"name": "Test hub", "timezone": "Europe/Paris", "currency": "EUR", "locale": "en",
+                "contact_email": f"hub-{uuid.uuid4().hex[:6]}@example.org", "subscriptions_enabled": True,
+                "allow_order_changes": True, "allow_customer_skip": True}
+        body.update(settings)
+        shop = self.admin.post("/api/v1/shops", body, headers={"Idempotency-Key": str(uuid.uuid4())})
+        token = self.admin.post("/api/v1/tokens", {"role": "manager", "shop_ids": [shop["id"]],
+                                                   "label": f"manager of {shop['name']}"})["token"]
+        return Shop(self, shop, token)
+
+
+@dataclass
+class Customer:
+    data: dict[str, Any]
+    token: str
+
+    @property
+    def id(self) -> str:
+        return self.data["id"]
+
+    @property
+    def email(self) -> str:
+        return self.data["email"]
+
+
+@dataclass
+class Shop:
+    platform: Platform
+    data: dict[str, Any]
+    manager_token: str
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.data["id"]
+
+    @property
+    def base(self) -> str:
+        return f"/api/v1/shops/{self.id}"
+
+    def subs(self, token: str | None = None) -> Client:
+        return self.platform.api("subscription-service", token or self.manager_token)
+
+    def orders_api(self, token: str | None = None) -> Client:
+        return self.platform.api("order-service", token or self.manager_token)
+
+    def billing(self, token: str | None = None) -> Client:
+        return self.platform.api("billing-service", token or self.manager_token)
+
+    def shipping_method(self, name: str = "Home delivery", fee_flat: int = 500, fee_percent_bp: int = 0,
+                        pickup: bool = False) -> dict[str, Any]:
+        return self.subs().post(f"{self.base}/shipping-methods", {"name": name, "fee_flat": fee_flat,
+                                                                  "fee_percent_bp": fee_percent_bp, "pickup": pickup})
+
+    def payment_method(self, kind: str, name: str | None = None, fee_flat: int = 0,
+                       fee_percent_bp: int = 0) -> dict[str, Any]:
+        return self.subs().post(f"{self.base}/payment-methods", {
+            "name": name or ("Card" if kind == "stripe" else "Cash on pickup"), "kind": kind,
+            "fee_flat": fee_flat, "fee_percent_bp": fee_percent_bp})
+
+    def variant(self, variant_id: str, name: str, unit_price: int, on_hand: int | None = None) -> None:
+        self.platform.catalog.variant(self.id, variant_id, name, unit_price=unit_price,
+                                      currency=self.data["currency"], on_hand=on_hand)
+        self.platform.catalog.flush()
+        self.variants[variant_id] = {"name": name, "unit_price": unit_price, "on_hand": on_hand}
+
+    def customer(self, first: str, last: str, *, card: str | None = None, allow_charges: bool = True,
+                 locale: str | None = None) -> Customer:
+        email = f"{first.lower()}.{last.lower()}.{uuid.uuid4().hex[:6]}@example.org"
+        body: dict[str, Any] = {"email": email, "first_name": first, "last_name": last,
+                                "bill_address": address(first, last), "ship_address": address(first, last)}
+        if locale:
+            body["locale"] = locale
+        data = self.subs().post(f"{self.base}/customers", body)
+        token = self.subs().post("/api/v1/tokens", {"role": "customer", "shop_ids": [self.id],
+                                                   "customer_id": data["id"], "label": email})["token"]
+        cust = Customer(data, token)
+        if card:
+            stripe_customer, pm = self.platform.save_card(email, card)
+            self.subs(token).put(f"{self.base}/customers/{cust.id}/card",
+                                 {"stripe_customer_id": stripe_customer, "payment_method_id": pm,
+                                  "last4": card[-4:], "brand": "visa"})
+            if allow_charges:
+                self.subs(token).put(f"{self.base}/customers/{cust.id}/charges-permission")
+        cust.data = self.subs().get(f"{self.base}/customers/{cust.id}")
+        return cust
+
+    def order_cycle(self, name: str, opens_at: datetime, closes_at: datetime) -> dict[str, Any]:
+        return self.subs().post(f"{self.base}/order-cycles", {"name": name, "opens_at": iso(opens_at),
+                                                              "closes_at": iso(closes_at)})
+
+    def schedule(self, name: str, cycle_ids: list[str]) -> dict[str, Any]:
+        return self.subs().post(f"{self.base}/schedules", {"name": name, "order_cycle_ids": cycle_ids})
+
+    def subscribe(self, customer: Customer, schedule_id: str, shipping_id: str, payment_id: str,
+                  items: dict[str, int], begins_at: datetime, ends_at: datetime | None = None) -> dict[str, Any]:
+        first, last = customer.data["first_name"], customer.data["last_name"]
+        body: dict[str, Any] = {
+            "customer_id": customer.id, "schedule_id": schedule_id, "shipping_method_id": shipping_id,
+            "payment_method_id": payment_id, "bill_address": address(first, last),
+            "ship_address": address(first, last), "begins_at": iso(begins_at),
+            "items": [{"variant_id": v, "quantity": q} for v, q in items.items()]}
+        if ends_at:
+            body["ends_at"] = iso(ends_at)
+        return self.subs().post(f"{self.base}/subscriptions", body, headers={"Idempotency-Key": str(uuid.uuid4())})
+
+    # -- what happened --------------------------------------------------------------------------------------
+
+    def orders(self, **params: Any) -> list[dict[str, Any]]:
+        return self.orders_api().all_pages(f"{self.base}/orders", params)
+
+    def order(self, order_id: str, token: str | None = None) -> dict[str, Any]:
+        return self.orders_api(token).get(f"{self.base}/orders/{order_id}")
+
+    def payments(self, **params: Any) -> list[dict[str, Any]]:
+        return self.billing().all_pages(f"{self.base}/payments", params)
+
+    def wait_orders(self, count: int, timeout: float = 60, **params: Any) -> list[dict[str, Any]]:
+        return wait_for(lambda: (lambda o: o if len(o) >= count else None)(self.orders(**params)), timeout,
+                        f"{count} orders in shop {self.data['name']}")
