@@ -125,21 +125,6 @@ class BillingStack:
         self.server.shutdown()
         self.producer.close()
         self.app.extensions["pool"].close()
-        self._delete_topics()
-
-    def _delete_topics(self) -> None:
-        """This test's topics are of no use to anyone afterwards; a broker shared by many runs keeps them all."""
-        from kafka.admin import KafkaAdminClient
-
-        admin = KafkaAdminClient(bootstrap_servers=self.infra.bootstrap)
-        try:
-            mine = [t for t in admin.list_topics() if t.startswith(self.prefix)]
-            if mine:
-                admin.delete_topics(mine)
-        except Exception:  # cleanup only: a broker that refuses loses nothing of the test's result
-            pass
-        finally:
-            admin.close()
 
     # -- the world around billing: shops, customers, orders -----------------------------------------------------
 

@@ -80,14 +80,11 @@ def attempts(conn: psycopg.Connection, payment_id: str, after: int, limit: int) 
     return [{**r, "started_at": _iso(r["started_at"]), "finished_at": _iso(r["finished_at"])} for r in rows]
 
 
-def refunds(conn: psycopg.Connection, payment_id: str, after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
-    where, params = "payment_id = %s", [payment_id]
-    if after:
-        where += " AND (created_at, refund_id) > (%s::timestamptz, %s)"
-        params += after
+def refunds(conn: psycopg.Connection, payment_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+    """In the order they were made: the running total only grows."""
     rows = many(conn, "SELECT refund_id, payment_id, amount, total_refunded, currency, stripe_refund_id, reason, "
-                      f"created_at FROM refunds WHERE {where} ORDER BY created_at, refund_id LIMIT %s",
-                [*params, limit + 1])
+                      "created_at FROM refunds WHERE payment_id = %s AND total_refunded > %s "
+                      "ORDER BY total_refunded LIMIT %s", [payment_id, after, limit + 1])
     return [{**r, "created_at": _iso(r["created_at"])} for r in rows]
 
 

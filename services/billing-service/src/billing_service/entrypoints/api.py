@@ -4,6 +4,7 @@ payments and may not command (403); another shop's payment is 404."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, jsonify, request, url_for
@@ -46,6 +47,26 @@ def _reason() -> str | None:
     return reason or None
 
 
+def _payments_cursor(raw: str | None) -> list[Any] | None:
+    after = decode_cursor(raw)
+    if after is None:
+        return None
+    try:
+        created, payment_id = after
+        datetime.fromisoformat(created)
+        if not isinstance(payment_id, str):
+            raise TypeError
+    except (TypeError, ValueError):
+        raise Unprocessable(errors={"cursor": ["Not a cursor this API returned."]}) from None
+    return after
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Unprocessable(errors={"cursor": ["Not a cursor this API returned."]})
+    return value
+
+
 def _payment_response(shop_id: str, payment_id: str, status: int = 200) -> Any:
     doc = views.payment(request_conn(), shop_id, payment_id)
     if doc is None:
@@ -62,7 +83,7 @@ def list_payments(args: dict[str, Any], shop_id: str) -> Any:
     """Payments of a shop, oldest first; filters: status, cycle (order cycle id)."""
     customer = _visible(shop_id)
     items = views.payments(request_conn(), shop_id, customer_id=customer, status=args.get("status"),
-                           cycle=args.get("cycle"), after=decode_cursor(args.get("cursor")), limit=args["limit"])
+                           cycle=args.get("cycle"), after=_payments_cursor(args.get("cursor")), limit=args["limit"])
     return page(items, args["limit"], lambda p: [p["created_at"], p["payment_id"]])
 
 
@@ -101,7 +122,7 @@ def list_attempts(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
     """Every attempt to charge, with its idempotency key and Stripe references (PaymentIntent, Charge)."""
     _payment_of_caller(shop_id, payment_id)
     after = decode_cursor(args.get("cursor"))
-    items = views.attempts(request_conn(), payment_id, int(after[0]) if after else 0, args["limit"])
+    items = views.attempts(request_conn(), payment_id, _int(after[0]) if after else 0, args["limit"])
     return page(items, args["limit"], lambda a: [a["attempt"]])
 
 
@@ -110,8 +131,9 @@ def list_attempts(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
 @blp.response(200, s.RefundPageSchema)
 def list_refunds(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
     _payment_of_caller(shop_id, payment_id)
-    items = views.refunds(request_conn(), payment_id, decode_cursor(args.get("cursor")), args["limit"])
-    return page(items, args["limit"], lambda r: [r["created_at"], r["refund_id"]])
+    after = decode_cursor(args.get("cursor"))
+    items = views.refunds(request_conn(), payment_id, _int(after[0]) if after else 0, args["limit"])
+    return page(items, args["limit"], lambda r: [r["total_refunded"]])
 
 
 @blp.route("/shops/<shop_id>/payments/<payment_id>/retry", methods=["POST"])
