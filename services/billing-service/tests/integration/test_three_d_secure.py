@@ -112,3 +112,23 @@ def test_a_payment_authorised_elsewhere_is_recorded_from_localstripes_signed_web
                                "AND outcome = 'applied'") == "applied"
     assert len(billing.succeeded_charges(customer["stripe_customer_id"], order["order_id"])) == 1
     wait_for(lambda: scalar(billing.dsn, "SELECT count(*) FROM stripe_events") >= 1, what="the webhook row")
+
+
+def test_marking_a_payment_paid_while_it_waits_for_authorisation_cancels_the_card_payment(billing):
+    billing.start_all()
+    shop = billing.shop()
+    customer = billing.customer(shop, CARD_3DS_REQUIRED)
+    order = billing.order(shop, customer["customer_id"])
+    payment = billing.wait_payment(order["order_id"], "requires_action")
+    manager = billing.token("manager", [shop])
+
+    resp = billing.client.post(f"/api/v1/shops/{shop}/payments/{payment['payment_id']}/mark-paid",
+                               json={"note": "bank transfer"},
+                               headers=billing.auth(manager, **{"If-Match": f'"{payment["version"]}"'}))
+    assert resp.status_code == 200 and resp.json["status"] == "paid"
+    intent = billing.stripe.payment_intents.retrieve(payment["stripe_payment_intent_id"])
+    assert intent.status == "canceled"  # the emailed link can no longer take the money a second time
+    late = billing.client.post(page_path(payment["authorization_url"]), data={"decision": "authorize"})
+    assert late.status_code == 200 and b"already paid" in late.data
+    assert billing.succeeded_charges(customer["stripe_customer_id"], order["order_id"]) == []
+    assert [a["status"] for a in billing.attempts(order["order_id"])] == ["canceled"]

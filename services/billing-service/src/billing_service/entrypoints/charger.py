@@ -84,22 +84,18 @@ class Charger:
         pool = ConnectionPool(self.dsn, min_size=1, max_size=self.concurrency + 1, kwargs={"autocommit": True},
                               name="charger", open=True)
         executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="charge")
-        last_sweep = last_retries = 0.0
+        last = {"sweep": 0.0, "retries": 0.0}
         try:
             while not self.stop_event.is_set():
                 leader.execute("SELECT 1")  # still connected, so still the leader
-                with pool.connection() as conn:
-                    if time.monotonic() - last_retries >= RETRY_CHECK_S:
-                        last_retries = time.monotonic()
-                        self.charging.start_due_retries(conn)
-                    if time.monotonic() - last_sweep > REFUND_SWEEP_S:
-                        last_sweep = time.monotonic()
-                        self.charging.reconcile_refunds(conn)
-                        self.charging.poll_waiting_authorisations(conn, AUTHORISATION_POLL)
-                    room = self.concurrency * 2 - len(self._in_flight)
-                    with self._lock:
-                        busy = list(self._in_flight)
-                    work = self.charging.due_work(conn, busy, room) if room > 0 else []
+                try:
+                    work = self._round(pool, last)
+                except psycopg.OperationalError:
+                    raise
+                except Exception:  # a bad round (a bug, a conflict) must not stop the charger: log, pause, go on
+                    log.exception("charger round failed")
+                    self.stop_event.wait(1.0)
+                    continue
                 for item in work:
                     self._submit(executor, pool, item)
                 # busy: top the queue up soon; idle: sleep until an attempt is recorded (NOTIFY) or half a second
@@ -108,6 +104,21 @@ class Charger:
             executor.shutdown(wait=True)  # attempts in hand finish and commit
             pool.close()
             self.is_leader = False
+
+    def _round(self, pool: ConnectionPool, last: dict[str, float]) -> list[Work]:
+        """Start the retries that are due, now and then look again at what is pending, and find work."""
+        with pool.connection() as conn:
+            if time.monotonic() - last["retries"] >= RETRY_CHECK_S:
+                last["retries"] = time.monotonic()
+                self.charging.start_due_retries(conn)
+            if time.monotonic() - last["sweep"] > REFUND_SWEEP_S:
+                last["sweep"] = time.monotonic()
+                self.charging.reconcile_refunds(conn)
+                self.charging.poll_waiting_authorisations(conn, AUTHORISATION_POLL)
+            room = self.concurrency * 2 - len(self._in_flight)
+            with self._lock:
+                busy = list(self._in_flight)
+            return self.charging.due_work(conn, busy, room) if room > 0 else []
 
     def _submit(self, executor: ThreadPoolExecutor, pool: ConnectionPool, item: Work) -> None:
         def run() -> None:
