@@ -133,3 +133,22 @@ def test_a_cash_payment_waits_for_a_manager_to_mark_it_paid(billing):
     assert resp.headers["ETag"] == '"2"'
     again = billing.client.post(path + "/mark-paid", json={}, headers=billing.auth(manager))
     assert again.status_code == 409
+
+
+def test_a_shop_with_a_connected_account_is_charged_on_it_and_no_secret_reaches_a_log(billing):
+    billing.start_all()
+    shop = billing.shop(stripe_account_id="acct_1ShopConnected")
+    customer = billing.customer(shop, CARD_OK)
+    order = billing.order(shop, customer["customer_id"])
+    payment = billing.wait_payment(order["order_id"], "succeeded")
+    # localstripe ignores the Stripe-Account header; what matters here is that the charge was sent with it
+    assert scalar(billing.dsn, "SELECT stripe_account FROM charge_calls WHERE payment_id = %s",
+                  [payment["payment_id"]]) == "acct_1ShopConnected"
+    logs = "".join(billing.log(w) for w in ("consumer", "charger", "relay"))
+    assert "attempt handled" in logs
+    assert "sk_test_billing_integration_tests" not in logs and billing.webhook_secret not in logs
+    assert intent_client_secret(billing, payment) not in logs
+
+
+def intent_client_secret(billing, payment):
+    return billing.stripe.payment_intents.retrieve(payment["stripe_payment_intent_id"]).client_secret

@@ -132,3 +132,40 @@ def test_marking_a_payment_paid_while_it_waits_for_authorisation_cancels_the_car
     assert late.status_code == 200 and b"already paid" in late.data
     assert billing.succeeded_charges(customer["stripe_customer_id"], order["order_id"]) == []
     assert [a["status"] for a in billing.attempts(order["order_id"])] == ["canceled"]
+
+
+def test_with_the_real_api_the_page_hands_the_intent_to_stripe_js_and_reads_the_outcome_back(billing):
+    """STRIPE_FLAVOUR=stripe: no simulated bank; the page carries what confirmCardPayment needs, and its post-back
+    records whatever Stripe then says (here the browser's part is played by localstripe's route)."""
+    from dataclasses import replace
+
+    from billing_service.entrypoints.flask_app import create_app
+
+    real = create_app(replace(billing.settings, stripe=replace(billing.settings.stripe, flavour="stripe",
+                                                                publishable_key="pk_test_public_key")))
+    client = real.test_client()
+    billing.start_all()
+    shop = billing.shop()
+    customer = billing.customer(shop, CARD_3DS_REQUIRED)
+    order = billing.order(shop, customer["customer_id"])
+    payment = billing.wait_payment(order["order_id"], "requires_action")
+    path = page_path(payment["authorization_url"])
+    try:
+        page = client.get(path).get_data(as_text=True)
+        intent = billing.stripe.payment_intents.retrieve(payment["stripe_payment_intent_id"])
+        assert "https://js.stripe.com/v3/" in page and "confirmCardPayment" in page
+        assert intent.client_secret in page and "pk_test_public_key" in page
+        assert 'value="authorize"' not in page  # no simulated bank with the real API
+
+        early = client.post(path, data={"decision": "complete"})
+        assert b"not confirmed the payment yet" in early.data
+        assert billing.payment(order["order_id"])["status"] == "requires_action"
+
+        requests.post(f"{billing.stripe_url}/v1/payment_intents/{intent.id}/_authenticate",  # Stripe.js's part
+                      data={"client_secret": intent.client_secret, "success": "true", "key": "pk_test_x"},
+                      timeout=10).raise_for_status()
+        done = client.post(path, data={"decision": "complete"})
+        assert done.status_code == 200 and b"confirmed" in done.data
+        assert billing.payment(order["order_id"])["status"] == "succeeded"
+    finally:
+        real.extensions["pool"].close()
