@@ -20,7 +20,13 @@ from platformctl.targets import SERVICES, all_targets, bootstrap
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics: list, show, replay after a fix.")
+tokens_app = typer.Typer(no_args_is_help=True, help="API tokens: issue, list, revoke.")
+shops_app = typer.Typer(no_args_is_help=True, help="Shops: list, enable or disable subscriptions.")
+clock_app = typer.Typer(no_args_is_help=True, help="The test clock (test clock mode only): show, advance.")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(shops_app, name="shops")
+app.add_typer(clock_app, name="clock")
 console = Console()
 
 
@@ -121,11 +127,200 @@ def dlq_replay(topic: str = typer.Argument(..., help="e.g. orders.events.dlq"),
     console.print(f"replayed {dlq_mod.replay(bootstrap(), letters)} message(s)")
 
 
+# -- tokens ----------------------------------------------------------------------------------------------------
+
+
+@tokens_app.command("issue")
+def tokens_issue(role: str = typer.Option(..., help="manager or customer"),
+                 shop: list[str] = typer.Option(..., help="shop id (repeat for a manager of several shops)"),
+                 customer: str | None = typer.Option(None, help="customer id (role customer)"),
+                 label: str | None = typer.Option(None)) -> None:
+    """Issue a token; the secret is printed once and never stored."""
+    body = {"role": role, "shop_ids": shop, "customer_id": customer, "label": label}
+    out = _api("subscription-service", "POST", "/api/v1/tokens", json={k: v for k, v in body.items() if v})
+    console.print(f"token id {out['id']} ({out['role']}, shops {', '.join(out['shop_ids'])})")
+    console.print(f"secret (shown once): [bold]{out['token']}[/bold]")
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    table = Table("id", "role", "shops", "customer", "label", "revoked")
+    for t in _pages("subscription-service", "/api/v1/tokens"):
+        table.add_row(t["id"], t["role"], ", ".join(t["shop_ids"]), t.get("customer_id") or "", t.get("label") or "",
+                      t.get("revoked_at") or "")
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token: every service refuses it from the moment it has seen the event (about a second)."""
+    _api("subscription-service", "DELETE", f"/api/v1/tokens/{token_id}")
+    console.print(f"revoked {token_id}")
+
+
+# -- shops -----------------------------------------------------------------------------------------------------
+
+
+@shops_app.command("list")
+def shops_list() -> None:
+    table = Table("id", "name", "currency", "time zone", "subscriptions")
+    for s in _pages("subscription-service", "/api/v1/shops"):
+        table.add_row(s["id"], s["name"], s["currency"], s["timezone"],
+                      "[green]enabled[/green]" if s["subscriptions_enabled"] else "[red]disabled[/red]")
+    console.print(table)
+
+
+def _set_enabled(shop_id: str, enabled: bool, reason: str | None) -> None:
+    current = _api("subscription-service", "GET", f"/api/v1/shops/{shop_id}")
+    headers = {"If-Match": f'"{current["version"]}"'}
+    if reason:
+        headers["X-Change-Reason"] = reason
+    _api("subscription-service", "PATCH", f"/api/v1/shops/{shop_id}", json={"subscriptions_enabled": enabled},
+         headers=headers)
+    console.print(f"{current['name']}: subscriptions {'enabled' if enabled else 'disabled'}")
+
+
+@shops_app.command("enable")
+def shops_enable(shop_id: str, reason: str | None = typer.Option(None)) -> None:
+    """Turn subscriptions back on: open cycles get their orders at once."""
+    _set_enabled(shop_id, True, reason)
+
+
+@shops_app.command("disable")
+def shops_disable(shop_id: str, reason: str | None = typer.Option(None)) -> None:
+    """The kill switch: no new orders are placed for this shop."""
+    _set_enabled(shop_id, False, reason)
+
+
+# -- test clock and report -------------------------------------------------------------------------------------
+
+
+@clock_app.command("show")
+def clock_show() -> None:
+    out = _api("scheduler-service", "GET", "/api/v1/test-clock")
+    console.print(f"mode {out.get('mode')}, now {out.get('now')}")
+    pending = _api("scheduler-service", "GET", "/api/v1/boundaries/pending")
+    items = pending.get("items", pending) if isinstance(pending, dict) else pending
+    for b in list(items)[:10]:
+        console.print(f"  next: {b.get('kind')} of cycle {b.get('order_cycle_id')} (shop {b.get('shop_id')}) "
+                      f"at {b.get('fire_at_local')}")
+
+
+@clock_app.command("advance")
+def clock_advance(to: str | None = typer.Option(None, help="an ISO time"),
+                  hours: float = typer.Option(0, help="move forward by this many hours"),
+                  days: float = typer.Option(0, help="... and days"),
+                  next_: str | None = typer.Option(None, "--next", help="open, close or boundary: just past the next"),
+                  report: bool = typer.Option(True, help="wait for the platform to settle and print what happened"),
+                  ) -> None:
+    """Move the test clock forward; every boundary crossed fires in order, as real time would."""
+    import time as _time
+    from datetime import datetime, timedelta
+
+    from platformctl import report as report_mod
+
+    now = datetime.fromisoformat(_api("scheduler-service", "GET", "/api/v1/test-clock")["now"])
+    if next_:
+        pending = _api("scheduler-service", "GET", "/api/v1/boundaries/pending")
+        items = pending.get("items", pending) if isinstance(pending, dict) else pending
+        wanted = [b for b in items if next_ == "boundary" or b.get("kind") == next_]
+        if not wanted:
+            fail(f"no pending {next_} boundary")
+        first = min(wanted, key=lambda b: b["fire_at"])
+        target_at = datetime.fromisoformat(first["fire_at"]) + timedelta(seconds=1)
+    elif to:
+        target_at = datetime.fromisoformat(to)
+    else:
+        target_at = now + timedelta(hours=hours, days=days)
+    if target_at <= now:
+        fail(f"the clock is at {now.isoformat()}: it only moves forward")
+    since = _time.time()
+    out = _api("scheduler-service", "POST", "/api/v1/test-clock/advance", json={"to": target_at.isoformat()})
+    fired = out.get("boundaries", []) if isinstance(out, dict) else []
+    console.print(f"clock {now.isoformat()} -> {target_at.isoformat()}: {len(fired)} boundary(ies) fired")
+    for b in fired:
+        console.print(f"  {b.get('kind')} of {b.get('order_cycle_id')} ({b.get('due_count', '-')} orders due)")
+    if report:
+        took = report_mod.settle()
+        console.print(f"(settled in {took:.1f}s)")
+        cycles = sorted({b["order_cycle_id"] for b in fired if b.get("order_cycle_id")})
+        report_mod.print_report(console, since=since, cycle_ids=cycles or None)
+
+
+@app.command()
+def report(cycle: str | None = typer.Option(None, help="only this order cycle")) -> None:
+    """Orders, payments and emails of every shop, as a readable report."""
+    from platformctl import report as report_mod
+
+    report_mod.print_report(console, cycle_ids=[cycle] if cycle else None)
+
+
+# -- projections -----------------------------------------------------------------------------------------------
+
+
+@app.command()
+def rebuild(service: str = typer.Argument(..., help=f"one of {', '.join(SERVICES)}"),
+            swap: bool = typer.Option(False, help="replace the live projections with the rebuilt ones")) -> None:
+    """Replay a service's topics from offset 0 into a scratch schema, compare with the live projections
+    (and replace them with --swap), with a progress bar and the replay rate."""
+    import importlib
+    import os
+
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from platformctl.targets import target
+
+    t = target(service)
+    os.environ["DATABASE_URL"] = t.database_url
+    module = importlib.import_module(f"{t.package}.entrypoints.rebuild")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} events"),
+                  TextColumn("{task.fields[rate]}"), console=console) as progress:
+        task = progress.add_task(f"rebuilding {service}", total=None, rate="")
+        started = __import__("time").perf_counter()
+
+        def on_progress(n: int) -> None:
+            elapsed = __import__("time").perf_counter() - started
+            progress.update(task, completed=n, rate=f"{n / elapsed:,.0f} events/s" if elapsed else "")
+
+        import inspect
+
+        kwargs: dict[str, object] = {"swap": swap, "bootstrap": bootstrap()}
+        if "progress" in inspect.signature(module.run).parameters:
+            kwargs["progress"] = on_progress
+        report_ = module.run(t.database_url, **kwargs)
+        progress.update(task, completed=report_.events,
+                        rate=f"{report_.events_per_second:,.0f} events/s")
+    console.print(f"{report_.events} events in {report_.seconds:.1f}s = {report_.events_per_second:,.0f} events/s")
+    for table, diff in report_.differences.items():
+        console.print(f"  {table}: {'identical' if diff == 0 else f'[red]{diff} rows differ[/red]'}")
+    if report_.swapped:
+        console.print("[green]live projections replaced[/green]")
+    if not report_.identical and not swap:
+        raise typer.Exit(1)
+
+
+def _api(service: str, method: str, path: str, **kw: object) -> object:
+    from platformctl.api import ApiFailure, call
+
+    try:
+        return call(service, method, path, **kw)  # type: ignore[arg-type]
+    except ApiFailure as exc:
+        fail(str(exc))
+        raise
+
+
+def _pages(service: str, path: str) -> list[dict]:
+    from platformctl.api import ApiFailure, all_pages
+
+    try:
+        return all_pages(service, path)
+    except ApiFailure as exc:
+        fail(str(exc))
+        raise
+
+
 def main() -> None:
     app()
-
-
-_ = SERVICES  # the service names, for --help texts of commands added with the services
 
 if __name__ == "__main__":
     main()
