@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from order_service.config import MIGRATIONS_DIR, ReactionSettings
 from order_service.entrypoints.consumer import handler
+from order_service.service_layer.cycles import on_order_dues
 from servicekit.db import ensure_database, migrate_dsn, with_database
 from shared_events import Envelope, decode, encode
 
@@ -60,14 +61,19 @@ def boundary(event_type: str, shop: str, cycle: str, opens: datetime, closes: da
         "lateness_seconds": 0.0, **extra}, "bench", shop_id=shop))
 
 
-def feed(dsn: str, raws: list[bytes], handle) -> float:  # type: ignore[no-untyped-def]
+def feed(dsn: str, raws: list[bytes], handle, bulk=None) -> float:  # type: ignore[no-untyped-def]
+    """Like the consumer: polls of 500; with ``bulk``, a poll of OrderDue is one savepoint (OrderConsumer)."""
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn:
         for i in range(0, len(raws), 500):
-            for raw in raws[i:i + 500]:
-                env = decode(raw)
+            envs = [decode(raw) for raw in raws[i:i + 500]]
+            if bulk and all(env.event_type == "OrderDue" for env in envs):
                 with conn.transaction():
-                    handle(conn, env)
+                    bulk(conn, envs)
+            else:
+                for env in envs:
+                    with conn.transaction():
+                        handle(conn, env)
             conn.commit()
     return time.perf_counter() - started
 
@@ -86,10 +92,11 @@ def main() -> None:
         "schedule_id": "sched", "opens_at": opens, "closes_at": closes, "due_at": opens, "reason": "cycle_opened",
         "lateness_seconds": 0.0, "late": False}, "bench", shop_id=shop)) for s in subs]
     handle = handler(None, ReactionSettings())
+    bulk = None if os.environ.get("PER_EVENT") else (lambda conn, envs: on_order_dues(conn, envs, ReactionSettings()))
     opened = boundary("OrderCycleOpened", shop, cycle, opens, closes, due_count=n)
-    t_dues = feed(dsn, dues[:-1], handle)
+    t_dues = feed(dsn, dues[:-1], handle, bulk)
     t_open = feed(dsn, [opened], handle)
-    t_last = feed(dsn, dues[-1:], handle)
+    t_last = feed(dsn, dues[-1:], handle, bulk)
     with psycopg.connect(dsn) as conn:
         placed = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
     t_close = feed(dsn, [boundary("OrderCycleClosed", shop, cycle, opens, closes)], handle)

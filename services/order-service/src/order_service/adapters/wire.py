@@ -23,8 +23,6 @@ from shared_events import encode as shared_encode
 from shared_events.envelope import MAX_EVENT_BYTES
 from shared_events.registry import REGISTRY
 
-Check = Callable[[Any, str], Any]
-
 
 class _Defer(Exception):
     """Not a canonical value: let shared_events.encode decide."""
@@ -34,24 +32,25 @@ class _Unsupported(Exception):
     """A schema this encoder does not compile."""
 
 
-def _invalid(path: str, message: str) -> ValueError:
-    return ValueError(f"{path}: {message}")
+class _Invalid(ValueError):
+    """A value breaking the contract; ``path`` is filled in on the way out (never built when all is well)."""
+
+    def __init__(self, message: str, path: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def at(self, name: str) -> _Invalid:
+        return _Invalid(self.message, (name, *self.path))
+
+    def __str__(self) -> str:
+        return f"{'.'.join(self.path) or '_schema'}: {self.message}"
 
 
-def _run_validators(field: fields.Field, value: Any, path: str) -> None:
-    for validator in field.validators:
-        try:
-            ok = validator(value)
-        except ValidationError as exc:
-            raise _invalid(path, str(exc.messages)) from None
-        if ok is False:
-            raise _invalid(path, "Invalid value.")
-
-
-def _compile_field(field: fields.Field) -> Check:
+def _compile_field(field: fields.Field) -> Callable[[Any], Any]:
     if field.data_key is not None or field.attribute is not None or field.load_only or field.dump_only:
         raise _Unsupported(f"{field!r} renames or hides its value")
-    convert: Check
+    convert: Callable[[Any], Any]
     if isinstance(field, fields.Nested):
         if getattr(field, "many", False):
             raise _Unsupported("Nested(many=True)")
@@ -62,85 +61,101 @@ def _compile_field(field: fields.Field) -> Check:
     elif isinstance(field, fields.List):
         inner = _compile_field(field.inner)
 
-        def convert(value: Any, path: str) -> Any:
+        def convert(value: Any) -> Any:
             if type(value) is not list:
                 raise _Defer
-            return [inner(v, f"{path}.{i}") for i, v in enumerate(value)]
+            out = []
+            for i, item in enumerate(value):
+                try:
+                    out.append(inner(item))
+                except _Invalid as exc:
+                    raise exc.at(str(i)) from None
+            return out
     elif isinstance(field, fields.AwareDateTime) and field.format in (None, "iso", "iso8601"):
 
-        def convert(value: Any, path: str) -> Any:
+        def convert(value: Any) -> Any:
             if isinstance(value, datetime):
                 if value.tzinfo is None or value.utcoffset() is None:
-                    raise _invalid(path, "Not a valid aware datetime.")
+                    raise _Invalid("Not a valid aware datetime.")
                 return value
             raise _Defer
     elif type(field) is fields.String:
 
-        def convert(value: Any, path: str) -> Any:
+        def convert(value: Any) -> Any:
             if type(value) is not str:
                 raise _Defer
             return value
     elif type(field) is fields.Integer and field.strict and not field.as_string:
 
-        def convert(value: Any, path: str) -> Any:
+        def convert(value: Any) -> Any:
             if type(value) is not int:
                 raise _Defer
             return value
     elif type(field) is fields.Boolean:
 
-        def convert(value: Any, path: str) -> Any:
+        def convert(value: Any) -> Any:
             if type(value) is not bool:
                 raise _Defer
             return value
     else:
         raise _Unsupported(f"{type(field).__name__}")
     is_datetime = isinstance(field, fields.AwareDateTime)
+    validators = tuple(field.validators)
+    allow_none = field.allow_none
 
-    def check(value: Any, path: str) -> Any:
+    def check(value: Any) -> Any:
         if value is None:
-            if not field.allow_none:
-                raise _invalid(path, "Field may not be null.")
+            if not allow_none:
+                raise _Invalid("Field may not be null.")
             return None
-        out = convert(value, path)
-        _run_validators(field, out, path)
+        out = convert(value)
+        for validator in validators:
+            try:
+                ok = validator(out)
+            except ValidationError as exc:
+                raise _Invalid(str(exc.messages)) from None
+            if ok is False:
+                raise _Invalid("Invalid value.")
         return out.isoformat() if is_datetime else out
 
     return check
 
 
-def _compile_schema(schema: Schema) -> Check:
+def _compile_schema(schema: Schema) -> Callable[[Any], Any]:
     if any(schema._hooks.values()):
         raise _Unsupported("schema hooks")
     compiled = [(name, f, _compile_field(f)) for name, f in schema.dump_fields.items()]
     known = {name for name, _, _ in compiled}
     if set(schema.load_fields) != known:
         raise _Unsupported("load and dump fields differ")
+    absent_defaults = [(name, f.required, f.load_default) for name, f, _ in compiled]
 
-    def check(value: Any, path: str) -> Any:
+    def check(value: Any) -> Any:
         if type(value) is not dict:
             raise _Defer
-        unknown = value.keys() - known
-        if unknown:
-            raise _invalid(path, f"Unknown field(s) {sorted(unknown)}.")
+        if not value.keys() <= known:
+            raise _Invalid(f"Unknown field(s) {sorted(value.keys() - known)}.")
         out = {}
-        for name, field, check_field in compiled:
-            where = f"{path}.{name}" if path else name
-            if name in value:
-                out[name] = check_field(value[name], where)
-            elif field.required:
-                raise _invalid(where, "Missing data for required field.")
-            elif field.load_default is not missing:
-                default = field.load_default() if callable(field.load_default) else field.load_default
-                out[name] = check_field(default, where) if default is not None else None
+        for (name, _, check_field), (_, required, default) in zip(compiled, absent_defaults, strict=True):
+            try:
+                if name in value:
+                    out[name] = check_field(value[name])
+                elif required:
+                    raise _Invalid("Missing data for required field.")
+                elif default is not missing:
+                    given = default() if callable(default) else default
+                    out[name] = check_field(given) if given is not None else None
+            except _Invalid as exc:
+                raise exc.at(name) from None
         return out
 
     return check
 
 
-_COMPILED: dict[tuple[str, int], Check | None] = {}
+_COMPILED: dict[tuple[str, int], Callable[[Any], Any] | None] = {}
 
 
-def _compiled(event_type: str, version: int) -> Check | None:
+def _compiled(event_type: str, version: int) -> Callable[[Any], Any] | None:
     key = (event_type, version)
     if key not in _COMPILED:
         try:
@@ -156,7 +171,7 @@ def encode(env: Envelope) -> bytes:
     if check is None:
         return shared_encode(env)
     try:
-        payload = check(env.payload, "")
+        payload = check(env.payload)
     except _Defer:
         return shared_encode(env)
     except ValueError as exc:

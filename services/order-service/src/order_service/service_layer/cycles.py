@@ -3,8 +3,11 @@ confirm at close (DEVELOPING "Scheduler -> orders" and "At close")."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import psycopg
 
+from order_service.adapters import bulk
 from order_service.adapters.db import all_rows, one_row
 from order_service.config import ReactionSettings
 from order_service.service_layer.confirmation import confirm_orders
@@ -54,6 +57,61 @@ def on_order_due(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings)
             place_batch(conn, due["order_cycle_id"], env, cfg)
         return
     place_dues(conn, [due], env, cfg, batch=False, late=False)
+
+
+DUE_COLUMNS = ("subscription_id", "order_cycle_id", "shop_id", "customer_id", "reason", "late", "opens_at",
+               "closes_at", "due_at", "event_id")
+
+
+def on_order_dues(conn: psycopg.Connection, envs: Sequence[Envelope], cfg: ReactionSettings) -> None:
+    """Many OrderDue at once (a cycle opening is 100,000 of them), with the same outcome as ``on_order_due``
+    for each in turn: all are recorded in one statement, each opening batch they complete is placed, then
+    dues of closed cycles are placed and confirmed, then mid-cycle dues are placed (grouped by shop and
+    cycle, each order caused by its own due)."""
+    by_id = {env.event_id: env for env in envs}
+    position = {env.event_id: i for i, env in enumerate(envs)}
+    rows = [(*(env.payload[c] for c in DUE_COLUMNS[:-1]), env.event_id) for env in envs]
+    columns = ", ".join(DUE_COLUMNS)
+    new = bulk.staged(conn, "order_dues", "order_dues", DUE_COLUMNS, rows,
+                      f"INSERT INTO order_dues ({columns}) SELECT {columns} FROM {{staged}} "
+                      "ON CONFLICT DO NOTHING RETURNING *")
+    if not new:
+        return
+    counted: dict[str, list[dict]] = {}
+    for due in new:
+        if due["reason"] == "cycle_opened":
+            counted.setdefault(due["order_cycle_id"], []).append(due)
+    batches = {r["order_cycle_id"]: r for r in all_rows(
+        conn,
+        """
+        INSERT INTO cycle_batches (order_cycle_id, shop_id, dues_recorded)
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
+        ON CONFLICT (order_cycle_id) DO UPDATE SET dues_recorded = cycle_batches.dues_recorded + EXCLUDED.dues_recorded
+        RETURNING *
+        """,
+        [list(counted), [d[0]["shop_id"] for d in counted.values()], [len(d) for d in counted.values()]])}
+    closed = {r["order_cycle_id"] for r in all_rows(
+        conn, "SELECT order_cycle_id FROM order_cycles WHERE order_cycle_id = ANY(%s) AND closed_at IS NOT NULL",
+        [sorted({d["order_cycle_id"] for d in new})])}
+    late, single = [], []
+    for due in new:
+        batch = batches.get(due["order_cycle_id"])
+        if due["late"] or due["order_cycle_id"] in closed:
+            late.append(due)
+        elif due["reason"] != "cycle_opened" or (batch is not None and batch["placed_at"] is not None):
+            single.append(due)
+    for cycle_id, batch in batches.items():
+        if (batch["placed_at"] is None and cycle_id not in closed and batch["due_count"] is not None
+                and batch["dues_recorded"] >= batch["due_count"]):
+            last = max((by_id[str(d["event_id"])] for d in counted[cycle_id]), key=lambda e: position[e.event_id])
+            place_batch(conn, cycle_id, last, cfg)
+    for group, is_late in ((late, True), (single, False)):
+        by_run: dict[tuple[str, str], list[dict]] = {}
+        for due in group:
+            by_run.setdefault((due["shop_id"], due["order_cycle_id"]), []).append(due)
+        for dues in by_run.values():
+            causes = {(d["subscription_id"], d["order_cycle_id"]): by_id[str(d["event_id"])] for d in dues}
+            place_dues(conn, dues, list(causes.values())[-1], cfg, batch=False, late=is_late, causes=causes)
 
 
 def on_cycle_opened(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:

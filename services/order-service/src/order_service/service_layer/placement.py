@@ -69,10 +69,12 @@ def next_numbers(conn: psycopg.Connection, n: int) -> list[str]:
 
 
 def place_dues(conn: psycopg.Connection, dues: Sequence[dict[str, Any]], trigger: Envelope, cfg: ReactionSettings,
-               *, batch: bool, late: bool, confirm: bool | None = None) -> list[str]:
+               *, batch: bool, late: bool, confirm: bool | None = None,
+               causes: dict[tuple[str, str], Envelope] | None = None) -> list[str]:
     """Place an order for each due (all of one shop). Dues of paused or cancelled subscriptions and of
     skipped occurrences are set aside (state skipped). ``late``: the cycle has closed, so the orders are
     confirmed at once (unless ``confirm`` is False: the caller confirms them). Returns the ids placed.
+    ``causes``: the event that made each (subscription, cycle) due, when they are not all ``trigger``.
 
     A due whose shop, subscription or methods are not projected yet waits (state waiting) and is placed
     when they arrive (``place_waiting``). A batch first waits for them itself (RetryLater, up to
@@ -104,15 +106,16 @@ def place_dues(conn: psycopg.Connection, dues: Sequence[dict[str, Any]], trigger
         conn, "SELECT subscription_id, order_cycle_id FROM occurrences WHERE skipped AND "
               "(subscription_id, order_cycle_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
         [[p[0] for p in pairs], [p[1] for p in pairs]], binary=True)}
+    ids = {pair: order_id_for(*pair) for pair in pairs}
     existing = {r["order_id"] for r in all_rows(conn, "SELECT order_id FROM orders WHERE order_id = ANY(%s)",
-                                                [[order_id_for(*p) for p in pairs]], binary=True)}
+                                                [list(ids.values())], binary=True)}
     requests: list[tuple[placement.Due, placement.Terms]] = []
     already: list[tuple[str, str]] = []
     skipped: list[tuple[str, str, str]] = []
     for d in dues:
         sub = subs[d["subscription_id"]]
         pair = (d["subscription_id"], d["order_cycle_id"])
-        if order_id_for(*pair) in existing:
+        if ids[pair] in existing:
             already.append(pair)
         elif sub["state"] != "active":
             skipped.append((*pair, f"subscription_{sub['state']}"))
@@ -135,9 +138,10 @@ def place_dues(conn: psycopg.Connection, dues: Sequence[dict[str, Any]], trigger
     for order, number in zip(planned, next_numbers(conn, len(planned)), strict=True):
         try:
             payload = placement.placed_payload(
-                order, order_id=order_id_for(order.terms.subscription_id, order.due.order_cycle_id), number=number,
+                order, order_id=ids[(order.terms.subscription_id, order.due.order_cycle_id)], number=number,
                 shop_id=shop_id, currency=shop["currency"], fees=fees, policy=policy, late=late, actor=SYSTEM_ACTOR)
-            groups.append([order_envelope("OrderPlaced", payload, 1, occurred_at=trigger.occurred_at, cause=trigger)])
+            cause = (causes or {}).get((order.terms.subscription_id, order.due.order_cycle_id), trigger)
+            groups.append([order_envelope("OrderPlaced", payload, 1, occurred_at=trigger.occurred_at, cause=cause)])
         except Exception as exc:  # one bad subscription never stops the others
             log.exception("an order could not be placed", extra={"subscription_id": order.terms.subscription_id})
             errors.append({"subscription_id": order.terms.subscription_id, "message": str(exc)})
