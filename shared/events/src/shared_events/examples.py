@@ -89,7 +89,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                                       "payment_kind": "stripe", "bill_address": ADDRESS, "ship_address": ADDRESS,
                                       "begins_at": datetime(2026, 3, 30, 22, 0, tzinfo=UTC), "ends_at": None,
                                       "shipping_fee_estimate": 500, "payment_fee_estimate": 47},
-                            "actor": ACTOR, "reason": None},
+                            "sequence": 17, "actor": ACTOR, "reason": None},
     "SubscriptionUpdated": {"subscription_id": SUB, "shop_id": SHOP,
                             "changes": {"items": [{"variant_id": "veg-box-large", "quantity": 2,
                                                    "price_estimate": 2500}]},

@@ -73,10 +73,13 @@ def _valid(ctx: Context, draft: Draft) -> tuple[Terms, list[str]]:
     return estimate(ctx, draft.terms), warns
 
 
-def create_subscription(subscription_id: str, ctx: Context, draft: Draft, by: By) -> tuple[list[Decided], list[str]]:
+def create_subscription(subscription_id: str, ctx: Context, draft: Draft, by: By,
+                        sequence: int | None = None) -> tuple[list[Decided], list[str]]:
+    """``sequence``: the subscription's rank of creation in its shop (first come, first served)."""
     terms, warns = _valid(ctx, draft)
     payload = {"subscription_id": subscription_id, "shop_id": ctx.shop.shop_id, "customer_id": draft.customer_id,
-               "schedule_id": draft.schedule_id, "currency": ctx.shop.currency, "terms": terms.data()}
+               "schedule_id": draft.schedule_id, "currency": ctx.shop.currency, "terms": terms.data(),
+               "sequence": sequence}
     return [Decided("SubscriptionCreated", by.stamp(payload))], warns
 
 

@@ -57,6 +57,14 @@ def _view(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_i
     return out
 
 
+def next_sequence(conn: psycopg.Connection, shop_id: str) -> int:
+    """The next creation rank in the shop. Subscriptions are never deleted (only cancelled), so a count under a
+    per-shop lock held to the end of the transaction is gap-free and strictly increasing."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"subscription-sequence:{shop_id}"])
+    row = conn.execute("SELECT count(*) AS n FROM subscriptions WHERE shop_id = %s", [shop_id]).fetchone()
+    return int(row["n"] if isinstance(row, dict) else row[0]) + 1
+
+
 def create_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, data: dict[str, Any]) -> dict:
     shop = load_shop(conn, caller, shop_id)
     terms = Terms(items=_items(data.get("items")), shipping_method_id=data.get("shipping_method_id"),
@@ -66,7 +74,8 @@ def create_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, 
     draft = Draft(data.get("customer_id"), data.get("schedule_id"), terms)
     ctx = context(conn, shop, draft.customer_id, draft.schedule_id, [i.variant_id for i in terms.items], caller.now)
     subscription_id = str(uuid.uuid4())
-    decided, warnings = subs.create_subscription(subscription_id, ctx, draft, caller.by)
+    decided, warnings = subs.create_subscription(subscription_id, ctx, draft, caller.by,
+                                                 next_sequence(conn, shop_id))
     record_decided(conn, caller, subscription_id, shop_id, 0, decided)
     return _view(conn, caller, shop_id, subscription_id, warnings)
 

@@ -55,6 +55,9 @@ class SubscriptionCreatedV1(CommandEvent):
     schedule_id = Id(required=True)
     currency = Currency(required=True)
     terms = fields.Nested(SubscriptionTerms, required=True)
+    # 1, 2, 3... per shop in creation order: "first come, first served" stock allocation needs an order that
+    # does not depend on clocks (two creations in the same microsecond, or a frozen test clock)
+    sequence = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
 @event("SubscriptionUpdated", 1, topic=TOPIC, aggregate="Subscription")
