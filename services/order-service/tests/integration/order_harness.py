@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import uuid
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,9 @@ from typing import Any
 import psycopg
 import requests
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 from devstack.testing import process_env, scalar, start_process, wait_for
@@ -247,13 +251,31 @@ class OrderStack:
         return path.read_text() if path.exists() else ""
 
     def close(self) -> None:
+        """Stop the workers, then (unless DEVSTACK_KEEP=1) delete this stack's topics and database: a broker
+        and a PostgreSQL shared by every suite must not keep what each test run leaves."""
         for worker in list(self.procs):
             self.stop(worker)
         self.feed.producer.close()
+        self.app.extensions["pool"].close()
         if self._old_prefix is None:
             os.environ.pop("TOPIC_PREFIX", None)
         else:
             os.environ["TOPIC_PREFIX"] = self._old_prefix
+        if os.environ.get("DEVSTACK_KEEP") == "1":
+            return
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=self.infra.bootstrap, request_timeout_ms=30_000)
+            try:
+                mine = [t for t in admin.list_topics() if t.startswith(self.prefix)]
+                if mine:
+                    admin.delete_topics(mine, timeout_ms=30_000)
+            finally:
+                admin.close()
+            name = conninfo_to_dict(self.dsn)["dbname"]
+            with psycopg.connect(self.infra.admin_db_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        except Exception as exc:
+            warnings.warn(f"could not clean up after the order-service stack {self.prefix}: {exc}", stacklevel=1)
 
     # -- reading ---------------------------------------------------------------------------------------------
 
