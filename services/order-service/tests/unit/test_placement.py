@@ -1,11 +1,12 @@
 """Placing orders: lines, caps, empty orders, totals, stock (pure)."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from order_unit_builders import FEES, NOW, due, terms, variant
 
 from order_service.domain import placement
-from order_service.domain.model import SYSTEM_ACTOR
+from order_service.domain.model import SYSTEM_ACTOR, Stock
 from shared_events.money import order_totals
 
 
@@ -68,3 +69,14 @@ def test_the_placed_payload_uses_the_one_fee_rule_and_publishes_the_stock_it_tak
     assert payload["stock_delta"] == [{"variant_id": "box", "delta": 1}, {"variant_id": "eggs", "delta": 2}]
     assert stock.available("eggs") == 8 and stock.available("box") is None
     assert placement.confirmation(payload["totals"]["total"], "placed") == (True, payload["totals"]["total"])
+
+
+def test_the_creation_rank_decides_first_come_when_clocks_cannot():
+    cat = catalog(variant("eggs", on_hand=3))
+    same_time = [(due(s), replace(terms(s, [("eggs", 3)]), sequence=rank)) for s, rank in (("a", 2), ("b", 1))]
+    planned = placement.plan(same_time, cat, placement.stock_levels(cat), "first_come")
+    assert [(o.terms.subscription_id, o.lines[0].quantity) for o in planned] == [("b", 3), ("a", 0)]
+    unranked_older = (due("c"), terms("c", [("eggs", 1)], created_at=NOW - timedelta(days=400)))
+    ranked = (due("d"), replace(terms("d", [("eggs", 1)], created_at=NOW - timedelta(days=500)), sequence=1))
+    assert [o.terms.subscription_id for o in placement.plan([ranked, unranked_older], cat, Stock({}), "first_come")
+            ] == ["c", "d"]

@@ -121,14 +121,14 @@ def subscription_created(conn: psycopg.Connection, env: Envelope) -> None:
         """
         INSERT INTO subscriptions (subscription_id, shop_id, customer_id, schedule_id, currency, items,
                                    shipping_method_id, payment_method_id, payment_kind, bill_address, ship_address,
-                                   begins_at, ends_at, state, created_at, version)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'active', %s, %s)
+                                   begins_at, ends_at, state, created_at, version, sequence)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'active', %s, %s, %s)
         ON CONFLICT (subscription_id) DO NOTHING
         """,
         [p["subscription_id"], p["shop_id"], p["customer_id"], p["schedule_id"], p["currency"],
          Jsonb(terms.get("items") or []), terms.get("shipping_method_id"), terms.get("payment_method_id"),
          terms.get("payment_kind"), Jsonb(terms.get("bill_address")), Jsonb(terms.get("ship_address")),
-         terms.get("begins_at"), terms.get("ends_at"), env.occurred_at, env.aggregate_version],
+         terms.get("begins_at"), terms.get("ends_at"), env.occurred_at, env.aggregate_version, p.get("sequence")],
     )
 
 

@@ -91,7 +91,7 @@ def terms_of(row: dict[str, Any]) -> Terms:
         subscription_id=row["subscription_id"], customer_id=row["customer_id"], created_at=row["created_at"],
         items=row["items"], shipping_method_id=row["shipping_method_id"],
         payment_method_id=row["payment_method_id"], payment_kind=row["payment_kind"],
-        bill_address=row["bill_address"], ship_address=row["ship_address"],
+        bill_address=row["bill_address"], ship_address=row["ship_address"], sequence=row.get("sequence"),
     )
 
 

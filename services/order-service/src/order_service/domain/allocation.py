@@ -1,7 +1,8 @@
 """How scarce stock is shared between the orders of one placement run. Pure and deterministic.
 
-Claimants are ranked first come, first served: the subscription created first has rank 0
-(ties broken by subscription id), exactly as the reference serves its proxy orders in id order.
+Claimants are ranked first come, first served: the subscription created first has rank 0 (its
+creation rank in the shop, SubscriptionCreated.sequence, else its creation time; ties broken by
+subscription id), as the reference serves its proxy orders in id order.
 
 - ``first_come``: each claim, in rank order (then line order), gets what it asks for while stock
   lasts; the first claim that does not fit gets what is left, the later ones nothing.

@@ -41,6 +41,15 @@ class Terms:
     payment_kind: str
     bill_address: Payload
     ship_address: Payload
+    sequence: int | None = None  # the subscription's creation rank in its shop (None: created before ranks)
+
+    @property
+    def first_come_key(self) -> tuple[Any, ...]:
+        """Served first: subscriptions without a rank (the oldest, created before ranks existed) by creation
+        time, then ranked ones by rank; ties by subscription id."""
+        if self.sequence is None:
+            return (0, 0, self.created_at, self.subscription_id)
+        return (1, self.sequence, self.created_at, self.subscription_id)
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,9 @@ def stock_levels(catalog: Mapping[str, Variant]) -> Stock:
 
 
 def first_come_order(requests: Iterable[tuple[Due, Terms]]) -> list[tuple[Due, Terms]]:
-    """Subscriptions created first are served first; ties by subscription id (deterministic)."""
-    return sorted(requests, key=lambda r: (r[1].created_at, r[1].subscription_id))
+    """Subscriptions created first are served first (their creation rank in the shop, else their creation
+    time); ties by subscription id (deterministic)."""
+    return sorted(requests, key=lambda r: r[1].first_come_key)
 
 
 def plan(requests: Iterable[tuple[Due, Terms]], catalog: Mapping[str, Variant], stock: Stock,
