@@ -25,6 +25,8 @@ from shared_events import Envelope
 log = logging.getLogger("order_service.confirmation")
 
 IDS = ("order_id", "shop_id", "subscription_id", "order_cycle_id", "customer_id")
+COLUMNS = (*IDS, "number", "status", "currency", "item_total", "shipping_fee", "payment_fee", "total", "payment_kind",
+           "payment_method_id", "version")
 
 
 def confirmation_events(order: dict[str, Any], trigger: Envelope) -> list[Envelope]:
@@ -48,8 +50,8 @@ def confirmation_events(order: dict[str, Any], trigger: Envelope) -> list[Envelo
 def confirm_orders(conn: psycopg.Connection, where: str, params: Sequence[Any], trigger: Envelope,
                    cfg: ReactionSettings, *, batch: bool, shop_id: str, order_cycle_id: str) -> list[str]:
     """Confirm the orders matching ``where`` that are still placed; returns the ids confirmed."""
-    orders = all_rows(conn, f"SELECT * FROM orders WHERE {where} AND status = 'placed' "
-                            "ORDER BY order_id FOR UPDATE", params, binary=True)
+    orders = all_rows(conn, f"SELECT {', '.join(COLUMNS)} FROM orders WHERE {where} "
+                            "AND status = 'placed' ORDER BY order_id FOR UPDATE", params, binary=True)
     if not orders:
         return []
     groups: list[list[Envelope]] = []
