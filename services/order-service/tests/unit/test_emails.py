@@ -110,3 +110,18 @@ def test_a_message_id_is_derived_from_the_notification_and_the_sender_domain():
 def test_a_confirmation_without_payment_details_renders_as_confirmed(locale):
     text = Templates().render("order_confirmed", locale, dict(context("order_confirmed", locale), payload={}))[1]
     assert ("is now confirmed" if locale == "en" else "est maintenant confirmée") in text
+
+
+@pytest.mark.parametrize("subject", [
+    "Test hub : merci d'autoriser votre paiement pour la commande R00000004 (a long all-ASCII subject)",
+    "La Ruche de Lyon : récapitulatif des commandes récurrentes finalisées (Semaine 14)",
+])
+def test_a_long_subject_reads_back_exactly_as_written(subject):
+    import email
+    import email.policy
+
+    from order_service.adapters.mailer import Email
+
+    raw = build_message(Email("a@b.example", subject, "text", "<p>html</p>"), sender="o@e.example",
+                        message_id="<1@e.example>").as_bytes()
+    assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject

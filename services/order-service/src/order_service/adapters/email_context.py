@@ -46,8 +46,10 @@ def build(conn: psycopg.Connection, row: dict[str, Any], order_service_url: str)
         cycle = {"name": None, "closes_at": (order or {}).get("closes_at")}
     url = (f"{order_service_url}/api/v1/shops/{row['shop_id']}/orders/{row['order_id']}" if row["order_id"]
            else f"{order_service_url}/api/v1/shops/{row['shop_id']}/order-cycles/{cycle_id}")
+    person = {"first_name": "", "last_name": "", "email": ""}
+    person.update({k: v for k, v in (customer or {}).items() if v is not None})
     context = {
-        "shop": shop, "customer": customer or {"first_name": "", "last_name": "", "email": ""},
+        "shop": shop, "customer": person,
         "order": order, "cycle": cycle, "payload": row["payload"], "order_url": url,
         "may_change": bool(shop["allow_order_changes"]) and (order or {}).get("status") == "placed",
         "capped": any(line["quantity"] < line["requested_quantity"] for line in (order or {}).get("lines", [])),

@@ -9,6 +9,7 @@ carries the same id and mail clients can tell it is the same message.
 
 from __future__ import annotations
 
+import email.policy
 import html
 import smtplib
 from dataclasses import dataclass
@@ -64,8 +65,13 @@ class Templates:
         return subject, text, block("html").strip() + "\n"
 
 
+# Headers are not folded below RFC 5322's hard limit: Python folds a long all-ASCII subject right after
+# "Subject:", and readers then see it with a leading space.
+POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def build_message(mail: Email, *, sender: str, message_id: str, when: datetime | None = None) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = sender
     msg["To"] = mail.to
     msg["Subject"] = mail.subject
