@@ -11,6 +11,12 @@ charger's /metrics), and the charges localstripe holds for the burst's orders (e
 PostgreSQL, Kafka and localstripe come from DATABASE_URL (a server URL), KAFKA_BOOTSTRAP_SERVERS and
 STRIPE_API_BASE when set, else they are started on free ports for the run and stopped at the end.
 Nothing here asserts: these are measurements (the exit status is 1 only if the drain did not finish).
+
+localstripe lists objects by scanning its whole store, and exporting a PaymentIntent lists its charge's refunds
+several times, so each request costs more as the store grows (about 2 ms at 1,000 objects, 19 ms at 6,000; a
+charge adds four): late in a large burst localstripe itself falls below 25/s on a busy machine.
+``--fast-localstripe`` runs the same localstripe with a per-type index for those scans (nothing else changed),
+to tell the charger's pacing apart from localstripe's own throughput.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from kafka.admin import KafkaAdminClient
 
 from billing_service.config import MIGRATIONS_DIR
 from devstack.infra import ensure_kafka_libs
-from devstack.procs import free_port
+from devstack.procs import free_port, port_open
 from devstack.stack import SERVICES, Stack, StackConfig, repo_root
 from servicekit.db import ensure_database, migrate_dsn, with_database
 from shared_events import Envelope, encode
@@ -59,7 +65,7 @@ def infrastructure() -> Stack:
     return Stack(cfg)
 
 
-def start_infrastructure(stack: Stack) -> None:
+def start_infrastructure(stack: Stack, fast_localstripe: bool) -> None:
     """Only what the drain needs, and only what the environment does not already provide."""
     if not stack.cfg.external_db:
         stack.pg.start()
@@ -67,7 +73,50 @@ def start_infrastructure(stack: Stack) -> None:
         stack.kafka.libs = ensure_kafka_libs(stack.root)
         stack.kafka.start()
     if not stack.cfg.external_stripe:
-        stack.stripe.start(persist=False)
+        if fast_localstripe:
+            stack.procs.spawn(stack.stripe.name, [sys.executable, "-m", "bench.billing_drain", "--serve-localstripe",
+                                                  str(stack.cfg.stripe_port)])
+            wait(lambda: port_open(stack.cfg.stripe_port), 30, "localstripe to listen")
+        else:
+            stack.stripe.start(persist=False)
+
+
+def serve_indexed_localstripe(port: int) -> None:
+    """localstripe on loopback, nothing persisted, with each type's objects indexed: its list scans (which
+    every PaymentIntent export runs) read one type's objects instead of the whole store. Same results, same
+    order (insertion order per type, as the scan gave)."""
+    from aiohttp import web
+    from localstripe import resources as r
+    from localstripe.errors import UserError
+    from localstripe.server import app
+
+    index: dict[str, dict[str, Any]] = {}
+
+    def setitem(self: Any, key: str, value: Any) -> None:
+        dict.__setitem__(self, key, value)
+        index.setdefault(key.split(":", 1)[0], {})[key] = value
+
+    def delitem(self: Any, key: str) -> None:
+        dict.__delitem__(self, key)
+        index.get(key.split(":", 1)[0], {}).pop(key, None)
+
+    def clear(self: Any) -> None:
+        dict.clear(self)
+        index.clear()
+
+    def list_all(cls: Any, url: str, limit: Any = None, starting_after: Any = None, **kwargs: Any) -> Any:
+        if kwargs:
+            raise UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+        li = r.List(url, limit=limit, starting_after=starting_after)
+        li._list = list(index.get(cls.object, {}).values())
+        return li
+
+    r.Store.__setitem__ = setitem  # type: ignore[method-assign,assignment]
+    r.Store.__delitem__ = delitem  # type: ignore[method-assign,assignment]
+    r.Store.clear = clear  # type: ignore[method-assign,assignment]
+    r.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
+    r.StripeObject._api_list_all = classmethod(list_all)  # type: ignore[method-assign,assignment]
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
 def _bench_dir() -> Path:
@@ -151,13 +200,13 @@ def wait(predicate: Any, timeout: float, what: str) -> None:
 def metrics(port: int) -> dict[str, float]:
     """billing_stripe_requests_total by result, from the charger's /metrics."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    out: Counter[str] = Counter()
+    out: dict[str, float] = {}
     for line in text.splitlines():
         if line.startswith("billing_stripe_requests_total{"):
             labels, value = line.rsplit(" ", 1)
             result = labels.split('result="', 1)[1].split('"', 1)[0]
-            out[result] += float(value)
-    return dict(out)
+            out[result] = out.get(result, 0.0) + float(value)
+    return out
 
 
 def charges_per_order(base: str, cards: list[tuple[str, str]], orders: set[str]) -> tuple[Counter[str], Counter[int]]:
@@ -169,16 +218,17 @@ def charges_per_order(base: str, cards: list[tuple[str, str]], orders: set[str])
     for cus, _ in cards:
         for ch in v1.charges.list({"customer": cus, "limit": 100}).auto_paging_iter():
             if ch.status == "succeeded" and ch.payment_intent:
-                order = v1.payment_intents.retrieve(ch.payment_intent).metadata.to_dict().get("order_id")
+                order = v1.payment_intents.retrieve(str(ch.payment_intent)).metadata.to_dict().get("order_id")
                 if order in orders:
                     per_order[order] += 1
                     per_second[int(ch.created)] += 1
     return per_order, per_second
 
 
-def run(count: int = 2000, rate: float = 25.0, customers: int = 200, concurrency: int = 8) -> dict[str, Any]:
+def run(count: int = 2000, rate: float = 25.0, customers: int = 200, concurrency: int = 8,
+        fast_localstripe: bool = False) -> dict[str, Any]:
     stack = infrastructure()
-    start_infrastructure(stack)
+    start_infrastructure(stack, fast_localstripe)
     procs: list[subprocess.Popen] = []
     prefix = f"drain{uuid.uuid4().hex[:6]}."
     dbname = f"drain_{uuid.uuid4().hex[:10]}"
@@ -224,8 +274,9 @@ def run(count: int = 2000, rate: float = 25.0, customers: int = 200, concurrency
         with psycopg.connect(dsn) as conn:
             sent = [r[0] for r in conn.execute(  # committed right before each request left, once its slot came
                 "SELECT last_call_at FROM charge_calls WHERE last_call_at IS NOT NULL ORDER BY last_call_at")]
-            by_status = dict(conn.execute("SELECT status, count(*) FROM payments GROUP BY status").fetchall())
-            calls = conn.execute("SELECT sum(calls), max(calls) FROM charge_calls").fetchone()
+            by_status: dict[str, int] = dict(
+                conn.execute("SELECT status, count(*) FROM payments GROUP BY status").fetchall())
+            calls = conn.execute("SELECT sum(calls), max(calls) FROM charge_calls").fetchone() or (0, 0)
         span = (sent[-1] - sent[0]).total_seconds()
         achieved = rate_of(sent)
         stripe_results = metrics(metrics_port)
@@ -233,6 +284,8 @@ def run(count: int = 2000, rate: float = 25.0, customers: int = 200, concurrency
         full_seconds = sorted(at_stripe)[1:-1] or sorted(at_stripe)  # the first and last seconds are partial
         return {
             "count": count, "customers": customers, "concurrency": concurrency,
+            "localstripe": "indexed (--fast-localstripe)" if fast_localstripe and not stack.cfg.external_stripe
+            else "as released", "load_average_at_end": os.getloadavg()[0],
             "configured_rate_per_s": rate, "achieved_rate_per_s": round(achieved, 2),
             "deviation_pct": round((achieved - rate) / rate * 100, 2),
             "drain_seconds": round(span, 2), "wall_seconds_from_charger_start": round(wall, 2),
@@ -278,9 +331,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25.0)
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--fast-localstripe", action="store_true",
+                        help="index localstripe's list scans (see above) when starting our own localstripe")
+    parser.add_argument("--serve-localstripe", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON only")
     args = parser.parse_args()
-    result = run(args.count, args.rate, args.customers, args.concurrency)
+    if args.serve_localstripe:
+        serve_indexed_localstripe(args.serve_localstripe)
+        return
+    result = run(args.count, args.rate, args.customers, args.concurrency, args.fast_localstripe)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
