@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -323,6 +324,8 @@ def run(count: int = 2000, rate: float = 25.0, customers: int = 200, concurrency
         except psycopg.Error:
             pass
         stack.down()
+        if os.environ.get("DEVSTACK_KEEP") != "1":
+            shutil.rmtree(stack.cfg.state, ignore_errors=True)
 
 
 def main() -> None:
