@@ -42,3 +42,15 @@ def test_a_bad_rate_is_refused():
         ServiceSettings.from_env({"STRIPE_RATE_LIMIT": "fast"}, BASE)
     with pytest.raises(ConfigError):
         ServiceSettings.from_env({"STRIPE_RATE_LIMIT": "0"}, BASE)
+
+
+def test_the_charger_crash_hook_is_refused_in_production_and_fires_once_with_a_marker(tmp_path):
+    from billing_service.service_layer.charging import fault_hook
+
+    marker = tmp_path / "crashed"
+    assert fault_hook("crash_after_stripe_call", str(marker), production=True) is None
+    assert fault_hook("something_else", str(marker), production=False) is None
+    assert fault_hook(None, None, production=False) is None
+    assert callable(fault_hook("crash_after_stripe_call", str(marker), production=False))
+    marker.write_text("crashed")
+    assert fault_hook("crash_after_stripe_call", str(marker), production=False) is None
