@@ -3,8 +3,9 @@
 Never charged twice, step by step, for one attempt (its row was committed by whoever started it):
 1. the attempt is taken under a session advisory lock (one worker anywhere; a crash releases it);
 2. if a call for it may already have reached Stripe (``charge_calls.calls > 0``), or an earlier attempt
-   failed without knowing whether Stripe acted, Stripe is asked first (``reconcile``): an intent that
-   succeeded means "paid", nothing is sent;
+   failed without knowing whether Stripe acted, Stripe is asked first (``reconcile``: the intent is retrieved
+   by its recorded id, else searched for by the attempt's metadata): an intent that succeeded means "paid",
+   nothing is sent;
 3. ``calls`` is incremented and COMMITTED before the request (and each resend) leaves;
 4. the request carries the attempt's idempotency key and, on a resend, the very same parameters;
 5. the outcome is recorded in one transaction (events + projection), unless a webhook recorded it first.
@@ -157,7 +158,9 @@ class Charging:
         return self._record(conn, work, outcome)
 
     def _record(self, conn: psycopg.Connection, work: Work, outcome: oc.Outcome, attempt: int | None = None) -> str:
-        if outcome.kind == oc.PROCESSING:
+        if outcome.kind == oc.PROCESSING:  # no outcome yet: remember the intent, look at it again later
+            conn.execute("UPDATE charge_calls SET stripe_payment_intent_id = %s WHERE idempotency_key = %s",
+                         [outcome.payment_intent_id, work.idempotency_key])
             return self._defer(conn, work, RECHECK_PROCESSING, "processing")
         with conn.transaction():
             handlers.record_outcome(conn, work.payment_id, attempt or work.attempt, outcome, now=self.now(),
@@ -174,11 +177,16 @@ class Charging:
     def _reconcile(self, conn: psycopg.Connection, payment_id: str, work: Work) -> str | None:
         """Ask Stripe what it already holds for this payment, wherever an earlier request of it went (the
         customer and account each was sent with). A result ends the attempt; None: call Stripe."""
+        known = repo.many(conn, "SELECT stripe_payment_intent_id AS id, stripe_account FROM charge_calls "
+                                "WHERE payment_id = %s AND stripe_payment_intent_id IS NOT NULL", [payment_id])
         sent = repo.many(conn, "SELECT DISTINCT params->>'customer' AS customer, stripe_account, "
-                               "min(first_seen_at) OVER () - %s AS since FROM charge_calls "
-                               "WHERE payment_id = %s AND params IS NOT NULL", [RECONCILE_MARGIN, payment_id])
+                               "min(first_seen_at) OVER () - %s AS since FROM charge_calls WHERE payment_id = %s "
+                               "AND params IS NOT NULL AND stripe_payment_intent_id IS NULL",
+                         [RECONCILE_MARGIN, payment_id])
         intents: list[dict[str, Any]] = []
         try:
+            # recorded intents are retrieved by id; the others are searched for by their metadata
+            intents += [self.gateway.retrieve_payment_intent(k["id"], k["stripe_account"]) for k in known]
             for target in sent:
                 intents += self.gateway.find_payment_intents(target["customer"], payment_id,
                                                              int(target["since"].timestamp()),
