@@ -21,6 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from order_service.adapters import formatting
+from order_service.adapters.reasons import failure_reason
 
 LOCALES = ("en", "fr")
 
@@ -53,7 +54,10 @@ class Templates:
         def when(at: Any) -> str:
             return formatting.when(at, tz, lang)
 
-        helpers = {"money": money, "when": when}
+        def reason(payload: dict[str, Any]) -> str:
+            return failure_reason(payload, lang)
+
+        helpers = {"money": money, "when": when, "reason": reason}
         template = self.env.get_template(f"{lang}/{kind}.j2")
         ctx = template.new_context({**context, **helpers})
 
