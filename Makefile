@@ -82,8 +82,8 @@ faults: bootstrap ## the full fault-injection run
 lock: ## re-resolve requirements/constraints.txt from requirements.in
 	$(UV) pip compile -q requirements/requirements.in -p 3.11 -o requirements/constraints.txt
 
-docs: bootstrap ## regenerate the event catalogue from the registry
-	$(PY) -m shared_events.catalogue --out shared/events/src/shared_events/CATALOGUE.md --out docs/events.md
+docs: bootstrap ## regenerate docs/events.md, the catalogue and docs/api/*.openapi.json from the code
+	$(PY) -m devstack.apidocs
 
 clean: down ## remove local state (data, logs); keeps the venv and jars
 	rm -rf .local

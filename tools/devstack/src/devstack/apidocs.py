@@ -1,0 +1,48 @@
+"""The documents in docs/ that are generated from code, so they cannot drift: the event catalogue (from the
+registry in shared/events) and each service's OpenAPI document (from its Flask app).
+
+python -m devstack.apidocs   (make docs) writes them; tests/contracts/test_docs_are_current.py checks them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from devstack.stack import SERVICES, repo_root
+
+
+def openapi(package: str) -> dict:
+    """A service's OpenAPI document, built without connecting anywhere."""
+    os.environ.setdefault("DATABASE_URL", "postgresql://docs@127.0.0.1:1/none")
+    import importlib
+
+    module = importlib.import_module(f"{package}.entrypoints.flask_app")
+    app = module.create_app()
+    spec = app.test_client().get("/openapi.json").get_json()
+    app.extensions["pool"].close()
+    return spec
+
+
+def documents() -> dict[Path, str]:
+    from shared_events.catalogue import render
+
+    root = repo_root()
+    docs: dict[Path, str] = {root / "docs" / "events.md": render(),
+                             root / "shared/events/src/shared_events/CATALOGUE.md": render()}
+    for svc in SERVICES:
+        docs[root / "docs" / "api" / f"{svc.name}.openapi.json"] = json.dumps(openapi(svc.package), indent=2,
+                                                                             sort_keys=True) + "\n"
+    return docs
+
+
+def main() -> None:
+    for path, text in documents().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
