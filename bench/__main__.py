@@ -8,6 +8,7 @@ Nothing here fails: these are measurements.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -69,10 +70,17 @@ def main() -> int:
     parser.add_argument("--payments", type=int, default=2_000)
     parser.add_argument("--stripe-rate", type=float, default=25.0)
     parser.add_argument("--http-seconds", type=float, default=10.0)
+    parser.add_argument("--burst-timeout", type=float, default=1800.0, help="seconds to wait for the open/close")
+    parser.add_argument("--rest-rate", type=float, default=200.0, help="offered requests/s per REST route")
+    parser.add_argument("--rest-seconds", type=float, default=15.0, help="seconds of load per REST route")
+    parser.add_argument("--rest-orders", type=int, default=200, help="orders of the REST shop")
+    parser.add_argument("--rebuild-timeout", type=float, default=3600.0)
     parser.add_argument("--keep", action="store_true", help="leave the bench stack running")
     args = parser.parse_args()
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     report = Report()
+    report.detail("command", " ".join(["python -m bench", *sys.argv[1:]]))
+    report.detail("load_average_at_start", os.getloadavg())
     stack = bench_stack()
     started = time.monotonic()
     try:
@@ -86,14 +94,15 @@ def main() -> int:
             if fn is None:
                 print(f"unknown section {section}", file=sys.stderr)
                 continue
-            print(f"== {section}", flush=True)
+            print(f"== {section} (load average {os.getloadavg()[0]:.2f})", flush=True)
             try:
                 fn(stack, report, args)
-            except Exception as exc:  # noqa: BLE001 - report and go on with the other sections
+            except Exception as exc:
                 traceback.print_exc()
                 report.add(section, "FAILED", type(exc).__name__, note=str(exc)[:200])
     finally:
         report.detail("total_seconds", round(time.monotonic() - started, 1))
+        report.detail("load_average_at_end", os.getloadavg())
         if not args.keep:
             stack.down()
             shutil.rmtree(stack.cfg.state, ignore_errors=True)

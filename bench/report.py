@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def _load(value: Any) -> str:
+    return " ".join(f"{x:.2f}" for x in value) if value else "?"
 
 
 class Report:
@@ -28,7 +33,11 @@ class Report:
     def markdown(self) -> str:
         lines = [f"# Benchmark results ({self.started:%Y-%m-%d %H:%M} UTC)", "",
                  f"Machine: {platform.node()}, {platform.processor() or platform.machine()}, "
-                 f"Python {platform.python_version()}.", "",
+                 f"Python {platform.python_version()}, {os.cpu_count()} CPUs.", "",
+                 f"Command: `{self.details.get('command', 'python -m bench')}`; load average (1, 5, 15 min) at the "
+                 f"start {_load(self.details.get('load_average_at_start'))}, at the end "
+                 f"{_load(self.details.get('load_average_at_end'))}. Ratios compare with the limits measured in "
+                 "the same run.", "",
                  "| section | metric | value | unit | target | ratio | ratio to | note |",
                  "|---|---|---|---|---|---|---|---|"]
         for r in self.rows:
@@ -44,7 +53,10 @@ class Report:
         for r in self.rows:
             table.add_row(r["section"], r["metric"], str(r["value"]), r["unit"], r["target"],
                           "" if r["ratio"] is None else str(r["ratio"]), r["ratio_to"], r["note"])
-        Console(width=200).print(table)
+        Console(width=220).print(table)
+        print(f"command: {self.details.get('command')}; load average at the start "
+              f"{_load(self.details.get('load_average_at_start'))}, at the end "
+              f"{_load(self.details.get('load_average_at_end'))}")
 
     def write(self) -> Path:
         RESULTS.mkdir(exist_ok=True)
