@@ -17,6 +17,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, validate
 
+from shared_events import fastcodec
 from shared_events.registry import REGISTRY, DecodeError
 
 MAX_EVENT_BYTES = 900_000  # below Kafka's default 1 MiB message limit
@@ -141,6 +142,18 @@ def _present(value: Any) -> Any:
 
 def to_wire(env: Envelope) -> dict[str, Any]:
     """Envelope as a JSON-able dict, payload validated strictly against its schema."""
+    dumper = fastcodec.payload_dumper(env.event_type, env.schema_version)
+    if dumper is not None:
+        try:
+            wire_payload = dumper(env.payload)  # the same payload as the marshmallow path below, much faster
+        except fastcodec.Defer:
+            pass
+        else:
+            return _wire(env, wire_payload)
+    return _to_wire_marshmallow(env)
+
+
+def _to_wire_marshmallow(env: Envelope) -> dict[str, Any]:
     schema = _payload_schema(env.event_type, env.schema_version, RAISE)
     try:
         # strict on produce: unknown fields, floats for money, missing fields never leave us
@@ -148,6 +161,10 @@ def to_wire(env: Envelope) -> dict[str, Any]:
     except ValidationError as exc:
         raise ValueError(f"{env.event_type}@{env.schema_version} payload invalid: {exc.messages}") from exc
     wire_payload = schema.dump(_present(loaded))
+    return _wire(env, wire_payload)
+
+
+def _wire(env: Envelope, wire_payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "event_id": env.event_id,
         "event_type": env.event_type,
@@ -173,6 +190,13 @@ def encode(env: Envelope) -> bytes:
 
 def from_wire(doc: Any) -> Envelope:
     """Tolerant decode of an already-parsed JSON document. Raises DecodeError."""
+    fast = _from_wire_fast(doc)
+    if fast is not None:
+        return fast
+    return _from_wire_marshmallow(doc)
+
+
+def _from_wire_marshmallow(doc: Any) -> Envelope:
     if not isinstance(doc, dict):
         raise DecodeError("envelope is not a JSON object")
     try:
@@ -196,6 +220,34 @@ def from_wire(doc: Any) -> Envelope:
         causation_id=head["causation_id"],
         producer=head["producer"],
         payload=loaded,
+    )
+
+
+def _from_wire_fast(doc: Any) -> Envelope | None:
+    """from_wire's result through shared_events.fastcodec, or None when marshmallow must decide."""
+    try:
+        head = fastcodec.envelope_head(doc)
+        event_type, version = head["event_type"], head["schema_version"]
+        if version != REGISTRY.latest_version(event_type):
+            return None  # upcasting: the marshmallow path
+        loader = fastcodec.payload_loader(event_type, version)
+        if loader is None:
+            return None
+        payload = loader(head["payload"])
+    except (fastcodec.Defer, DecodeError):
+        return None
+    return Envelope(
+        event_id=head["event_id"],
+        event_type=event_type,
+        schema_version=version,
+        aggregate_id=head["aggregate_id"],
+        aggregate_version=head["aggregate_version"],
+        occurred_at=head["occurred_at"],
+        shop_id=head["shop_id"],
+        correlation_id=head["correlation_id"],
+        causation_id=head["causation_id"],
+        producer=head["producer"],
+        payload=payload,
     )
 
 

@@ -34,6 +34,7 @@ class Registry:
     def __init__(self) -> None:
         self._specs: dict[tuple[str, int], EventSpec] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._latest: dict[str, int] = {}  # name -> newest version (looked up for every event decoded)
 
     def register(
         self, name: str, version: int, *, topic: str, aggregate: str
@@ -46,6 +47,7 @@ class Registry:
                 raise ValueError(f"{name}@{version} registered twice")
             doc = (schema.__doc__ or "").strip()
             self._specs[key] = EventSpec(name, version, topic, aggregate, schema, doc)
+            self._latest[name] = max(version, self._latest.get(name, 0))
             return schema
 
         return deco
@@ -66,10 +68,10 @@ class Registry:
             raise DecodeError(f"unknown event type {name}@{version}") from None
 
     def latest_version(self, name: str) -> int:
-        versions = [v for (n, v) in self._specs if n == name]
-        if not versions:
-            raise DecodeError(f"unknown event type {name}")
-        return max(versions)
+        try:
+            return self._latest[name]
+        except KeyError:
+            raise DecodeError(f"unknown event type {name}") from None
 
     def upcast(self, name: str, version: int, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         latest = self.latest_version(name)
