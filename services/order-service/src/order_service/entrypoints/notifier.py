@@ -2,10 +2,12 @@
 
 Notifications are written by the consumer (and the API) in the transaction of what they tell; this
 worker claims a batch (a lease: other replicas skip it), renders each in the shop's language, sends
-it over SMTP with a Message-ID derived from the notification, and marks it sent. A crash between
-sending and marking re-sends after the lease with the same Message-ID; an SMTP or rendering
-error is retried with backoff, then given up (failed_at) after MAIL_MAX_ATTEMPTS. It also closes
-the runs whose summary is due (windows and deadlines: see adapters/runs.py).
+it over SMTP with a Message-ID derived from the notification, and marks it sent. PostgreSQL lost
+between sending and marking: the worker keeps what it sent and marks it first thing when PostgreSQL
+answers again, before claiming anything (never a second copy). Only a crash of the worker itself in
+that window re-sends after the lease, with the same Message-ID. An SMTP or rendering error is
+retried with backoff, then given up (failed_at) after MAIL_MAX_ATTEMPTS. It also closes the runs
+whose summary is due (windows and deadlines: see adapters/runs.py).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Notifier:
         self.smtp = mailer.Smtp(mail.smtp_host, mail.smtp_port, mail.smtp_timeout_s)
         self.stop_event = threading.Event()
         self.sent = 0
+        self.unmarked: list[tuple[str, str, str]] = []  # sent while PostgreSQL was lost: (id, to, Message-ID)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -55,6 +58,7 @@ class Notifier:
         while not self.stop_event.is_set():
             try:
                 with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    self.mark_unmarked(conn)
                     conn.execute("LISTEN notifications")
                     while not self.stop_event.is_set():
                         if self.tick(conn) < self.batch_size:
@@ -94,9 +98,23 @@ class Notifier:
         except (email_context.NotReady, smtplib.SMTPException, OSError, Exception) as exc:  # noqa: BLE001
             self._failed(conn, row, exc)
             return
-        conn.execute("UPDATE notifications SET sent_at = clock_timestamp(), to_address = %s, message_id = %s, "
-                     "last_error = NULL WHERE notification_id = %s", [to, message_id, row["notification_id"]])
+        try:
+            self._mark_sent(conn, str(row["notification_id"]), to, message_id)
+        except psycopg.OperationalError:
+            self.unmarked.append((str(row["notification_id"]), to, message_id))  # sent: mark it, never resend it
+            raise
         self.sent += 1
+
+    def mark_unmarked(self, conn: psycopg.Connection) -> None:
+        """Mark what was sent while PostgreSQL was away (before anything can be claimed again)."""
+        while self.unmarked:
+            self._mark_sent(conn, *self.unmarked[0])
+            self.unmarked.pop(0)
+
+    @staticmethod
+    def _mark_sent(conn: psycopg.Connection, notification_id: str, to: str, message_id: str) -> None:
+        conn.execute("UPDATE notifications SET sent_at = clock_timestamp(), to_address = %s, message_id = %s, "
+                     "last_error = NULL WHERE notification_id = %s", [to, message_id, notification_id])
 
     def _failed(self, conn: psycopg.Connection, row: dict, exc: BaseException) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]
