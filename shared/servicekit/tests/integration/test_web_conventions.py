@@ -119,6 +119,17 @@ def test_bad_input_gets_field_by_field_errors_and_changes_nothing(app):
         assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
 
 
+def test_json_nested_too_deeply_for_the_parser_is_a_400_not_a_500(app):
+    client, auth = app.test_client(), {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"}
+    for body in ("[" * 990 + "]" * 990, '{"text": ' + "[" * 990 + "]" * 990 + "}"):  # within the 2000-byte limit
+        r = client.post("/api/v1/shops/s1/notes", data=body, headers=auth)
+        assert r.status_code == 400 and r.mimetype == "application/problem+json", r.get_data(as_text=True)[:300]
+    r = client.post("/api/v1/shops/s1/notes", data="[" * 400 + "]" * 400, headers=auth)  # deep, yet parsable
+    assert r.status_code == 422
+    with psycopg.connect(app.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
+
+
 def test_another_shops_resource_is_a_404(app):
     client = app.test_client()
     a, b = manager_token(app, ["shop-a"]), manager_token(app, ["shop-b"])

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import http
+import json
 import logging
 import socket
 import threading
@@ -25,7 +26,7 @@ from flask_smorest import Api
 from flask_smorest.spec import APISpecMixin
 from marshmallow import ValidationError
 from psycopg_pool import ConnectionPool
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from servicekit import logs, metrics
 from servicekit.auth import Principal, authenticate
@@ -43,6 +44,7 @@ from servicekit.web.problems import (
 log = logging.getLogger("servicekit.web")
 
 PUBLIC_ENDPOINTS_KEY = "public_endpoints"
+JSON_BRACKETS_CHECKED = 500  # a JSON body with more brackets than this is checked for too deep a nesting
 
 
 class ProblemApi(Api):
@@ -206,6 +208,21 @@ def create_base_app(
         view = app.view_functions.get(request.endpoint or "")
         if request.path.startswith("/api/") and view is not None and not getattr(view, "_public", False):
             principal()
+
+    @app.before_request
+    def _refuse_json_nested_too_deeply() -> None:
+        """json.loads recurses once per level: a body of a few thousand brackets would be a RecursionError (a 500)
+        wherever it is parsed. Only a body with that many brackets can nest that deep, so only such a body is
+        parsed here (cached: the view reads the same bytes)."""
+        if request.is_json:
+            data = request.get_data(cache=True)  # within MAX_CONTENT_LENGTH (413 beyond), chunked or not
+            if data.count(b"[") + data.count(b"{") > JSON_BRACKETS_CHECKED:
+                try:
+                    json.loads(data)
+                except RecursionError:
+                    raise BadRequest("The request body is not valid JSON: it is nested too deeply.") from None
+                except ValueError:
+                    pass  # the view's parser reports invalid JSON
 
     @app.after_request
     def _finish(resp: Response) -> Response:
