@@ -6,6 +6,7 @@ state and events commit together or not at all; the relay publishes them later.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -49,6 +50,8 @@ def append_new(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[
     """
     if not envelopes:
         return []
+    if len(envelopes) >= COPY_THRESHOLD:
+        return _append_new_copy(conn, envelopes)
     stored: list[Envelope] = []
     by_id = {e.event_id: e for e in envelopes}
     with conn.cursor(row_factory=tuple_row) as cur:  # rows by position, even on a dict-row connection
@@ -65,6 +68,33 @@ def append_new(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[
         for (event_id,) in cur.fetchall():
             stored.append(by_id[str(event_id)])
     return stored
+
+
+COPY_THRESHOLD = 200  # from this many events on, append_new stages them with a binary COPY
+_STAGE_COLUMNS = ("ord", *_COLUMNS)
+_STAGE_TYPES = ("int4", "uuid", "text", "text", "int4", "text", "timestamptz", "bytea")
+
+
+def _append_new_copy(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[Envelope]:
+    """append_new for a burst (a cycle's open stores 100,000 OrderDue in one transaction): the rows go to a
+    session-local temporary table by a binary COPY (bodies as raw bytes, no array escaping in Python: half the
+    time of the unnest parameters), then one INSERT ... SELECT in their given order with the same conflict rule.
+    Returns the envelopes stored, in the given order."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS _outbox_stage (ord int4 NOT NULL, event_id uuid NOT NULL, "
+                    "topic text NOT NULL, aggregate_id text NOT NULL, aggregate_version int4 NOT NULL, "
+                    "event_type text NOT NULL, occurred_at timestamptz NOT NULL, body bytea NOT NULL)")
+        with cur.copy(f"COPY _outbox_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(list(_STAGE_TYPES))
+            for i, env in enumerate(envelopes):
+                row = _row(env)
+                copy.write_row((i, uuid.UUID(row[0]), *row[1:]))
+        columns = ", ".join(_COLUMNS)
+        cur.execute(f"INSERT INTO event_store ({columns}) SELECT {columns} FROM _outbox_stage ORDER BY ord "
+                    "ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING RETURNING event_id")
+        inserted = {str(event_id) for (event_id,) in cur.fetchall()}
+        cur.execute("TRUNCATE _outbox_stage")
+    return [e for e in envelopes if e.event_id in inserted]
 
 
 def history(conn: psycopg.Connection, aggregate_id: str, topic: str | None = None) -> list[Envelope]:
