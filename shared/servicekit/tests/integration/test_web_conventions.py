@@ -130,6 +130,20 @@ def test_json_nested_too_deeply_for_the_parser_is_a_400_not_a_500(app):
         assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
 
 
+def test_a_nul_character_in_a_query_path_or_body_is_a_422_not_a_database_error(app):
+    client, auth = app.test_client(), {"Authorization": f"Bearer {ADMIN}"}
+    for url, body in (("/api/v1/shops/s1/notes?filter=a%00b", {"text": "x"}),
+                      ("/api/v1/shops/s%001/notes", {"text": "x"}),
+                      ("/api/v1/shops/s1/notes", {"text": "a\x00b"})):
+        r = client.post(url, json=body, headers=auth)
+        assert r.status_code == 422 and r.mimetype == "application/problem+json", (url, body, r.status_code)
+        assert "NUL" in str(r.json["errors"])
+    # the six characters \u0000 in a string are no NUL
+    assert client.post("/api/v1/shops/s1/notes", json={"text": "a\\u0000b"}, headers=auth).status_code == 201
+    with psycopg.connect(app.dsn) as conn:
+        assert [r[0] for r in conn.execute("SELECT text FROM notes").fetchall()] == ["a\\u0000b"]
+
+
 def test_another_shops_resource_is_a_404(app):
     client = app.test_client()
     a, b = manager_token(app, ["shop-a"]), manager_token(app, ["shop-b"])

@@ -37,6 +37,7 @@ from servicekit.web.problems import (
     ProblemSchema,
     TooManyRequests,
     Unauthorized,
+    Unprocessable,
     flatten_errors,
     problem_response,
 )
@@ -224,6 +225,22 @@ def create_base_app(
                 except ValueError:
                     pass  # the view's parser reports invalid JSON
 
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        """PostgreSQL text and jsonb cannot hold NUL: a NUL in a query, path or JSON string is a 422 here, not a
+        database error (a 500) wherever the value reaches a query."""
+        bad = {k for k, v in request.args.items(multi=True) if "\x00" in k + v}
+        bad |= {k for k, v in (request.view_args or {}).items() if isinstance(v, str) and "\x00" in v}
+        if request.is_json and b"\\u0000" in request.get_data(cache=True):  # only then can a string hold one
+            try:
+                if _holds_nul(json.loads(request.get_data(cache=True))):
+                    bad.add("body")
+            except (ValueError, RecursionError):
+                pass  # the view's parser reports invalid JSON
+        if bad:
+            raise Unprocessable(errors={k.replace("\x00", "\\0"): ["Must not contain the NUL character."]
+                                        for k in sorted(bad)})
+
     @app.after_request
     def _finish(resp: Response) -> Response:
         conn = g.pop("db_conn", None)
@@ -307,6 +324,16 @@ def create_base_app(
         return Response(body, mimetype=ctype.split(";")[0])
 
     return app, api
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _kafka_reachable(bootstrap: str) -> str:
