@@ -11,6 +11,7 @@ from __future__ import annotations
 import zlib
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -51,7 +52,7 @@ def migration_files(service_dir: Path) -> list[tuple[str, str]]:
 def migrate(conn: psycopg.Connection, service_dir: Path) -> list[str]:
     """Apply pending migrations in the connection's current schema. Safe to run concurrently."""
     applied: list[str] = []
-    schema = conn.execute("SELECT current_schema()").fetchone()
+    schema: Any = conn.execute("SELECT current_schema()").fetchone()
     schema_name = schema[0] if not isinstance(schema, dict) else schema["current_schema"]
     conn.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"migrate:{schema_name}".encode())])
     conn.execute(
@@ -62,7 +63,7 @@ def migrate(conn: psycopg.Connection, service_dir: Path) -> list[str]:
     for name, text in migration_files(service_dir):
         if name in done:
             continue
-        conn.execute(text)  # type: ignore[arg-type]  (trusted files of our own)
+        conn.execute(text.encode())  # trusted files of our own, many statements: sent as one query
         conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", [name])
         applied.append(name)
     return applied
@@ -89,6 +90,6 @@ def with_database(dsn: str, name: str) -> str:
     """The same server URL pointing at another database."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    params = conninfo_to_dict(dsn)
+    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
     params["dbname"] = name
-    return make_conninfo(**params)
+    return make_conninfo("", **params)

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
@@ -35,9 +36,11 @@ def _alive(worker: object) -> bool:
     return beat is None or time.monotonic() - beat < LIVENESS_STALE_S
 
 
-def _serve_health(port: int, ready: callable, alive: callable = lambda: True) -> ThreadingHTTPServer:  # type: ignore[valid-type]
+def _serve_health(port: int, ready: Callable[[], object],
+                  alive: Callable[[], object] = lambda: True) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            body: bytes
             if self.path == "/metrics":
                 body, ctype = metrics.render()
                 code = 200
@@ -65,7 +68,7 @@ def _serve_health(port: int, ready: callable, alive: callable = lambda: True) ->
     return server
 
 
-def run_worker(worker: Worker, *, name: str, ready: callable = lambda: True) -> None:  # type: ignore[valid-type]
+def run_worker(worker: Worker, *, name: str, ready: Callable[[], object] = lambda: True) -> None:
     """Run until SIGTERM/SIGINT, then stop gracefully."""
 
     def _stop(signum: int, _frame: object) -> None:

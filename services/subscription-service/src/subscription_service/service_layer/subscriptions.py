@@ -61,7 +61,7 @@ def next_sequence(conn: psycopg.Connection, shop_id: str) -> int:
     """The next creation rank in the shop. Subscriptions are never deleted (only cancelled), so a count under a
     per-shop lock held to the end of the transaction is gap-free and strictly increasing."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"subscription-sequence:{shop_id}"])
-    row = conn.execute("SELECT count(*) AS n FROM subscriptions WHERE shop_id = %s", [shop_id]).fetchone()
+    row: Any = conn.execute("SELECT count(*) AS n FROM subscriptions WHERE shop_id = %s", [shop_id]).fetchone()
     return int(row["n"] if isinstance(row, dict) else row[0]) + 1
 
 

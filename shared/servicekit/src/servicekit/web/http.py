@@ -74,7 +74,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         conn = request_conn()
         body_hash = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"idem:{who}:{key}"])
-        row = conn.execute(
+        row: Any = conn.execute(
             "SELECT request_hash, status, headers, body FROM idempotency_keys WHERE principal = %s AND key = %s",
             [who, key],
         ).fetchone()
