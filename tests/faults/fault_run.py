@@ -1,0 +1,322 @@
+"""One fault run: the phases, the crashes, the malformed messages, the wait for recovery, the checks, the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+try:
+    from fault_checks import READERS, Check, FaultChecks, Injected, reads
+    from fault_harness import Chaos, ClientStats, FaultStack, Supervisor, eventually
+    from fault_scenario import FaultScenario
+except ImportError:
+    from .fault_checks import READERS, Check, FaultChecks, Injected, reads
+    from .fault_harness import Chaos, ClientStats, FaultStack, Supervisor, eventually
+    from .fault_scenario import FaultScenario
+
+
+@dataclass
+class FaultConfig:
+    subscriptions: int
+    min_kills: int
+    kill_every_s: tuple[float, float]
+    shops: int = 3
+    threads: int = 6
+    kafka_down_s: float = 8.0
+    postgres_down_s: float = 5.0
+    seed: int = field(default_factory=lambda: int(os.environ.get("FAULT_SEED", random.randrange(1 << 30))))
+    settle_timeout_s: float = 900.0
+    calm: bool = field(default_factory=lambda: os.environ.get("FAULT_CALM") == "1")  # no kill, no crash (debugging)
+
+    @classmethod
+    def from_env(cls, form: str, **defaults: Any) -> FaultConfig:
+        """FAULT_SUBSCRIPTIONS, FAULT_KILLS and FAULT_SEED override the form's defaults."""
+        cfg = cls(**defaults)
+        cfg.subscriptions = int(os.environ.get("FAULT_SUBSCRIPTIONS", cfg.subscriptions))
+        cfg.min_kills = int(os.environ.get("FAULT_KILLS", cfg.min_kills))
+        cfg.form = form  # type: ignore[attr-defined]
+        return cfg
+
+
+class FaultRun:
+    def __init__(self, stack: FaultStack, cfg: FaultConfig) -> None:
+        self.stack = stack
+        self.cfg = cfg
+        self.t0 = time.monotonic()
+        self.phase = "start"
+        self.phases: list[tuple[str, float, float]] = []
+        self.stats = ClientStats()
+        self.scenario = FaultScenario(stack, self.stats, threads=cfg.threads)
+        self.supervisor = Supervisor(stack, self.clock, lambda: self.phase, seed=cfg.seed)
+        self.chaos = Chaos(self.supervisor, cfg.kill_every_s, seed=cfg.seed)
+        self.injected: list[Injected] = []
+        self.outages: dict[str, dict[str, Any]] = {}
+        self.checks: list[Check] = []
+        self.waits: dict[str, float] = {}
+        self.last_backlog: dict[str, Any] = {}
+
+    def clock(self) -> float:
+        return time.monotonic() - self.t0
+
+    def enter(self, phase: str) -> None:
+        now = self.clock()
+        if self.phases:
+            name, start, _ = self.phases[-1]
+            self.phases[-1] = (name, start, now)
+        self.phases.append((phase, now, now))
+        self.phase = phase
+
+    # -- the run ---------------------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        sc = self.scenario
+        self.supervisor.start()
+        self.enter("set-up")
+        sc.create_shops(self.cfg.shops)
+        sc.plan(self.cfg.subscriptions)
+        if not self.cfg.calm:
+            self.chaos.start()
+        sc.run_all(sc.before_open, sc.subs)
+        sc.disable_kill_switch_shop()
+
+        self.enter("open")
+        sc.advance_to(sc.opens_at + timedelta(minutes=1))
+        self.plant_messages()
+        kafka = self.crash_in_background("kafka", lambda: self.stack.crash_kafka(self.cfg.kafka_down_s))
+        at_open = sum(s.kind.order and s.kind.when == "before" for s in sc.subs)
+        self.timed("orders placed", lambda: sc.wait_orders(at_open, ("placed",), 600, f"{at_open} placed orders"))
+        sc.remember_orders()
+
+        self.enter("edits")
+        sc.run_all(sc.while_open, [s for s in sc.subs if s.kind.order])
+        self.timed("edits visible", lambda: eventually(sc.open_changes_visible, 600, "the edits to reach orders", 3))
+        sc.remember_orders()
+
+        self.enter("close")
+        sc.advance_to(sc.closes_at + timedelta(minutes=1))
+        charged = sum(s.kind.charged for s in sc.subs)
+        self.timed("a third charged", lambda: eventually(
+            lambda: sum(p["status"] == "succeeded" for p in sc.payments().values()) >= charged // 3, 600,
+            "a third of the charges", 1))
+        kafka.join()
+        postgres = self.crash_in_background("postgresql",
+                                            lambda: self.stack.crash_postgres(self.cfg.postgres_down_s))
+        self.timed("payments settled", lambda: eventually(lambda: not sc.payments_waiting(), 900,
+                                                          "every payment in its final state", 3))
+
+        postgres.join()
+        self.enter("settle")
+        if not self.cfg.calm:
+            self.timed("minimum kills", lambda: eventually(lambda: len(self.chaos.kills) >= self.cfg.min_kills,
+                                                           self.cfg.settle_timeout_s, "the minimum number of kills",
+                                                           1))
+        self.chaos.stop()
+        self.enter("recovery")
+        self.timed("quiet", self.wait_quiet)
+        self.supervisor.stop()
+        self.scenario.close()
+        self.enter("checks")
+
+    def crash_in_background(self, name: str, crash: Any) -> threading.Thread:
+        """Crash a piece of infrastructure while the clients go on (they meet the outage)."""
+
+        def run() -> None:
+            if self.cfg.calm:
+                return
+            outage: dict[str, Any] = {"at": self.clock(), "phase": self.phase}
+            self.outages[name] = outage
+            outage["seconds"] = crash()
+
+        thread = threading.Thread(target=run, name=f"crash {name}", daemon=True)
+        thread.start()
+        return thread
+
+    def timed(self, what: str, fn: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return fn()
+        finally:
+            self.waits[what] = time.monotonic() - started
+
+    # -- malformed and duplicate messages -------------------------------------------------------------------------
+
+    def plant_messages(self) -> None:
+        """Malformed messages (which every reader must dead-letter) and copies of real events (which every
+        reader must drop as duplicates) on the topics, in the middle of the opening burst."""
+        from shared_events import kafka as kafka_clients
+        from shared_events import new_envelope
+        from shared_events.envelope import encode
+
+        shop = self.scenario.shops[0]
+        real = new_envelope("VariantUpdated", f"{shop.id}:ghost", 1, {
+            "variant_id": "ghost", "shop_id": shop.id, "product_name": "Ghost", "variant_name": None,
+            "unit_price": 100, "currency": "EUR", "on_hand": None, "available": True}, producer="fault-run",
+            shop_id=shop.id, occurred_at=datetime.now(UTC))
+        good = json.loads(encode(real))
+        unknown = dict(good, event_id=str(uuid.uuid4()), event_type="VariantTeleported")
+        future = dict(good, event_id=str(uuid.uuid4()), schema_version=99)
+        bad_payload = dict(good, event_id=str(uuid.uuid4()), payload={"shop_id": shop.id})
+        due = dict(good, event_id=str(uuid.uuid4()), event_type="OrderDue", payload={"nonsense": True})
+        planted = [
+            ("garbage bytes", "catalog.events", b"\x00\xff this is not an event \xfe"),
+            ("truncated JSON", "catalog.events", encode(real)[:57]),
+            ("unknown event type", "catalog.events", json.dumps(unknown).encode()),
+            ("schema version from the future", "catalog.events", json.dumps(future).encode()),
+            ("payload breaking its contract", "catalog.events", json.dumps(bad_payload).encode()),
+            ("OrderDue that is not one", "scheduler.events",
+             json.dumps(due, separators=(",", ":")).encode()),
+            ("empty message", "orders.events", b""),
+            ("JSON that is not an object", "identity.events", b"[1, 2, 3]"),
+        ]
+        producer = kafka_clients.producer(self.stack.bootstrap)
+        futures = [(label, topic, True, producer.send(self.stack.cfg.topic_prefix + topic, key=b"fault", value=v))
+                   for label, topic, v in planted]
+        for label, topic, record in self.copies_of_real_events():
+            futures.append((label, topic, False, producer.send(self.stack.cfg.topic_prefix + topic, key=record[0],
+                                                               value=record[1])))
+        producer.flush()
+        for label, topic, dead, fut in futures:
+            meta = fut.get(timeout=30)
+            self.injected.append(Injected(label, topic, meta.partition, meta.offset, dead))
+        producer.close()
+
+    def copies_of_real_events(self) -> list[tuple[str, str, tuple[bytes, bytes]]]:
+        """A few records already on the topics, sent again as they are (a producer retry, a replayed backup)."""
+        from kafka import KafkaConsumer, TopicPartition
+
+        out = []
+        consumer = KafkaConsumer(bootstrap_servers=self.stack.bootstrap, enable_auto_commit=False)
+        try:
+            for topic in ("subscriptions.events", "customers.events", "identity.events", "shops.events"):
+                name = self.stack.cfg.topic_prefix + topic
+                tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or [])]
+                consumer.assign(tps)
+                consumer.seek_to_beginning(*tps)
+                recs = consumer.poll(timeout_ms=5000, max_records=3)
+                for batch in recs.values():
+                    for r in batch[:1]:
+                        out.append((f"copy of a {topic} record", topic, (r.key, r.value)))
+        finally:
+            consumer.close()
+        return out
+
+    # -- recovery ----------------------------------------------------------------------------------------------------
+
+    def wait_quiet(self) -> None:
+        """Every process up, every outbox published, every consumer caught up, every email sent; and nothing
+        moved in between two looks."""
+        seen: list[dict[str, Any]] = []
+
+        def quiet() -> bool:
+            state = self.backlog()
+            ok = self.supervisor.all_running() and not any(v for k, v in state.items() if k != "emails sent")
+            settled = ok and bool(seen) and seen[-1] == state
+            seen.append(state)
+            return settled
+
+        try:
+            eventually(quiet, 600, "the platform to settle", 5)
+        finally:
+            self.last_backlog = seen[-1] if seen else {}
+
+    def backlog(self) -> dict[str, Any]:
+        import psycopg
+
+        from devstack.stack import SERVICES
+        from devstack.testing import group_lag
+
+        out: dict[str, Any] = {}
+        for svc in SERVICES:
+            with psycopg.connect(self.stack.db(svc.name)) as conn:
+                out[f"{svc.name} unpublished"] = conn.execute(
+                    "SELECT count(*) FROM event_store WHERE published_at IS NULL").fetchone()[0]
+        with psycopg.connect(self.stack.db("order-service")) as conn:
+            out["emails queued"] = conn.execute(
+                "SELECT count(*) FROM notifications WHERE sent_at IS NULL AND failed_at IS NULL").fetchone()[0]
+        for group in self.consumer_groups():
+            service = next((s for s in READERS if group.endswith(s)), None)
+            if service is None:
+                continue
+            topics = [self.stack.cfg.topic_prefix + t for t in reads(service)]
+            out[f"lag {group}"] = group_lag(self.stack.bootstrap, group, topics) or 0
+        out["emails sent"] = len(self.stack_mail())
+        return out
+
+    def consumer_groups(self) -> list[str]:
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.stack.bootstrap)
+        try:
+            return sorted(g[0] if isinstance(g, tuple) else g["group_id"] for g in admin.list_groups())
+        finally:
+            admin.close()
+
+    def stack_mail(self) -> list[dict[str, Any]]:
+        import requests
+
+        return requests.get(f"{self.stack.smtp.api_url}/messages", timeout=60).json()
+
+    # -- checks and report --------------------------------------------------------------------------------------------
+
+    def check(self) -> list[Check]:
+        checks = FaultChecks(self.scenario, self.injected)
+        for fn in (checks.orders_exactly_once, checks.order_states, checks.payments, checks.stripe_charges,
+                   checks.emails, checks.outboxes_published, checks.dead_letters, checks.rebuilds,
+                   lambda: checks.secrets_kept(self.stats.error_bodies)):
+            try:
+                self.checks.append(fn())
+            except Exception as exc:  # a check that cannot run is a failed check, and the others still run
+                self.checks.append(Check(getattr(fn, "__name__", "check"), False, problems=[repr(exc)]))
+        return self.checks
+
+    def report(self) -> str:
+        cfg, sc = self.cfg, self.scenario
+        kinds = Counter(s.kind.name for s in sc.subs)
+        kills_by_phase = Counter(k.phase for k in self.chaos.kills)
+        kills_by_process = Counter(k.process for k in self.chaos.kills)
+        lines = [
+            "",
+            f"=== fault run ({getattr(cfg, 'form', '?')}): {len(sc.subs)} subscriptions in {len(sc.shops)} shops, "
+            f"seed {cfg.seed}, {self.clock():.0f}s ===",
+            "phases: " + ", ".join(f"{n} {e - s:.0f}s" for n, s, e in self.phases),
+            "waits: " + ", ".join(f"{k} {v:.0f}s" for k, v in self.waits.items()),
+            f"subscriptions by story: {dict(sorted(kinds.items()))}",
+            f"kill -9: {len(self.chaos.kills)} (by phase {dict(kills_by_phase)})",
+            f"  by process: {dict(sorted(kills_by_process.items()))}",
+            f"restarts by the supervisor: {sum(self.supervisor.restarts.values())}; processes that exited on "
+            f"their own: {len(self.supervisor.exits)} {dict(Counter(e.process for e in self.supervisor.exits))}",
+        ]
+        lines.append("  timeline: " + ", ".join(f"{k.at:.0f}s {k.process}" for k in self.chaos.kills))
+        for name, o in self.outages.items():
+            lines.append(f"{name} crashed in phase '{o['phase']}' at {o['at']:.0f}s, back after "
+                         f"{o.get('seconds', float('nan')):.1f}s")
+        st = self.stats
+        lines.append(f"client requests: {st.requests}, resent {st.resent}, connection errors "
+                     f"{st.connection_errors}, retried answers {dict(st.statuses)}")
+        if self.last_backlog:
+            lines.append(f"backlog at the end: {self.last_backlog}")
+        lines.append(f"planted messages: {[(i.label, i.topic) for i in self.injected]}")
+        lines.append("checks:")
+        lines += [c.line() for c in self.checks]
+        for e in self.supervisor.exits[:10]:
+            lines.append(f"exit of {e.process} at {e.at:.0f}s ({e.phase}): ...{e.log_tail[-600:]}")
+        return "\n".join(lines)
+
+
+def save_report(text: str, form: str) -> Path:
+    from devstack.stack import repo_root
+
+    folder = repo_root() / ".local" / "faults"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"report-{form}.txt"
+    path.write_text(text + "\n")
+    return path
