@@ -43,7 +43,7 @@ class Relay:
         service: str,
         *,
         bootstrap: str | None = None,
-        batch_size: int = 2000,
+        batch_size: int = 5000,
         idle_wait_s: float = 1.0,
         on_batch: Callable[[int, float], None] | None = None,
         before_mark: Callable[[list[int]], None] | None = None,
@@ -115,9 +115,10 @@ class Relay:
         ).fetchall()
         if not rows:
             return 0
+        topics: dict[str, str] = {}
         futures = [
             producer.send(
-                physical(topic),
+                topics.get(topic) or topics.setdefault(topic, physical(topic)),
                 key=aggregate_id.encode(),
                 value=bytes(body),
                 headers=[("event_type", event_type.encode())],
@@ -131,7 +132,8 @@ class Relay:
         if self.before_mark:
             self.before_mark(positions)
         conn.execute(
-            "UPDATE event_store SET published_at = clock_timestamp() WHERE position = ANY(%s)", [positions]
+            "UPDATE event_store SET published_at = clock_timestamp() WHERE position = ANY(%s)", [positions],
+            binary=True,
         )
         self.stats.published += len(rows)
         self.stats.batches += 1
