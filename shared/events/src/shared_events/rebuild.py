@@ -138,7 +138,8 @@ BulkApply = Callable[[psycopg.Connection, list[Envelope]], None]
 
 
 def _apply_in_runs(conn: psycopg.Connection, apply: Apply, bulk: dict[str, BulkApply], chunk: list[Envelope]) -> None:
-    """Each run of consecutive events of a type with a bulk projector in one call, any other event alone."""
+    """Each run of consecutive events whose types have the same bulk projector in one call, any other event
+    alone."""
     i = 0
     while i < len(chunk):
         fn = bulk.get(chunk[i].event_type)
@@ -147,7 +148,7 @@ def _apply_in_runs(conn: psycopg.Connection, apply: Apply, bulk: dict[str, BulkA
             i += 1
             continue
         j = i + 1
-        while j < len(chunk) and chunk[j].event_type == chunk[i].event_type:
+        while j < len(chunk) and bulk.get(chunk[j].event_type) is fn:  # types sharing a projector share runs
             j += 1
         fn(conn, chunk[i:j])
         i = j
@@ -190,7 +191,8 @@ def rebuild(
 
     ``migrate(conn)`` must create the service's tables in the connection's current search_path. ``bulk``
     (optional): event type -> a projector of a list of events with the same effect as ``apply`` on each in
-    turn; consecutive events of such a type are applied together.
+    turn; consecutive events of such types are applied together (types mapped to the same function form one
+    run: that function must then give the same result as applying the run's events in their order).
     """
     tables = list(tables)
     scratch = f"rebuild_{uuid.uuid4().hex[:10]}"

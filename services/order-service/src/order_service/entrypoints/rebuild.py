@@ -39,10 +39,19 @@ def _once_each(fn: Callable[[psycopg.Connection, list[Envelope]], object]) -> Ca
     return apply_run
 
 
+def _confirmations(conn: psycopg.Connection, envs: list[Envelope]) -> None:
+    """A run of OrderConfirmed and PaymentRequested (a close writes them in pairs, so they alternate): an order's
+    PaymentRequested always follows its OrderConfirmed (its next version, same partition) and an order is
+    confirmed once, so applying the run's confirmations first and then its payment requests is the same as
+    applying the run in order."""
+    order_projection.apply_confirmed(conn, [e for e in envs if e.event_type == "OrderConfirmed"])
+    order_projection.apply_versions(conn, [e for e in envs if e.event_type == "PaymentRequested"])
+
+
 # the replay applies runs of these the way placement and confirmation write them: one statement per run
+_CONFIRMATIONS = _once_each(_confirmations)
 BULK = {"OrderPlaced": _once_each(order_projection.apply_placed),
-        "OrderConfirmed": _once_each(order_projection.apply_confirmed),
-        "PaymentRequested": _once_each(order_projection.apply_versions)}
+        "OrderConfirmed": _CONFIRMATIONS, "PaymentRequested": _CONFIRMATIONS}
 
 
 def run(dsn: str, *, bootstrap: str | None = None, swap: bool = False) -> RebuildReport:
