@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, validate
 from marshmallow.validate import Validator
 
 from shared_events.registry import REGISTRY, DecodeError
@@ -48,13 +48,52 @@ def _simple(field: fields.Field) -> None:
         raise _Unsupported(f"{field!r} has field hooks")
 
 
-def _checked(validators: tuple[Any, ...], value: Any) -> Any:
-    for validator in validators:
+def _check(validator: Any) -> Callable[[Any], bool]:
+    """validator -> a predicate true when it accepts the value. marshmallow's Length, Range, OneOf and Regexp
+    are inlined (the very conditions of their __call__: calling them cost as much as the rest of a field)."""
+    kind = type(validator)
+    if kind is validate.Length:
+        low, high, equal = validator.min, validator.max, validator.equal
+        if equal is not None:
+            return lambda value: len(value) == equal
+        return lambda value: (low is None or len(value) >= low) and (high is None or len(value) <= high)
+    if kind is validate.Range:
+        low, high = validator.min, validator.max
+        low_in, high_in = validator.min_inclusive, validator.max_inclusive
+
+        def in_range(value: Any) -> bool:
+            if low is not None and (value < low if low_in else value <= low):
+                return False
+            return not (high is not None and (value > high if high_in else value >= high))
+
+        return in_range
+    if kind is validate.OneOf:
+        choices = validator.choices
+
+        def one_of(value: Any) -> bool:
+            try:
+                return value in choices
+            except TypeError:
+                return False
+
+        return one_of
+    if kind is validate.Regexp:
+        regex = validator.regex
+        return lambda value: regex.match(value) is not None
+
+    def call(value: Any) -> bool:
         try:
             ok = validator(value)
         except ValidationError:
-            raise _DEFER from None
-        if ok is False and not isinstance(validator, Validator):
+            return False
+        return not (ok is False and not isinstance(validator, Validator))
+
+    return call
+
+
+def _checked(checks: tuple[Callable[[Any], bool], ...], value: Any) -> Any:
+    for check in checks:
+        if not check(value):
             raise _DEFER
     return value
 
@@ -122,7 +161,7 @@ def _load_field(field: fields.Field) -> Callable[[Any], Any]:
             return value
     else:
         raise _Unsupported(type(field).__name__)
-    validators = tuple(field.validators)
+    validators = tuple(_check(v) for v in field.validators)
     allow_none = field.allow_none
 
     def load(value: Any) -> Any:
@@ -296,7 +335,7 @@ def _dump_field(field: fields.Field) -> Callable[[Any], Any]:
     else:
         raise _Unsupported(type(field).__name__)
     is_datetime = type(field) is fields.AwareDateTime
-    validators = tuple(field.validators)
+    validators = tuple(_check(v) for v in field.validators)
     allow_none = field.allow_none
 
     def dump(value: Any) -> Any:
