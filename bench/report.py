@@ -43,6 +43,9 @@ class Report:
         for r in self.rows:
             lines.append(f"| {r['section']} | {r['metric']} | {r['value']} | {r['unit']} | {r['target']} | "
                          f"{'' if r['ratio'] is None else r['ratio']} | {r['ratio_to']} | {r['note']} |")
+        notes = self.details.get("notes") or []
+        if notes:
+            lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]
         return "\n".join(lines) + "\n"
 
     def print(self) -> None:
@@ -73,6 +76,7 @@ def plot_series(path: Path, title: str, series: dict[str, list[tuple[float, floa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(9, 5), dpi=110)
     for label, points in series.items():
         if points:
