@@ -264,4 +264,6 @@ def decode(raw: bytes | str) -> Envelope:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DecodeError(f"not JSON: {exc}") from exc
+    except RecursionError:  # else a few thousand brackets would stop every consumer of the topic, again and again
+        raise DecodeError("not JSON: nested too deeply") from None
     return from_wire(doc)

@@ -137,7 +137,7 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_next_good_messag
 
     producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
     bad_messages = [b"{not json", b'{"event_type": "TokenIssued"}', b"[]",
-                    encode(boom), b'{"event_type":"Nope","schema_version":1}']
+                    encode(boom), b'{"event_type":"Nope","schema_version":1}', b"[" * 20_000 + b"]" * 20_000]
     for raw in bad_messages:
         producer.send(topic, key=b"k", value=raw, partition=0)
     producer.send(topic, key=good.aggregate_id.encode(), value=encode(good), partition=0)
@@ -157,6 +157,7 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_next_good_messag
     errors = [dict(r.headers)["dlq.error"].decode() for r in dead]
     assert "not JSON" in errors[0] and "bad envelope" in errors[1] and "handler bug on purpose" in errors[3]
     assert "unknown event type" in errors[4] or "bad envelope" in errors[4]
+    assert "nested too deeply" in errors[5]
 
 
 def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupted_one_does_not(

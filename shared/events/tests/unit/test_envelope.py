@@ -74,6 +74,8 @@ def test_consuming_ignores_fields_added_by_a_newer_producer():
     [
         (b"\x00\xff not json", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"event_id": ' + b"{\"a\": " * 5000 + b"1" + b"}" * 5001, "nested too deeply"),
         (b'{"event_type": "X"}', "bad envelope"),
         (None, "tombstone"),
     ],
