@@ -258,8 +258,8 @@ def decode(raw: bytes | str) -> Envelope:
     """
     if raw is None:
         raise DecodeError("empty message (tombstone)")
-    if len(raw) > MAX_EVENT_BYTES * 2:
-        raise DecodeError(f"message of {len(raw)} bytes is too large")
+    if len(raw) > MAX_EVENT_BYTES:  # no producer of the platform may write more (encode refuses it)
+        raise DecodeError(f"message of {len(raw)} bytes is too large (above {MAX_EVENT_BYTES})")
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 
 from shared_events import REGISTRY, DecodeError, Envelope, decode, encode
 from shared_events.catalogue import SAMPLES, sample_envelope, sample_path
+from shared_events.envelope import MAX_EVENT_BYTES
 from shared_events.examples import EXAMPLES
 from shared_events.registry import Registry
 
@@ -83,6 +84,16 @@ def test_consuming_ignores_fields_added_by_a_newer_producer():
 def test_malformed_messages_raise_decode_error(raw, message):
     with pytest.raises(DecodeError, match=message):
         decode(raw)
+
+
+def test_a_record_larger_than_any_producer_may_write_raises_decode_error_even_when_well_formed():
+    doc = json.loads(encode(_env("TokenRevoked", EXAMPLES["TokenRevoked"])))
+    fits = json.dumps(dict(doc, padding="x" * (MAX_EVENT_BYTES - len(json.dumps(doc)) - 20))).encode()
+    assert decode(fits).event_type == "TokenRevoked"  # an unknown field, tolerated
+    oversized = json.dumps(dict(doc, padding="x" * MAX_EVENT_BYTES)).encode()
+    assert len(oversized) < 1_048_576  # Kafka's default limit lets it through
+    with pytest.raises(DecodeError, match="too large"):
+        decode(oversized)
 
 
 def test_unknown_type_and_future_version_raise_decode_error():
