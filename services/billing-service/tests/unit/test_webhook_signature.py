@@ -54,3 +54,9 @@ def test_a_signed_body_that_is_not_an_event_is_refused():
     body = b"[1, 2, 3]"
     with pytest.raises(InvalidWebhook):
         verify(body, header(body), SECRET, 300)
+
+
+def test_an_unsigned_body_nested_too_deeply_to_parse_is_refused_like_any_other_non_event():
+    deep = b"[" * 50_000 + b"]" * 50_000
+    with pytest.raises(InvalidWebhook, match="not a Stripe event"):
+        verify(deep, "t=1,v1=00", SECRET, 300)

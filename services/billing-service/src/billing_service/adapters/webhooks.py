@@ -20,7 +20,7 @@ def verify(payload: bytes, signature: str | None, secret: str, tolerance_s: int)
         raise InvalidWebhook("The Stripe-Signature header is missing.")
     try:
         event = json.loads(payload)  # parsed, not trusted: construct_event below checks the signature
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply (unsigned)
         raise InvalidWebhook("The body is not a Stripe event.") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
         raise InvalidWebhook("The body is not a Stripe event.")
