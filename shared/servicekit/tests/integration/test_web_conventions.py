@@ -119,6 +119,22 @@ def test_bad_input_gets_field_by_field_errors_and_changes_nothing(app):
         assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
 
 
+def test_a_chunked_body_over_the_limit_is_a_413_not_its_first_bytes_taken_for_all_of_it(app):
+    import io
+
+    client, auth = app.test_client(), {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json",
+                                       "Transfer-Encoding": "chunked"}
+    body = b'{"text": "fits"}' + b" " * 5000  # valid JSON: cut at the limit it would still parse
+    r = client.post("/api/v1/shops/s1/notes", input_stream=io.BytesIO(body), headers=auth,
+                    environ_overrides={"wsgi.input_terminated": True})
+    assert r.status_code == 413 and r.mimetype == "application/problem+json"
+    r = client.post("/api/v1/shops/s1/notes", input_stream=io.BytesIO(b'{"text": "small"}'), headers=auth,
+                    environ_overrides={"wsgi.input_terminated": True})
+    assert r.status_code == 201  # a chunked body within the limit is read as usual
+    with psycopg.connect(app.dsn) as conn:
+        assert [r[0] for r in conn.execute("SELECT text FROM notes").fetchall()] == ["small"]
+
+
 def test_json_nested_too_deeply_for_the_parser_is_a_400_not_a_500(app):
     client, auth = app.test_client(), {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"}
     for body in ("[" * 990 + "]" * 990, '{"text": ' + "[" * 990 + "]" * 990 + "}"):  # within the 2000-byte limit

@@ -26,7 +26,7 @@ from flask_smorest import Api
 from flask_smorest.spec import APISpecMixin
 from marshmallow import ValidationError
 from psycopg_pool import ConnectionPool
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from servicekit import logs, metrics
 from servicekit.auth import Principal, authenticate
@@ -209,6 +209,15 @@ def create_base_app(
         view = app.view_functions.get(request.endpoint or "")
         if request.path.startswith("/api/") and view is not None and not getattr(view, "_public", False):
             principal()
+
+    @app.before_request
+    def _refuse_streamed_bodies_over_the_limit() -> None:
+        """A body without Content-Length (chunked) is cut at MAX_CONTENT_LENGTH by werkzeug without a word: the
+        view would read the first megabyte as if it were all. Reaching the limit is a 413, as with Content-Length."""
+        chunked = request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        if chunked and request.content_length is None and \
+                len(request.get_data(cache=True)) >= settings.max_body_bytes:
+            raise RequestEntityTooLarge()
 
     @app.before_request
     def _refuse_json_nested_too_deeply() -> None:
