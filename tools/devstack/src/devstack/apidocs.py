@@ -14,12 +14,21 @@ from devstack.stack import SERVICES, repo_root
 
 
 def openapi(package: str) -> dict:
-    """A service's OpenAPI document, built without connecting anywhere."""
-    os.environ.setdefault("DATABASE_URL", "postgresql://docs@127.0.0.1:1/none")
+    """A service's OpenAPI document, built without connecting anywhere.
+
+    The app's configuration needs a DATABASE_URL; an unreachable one is set only while the app is built and the
+    environment is restored after, so that nothing else in the process (the test stack reads DATABASE_URL as an
+    external database) ever sees it."""
     import importlib
 
     module = importlib.import_module(f"{package}.entrypoints.flask_app")
-    app = module.create_app()
+    before = os.environ.get("DATABASE_URL")
+    os.environ.setdefault("DATABASE_URL", "postgresql://docs@127.0.0.1:1/none")
+    try:
+        app = module.create_app()
+    finally:
+        if before is None:
+            os.environ.pop("DATABASE_URL", None)
     spec = app.test_client().get("/openapi.json").get_json()
     app.extensions["pool"].close()
     return spec
