@@ -176,6 +176,9 @@ class FaultRun:
              json.dumps(due, separators=(",", ":")).encode()),
             ("empty message", "orders.events", b""),
             ("JSON that is not an object", "identity.events", b"[1, 2, 3]"),
+            ("JSON nested too deeply", "subscriptions.events", b"[" * 20_000 + b"]" * 20_000),
+            ("larger than any producer may write", "customers.events",
+             json.dumps(dict(good, event_id=str(uuid.uuid4()), padding="x" * 920_000)).encode()),
         ]
         producer = kafka_clients.producer(self.stack.bootstrap)
         futures = [(label, topic, True, producer.send(self.stack.cfg.topic_prefix + topic, key=b"fault", value=v))
