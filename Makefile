@@ -20,7 +20,7 @@ KUSTOMIZE := $(TOOLS)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 CHECKOV_STAMP := $(TOOLS)/checkov/.installed-$(shell sha1sum requirements/checkov.txt 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap deploy-tools up down status run test test-unit test-integration lint typecheck bench faults lock docs clean
+.PHONY: help bootstrap deploy-tools up down status run test test-unit test-integration lint typecheck bench audit faults lock docs clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ typecheck: bootstrap ## mypy on the packages
 
 bench: bootstrap ## benchmarks (prints a table, writes bench/results/)
 	$(PY) -m bench $(BENCH_ARGS)
+
+audit: bootstrap ## pip-audit of every pinned dependency (fails on a vulnerability not explained in requirements/audit-explained.txt)
+	$(PY) tools/audit/audit.py
 
 faults: bootstrap ## the full fault-injection run
 	$(PY) -m pytest -m slow tests/faults $(PYTEST_ARGS)
