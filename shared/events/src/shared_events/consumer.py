@@ -108,6 +108,10 @@ class EventConsumer:
         self.stats = ConsumerStats()
         self.stop_event = threading.Event()
         self._paused_until: dict[TopicPartition, float] = {}
+        # offsets whose commit failed because Kafka could not be reached: committed again at the next polls, empty
+        # ones included (else a partition whose last batch met a broker outage shows a lag until new records come)
+        self._uncommitted: dict[TopicPartition, Any] = {}
+        self._commit_retry_at = 0.0
         self._waiting_since: dict[tuple[str, int, int], float] = {}
         self._consumer: Any = None
         self._producer: Any = None
@@ -132,6 +136,8 @@ class EventConsumer:
                 polled = self._consumer.poll(timeout_ms=500, max_records=self.max_batch)
                 records = [r for tp in sorted(polled, key=lambda t: (t.topic, t.partition)) for r in polled[tp]]
                 if not records:
+                    if self._uncommitted and time.monotonic() >= self._commit_retry_at:
+                        self._commit({})
                     continue
                 try:
                     if conn is None or conn.closed:
@@ -161,8 +167,8 @@ class EventConsumer:
         decoded: list[tuple[Any, Envelope | None, str, str | None]] = []
         for rec in records:
             try:
-                env = decode(rec.value)
-                decoded.append((rec, env, env.event_id, None))
+                read = decode(rec.value)
+                decoded.append((rec, read, read.event_id, None))
             except DecodeError as exc:
                 decoded.append((rec, None, synthetic_event_id(rec.topic, rec.partition, rec.offset), str(exc)))
         ids = [d[2] for d in decoded]
@@ -288,12 +294,28 @@ class EventConsumer:
             self._consumer.seek(tp, offset)
             self._consumer.pause(tp)
             self._paused_until[tp] = time.monotonic() + self.retry_later_pause_s
+        self._commit(offsets)
+
+    def _commit(self, offsets: dict[TopicPartition, Any]) -> None:
+        """Commit these offsets and any left over from a commit that could not reach Kafka.
+
+        A rebalance (CommitFailedError) drops them: the partitions' next owner redelivers from the last commit and
+        the inbox drops the copies. Any other Kafka error (the broker restarting, the coordinator moving) keeps
+        them for the next poll, so that a partition that receives nothing more still ends up committed."""
+        pending = {**self._uncommitted, **offsets}
+        assigned = self._consumer.assignment()
+        pending = {tp: om for tp, om in pending.items() if tp in assigned}
+        self._uncommitted = {}
+        if not pending:
+            return
         try:
-            if offsets:
-                self._consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
-            # a rebalance took the partitions: the next owner redelivers, the inbox drops the copies
-            log.info("offset commit skipped", extra={"error": str(exc)})
+            self._consumer.commit(pending)
+        except CommitFailedError as exc:
+            log.info("offset commit skipped: the group rebalanced", extra={"error": str(exc)})
+        except KafkaError as exc:
+            self._uncommitted = pending
+            self._commit_retry_at = time.monotonic() + 1.0
+            log.warning("offset commit failed, trying again at the next poll", extra={"error": str(exc)})
 
     def _resume_due_partitions(self) -> None:
         now = time.monotonic()

@@ -2,7 +2,8 @@
 
 python probe_consumer.py  (env: DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, TOPIC_PREFIX, PROBE_TOPIC, PROBE_GROUP)
 A TokenRevoked whose reason is "boom" makes the handler fail (a handler bug -> dead letter) unless
-PROBE_BUG_FIXED is set (the fix, for the replay test).
+PROBE_BUG_FIXED is set (the fix, for the replay test). PROBE_FIRST_COMMITS_FAIL=N: the first N offset commits
+meet a Kafka connection error (the broker restarting at that moment).
 """
 
 import os
@@ -25,5 +26,23 @@ def handler_factory(_settings):
     return handle
 
 
+def fail_first_commits(n):
+    from kafka import KafkaConsumer
+    from kafka.errors import KafkaConnectionError
+
+    real = KafkaConsumer.commit
+    left = [n]
+
+    def commit(self, offsets=None):
+        if left[0] > 0:
+            left[0] -= 1
+            raise KafkaConnectionError("111 ECONNREFUSED (probe: the broker is restarting)")
+        return real(self, offsets)
+
+    KafkaConsumer.commit = commit
+
+
 if __name__ == "__main__":
+    if os.environ.get("PROBE_FIRST_COMMITS_FAIL"):
+        fail_first_commits(int(os.environ["PROBE_FIRST_COMMITS_FAIL"]))
     run_consumer("probe", [os.environ["PROBE_TOPIC"]], handler_factory, group=os.environ["PROBE_GROUP"])

@@ -160,6 +160,33 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_next_good_messag
     assert "nested too deeply" in errors[5]
 
 
+def test_offsets_whose_commit_met_a_broker_outage_are_committed_later_without_new_records(
+        infra, topic_prefix, probe_db, tmp_path):
+    """Found by the fault run: the last batch before a Kafka restart was applied, its offset commit failed, no
+    record came after it on that partition, and the group showed a lag of 1 for ever."""
+    consumer_db, _ = probe_db
+    topic = physical("identity.events")
+    group = f"probe-{uuid.uuid4().hex[:6]}"
+    from shared_events import encode
+
+    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    for env in token_events(1):
+        producer.send(topic, key=env.aggregate_id.encode(), value=encode(env), partition=0)
+    producer.flush()
+    consumer = start_process([str(HERE / "probe_consumer.py")],
+                             _env(infra, consumer_db, topic_prefix, PROBE_TOPIC="identity.events",
+                                  PROBE_GROUP=group, PROBE_FIRST_COMMITS_FAIL="2"), tmp_path / "c.log")
+    try:
+        wait_for(lambda: scalar(consumer_db, "SELECT count(*) FROM applied") == 2, what="both events applied")
+        wait_for(lambda: group_lag(infra.bootstrap, group, [topic]) == 0, timeout=30,
+                 what="the offsets committed once Kafka answers again, with no new record")
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        assert consumer.wait(timeout=30) == 0
+    assert scalar(consumer_db, "SELECT count(*) FROM applied") == 2
+    assert "offset commit failed" in (tmp_path / "c.log").read_text()
+
+
 def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupted_one_does_not(
         infra, topic_prefix, make_db, probe_db, tmp_path):
     producer_db = make_db(None)
