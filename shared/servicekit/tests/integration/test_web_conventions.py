@@ -154,6 +154,8 @@ def test_a_nul_character_in_a_query_path_or_body_is_a_422_not_a_database_error(a
         r = client.post(url, json=body, headers=auth)
         assert r.status_code == 422 and r.mimetype == "application/problem+json", (url, body, r.status_code)
         assert "NUL" in str(r.json["errors"])
+    r = client.post("/api/v1/shops/s1/notes", json={"text": "a\x00b", "tags": ["ok", "b\x00d"]}, headers=auth)
+    assert set(r.json["errors"]) == {"text", "tags.1"}, "each field with a NUL is named, as marshmallow names them"
     # the six characters \u0000 in a string are no NUL
     assert client.post("/api/v1/shops/s1/notes", json={"text": "a\\u0000b"}, headers=auth).status_code == 201
     with psycopg.connect(app.dsn) as conn:

@@ -242,8 +242,7 @@ def create_base_app(
         bad |= {k for k, v in (request.view_args or {}).items() if isinstance(v, str) and "\x00" in v}
         if request.is_json and b"\\u0000" in request.get_data(cache=True):  # only then can a string hold one
             try:
-                if _holds_nul(json.loads(request.get_data(cache=True))):
-                    bad.add("body")
+                bad |= set(_nul_paths(json.loads(request.get_data(cache=True))))
             except (ValueError, RecursionError):
                 pass  # the view's parser reports invalid JSON
         if bad:
@@ -335,14 +334,20 @@ def create_base_app(
     return app, api
 
 
-def _holds_nul(value: Any) -> bool:
+def _nul_paths(value: Any, path: str = "") -> list[str]:
+    """The fields of a JSON document whose name or string value holds a NUL, as dotted paths like marshmallow's
+    flattened errors ("name", "items.0.variant_id"; "body" for the document itself)."""
     if isinstance(value, str):
-        return "\x00" in value
+        return [path or "body"] if "\x00" in value else []
+    out: list[str] = []
     if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else str(k)
+            out += [here] if "\x00" in str(k) else _nul_paths(v, here)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _nul_paths(v, f"{path}.{i}" if path else str(i))
+    return out
 
 
 def _kafka_reachable(bootstrap: str) -> str:
