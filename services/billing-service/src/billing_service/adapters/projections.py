@@ -221,6 +221,9 @@ _CUSTOMER_TYPES = {"CustomerCreated", "CustomerUpdated", "CustomerCardSet", "Cus
                    "CustomerChargesAllowed", "CustomerChargesRevoked", "CustomerDeleted"}
 _ORDER_TYPES = {"OrderPlaced", "OrderLineChanged", "OrderLineAdded", "OrderLineRemoved", "OrderDetailsChanged",
                 "OrderCancelled", "OrderResumed", "OrderConfirmed", "PaymentRequested"}
+# what other services tell us; their projectors never decide on a statement's rowcount (a rebuild pipelines them)
+CONTEXT_TYPES = frozenset({"TokenIssued", "TokenRevoked", *_SHOP_TYPES, *_SHOP_OTHER, *_CUSTOMER_TYPES,
+                           *_ORDER_TYPES})
 _BILLING_TYPES = {"PaymentPending", "PaymentAttemptStarted", "PaymentSucceeded", "PaymentFailed",
                   "PaymentAuthorizationRequired", "PaymentMarkedPaid", "PaymentRefunded"}
 

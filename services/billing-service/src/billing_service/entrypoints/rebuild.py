@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import argparse
 
-from billing_service.adapters.projections import PROJECTION_TABLES, project
+from billing_service.adapters.projections import CONTEXT_TYPES, PROJECTION_TABLES, project
 from billing_service.config import MIGRATIONS_DIR, ServiceSettings
 from servicekit import logs
 from servicekit.db import migrate
-from shared_events.rebuild import RebuildReport, rebuild
+from shared_events.rebuild import RebuildReport, pipelined, rebuild
 
 TOPICS = ["identity.events", "shops.events", "customers.events", "orders.events", "billing.events"]
 
 
+# The context projectors (identity, shops, customers, orders) never decide on a statement's rowcount: their runs
+# are pipelined. Billing's own payment events are applied one by one (they do decide on it).
+_PIPELINED = pipelined(project)
+BULK = {event_type: _PIPELINED for event_type in CONTEXT_TYPES}
+
+
 def run(dsn: str, *, swap: bool = False, bootstrap: str | None = None) -> RebuildReport:
     return rebuild(dsn, topics=TOPICS, apply=project, tables=PROJECTION_TABLES,
-                   migrate=lambda c: migrate(c, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap)
+                   migrate=lambda c: migrate(c, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK)
 
 
 def main() -> None:

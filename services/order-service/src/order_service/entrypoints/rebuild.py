@@ -13,11 +13,11 @@ from collections.abc import Callable
 import psycopg
 
 from order_service.adapters import order_projection
-from order_service.adapters.projections import PROJECTION_TABLES, project
+from order_service.adapters.projections import PROJECTION_TABLES, PROJECTORS, project
 from order_service.config import MIGRATIONS_DIR, ServiceSettings
 from servicekit.db import migrate
 from shared_events import Envelope
-from shared_events.rebuild import RebuildReport, rebuild
+from shared_events.rebuild import RebuildReport, pipelined, rebuild
 
 TOPICS = ["identity.events", "shops.events", "customers.events", "schedules.events", "subscriptions.events",
           "scheduler.events", "catalog.events", "billing.events", "orders.events"]
@@ -50,7 +50,11 @@ def _confirmations(conn: psycopg.Connection, envs: list[Envelope]) -> None:
 
 # the replay applies runs of these the way placement and confirmation write them: one statement per run
 _CONFIRMATIONS = _once_each(_confirmations)
-BULK = {"OrderPlaced": _once_each(order_projection.apply_placed),
+# the context projectors (tokens, shops, customers, subscriptions, cycles, catalog, payments) never decide on a
+# statement's rowcount: their runs are pipelined; the order events' own projector does, one by one
+_PIPELINED = pipelined(project)
+BULK = {**{t: _PIPELINED for t in PROJECTORS if t not in order_projection.PROJECTORS},
+        "OrderPlaced": _once_each(order_projection.apply_placed),
         "OrderConfirmed": _CONFIRMATIONS, "PaymentRequested": _CONFIRMATIONS}
 
 

@@ -14,14 +14,18 @@ import sys
 
 from servicekit import logs
 from servicekit.db import migrate
-from shared_events.rebuild import RebuildReport, rebuild
-from subscription_service.adapters.projections import ALL_TOPICS, PROJECTION_TABLES, apply
+from shared_events.rebuild import RebuildReport, pipelined, rebuild
+from subscription_service.adapters.projections import ALL_TOPICS, PROJECTION_TABLES, PROJECTORS, apply
 from subscription_service.config import MIGRATIONS_DIR, ServiceSettings
+
+# No projector of this service decides on a statement's rowcount: every run of projected events is pipelined.
+_PIPELINED = pipelined(apply)
+BULK = {event_type: _PIPELINED for event_type in PROJECTORS}
 
 
 def run(dsn: str, bootstrap: str | None = None, swap: bool = False) -> RebuildReport:
     return rebuild(dsn, topics=ALL_TOPICS, apply=apply, tables=PROJECTION_TABLES,
-                   migrate=lambda c: migrate(c, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap)
+                   migrate=lambda c: migrate(c, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK)
 
 
 def main(argv: list[str] | None = None) -> int:
