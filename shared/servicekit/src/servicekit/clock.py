@@ -91,3 +91,15 @@ def init_test_clock(dsn: str, at: datetime | None = None) -> datetime:
 
 def make_clock(test_clock_url: str | None) -> Clock:
     return DbTestClock(test_clock_url) if test_clock_url else SystemClock()
+
+
+def main() -> None:
+    """``python -m servicekit.clock``: create the shared test clock in TEST_CLOCK_URL's database if it is not
+    there (the dev overlay's init Job and `devstack`), print its time."""
+    import os
+
+    print(init_test_clock(os.environ["TEST_CLOCK_URL"]).isoformat())
+
+
+if __name__ == "__main__":
+    main()
