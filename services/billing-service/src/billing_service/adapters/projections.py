@@ -8,6 +8,7 @@ the rebuild replays every topic through ``project``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -24,10 +25,17 @@ Projector = Callable[[psycopg.Connection, Envelope], None]
 def _upsert(conn: psycopg.Connection, table: str, key: dict[str, Any], values: dict[str, Any],
             insert_only: dict[str, Any], version: int) -> None:
     """Insert the row or update ``values`` on it, only if this event is newer than what the row reflects."""
-    cols = [*key, *values, *insert_only, "version"]
     params = [*key.values(), *values.values(), *insert_only.values(), version]
+    conn.execute(_upsert_sql(table, tuple(key), tuple(values), tuple(insert_only)), params)
+
+
+@lru_cache(maxsize=256)
+def _upsert_sql(table: str, key: tuple[str, ...], values: tuple[str, ...], insert_only: tuple[str, ...]) -> str:
+    """The statement depends only on the table and the column names: composed once (composing psycopg.sql objects
+    at every call was a large part of a rebuild's time, py-spy)."""
+    cols = [*key, *values, *insert_only, "version"]
     updates = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in [*values, "version"]]
-    query = sql.SQL(
+    return sql.SQL(
         "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT ({key}) DO UPDATE SET {updates} "
         "WHERE {t}.version < EXCLUDED.version"
     ).format(
@@ -36,8 +44,7 @@ def _upsert(conn: psycopg.Connection, table: str, key: dict[str, Any], values: d
         vals=sql.SQL(", ").join(sql.Placeholder() * len(cols)),
         key=sql.SQL(", ").join(map(sql.Identifier, key)),
         updates=sql.SQL(", ").join(updates),
-    )
-    conn.execute(query, params)
+    ).as_string(None)
 
 
 # -- shops.events --------------------------------------------------------------------------------------------------

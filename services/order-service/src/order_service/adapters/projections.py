@@ -7,6 +7,7 @@ orders.events (our own) is projected by ``order_projection``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -34,14 +35,19 @@ def _value(column: str, value: Any) -> Any:
 def _update(conn: psycopg.Connection, table: str, key: dict[str, Any], values: dict[str, Any], version: int,
             version_column: str = "version") -> int:
     """UPDATE table SET values, version WHERE key AND version < this one; returns rows changed."""
+    params = [_value(c, v) for c, v in values.items()] + [version, *key.values(), version]
+    return conn.execute(_update_sql(table, tuple(key), tuple(values), version_column), params).rowcount
+
+
+@lru_cache(maxsize=256)
+def _update_sql(table: str, key: tuple[str, ...], values: tuple[str, ...], version_column: str) -> str:
+    """Composed once per table and column names (composing psycopg.sql objects at every call showed in profiles)."""
     sets = [sql.SQL("{} = %s").format(sql.Identifier(c)) for c in values]
     sets.append(sql.SQL("{} = %s").format(sql.Identifier(version_column)))
     where = [sql.SQL("{} = %s").format(sql.Identifier(c)) for c in key]
     where.append(sql.SQL("{} < %s").format(sql.Identifier(version_column)))
-    query = sql.SQL("UPDATE {} SET {} WHERE {}").format(sql.Identifier(table), sql.SQL(", ").join(sets),
-                                                        sql.SQL(" AND ").join(where))
-    params = [_value(c, v) for c, v in values.items()] + [version, *key.values(), version]
-    return conn.execute(query, params).rowcount
+    return sql.SQL("UPDATE {} SET {} WHERE {}").format(sql.Identifier(table), sql.SQL(", ").join(sets),
+                                                       sql.SQL(" AND ").join(where)).as_string(None)
 
 
 # -- shops.events ------------------------------------------------------------------------------------------------
