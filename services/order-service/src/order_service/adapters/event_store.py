@@ -1,6 +1,6 @@
 """Storing our own events in the outbox (shared_events' event_store table) in bulk.
 
-``store_new`` encodes (validates, adapters/wire.py) each group of events on its own, so one bad order
+``store_new`` encodes (validates, shared_events.encode) each group of events on its own, so one bad order
 never stops the others, and inserts them all in one statement; an event whose (aggregate, version) is already
 stored is skipped, which is what makes a replayed trigger harmless.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 import psycopg
 
-from order_service.adapters import bulk, wire
-from shared_events import Envelope
+from order_service.adapters import bulk
+from shared_events import Envelope, outbox
 
 log = logging.getLogger("order_service.event_store")
 
@@ -36,7 +36,7 @@ def store_new(conn: psycopg.Connection, groups: Sequence[Sequence[Envelope]]) ->
     rows: list[tuple[Any, ...]] = []
     for group in groups:
         try:
-            encoded = [wire.row(env) for env in group]
+            encoded = outbox.iter_rows(group)
         except ValueError as exc:  # a payload that breaks its contract: report it, carry on with the others
             log.error("event could not be encoded", extra={"error": str(exc)})
             result.failures.append((list(group), str(exc)))
