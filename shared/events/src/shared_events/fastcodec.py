@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, validate
@@ -204,18 +205,13 @@ def _load_schema(schema: Schema, unknown: str | None) -> Callable[[Any], Any]:
     return load
 
 
-_LOADERS: dict[tuple[str, int], Callable[[Any], Any] | None] = {}
-
-
+@cache
 def payload_loader(event_type: str, version: int) -> Callable[[Any], Any] | None:
     """The compiled tolerant loader of a registered (type, version), or None (marshmallow only)."""
-    key = (event_type, version)
-    if key not in _LOADERS:
-        try:
-            _LOADERS[key] = _load_schema(REGISTRY.spec(event_type, version).schema(unknown=EXCLUDE), EXCLUDE)
-        except (_Unsupported, DecodeError):
-            _LOADERS[key] = None
-    return _LOADERS[key]
+    try:
+        return _load_schema(REGISTRY.spec(event_type, version).schema(unknown=EXCLUDE), EXCLUDE)
+    except (_Unsupported, DecodeError):
+        return None
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
@@ -377,18 +373,13 @@ def _dump_schema(schema: Schema) -> Callable[[Any], Any]:
     return dump
 
 
-_DUMPERS: dict[tuple[str, int], Callable[[Any], Any] | None] = {}
-
-
+@cache
 def payload_dumper(event_type: str, version: int) -> Callable[[Any], Any] | None:
     """The compiled strict dumper of a registered (type, version), or None (marshmallow only)."""
-    key = (event_type, version)
-    if key not in _DUMPERS:
-        try:
-            _DUMPERS[key] = _dump_schema(REGISTRY.spec(event_type, version).schema(unknown=RAISE))
-        except (_Unsupported, DecodeError):
-            _DUMPERS[key] = None
-    return _DUMPERS[key]
+    try:
+        return _dump_schema(REGISTRY.spec(event_type, version).schema(unknown=RAISE))
+    except (_Unsupported, DecodeError):
+        return None
 
 
 Defer = _Defer
