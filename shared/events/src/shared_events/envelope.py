@@ -208,6 +208,11 @@ def _from_wire_marshmallow(doc: Any) -> Envelope:
         loaded = _payload_schema(head["event_type"], version, EXCLUDE).load(payload)
     except ValidationError as exc:
         raise DecodeError(f"bad {head['event_type']}@{version} payload: {exc.messages}") from exc
+    return _envelope(head, version, loaded)
+
+
+def _envelope(head: dict[str, Any], version: int, payload: dict[str, Any]) -> Envelope:
+    """An Envelope from a loaded envelope head (either decode path) and its loaded payload."""
     return Envelope(
         event_id=str(head["event_id"]),
         event_type=head["event_type"],
@@ -219,7 +224,7 @@ def _from_wire_marshmallow(doc: Any) -> Envelope:
         correlation_id=head["correlation_id"],
         causation_id=head["causation_id"],
         producer=head["producer"],
-        payload=loaded,
+        payload=payload,
     )
 
 
@@ -236,19 +241,7 @@ def _from_wire_fast(doc: Any) -> Envelope | None:
         payload = loader(head["payload"])
     except (fastcodec.Defer, DecodeError):
         return None
-    return Envelope(
-        event_id=head["event_id"],
-        event_type=event_type,
-        schema_version=version,
-        aggregate_id=head["aggregate_id"],
-        aggregate_version=head["aggregate_version"],
-        occurred_at=head["occurred_at"],
-        shop_id=head["shop_id"],
-        correlation_id=head["correlation_id"],
-        causation_id=head["causation_id"],
-        producer=head["producer"],
-        payload=payload,
-    )
+    return _envelope(head, version, payload)
 
 
 def decode(raw: bytes | str) -> Envelope:
