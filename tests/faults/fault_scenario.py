@@ -19,7 +19,7 @@ from typing import Any
 
 import stripe
 
-from devstack.scenario import CARD_DECLINED_AT_CHARGE, CARD_NEEDS_3DS, CARD_OK, address
+from devstack.scenario import CARD_DECLINED_AT_CHARGE, CARD_NEEDS_3DS, CARD_OK, address, save_card
 
 try:
     from fault_harness import Api, ApiError, ClientStats, FaultStack, eventually
@@ -155,12 +155,7 @@ class FaultScenario:
         return self._local.stripe
 
     def save_card(self, email: str, number: str) -> tuple[str, str]:
-        v1 = self.stripe()
-        cus = v1.customers.create({"email": email})
-        pm = v1.payment_methods.create({"type": "card", "card": {"number": number, "exp_month": 12,
-                                                                "exp_year": 2034, "cvc": "123"}})
-        v1.payment_methods.attach(pm.id, {"customer": cus.id})
-        return cus.id, pm.id
+        return save_card(self.stripe(), email, number)
 
     # -- set-up ---------------------------------------------------------------------------------------------------
 

@@ -146,12 +146,7 @@ class Platform:
 
     def save_card(self, email: str, number: str) -> tuple[str, str]:
         """A Stripe customer with ``number`` attached as its card: (stripe customer id, payment method id)."""
-        v1 = self.stripe()
-        cus = v1.customers.create({"email": email})
-        pm = v1.payment_methods.create({"type": "card", "card": {"number": number, "exp_month": 12,
-                                                                "exp_year": 2034, "cvc": "123"}})
-        v1.payment_methods.attach(pm.id, {"customer": cus.id})
-        return cus.id, pm.id
+        return save_card(self.stripe(), email, number)
 
     # -- shops ------------------------------------------------------------------------------------------------
 
@@ -275,3 +270,13 @@ class Shop:
     def wait_orders(self, count: int, timeout: float = 60, **params: Any) -> list[dict[str, Any]]:
         return wait_for(lambda: (lambda o: o if len(o) >= count else None)(self.orders(**params)), timeout,
                         f"{count} orders in shop {self.data['name']}")
+
+
+def save_card(v1: Any, email: str, number: str) -> tuple[str, str]:
+    """With a StripeClient's ``v1``: a Stripe customer with the test card ``number`` attached as its card
+    (stripe customer id, payment method id)."""
+    cus = v1.customers.create({"email": email})
+    pm = v1.payment_methods.create({"type": "card", "card": {"number": number, "exp_month": 12,
+                                                            "exp_year": 2034, "cvc": "123"}})
+    v1.payment_methods.attach(pm.id, {"customer": cus.id})
+    return cus.id, pm.id
