@@ -103,3 +103,22 @@ def test_a_failed_create_is_not_remembered_under_its_key(shop, kit):
     good = shop.manager.post(path, {"email": "fine@example.org", "first_name": "F", "last_name": "I"},
                              headers={"Idempotency-Key": "k-1"})
     assert good.status_code == 201
+
+
+def _ranks(dsn, subscription_ids):
+    bodies = {r: scalar(dsn, "SELECT convert_from(body, 'UTF8')::jsonb -> 'payload' ->> 'sequence' FROM event_store "
+                             "WHERE aggregate_id = %s AND event_type = 'SubscriptionCreated'", [r])
+              for r in subscription_ids}
+    return {k: int(v) for k, v in bodies.items()}
+
+
+def test_parallel_creates_in_one_shop_get_distinct_increasing_ranks(shop, kit, app):
+    """SubscriptionCreated.sequence is the first-come-first-served rank stock is allocated by: parallel creates
+    each get their own, and a create that starts after others finished ranks after all of them."""
+    responses = race(app, kit, shop.manager.token, [
+        ("POST", f"/shops/{shop.id}/subscriptions", kit.subscription_body(shop), None) for _ in range(6)])
+    assert [r.status_code for r in responses] == [201] * 6
+    first = _ranks(app.dsn, [r.get_json()["id"] for r in responses])
+    assert len(set(first.values())) == 6 and min(first.values()) >= 1
+    later = kit.ok(shop.manager.post(f"/shops/{shop.id}/subscriptions", kit.subscription_body(shop)), 201)
+    assert _ranks(app.dsn, [later["id"]])[later["id"]] > max(first.values())

@@ -57,12 +57,12 @@ def _view(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_i
     return out
 
 
-def next_sequence(conn: psycopg.Connection, shop_id: str) -> int:
-    """The next creation rank in the shop. Subscriptions are never deleted (only cancelled), so a count under a
-    per-shop lock held to the end of the transaction is gap-free and strictly increasing."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"subscription-sequence:{shop_id}"])
-    row: Any = conn.execute("SELECT count(*) AS n FROM subscriptions WHERE shop_id = %s", [shop_id]).fetchone()
-    return int(row["n"] if isinstance(row, dict) else row[0]) + 1
+def next_sequence(conn: psycopg.Connection) -> int:
+    """The subscription's creation rank (first come, first served): increasing in the order creates ask for it,
+    with gaps, from one sequence for every shop. It takes no lock, so creates in one shop do not wait for each
+    other (the per-shop count under a lock it replaced capped a shop at about 80 creates/s)."""
+    row: Any = conn.execute("SELECT nextval('subscription_rank') AS n").fetchone()
+    return int(row["n"] if isinstance(row, dict) else row[0])
 
 
 def create_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, data: dict[str, Any]) -> dict:
@@ -75,7 +75,7 @@ def create_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, 
     ctx = context(conn, shop, draft.customer_id, draft.schedule_id, [i.variant_id for i in terms.items], caller.now)
     subscription_id = str(uuid.uuid4())
     decided, warnings = subs.create_subscription(subscription_id, ctx, draft, caller.by,
-                                                 next_sequence(conn, shop_id))
+                                                 next_sequence(conn))
     record_decided(conn, caller, subscription_id, shop_id, 0, decided)
     return _view(conn, caller, shop_id, subscription_id, warnings)
 
