@@ -183,3 +183,50 @@ def test_orders_are_listed_by_cycle_customer_and_status_page_by_page_and_custome
     assert len(seen) == 4 == len(set(seen))
     assert orders.api("GET", f"/shops/{shop.shop_id}/order-cycles/{cycles[0]['order_cycle_id']}/placement-summary",
                       token).status_code == 403
+
+
+def _race(orders, calls):
+    """Send the calls at the same moment, each from its own client; return the responses in order."""
+    import threading
+
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def send(n, path, token, body):
+        client = orders.app.test_client()
+        barrier.wait()
+        results[n] = client.open(f"/api/v1{path}", method="POST", json=body,
+                                 headers={"Authorization": f"Bearer {token}"})
+
+    threads = [threading.Thread(target=send, args=(n, *c)) for n, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def test_parallel_adds_never_oversell_counted_stock_and_unlimited_variants_take_all_of_them(orders):
+    """Counted stock is locked per variant, so two orders racing for the last units cannot both get them;
+    unlimited variants are not locked, and parallel adds of one all succeed."""
+    shop, cycle, order, tok = _placed(orders)
+    f = orders.feed
+    f.variant(shop, "bread", "Bread", price=300, on_hand=None)
+    more = []
+    for _ in range(3):
+        customer, _ = f.customer(shop)
+        sub = f.subscription(shop, customer, {"eggs": 1})
+        f.due(shop, cycle, sub, customer, reason="subscription_created")
+        more.append(sub)
+    orders.wait(lambda: all(orders.order_of(s) for s in more), "the other orders")
+    orders.wait(lambda: orders.scalar("SELECT count(*) FROM catalog_variants WHERE shop_id = %s AND variant_id = %s",
+                                      [shop.shop_id, "bread"]) == 1, "the unlimited variant")
+    paths = [f"/shops/{shop.shop_id}/orders/{o['order_id']}/lines"
+             for o in [order, *(orders.order_of(s) for s in more)]]
+
+    jam = _race(orders, [(p, tok["manager"], {"variant_id": "jam", "quantity": 2}) for p in paths])
+    assert sorted(r.status_code for r in jam) == [201, 422, 422, 422], [r.json for r in jam]
+    assert orders.on_hand(shop, "jam") == 1  # 3 - 2, taken once
+
+    bread = _race(orders, [(p, tok["manager"], {"variant_id": "bread", "quantity": 5}) for p in paths])
+    assert [r.status_code for r in bread] == [201] * 4, [r.json for r in bread]
+    assert orders.on_hand(shop, "bread") is None

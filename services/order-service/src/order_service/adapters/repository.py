@@ -70,14 +70,21 @@ def variant_name(product_name: str, variant_name: str | None) -> str:
 
 def catalog_for_update(conn: psycopg.Connection, shop_id: str, variant_ids: Iterable[str]
                        ) -> tuple[dict[str, Variant], Stock]:
-    """The shop's variants (locked, in id order, so concurrent allocations queue) and their stock."""
+    """The shop's variants and their stock. Variants whose stock is counted are locked (in id order, so
+    concurrent allocations queue) and read again under the lock; unlimited ones (on_hand NULL) are not locked,
+    as nothing is taken from them: writers of a popular unlimited variant do not queue behind each other. One
+    that becomes counted meanwhile is treated as still unlimited, as if this transaction had come first (stock
+    is only ever written as a relative change to counted rows)."""
     ids = sorted(set(variant_ids))
-    catalog: dict[str, Variant] = {}
-    if ids:
-        for r in all_rows(conn, "SELECT * FROM catalog_variants WHERE shop_id = %s AND variant_id = ANY(%s) "
-                                "ORDER BY variant_id FOR UPDATE", [shop_id, ids]):
-            catalog[r["variant_id"]] = Variant(r["variant_id"], variant_name(r["product_name"], r["variant_name"]),
-                                               r["unit_price"], r["on_hand"], r["available"] and not r["deleted"])
+    if not ids:
+        return {}, Stock({})
+    sql = "SELECT * FROM catalog_variants WHERE shop_id = %s AND variant_id = ANY(%s) ORDER BY variant_id"
+    rows = {r["variant_id"]: r for r in all_rows(conn, sql, [shop_id, ids])}
+    counted = [v for v, r in rows.items() if r["on_hand"] is not None]
+    if counted:
+        rows.update((r["variant_id"], r) for r in all_rows(conn, sql + " FOR UPDATE", [shop_id, counted]))
+    catalog = {v: Variant(v, variant_name(r["product_name"], r["variant_name"]), r["unit_price"], r["on_hand"],
+                          r["available"] and not r["deleted"]) for v, r in rows.items()}
     return catalog, Stock({v.variant_id: v.on_hand for v in catalog.values() if v.sellable})
 
 
