@@ -203,8 +203,9 @@ class OrderStack:
         self.dsn = infra.new_database("orders")
         migrate_dsn(self.dsn, MIGRATIONS_DIR)
         self.admin_token = "rop_admin_" + uuid.uuid4().hex
+        # slices of 2: every opening batch of more than two dues is placed in several slices
         self.reaction_env = {"PLACEMENT_RUN_WINDOW_S": 1, "CONFIRMATION_SUMMARY_WAIT_S": 600, "BATCH_WAIT_S": 4,
-                             **reaction_env}
+                             "PLACEMENT_SLICE": 2, **reaction_env}
         base = replace(Settings.from_env(SERVICE_NAME, DEFAULT_PORT), database_url=self.dsn,
                        kafka_bootstrap=infra.bootstrap, topic_prefix=self.prefix, admin_token=self.admin_token,
                        app_env="test", test_clock_url=None)

@@ -80,3 +80,40 @@ def test_the_creation_rank_decides_first_come_when_clocks_cannot():
     ranked = (due("d"), replace(terms("d", [("eggs", 1)], created_at=NOW - timedelta(days=500)), sequence=1))
     assert [o.terms.subscription_id for o in placement.plan([ranked, unranked_older], cat, Stock({}), "first_come")
             ] == ["c", "d"]
+
+
+def _sliced(requests, cat, policy, size):
+    """Plan the way an opening batch too large for memory is placed: in first-come order, ``size`` at a time,
+    stock carried from slice to slice, a fair share decided over the whole run first."""
+    ranked = placement.first_come_order(requests)
+    stock = placement.stock_levels(cat)
+    allocation = None if policy == "first_come" else placement.allocation_for(
+        [t for _, t in ranked], placement.stock_levels(cat), policy)
+    planned = []
+    for i in range(0, len(ranked), size):
+        planned += placement.plan(ranked[i:i + size], cat, stock, policy, allocation)
+    return planned, stock
+
+
+def test_planning_in_slices_gives_exactly_what_planning_everything_at_once_gives():
+    import random
+
+    rng = random.Random(7)
+    cat = catalog(variant("eggs", on_hand=23), variant("milk", on_hand=9), variant("jam", on_hand=None),
+                  variant("gone", on_hand=5, sellable=False))
+    for trial in range(40):
+        requests = []
+        for n in range(rng.randint(1, 30)):
+            items = [(v, rng.randint(1, 4)) for v in rng.sample(["eggs", "milk", "jam", "gone"], rng.randint(1, 3))]
+            seq = rng.choice([None, rng.randint(1, 50)])
+            requests.append((due(f"s{n}"), replace(terms(f"s{n}", items, created_at=NOW - timedelta(days=n % 7)),
+                                                   sequence=seq)))
+        rng.shuffle(requests)
+        for policy in ("first_come", "fair_share"):
+            whole_stock = placement.stock_levels(cat)
+            whole = placement.plan(requests, cat, whole_stock, policy)
+            for size in (1, 2, 5, 64):
+                sliced, stock = _sliced(requests, cat, policy, size)
+                assert [(o.terms.subscription_id, [ln.quantity for ln in o.lines]) for o in sliced] == [
+                    (o.terms.subscription_id, [ln.quantity for ln in o.lines]) for o in whole], (trial, policy, size)
+                assert all(stock.available(v) == whole_stock.available(v) for v in cat), (trial, policy, size)

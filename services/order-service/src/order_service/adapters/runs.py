@@ -33,7 +33,7 @@ def open_run(conn: psycopg.Connection, *, kind: str, shop_id: str, order_cycle_i
                             "ORDER BY created_at DESC LIMIT 1 FOR UPDATE", [kind, shop_id, order_cycle_id])
         if row:
             return str(row["run_id"])
-    run_id = str(uuid.uuid5(RUN_NAMESPACE, f"{kind}:{order_cycle_id}:{trigger.event_id}"))
+    run_id = run_id_for(kind, order_cycle_id, trigger)
     conn.execute(
         """
         INSERT INTO runs (run_id, kind, shop_id, order_cycle_id, batch, started_at, window_ends_at, deadline_at)
@@ -45,6 +45,11 @@ def open_run(conn: psycopg.Connection, *, kind: str, shop_id: str, order_cycle_i
          max(deadline_s, 0 if batch else window_s)],
     )
     return run_id
+
+
+def run_id_for(kind: str, order_cycle_id: str, trigger: Envelope) -> str:
+    """The id of the run a trigger opens (the same however often it is handled)."""
+    return str(uuid.uuid5(RUN_NAMESPACE, f"{kind}:{order_cycle_id}:{trigger.event_id}"))
 
 
 def add_orders(conn: psycopg.Connection, run_id: str, order_ids: Iterable[str], awaiting: Iterable[str] = ()

@@ -47,9 +47,14 @@ class Terms:
     def first_come_key(self) -> tuple[Any, ...]:
         """Served first: subscriptions without a rank (the oldest, created before ranks existed) by creation
         time, then ranked ones by rank; ties by subscription id."""
-        if self.sequence is None:
-            return (0, 0, self.created_at, self.subscription_id)
-        return (1, self.sequence, self.created_at, self.subscription_id)
+        return first_come_key(self.sequence, self.created_at, self.subscription_id)
+
+
+def first_come_key(sequence: int | None, created_at: datetime, subscription_id: str) -> tuple[Any, ...]:
+    """See Terms.first_come_key."""
+    if sequence is None:
+        return (0, 0, created_at, subscription_id)
+    return (1, sequence, created_at, subscription_id)
 
 
 @dataclass(frozen=True)
@@ -89,14 +94,18 @@ def first_come_order(requests: Iterable[tuple[Due, Terms]]) -> list[tuple[Due, T
 
 
 def plan(requests: Iterable[tuple[Due, Terms]], catalog: Mapping[str, Variant], stock: Stock,
-         policy: str) -> list[Planned]:
+         policy: str, allocation: Mapping[str, Sequence[int]] | None = None) -> list[Planned]:
     """Decide the lines of every requested order, sharing ``stock`` by ``policy``; ``stock`` is then
-    reduced by what was allocated. Orders come back in first-come order."""
+    reduced by what was allocated. Orders come back in first-come order.
+
+    ``allocation``: units already decided per subscription (one per item, from ``allocation_for`` over a
+    larger run these requests are part of); ``stock`` and ``policy`` then only keep the books."""
     ranked = first_come_order(requests)
-    claims = [Claim(rank, index, item["variant_id"], item["quantity"])
-              for rank, (_, terms) in enumerate(ranked)
-              for index, item in enumerate(terms.items)]
-    given = allocate(claims, stock, policy)
+    if allocation is None:
+        given = allocate(claims_of([terms for _, terms in ranked]), stock, policy)
+    else:
+        given = {(rank, index): units for rank, (_, terms) in enumerate(ranked)
+                 for index, units in enumerate(allocation[terms.subscription_id])}
     planned = []
     for rank, (due, terms) in enumerate(ranked):
         lines = []
@@ -114,6 +123,22 @@ def plan(requests: Iterable[tuple[Due, Terms]], catalog: Mapping[str, Variant], 
             stock.take(item["variant_id"], quantity)
         planned.append(Planned(due, terms, lines))
     return planned
+
+
+def claims_of(ranked: Sequence[Terms]) -> list[Claim]:
+    """The claims of subscriptions given in first-come order (rank = place in that order)."""
+    return [Claim(rank, index, item["variant_id"], item["quantity"])
+            for rank, terms in enumerate(ranked) for index, item in enumerate(terms.items)]
+
+
+def allocation_for(terms: Iterable[Terms], stock: Stock, policy: str) -> dict[str, list[int]]:
+    """What ``plan`` would allocate to each of these subscriptions if it placed them all at once, as units per
+    item by subscription id: a run too large to hold in memory is planned in slices with this. Only the
+    subscription's rank and items are needed, so the caller may pass light Terms."""
+    ranked = sorted(terms, key=lambda t: t.first_come_key)
+    given = allocate(claims_of(ranked), stock, policy)
+    return {t.subscription_id: [given.get((rank, index), 0) for index in range(len(t.items))]
+            for rank, t in enumerate(ranked)}
 
 
 def placed_payload(order: Planned, *, order_id: str, number: str, shop_id: str, currency: str, fees: Fees,

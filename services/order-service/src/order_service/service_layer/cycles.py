@@ -11,7 +11,7 @@ from order_service.adapters import bulk
 from order_service.adapters.db import all_rows, one_row
 from order_service.config import ReactionSettings
 from order_service.service_layer.confirmation import confirm_orders
-from order_service.service_layer.placement import place_dues
+from order_service.service_layer.placement import place_dues, place_opening_batch
 from shared_events import Envelope
 
 
@@ -131,9 +131,7 @@ def on_cycle_opened(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettin
 
 def place_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: Envelope, cfg: ReactionSettings) -> None:
     """The cycle's opening batch: every recorded cycle_opened due, stock shared by the shop's policy."""
-    dues = all_rows(conn, "SELECT * FROM order_dues WHERE order_cycle_id = %s AND state = 'pending' "
-                          "AND reason = 'cycle_opened' ORDER BY subscription_id", [order_cycle_id])
-    place_dues(conn, dues, trigger, cfg, batch=True, late=False)
+    place_opening_batch(conn, order_cycle_id, trigger, cfg)
     conn.execute("UPDATE cycle_batches SET placed_at = %s WHERE order_cycle_id = %s",
                  [trigger.occurred_at, order_cycle_id])
 
