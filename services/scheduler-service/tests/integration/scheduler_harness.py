@@ -194,7 +194,8 @@ class Harness:
     # -- processes ----------------------------------------------------------------------------------------------
     def env(self, **extra: Any) -> dict[str, str]:
         values = {"TEST_CLOCK_URL": self.clock_dsn, "CONSUMER_GROUP": self.group, "ADMIN_TOKEN": ADMIN_TOKEN,
-                  "SERVICE_NAME": "scheduler-service", "TICKER_MAX_WAIT_S": 5, "TICKER_RETRY_FAILED_S": 1, **extra}
+                  "SERVICE_NAME": "scheduler-service", "TICKER_MAX_WAIT_S": 5, "TICKER_RETRY_FAILED_S": 1,
+                  "SCHEDULER_OPEN_SLICE": 2, **extra}  # every open of more than two subscriptions is sliced
         return process_env(self.dsn, self.infra.bootstrap, self.prefix, **values)
 
     def start(self, worker: str, name: str | None = None, **extra: Any) -> subprocess.Popen:

@@ -9,7 +9,7 @@ is either in the opening batch or emitted by the consumer, never neither, never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -105,21 +105,25 @@ _SUB_COLUMNS = ("s.subscription_id, s.shop_id, s.customer_id, s.schedule_id, s.b
                 "s.cancelled")
 
 
-def open_candidates(conn: psycopg.Connection, order_cycle_id: str) -> list[Candidate]:
-    """Every not-cancelled subscription of the cycle's schedules, first created first."""
-    cur = conn.cursor(row_factory=tuple_row)
-    cur.execute(
-        f"""
-        SELECT {_SUB_COLUMNS}, k.subscription_id IS NOT NULL AS skipped
-        FROM subscriptions s
-        LEFT JOIN skipped_occurrences k ON k.subscription_id = s.subscription_id AND k.order_cycle_id = %(c)s
-        WHERE NOT s.cancelled
-          AND s.schedule_id IN (SELECT schedule_id FROM schedule_cycles WHERE order_cycle_id = %(c)s)
-        ORDER BY s.created_at, s.subscription_id
-        """,
-        {"c": order_cycle_id},
-    )
-    return [Candidate(Subscription(*r[:8]), r[8]) for r in cur]
+def open_candidates(conn: psycopg.Connection, order_cycle_id: str, slice_size: int = 5000
+                    ) -> Iterator[list[Candidate]]:
+    """Every not-cancelled subscription of the cycle's schedules, first created first, ``slice_size`` at a time
+    from a server-side cursor (a cycle of 100,000 is never held at once). Inside the caller's transaction."""
+    with conn.cursor(name=f"open_candidates_{order_cycle_id}", row_factory=tuple_row) as cur:
+        cur.itersize = slice_size
+        cur.execute(
+            f"""
+            SELECT {_SUB_COLUMNS}, k.subscription_id IS NOT NULL AS skipped
+            FROM subscriptions s
+            LEFT JOIN skipped_occurrences k ON k.subscription_id = s.subscription_id AND k.order_cycle_id = %(c)s
+            WHERE NOT s.cancelled
+              AND s.schedule_id IN (SELECT schedule_id FROM schedule_cycles WHERE order_cycle_id = %(c)s)
+            ORDER BY s.created_at, s.subscription_id
+            """,
+            {"c": order_cycle_id},
+        )
+        while rows := cur.fetchmany(slice_size):
+            yield [Candidate(Subscription(*r[:8]), r[8]) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from scheduler_service.domain import events
 from scheduler_service.domain.model import OPEN, Boundary
 from scheduler_service.domain.planning import plan_open
 from scheduler_service.domain.rules import lateness_seconds
+from servicekit.config import env_int
 from shared_events import Envelope, decode, outbox
 
 log = logging.getLogger("scheduler_service.boundaries")
@@ -89,6 +90,11 @@ def claim_next(conn: psycopg.Connection, now: datetime, *, wait: bool,
     return CONTENDED
 
 
+# an open reads, plans and stores its dues this many subscriptions at a time, so memory stays flat however
+# large the cycle (all 100,000 at once peaked at 268 MB)
+OPEN_SLICE = env_int("SCHEDULER_OPEN_SLICE", 5000)
+
+
 def _already_stored(conn: psycopg.Connection, boundary: Boundary) -> Envelope | None:
     version = events.OPENED_VERSION if boundary.kind == OPEN else events.CLOSED_VERSION
     row = conn.execute("SELECT body FROM event_store WHERE topic = 'scheduler.events' AND aggregate_id = %s "
@@ -110,11 +116,15 @@ def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *
     not_due = late_skipped = 0
     due_count: int | None = None
     if boundary.kind == OPEN:
-        candidates = repository.open_candidates(conn, cycle.order_cycle_id)
-        shops = repository.shops(conn, {c.subscription.shop_id for c in candidates} | {cycle.shop_id})
-        plan = plan_open(cycle, boundary.fire_at, candidates, shops, now)
-        dues = outbox.append_new(conn, [events.order_due(d, now, correlation_id=correlation_id) for d in plan.dues])
-        due_count, not_due, late_skipped = len(dues), plan.not_due, plan.late_skipped
+        due_count = 0
+        shops = repository.shops(conn, {cycle.shop_id})
+        for candidates in repository.open_candidates(conn, cycle.order_cycle_id, OPEN_SLICE):
+            if unknown := {c.subscription.shop_id for c in candidates} - shops.keys():
+                shops.update(repository.shops(conn, unknown))
+            plan = plan_open(cycle, boundary.fire_at, candidates, shops, now)
+            due_count += len(outbox.append_new(
+                conn, [events.order_due(d, now, correlation_id=correlation_id) for d in plan.dues]))
+            not_due, late_skipped = not_due + plan.not_due, late_skipped + plan.late_skipped
         envelope = events.cycle_opened(cycle, boundary.fire_at, now, due_count, correlation_id=correlation_id)
     else:
         envelope = events.cycle_closed(cycle, boundary.fire_at, now, correlation_id=correlation_id)
