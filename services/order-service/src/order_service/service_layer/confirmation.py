@@ -49,11 +49,30 @@ def confirmation_events(order: dict[str, Any], trigger: Envelope) -> list[Envelo
 
 def confirm_orders(conn: psycopg.Connection, where: str, params: Sequence[Any], trigger: Envelope,
                    cfg: ReactionSettings, *, batch: bool, shop_id: str, order_cycle_id: str) -> list[str]:
-    """Confirm the orders matching ``where`` that are still placed; returns the ids confirmed."""
-    orders = all_rows(conn, f"SELECT {', '.join(COLUMNS)} FROM orders WHERE {where} "
-                            "AND status = 'placed' ORDER BY order_id FOR UPDATE", params, binary=True)
-    if not orders:
-        return []
+    """Confirm the orders matching ``where`` that are still placed; returns the ids confirmed. They are
+    confirmed ``cfg.placement_slice`` at a time in order id order, in the caller's transaction, so that a
+    cycle's close does not hold all its orders in memory at once."""
+    done: list[str] = []
+    run_id, after = None, ""
+    while True:
+        orders = all_rows(conn, f"SELECT {', '.join(COLUMNS)} FROM orders WHERE {where} AND status = 'placed' "
+                                "AND order_id > %s ORDER BY order_id LIMIT %s FOR UPDATE",
+                          [*params, after, cfg.placement_slice], binary=True)
+        if not orders:
+            break
+        after = orders[-1]["order_id"]
+        run_id = _confirm_slice(conn, orders, trigger, cfg, batch=batch, shop_id=shop_id,
+                                order_cycle_id=order_cycle_id, done=done)
+        if len(orders) < cfg.placement_slice:
+            break
+    if batch and run_id is not None:
+        runs.summarise_if_complete(conn, run_id)
+    return done
+
+
+def _confirm_slice(conn: psycopg.Connection, orders: list[dict[str, Any]], trigger: Envelope, cfg: ReactionSettings,
+                   *, batch: bool, shop_id: str, order_cycle_id: str, done: list[str]) -> str:
+    """Confirm these orders (locked rows); add their ids to ``done``; return the run they were added to."""
     groups: list[list[Envelope]] = []
     errors: list[dict[str, Any]] = []
     for order in orders:
@@ -80,6 +99,5 @@ def confirm_orders(conn: psycopg.Connection, where: str, params: Sequence[Any], 
                     awaiting=[e.payload["order_id"] for e in confirmed
                               if e.payload["payment_required"] and e.payload["payment_kind"] == "stripe"])
     runs.add_problems(conn, run_id, errors=errors)
-    if batch:
-        runs.summarise_if_complete(conn, run_id)
-    return [e.payload["order_id"] for e in confirmed]
+    done += [e.payload["order_id"] for e in confirmed]
+    return run_id
