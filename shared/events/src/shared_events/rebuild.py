@@ -14,6 +14,7 @@ import heapq
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,25 +54,33 @@ def read_topics(topics: Iterable[str], bootstrap: str | None = None) -> Iterator
     """Every record of the topics up to their current end, merged by (timestamp, topic, partition, offset).
 
     Read with confluent-kafka (librdkafka: about three times kafka-python's consume rate on this platform's
-    machines, bench "limits") when it is installed, else with kafka-python. Yields (timestamp ms, topic,
-    partition, offset, value)."""
+    machines, bench "limits") when it is installed, streaming: at most about ``BUFFERED`` records per partition
+    are held at a time, whatever the topics' size. Else with kafka-python, which reads everything first. Yields
+    (timestamp ms, topic, partition, offset, value)."""
     try:
         import confluent_kafka  # noqa: F401
     except ImportError:
-        records = _read_kafka_python(topics, bootstrap)
+        yield from heapq.merge(*_read_kafka_python(topics, bootstrap))
     else:
-        records = _read_confluent(topics, bootstrap)
-    yield from heapq.merge(*records)
+        yield from _stream_confluent(topics, bootstrap)
 
 
-def _read_confluent(topics: Iterable[str], bootstrap: str | None) -> list[list[tuple[Any, ...]]]:
-    from confluent_kafka import OFFSET_BEGINNING, Consumer
+BUFFERED = 5000  # records read ahead per partition before it is paused (the merge needs every partition's head)
+READ_BATCH = 10_000  # records taken from librdkafka per call
+
+
+def _stream_confluent(topics: Iterable[str], bootstrap: str | None) -> Iterator[tuple[Any, ...]]:
+    """The merge of ``read_topics``, reading as it goes: a partition's next record is needed only when its
+    previous one has been yielded, and a partition that has read far ahead is paused until it is drawn down."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError
     from confluent_kafka import TopicPartition as Partition
 
     consumer = Consumer({"bootstrap.servers": bootstrap or kafka_clients.bootstrap_servers(),
                          "group.id": f"rebuild-{uuid.uuid4().hex}", "enable.auto.commit": False,
                          "auto.offset.reset": "earliest", "isolation.level": "read_committed",
-                         "fetch.max.bytes": 64 * 1024 * 1024, **kafka_clients.security_config("confluent")})
+                         "enable.partition.eof": True,
+                         "fetch.max.bytes": 16 * 1024 * 1024, "queued.max.messages.kbytes": 16 * 1024,
+                         **kafka_clients.security_config("confluent")})
     try:
         metadata = consumer.list_topics(timeout=30)
         end: dict[tuple[str, int], int] = {}
@@ -83,22 +92,48 @@ def _read_confluent(topics: Iterable[str], bootstrap: str | None) -> list[list[t
                 low, high = consumer.get_watermark_offsets(Partition(physical(t), p), timeout=30)
                 if high > low:
                     end[(physical(t), p)] = high
-        per_tp: dict[tuple[str, int], list[tuple[Any, ...]]] = {tp: [] for tp in end}
         if not end:
-            return []
+            return
         consumer.assign([Partition(t, p, OFFSET_BEGINNING) for t, p in end])
-        remaining = set(end)
-        while remaining:
-            for msg in consumer.consume(num_messages=10_000, timeout=1.0):
-                if msg.error() is not None:
-                    continue  # end-of-partition notices and transient errors: librdkafka goes on by itself
-                tp = (str(msg.topic()), int(msg.partition() or 0))
-                offset = int(msg.offset() or 0)
-                if offset < end[tp]:
-                    per_tp[tp].append((msg.timestamp()[1], tp[0], tp[1], offset, msg.value()))
-                if offset >= end[tp] - 1:
-                    remaining.discard(tp)
-        return list(per_tp.values())
+        buffers: dict[tuple[str, int], deque[tuple[Any, ...]]] = {tp: deque() for tp in end}
+        unread, paused = set(end), set()
+
+        def read_until_ready(tp: tuple[str, int]) -> None:
+            """Consume until ``tp`` has a record buffered or has been read to its end."""
+            if tp in paused:
+                consumer.resume([Partition(*tp)])
+                paused.discard(tp)
+            while not buffers[tp] and tp in unread:
+                for msg in consumer.consume(num_messages=READ_BATCH, timeout=1.0):
+                    at = (str(msg.topic()), int(msg.partition() or 0))
+                    error = msg.error()
+                    if error is not None:  # transient errors: librdkafka goes on by itself
+                        if error.code() == KafkaError._PARTITION_EOF:  # e.g. a transaction marker was last
+                            unread.discard(at)
+                        continue
+                    offset = int(msg.offset() or 0)
+                    if offset < end[at]:
+                        buffers[at].append((msg.timestamp()[1], at[0], at[1], offset, msg.value()))
+                    if offset >= end[at] - 1:
+                        unread.discard(at)
+                full = [at for at in unread - paused if len(buffers[at]) >= BUFFERED]
+                if full:
+                    consumer.pause([Partition(*at) for at in full])
+                    paused.update(full)
+
+        heads: list[tuple[Any, ...]] = []
+        for tp in end:
+            read_until_ready(tp)
+            if buffers[tp]:
+                heapq.heappush(heads, buffers[tp].popleft())
+        while heads:
+            record = heapq.heappop(heads)
+            yield record
+            tp = (record[1], record[2])
+            if not buffers[tp]:
+                read_until_ready(tp)
+            if buffers[tp]:
+                heapq.heappush(heads, buffers[tp].popleft())
     finally:
         consumer.close()
 

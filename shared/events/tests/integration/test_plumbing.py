@@ -245,3 +245,35 @@ def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupt
                      migrate=lambda c: migrate(c, migrations), bootstrap=infra.bootstrap,
                      bulk={"TokenIssued": bad, "TokenRevoked": bad})
     assert report.undecodable == 1 and report.differences["token_view"] == 2, report  # that token stays issued
+
+
+def test_a_replay_streams_the_topics_merged_by_time_as_reading_everything_first_would(infra, topic_prefix,
+                                                                                       monkeypatch):
+    """read_topics reads as it merges (confluent-kafka), pausing partitions that run ahead; its order is the one
+    of reading every partition whole and merging (kafka-python), with timestamps interleaved across partitions
+    and topics, one record read at a time and a read-ahead of only two per partition."""
+    import heapq
+
+    from shared_events import rebuild as rebuild_module
+
+    topics = ["identity.events", "shops.events"]
+    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    base = 1_700_000_000_000
+    sent = 0
+    for n, logical in enumerate(topics):
+        name = physical(logical)
+        partitions = sorted(producer.partitions_for(name))
+        for i in range(60):
+            # out of step across partitions and topics; equal timestamps too, so ties are broken the same way
+            producer.send(name, value=f"{logical}-{i}".encode(), partition=partitions[i % len(partitions)],
+                          timestamp_ms=base + (i * 7 + n * 3) % 50)
+            sent += 1
+    producer.flush()
+    producer.close()
+
+    whole = list(heapq.merge(*rebuild_module._read_kafka_python(topics, infra.bootstrap)))
+    monkeypatch.setattr(rebuild_module, "BUFFERED", 2)
+    monkeypatch.setattr(rebuild_module, "READ_BATCH", 1)
+    streamed = list(rebuild_module.read_topics(topics, infra.bootstrap))
+    assert len(whole) == sent
+    assert streamed == whole
