@@ -26,6 +26,7 @@ from psycopg import sql
 from shared_events import kafka as kafka_clients
 from shared_events.envelope import Envelope, decode
 from shared_events.registry import DecodeError
+from shared_events.setwrite import SetWriter
 from shared_events.topics import physical
 
 log = logging.getLogger("shared_events.rebuild")
@@ -183,6 +184,20 @@ def pipelined(apply: Apply) -> BulkApply:
         with conn.pipeline():
             for env in envs:
                 apply(conn, env)
+
+    return apply_run
+
+
+def set_based(apply: Apply) -> BulkApply:
+    """A bulk projector that applies a run's events with ``apply`` on a ``setwrite.SetWriter``: the rows its
+    projectors write through ``setwrite.write`` are written set-based (COPY and one statement per run of the same
+    statement), anything else as usual. Same effect as applying them in turn (see ``shared_events.setwrite``)."""
+
+    def apply_run(conn: psycopg.Connection, envs: list[Envelope]) -> None:
+        writer = SetWriter(conn)
+        for env in envs:
+            apply(writer, env)  # type: ignore[arg-type]  # it stands in for the connection
+        writer.flush()
 
     return apply_run
 

@@ -1,0 +1,166 @@
+"""Set-based projection writes for a replay: many rows' statements become one COPY and one statement.
+
+A projector writes a row with ``write(conn, statement, params, row)``. On a live connection that is just
+``conn.execute(statement.one, params)``. During a rebuild the projector is handed a ``SetWriter`` instead: the
+write is queued, and at ``flush`` the queued writes of one statement are written together: their rows are copied
+into a temporary table (COPY) and one statement (``statement.from_staged``) applies them all. That is the same as
+executing them in turn as long as no two rows of such a run have the same key (each row is then touched once) and
+no write moves past another one to the same row (see ``SetWriter.flush``). Anything else the projector does with
+the connection (a query, a statement of its own) first flushes the queue, so it sees every earlier write.
+
+A projector written this way must not decide on a queued write's row count (it is unknown: -1), as for
+psycopg's pipeline mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+SMALL = 16  # a run shorter than this is sent with executemany (staging costs three more statements)
+
+
+@dataclass(frozen=True, eq=False)
+class SetStatement:
+    """One row's statement and its set-based equivalent. Build each once (they are compared by identity).
+
+    ``one``: the statement for one row (``%s`` placeholders, filled by ``params``). ``table``: the table whose
+    column types the staged rows take. ``columns``: the staged columns, in the order of ``row``. ``key``: the
+    columns (among ``columns``) that name the row written. ``from_staged``: the statement that applies every
+    staged row, with ``{staged}`` where the staging table's name goes."""
+
+    one: str
+    table: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    from_staged: str
+    _positions: tuple[int, ...] = field(init=False)
+    _stage: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_positions", tuple(self.columns.index(k) for k in self.key))
+        digest = hashlib.blake2s(repr((self.table, self.columns)).encode(), digest_size=6).hexdigest()
+        object.__setattr__(self, "_stage", f"setwrite_{digest}")
+
+    def key_of(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(row[p] for p in self._positions)
+
+
+def upsert_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...], update: tuple[str, ...],
+                     guard: str | None = "version") -> SetStatement:
+    """INSERT the row, or on a key conflict UPDATE ``update`` from it when the stored ``guard`` column is lower
+    than the row's (always, when ``guard`` is None)."""
+    t = sql.Identifier(table)
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    conflict = sql.SQL("ON CONFLICT ({k}) DO UPDATE SET {s}").format(
+        k=sql.SQL(", ").join(map(sql.Identifier, key)),
+        s=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in update))
+    if guard is not None:
+        conflict += sql.SQL(" WHERE {t}.{g} < EXCLUDED.{g}").format(t=t, g=sql.Identifier(guard))
+    one = sql.SQL("INSERT INTO {t} ({c}) VALUES ({v}) ").format(
+        t=t, c=cols, v=sql.SQL(", ").join(sql.Placeholder() * len(columns))) + conflict
+    many = sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {{staged}} ").format(t=t, c=cols) + conflict
+    return SetStatement(one.as_string(None), table, columns, key, many.as_string(None))
+
+
+def insert_new_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> SetStatement:
+    """INSERT the row unless one with its key exists (ON CONFLICT DO NOTHING)."""
+    t, cols = sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    one = sql.SQL("INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT DO NOTHING").format(
+        t=t, c=cols, v=sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+    many = sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {{staged}} ON CONFLICT DO NOTHING").format(t=t, c=cols)
+    return SetStatement(one.as_string(None), table, columns, key, many.as_string(None))
+
+
+def update_statement(table: str, values: tuple[str, ...], key: tuple[str, ...], guard: str | None = "version"
+                     ) -> SetStatement:
+    """UPDATE ``values`` of the row with ``key`` when its stored ``guard`` column is lower than the new one.
+    ``params`` for one row: the values, then the key, then the guard's new value again; ``row``: the values,
+    then the key."""
+    t = sql.Identifier(table)
+    where_one = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key)
+    where_many = sql.SQL(" AND ").join(sql.SQL("{t}.{k} = s.{k}").format(t=t, k=sql.Identifier(k)) for k in key)
+    if guard is not None:
+        where_one += sql.SQL(" AND {} < %s").format(sql.Identifier(guard))
+        where_many += sql.SQL(" AND {t}.{g} < s.{g}").format(t=t, g=sql.Identifier(guard))
+    one = sql.SQL("UPDATE {t} SET {s} WHERE ").format(
+        t=t, s=sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(n)) for n in values)) + where_one
+    many = sql.SQL("UPDATE {t} SET {s} FROM {{staged}} s WHERE ").format(
+        t=t, s=sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(sql.Identifier(n)) for n in values)) + where_many
+    return SetStatement(one.as_string(None), table, (*values, *key), key, many.as_string(None))
+
+
+def write(conn: Any, statement: SetStatement, params: Sequence[Any], row: Sequence[Any] | None = None) -> int:
+    """Write one row: now on a connection (returns the row count), queued on a ``SetWriter`` (returns -1).
+    ``row``: the staged columns' values when they are not ``params`` as they are."""
+    if isinstance(conn, SetWriter):
+        conn.queue(statement, params, params if row is None else row)
+        return -1
+    return int(conn.execute(statement.one, params).rowcount)
+
+
+class SetWriter:
+    """Stands in for a connection while a run of events is projected (see the module's docstring)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self._conn = conn
+        self._queued: list[tuple[SetStatement, Sequence[Any], Sequence[Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:  # any other use of the connection sees the queued writes first
+        self.flush()
+        return getattr(self._conn, name)
+
+    def queue(self, statement: SetStatement, params: Sequence[Any], row: Sequence[Any]) -> None:
+        self._queued.append((statement, params, row))
+
+    def flush(self) -> None:
+        """Write what is queued, in as few runs as possible. A run takes every queued write of the first one's
+        statement that can move up to it: one whose row no write left in between touches (same table, same
+        key), and not one whose key is already in the run. Writes to other tables move freely (projection tables
+        have no triggers or foreign keys that would see the order); a write left in between on the same table
+        with other key columns stops the run (it may touch any of its rows)."""
+        pending, self._queued = self._queued, []
+        while pending:
+            statement = pending[0][0]
+            run: list[tuple[SetStatement, Sequence[Any], Sequence[Any]]] = []
+            rest: list[tuple[SetStatement, Sequence[Any], Sequence[Any]]] = []
+            taken: set[tuple[Any, ...]] = set()
+            passed: set[tuple[Any, ...]] = set()  # keys of the table written by writes left for later
+            stopped = False
+            for queued in pending:
+                other = queued[0]
+                if other is statement and not stopped:
+                    key = statement.key_of(queued[2])
+                    if key not in taken and key not in passed:
+                        taken.add(key)
+                        run.append(queued)
+                        continue
+                rest.append(queued)
+                if other.table == statement.table:
+                    if other.key == statement.key:
+                        passed.add(other.key_of(queued[2]))
+                    else:
+                        stopped = True
+            self._write(statement, run)
+            pending = rest
+
+    def _write(self, statement: SetStatement, run: list[tuple[SetStatement, Sequence[Any], Sequence[Any]]]) -> None:
+        conn = self._conn
+        if len(run) < SMALL:
+            with conn.cursor() as cur:
+                cur.executemany(statement.one, [params for _, params, _ in run])
+            return
+        stage = sql.Identifier(statement._stage)
+        cols = sql.SQL(", ").join(map(sql.Identifier, statement.columns))
+        conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {s} AS SELECT {c} FROM {t} WITH NO DATA").format(
+            s=stage, c=cols, t=sql.Identifier(statement.table)))
+        with conn.cursor() as cur, cur.copy(sql.SQL("COPY {s} ({c}) FROM STDIN").format(s=stage, c=cols)) as copy:
+            for _, _, row in run:
+                copy.write_row(row)
+        conn.execute(statement.from_staged.replace("{staged}", f'"{statement._stage}"'))  # type: ignore[arg-type]
+        conn.execute(sql.SQL("TRUNCATE {}").format(stage))
