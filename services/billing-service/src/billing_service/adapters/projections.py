@@ -16,6 +16,7 @@ from psycopg import sql
 
 from servicekit.auth import apply_identity_event
 from shared_events import Envelope
+from shared_events.setwrite import SetStatement, upsert_statement, write
 
 PROJECTION_TABLES = ["api_tokens", "shops", "customers", "orders", "payments", "payment_attempts", "refunds"]
 
@@ -24,27 +25,18 @@ Projector = Callable[[psycopg.Connection, Envelope], None]
 
 def _upsert(conn: psycopg.Connection, table: str, key: dict[str, Any], values: dict[str, Any],
             insert_only: dict[str, Any], version: int) -> None:
-    """Insert the row or update ``values`` on it, only if this event is newer than what the row reflects."""
-    params = [*key.values(), *values.values(), *insert_only.values(), version]
-    conn.execute(_upsert_sql(table, tuple(key), tuple(values), tuple(insert_only)), params)
+    """Insert the row or update ``values`` on it, only if this event is newer than what the row reflects.
+    Set-based in a rebuild (shared_events.setwrite)."""
+    write(conn, _upsert_statement(table, tuple(key), tuple(values), tuple(insert_only)),
+          [*key.values(), *values.values(), *insert_only.values(), version])
 
 
 @lru_cache(maxsize=256)
-def _upsert_sql(table: str, key: tuple[str, ...], values: tuple[str, ...], insert_only: tuple[str, ...]) -> str:
-    """The statement depends only on the table and the column names: composed once (composing psycopg.sql objects
+def _upsert_statement(table: str, key: tuple[str, ...], values: tuple[str, ...], insert_only: tuple[str, ...]
+                      ) -> SetStatement:
+    """The statement depends only on the table and the column names: built once (composing psycopg.sql objects
     at every call was a large part of a rebuild's time, py-spy)."""
-    cols = [*key, *values, *insert_only, "version"]
-    updates = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in [*values, "version"]]
-    return sql.SQL(
-        "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT ({key}) DO UPDATE SET {updates} "
-        "WHERE {t}.version < EXCLUDED.version"
-    ).format(
-        t=sql.Identifier(table),
-        cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
-        vals=sql.SQL(", ").join(sql.Placeholder() * len(cols)),
-        key=sql.SQL(", ").join(map(sql.Identifier, key)),
-        updates=sql.SQL(", ").join(updates),
-    ).as_string(None)
+    return upsert_statement(table, (*key, *values, *insert_only, "version"), key, (*values, "version"))
 
 
 # -- shops.events --------------------------------------------------------------------------------------------------

@@ -14,15 +14,16 @@ from billing_service.adapters.projections import CONTEXT_TYPES, PROJECTION_TABLE
 from billing_service.config import MIGRATIONS_DIR, ServiceSettings
 from servicekit import logs
 from servicekit.db import migrate
-from shared_events.rebuild import RebuildReport, pipelined, rebuild
+from shared_events.rebuild import RebuildReport, rebuild, set_based
 
 TOPICS = ["identity.events", "shops.events", "customers.events", "orders.events", "billing.events"]
 
 
-# The context projectors (identity, shops, customers, orders) never decide on a statement's rowcount: their runs
-# are pipelined. Billing's own payment events are applied one by one (they do decide on it).
-_PIPELINED = pipelined(project)
-BULK = {event_type: _PIPELINED for event_type in CONTEXT_TYPES}
+# The context projectors (identity, shops, customers, orders) never decide on a statement's rowcount and write their
+# rows through setwrite (``_upsert``): their runs are written set-based. Billing's own payment events are applied
+# one by one (they do decide on it).
+_SET_BASED = set_based(project)
+BULK = {event_type: _SET_BASED for event_type in CONTEXT_TYPES}
 
 
 def run(dsn: str, *, swap: bool = False, bootstrap: str | None = None) -> RebuildReport:

@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from order_service.adapters import order_projection
 from servicekit.auth import apply_identity_event
 from shared_events import Envelope
+from shared_events.setwrite import SetStatement, insert_new_statement, update_statement, upsert_statement, write
 
 Projector = Callable[[psycopg.Connection, Envelope], None]
 
@@ -34,20 +35,23 @@ def _value(column: str, value: Any) -> Any:
 
 def _update(conn: psycopg.Connection, table: str, key: dict[str, Any], values: dict[str, Any], version: int,
             version_column: str = "version") -> int:
-    """UPDATE table SET values, version WHERE key AND version < this one; returns rows changed."""
-    params = [_value(c, v) for c, v in values.items()] + [version, *key.values(), version]
-    return conn.execute(_update_sql(table, tuple(key), tuple(values), version_column), params).rowcount
+    """UPDATE table SET values, version WHERE key AND version < this one; returns rows changed (-1 in a rebuild,
+    where it is written set-based: shared_events.setwrite)."""
+    row = [*(_value(c, v) for c, v in values.items()), version, *key.values()]
+    return write(conn, _update_statement(table, tuple(key), tuple(values), version_column), [*row, version], row)
 
 
 @lru_cache(maxsize=256)
-def _update_sql(table: str, key: tuple[str, ...], values: tuple[str, ...], version_column: str) -> str:
-    """Composed once per table and column names (composing psycopg.sql objects at every call showed in profiles)."""
-    sets = [sql.SQL("{} = %s").format(sql.Identifier(c)) for c in values]
-    sets.append(sql.SQL("{} = %s").format(sql.Identifier(version_column)))
-    where = [sql.SQL("{} = %s").format(sql.Identifier(c)) for c in key]
-    where.append(sql.SQL("{} < %s").format(sql.Identifier(version_column)))
-    return sql.SQL("UPDATE {} SET {} WHERE {}").format(sql.Identifier(table), sql.SQL(", ").join(sets),
-                                                       sql.SQL(" AND ").join(where)).as_string(None)
+def _update_statement(table: str, key: tuple[str, ...], values: tuple[str, ...], version_column: str
+                      ) -> SetStatement:
+    """Built once per table and column names (composing psycopg.sql objects at every call showed in profiles)."""
+    return update_statement(table, (*values, version_column), key, guard=version_column)
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...], update: tuple[str, ...]
+                      ) -> SetStatement:
+    return upsert_statement(table, columns, key, update)
 
 
 # -- shops.events ------------------------------------------------------------------------------------------------
@@ -99,10 +103,12 @@ def method_removed(conn: psycopg.Connection, env: Envelope) -> None:
 
 
 def customer_created(conn: psycopg.Connection, env: Envelope) -> None:
+    """The row with its details, or (when a later event got here first) the details if this event is newer."""
     p = env.payload
-    conn.execute("INSERT INTO customers (customer_id, shop_id, version) VALUES (%s, %s, 0) ON CONFLICT DO NOTHING",
-                 [p["customer_id"], p["shop_id"]])
-    _customer_details(conn, p["customer_id"], p["details"], env.aggregate_version)
+    values = {c: p["details"][c] for c in CUSTOMER_COLUMNS if c in p["details"]}
+    write(conn, _upsert_statement("customers", ("customer_id", "shop_id", *values, "version"), ("customer_id",),
+                                  (*values, "version")),
+          [p["customer_id"], p["shop_id"], *(_value(c, v) for c, v in values.items()), env.aggregate_version])
 
 
 def customer_updated(conn: psycopg.Connection, env: Envelope) -> None:
@@ -121,21 +127,20 @@ def customer_deleted(conn: psycopg.Connection, env: Envelope) -> None:
 # -- subscriptions.events ----------------------------------------------------------------------------------------
 
 
+_NEW_SUBSCRIPTION = insert_new_statement(
+    "subscriptions", ("subscription_id", "shop_id", "customer_id", "schedule_id", "currency", "items",
+                      "shipping_method_id", "payment_method_id", "payment_kind", "bill_address", "ship_address",
+                      "begins_at", "ends_at", "state", "created_at", "version", "sequence"), ("subscription_id",))
+
+
 def subscription_created(conn: psycopg.Connection, env: Envelope) -> None:
     p, terms = env.payload, env.payload["terms"]
-    conn.execute(
-        """
-        INSERT INTO subscriptions (subscription_id, shop_id, customer_id, schedule_id, currency, items,
-                                   shipping_method_id, payment_method_id, payment_kind, bill_address, ship_address,
-                                   begins_at, ends_at, state, created_at, version, sequence)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'active', %s, %s, %s)
-        ON CONFLICT (subscription_id) DO NOTHING
-        """,
-        [p["subscription_id"], p["shop_id"], p["customer_id"], p["schedule_id"], p["currency"],
-         Jsonb(terms.get("items") or []), terms.get("shipping_method_id"), terms.get("payment_method_id"),
-         terms.get("payment_kind"), Jsonb(terms.get("bill_address")), Jsonb(terms.get("ship_address")),
-         terms.get("begins_at"), terms.get("ends_at"), env.occurred_at, env.aggregate_version, p.get("sequence")],
-    )
+    write(conn, _NEW_SUBSCRIPTION,
+          [p["subscription_id"], p["shop_id"], p["customer_id"], p["schedule_id"], p["currency"],
+           Jsonb(terms.get("items") or []), terms.get("shipping_method_id"), terms.get("payment_method_id"),
+           terms.get("payment_kind"), Jsonb(terms.get("bill_address")), Jsonb(terms.get("ship_address")),
+           terms.get("begins_at"), terms.get("ends_at"), "active", env.occurred_at, env.aggregate_version,
+           p.get("sequence")])
 
 
 def subscription_updated(conn: psycopg.Connection, env: Envelope) -> None:
@@ -269,21 +274,18 @@ _PAYMENT_FIELDS = {
 _IDS = ("payment_id", "order_id", "shop_id", "customer_id", "actor", "reason")
 
 
+_PAYMENT_EVENT = insert_new_statement(
+    "payment_events", ("event_id", "order_id", "payment_id", "event_type", "version", "occurred_at", "detail"),
+    ("event_id",))
+_ORDER_PAYMENT = insert_new_statement(
+    "order_payments", ("order_id", "payment_id", "shop_id", "state", "updated_at", "version"), ("order_id",))
+
+
 def payment_event(conn: psycopg.Connection, env: Envelope) -> None:
     p = env.payload
-    conn.execute(
-        """
-        INSERT INTO payment_events (event_id, order_id, payment_id, event_type, version, occurred_at, detail)
-        VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING
-        """,
-        [env.event_id, p["order_id"], p["payment_id"], env.event_type, env.aggregate_version, env.occurred_at,
-         Jsonb({k: v for k, v in _jsonable(p).items() if k not in _IDS})],
-    )
-    conn.execute(
-        "INSERT INTO order_payments (order_id, payment_id, shop_id, state, updated_at, version) "
-        "VALUES (%s, %s, %s, 'requested', %s, 0) ON CONFLICT DO NOTHING",
-        [p["order_id"], p["payment_id"], p["shop_id"], env.occurred_at],
-    )
+    write(conn, _PAYMENT_EVENT, [env.event_id, p["order_id"], p["payment_id"], env.event_type, env.aggregate_version,
+                                 env.occurred_at, Jsonb({k: v for k, v in _jsonable(p).items() if k not in _IDS})])
+    write(conn, _ORDER_PAYMENT, [p["order_id"], p["payment_id"], p["shop_id"], "requested", env.occurred_at, 0])
     if env.event_type == "PaymentRefunded":
         conn.execute(
             """

@@ -17,7 +17,7 @@ from order_service.adapters.projections import PROJECTION_TABLES, PROJECTORS, pr
 from order_service.config import MIGRATIONS_DIR, ServiceSettings
 from servicekit.db import migrate
 from shared_events import Envelope
-from shared_events.rebuild import RebuildReport, pipelined, rebuild
+from shared_events.rebuild import RebuildReport, rebuild, set_based
 
 TOPICS = ["identity.events", "shops.events", "customers.events", "schedules.events", "subscriptions.events",
           "scheduler.events", "catalog.events", "billing.events", "orders.events"]
@@ -51,9 +51,10 @@ def _confirmations(conn: psycopg.Connection, envs: list[Envelope]) -> None:
 # the replay applies runs of these the way placement and confirmation write them: one statement per run
 _CONFIRMATIONS = _once_each(_confirmations)
 # the context projectors (tokens, shops, customers, subscriptions, cycles, catalog, payments) never decide on a
-# statement's rowcount: their runs are pipelined; the order events' own projector does, one by one
-_PIPELINED = pipelined(project)
-BULK = {**{t: _PIPELINED for t in PROJECTORS if t not in order_projection.PROJECTORS},
+# statement's rowcount and write rows through setwrite (_update and the inserts): their runs are written set-based;
+# the order events' own projector does decide on it, one by one
+_SET_BASED = set_based(project)
+BULK = {**{t: _SET_BASED for t in PROJECTORS if t not in order_projection.PROJECTORS},
         "OrderPlaced": _once_each(order_projection.apply_placed),
         "OrderConfirmed": _CONFIRMATIONS, "PaymentRequested": _CONFIRMATIONS}
 

@@ -14,13 +14,14 @@ import sys
 
 from servicekit import logs
 from servicekit.db import migrate
-from shared_events.rebuild import RebuildReport, pipelined, rebuild
+from shared_events.rebuild import RebuildReport, rebuild, set_based
 from subscription_service.adapters.projections import ALL_TOPICS, PROJECTION_TABLES, PROJECTORS, apply
 from subscription_service.config import MIGRATIONS_DIR, ServiceSettings
 
-# No projector of this service decides on a statement's rowcount: every run of projected events is pipelined.
-_PIPELINED = pipelined(apply)
-BULK = {event_type: _PIPELINED for event_type in PROJECTORS}
+# No projector of this service decides on a statement's rowcount, and they write rows through setwrite.write (the
+# sql.upsert and sql.update helpers): every run of projected events is written set-based.
+_SET_BASED = set_based(apply)
+BULK = {event_type: _SET_BASED for event_type in PROJECTORS}
 
 
 def run(dsn: str, bootstrap: str | None = None, swap: bool = False) -> RebuildReport:

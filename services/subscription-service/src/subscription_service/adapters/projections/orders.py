@@ -8,14 +8,17 @@ from typing import Any
 import psycopg
 
 from shared_events import Envelope
+from shared_events.setwrite import insert_new_statement, write
 from subscription_service.adapters.projections.sql import jsonb, upsert
+
+_NEW_DUE = insert_new_statement("order_dues", ("subscription_id", "order_cycle_id", "shop_id", "due_at", "reason",
+                                                "late"), key=("subscription_id", "order_cycle_id"))
 
 
 def order_due(conn: psycopg.Connection, env: Envelope) -> None:
     p = env.payload
-    conn.execute("INSERT INTO order_dues (subscription_id, order_cycle_id, shop_id, due_at, reason, late) "
-                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                 [p["subscription_id"], p["order_cycle_id"], p["shop_id"], p["due_at"], p["reason"], p["late"]])
+    write(conn, _NEW_DUE, [p["subscription_id"], p["order_cycle_id"], p["shop_id"], p["due_at"], p["reason"],
+                           p["late"]])
 
 
 def _totals(p: dict[str, Any]) -> dict[str, Any]:

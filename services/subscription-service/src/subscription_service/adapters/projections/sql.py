@@ -9,8 +9,9 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
+
+from shared_events.setwrite import SetStatement, update_statement, upsert_statement, write
 
 
 def _default(value: Any) -> Any:
@@ -25,34 +26,28 @@ def jsonb(value: Any) -> Jsonb | None:
 
 def upsert(conn: psycopg.Connection, table: str, key: Mapping[str, Any], values: Mapping[str, Any],
            insert_only: Mapping[str, Any] | None = None) -> int:
-    """INSERT the row, or UPDATE ``values`` when the stored version is older than ``values["version"]``."""
+    """INSERT the row, or UPDATE ``values`` when the stored version is older than ``values["version"]``. Set-based
+    in a rebuild (shared_events.setwrite)."""
     cols = {**key, **(insert_only or {}), **values}
-    return conn.execute(_upsert_sql(table, tuple(cols), tuple(key), tuple(values)), list(cols.values())).rowcount
+    return write(conn, _upsert(table, tuple(cols), tuple(key), tuple(values)), list(cols.values()))
 
 
 def update(conn: psycopg.Connection, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> int:
-    """UPDATE ``values`` where the stored version is older than ``values["version"]``; returns the row count."""
-    return conn.execute(_update_sql(table, tuple(values), tuple(key)),
-                        [*values.values(), *key.values(), values["version"]]).rowcount
+    """UPDATE ``values`` where the stored version is older than ``values["version"]``; returns the row count
+    (-1 in a rebuild, where it is set-based)."""
+    row = [*values.values(), *key.values()]
+    return write(conn, _update(table, tuple(values), tuple(key)), [*row, values["version"]], row)
 
 
-# The statements depend only on the table and the column names: composed once each (composing psycopg.sql objects
-# at every call was about a third of a rebuild's time, py-spy).
-
-
-@lru_cache(maxsize=512)
-def _upsert_sql(table: str, names: tuple[str, ...], key: tuple[str, ...], values: tuple[str, ...]) -> str:
-    return sql.SQL("INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT ({k}) DO UPDATE SET {s} "
-                   "WHERE {t}.version < EXCLUDED.version").format(
-        t=sql.Identifier(table), c=sql.SQL(", ").join(map(sql.Identifier, names)),
-        v=sql.SQL(", ").join(sql.Placeholder() * len(names)), k=sql.SQL(", ").join(map(sql.Identifier, key)),
-        s=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in values)
-    ).as_string(None)
+# The statements depend only on the table and the column names: built once each (composing psycopg.sql objects at
+# every call was about a third of a rebuild's time, py-spy).
 
 
 @lru_cache(maxsize=512)
-def _update_sql(table: str, values: tuple[str, ...], key: tuple[str, ...]) -> str:
-    return sql.SQL("UPDATE {t} SET {s} WHERE {w} AND version < %s").format(
-        t=sql.Identifier(table),
-        s=sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(n)) for n in values),
-        w=sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(n)) for n in key)).as_string(None)
+def _upsert(table: str, names: tuple[str, ...], key: tuple[str, ...], values: tuple[str, ...]) -> SetStatement:
+    return upsert_statement(table, names, key, values)
+
+
+@lru_cache(maxsize=512)
+def _update(table: str, values: tuple[str, ...], key: tuple[str, ...]) -> SetStatement:
+    return update_statement(table, values, key)
