@@ -91,7 +91,7 @@ def new_database(server: str, name: str) -> str:
 
 
 def drop_database(server: str, dsn: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+    name = str(psycopg.conninfo.conninfo_to_dict(dsn)["dbname"])
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
 
