@@ -131,8 +131,9 @@ class Feed:
         return cycle
 
     def subscription(self, shop: Shop, customer_id: str, items: dict[str, int], *, cash: bool = False,
-                     created_at: datetime | None = None) -> str:
-        sub_id = uid()
+                     created_at: datetime | None = None, sequence: int | None = None, sub_id: str | None = None
+                     ) -> str:
+        sub_id = sub_id or uid()
         terms = {"items": [{"variant_id": v, "quantity": q, "price_estimate": None} for v, q in items.items()],
                  "shipping_method_id": shop.ship_id, "payment_method_id": shop.cash_id if cash else shop.card_id,
                  "payment_kind": "cash" if cash else "stripe", "bill_address": ADDRESS, "ship_address": ADDRESS,
@@ -140,7 +141,7 @@ class Feed:
                  "payment_fee_estimate": None}
         self.send("SubscriptionCreated", sub_id, {
             "subscription_id": sub_id, "shop_id": shop.shop_id, "customer_id": customer_id, "schedule_id": uid(),
-            "currency": "EUR", "terms": terms, "actor": MANAGER_ACTOR, "reason": None},
+            "currency": "EUR", "terms": terms, "actor": MANAGER_ACTOR, "reason": None, "sequence": sequence},
             shop_id=shop.shop_id, occurred_at=created_at)
         return sub_id
 

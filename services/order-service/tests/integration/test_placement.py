@@ -82,6 +82,34 @@ def test_first_come_serves_the_subscriptions_created_first_when_stock_runs_short
     assert sorted(i["lines"][0]["quantity"] for i in summary.json["issues"]) == [0, 1]
 
 
+def test_an_opening_batch_placed_in_slices_serves_exactly_the_first_come_order(orders):
+    """The batch is read in first-come order by the database and placed two dues at a time (the harness's
+    slices): unranked subscriptions first by creation time, then ranked ones by rank, ties by id; each gets its
+    eggs before anyone after it in that order."""
+    f = orders.feed
+    shop = f.shop(policy="first_come")
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=9)
+    cycle = f.cycle(shop)
+    now = datetime.now(UTC)
+    same = now - timedelta(days=3)
+    # (id, created days ago, rank) in the order they must be served; published in another order
+    expected = [("u-old", 9, None), ("u-same-a", 3, None), ("u-same-b", 3, None), ("r-1", 1, 1),
+                ("r-2-a", 8, 2), ("r-2-b", 8, 2), ("r-7", 20, 7), ("r-30", 0, 30)]
+    subs = {}
+    for name, days, rank in reversed(expected):
+        customer, _ = f.customer(shop)
+        created = same if days == 3 else now - timedelta(days=days)
+        sub = f.subscription(shop, customer, {"eggs": 2}, created_at=created, sequence=rank,
+                             sub_id=f"{name}-{shop.shop_id}")
+        subs[sub] = (name, customer)
+    for sub, (_, customer) in subs.items():
+        f.due(shop, cycle, sub, customer)
+    f.boundary("OrderCycleOpened", cycle, due_count=len(subs))
+    placed = orders.wait_orders(shop, len(subs))
+    got = {subs[o["subscription_id"]][0]: orders.lines(o["order_id"])[0]["quantity"] for o in placed}
+    assert [got[name] for name, _, _ in expected] == [2, 2, 2, 2, 1, 0, 0, 0]
+
+
 def test_fair_share_splits_short_stock_in_proportion_to_demand_with_deterministic_rounding(orders):
     _, _, _, eggs = _competing(orders, "fair_share", on_hand=6, wanted=[2, 4, 6], created_days_ago=[30, 20, 10])
     assert [eggs[d] for d in (30, 20, 10)] == [(2, 1), (4, 2), (6, 3)]

@@ -81,6 +81,9 @@ def consumer(group_id: str | None, bootstrap: str | None = None, **overrides: An
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 3_000,
         "fetch_max_wait_ms": 100,
+        # what one fetch may bring (kafka-python's default is 50 MB): the fetched bytes and their parsed records
+        # are held until polled, so this bounds a consumer's memory when it runs behind
+        "fetch_max_bytes": int(os.environ.get("KAFKA_FETCH_MAX_BYTES", str(16 * 1024 * 1024))),
         "client_id": os.environ.get("SERVICE_NAME", "consumer"),
         **security_config(),
     }

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from order_service.adapters import bulk, event_store, notifications, order_projection, repository, runs
 from order_service.adapters.db import all_rows, one_row
@@ -193,24 +194,38 @@ def place_opening_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: 
     order, so that memory does not grow with the cycle (100,000 dues at once took 1.35 GB). Stock carries from
     slice to slice in the transaction, which is exactly first-come allocation; a fair share needs the whole
     run's demand, so it is decided first from every slice's terms (``placement.allocation_for``)."""
-    keys = all_rows(conn, "SELECT d.subscription_id, d.shop_id, s.sequence, s.created_at, s.shipping_method_id, "
-                          "s.payment_method_id, s.subscription_id IS NOT NULL AS known FROM order_dues d "
-                          "LEFT JOIN subscriptions s ON s.subscription_id = d.subscription_id "
-                          "WHERE d.order_cycle_id = %s AND d.state = 'pending' AND d.reason = 'cycle_opened'",
-                    [order_cycle_id])
-    if not keys:
+    shop_row = one_row(conn, "SELECT shop_id FROM order_dues WHERE order_cycle_id = %s LIMIT 1", [order_cycle_id])
+    if shop_row is None:
         return
-    shop_id = keys[0]["shop_id"]
+    shop_id = shop_row["shop_id"]
     shop = repository.shop(conn, shop_id)
     _, methods = repository.fees_and_methods(conn, shop_id)
-    lacking = [why for k in keys if (why := _lacks(shop, k if k["known"] else None, methods))]
+    # Every due in first-come order (placement.first_come_key, computed here: unranked subscriptions first by
+    # creation time, then ranked ones by rank; ties by id, compared bytewise as Python compares str; dues whose
+    # subscription is not projected yet last), streamed from a server-side cursor: only the ids are kept.
+    ids: list[str] = []
+    lacking: list[str] = []
+    with conn.cursor(name=f"opening_batch_{uuid.uuid4().hex}", row_factory=tuple_row) as cur:
+        cur.execute(
+            """
+            SELECT d.subscription_id, s.subscription_id IS NOT NULL, s.shipping_method_id, s.payment_method_id
+            FROM order_dues d LEFT JOIN subscriptions s ON s.subscription_id = d.subscription_id
+            WHERE d.order_cycle_id = %s AND d.state = 'pending' AND d.reason = 'cycle_opened'
+            ORDER BY CASE WHEN s.subscription_id IS NULL THEN 2 WHEN s.sequence IS NULL THEN 0 ELSE 1 END,
+                     coalesce(s.sequence, 0), s.created_at, d.subscription_id COLLATE "C"
+            """, [order_cycle_id])
+        while rows := cur.fetchmany(cfg.placement_slice):
+            for subscription_id, known, shipping, payment in rows:
+                ids.append(subscription_id)
+                sub = {"shipping_method_id": shipping, "payment_method_id": payment} if known else None
+                if why := _lacks(shop, sub, methods):
+                    lacking.append(why)
+    if not ids:
+        return
     if lacking and _keep_waiting(trigger, cfg):
         raise RetryLater(f"{len(lacking)} due(s) lack data, e.g. {lacking[0]}")
-    keys.sort(key=lambda k: placement.first_come_key(k["sequence"], k["created_at"], k["subscription_id"])
-              if k["known"] else (2, 0, 0, k["subscription_id"]))
-    slices = [[k["subscription_id"] for k in keys[i:i + cfg.placement_slice]]
-              for i in range(0, len(keys), cfg.placement_slice)]
-    del keys
+    slices = [ids[i:i + cfg.placement_slice] for i in range(0, len(ids), cfg.placement_slice)]
+    del ids
     allocation = None
     if shop is not None and shop["allocation_policy"] != "first_come":
         allocation = _whole_run_allocation(conn, shop, methods, order_cycle_id, slices)
