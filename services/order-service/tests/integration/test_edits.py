@@ -187,22 +187,14 @@ def test_orders_are_listed_by_cycle_customer_and_status_page_by_page_and_custome
 
 def _race(orders, calls):
     """Send the calls at the same moment, each from its own client; return the responses in order."""
-    import threading
+    from devstack.testing import race
 
-    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def send(n, path, token, body):
+    def post(path, token, body):
         client = orders.app.test_client()
-        barrier.wait()
-        results[n] = client.open(f"/api/v1{path}", method="POST", json=body,
-                                 headers={"Authorization": f"Bearer {token}"})
+        return lambda: client.open(f"/api/v1{path}", method="POST", json=body,
+                                   headers={"Authorization": f"Bearer {token}"})
 
-    threads = [threading.Thread(target=send, args=(n, *c)) for n, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
+    return race([post(*c) for c in calls])
 
 
 def test_parallel_adds_never_oversell_counted_stock_and_unlimited_variants_take_all_of_them(orders):

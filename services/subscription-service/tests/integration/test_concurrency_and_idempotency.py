@@ -1,9 +1,8 @@
 """Two writers never both win; a retried create returns the first response."""
 
-import threading
-
 import pytest
 
+from devstack.testing import race as run_together
 from devstack.testing import scalar
 
 pytestmark = pytest.mark.integration
@@ -11,20 +10,8 @@ pytestmark = pytest.mark.integration
 
 def race(app, kit, token, requests):
     """Send the requests at the same moment from separate clients; return the responses in order."""
-    barrier = threading.Barrier(len(requests))
-    results = [None] * len(requests)
-
-    def send(n, method, path, body, headers):
-        client = kit.Client(app, token)
-        barrier.wait()
-        results[n] = client.call(method, path, body, headers=headers)
-
-    threads = [threading.Thread(target=send, args=(n, *r)) for n, r in enumerate(requests)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
+    clients = [kit.Client(app, token) for _ in requests]
+    return run_together([lambda c=c, r=r: c.call(r[0], r[1], r[2], headers=r[3]) for c, r in zip(clients, requests)])
 
 
 def test_two_parallel_updates_with_the_same_if_match_exactly_one_wins(shop, kit, app):

@@ -74,3 +74,23 @@ def group_lag(bootstrap: str, group: str, topics: list[str]) -> int | None:
     finally:
         admin.close()
         consumer.close()
+
+
+def race(calls: list[Callable[[], Any]], timeout: float = 30) -> list[Any]:
+    """Run the calls at the same moment, each in its own thread (released together by a barrier); return their
+    results in order."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(n: int, call: Callable[[], Any]) -> None:
+        barrier.wait()
+        results[n] = call()
+
+    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results
