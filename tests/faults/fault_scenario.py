@@ -20,6 +20,7 @@ from typing import Any
 import stripe
 
 from devstack.scenario import CARD_DECLINED_AT_CHARGE, CARD_NEEDS_3DS, CARD_OK, address, save_card
+from devstack.testing import scalar
 
 try:
     from fault_harness import Api, ApiError, ClientStats, FaultStack, eventually
@@ -294,6 +295,11 @@ class FaultScenario:
                                       headers={"If-Match": f'"{current["version"]}"'}, expect=(200, 412))
                 eventually(lambda s=shop: not s.manager.get(f"/api/v1/shops/{s.id}")["subscriptions_enabled"], 60,
                            "the kill switch")
+                # "disabled before the open" means the scheduler knew it when the cycle opened: its consumer may
+                # have just been killed (a restarted member waits out the dead one's session before it reads)
+                eventually(lambda s=shop: scalar(self.stack.db_url("scheduler"), "SELECT NOT subscriptions_enabled "
+                                                 "FROM shops WHERE shop_id = %s", [s.id]), 120,
+                           "the scheduler to see the kill switch")
 
     # -- while the cycle is open ----------------------------------------------------------------------------------
 
