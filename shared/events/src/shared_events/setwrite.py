@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -27,7 +28,9 @@ SMALL = 16  # a run shorter than this is sent with executemany (staging costs th
 
 @dataclass(frozen=True, eq=False)
 class SetStatement:
-    """One row's statement and its set-based equivalent. Build each once (they are compared by identity).
+    """One row's statement and its set-based equivalent, compared by identity: the ``*_statement`` functions below
+    build each once per table and column names (composing psycopg.sql objects at every write was about a third of
+    a rebuild's time, py-spy), so a projector may call them at every write.
 
     ``one``: the statement for one row (``%s`` placeholders, filled by ``params``). ``table``: the table whose
     column types the staged rows take. ``columns``: the staged columns, in the order of ``row``. ``key``: the
@@ -51,6 +54,7 @@ class SetStatement:
         return tuple(row[p] for p in self._positions)
 
 
+@lru_cache(maxsize=2048)
 def upsert_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...], update: tuple[str, ...],
                      guard: str | None = "version") -> SetStatement:
     """INSERT the row, or on a key conflict UPDATE ``update`` from it when the stored ``guard`` column is lower
@@ -68,6 +72,7 @@ def upsert_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...],
     return SetStatement(one.as_string(None), table, columns, key, many.as_string(None))
 
 
+@lru_cache(maxsize=2048)
 def insert_new_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> SetStatement:
     """INSERT the row unless one with its key exists (ON CONFLICT DO NOTHING)."""
     t, cols = sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
@@ -77,6 +82,7 @@ def insert_new_statement(table: str, columns: tuple[str, ...], key: tuple[str, .
     return SetStatement(one.as_string(None), table, columns, key, many.as_string(None))
 
 
+@lru_cache(maxsize=2048)
 def update_statement(table: str, values: tuple[str, ...], key: tuple[str, ...], guard: str | None = "version"
                      ) -> SetStatement:
     """UPDATE ``values`` of the row with ``key`` when its stored ``guard`` column is lower than the new one.

@@ -8,7 +8,6 @@ the rebuild replays every topic through ``project``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -16,7 +15,7 @@ from psycopg import sql
 
 from servicekit.auth import apply_identity_event
 from shared_events import Envelope
-from shared_events.setwrite import SetStatement, upsert_statement, write
+from shared_events.setwrite import upsert_statement, write
 
 PROJECTION_TABLES = ["api_tokens", "shops", "customers", "orders", "payments", "payment_attempts", "refunds"]
 
@@ -27,16 +26,8 @@ def _upsert(conn: psycopg.Connection, table: str, key: dict[str, Any], values: d
             insert_only: dict[str, Any], version: int) -> None:
     """Insert the row or update ``values`` on it, only if this event is newer than what the row reflects.
     Set-based in a rebuild (shared_events.setwrite)."""
-    write(conn, _upsert_statement(table, tuple(key), tuple(values), tuple(insert_only)),
+    write(conn, upsert_statement(table, (*key, *values, *insert_only, "version"), tuple(key), (*values, "version")),
           [*key.values(), *values.values(), *insert_only.values(), version])
-
-
-@lru_cache(maxsize=256)
-def _upsert_statement(table: str, key: tuple[str, ...], values: tuple[str, ...], insert_only: tuple[str, ...]
-                      ) -> SetStatement:
-    """The statement depends only on the table and the column names: built once (composing psycopg.sql objects
-    at every call was a large part of a rebuild's time, py-spy)."""
-    return upsert_statement(table, (*key, *values, *insert_only, "version"), key, (*values, "version"))
 
 
 # -- shops.events --------------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ orders.events (our own) is projected by ``order_projection``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -17,7 +16,7 @@ from psycopg.types.json import Jsonb
 from order_service.adapters import order_projection
 from servicekit.auth import apply_identity_event
 from shared_events import Envelope
-from shared_events.setwrite import SetStatement, insert_new_statement, update_statement, upsert_statement, write
+from shared_events.setwrite import insert_new_statement, update_statement, upsert_statement, write
 
 Projector = Callable[[psycopg.Connection, Envelope], None]
 
@@ -38,20 +37,8 @@ def _update(conn: psycopg.Connection, table: str, key: dict[str, Any], values: d
     """UPDATE table SET values, version WHERE key AND version < this one; returns rows changed (-1 in a rebuild,
     where it is written set-based: shared_events.setwrite)."""
     row = [*(_value(c, v) for c, v in values.items()), version, *key.values()]
-    return write(conn, _update_statement(table, tuple(key), tuple(values), version_column), [*row, version], row)
-
-
-@lru_cache(maxsize=256)
-def _update_statement(table: str, key: tuple[str, ...], values: tuple[str, ...], version_column: str
-                      ) -> SetStatement:
-    """Built once per table and column names (composing psycopg.sql objects at every call showed in profiles)."""
-    return update_statement(table, (*values, version_column), key, guard=version_column)
-
-
-@lru_cache(maxsize=64)
-def _upsert_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...], update: tuple[str, ...]
-                      ) -> SetStatement:
-    return upsert_statement(table, columns, key, update)
+    return write(conn, update_statement(table, (*values, version_column), tuple(key), guard=version_column),
+                 [*row, version], row)
 
 
 # -- shops.events ------------------------------------------------------------------------------------------------
@@ -106,8 +93,8 @@ def customer_created(conn: psycopg.Connection, env: Envelope) -> None:
     """The row with its details, or (when a later event got here first) the details if this event is newer."""
     p = env.payload
     values = {c: p["details"][c] for c in CUSTOMER_COLUMNS if c in p["details"]}
-    write(conn, _upsert_statement("customers", ("customer_id", "shop_id", *values, "version"), ("customer_id",),
-                                  (*values, "version")),
+    write(conn, upsert_statement("customers", ("customer_id", "shop_id", *values, "version"), ("customer_id",),
+                                 (*values, "version")),
           [p["customer_id"], p["shop_id"], *(_value(c, v) for c, v in values.items()), env.aggregate_version])
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from shared_events.setwrite import SetStatement, update_statement, upsert_statement, write
+from shared_events.setwrite import update_statement, upsert_statement, write
 
 
 def _default(value: Any) -> Any:
@@ -29,25 +28,12 @@ def upsert(conn: psycopg.Connection, table: str, key: Mapping[str, Any], values:
     """INSERT the row, or UPDATE ``values`` when the stored version is older than ``values["version"]``. Set-based
     in a rebuild (shared_events.setwrite)."""
     cols = {**key, **(insert_only or {}), **values}
-    return write(conn, _upsert(table, tuple(cols), tuple(key), tuple(values)), list(cols.values()))
+    return write(conn, upsert_statement(table, tuple(cols), tuple(key), tuple(values)), list(cols.values()))
 
 
 def update(conn: psycopg.Connection, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> int:
     """UPDATE ``values`` where the stored version is older than ``values["version"]``; returns the row count
     (-1 in a rebuild, where it is set-based)."""
     row = [*values.values(), *key.values()]
-    return write(conn, _update(table, tuple(values), tuple(key)), [*row, values["version"]], row)
+    return write(conn, update_statement(table, tuple(values), tuple(key)), [*row, values["version"]], row)
 
-
-# The statements depend only on the table and the column names: built once each (composing psycopg.sql objects at
-# every call was about a third of a rebuild's time, py-spy).
-
-
-@lru_cache(maxsize=512)
-def _upsert(table: str, names: tuple[str, ...], key: tuple[str, ...], values: tuple[str, ...]) -> SetStatement:
-    return upsert_statement(table, names, key, values)
-
-
-@lru_cache(maxsize=512)
-def _update(table: str, values: tuple[str, ...], key: tuple[str, ...]) -> SetStatement:
-    return update_statement(table, values, key)
