@@ -47,14 +47,9 @@ class Terms:
     def first_come_key(self) -> tuple[Any, ...]:
         """Served first: subscriptions without a rank (the oldest, created before ranks existed) by creation
         time, then ranked ones by rank; ties by subscription id."""
-        return first_come_key(self.sequence, self.created_at, self.subscription_id)
-
-
-def first_come_key(sequence: int | None, created_at: datetime, subscription_id: str) -> tuple[Any, ...]:
-    """See Terms.first_come_key."""
-    if sequence is None:
-        return (0, 0, created_at, subscription_id)
-    return (1, sequence, created_at, subscription_id)
+        if self.sequence is None:
+            return (0, 0, self.created_at, self.subscription_id)
+        return (1, self.sequence, self.created_at, self.subscription_id)
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,9 @@ def confirm_orders(conn: psycopg.Connection, where: str, params: Sequence[Any], 
         if not orders:
             break
         after = orders[-1]["order_id"]
-        run_id = _confirm_slice(conn, orders, trigger, cfg, batch=batch, shop_id=shop_id,
-                                order_cycle_id=order_cycle_id, done=done)
+        run_id, confirmed = _confirm_slice(conn, orders, trigger, cfg, batch=batch, shop_id=shop_id,
+                                           order_cycle_id=order_cycle_id)
+        done += confirmed
         if len(orders) < cfg.placement_slice:
             break
     if batch and run_id is not None:
@@ -71,8 +72,8 @@ def confirm_orders(conn: psycopg.Connection, where: str, params: Sequence[Any], 
 
 
 def _confirm_slice(conn: psycopg.Connection, orders: list[dict[str, Any]], trigger: Envelope, cfg: ReactionSettings,
-                   *, batch: bool, shop_id: str, order_cycle_id: str, done: list[str]) -> str:
-    """Confirm these orders (locked rows); add their ids to ``done``; return the run they were added to."""
+                   *, batch: bool, shop_id: str, order_cycle_id: str) -> tuple[str, list[str]]:
+    """Confirm these orders (locked rows); return the run they were added to and the ids confirmed."""
     groups: list[list[Envelope]] = []
     errors: list[dict[str, Any]] = []
     for order in orders:
@@ -99,5 +100,4 @@ def _confirm_slice(conn: psycopg.Connection, orders: list[dict[str, Any]], trigg
                     awaiting=[e.payload["order_id"] for e in confirmed
                               if e.payload["payment_required"] and e.payload["payment_kind"] == "stripe"])
     runs.add_problems(conn, run_id, errors=errors)
-    done += [e.payload["order_id"] for e in confirmed]
-    return run_id
+    return run_id, [e.payload["order_id"] for e in confirmed]

@@ -200,7 +200,7 @@ def place_opening_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: 
     shop_id = shop_row["shop_id"]
     shop = repository.shop(conn, shop_id)
     _, methods = repository.fees_and_methods(conn, shop_id)
-    # Every due in first-come order (placement.first_come_key, computed here: unranked subscriptions first by
+    # Every due in first-come order (Terms.first_come_key, computed here: unranked subscriptions first by
     # creation time, then ranked ones by rank; ties by id, compared bytewise as Python compares str; dues whose
     # subscription is not projected yet last), streamed from a server-side cursor: only the ids are kept.
     ids: list[str] = []
@@ -230,13 +230,17 @@ def place_opening_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: 
     if shop is not None and shop["allocation_policy"] != "first_come":
         allocation = _whole_run_allocation(conn, shop, methods, order_cycle_id, slices)
     for ids in slices:
-        dues = all_rows(conn, "SELECT * FROM order_dues WHERE order_cycle_id = %s AND subscription_id = ANY(%s)",
-                        [order_cycle_id, ids])
-        place_dues(conn, dues, trigger, cfg, batch=True, late=False, allocation=allocation, slice_of_batch=True)
+        place_dues(conn, _dues_of(conn, order_cycle_id, ids), trigger, cfg, batch=True, late=False,
+                   allocation=allocation, slice_of_batch=True)
     BLOCKED_SINCE.pop(trigger.event_id, None)
     run_id = runs.run_id_for("placement", order_cycle_id, trigger)
     if one_row(conn, "SELECT 1 AS x FROM runs WHERE run_id = %s", [run_id]):
         runs.summarise(conn, run_id)
+
+
+def _dues_of(conn: psycopg.Connection, order_cycle_id: str, subscription_ids: list[str]) -> list[dict[str, Any]]:
+    return all_rows(conn, "SELECT * FROM order_dues WHERE order_cycle_id = %s AND subscription_id = ANY(%s)",
+                    [order_cycle_id, subscription_ids])
 
 
 def _whole_run_allocation(conn: psycopg.Connection, shop: dict[str, Any], methods: dict[tuple[str, str], Any],
@@ -246,8 +250,7 @@ def _whole_run_allocation(conn: psycopg.Connection, shop: dict[str, Any], method
     light: list[placement.Terms] = []
     variants: set[str] = set()
     for ids in slices:
-        dues = all_rows(conn, "SELECT * FROM order_dues WHERE order_cycle_id = %s AND subscription_id = ANY(%s)",
-                        [order_cycle_id, ids])
+        dues = _dues_of(conn, order_cycle_id, ids)
         subs = repository.subscriptions(conn, ids)
         placeable = [d for d in dues if _lacks(shop, subs.get(d["subscription_id"]), methods) is None]
         requests, _, _, _ = _sort_out(conn, placeable, subs, False)
