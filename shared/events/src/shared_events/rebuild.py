@@ -173,21 +173,6 @@ CHUNK = 1000  # events applied in one savepoint; a chunk with a failing event is
 BulkApply = Callable[[psycopg.Connection, list[Envelope]], None]
 
 
-def pipelined(apply: Apply) -> BulkApply:
-    """A bulk projector that applies a run's events one by one with ``apply``, in psycopg's pipeline mode: the
-    statements go to PostgreSQL without waiting for each answer (one round trip per run instead of one per
-    statement). The effect is the same as applying them in turn, for projectors that never decide on a
-    statement's ``rowcount`` (unknown until the pipeline syncs; fetching rows is fine: a fetch syncs). An error
-    surfaces when the pipeline syncs: the chunk is then applied again one event at a time, as for any failure."""
-
-    def apply_run(conn: psycopg.Connection, envs: list[Envelope]) -> None:
-        with conn.pipeline():
-            for env in envs:
-                apply(conn, env)
-
-    return apply_run
-
-
 def set_based(apply: Apply) -> BulkApply:
     """A bulk projector that applies a run's events with ``apply`` on a ``setwrite.SetWriter``: the rows its
     projectors write through ``setwrite.write`` are written set-based (COPY and one statement per run of the same

@@ -225,14 +225,14 @@ def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupt
     assert rebuild_once().differences["token_view"] == 6  # 3 rows differ on each side
     repaired = rebuild_once(swap=True)
     assert repaired.swapped and rebuild_once().identical
-    # the same replay with every run pipelined gives the same rows
-    from shared_events.rebuild import pipelined
+    # the same replay with every run applied by a bulk projector gives the same rows
+    from shared_events.rebuild import set_based
 
-    fast = pipelined(apply)
+    fast = set_based(apply)
     report = rebuild_once(bulk={"TokenIssued": fast, "TokenRevoked": fast})
     assert report.events == 60 and report.identical and report.undecodable == 0, report
 
-    # a failure inside a pipelined run: the chunk is applied again one by one, only the culprit is skipped
+    # a failure inside a bulk run: the chunk is applied again one by one, only the culprit is skipped
     def fails_on_one(conn, env):
         if env.aggregate_id == victim and env.event_type == "TokenRevoked":
             conn.execute("SELECT 1/0")
@@ -240,7 +240,7 @@ def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupt
 
     with psycopg.connect(consumer_db) as conn:
         victim = conn.execute("SELECT token_id FROM token_view ORDER BY token_id LIMIT 1").fetchone()[0]
-    bad = pipelined(fails_on_one)
+    bad = set_based(fails_on_one)
     report = rebuild(consumer_db, topics=["identity.events"], apply=fails_on_one, tables=["token_view"],
                      migrate=lambda c: migrate(c, migrations), bootstrap=infra.bootstrap,
                      bulk={"TokenIssued": bad, "TokenRevoked": bad})
