@@ -10,13 +10,19 @@ projection table against the live one. ``swap=True`` replaces the live rows.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
+import multiprocessing
+import os
+import struct
+import tempfile
 import time
+import traceback
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -27,7 +33,7 @@ from shared_events import kafka as kafka_clients
 from shared_events.envelope import Envelope, decode
 from shared_events.registry import DecodeError
 from shared_events.setwrite import SetWriter
-from shared_events.topics import physical
+from shared_events.topics import physical, prefix
 
 log = logging.getLogger("shared_events.rebuild")
 
@@ -55,24 +61,32 @@ def read_topics(topics: Iterable[str], bootstrap: str | None = None) -> Iterator
     """Every record of the topics up to their current end, merged by (timestamp, topic, partition, offset).
 
     Read with confluent-kafka (librdkafka: about three times kafka-python's consume rate on this platform's
-    machines, bench "limits") when it is installed, streaming: at most about ``BUFFERED`` records per partition
-    are held at a time, whatever the topics' size. Else with kafka-python, which reads everything first. Yields
-    (timestamp ms, topic, partition, offset, value)."""
+    machines, bench "limits") when it is installed: each partition is read once, straight through, into a spill
+    file of its own, and the merge then reads the files side by side, so the memory held is a few buffers per
+    partition whatever the topics' size. Else with kafka-python, which holds everything. Yields (timestamp ms,
+    topic, partition, offset, value)."""
     try:
         import confluent_kafka  # noqa: F401
     except ImportError:
         yield from heapq.merge(*_read_kafka_python(topics, bootstrap))
     else:
-        yield from _stream_confluent(topics, bootstrap)
+        with tempfile.TemporaryDirectory(prefix="rebuild-") as folder:
+            yield from heapq.merge(*_spill_confluent(topics, bootstrap, Path(folder)))
 
 
-BUFFERED = 5000  # records read ahead per partition before it is paused (the merge needs every partition's head)
 READ_BATCH = 10_000  # records taken from librdkafka per call
+_HEAD = struct.Struct("<qqi")  # a spilled record: timestamp ms, offset, value length (-1: no value), then the value
+_SPILL_BUFFER = 256 * 1024
 
 
-def _stream_confluent(topics: Iterable[str], bootstrap: str | None) -> Iterator[tuple[Any, ...]]:
-    """The merge of ``read_topics``, reading as it goes: a partition's next record is needed only when its
-    previous one has been yielded, and a partition that has read far ahead is paused until it is drawn down."""
+def _spill_confluent(topics: Iterable[str], bootstrap: str | None, folder: Path) -> list[Iterator[tuple[Any, ...]]]:
+    """Read every partition of ``topics`` up to its end offset seen now into ``folder``, one file per partition,
+    in offset order; the readers of those files, each yielding (timestamp ms, topic, partition, offset, value).
+
+    A file instead of memory: the merge needs every partition's next record at once, and librdkafka hands out a
+    partition in long runs, so reading as the merge goes means holding (or pausing and fetching again) a long run
+    of every partition; at 100,000 events that held 500 MB, and the fetches after a resume cost more than the
+    reading. Straight through, reading is a small part of a replay."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError
     from confluent_kafka import TopicPartition as Partition
 
@@ -82,6 +96,7 @@ def _stream_confluent(topics: Iterable[str], bootstrap: str | None) -> Iterator[
                          "enable.partition.eof": True,
                          "fetch.max.bytes": 16 * 1024 * 1024, "queued.max.messages.kbytes": 16 * 1024,
                          **kafka_clients.security_config("confluent")})
+    files: dict[tuple[str, int], Any] = {}
     try:
         metadata = consumer.list_topics(timeout=30)
         end: dict[tuple[str, int], int] = {}
@@ -94,49 +109,44 @@ def _stream_confluent(topics: Iterable[str], bootstrap: str | None) -> Iterator[
                 if high > low:
                     end[(physical(t), p)] = high
         if not end:
-            return
+            return []
+        files = {tp: open(folder / f"{n}.spill", "wb", buffering=_SPILL_BUFFER)  # noqa: SIM115 - closed below
+                 for n, tp in enumerate(end)}
         consumer.assign([Partition(t, p, OFFSET_BEGINNING) for t, p in end])
-        buffers: dict[tuple[str, int], deque[tuple[Any, ...]]] = {tp: deque() for tp in end}
-        unread, paused = set(end), set()
-
-        def read_until_ready(tp: tuple[str, int]) -> None:
-            """Consume until ``tp`` has a record buffered or has been read to its end."""
-            if tp in paused:
-                consumer.resume([Partition(*tp)])
-                paused.discard(tp)
-            while not buffers[tp] and tp in unread:
-                for msg in consumer.consume(num_messages=READ_BATCH, timeout=1.0):
-                    at = (str(msg.topic()), int(msg.partition() or 0))
-                    error = msg.error()
-                    if error is not None:  # transient errors: librdkafka goes on by itself
-                        if error.code() == KafkaError._PARTITION_EOF:  # e.g. a transaction marker was last
-                            unread.discard(at)
-                        continue
-                    offset = int(msg.offset() or 0)
-                    if offset < end[at]:
-                        buffers[at].append((msg.timestamp()[1], at[0], at[1], offset, msg.value()))
-                    if offset >= end[at] - 1:
+        unread = set(end)
+        while unread:
+            for msg in consumer.consume(num_messages=READ_BATCH, timeout=1.0):
+                at = (str(msg.topic()), int(msg.partition() or 0))
+                error = msg.error()
+                if error is not None:  # transient errors: librdkafka goes on by itself
+                    if error.code() == KafkaError._PARTITION_EOF:  # e.g. a transaction marker was last
                         unread.discard(at)
-                full = [at for at in unread - paused if len(buffers[at]) >= BUFFERED]
-                if full:
-                    consumer.pause([Partition(*at) for at in full])
-                    paused.update(full)
-
-        heads: list[tuple[Any, ...]] = []
-        for tp in end:
-            read_until_ready(tp)
-            if buffers[tp]:
-                heapq.heappush(heads, buffers[tp].popleft())
-        while heads:
-            record = heapq.heappop(heads)
-            yield record
-            tp = (record[1], record[2])
-            if not buffers[tp]:
-                read_until_ready(tp)
-            if buffers[tp]:
-                heapq.heappush(heads, buffers[tp].popleft())
+                    continue
+                if at not in unread:
+                    continue
+                offset = int(msg.offset() or 0)
+                if offset < end[at]:
+                    value = msg.value()
+                    files[at].write(_HEAD.pack(msg.timestamp()[1], offset, -1 if value is None else len(value)))
+                    if value is not None:
+                        files[at].write(value)
+                if offset >= end[at] - 1:
+                    unread.discard(at)
+                    consumer.pause([Partition(*at)])
     finally:
+        for f in files.values():
+            f.close()
         consumer.close()
+    return [_replay_spill(folder / f"{n}.spill", tp) for n, tp in enumerate(end)]
+
+
+def _replay_spill(path: Path, tp: tuple[str, int]) -> Iterator[tuple[Any, ...]]:
+    topic, partition = tp
+    size, read = _HEAD.size, _HEAD.unpack
+    with open(path, "rb", buffering=_SPILL_BUFFER) as f:
+        while head := f.read(size):
+            timestamp, offset, length = read(head)
+            yield timestamp, topic, partition, offset, (None if length < 0 else f.read(length))
 
 
 def _read_kafka_python(topics: Iterable[str], bootstrap: str | None) -> list[list[tuple[Any, ...]]]:
@@ -165,6 +175,61 @@ def _read_kafka_python(topics: Iterable[str], bootstrap: str | None) -> list[lis
         return [[(r.timestamp, r.topic, r.partition, r.offset, r.value) for r in recs] for recs in per_tp.values()]
     finally:
         consumer.close()
+
+
+DECODED_BATCH = 1000  # events per message from the reading process
+
+
+def decoded_events(topics: Iterable[str], bootstrap: str | None = None) -> Iterator[Envelope | None]:
+    """``read_topics``'s records decoded (None for a record that does not decode), read and decoded by a second
+    process while this one applies: reading, merging and decoding were about half of a replay's time in one
+    process. The events come pickled in batches through a pipe, whose buffer holds the reader back when the
+    applying side falls behind."""
+    ctx = multiprocessing.get_context("spawn")  # nothing inherited: no connection, no client, no lock
+    receiving, sending = ctx.Pipe(duplex=False)
+    reader = ctx.Process(target=_read_and_decode, name="rebuild-reader", daemon=True,
+                         args=(list(topics), bootstrap or kafka_clients.bootstrap_servers(), prefix(), sending))
+    reader.start()
+    sending.close()  # the reader's end only: a reader that dies ends the pipe (EOFError) instead of hanging
+    try:
+        while True:
+            try:
+                kind, body = receiving.recv()
+            except EOFError:
+                raise RuntimeError(f"the rebuild's reading process ended early (exit code {reader.exitcode})") from None
+            if kind == "events":
+                yield from body
+            elif kind == "done":
+                return
+            else:
+                raise RuntimeError(f"the rebuild's reading process failed: {body}")
+    finally:
+        receiving.close()
+        if reader.is_alive():
+            reader.terminate()
+        reader.join(timeout=30)
+
+
+def _read_and_decode(topics: list[str], bootstrap: str, topic_prefix: str, sending: Any) -> None:
+    """The reading process of ``decoded_events``."""
+    os.environ["TOPIC_PREFIX"] = topic_prefix
+    try:
+        batch: list[Envelope | None] = []
+        for _, _topic, _part, _off, value in read_topics(topics, bootstrap):
+            try:
+                batch.append(decode(value))
+            except DecodeError:
+                batch.append(None)
+            if len(batch) >= DECODED_BATCH:
+                sending.send(("events", batch))
+                batch = []
+        sending.send(("events", batch))
+        sending.send(("done", None))
+    except BaseException:  # noqa: BLE001 - told to the applying side, which raises it
+        with contextlib.suppress(OSError):  # the applying side has gone: nobody to tell
+            sending.send(("failed", traceback.format_exc(limit=8)))
+    finally:
+        sending.close()
 
 
 CHUNK = 1000  # events applied in one savepoint; a chunk with a failing event is applied again one by one
@@ -257,10 +322,8 @@ def rebuild(
         try:
             pending = 0
             chunk: list[Envelope] = []
-            for _, _topic, _part, _off, value in read_topics(topics, bootstrap):
-                try:
-                    env = decode(value)
-                except DecodeError:
+            for env in decoded_events(topics, bootstrap):
+                if env is None:
                     report.undecodable += 1  # dead-lettered when live, skipped here too
                     continue
                 chunk.append(env)

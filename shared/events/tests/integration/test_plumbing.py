@@ -13,6 +13,7 @@ from devstack.testing import group_lag, load_module, process_env, scalar, start_
 from shared_events import Envelope, decode, outbox
 from shared_events.examples import EXAMPLES
 from shared_events.rebuild import rebuild
+from shared_events.registry import DecodeError
 from shared_events.topics import physical
 
 HERE = Path(__file__).parent
@@ -247,11 +248,11 @@ def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupt
     assert report.undecodable == 1 and report.differences["token_view"] == 2, report  # that token stays issued
 
 
-def test_a_replay_streams_the_topics_merged_by_time_as_reading_everything_first_would(infra, topic_prefix,
+def test_a_replay_merges_the_topics_by_time_as_reading_everything_first_would(infra, topic_prefix,
                                                                                        monkeypatch):
-    """read_topics reads as it merges (confluent-kafka), pausing partitions that run ahead; its order is the one
-    of reading every partition whole and merging (kafka-python), with timestamps interleaved across partitions
-    and topics, one record read at a time and a read-ahead of only two per partition."""
+    """read_topics (confluent-kafka, each partition spilled to a file and the files merged) gives the order of
+    reading every partition whole in memory and merging (kafka-python), with timestamps interleaved across
+    partitions and topics, equal timestamps, and one record read from librdkafka at a time."""
     import heapq
 
     from shared_events import rebuild as rebuild_module
@@ -265,15 +266,46 @@ def test_a_replay_streams_the_topics_merged_by_time_as_reading_everything_first_
         partitions = sorted(producer.partitions_for(name))
         for i in range(60):
             # out of step across partitions and topics; equal timestamps too, so ties are broken the same way
-            producer.send(name, value=f"{logical}-{i}".encode(), partition=partitions[i % len(partitions)],
+            value = None if i == 13 else f"{logical}-{i}".encode() * (i % 3)  # a tombstone, empty values too
+            producer.send(name, key=b"k", value=value, partition=partitions[i % len(partitions)],
                           timestamp_ms=base + (i * 7 + n * 3) % 50)
             sent += 1
     producer.flush()
     producer.close()
 
     whole = list(heapq.merge(*rebuild_module._read_kafka_python(topics, infra.bootstrap)))
-    monkeypatch.setattr(rebuild_module, "BUFFERED", 2)
     monkeypatch.setattr(rebuild_module, "READ_BATCH", 1)
     streamed = list(rebuild_module.read_topics(topics, infra.bootstrap))
     assert len(whole) == sent
     assert streamed == whole
+
+
+def test_a_replay_decodes_in_a_second_process_exactly_what_decoding_in_this_one_gives(infra, topic_prefix):
+    """decoded_events (read and decoded by a spawned process, sent over in batches) yields, in order, the decode
+    of every record read_topics gives here, None for a record that does not decode, over several batches."""
+    from shared_events import rebuild as rebuild_module
+    from shared_events.envelope import encode
+
+    name = physical("identity.events")
+    producer = KafkaProducer(bootstrap_servers=infra.bootstrap, linger_ms=5)
+    events = token_events(1300)
+    for i, env in enumerate(events):
+        producer.send(name, key=env.aggregate_id.encode(), value=encode(env))
+        if i % 9 == 0:
+            producer.send(name, key=env.aggregate_id.encode(), value=b"{not an event" if i % 2 else None)
+    producer.flush()
+    producer.close()
+
+    def decoded_here(value):
+        try:
+            return decode(value)
+        except DecodeError:
+            return None
+
+    here = [decoded_here(value) for *_, value in rebuild_module.read_topics(["identity.events"], infra.bootstrap)]
+    there = list(rebuild_module.decoded_events(["identity.events"], infra.bootstrap))
+    assert len(here) == len(events) + len(range(0, len(events), 9)) > 2 * rebuild_module.DECODED_BATCH
+    assert there == here
+    assert sorted(e.event_id for e in there if e is not None) == sorted(e.event_id for e in events)
+    assert there.count(None) == len(range(0, len(events), 9))
+
