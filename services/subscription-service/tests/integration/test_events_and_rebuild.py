@@ -156,7 +156,8 @@ def test_consumed_events_drive_occurrences_and_a_rebuild_equals_live(topics, adm
     producer.close()
 
     occ_url = f"/shops/{shop.id}/subscriptions/{sub['id']}/occurrences/{first['id']}"
-    consumer = EventConsumer(app.dsn, "subscription-service", CONSUMED_TOPICS, apply, bootstrap=infra.bootstrap)
+    consumer = EventConsumer(app.dsn, "subscription-service", CONSUMED_TOPICS, apply, bootstrap=infra.bootstrap,
+                             set_based=True)  # as entrypoints/consumer.py runs it
     with Worker(consumer), Worker(Relay(app.dsn, "subscription-service", bootstrap=infra.bootstrap)):
         wait_for(lambda: kit.ok(shop.manager.get(occ_url))["state"] == "paid", timeout=90,
                  what="the consumer to apply the order and payment events")

@@ -309,3 +309,65 @@ def test_a_replay_decodes_in_a_second_process_exactly_what_decoding_in_this_one_
     assert sorted(e.event_id for e in there if e is not None) == sorted(e.event_id for e in events)
     assert there.count(None) == len(range(0, len(events), 9))
 
+
+def test_a_set_based_consumer_leaves_the_rows_of_applying_each_event_in_turn(infra, topic_prefix, probe_db,
+                                                                              make_db, monkeypatch):
+    """EventConsumer(set_based=True) hands its handler a SetWriter for a batch: rows written through
+    setwrite.write are written set-based at the batch's end, a read in between sees every earlier write, and a
+    batch with a failing event falls back to the per-event path (the culprit dead-lettered, the rest applied).
+    Two consumers of the same records, one set-based, end with the same rows."""
+    import threading
+
+    from shared_events import setwrite
+    from shared_events.consumer import EventConsumer
+    from shared_events.envelope import encode
+    from shared_events.setwrite import upsert_statement, write
+
+    monkeypatch.setattr(setwrite, "SMALL", 3)  # runs staged and copied
+    view = upsert_statement("token_view", ("token_id", "version", "revoked"), ("token_id",), ("version", "revoked"))
+
+    def handle(conn, env):
+        if env.payload.get("reason") == "boom":
+            raise ValueError("handler bug on purpose")
+        write(conn, view, [env.payload["token_id"], env.aggregate_version, env.event_type == "TokenRevoked"])
+        revoked = conn.execute("SELECT count(*) FROM token_view WHERE revoked").fetchone()[0]  # sees the writes
+        conn.execute("INSERT INTO applied (event_id, aggregate_id, version) VALUES (%s, %s, %s)",
+                     [env.event_id, env.aggregate_id, revoked])
+
+    events = token_events(150)  # issued, revoked, issued, revoked...: both of a token in the same batch
+    assert events[77].event_type == "TokenRevoked"
+    events[77] = Envelope(event_type="TokenRevoked", aggregate_id=events[77].aggregate_id, aggregate_version=2,
+                          payload=dict(events[77].payload, reason="boom"), producer="test",
+                          occurred_at=datetime.now(UTC))
+    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    for env in events:  # one partition: both consumers see one order (the reads depend on it)
+        producer.send(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env), partition=0)
+    producer.flush()
+    producer.close()
+
+    dbs = {True: probe_db[0], False: make_db(probe_db[1])}
+    consumers = {flag: EventConsumer(db, f"set-{flag}-{uuid.uuid4().hex[:6]}", ["identity.events"], handle,
+                                     bootstrap=infra.bootstrap, set_based=flag, max_batch=50)
+                 for flag, db in dbs.items()}
+    threads = [threading.Thread(target=c.run, daemon=True) for c in consumers.values()]
+    for t in threads:
+        t.start()
+    try:
+        wait_for(lambda: all(c.stats.applied + c.stats.dead_lettered == len(events) for c in consumers.values()),
+                 what="both consumers to apply every event")
+    finally:
+        for c in consumers.values():
+            c.stop()
+        for t in threads:
+            t.join(60)
+
+    def dump(db):
+        with psycopg.connect(db) as conn:
+            return (conn.execute("SELECT token_id, version, revoked FROM token_view ORDER BY token_id").fetchall(),
+                    conn.execute("SELECT event_id, aggregate_id, version FROM applied ORDER BY event_id").fetchall())
+
+    assert consumers[True].stats.dead_lettered == consumers[False].stats.dead_lettered == 1
+    tokens, applied = dump(dbs[True])
+    assert (tokens, applied) == dump(dbs[False])
+    assert len(tokens) == 150 and len(applied) == len(events) - 1
+    assert sorted({v for _, _, v in applied}) == list(range(0, 150))  # the reads counted 0 ... 149 revoked tokens

@@ -102,12 +102,12 @@ def make_consumer(settings: Settings, topics: Iterable[str], handler: Handler, *
 
 
 def run_consumer(service_name: str, topics: Iterable[str], handler_factory: Callable[[Settings], Handler], *,
-                 default_port: int = 8000, group: str | None = None) -> None:
+                 default_port: int = 8000, group: str | None = None, set_based: bool = False) -> None:
     from servicekit.worker import run_worker
 
     settings = Settings.from_env(service_name, default_port)
     logs.configure(service_name, settings.log_level)
-    consumer = make_consumer(settings, topics, handler_factory(settings), group=group)
+    consumer = make_consumer(settings, topics, handler_factory(settings), group=group, set_based=set_based)
     run_worker(consumer, name=f"{service_name}.consumer")
 
 

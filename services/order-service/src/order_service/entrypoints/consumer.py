@@ -146,7 +146,10 @@ def main() -> None:
     logs.configure(settings.base.service_name, settings.base.log_level)
     cfg = settings.reactions
     consumer = OrderConsumer.adopt(
-        make_consumer(settings.base, TOPICS, handler(settings.base, cfg), group=settings.consumer_group),
+        # set-based: its projectors never decide on a row count, and its reactions use the connection itself
+        # (each use sees every write queued before it), so a batch's projected rows are written set-based
+        make_consumer(settings.base, TOPICS, handler(settings.base, cfg), group=settings.consumer_group,
+                      set_based=True),
         lambda conn, envs: on_order_dues(conn, envs, cfg))
     run_worker(consumer, name=f"{settings.base.service_name}.consumer")
 

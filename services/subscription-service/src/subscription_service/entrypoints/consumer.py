@@ -22,4 +22,5 @@ def handler(_settings: Settings) -> Handler:
 
 
 if __name__ == "__main__":
-    run_consumer(SERVICE_NAME, TOPICS, handler, default_port=DEFAULT_PORT)
+    # projectors only, none deciding on a row count (as for a rebuild): a batch's rows are written set-based
+    run_consumer(SERVICE_NAME, TOPICS, handler, default_port=DEFAULT_PORT, set_based=True)
