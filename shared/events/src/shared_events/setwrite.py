@@ -73,12 +73,16 @@ def upsert_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...],
 
 
 @lru_cache(maxsize=2048)
-def insert_new_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> SetStatement:
-    """INSERT the row unless one with its key exists (ON CONFLICT DO NOTHING)."""
+def insert_new_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...], *, key_only: bool = False
+                         ) -> SetStatement:
+    """INSERT the row unless it conflicts (ON CONFLICT DO NOTHING). ``key_only``: unless a row with its key exists
+    (ON CONFLICT (key) DO NOTHING): a conflict on another unique constraint is an error."""
     t, cols = sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    one = sql.SQL("INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT DO NOTHING").format(
-        t=t, c=cols, v=sql.SQL(", ").join(sql.Placeholder() * len(columns)))
-    many = sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {{staged}} ON CONFLICT DO NOTHING").format(t=t, c=cols)
+    target = sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Identifier, key))) if key_only else sql.SQL("")
+    one = sql.SQL("INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT {k} DO NOTHING").format(
+        t=t, c=cols, v=sql.SQL(", ").join(sql.Placeholder() * len(columns)), k=target)
+    many = sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {{staged}} ON CONFLICT {k} DO NOTHING").format(
+        t=t, c=cols, k=target)
     return SetStatement(one.as_string(None), table, columns, key, many.as_string(None))
 
 

@@ -84,3 +84,29 @@ def test_writing_set_based_leaves_the_rows_that_writing_one_by_one_leaves(make_d
         assert set_seen == one_seen
         assert _dump(conn, "set") == _dump(conn, "one")
         assert conn.execute("SELECT count(*) FROM rows_set").fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("set_based", [False, True])
+def test_an_insert_new_on_its_key_only_still_refuses_a_conflict_on_another_unique_constraint(make_db, monkeypatch,
+                                                                                              set_based):
+    monkeypatch.setattr(setwrite, "SMALL", 1)  # staged and copied even for two rows
+    dsn = make_db(None)
+    with psycopg.connect(dsn) as conn:
+        conn.execute("CREATE TABLE pay (id text PRIMARY KEY, order_id text UNIQUE, n int)")
+        conn.commit()
+        any_conflict = insert_new_statement("pay", ("id", "order_id", "n"), ("id",))
+        on_key = insert_new_statement("pay", ("id", "order_id", "n"), ("id",), key_only=True)
+        target = SetWriter(conn) if set_based else conn
+        for statement in (any_conflict, on_key):
+            write(target, statement, ["p1", "o1", 1])
+            write(target, statement, ["p1", "o1", 2])  # its key again: nothing, either way
+        write(target, any_conflict, ["p2", "o1", 3])  # another payment of o1: ignored
+        if set_based:
+            target.flush()
+        assert conn.execute("SELECT id, order_id, n FROM pay").fetchall() == [("p1", "o1", 1)]
+        conn.commit()
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            write(target, on_key, ["p3", "o1", 4])
+            write(target, on_key, ["p4", "o2", 5])
+            if set_based:
+                target.flush()

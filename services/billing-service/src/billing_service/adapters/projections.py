@@ -15,7 +15,7 @@ from psycopg import sql
 
 from servicekit.auth import apply_identity_event
 from shared_events import Envelope
-from shared_events.setwrite import upsert_statement, write
+from shared_events.setwrite import insert_new_statement, upsert_statement, write
 
 PROJECTION_TABLES = ["api_tokens", "shops", "customers", "orders", "payments", "payment_attempts", "refunds"]
 
@@ -139,16 +139,19 @@ def _close_open_attempts(conn: psycopg.Connection, env: Envelope, except_attempt
                  [env.occurred_at, env.payload["payment_id"], except_attempt])
 
 
+# a second payment of the same order stays an error (payments_one_per_order), as before
+_NEW_PAYMENT = insert_new_statement(
+    "payments", ("payment_id", "order_id", "shop_id", "customer_id", "order_number", "method", "amount", "currency",
+                 "status", "created_at", "updated_at", "version"), ("payment_id",), key_only=True)
+
+
 def apply_billing(conn: psycopg.Connection, env: Envelope) -> None:
     p = env.payload
     t = env.event_type
     if t == "PaymentPending":
-        conn.execute(
-            "INSERT INTO payments (payment_id, order_id, shop_id, customer_id, order_number, method, amount, "
-            "currency, status, created_at, updated_at, version) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s) ON CONFLICT (payment_id) DO NOTHING",
-            [p["payment_id"], p["order_id"], p["shop_id"], p["customer_id"], p.get("order_number"), p["method"],
-             p["amount"], p["currency"], env.occurred_at, env.occurred_at, env.aggregate_version])
+        write(conn, _NEW_PAYMENT, [p["payment_id"], p["order_id"], p["shop_id"], p["customer_id"],
+                                   p.get("order_number"), p["method"], p["amount"], p["currency"], "pending",
+                                   env.occurred_at, env.occurred_at, env.aggregate_version])
     elif t == "PaymentAttemptStarted":
         if _payment_update(conn, env, {"status": "processing", "attempts": p["attempt"], **_CLEAR_FAILURE}):
             conn.execute(

@@ -19,11 +19,11 @@ from shared_events.rebuild import RebuildReport, rebuild, set_based
 TOPICS = ["identity.events", "shops.events", "customers.events", "orders.events", "billing.events"]
 
 
-# The context projectors (identity, shops, customers, orders) never decide on a statement's rowcount and write their
-# rows through setwrite (``_upsert``): their runs are written set-based. Billing's own payment events are applied
-# one by one (they do decide on it).
+# The context projectors (identity, shops, customers, orders) and PaymentPending's never decide on a statement's
+# rowcount and write their rows through setwrite: their runs are written set-based. Billing's other payment events
+# are applied one by one (they do decide on it).
 _SET_BASED = set_based(project)
-BULK = {event_type: _SET_BASED for event_type in CONTEXT_TYPES}
+BULK = {event_type: _SET_BASED for event_type in (*CONTEXT_TYPES, "PaymentPending")}
 
 
 def run(dsn: str, *, swap: bool = False, bootstrap: str | None = None) -> RebuildReport:
