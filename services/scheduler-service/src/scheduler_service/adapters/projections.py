@@ -19,6 +19,7 @@ from scheduler_service.domain.rules import fire_times
 from servicekit.auth import apply_identity_event
 from shared_events import Envelope
 from shared_events.consumer import RetryLater
+from shared_events.setwrite import upsert_statement, write
 
 PROJECTION_TABLES = ["shops", "order_cycles", "schedules", "schedule_cycles", "subscriptions",
                      "skipped_occurrences", "cycle_boundaries", "api_tokens"]
@@ -143,21 +144,18 @@ def schedule_deleted(conn: psycopg.Connection, env: Envelope) -> None:
 
 # -- subscriptions.events --------------------------------------------------------------------------------------
 
+_NEW_SUBSCRIPTION = upsert_statement(
+    "subscriptions", ("subscription_id", "shop_id", "customer_id", "schedule_id", "begins_at", "ends_at", "paused",
+                      "cancelled", "created_at", "version"), ("subscription_id",),
+    ("shop_id", "customer_id", "schedule_id", "begins_at", "ends_at", "paused", "cancelled", "created_at", "version"))
+
+
 def subscription_created(conn: psycopg.Connection, env: Envelope) -> None:
+    """Through setwrite: a rebuild writes a run of them set-based (never decided on its row count)."""
     p, terms = env.payload, env.payload["terms"]
-    conn.execute(
-        """
-        INSERT INTO subscriptions (subscription_id, shop_id, customer_id, schedule_id, begins_at, ends_at, paused,
-                                   cancelled, created_at, version)
-        VALUES (%s, %s, %s, %s, %s, %s, false, false, %s, %s)
-        ON CONFLICT (subscription_id) DO UPDATE SET shop_id = EXCLUDED.shop_id, customer_id = EXCLUDED.customer_id,
-            schedule_id = EXCLUDED.schedule_id, begins_at = EXCLUDED.begins_at, ends_at = EXCLUDED.ends_at,
-            paused = false, cancelled = false, created_at = EXCLUDED.created_at, version = EXCLUDED.version
-        WHERE subscriptions.version < EXCLUDED.version
-        """,
-        [p["subscription_id"], p["shop_id"], p["customer_id"], p["schedule_id"], terms.get("begins_at"),
-         terms.get("ends_at"), env.occurred_at, env.aggregate_version],
-    )
+    write(conn, _NEW_SUBSCRIPTION, [p["subscription_id"], p["shop_id"], p["customer_id"], p["schedule_id"],
+                                    terms.get("begins_at"), terms.get("ends_at"), False, False, env.occurred_at,
+                                    env.aggregate_version])
 
 
 def _update_subscription(conn: psycopg.Connection, env: Envelope, sets: dict[str, Any]) -> bool:

@@ -14,14 +14,18 @@ from scheduler_service.adapters.projections import PROJECTION_TABLES, apply
 from scheduler_service.config import MIGRATIONS_DIR, ServiceSettings
 from scheduler_service.entrypoints.consumer import TOPICS
 from servicekit.db import migrate
-from shared_events.rebuild import RebuildReport, rebuild
+from shared_events.rebuild import RebuildReport, rebuild, set_based
 
 REBUILD_TOPICS = [*TOPICS, "scheduler.events"]
+# SubscriptionCreated (most of a replay) writes through setwrite and never decides on a row count: its runs are
+# written set-based; OrderDue (the rest) is not projected, so it does not end a run
+_SET_BASED = set_based(apply)
+BULK = {"SubscriptionCreated": _SET_BASED, "OrderDue": _SET_BASED}
 
 
 def run(dsn: str, *, bootstrap: str | None = None, swap: bool = False) -> RebuildReport:
     return rebuild(dsn, topics=REBUILD_TOPICS, apply=apply, tables=PROJECTION_TABLES,
-                   migrate=lambda conn: migrate(conn, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap)
+                   migrate=lambda conn: migrate(conn, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK)
 
 
 def main() -> None:
