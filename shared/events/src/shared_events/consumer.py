@@ -35,9 +35,9 @@ from kafka import TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 
 from shared_events import kafka as kafka_clients
+from shared_events import setwrite
 from shared_events.envelope import Envelope, decode
 from shared_events.registry import DecodeError
-from shared_events.setwrite import SetWriter
 from shared_events.topics import dlq_name, logical, physical
 
 log = logging.getLogger("shared_events.consumer")
@@ -107,7 +107,7 @@ class EventConsumer:
         self.on_batch = on_batch
         self.after_db_commit = after_db_commit  # test hook: effects committed, Kafka offsets not yet
         self.consumer_overrides = consumer_overrides or {}
-        # the fast path hands the handler a setwrite.SetWriter: the rows its projectors write through
+        # the fast path applies a batch with setwrite.set_based(handler): the rows its projectors write through
         # setwrite.write are written set-based at the end of the batch (for handlers that never decide on such a
         # write's row count, as a rebuild requires; anything else they do with the connection sees every write)
         self.set_based = set_based
@@ -269,10 +269,7 @@ class EventConsumer:
         try:
             with conn.transaction():
                 if self.set_based:
-                    writer = SetWriter(conn)
-                    for _rec, env, _eid in fresh:
-                        self.handler(writer, env)  # type: ignore[arg-type]  # it stands in for the connection
-                    writer.flush()
+                    setwrite.set_based(self.handler)(conn, [env for _rec, env, _eid in fresh])
                 else:
                     for _rec, env, _eid in fresh:
                         self.handler(conn, env)

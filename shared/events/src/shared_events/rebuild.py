@@ -20,7 +20,7 @@ import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,6 @@ from psycopg import sql
 from shared_events import kafka as kafka_clients
 from shared_events.envelope import Envelope, decode
 from shared_events.registry import DecodeError
-from shared_events.setwrite import SetWriter
 from shared_events.topics import physical, prefix
 
 log = logging.getLogger("shared_events.rebuild")
@@ -235,21 +234,7 @@ def _read_and_decode(topics: list[str], bootstrap: str, topic_prefix: str, sendi
 CHUNK = 1000  # events applied in one savepoint; a chunk with a failing event is applied again one by one
 
 
-BulkApply = Callable[[psycopg.Connection, list[Envelope]], None]
-
-
-def set_based(apply: Apply) -> BulkApply:
-    """A bulk projector that applies a run's events with ``apply`` on a ``setwrite.SetWriter``: the rows its
-    projectors write through ``setwrite.write`` are written set-based (COPY and one statement per run of the same
-    statement), anything else as usual. Same effect as applying them in turn (see ``shared_events.setwrite``)."""
-
-    def apply_run(conn: psycopg.Connection, envs: list[Envelope]) -> None:
-        writer = SetWriter(conn)
-        for env in envs:
-            apply(writer, env)  # type: ignore[arg-type]  # it stands in for the connection
-        writer.flush()
-
-    return apply_run
+BulkApply = Callable[[psycopg.Connection, Sequence[Envelope]], None]  # e.g. setwrite.set_based(apply)
 
 
 def _apply_in_runs(conn: psycopg.Connection, apply: Apply, bulk: dict[str, BulkApply], chunk: list[Envelope]) -> None:

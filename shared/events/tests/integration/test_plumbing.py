@@ -227,7 +227,7 @@ def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupt
     repaired = rebuild_once(swap=True)
     assert repaired.swapped and rebuild_once().identical
     # the same replay with every run applied by a bulk projector gives the same rows
-    from shared_events.rebuild import set_based
+    from shared_events.setwrite import set_based
 
     fast = set_based(apply)
     report = rebuild_once(bulk={"TokenIssued": fast, "TokenRevoked": fast})

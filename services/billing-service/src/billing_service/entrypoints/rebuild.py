@@ -14,7 +14,8 @@ from billing_service.adapters.projections import CONTEXT_TYPES, PROJECTION_TABLE
 from billing_service.config import MIGRATIONS_DIR, ServiceSettings
 from servicekit import logs
 from servicekit.db import migrate
-from shared_events.rebuild import RebuildReport, rebuild, set_based
+from shared_events.rebuild import RebuildReport, rebuild
+from shared_events.setwrite import set_based
 
 TOPICS = ["identity.events", "shops.events", "customers.events", "orders.events", "billing.events"]
 

@@ -17,7 +17,8 @@ from order_service.adapters.projections import PROJECTION_TABLES, PROJECTORS, pr
 from order_service.config import MIGRATIONS_DIR, ServiceSettings
 from servicekit.db import migrate
 from shared_events import Envelope
-from shared_events.rebuild import RebuildReport, rebuild, set_based
+from shared_events.rebuild import RebuildReport, rebuild
+from shared_events.setwrite import set_based
 
 TOPICS = ["identity.events", "shops.events", "customers.events", "schedules.events", "subscriptions.events",
           "scheduler.events", "catalog.events", "billing.events", "orders.events"]

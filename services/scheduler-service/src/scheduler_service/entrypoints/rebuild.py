@@ -14,7 +14,8 @@ from scheduler_service.adapters.projections import PROJECTION_TABLES, apply
 from scheduler_service.config import MIGRATIONS_DIR, ServiceSettings
 from scheduler_service.entrypoints.consumer import TOPICS
 from servicekit.db import migrate
-from shared_events.rebuild import RebuildReport, rebuild, set_based
+from shared_events.rebuild import RebuildReport, rebuild
+from shared_events.setwrite import set_based
 
 REBUILD_TOPICS = [*TOPICS, "scheduler.events"]
 # SubscriptionCreated (most of a replay) writes through setwrite and never decides on a row count: its runs are

@@ -14,7 +14,8 @@ import sys
 
 from servicekit import logs
 from servicekit.db import migrate
-from shared_events.rebuild import RebuildReport, rebuild, set_based
+from shared_events.rebuild import RebuildReport, rebuild
+from shared_events.setwrite import set_based
 from subscription_service.adapters.projections import ALL_TOPICS, PROJECTION_TABLES, PROJECTORS, apply
 from subscription_service.config import MIGRATIONS_DIR, ServiceSettings
 
