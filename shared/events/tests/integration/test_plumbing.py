@@ -371,3 +371,40 @@ def test_a_set_based_consumer_leaves_the_rows_of_applying_each_event_in_turn(inf
     assert (tokens, applied) == dump(dbs[False])
     assert len(tokens) == 150 and len(applied) == len(events) - 1
     assert sorted({v for _, _, v in applied}) == list(range(0, 150))  # the reads counted 0 ... 149 revoked tokens
+
+
+def test_a_steady_stream_of_events_is_applied_in_batches_not_one_at_a_time(infra, topic_prefix, probe_db):
+    """A consumer's fetch waits for 64 KiB or 100 ms (shared_events.kafka): events arriving one every 15 ms, as
+    under a steady load of REST creates, are applied several per transaction and offset commit. With Kafka's
+    default of answering a fetch as soon as it has one byte, each event was a batch of its own."""
+    import threading
+    import time
+
+    from shared_events.consumer import EventConsumer
+    from shared_events.envelope import encode
+
+    def handle(conn, env):
+        conn.execute("INSERT INTO applied (event_id, aggregate_id, version) VALUES (%s, %s, %s)",
+                     [env.event_id, env.aggregate_id, env.aggregate_version])
+
+    events = token_events(30)
+    consumer = EventConsumer(probe_db[0], f"steady-{uuid.uuid4().hex[:6]}", ["identity.events"], handle,
+                             bootstrap=infra.bootstrap)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    producer = KafkaProducer(bootstrap_servers=infra.bootstrap, linger_ms=0)
+    try:
+        first, rest = events[0], events[1:]
+        producer.send(physical("identity.events"), key=first.aggregate_id.encode(), value=encode(first)).get(10)
+        wait_for(lambda: consumer.stats.applied == 1, what="the consumer to be live")  # reads the stream as it comes
+        batches_before = consumer.stats.batches
+        for env in rest:
+            producer.send(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env)).get(10)
+            time.sleep(0.015)
+        wait_for(lambda: consumer.stats.applied == len(events), what="every event applied")
+    finally:
+        producer.close()
+        consumer.stop()
+        thread.join(60)
+    batches = consumer.stats.batches - batches_before
+    assert batches <= len(rest) // 4, f"{len(rest)} events in {batches} batches"
