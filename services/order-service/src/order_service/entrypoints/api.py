@@ -4,6 +4,7 @@ confirmation summaries. Managers see their shops' orders, customers only their o
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from flask import Response, g, jsonify, request
@@ -22,6 +23,13 @@ blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders of
 ORDER = "/shops/<shop_id>/orders/<order_id>"
 
 
+@cache
+def _schema(cls: type[Any]) -> Any:
+    """One instance per response schema: building one deep-copies its declared fields (and its nested schemas at
+    the first dump), which was about 8% of a worker's Python time on POST .../lines. Dumping is thread-safe."""
+    return cls()
+
+
 def _request() -> handlers.Request:
     reason = request.headers.get("X-Change-Reason")
     if reason is not None and len(reason) > 500:
@@ -33,7 +41,7 @@ def _order_response(shop_id: str, order_id: str, status: int = 200) -> Response:
     view = views.order(request_conn(), shop_id, order_id, now())
     if view is None:
         raise NotFound(f"No order {order_id} in this shop.")
-    resp = jsonify(s.Order().dump(view))
+    resp = jsonify(_schema(s.Order).dump(view))
     resp.status_code = status
     return with_etag(resp, view["version"])
 
@@ -69,7 +77,7 @@ def _list(args: dict[str, Any], shop_id: str) -> Response:
     has_more = len(items) > limit
     items = items[:limit]
     cursor = encode_cursor([items[-1]["placed_at"].isoformat(), items[-1]["order_id"]]) if has_more else None
-    return jsonify(s.OrderPage().dump({"items": items, "next_cursor": cursor}))
+    return jsonify(_schema(s.OrderPage).dump({"items": items, "next_cursor": cursor}))
 
 
 @blp.route("/shops/<shop_id>/customers/<customer_id>/orders", methods=["GET"])
@@ -92,7 +100,7 @@ def get_order(shop_id: str, order_id: str) -> Response:
     view = views.order(request_conn(), shop_id, order_id, now())
     if view is None or (principal().is_customer and view["customer_id"] != principal().customer_id):
         raise NotFound(f"No order {order_id} in this shop.")
-    return with_etag(jsonify(s.Order().dump(view)), view["version"])
+    return with_etag(jsonify(_schema(s.Order).dump(view)), view["version"])
 
 
 @blp.route(ORDER + "/history", methods=["GET"])
@@ -103,7 +111,7 @@ def order_history(shop_id: str, order_id: str) -> Response:
     view = views.order(request_conn(), shop_id, order_id, now())
     if view is None or (principal().is_customer and view["customer_id"] != principal().customer_id):
         raise NotFound(f"No order {order_id} in this shop.")
-    return jsonify(s.History().dump({"items": views.history(request_conn(), order_id)}))
+    return jsonify(_schema(s.History).dump({"items": views.history(request_conn(), order_id)}))
 
 
 @blp.route(ORDER + "/update-issues", methods=["GET"])
@@ -113,7 +121,7 @@ def order_update_issues(shop_id: str, order_id: str) -> Response:
     _manager_only(shop_id, "read update issues")
     if views.order(request_conn(), shop_id, order_id, now()) is None:
         raise NotFound(f"No order {order_id} in this shop.")
-    return jsonify(s.UpdateIssues().dump({"items": views.update_issues(request_conn(), order_id)}))
+    return jsonify(_schema(s.UpdateIssues).dump({"items": views.update_issues(request_conn(), order_id)}))
 
 
 @blp.route(ORDER, methods=["PATCH"])
@@ -179,7 +187,7 @@ def placement_summary(shop_id: str, order_cycle_id: str) -> Response:
     found = views.placement_summary(request_conn(), shop_id, order_cycle_id)
     if found is None:
         raise NotFound(f"No order cycle {order_cycle_id} in this shop.")
-    return jsonify(s.PlacementSummary().dump(found))
+    return jsonify(_schema(s.PlacementSummary).dump(found))
 
 
 @blp.route("/shops/<shop_id>/order-cycles/<order_cycle_id>/confirmation-summary", methods=["GET"])
@@ -190,4 +198,4 @@ def confirmation_summary(shop_id: str, order_cycle_id: str) -> Response:
     found = views.confirmation_summary(request_conn(), shop_id, order_cycle_id)
     if found is None:
         raise NotFound(f"No order cycle {order_cycle_id} in this shop.")
-    return jsonify(s.ConfirmationSummary().dump(found))
+    return jsonify(_schema(s.ConfirmationSummary).dump(found))
