@@ -408,3 +408,53 @@ def test_a_steady_stream_of_events_is_applied_in_batches_not_one_at_a_time(infra
         thread.join(60)
     batches = consumer.stats.batches - batches_before
     assert batches <= len(rest) // 4, f"{len(rest)} events in {batches} batches"
+
+
+def test_an_event_another_group_member_recorded_meanwhile_is_rolled_back_and_skipped_not_applied_twice(
+        infra, topic_prefix, probe_db):
+    """Two members of a group can briefly own one partition during a rebalance, and both apply an event. The
+    inbox rows are copied in without ON CONFLICT, so the second to commit fails on the inbox key, rolls its whole
+    batch back and has it redelivered; the inbox then says the event was applied, and it is skipped."""
+    import threading
+
+    from shared_events.consumer import EventConsumer
+    from shared_events.envelope import encode
+
+    events = token_events(10)
+    contested = events[7]
+    name = f"race-{uuid.uuid4().hex[:6]}"
+    dsn = probe_db[0]
+
+    def handle(conn, env):
+        conn.execute("INSERT INTO applied (event_id, aggregate_id, version) VALUES (%s, %s, %s)",
+                     [env.event_id, env.aggregate_id, env.aggregate_version])
+        if env.event_id == contested.event_id:  # the other member records it first (and commits)
+            with psycopg.connect(dsn, autocommit=True) as other:
+                other.execute("INSERT INTO inbox (consumer, event_id, topic, partition, \"offset\", outcome) "
+                              "VALUES (%s, %s, 'identity.events', 0, 0, 'applied') ON CONFLICT DO NOTHING",
+                              [name, env.event_id])
+
+    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    for env in events:
+        producer.send(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env), partition=0)
+    producer.flush()
+    producer.close()
+    consumer = EventConsumer(dsn, name, ["identity.events"], handle, bootstrap=infra.bootstrap)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        def recorded():
+            with psycopg.connect(dsn) as conn:
+                return conn.execute("SELECT count(*) FROM inbox WHERE consumer = %s", [name]).fetchone()[0]
+
+        wait_for(lambda: recorded() == len(events) and consumer.stats.duplicates == 1,
+                 what="every event recorded, the contested one skipped as a duplicate")
+    finally:
+        consumer.stop()
+        thread.join(60)
+    with psycopg.connect(dsn) as conn:
+        applied = [str(r[0]) for r in conn.execute("SELECT event_id FROM applied").fetchall()]
+        outcomes = conn.execute("SELECT outcome, count(*) FROM inbox WHERE consumer = %s GROUP BY 1",
+                                [name]).fetchall()
+    assert sorted(applied) == sorted(e.event_id for e in events if e is not contested)
+    assert outcomes == [("applied", len(events))]
