@@ -76,25 +76,31 @@ _STAGE_TYPES = ("int4", "uuid", "text", "text", "int4", "text", "timestamptz", "
 
 
 def _append_new_copy(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[Envelope]:
-    """append_new for a burst (a cycle's open stores 100,000 OrderDue in one transaction): the rows go to a
-    session-local temporary table by a binary COPY (bodies as raw bytes, no array escaping in Python: half the
-    time of the unnest parameters), then one INSERT ... SELECT in their given order with the same conflict rule.
+    """append_new for a burst (a cycle's open stores 100,000 OrderDue in one transaction), by ``store_rows_new``.
     Returns the envelopes stored, in the given order."""
+    inserted = store_rows_new(conn, [_row(e) for e in envelopes])
+    return [e for e in envelopes if e.event_id in inserted]
+
+
+def store_rows_new(conn: psycopg.Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+    """Store the rows of ``iter_rows`` whose (topic, aggregate, version) is not stored yet, in their given order;
+    return the event ids stored. The rows go to a session-local temporary table by a binary COPY (bodies as raw
+    bytes: a text COPY escapes every byte of a body, 18.5 us a row of 1,500 bytes against 3.4 us without one,
+    and unnest parameters escape them in Python), then one INSERT ... SELECT with the conflict rule."""
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS _outbox_stage (ord int4 NOT NULL, event_id uuid NOT NULL, "
                     "topic text NOT NULL, aggregate_id text NOT NULL, aggregate_version int4 NOT NULL, "
                     "event_type text NOT NULL, occurred_at timestamptz NOT NULL, body bytea NOT NULL)")
         with cur.copy(f"COPY _outbox_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(list(_STAGE_TYPES))
-            for i, env in enumerate(envelopes):
-                row = _row(env)
+            for i, row in enumerate(rows):
                 copy.write_row((i, uuid.UUID(row[0]), *row[1:]))
         columns = ", ".join(_COLUMNS)
         cur.execute(f"INSERT INTO event_store ({columns}) SELECT {columns} FROM _outbox_stage ORDER BY ord "
                     "ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING RETURNING event_id")
         inserted = {str(event_id) for (event_id,) in cur.fetchall()}
         cur.execute("TRUNCATE _outbox_stage")
-    return [e for e in envelopes if e.event_id in inserted]
+    return inserted
 
 
 def history(conn: psycopg.Connection, aggregate_id: str, topic: str | None = None) -> list[Envelope]:

@@ -458,3 +458,20 @@ def test_an_event_another_group_member_recorded_meanwhile_is_rolled_back_and_ski
                                 [name]).fetchall()
     assert sorted(applied) == sorted(e.event_id for e in events if e is not contested)
     assert outcomes == [("applied", len(events))]
+
+
+@pytest.mark.parametrize("n", [5, 450])  # unnest parameters below outbox.COPY_THRESHOLD, a binary COPY above it
+def test_append_new_stores_the_new_events_in_order_with_their_exact_bytes_and_skips_stored_versions(
+        infra, make_db, n):
+    from shared_events.envelope import encode
+
+    events = token_events(n)  # 2n events
+    first, second = events[: n], events[n // 2:]  # the second call repeats a quarter of them
+    with psycopg.connect(make_db(None)) as conn:
+        stored = outbox.append_new(conn, first)
+        again = outbox.append_new(conn, second)
+        rows = conn.execute("SELECT event_id, body FROM event_store ORDER BY position").fetchall()
+    assert [e.event_id for e in stored] == [e.event_id for e in first]
+    assert [e.event_id for e in again] == [e.event_id for e in events[n:]]  # the repeated ones were skipped
+    assert [str(r[0]) for r in rows] == [e.event_id for e in events]  # positions in the given order
+    assert [bytes(r[1]) for r in rows] == [encode(e) for e in events]

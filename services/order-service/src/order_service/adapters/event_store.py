@@ -1,8 +1,9 @@
 """Storing our own events in the outbox (shared_events' event_store table) in bulk.
 
 ``store_new`` encodes (validates, shared_events.encode) each group of events on its own, so one bad order
-never stops the others, and inserts them all in one statement; an event whose (aggregate, version) is already
-stored is skipped, which is what makes a replayed trigger harmless.
+never stops the others, and stores them all with one binary COPY and one statement (``outbox.store_rows_new``);
+an event whose (aggregate, version) is already stored is skipped, which is what makes a replayed trigger
+harmless.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ from typing import Any
 
 import psycopg
 
-from order_service.adapters import bulk
 from shared_events import Envelope, outbox
 
 log = logging.getLogger("order_service.event_store")
-
-COLUMNS = ("event_id", "topic", "aggregate_id", "aggregate_version", "event_type", "occurred_at", "body")
 
 
 @dataclass
@@ -44,9 +42,6 @@ def store_new(conn: psycopg.Connection, groups: Sequence[Sequence[Envelope]]) ->
         rows.extend(encoded)
     if not rows:
         return result
-    stored_ids = {str(r["event_id"]) for r in bulk.staged(
-        conn, "event_store", "event_store", COLUMNS, rows,
-        f"INSERT INTO event_store ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM {{staged}} "
-        "ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING RETURNING event_id")}
+    stored_ids = outbox.store_rows_new(conn, rows)
     result.events = [e for group in groups for e in group if e.event_id in stored_ids]
     return result
