@@ -17,7 +17,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, validate
 
-from shared_events import fastcodec
+from shared_events import fastcodec, jsoncodec
 from shared_events.registry import REGISTRY, DecodeError
 
 MAX_EVENT_BYTES = 900_000  # below Kafka's default 1 MiB message limit
@@ -182,7 +182,7 @@ def _wire(env: Envelope, wire_payload: dict[str, Any]) -> dict[str, Any]:
 
 def encode(env: Envelope) -> bytes:
     """Strict: raises ValueError when the payload does not match its schema."""
-    raw = json.dumps(to_wire(env), separators=(",", ":"), ensure_ascii=False).encode()
+    raw = jsoncodec.dumps(to_wire(env))
     if len(raw) > MAX_EVENT_BYTES:
         raise ValueError(f"{env.event_type} is {len(raw)} bytes, above {MAX_EVENT_BYTES}")
     return raw
@@ -254,9 +254,9 @@ def decode(raw: bytes | str) -> Envelope:
     if len(raw) > MAX_EVENT_BYTES:  # no producer of the platform may write more (encode refuses it)
         raise DecodeError(f"message of {len(raw)} bytes is too large (above {MAX_EVENT_BYTES})")
     try:
-        doc = json.loads(raw)
+        doc = jsoncodec.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
+        if "depth limit" in str(exc):  # orjson refuses more than 1,024 levels (a few thousand brackets once
+            raise DecodeError("not JSON: nested too deeply") from None  # stopped every consumer of a topic)
         raise DecodeError(f"not JSON: {exc}") from exc
-    except RecursionError:  # else a few thousand brackets would stop every consumer of the topic, again and again
-        raise DecodeError("not JSON: nested too deeply") from None
     return from_wire(doc)
