@@ -20,7 +20,7 @@ import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,6 +286,7 @@ def rebuild(
     progress: Callable[[int], None] | None = None,
     batch_size: int = 2000,
     bulk: dict[str, BulkApply] | None = None,
+    projected: Collection[str] | None = None,
 ) -> RebuildReport:
     """Replay ``topics`` into a scratch schema; report events/s and per-table differences with the live schema.
 
@@ -293,6 +294,10 @@ def rebuild(
     (optional): event type -> a projector of a list of events with the same effect as ``apply`` on each in
     turn; consecutive events of such types are applied together (types mapped to the same function form one
     run: that function must then give the same result as applying the run's events in their order).
+    ``projected`` (optional): the event types ``apply`` does anything with; events of other types are read and
+    counted, not applied. Applied, they changed nothing, but each ended the bulk run around it: in
+    order-service's replay a customer's CustomerCardSet cut the runs down to one customer and one subscription
+    (1,985 statements for 2,000 customer rows).
     """
     tables = list(tables)
     scratch = f"rebuild_{uuid.uuid4().hex[:10]}"
@@ -311,8 +316,10 @@ def rebuild(
                 if env is None:
                     report.undecodable += 1  # dead-lettered when live, skipped here too
                     continue
-                chunk.append(env)
                 report.events += 1
+                if projected is not None and env.event_type not in projected:
+                    continue
+                chunk.append(env)
                 pending += 1
                 if len(chunk) >= CHUNK:
                     _apply_chunk(conn, apply, chunk, report, bulk)

@@ -233,6 +233,21 @@ def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupt
     report = rebuild_once(bulk={"TokenIssued": fast, "TokenRevoked": fast})
     assert report.events == 60 and report.identical and report.undecodable == 0, report
 
+    # types outside ``projected`` are counted, not applied, and end no bulk run: each TokenRevoked (applied one by
+    # one when it is projected) cut the TokenIssued runs apart
+    calls = []
+
+    def issued_runs(conn, envs):
+        calls.append(len(envs))
+        fast(conn, envs)
+
+    report = rebuild_once(bulk={"TokenIssued": issued_runs})
+    assert report.identical and len(calls) > 1, calls  # the revocations split the issued tokens' runs
+    calls.clear()
+    report = rebuild_once(bulk={"TokenIssued": issued_runs}, projected={"TokenIssued"})
+    assert calls == [30] and report.events == 60, (calls, report)
+    assert report.differences["token_view"] == 60  # 30 tokens revoked live, not in a replay of issues only
+
     # a failure inside a bulk run: the chunk is applied again one by one, only the culprit is skipped
     def fails_on_one(conn, env):
         if env.aggregate_id == victim and env.event_type == "TokenRevoked":

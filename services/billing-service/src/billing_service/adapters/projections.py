@@ -219,6 +219,7 @@ CONTEXT_TYPES = frozenset({"TokenIssued", "TokenRevoked", *_SHOP_TYPES, *_SHOP_O
                            *_ORDER_TYPES})
 _BILLING_TYPES = {"PaymentPending", "PaymentAttemptStarted", "PaymentSucceeded", "PaymentFailed",
                   "PaymentAuthorizationRequired", "PaymentMarkedPaid", "PaymentRefunded"}
+PROJECTED_TYPES = CONTEXT_TYPES | _BILLING_TYPES  # what ``project`` applies (a replay skips the other types)
 
 
 def project(conn: psycopg.Connection, env: Envelope) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from billing_service.adapters.projections import CONTEXT_TYPES, PROJECTION_TABLES, project
+from billing_service.adapters.projections import CONTEXT_TYPES, PROJECTED_TYPES, PROJECTION_TABLES, project
 from billing_service.config import MIGRATIONS_DIR, ServiceSettings
 from servicekit import logs
 from servicekit.db import migrate
@@ -29,7 +29,8 @@ BULK = {event_type: _SET_BASED for event_type in (*CONTEXT_TYPES, "PaymentPendin
 
 def run(dsn: str, *, swap: bool = False, bootstrap: str | None = None) -> RebuildReport:
     return rebuild(dsn, topics=TOPICS, apply=project, tables=PROJECTION_TABLES,
-                   migrate=lambda c: migrate(c, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK)
+                   migrate=lambda c: migrate(c, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK,
+                   projected=PROJECTED_TYPES)
 
 
 def main() -> None:

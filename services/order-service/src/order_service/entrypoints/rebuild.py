@@ -62,7 +62,8 @@ BULK = {**{t: _SET_BASED for t in PROJECTORS if t not in order_projection.PROJEC
 
 def run(dsn: str, *, bootstrap: str | None = None, swap: bool = False) -> RebuildReport:
     return rebuild(dsn, topics=TOPICS, apply=project, tables=PROJECTION_TABLES,
-                   migrate=lambda conn: migrate(conn, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK)
+                   migrate=lambda conn: migrate(conn, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK,
+                   projected=PROJECTORS.keys())
 
 
 def main() -> None:

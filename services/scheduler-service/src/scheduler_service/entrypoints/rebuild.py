@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from scheduler_service.adapters.projections import PROJECTION_TABLES, apply
+from scheduler_service.adapters.projections import PROJECTION_TABLES, PROJECTORS, apply
 from scheduler_service.config import MIGRATIONS_DIR, ServiceSettings
 from scheduler_service.entrypoints.consumer import TOPICS
 from servicekit.db import migrate
@@ -19,14 +19,14 @@ from shared_events.setwrite import set_based
 
 REBUILD_TOPICS = [*TOPICS, "scheduler.events"]
 # SubscriptionCreated (most of a replay) writes through setwrite and never decides on a row count: its runs are
-# written set-based; OrderDue (the rest) is not projected, so it does not end a run
-_SET_BASED = set_based(apply)
-BULK = {"SubscriptionCreated": _SET_BASED, "OrderDue": _SET_BASED}
+# written set-based; OrderDue (the rest) is not projected: the replay skips it (projected=), so it ends no run
+BULK = {"SubscriptionCreated": set_based(apply)}
 
 
 def run(dsn: str, *, bootstrap: str | None = None, swap: bool = False) -> RebuildReport:
     return rebuild(dsn, topics=REBUILD_TOPICS, apply=apply, tables=PROJECTION_TABLES,
-                   migrate=lambda conn: migrate(conn, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK)
+                   migrate=lambda conn: migrate(conn, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK,
+                   projected=PROJECTORS.keys())
 
 
 def main() -> None:

@@ -27,7 +27,8 @@ BULK = {event_type: _SET_BASED for event_type in PROJECTORS}
 
 def run(dsn: str, bootstrap: str | None = None, swap: bool = False) -> RebuildReport:
     return rebuild(dsn, topics=ALL_TOPICS, apply=apply, tables=PROJECTION_TABLES,
-                   migrate=lambda c: migrate(c, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK)
+                   migrate=lambda c: migrate(c, MIGRATIONS_DIR), bootstrap=bootstrap, swap=swap, bulk=BULK,
+                   projected=PROJECTORS.keys())
 
 
 def main(argv: list[str] | None = None) -> int:
