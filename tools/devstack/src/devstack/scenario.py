@@ -120,8 +120,32 @@ class Platform:
         return datetime.fromisoformat(self.api("scheduler-service", self.admin_token).get("/api/v1/test-clock")["now"])
 
     def advance_to(self, at: datetime) -> dict[str, Any]:
+        """Advance the test clock, as real time would: first the scheduler applies what is already published
+        (a subscription created just before is known when the hour passes), then the boundaries are emitted."""
+        self.scheduler_caught_up()
         return self.api("scheduler-service", self.admin_token).post("/api/v1/test-clock/advance",
                                                                      {"to": iso(at)})
+
+    def scheduler_caught_up(self, timeout: float = 15.0) -> None:
+        """Wait (at most ``timeout``) until scheduler-service's consumer group has read every record of its topics.
+        Its consumers wait up to 100 ms for a fetch to fill (shared_events.kafka): a test that creates a
+        subscription and at once moves the clock across the open could otherwise emit the open without it."""
+        import time
+
+        from devstack.testing import group_lag
+        from shared_events.topics import physical
+
+        topics = [physical(t, self.topic_prefix) for t in
+                  ("identity.events", "shops.events", "schedules.events", "subscriptions.events")]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                lag = group_lag(self.bootstrap, "scheduler-service", topics)
+            except Exception:  # noqa: BLE001 - Kafka away (a fault test): advance as before
+                return
+            if not lag:  # None: the group has committed nothing yet
+                return
+            time.sleep(0.05)
 
     def advance(self, **delta: float) -> dict[str, Any]:
         return self.advance_to(self.now() + timedelta(**delta))
