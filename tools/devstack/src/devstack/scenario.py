@@ -135,8 +135,11 @@ class Platform:
         from devstack.testing import group_lag
         from shared_events.topics import physical
 
-        topics = [physical(t, self.topic_prefix) for t in
-                  ("identity.events", "shops.events", "schedules.events", "subscriptions.events")]
+        try:
+            from scheduler_service.entrypoints.consumer import TOPICS
+        except ImportError:  # scheduler-service is not installed here: nothing to wait for
+            return
+        topics = [physical(t, self.topic_prefix) for t in TOPICS]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
