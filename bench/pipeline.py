@@ -685,6 +685,7 @@ import os
 started = time.perf_counter()
 report = mod.run(os.environ["DATABASE_URL"], bootstrap=os.environ["KAFKA_BOOTSTRAP_SERVERS"])
 print("RESULT " + json.dumps({"events": report.events, "undecodable": report.undecodable,
+                              "chunks_one_by_one": report.chunks_one_by_one,
                               "seconds": report.seconds, "wall_seconds": time.perf_counter() - started,
                               "differences": report.differences}))
 """
@@ -724,6 +725,8 @@ def run_rebuild(stack: Stack, report: Report, args: argparse.Namespace) -> None:
         report.add("rebuild", f"{svc.name}: replay from offset 0", round(rate), "events/s", target=">= 20,000/s",
                    ratio=rate / kp["consume_per_s"] if kp else None, ratio_to="kafka-python consume rate",
                    note=f"{r['events']:,} events in {r['seconds']:.1f} s; load {load_before}; "
+                        + (f"{r['chunks_one_by_one']} chunks applied one by one; " if r.get("chunks_one_by_one")
+                           else "")
                         + (f"differs from live: {differ}" if differ else "identical to live")
                         + ("; expected here: the seeded customers and subscriptions were published straight to "
                            "its topics, never written to its tables" if differ and svc.name ==

@@ -232,6 +232,7 @@ def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupt
     fast = set_based(apply)
     report = rebuild_once(bulk={"TokenIssued": fast, "TokenRevoked": fast})
     assert report.events == 60 and report.identical and report.undecodable == 0, report
+    assert report.chunks_one_by_one == 0, report  # the bulk projector did the work: no chunk fell back
 
     # types outside ``projected`` are counted, not applied, and end no bulk run: each TokenRevoked (applied one by
     # one when it is projected) cut the TokenIssued runs apart
@@ -261,6 +262,7 @@ def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupt
                      migrate=lambda c: migrate(c, migrations), bootstrap=infra.bootstrap,
                      bulk={"TokenIssued": bad, "TokenRevoked": bad})
     assert report.undecodable == 1 and report.differences["token_view"] == 2, report  # that token stays issued
+    assert report.chunks_one_by_one == 1, report  # and it is told: the replay of that chunk was slow
 
 
 def test_a_replay_merges_the_topics_by_time_as_reading_everything_first_would(infra, topic_prefix,
