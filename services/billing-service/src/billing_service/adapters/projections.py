@@ -7,7 +7,7 @@ the rebuild replays every topic through ``project``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -206,6 +206,52 @@ def apply_billing(conn: psycopg.Connection, env: Envelope) -> None:
                 "actor_type, actor_id, reason, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [p["refund_id"], p["payment_id"], p["amount"], p["total_refunded"], p["currency"],
                  p.get("stripe_refund_id"), actor.get("type"), actor.get("id"), p.get("reason"), env.occurred_at])
+
+
+# PaymentAttemptStarted for many payments at once, in a replay: one UPDATE of the payments and one INSERT of the
+# attempts per run, where apply_billing takes two statements per event (a replay of 240,005 events spent about
+# 20 s on 30,000 of them one by one, waiting on PostgreSQL). Same effect as apply_billing on each in turn: a
+# payment named twice starts a new sub-run, so each statement touches a payment at most once, in event order.
+_STARTED_MANY = sql.SQL(
+    "UPDATE payments AS p SET status = 'processing', attempts = s.attempt, {clear}, updated_at = s.at, "
+    "version = s.version FROM unnest(%s::text[], %s::integer[], %s::timestamptz[], %s::integer[]) "
+    "AS s(payment_id, attempt, at, version) WHERE p.payment_id = s.payment_id AND p.version < s.version "
+    "RETURNING p.payment_id").format(
+        clear=sql.SQL(", ").join(sql.SQL("{} = NULL").format(sql.Identifier(c)) for c in _CLEAR_FAILURE))
+_ATTEMPTS_MANY = (
+    "INSERT INTO payment_attempts (payment_id, order_id, attempt, idempotency_key, amount, status, started_by, "
+    "started_at) SELECT payment_id, order_id, attempt, idempotency_key, amount, 'started', started_by, started_at "
+    "FROM unnest(%s::text[], %s::text[], %s::integer[], %s::text[], %s::integer[], %s::text[], %s::timestamptz[]) "
+    "AS a(payment_id, order_id, attempt, idempotency_key, amount, started_by, started_at)")
+
+
+def attempts_started(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
+    """``apply_billing`` of a run of PaymentAttemptStarted events, set-based (for ``rebuild(bulk=)``)."""
+    run: list[Envelope] = []
+    named: set[str] = set()
+    for env in envs:
+        if env.payload["payment_id"] in named:
+            _attempts_started(conn, run)
+            run, named = [], set()
+        run.append(env)
+        named.add(env.payload["payment_id"])
+    if run:
+        _attempts_started(conn, run)
+
+
+def _attempts_started(conn: psycopg.Connection, run: list[Envelope]) -> None:
+    ps = [e.payload for e in run]
+    updated = {r[0] for r in conn.execute(_STARTED_MANY, [
+        [p["payment_id"] for p in ps], [p["attempt"] for p in ps], [e.occurred_at for e in run],
+        [e.aggregate_version for e in run]]).fetchall()}
+    started = [e for e in run if e.payload["payment_id"] in updated]
+    if not started:
+        return
+    ps = [e.payload for e in started]
+    conn.execute(_ATTEMPTS_MANY, [
+        [p["payment_id"] for p in ps], [p["order_id"] for p in ps], [p["attempt"] for p in ps],
+        [p["idempotency_key"] for p in ps], [p["amount"] for p in ps],
+        [(p.get("actor") or {}).get("type", "system") for p in ps], [e.occurred_at for e in started]])
 
 
 _SHOP_TYPES = {"ShopCreated", "ShopUpdated"}

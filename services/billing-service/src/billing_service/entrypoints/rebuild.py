@@ -9,11 +9,21 @@ charging) are never replayed: a rebuild cannot charge anyone.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
-from billing_service.adapters.projections import CONTEXT_TYPES, PROJECTED_TYPES, PROJECTION_TABLES, project
+import psycopg
+
+from billing_service.adapters.projections import (
+    CONTEXT_TYPES,
+    PROJECTED_TYPES,
+    PROJECTION_TABLES,
+    attempts_started,
+    project,
+)
 from billing_service.config import MIGRATIONS_DIR, ServiceSettings
 from servicekit import logs
 from servicekit.db import migrate
+from shared_events import Envelope
 from shared_events.rebuild import RebuildReport, rebuild
 from shared_events.setwrite import set_based
 
@@ -22,9 +32,35 @@ TOPICS = ["identity.events", "shops.events", "customers.events", "orders.events"
 
 # The context projectors (identity, shops, customers, orders) and PaymentPending's never decide on a statement's
 # rowcount and write their rows through setwrite: their runs are written set-based. Billing's other payment events
-# are applied one by one (they do decide on it).
+# are applied one by one (they do decide on it), but for PaymentAttemptStarted, which has a set-based projector of
+# its own (attempts_started) and shares the runs: after a cycle's close each order's PaymentRequested, its payment's
+# PaymentPending and its first PaymentAttemptStarted come in turn, and separate runs would be one event long.
 _SET_BASED = set_based(project)
-BULK = {event_type: _SET_BASED for event_type in (*CONTEXT_TYPES, "PaymentPending")}
+
+
+def replay_run(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
+    """A run of context, PaymentPending and PaymentAttemptStarted events, with the effect of ``project`` on each in
+    turn: the other events set-based, then the attempts set-based. Moving an attempt after the events that follow
+    it changes nothing, as only a PaymentPending touches the rows an attempt does (its payment's); a PaymentPending
+    of a payment whose attempt is in the segment so far starts a new segment."""
+    others: list[Envelope] = []
+    started: list[Envelope] = []
+    attempted: set[str] = set()
+    for env in envs:
+        if env.event_type == "PaymentAttemptStarted":
+            started.append(env)
+            attempted.add(env.payload["payment_id"])
+            continue
+        if env.event_type == "PaymentPending" and env.payload["payment_id"] in attempted:
+            _SET_BASED(conn, others)
+            attempts_started(conn, started)
+            others, started, attempted = [], [], set()
+        others.append(env)
+    _SET_BASED(conn, others)
+    attempts_started(conn, started)
+
+
+BULK = {event_type: replay_run for event_type in (*CONTEXT_TYPES, "PaymentPending", "PaymentAttemptStarted")}
 
 
 def run(dsn: str, *, swap: bool = False, bootstrap: str | None = None) -> RebuildReport:
