@@ -300,6 +300,8 @@ def test_a_replay_merges_the_topics_by_time_as_reading_everything_first_would(in
 def test_a_replay_decodes_in_a_second_process_exactly_what_decoding_in_this_one_gives(infra, topic_prefix):
     """decoded_events (read and decoded by a spawned process, sent over in batches) yields, in order, the decode
     of every record read_topics gives here, None for a record that does not decode, over several batches."""
+    import threading
+
     from shared_events import rebuild as rebuild_module
     from shared_events.envelope import encode
 
@@ -325,6 +327,20 @@ def test_a_replay_decodes_in_a_second_process_exactly_what_decoding_in_this_one_
     assert there == here
     assert sorted(e.event_id for e in there if e is not None) == sorted(e.event_id for e in events)
     assert there.count(None) == len(range(0, len(events), 9))
+
+    # only the projected types are decoded and sent over; the others are counted (records that are not JSON
+    # documents naming a type are decoded, as before: they come out as None)
+    counted: list[int] = []
+    issued = list(rebuild_module.decoded_events(["identity.events"], infra.bootstrap, projected={"TokenIssued"},
+                                                skipped=counted.append))
+    assert issued == [e for e in here if e is None or e.event_type == "TokenIssued"]
+    assert sum(counted) == sum(1 for e in events if e.event_type == "TokenRevoked") == 1300
+
+    # an applying side that stops early ends the reading process and the receiving thread
+    partial = rebuild_module.decoded_events(["identity.events"], infra.bootstrap)
+    assert [next(partial) for _ in range(5)] == here[:5]
+    partial.close()
+    assert not any(t.name == "rebuild-receiver" for t in threading.enumerate())
 
 
 def test_a_set_based_consumer_leaves_the_rows_of_applying_each_event_in_turn(infra, topic_prefix, probe_db,
