@@ -161,7 +161,7 @@ def test_pause_unpause_and_cancel_with_no_open_orders(shop, kit):
     assert [h["event_type"] for h in history] == ["SubscriptionCreated", "SubscriptionPaused",
                                                   "SubscriptionUnpaused", "SubscriptionCancelled"]
     assert history[1]["reason"] == "holidays" and history[1]["data"]["open_orders"] == "none"
-    assert history[3]["data"]["open_orders"] == "none"
+    assert history[3]["data"]["open_orders"] == "cancel"  # the choice given stands (no open order was known)
 
 
 def test_unpause_re_validates_everything(shop, kit):

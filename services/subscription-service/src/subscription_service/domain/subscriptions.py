@@ -102,11 +102,16 @@ def update_subscription(sub: Subscription, ctx: Context, changes: dict[str, Any]
 
 
 def _open_orders(action: str, open_cycle_ids: list[str], choice: str | None) -> str:
+    """The caller's keep or cancel stands even when no open order is known here: this service learns of an order
+    from order-service's events, a moment after it is placed (longer while a consumer restarts), and a pause
+    asked with open_orders=cancel right after the open must still cancel that order. order-service applies the
+    choice to the orders it has; with no cycle named, to every placed order of the subscription whose cycle is
+    still open. Without a choice, it is asked for only when an open order is known."""
+    if choice in OPEN_ORDER_CHOICES:
+        return choice
     if not open_cycle_ids:
         return "none"
-    if choice not in OPEN_ORDER_CHOICES:
-        raise ChoiceNeeded(action, open_cycle_ids)
-    return choice
+    raise ChoiceNeeded(action, open_cycle_ids)
 
 
 def pause(sub: Subscription, open_cycle_ids: list[str], choice: str | None, by: By) -> list[Decided]:
@@ -115,8 +120,7 @@ def pause(sub: Subscription, open_cycle_ids: list[str], choice: str | None, by: 
         raise Conflict(f"This subscription is {current}; it cannot be paused.")
     decided = _open_orders("pause", open_cycle_ids, choice)
     return [Decided("SubscriptionPaused", by.stamp({
-        **sub.ids(), "open_orders": decided, "open_order_cycle_ids": list(open_cycle_ids) if decided != "none"
-        else []}))]
+        **sub.ids(), "open_orders": decided, "open_order_cycle_ids": list(open_cycle_ids)}))]
 
 
 def unpause(sub: Subscription, ctx: Context, by: By) -> tuple[list[Decided], list[str]]:
@@ -134,8 +138,7 @@ def cancel(sub: Subscription, open_cycle_ids: list[str], choice: str | None, by:
         raise Conflict("This subscription is already cancelled (cancelling cannot be undone).")
     decided = _open_orders("cancel", open_cycle_ids, choice)
     return [Decided("SubscriptionCancelled", by.stamp({
-        **sub.ids(), "open_orders": decided, "open_order_cycle_ids": list(open_cycle_ids) if decided != "none"
-        else []}))]
+        **sub.ids(), "open_orders": decided, "open_order_cycle_ids": list(open_cycle_ids)}))]
 
 
 def skip(sub: Subscription, cycle: OrderCycle, is_occurrence: bool, by: By) -> list[Decided]:

@@ -74,7 +74,9 @@ class SubscriptionUpdatedV1(CommandEvent):
 @event("SubscriptionPaused", 1, topic=TOPIC, aggregate="Subscription")
 class SubscriptionPausedV1(CommandEvent):
     """Paused: no new orders. open_orders: cancel = placed orders of open cycles are cancelled,
-    keep = they stay and are confirmed and charged at close, none = there were none."""
+    keep = they stay and are confirmed and charged at close, none = none was known and no choice was given.
+    open_order_cycle_ids: the open cycles known to have an order; empty with cancel = every placed order of the
+    subscription whose cycle is still open (its order may be placed before this service has heard of it)."""
 
     subscription_id = Id(required=True)
     shop_id = Id(required=True)
