@@ -535,7 +535,10 @@ def run_burst(stack: Stack, report: Report, args: argparse.Namespace) -> None:
     # REST and rebuild sections (order-service's replay of 935,166 events: 85.8 s with it sending, 53.2 s with it
     # paused, same stack). It is stopped here too, like billing-service, so those sections measure themselves.
     mails = stack.cfg.state / "mail.jsonl"
-    sent = sum(1 for _ in mails.open("rb")) if mails.exists() else 0
+    sent = 0
+    if mails.exists():
+        with mails.open("rb") as f:
+            sent = sum(1 for _ in f)
     stack.procs.stop("order-service.notifier")
     report.add("close", "  order e-mails sent by order-service's notifier by then", sent, "e-mails",
                note=f"informational: stopped with {n - sent:,} or more still to send, so that it does not run under "

@@ -244,15 +244,19 @@ def _from_wire_fast(doc: Any) -> Envelope | None:
     return _envelope(head, version, payload)
 
 
-def decode(raw: bytes | str) -> Envelope:
+def decode(raw: bytes | str, *, parsed: Any = None) -> Envelope:
     """Bytes from Kafka or the outbox to an Envelope at the newest schema version.
 
-    Raises DecodeError (a poison message: send it to the dead-letter topic).
+    ``parsed``: ``jsoncodec.loads(raw)``, when the caller has parsed the record already (a replay's reader looks at
+    each record's type first); left out (or None: a JSON ``null`` is parsed again, to the same error), it is parsed
+    here. Raises DecodeError (a poison message: send it to the dead-letter topic).
     """
     if raw is None:
         raise DecodeError("empty message (tombstone)")
     if len(raw) > MAX_EVENT_BYTES:  # no producer of the platform may write more (encode refuses it)
         raise DecodeError(f"message of {len(raw)} bytes is too large (above {MAX_EVENT_BYTES})")
+    if parsed is not None:
+        return from_wire(parsed)
     try:
         doc = jsoncodec.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
