@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from shared_events.envelope import Envelope, decode, encode
@@ -32,12 +34,26 @@ def _row(env: Envelope) -> tuple[Any, ...]:
             env.occurred_at, encode(env))
 
 
+def atomically(conn: psycopg.Connection) -> AbstractContextManager[Any]:
+    """A transaction around a block if the connection is not in one yet; inside the caller's transaction, nothing.
+
+    A savepoint there would cost two round trips (SAVEPOINT, RELEASE) for a rollback nobody uses: every caller
+    that meets an error rolls its whole transaction back (a request answers 4xx/5xx; a consumer's batch and each
+    of its events already have their own savepoint)."""
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        return conn.transaction()
+    return nullcontext()
+
+
 def append(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> None:
-    """Store events for publication. Raises ConcurrencyError on a version conflict."""
+    """Store events for publication. Raises ConcurrencyError on a version conflict.
+
+    All of them or none: in the caller's transaction, or in one of its own on a connection outside a transaction.
+    After a ConcurrencyError the caller's transaction is failed and must be rolled back."""
     if not envelopes:
         return
     try:
-        with conn.transaction(), conn.cursor() as cur:
+        with atomically(conn), conn.cursor() as cur:
             cur.executemany(_INSERT, [_row(e) for e in envelopes])
     except psycopg.errors.UniqueViolation as exc:
         raise ConcurrencyError(str(exc.diag.message_detail or exc)) from exc

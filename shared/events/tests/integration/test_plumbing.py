@@ -508,3 +508,26 @@ def test_append_new_stores_the_new_events_in_order_with_their_exact_bytes_and_sk
     assert [e.event_id for e in again] == [e.event_id for e in events[n:]]  # the repeated ones were skipped
     assert [str(r[0]) for r in rows] == [e.event_id for e in events]  # positions in the given order
     assert [bytes(r[1]) for r in rows] == [encode(e) for e in events]
+
+
+def test_append_is_all_or_nothing_in_its_own_transaction_or_in_the_callers(infra, make_db):
+    """Outside a transaction (autocommit) append opens one: a version clash stores none of the events. Inside the
+    caller's transaction it adds no savepoint: the clash fails that transaction, which the caller rolls back."""
+    dsn = make_db(None)
+    events = token_events(2)  # a: v1, v2; b: v1, v2
+    clash = Envelope(**{**events[1].__dict__, "event_id": str(uuid.uuid4())})  # a's v2 again, another event
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        outbox.append(conn, events[:2])
+        with pytest.raises(outbox.ConcurrencyError):
+            outbox.append(conn, [events[2], clash])  # b's v1 is new, the clash is not: neither is stored
+        assert conn.execute("SELECT count(*) FROM event_store").fetchone()[0] == 2
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SELECT 1")  # the caller's transaction is open
+        with pytest.raises(outbox.ConcurrencyError):
+            outbox.append(conn, [events[2], clash])
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")  # no savepoint took the clash: the caller rolls back
+        conn.rollback()
+        outbox.append(conn, events[2:])
+        conn.commit()
+        assert conn.execute("SELECT count(*) FROM event_store").fetchone()[0] == 4

@@ -8,19 +8,49 @@ idempotency keys) come first, then the service's ``migrations/`` folder.
 
 from __future__ import annotations
 
+import weakref
 import zlib
 from importlib import resources
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+CHECK_AFTER_IDLE_S = 1.0
+
+
+class CheckedPool(ConnectionPool):
+    """A pool that checks a connection with a round trip before handing it out, unless it came back from a
+    request less than ``CHECK_AFTER_IDLE_S`` ago.
+
+    Under load a connection comes back and goes out again within milliseconds: checking it then is a round trip
+    per request (an empty query, about 0.15 ms of client and server CPU) that learns nothing the last request
+    did not. A connection idle longer (PostgreSQL may have restarted meanwhile) is checked as before, and a
+    broken one is replaced before a request sees it. What is left is a connection that breaks in the second
+    after its last good use: its request fails once (a 500/503) and the pool replaces it when it comes back
+    broken.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        super().__init__(*args, check=self._check_unless_just_used, **kwargs)
+
+    def putconn(self, conn: Any) -> None:
+        self._returned_at[conn] = monotonic()
+        super().putconn(conn)
+
+    def _check_unless_just_used(self, conn: Any) -> None:
+        returned = self._returned_at.pop(conn, None)
+        if returned is None or monotonic() - returned >= CHECK_AFTER_IDLE_S:
+            ConnectionPool.check_connection(conn)
+
 
 def make_pool(dsn: str, *, min_size: int = 1, max_size: int = 8, name: str = "pool") -> ConnectionPool:
     """A pool whose connections return dict rows. Opened lazily by the first use, never at import."""
-    return ConnectionPool(
+    return CheckedPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
@@ -30,7 +60,6 @@ def make_pool(dsn: str, *, min_size: int = 1, max_size: int = 8, name: str = "po
         timeout=10,
         max_idle=300,
         reconnect_timeout=60,
-        check=ConnectionPool.check_connection,
     )
 
 

@@ -72,8 +72,18 @@ def app(make_db, tmp_path):
             raise NotFound("simulated failure after the write")
         return with_etag(jsonify(id=note_id, text=args["text"]), row["version"] + 1)
 
+    @blp.route("/shops/<shop_id>/notes/<note_id>", methods=["GET"])
+    def read(shop_id, note_id):
+        row = request_conn().execute("SELECT text FROM notes WHERE id = %s AND shop_id = %s",
+                                     [note_id, shop_id]).fetchone()
+        if row is None or not principal().manages(shop_id):
+            raise NotFound("No such note.")
+        status = request_conn().info.transaction_status  # IDLE after a statement: no transaction was opened
+        return jsonify(text=row["text"], transaction=status.name)
+
     api.register_blueprint(blp)
     flask_app.dsn = dsn
+    flask_app.pool = pool
     yield flask_app
     pool.close()
 
@@ -224,3 +234,45 @@ def test_health_readiness_metrics_and_openapi_are_served(app):
     assert b"http_requests_total" in client.get("/metrics").data
     spec = client.get("/openapi.json").json
     assert "/api/v1/shops/{shop_id}/notes" in spec["paths"]
+
+
+def test_a_read_opens_no_transaction_and_gives_its_connection_back_ready_for_a_write(app):
+    client, auth = app.test_client(), {"Authorization": f"Bearer {ADMIN}"}
+    note = client.post("/api/v1/shops/s1/notes", json={"text": "kept"}, headers=auth).json
+    read = client.get(f"/api/v1/shops/s1/notes/{note['id']}", headers=auth)
+    assert read.json == {"text": "kept", "transaction": "IDLE"}  # autocommit: no BEGIN, no COMMIT
+    assert client.get("/api/v1/shops/s1/notes/" + str(uuid.uuid4()), headers=auth).status_code == 404
+    with app.pool.connection() as conn:
+        assert conn.autocommit is False  # every connection went back as the pool gave it
+    # a write after the reads is still one transaction, rolled back when the request fails
+    r = client.put(f"/api/v1/shops/s1/notes/{note['id']}", json={"text": "fail after write"}, headers=auth)
+    assert r.status_code == 404
+    assert client.get(f"/api/v1/shops/s1/notes/{note['id']}", headers=auth).json["text"] == "kept"
+
+
+def test_the_pool_checks_a_connection_only_after_it_sat_idle_and_replaces_a_dead_one(app, monkeypatch):
+    from psycopg_pool import ConnectionPool
+
+    from servicekit import db
+
+    checks = []
+    real = ConnectionPool.check_connection
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(lambda c: (checks.append(1), real(c))))
+    pool = app.pool
+    conn = pool.getconn()
+    assert checks == [1]  # never given back before: checked
+    pid = conn.info.backend_pid
+    pool.putconn(conn)
+    checks.clear()
+    again = pool.getconn()  # back a moment ago: handed out without a round trip
+    assert checks == [] and again.info.backend_pid == pid
+    pool.putconn(again)
+    monkeypatch.setattr(db, "CHECK_AFTER_IDLE_S", 0.0)  # now it has sat idle long enough to be checked
+    with psycopg.connect(app.dsn, autocommit=True) as killer:
+        killer.execute("SELECT pg_terminate_backend(%s)", [pid])
+    conn = pool.getconn()  # the check finds it dead: the pool hands out a working one instead
+    try:
+        assert conn.execute("SELECT 1").fetchone() is not None and conn.info.backend_pid != pid
+    finally:
+        pool.putconn(conn)
+    assert checks

@@ -1,8 +1,8 @@
 """Record decided events: envelopes, the projection rows, and the outbox, in the caller's transaction.
 
 The events are applied in the exact form consumers and a rebuild will see them (encoded and decoded again), with
-the same projector a replay uses; a version clash in the outbox (another writer won) is a 409 and the transaction
-changes nothing.
+the same projector a replay uses; a version clash in the outbox (another writer won) is a 409 and the request's
+transaction is rolled back: it changes nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import psycopg
 
 from shared_events import Envelope, decode, encode, new_envelope
-from shared_events.outbox import ConcurrencyError, append
+from shared_events.outbox import ConcurrencyError, append, atomically
 from subscription_service import SERVICE_NAME
 from subscription_service.adapters.projections import apply
 from subscription_service.domain.common import Decided
@@ -30,7 +30,7 @@ def record(conn: psycopg.Connection, envs: list[Envelope]) -> None:
     if not envs:
         return
     try:
-        with conn.transaction():
+        with atomically(conn):  # a failure fails the caller's transaction, which the request rolls back
             for env in envs:
                 apply(conn, decode(encode(env)))
             append(conn, envs)

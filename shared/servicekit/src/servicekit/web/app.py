@@ -94,12 +94,30 @@ def public(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
 def request_conn() -> psycopg.Connection:
-    """This request's connection, inside its transaction (committed only if the response succeeds)."""
+    """This request's connection, inside its transaction (committed only if the response succeeds).
+
+    A GET or HEAD changes nothing, so it reads in autocommit: no BEGIN and no COMMIT round trips, and each
+    statement sees what is committed when it starts, as it would inside a READ COMMITTED transaction."""
     if "db_conn" not in g:
         pool: ConnectionPool = current_app.extensions["pool"]
-        g.db_conn = pool.getconn()
+        conn = pool.getconn()
+        if request.method in READ_ONLY_METHODS:
+            conn.autocommit = True
+        g.db_conn = conn
     return g.db_conn
+
+
+def _give_back(conn: psycopg.Connection) -> None:
+    """Back to the pool in the state the pool gave it: out of autocommit (set while idle: no round trip)."""
+    try:
+        if conn.autocommit and not conn.closed:
+            conn.autocommit = False
+    finally:
+        current_app.extensions["pool"].putconn(conn)
 
 
 def principal() -> Principal:
@@ -254,7 +272,9 @@ def create_base_app(
         conn = g.pop("db_conn", None)
         if conn is not None:
             try:
-                if resp.status_code < 400:
+                if conn.autocommit:
+                    pass  # a read: nothing to commit or roll back
+                elif resp.status_code < 400:
                     conn.commit()
                 else:
                     conn.rollback()
@@ -264,7 +284,7 @@ def create_base_app(
                 resp = problem_response(409, "Conflict", detail="A concurrent change won; read and try again.",
                                         slug="conflict", correlation_id=g.get("correlation_id"))
             finally:
-                app.extensions["pool"].putconn(conn)
+                _give_back(conn)
         resp.headers["X-Correlation-ID"] = g.get("correlation_id", "")
         route = request.url_rule.rule if request.url_rule else "unmatched"
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
@@ -279,7 +299,7 @@ def create_base_app(
             try:
                 conn.rollback()
             finally:
-                app.extensions["pool"].putconn(conn)
+                _give_back(conn)
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
