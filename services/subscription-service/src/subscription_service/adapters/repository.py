@@ -44,10 +44,12 @@ def _method(row: dict[str, Any]) -> Method:
 
 
 def shop(conn: psycopg.Connection, shop_id: str, lock: str | None = None) -> Shop | None:
-    row = _one(conn, "SELECT * FROM shops WHERE shop_id = %s", [shop_id], lock)
+    row = _one(conn, "SELECT s.*, (SELECT coalesce(json_agg(m ORDER BY m.created_at, m.method_id), '[]') "
+                     "FROM shop_methods m WHERE m.shop_id = s.shop_id) AS methods "
+                     "FROM shops s WHERE s.shop_id = %s", [shop_id], lock)  # one round trip, methods as JSON
     if row is None:
         return None
-    methods = _all(conn, "SELECT * FROM shop_methods WHERE shop_id = %s", [shop_id])
+    methods = row["methods"]
     return Shop(shop_id, row["version"], row["settings"],
                 shipping_methods={m["method_id"]: _method(m) for m in methods if m["method_type"] == "shipping"},
                 payment_methods={m["method_id"]: _method(m) for m in methods if m["method_type"] == "payment"})

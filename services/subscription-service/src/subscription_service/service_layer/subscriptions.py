@@ -48,8 +48,11 @@ def load_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, su
 
 
 def _view(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
-          warnings: list[str] | None = None) -> dict[str, Any]:
-    out = views.subscription(conn, shop_id, subscription_id, caller.now, with_warnings=warnings is None)
+          warnings: list[str] | None = None, ctx: Context | None = None) -> dict[str, Any]:
+    """The view after a change: ``ctx``, the rules' context of that change, already holds the shop and the
+    variants of the subscription's items (neither is changed by it)."""
+    out = views.subscription(conn, shop_id, subscription_id, caller.now, with_warnings=warnings is None,
+                             shop=ctx.shop if ctx else None, variants=ctx.variants if ctx else None)
     if out is None:
         raise NotFound("No such subscription.")
     if warnings is not None:
@@ -77,12 +80,16 @@ def create_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, 
     decided, warnings = subs.create_subscription(subscription_id, ctx, draft, caller.by,
                                                  next_sequence(conn))
     record_decided(conn, caller, subscription_id, shop_id, 0, decided)
-    return _view(conn, caller, shop_id, subscription_id, warnings)
+    return _view(conn, caller, shop_id, subscription_id, warnings, ctx)
 
 
 def get_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str) -> dict:
-    load_subscription(conn, caller, shop_id, subscription_id)
-    return _view(conn, caller, shop_id, subscription_id)
+    """The view, read once: who may see it is decided from the view's own customer (load_subscription's checks,
+    in the same order, without reading the subscription a second time)."""
+    access.see_shop(caller.principal, shop_id)
+    out = _view(conn, caller, shop_id, subscription_id)
+    access.see_subscription(caller.principal, shop_id, out["customer_id"])
+    return out
 
 
 def list_subscriptions(conn: psycopg.Connection, caller: Caller, shop_id: str, page: Any, **filters: Any) -> tuple:
@@ -114,7 +121,7 @@ def update_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, 
     ctx = context(conn, shop, sub.customer_id, sub.schedule_id, variant_ids, caller.now)
     decided, warnings = subs.update_subscription(sub, ctx, changes, caller.by)
     record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
-    return _view(conn, caller, shop_id, subscription_id, warnings)
+    return _view(conn, caller, shop_id, subscription_id, warnings, ctx)
 
 
 def _open_cycles(conn: psycopg.Connection, sub: Subscription, now: datetime) -> list[str]:

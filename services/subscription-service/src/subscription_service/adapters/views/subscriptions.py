@@ -12,6 +12,7 @@ from subscription_service.adapters import repository as repo
 from subscription_service.adapters.queries import PageRequest, Query, Sort, fetch_page, like_pattern
 from subscription_service.adapters.views.common import local, row, rows, shop_timezone
 from subscription_service.domain import occurrences as occ
+from subscription_service.domain.shops import Shop
 from subscription_service.domain.subscriptions import Subscription, state
 from subscription_service.domain.validation import Context, Variant, warnings
 
@@ -51,24 +52,34 @@ def subscription_from(r: dict[str, Any], sub: Subscription, variants: dict[str, 
 
 
 def subscription(conn: psycopg.Connection, shop_id: str, subscription_id: str, now: datetime,
-                 with_warnings: bool = True) -> dict[str, Any] | None:
+                 with_warnings: bool = True, *, shop: Shop | None = None,
+                 variants: dict[str, Variant] | None = None) -> dict[str, Any] | None:
+    """The API's view of a subscription. A caller that has just read the shop, or the variants of the
+    subscription's items, in this transaction passes them in and saves reading them again."""
     found = row(conn, JOINED.format(sort="s.created_at") + " WHERE s.subscription_id = %s AND s.shop_id = %s",
                 [subscription_id, shop_id])
     if found is None:
         return None
     sub = repo.subscription_from_row(found, repo.skipped_cycles(conn, [subscription_id]).get(subscription_id, ()))
-    variants = repo.variants(conn, shop_id, [i.variant_id for i in sub.terms.items])
-    out = subscription_from(found, sub, variants, shop_timezone(conn, shop_id), now)
+    wanted = [i.variant_id for i in sub.terms.items]
+    if variants is None or not set(wanted) <= set(variants):
+        variants = repo.variants(conn, shop_id, wanted)
+    warned = with_warnings and sub.cancelled_at is None
+    if shop is None and warned:
+        shop = repo.shop(conn, shop_id)  # the warnings' shop also gives the time zone
+    tz = shop.timezone if shop is not None else shop_timezone(conn, shop_id)
+    out = subscription_from(found, sub, variants, tz, now)
     if with_warnings:
-        out["warnings"] = subscription_warnings(conn, sub, variants, now)
+        out["warnings"] = subscription_warnings(conn, sub, variants, now, shop) if warned else []
     return out
 
 
 def subscription_warnings(conn: psycopg.Connection, sub: Subscription, variants: dict[str, Variant],
-                          now: datetime) -> list[str]:
+                          now: datetime, shop: Shop | None) -> list[str]:
+    """What the rules would warn about if the subscription were saved now (none once it is cancelled, or when its
+    shop is gone)."""
     if sub.cancelled_at is not None:
         return []
-    shop = repo.shop(conn, sub.shop_id)
     schedule = repo.schedule(conn, sub.shop_id, sub.schedule_id)
     if shop is None or schedule is None:
         return []
