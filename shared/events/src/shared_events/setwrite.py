@@ -174,6 +174,12 @@ class SetWriter:
         with conn.cursor() as cur, cur.copy(sql.SQL("COPY {s} ({c}) FROM STDIN").format(s=stage, c=cols)) as copy:
             for _, _, row in run:
                 copy.write_row(row)
+        if statement.from_staged.lstrip().upper().startswith("UPDATE"):
+            # its true size for the planner (the key columns alone: the row count is what matters): never
+            # analyzed, a temporary table counts as at least 10 pages (~1,100 rows), and the join with it then
+            # hashes the whole target table, scanned end to end, even for a few staged rows
+            conn.execute(sql.SQL("ANALYZE {} ({})").format(stage, sql.SQL(", ").join(map(sql.Identifier,
+                                                                                          statement.key))))
         conn.execute(statement.from_staged.replace("{staged}", f'"{statement._stage}"'))  # type: ignore[arg-type]
         conn.execute(sql.SQL("TRUNCATE {}").format(stage))
 

@@ -28,6 +28,11 @@ def staged(conn: psycopg.Connection, stage_name: str, target: str, columns: Sequ
     with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
         for row in rows:
             copy.write_row(row)
+    if statement.lstrip().upper().startswith("UPDATE"):
+        # its true size for the planner (the first column alone: the row count is what matters): never analyzed,
+        # a temporary table counts as at least 10 pages (~1,100 rows), and the join with it then hashes the
+        # whole target table, scanned end to end, even for one staged row
+        conn.execute(sql.SQL("ANALYZE {} ({})").format(stage, sql.Identifier(columns[0])))
     result = all_rows(conn, sql.SQL(statement).format(staged=stage), params or None)
     conn.execute(sql.SQL("TRUNCATE {}").format(stage))
     return result
