@@ -11,7 +11,7 @@ confirmation run); a single event is a run of one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -86,12 +86,18 @@ def _take_stock(conn: psycopg.Connection, deltas: Iterable[tuple[str, dict[str, 
     )
 
 
-def apply_confirmed(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
+def apply_confirmed(conn: psycopg.Connection, envs: Sequence[Envelope],
+                    then: Mapping[tuple[str, int], Envelope] | None = None) -> None:
+    """``then``: by (order, version) of a confirmation, the version-only event that follows it (its version
+    and time are written instead of the confirmation's; see the rebuild's ``_confirmations``)."""
     if not envs:
         return
-    rows = [(env.payload["order_id"], env.payload["confirmed_at"], env.payload["payment_required"],
-             *(env.payload["totals"][k] for k in ("item_total", "shipping_fee", "payment_fee", "total")),
-             env.aggregate_version, env.occurred_at, "confirmed") for env in envs]
+    rows = []
+    for env in envs:
+        last = (then or {}).get((env.aggregate_id, env.aggregate_version), env)
+        rows.append((env.payload["order_id"], env.payload["confirmed_at"], env.payload["payment_required"],
+                     *(env.payload["totals"][k] for k in ("item_total", "shipping_fee", "payment_fee", "total")),
+                     last.aggregate_version, last.occurred_at, "confirmed"))
     bulk.staged(
         conn, "confirmed_orders", "orders",
         ("order_id", "confirmed_at", "payment_required", "item_total", "shipping_fee", "payment_fee", "total",
