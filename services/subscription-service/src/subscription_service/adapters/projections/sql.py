@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -13,14 +11,10 @@ from psycopg.types.json import Jsonb
 from shared_events.setwrite import update_statement, upsert_statement, write
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def jsonb(value: Any) -> Jsonb | None:
-    return None if value is None else Jsonb(value, dumps=lambda v: json.dumps(v, default=_default))
+    """A jsonb parameter, dumped by the process-wide orjson dumper (shared_events.jsoncodec), which writes a
+    datetime as its isoformat(), as the json module with a default did here, at a fraction of the cost."""
+    return None if value is None else Jsonb(value)
 
 
 def upsert(conn: psycopg.Connection, table: str, key: Mapping[str, Any], values: Mapping[str, Any],
