@@ -258,21 +258,25 @@ def test_the_pool_checks_a_connection_only_after_it_sat_idle_and_replaces_a_dead
     checks = []
     real = ConnectionPool.check_connection
     monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(lambda c: (checks.append(1), real(c))))
-    pool = app.pool
-    conn = pool.getconn()
-    assert checks == [1]  # never given back before: checked
-    pid = conn.info.backend_pid
-    pool.putconn(conn)
-    checks.clear()
-    again = pool.getconn()  # back a moment ago: handed out without a round trip
-    assert checks == [] and again.info.backend_pid == pid
-    pool.putconn(again)
-    monkeypatch.setattr(db, "CHECK_AFTER_IDLE_S", 0.0)  # now it has sat idle long enough to be checked
-    with psycopg.connect(app.dsn, autocommit=True) as killer:
-        killer.execute("SELECT pg_terminate_backend(%s)", [pid])
-    conn = pool.getconn()  # the check finds it dead: the pool hands out a working one instead
+    pool = make_pool(app.dsn, max_size=1)  # one connection: every getconn hands out the same one
     try:
-        assert conn.execute("SELECT 1").fetchone() is not None and conn.info.backend_pid != pid
-    finally:
+        pool.wait()
+        conn = pool.getconn()
+        assert checks == [1]  # never given back before: checked
+        pid = conn.info.backend_pid
         pool.putconn(conn)
-    assert checks
+        checks.clear()
+        again = pool.getconn()  # back a moment ago: handed out without a round trip
+        assert checks == [] and again.info.backend_pid == pid
+        pool.putconn(again)
+        monkeypatch.setattr(db, "CHECK_AFTER_IDLE_S", 0.0)  # now it has sat idle long enough to be checked
+        with psycopg.connect(app.dsn, autocommit=True) as killer:
+            killer.execute("SELECT pg_terminate_backend(%s)", [pid])
+        conn = pool.getconn()  # the check finds it dead: the pool hands out a new one instead
+        try:
+            assert conn.execute("SELECT 1").fetchone() is not None and conn.info.backend_pid != pid
+        finally:
+            pool.putconn(conn)
+        assert checks
+    finally:
+        pool.close()
