@@ -15,7 +15,7 @@ psycopg's pipeline mode.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -167,21 +167,31 @@ class SetWriter:
             with conn.cursor() as cur:
                 cur.executemany(statement.one, [params for _, params, _ in run])
             return
-        stage = sql.Identifier(statement._stage)
-        cols = sql.SQL(", ").join(map(sql.Identifier, statement.columns))
-        conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {s} AS SELECT {c} FROM {t} WITH NO DATA").format(
-            s=stage, c=cols, t=sql.Identifier(statement.table)))
-        with conn.cursor() as cur, cur.copy(sql.SQL("COPY {s} ({c}) FROM STDIN").format(s=stage, c=cols)) as copy:
-            for _, _, row in run:
-                copy.write_row(row)
-        if statement.from_staged.lstrip().upper().startswith("UPDATE"):
-            # its true size for the planner (the key columns alone: the row count is what matters): never
-            # analyzed, a temporary table counts as at least 10 pages (~1,100 rows), and the join with it then
-            # hashes the whole target table, scanned end to end, even for a few staged rows
-            conn.execute(sql.SQL("ANALYZE {} ({})").format(stage, sql.SQL(", ").join(map(sql.Identifier,
-                                                                                          statement.key))))
+        stage = stage_rows(conn, statement._stage, statement.table, statement.columns, (row for _, _, row in run),
+                           statement.from_staged, statement.key)
         conn.execute(statement.from_staged.replace("{staged}", f'"{statement._stage}"'))  # type: ignore[arg-type]
         conn.execute(sql.SQL("TRUNCATE {}").format(stage))
+
+
+def stage_rows(conn: psycopg.Connection, stage_name: str, table: str, columns: Sequence[str],
+               rows: Iterable[Sequence[Any]], statement: str, key: Sequence[str]) -> sql.Identifier:
+    """COPY ``rows`` (values for ``columns``, typed like those of ``table``) into the session's temporary table
+    ``stage_name`` (made on first use; the caller runs ``statement`` on it, then empties it), and return its name.
+
+    Before an UPDATE, the stage's ``key`` columns are analyzed: never analyzed, a temporary table counts as at least
+    10 pages (~1,100 rows) for the planner, and the join with it then hashes the whole target table, read end to
+    end, even for one staged row. The row count is what matters, so the key columns alone are enough. An INSERT ...
+    SELECT has no join to plan."""
+    stage = sql.Identifier(stage_name)
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {s} AS SELECT {c} FROM {t} WITH NO DATA").format(
+        s=stage, c=cols, t=sql.Identifier(table)))
+    with conn.cursor() as cur, cur.copy(sql.SQL("COPY {s} ({c}) FROM STDIN").format(s=stage, c=cols)) as copy:
+        for row in rows:
+            copy.write_row(row)
+    if statement.lstrip().upper().startswith("UPDATE"):
+        conn.execute(sql.SQL("ANALYZE {} ({})").format(stage, sql.SQL(", ").join(map(sql.Identifier, key))))
+    return stage
 
 
 def set_based(apply: Callable[[psycopg.Connection, Event], None]

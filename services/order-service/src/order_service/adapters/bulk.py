@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from order_service.adapters.db import all_rows
+from shared_events.setwrite import stage_rows
 
 
 def staged(conn: psycopg.Connection, stage_name: str, target: str, columns: Sequence[str],
@@ -21,18 +22,7 @@ def staged(conn: psycopg.Connection, stage_name: str, target: str, columns: Sequ
     """Copy ``rows`` (values for ``columns``, typed like those of table ``target``) into the temporary table
     ``_staged_<stage_name>``, then run ``statement``, which reads it as ``{staged}``; returns the rows it
     returns. One stage name, one column list."""
-    stage = sql.Identifier(f"_staged_{stage_name}")
-    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} AS SELECT {} FROM {} WITH NO DATA").format(
-        stage, cols, sql.Identifier(target)))
-    with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
-        for row in rows:
-            copy.write_row(row)
-    if statement.lstrip().upper().startswith("UPDATE"):
-        # its true size for the planner (the first column alone: the row count is what matters): never analyzed,
-        # a temporary table counts as at least 10 pages (~1,100 rows), and the join with it then hashes the
-        # whole target table, scanned end to end, even for one staged row
-        conn.execute(sql.SQL("ANALYZE {} ({})").format(stage, sql.Identifier(columns[0])))
+    stage = stage_rows(conn, f"_staged_{stage_name}", target, columns, rows, statement, columns[:1])
     result = all_rows(conn, sql.SQL(statement).format(staged=stage), params or None)
     conn.execute(sql.SQL("TRUNCATE {}").format(stage))
     return result
