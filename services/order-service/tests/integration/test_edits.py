@@ -96,6 +96,9 @@ def test_managers_change_lines_add_products_methods_cancel_and_resume_and_if_mat
                        headers={"X-Change-Reason": "asked by phone", "Idempotency-Key": "add-jam-1"})
     assert added.status_code == 201, added.json
     assert _line(added.json, "jam")["quantity"] == 2 and _line(added.json, "jam")["edited_by"] == "manager"
+    assert [ln["variant_id"] for ln in added.json["lines"]] == ["eggs", "milk", "jam"]  # the new line comes last
+    assert [(ln["variant_id"], ln["position"]) for ln in orders.lines(order["order_id"])] == [
+        ("eggs", 1), ("milk", 2), ("jam", 3)]
     again = orders.api("POST", f"{path}/lines", tok["manager"], json={"variant_id": "jam", "quantity": 2},
                        headers={"Idempotency-Key": "add-jam-1"})
     assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"

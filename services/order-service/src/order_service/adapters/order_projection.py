@@ -18,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from order_service.adapters import bulk
-from order_service.adapters.db import one_row, value
+from order_service.adapters.db import one_row
 from shared_events import Envelope
 
 ORDER_COLUMNS = ("order_id", "number", "shop_id", "subscription_id", "order_cycle_id", "customer_id", "status",
@@ -51,14 +51,13 @@ def apply_placed(conn: psycopg.Connection, envs: Sequence[Envelope]) -> list[str
     return [env.payload["order_id"] for env in new]
 
 
-def _insert_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str, Any], str | None]],
-                  first_position: int = 1) -> None:
+def _insert_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str, Any], str | None]]) -> None:
     if not lines:
         return
     positions: dict[str, int] = {}
     rows = []
     for order_id, line, edited_by in lines:
-        positions[order_id] = positions.get(order_id, first_position - 1) + 1
+        positions[order_id] = positions.get(order_id, 0) + 1
         rows.append((order_id, line["line_id"], positions[order_id], line["variant_id"], line["name"],
                      line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], edited_by))
     columns = ", ".join(LINE_COLUMNS)
@@ -156,9 +155,14 @@ def line_added(conn: psycopg.Connection, env: Envelope) -> None:
     p = env.payload
     if not _advance(conn, env):
         return
-    position = value(conn, "SELECT coalesce(max(position), 0) FROM order_lines WHERE order_id = %s",
-                     [p["order_id"]])
-    _insert_lines(conn, [(p["order_id"], p["line"], p["by"])], first_position=position + 1)
+    line = p["line"]  # one statement (the REST path's): the next position is read in the INSERT itself
+    conn.execute(
+        f"INSERT INTO order_lines ({', '.join(LINE_COLUMNS)}) VALUES (%s, %s, "
+        "(SELECT coalesce(max(position), 0) + 1 FROM order_lines WHERE order_id = %s), %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT DO NOTHING",
+        [p["order_id"], line["line_id"], p["order_id"], line["variant_id"], line["name"], line["unit_price"],
+         line["requested_quantity"], line["quantity"], line["total"], p["by"]],
+    )
 
 
 def line_removed(conn: psycopg.Connection, env: Envelope) -> None:

@@ -13,7 +13,7 @@ from order_service.domain.model import Fee, Fees, Line, Order, Stock
 from order_service.domain.placement import Terms, Variant
 
 ORDER_SQL = """
-    SELECT o.*, coalesce(c.closes_at, o.closes_at) AS cycle_closes_at, c.closed_at AS cycle_closed_at
+    SELECT o.*, coalesce(c.closes_at, o.closes_at) AS cycle_closes_at, c.closed_at AS cycle_closed_at{shop}
     FROM orders o LEFT JOIN order_cycles c ON c.order_cycle_id = o.order_cycle_id
 """
 
@@ -38,7 +38,13 @@ def order_from_row(row: dict[str, Any], lines: Iterable[dict[str, Any]]) -> Orde
 
 def orders_for_update(conn: psycopg.Connection, where: str, params: list[Any]) -> list[Order]:
     """Orders matching ``where`` (on alias o), locked in id order, with their lines."""
-    rows = all_rows(conn, ORDER_SQL + f" WHERE {where} ORDER BY o.order_id FOR UPDATE OF o", params)
+    rows = all_rows(conn, ORDER_SQL.format(shop="") + f" WHERE {where} ORDER BY o.order_id FOR UPDATE OF o", params)
+    return _with_lines(conn, rows)
+
+
+def _with_lines(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> list[Order]:
+    """The lines are read by a statement of their own, after the lock: one that waited for a concurrent edit
+    sees the lines that edit committed (a subquery of the locking statement would not)."""
     if not rows:
         return []
     lines: dict[str, list[dict[str, Any]]] = {}
@@ -48,9 +54,12 @@ def orders_for_update(conn: psycopg.Connection, where: str, params: list[Any]) -
     return [order_from_row(r, lines.get(r["order_id"], [])) for r in rows]
 
 
-def order_for_update(conn: psycopg.Connection, shop_id: str, order_id: str) -> Order | None:
-    found = orders_for_update(conn, "o.order_id = %s AND o.shop_id = %s", [order_id, shop_id])
-    return found[0] if found else None
+def order_for_update(conn: psycopg.Connection, shop_id: str, order_id: str) -> tuple[Order, bool] | None:
+    """The shop's order, locked, with its lines; and whether the shop lets customers change their orders."""
+    rows = all_rows(conn, ORDER_SQL.format(shop=", s.allow_order_changes") +
+                    " LEFT JOIN shops s ON s.shop_id = o.shop_id WHERE o.order_id = %s AND o.shop_id = %s "
+                    "FOR UPDATE OF o", [order_id, shop_id])
+    return (_with_lines(conn, rows)[0], bool(rows[0]["allow_order_changes"])) if rows else None
 
 
 def fees_and_methods(conn: psycopg.Connection, shop_id: str) -> tuple[Fees, dict[tuple[str, str], Method]]:

@@ -69,8 +69,20 @@ def _summary(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
+ISSUE_COLUMNS = ("subscription_event_id", "kind", "variant_id", "message", "recorded_at")
+
+# One statement for an order's page: its lines and update issues come as JSON arrays beside the order's row.
+ORDER_DETAIL_SQL = ORDER_SQL.replace("\n    FROM orders o", """,
+           (SELECT coalesce(json_agg(l ORDER BY l.position), '[]') FROM order_lines l
+            WHERE l.order_id = o.order_id) AS lines,
+           (SELECT coalesce(json_agg(json_build_object('issue_event_id', u.event_id::text, {issue_columns})
+                                     ORDER BY u.recorded_at, u.event_id, u.position), '[]')
+            FROM order_update_issues u WHERE u.order_id = o.order_id) AS issues
+    FROM orders o""".format(issue_columns=", ".join(f"'{c}', u.{c}" for c in ISSUE_COLUMNS)), 1)
+
+
 def order(conn: psycopg.Connection, shop_id: str, order_id: str, now: datetime) -> dict[str, Any] | None:
-    row = one_row(conn, ORDER_SQL + " WHERE o.order_id = %s AND o.shop_id = %s", [order_id, shop_id])
+    row = one_row(conn, ORDER_DETAIL_SQL + " WHERE o.order_id = %s AND o.shop_id = %s", [order_id, shop_id])
     if row is None:
         return None
     view = _summary(row, now)
@@ -79,15 +91,16 @@ def order(conn: psycopg.Connection, shop_id: str, order_id: str, now: datetime) 
         {**{k: line[k] for k in ("line_id", "variant_id", "name", "unit_price", "requested_quantity", "quantity",
                                  "total", "edited_by")},
          "capped": line["quantity"] < line["requested_quantity"]}
-        for line in all_rows(conn, "SELECT * FROM order_lines WHERE order_id = %s ORDER BY position", [order_id])]
-    view["update_issues"] = update_issues(conn, order_id)
+        for line in row["lines"]]
+    view["update_issues"] = [{**issue, "recorded_at": datetime.fromisoformat(issue["recorded_at"])}
+                             for issue in row["issues"]]
     return view
 
 
 def update_issues(conn: psycopg.Connection, order_id: str) -> list[dict[str, Any]]:
-    return all_rows(conn, "SELECT event_id::text AS issue_event_id, subscription_event_id, kind, variant_id, message, "
-                          "recorded_at FROM order_update_issues WHERE order_id = %s ORDER BY recorded_at, event_id, "
-                          "position", [order_id])
+    return all_rows(conn, f"SELECT event_id::text AS issue_event_id, {', '.join(ISSUE_COLUMNS)} "
+                          "FROM order_update_issues WHERE order_id = %s ORDER BY recorded_at, event_id, position",
+                    [order_id])
 
 
 def orders(conn: psycopg.Connection, shop_id: str, filters: dict[str, Any], limit: int, after: list[Any] | None,

@@ -40,15 +40,15 @@ def ensure_shop_visible(principal: Principal, shop_id: str) -> None:
 
 def load(conn: psycopg.Connection, shop_id: str, order_id: str, req: Request) -> tuple[Order, editing.Editor]:
     ensure_shop_visible(req.principal, shop_id)
-    order = repository.order_for_update(conn, shop_id, order_id)
-    if order is None or (req.principal.is_customer and order.customer_id != req.principal.customer_id):
+    found = repository.order_for_update(conn, shop_id, order_id)
+    if found is None or (req.principal.is_customer and found[0].customer_id != req.principal.customer_id):
         raise NotFound(f"No order {order_id} in this shop.")
+    order, customers_may_change = found
     if req.expected_version is not None and req.expected_version != order.version:
         raise PreconditionFailed(f"You sent If-Match {etag(req.expected_version)} but the current version is "
                                  f"{etag(order.version)}.", headers={"ETag": etag(order.version)})
-    shop = repository.shop(conn, shop_id) or {}
     role = "customer" if req.principal.is_customer else "manager"
-    return order, editing.Editor(role, bool(shop.get("allow_order_changes")))
+    return order, editing.Editor(role, customers_may_change)
 
 
 def _record(conn: psycopg.Connection, order: Order, decision: list[tuple[str, dict[str, Any]]], req: Request) -> None:
