@@ -45,6 +45,7 @@ class Relay:
         bootstrap: str | None = None,
         batch_size: int = 5000,
         idle_wait_s: float = 1.0,
+        gather_s: float = 0.01,
         on_batch: Callable[[int, float], None] | None = None,
         before_mark: Callable[[list[int]], None] | None = None,
         on_idle: Callable[[psycopg.Connection], None] | None = None,
@@ -54,6 +55,10 @@ class Relay:
         self.bootstrap = bootstrap
         self.batch_size = batch_size
         self.idle_wait_s = idle_wait_s
+        # After a quiet spell, the first notification waits this long before the batch is read, so a stream of
+        # single-event requests (200/s of them) makes batches of a few events: one SELECT, one Kafka round trip and
+        # one UPDATE for several events instead of for each. A full batch never waits.
+        self.gather_s = gather_s
         self.on_batch = on_batch
         self.before_mark = before_mark  # test hook: runs after Kafka acked, before published_at is stamped
         self.on_idle = on_idle  # e.g. refresh the outbox gauges
@@ -98,12 +103,15 @@ class Relay:
             if n < self.batch_size:
                 if self.on_idle:
                     self.on_idle(conn)
-                self._wait(conn, self.idle_wait_s)
+                if self._wait(conn, self.idle_wait_s) and self.gather_s > 0:
+                    self.stop_event.wait(self.gather_s)
+                    for _ in conn.notifies(timeout=0):  # what the gathered commits notified: this batch reads them
+                        pass
 
-    def _wait(self, conn: psycopg.Connection, timeout: float) -> None:
+    def _wait(self, conn: psycopg.Connection, timeout: float) -> bool:
+        """Until a notification or the timeout; True when notified."""
         self.heartbeat = time.monotonic()
-        for _ in conn.notifies(timeout=timeout, stop_after=1):
-            pass
+        return any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
 
     def publish_batch(self, conn: psycopg.Connection, producer) -> int:  # type: ignore[no-untyped-def]
         started = time.perf_counter()

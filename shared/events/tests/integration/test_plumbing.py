@@ -443,6 +443,43 @@ def test_a_steady_stream_of_events_is_applied_in_batches_not_one_at_a_time(infra
     assert batches <= len(rest) // 4, f"{len(rest)} events in {batches} batches"
 
 
+def test_the_relay_publishes_a_stream_of_single_event_commits_in_a_few_batches_in_order(infra, topic_prefix,
+                                                                                       make_db):
+    """After a quiet spell the relay waits ``gather_s`` before reading the outbox: commits of one event each, one
+    every 20 ms (REST writes), are published a few per SELECT, Kafka round trip and UPDATE. All of them, in
+    order. Without the wait each commit woke the relay for a batch of its own."""
+    import threading
+    import time
+
+    from shared_events.relay import Relay
+
+    dsn = make_db(None)
+    events = token_events(6)  # 12 events
+    relay = Relay(dsn, "probe-producer", bootstrap=infra.bootstrap, gather_s=0.5)
+    thread = threading.Thread(target=relay.run, daemon=True)
+    thread.start()
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            outbox.append(conn, events[:1])  # the first publication also fetches Kafka's metadata: not timed
+            wait_for(lambda: relay.stats.published == 1, what="the relay to publish a first event")
+            time.sleep(0.2)  # idle, waiting for a notification
+            for env in events[1:]:
+                outbox.append(conn, [env])
+                time.sleep(0.02)
+        wait_for(lambda: scalar(dsn, "SELECT count(*) FROM event_store WHERE published_at IS NULL") == 0,
+                 what="the relay to publish")
+    finally:
+        relay.stop()
+        thread.join(60)
+    assert relay.stats.published == len(events)
+    assert relay.stats.batches - 1 <= 3, f"{len(events) - 1} events in {relay.stats.batches - 1} batches"
+    by_key: dict[str, list[int]] = {}
+    for rec in topic_records(infra.bootstrap, physical("identity.events")):
+        env = decode(rec.value)
+        by_key.setdefault(env.aggregate_id, []).append(env.aggregate_version)
+    assert by_key == {e.aggregate_id: [1, 2] for e in events}  # each key's events once, in order
+
+
 def test_an_event_another_group_member_recorded_meanwhile_is_rolled_back_and_skipped_not_applied_twice(
         infra, topic_prefix, probe_db):
     """Two members of a group can briefly own one partition during a rebalance, and both apply an event. The
@@ -520,6 +557,8 @@ def test_append_is_all_or_nothing_in_its_own_transaction_or_in_the_callers(infra
         outbox.append(conn, events[:2])
         with pytest.raises(outbox.ConcurrencyError):
             outbox.append(conn, [events[2], clash])  # b's v1 is new, the clash is not: neither is stored
+        with pytest.raises(outbox.ConcurrencyError):
+            outbox.append(conn, [clash])  # alone (a request's usual single event takes another path)
         assert conn.execute("SELECT count(*) FROM event_store").fetchone()[0] == 2
     with psycopg.connect(dsn) as conn:
         conn.execute("SELECT 1")  # the caller's transaction is open
