@@ -1,14 +1,19 @@
 """Pure helpers of servicekit: errors, cursors, rate limits, principals, secret masking."""
 
-from datetime import UTC, datetime, timedelta
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from flask import Flask, jsonify
+from flask.json.provider import DefaultJSONProvider
 
 from servicekit.auth import Principal, new_token, token_hash
 from servicekit.clock import FixedClock
 from servicekit.config import ConfigError, Settings
 from servicekit.logs import mask
-from servicekit.web.app import _RateLimiter
+from servicekit.web.app import OrjsonProvider, _RateLimiter
 from servicekit.web.http import decode_cursor, encode_cursor, page
 from servicekit.web.problems import Unprocessable, flatten_errors
 
@@ -73,3 +78,21 @@ def test_a_fixed_clock_moves_only_when_told():
     before = clock.now()
     clock.advance(timedelta(minutes=2))
     assert clock.now() - before == timedelta(minutes=2)
+
+
+def test_json_responses_keep_the_key_order_and_write_what_flasks_own_provider_writes():
+    app = Flask("t")
+    app.json = OrjsonProvider(app)
+    when = datetime(2026, 11, 26, 14, 5, 9, tzinfo=UTC)
+    body = {"zeta": 1, "alpha": {"b": [1, 2.5, None, True], "a": "é ✓"}, "when": when, "day": date(2026, 1, 2),
+            "price": Decimal("1.10"), "id": uuid.UUID(int=7), 3: "int key", "money": 10**17}
+    with app.app_context():
+        raw = jsonify(body).get_data()
+    assert raw.startswith(b'{"zeta":1,"alpha":{"b":[1,2.5,null,true],') and raw.endswith(b"\n")  # compact
+    assert list(json.loads(raw)) == ["zeta", "alpha", "when", "day", "price", "id", "3", "money"]  # not sorted
+    flask_default = Flask("d")
+    flask_default.json = DefaultJSONProvider(flask_default)
+    flask_default.json.sort_keys = False  # sorting fails on mixed keys (and was never meant: JSON_SORT_KEYS=False)
+    with flask_default.app_context():
+        assert json.loads(raw) == json.loads(jsonify(body).get_data())  # same values, dates as HTTP dates
+    assert json.loads(raw)["when"] == "Thu, 26 Nov 2026 14:05:09 GMT"
