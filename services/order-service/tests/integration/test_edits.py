@@ -225,3 +225,34 @@ def test_parallel_adds_never_oversell_counted_stock_and_unlimited_variants_take_
     bread = _race(orders, [(p, tok["manager"], {"variant_id": "bread", "quantity": 5}) for p in paths])
     assert [r.status_code for r in bread] == [201] * 4, [r.json for r in bread]
     assert orders.on_hand(shop, "bread") is None
+
+
+def test_an_orders_events_applied_again_change_neither_its_rows_nor_the_stock(orders):
+    """Every edit moves the order's version, its lines and the stock in one guarded statement: a redelivered or
+    replayed event (version not above the order's) changes nothing, not even the counted stock."""
+    import psycopg
+
+    from order_service.adapters import order_projection
+    from shared_events import outbox
+
+    shop, _, order, tok = _placed(orders)
+    path = f"/shops/{shop.shop_id}/orders/{order['order_id']}"
+    added = orders.api("POST", f"{path}/lines", tok["manager"], json={"variant_id": "jam", "quantity": 2}).json
+    orders.api("PATCH", f"{path}/lines/{_line(added, 'eggs')['line_id']}", tok["manager"], json={"quantity": 5})
+    assert orders.api("DELETE", f"{path}/lines/{_line(added, 'milk')['line_id']}", tok["manager"]).status_code == 200
+
+    def state():
+        stock = {v: orders.on_hand(shop, v) for v in ("eggs", "milk", "jam")}
+        return (stock, orders.lines(order["order_id"]),
+                orders.rows("SELECT version, total FROM orders WHERE order_id = %s", [order["order_id"]]))
+
+    before = state()
+    assert before[0] == {"eggs": 5, "milk": 10, "jam": 1}
+    with psycopg.connect(orders.dsn) as conn:
+        events = outbox.history(conn, order["order_id"], "orders.events")
+        assert [e.event_type for e in events] == ["OrderPlaced", "OrderLineAdded", "OrderLineChanged",
+                                                  "OrderLineRemoved"]
+        for env in events:
+            order_projection.apply(conn, env)
+        conn.commit()
+    assert state() == before

@@ -65,24 +65,28 @@ def _insert_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str,
                 f"INSERT INTO order_lines ({columns}) SELECT {columns} FROM {{staged}} ON CONFLICT DO NOTHING")
 
 
-def _take_stock(conn: psycopg.Connection, deltas: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    """Allocated units leave on_hand (released ones come back); unlimited stock (NULL) stays unlimited."""
+TAKE_STOCK = """
+    UPDATE catalog_variants c SET on_hand = c.on_hand - d.delta
+    FROM unnest(%s::text[], %s::text[], %s::int[]) AS d (shop_id, variant_id, delta)
+    WHERE c.shop_id = d.shop_id AND c.variant_id = d.variant_id AND c.on_hand IS NOT NULL
+"""
+
+
+def _stock_params(deltas: Iterable[tuple[str, dict[str, Any]]]) -> list[list[Any]] | None:
+    """TAKE_STOCK's arrays for these (shop, delta) pairs, summed per variant; None when nothing moves."""
     summed: dict[tuple[str, str], int] = {}
     for shop_id, d in deltas:
         key = (shop_id, d["variant_id"])
         summed[key] = summed.get(key, 0) + d["delta"]
-    summed = {k: v for k, v in summed.items() if v}
-    if not summed:
-        return
-    keys = sorted(summed)  # a fixed order: concurrent writers lock variant rows the same way
-    conn.execute(
-        """
-        UPDATE catalog_variants c SET on_hand = c.on_hand - d.delta
-        FROM unnest(%s::text[], %s::text[], %s::int[]) AS d (shop_id, variant_id, delta)
-        WHERE c.shop_id = d.shop_id AND c.variant_id = d.variant_id AND c.on_hand IS NOT NULL
-        """,
-        [[k[0] for k in keys], [k[1] for k in keys], [summed[k] for k in keys]],
-    )
+    keys = sorted(k for k, v in summed.items() if v)  # a fixed order: concurrent writers lock rows the same way
+    return [[k[0] for k in keys], [k[1] for k in keys], [summed[k] for k in keys]] if keys else None
+
+
+def _take_stock(conn: psycopg.Connection, deltas: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """Allocated units leave on_hand (released ones come back); unlimited stock (NULL) stays unlimited."""
+    params = _stock_params(deltas)
+    if params:
+        conn.execute(TAKE_STOCK, params)
 
 
 def apply_confirmed(conn: psycopg.Connection, envs: Sequence[Envelope],
@@ -119,56 +123,56 @@ def apply_versions(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
                 "WHERE o.order_id = d.order_id AND o.version < d.version")
 
 
-def _advance(conn: psycopg.Connection, env: Envelope, extra: str = "", params: Sequence[Any] = ()) -> bool:
-    """Move the order to this event's version (with extra SET clauses); False when already applied."""
+def _advance(conn: psycopg.Connection, env: Envelope, extra: str = "", params: Sequence[Any] = (),
+             then: str = "", then_params: Sequence[Any] = ()) -> bool:
+    """Move the order to this event's version (with extra SET clauses), take or give back the stock it moves,
+    and run ``then``, a data-modifying statement reading the CTE ``advanced`` (the order's row, or no row when
+    the event was already applied): one statement, one round trip. False when already applied.
+
+    The statement's other parts read the snapshot from before the order's UPDATE: every writer locked the order
+    earlier in its transaction (the REST handlers and the propagation do), so that snapshot holds its lines."""
     p = env.payload
     totals = p.get("totals")
     total_sets = ", item_total = %s, shipping_fee = %s, payment_fee = %s, total = %s" if totals else ""
     total_params = [totals[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")] if totals else []
-    row = one_row(
-        conn,
-        f"UPDATE orders SET version = %s, updated_at = %s{total_sets}{extra} "
-        "WHERE order_id = %s AND version < %s RETURNING order_id",
-        [env.aggregate_version, env.occurred_at, *total_params, *params, p["order_id"], env.aggregate_version],
-    )
-    if row is None:
-        return False
-    _take_stock(conn, [(p["shop_id"], d) for d in p.get("stock_delta") or []])
-    return True
+    sql = (f"WITH advanced AS (UPDATE orders SET version = %s, updated_at = %s{total_sets}{extra} "
+           "WHERE order_id = %s AND version < %s RETURNING order_id)")
+    args = [env.aggregate_version, env.occurred_at, *total_params, *params, p["order_id"], env.aggregate_version]
+    stock = _stock_params((p["shop_id"], d) for d in p.get("stock_delta") or [])
+    if stock:
+        sql += f", taken AS ({TAKE_STOCK} AND EXISTS (SELECT FROM advanced))"
+        args += stock
+    if then:
+        sql += f", followed AS ({then})"
+        args += then_params
+    return one_row(conn, sql + " SELECT order_id FROM advanced", args) is not None
 
 
 def line_changed(conn: psycopg.Connection, env: Envelope) -> None:
     p = env.payload
-    if not _advance(conn, env):
-        return
     requested = p.get("requested_quantity")
     if requested is None and p["by"] in ("manager", "customer"):
         requested = p["quantity"]
-    conn.execute(
-        "UPDATE order_lines SET quantity = %s, total = unit_price * %s, edited_by = %s, "
-        "requested_quantity = coalesce(%s, requested_quantity) WHERE order_id = %s AND line_id = %s",
-        [p["quantity"], p["quantity"], p["by"], requested, p["order_id"], p["line_id"]],
-    )
+    _advance(conn, env, then="UPDATE order_lines SET quantity = %s, total = unit_price * %s, edited_by = %s, "
+                             "requested_quantity = coalesce(%s, requested_quantity) "
+                             "WHERE order_id = %s AND line_id = %s AND EXISTS (SELECT FROM advanced)",
+             then_params=[p["quantity"], p["quantity"], p["by"], requested, p["order_id"], p["line_id"]])
 
 
 def line_added(conn: psycopg.Connection, env: Envelope) -> None:
-    p = env.payload
-    if not _advance(conn, env):
-        return
-    line = p["line"]  # one statement (the REST path's): the next position is read in the INSERT itself
-    conn.execute(
-        f"INSERT INTO order_lines ({', '.join(LINE_COLUMNS)}) VALUES (%s, %s, "
-        "(SELECT coalesce(max(position), 0) + 1 FROM order_lines WHERE order_id = %s), %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT DO NOTHING",
-        [p["order_id"], line["line_id"], p["order_id"], line["variant_id"], line["name"], line["unit_price"],
-         line["requested_quantity"], line["quantity"], line["total"], p["by"]],
-    )
+    p, line = env.payload, env.payload["line"]
+    _advance(conn, env, then=f"INSERT INTO order_lines ({', '.join(LINE_COLUMNS)}) "
+                             "SELECT %s, %s, (SELECT coalesce(max(position), 0) + 1 FROM order_lines "
+                             "WHERE order_id = %s), %s, %s, %s::int, %s::int, %s::int, %s::bigint, %s "
+                             "FROM advanced ON CONFLICT DO NOTHING",
+             then_params=[p["order_id"], line["line_id"], p["order_id"], line["variant_id"], line["name"],
+                          line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], p["by"]])
 
 
 def line_removed(conn: psycopg.Connection, env: Envelope) -> None:
     p = env.payload
-    if _advance(conn, env):
-        conn.execute("DELETE FROM order_lines WHERE order_id = %s AND line_id = %s", [p["order_id"], p["line_id"]])
+    _advance(conn, env, then="DELETE FROM order_lines WHERE order_id = %s AND line_id = %s "
+                             "AND EXISTS (SELECT FROM advanced)", then_params=[p["order_id"], p["line_id"]])
 
 
 def details_changed(conn: psycopg.Connection, env: Envelope) -> None:
