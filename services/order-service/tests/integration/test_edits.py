@@ -97,6 +97,10 @@ def test_managers_change_lines_add_products_methods_cancel_and_resume_and_if_mat
     assert added.status_code == 201, added.json
     assert _line(added.json, "jam")["quantity"] == 2 and _line(added.json, "jam")["edited_by"] == "manager"
     assert [ln["variant_id"] for ln in added.json["lines"]] == ["eggs", "milk", "jam"]  # the new line comes last
+    totals = added.json["totals"]  # the shop's fees still apply: 5.00 delivery, 1.5% by card
+    assert totals["item_total"] == 2 * 320 + 150 + 2 * 450 and totals["shipping_fee"] == 500
+    assert totals["payment_fee"] > 0 and totals["total"] == sum(totals[k] for k in ("item_total", "shipping_fee",
+                                                                                    "payment_fee"))
     assert [(ln["variant_id"], ln["position"]) for ln in orders.lines(order["order_id"])] == [
         ("eggs", 1), ("milk", 2), ("jam", 3)]
     again = orders.api("POST", f"{path}/lines", tok["manager"], json={"variant_id": "jam", "quantity": 2},

@@ -63,10 +63,14 @@ def order_for_update(conn: psycopg.Connection, shop_id: str, order_id: str) -> t
 
 
 def fees_and_methods(conn: psycopg.Connection, shop_id: str) -> tuple[Fees, dict[tuple[str, str], Method]]:
+    return _fees_and_methods(all_rows(conn, "SELECT * FROM shop_methods WHERE shop_id = %s", [shop_id]))
+
+
+def _fees_and_methods(rows: Iterable[dict[str, Any]]) -> tuple[Fees, dict[tuple[str, str], Method]]:
     shipping: dict[str, Fee] = {}
     payment: dict[str, Fee] = {}
     methods: dict[tuple[str, str], Method] = {}
-    for r in all_rows(conn, "SELECT * FROM shop_methods WHERE shop_id = %s", [shop_id]):
+    for r in rows:
         (shipping if r["kind"] == "shipping" else payment)[r["method_id"]] = Fee(r["fee_flat"], r["fee_percent_bp"])
         methods[(r["kind"], r["method_id"])] = Method(r["method_id"], r["kind"], r["active"] and not r["removed"],
                                                       r["payment_kind"])
@@ -75,6 +79,9 @@ def fees_and_methods(conn: psycopg.Connection, shop_id: str) -> tuple[Fees, dict
 
 def variant_name(product_name: str, variant_name: str | None) -> str:
     return f"{product_name} - {variant_name}" if variant_name else product_name
+
+
+CATALOG_SQL = "SELECT * FROM catalog_variants WHERE shop_id = %s AND variant_id = ANY(%s) ORDER BY variant_id"
 
 
 def catalog_for_update(conn: psycopg.Connection, shop_id: str, variant_ids: Iterable[str]
@@ -87,11 +94,28 @@ def catalog_for_update(conn: psycopg.Connection, shop_id: str, variant_ids: Iter
     ids = sorted(set(variant_ids))
     if not ids:
         return {}, Stock({})
-    sql = "SELECT * FROM catalog_variants WHERE shop_id = %s AND variant_id = ANY(%s) ORDER BY variant_id"
-    rows = {r["variant_id"]: r for r in all_rows(conn, sql, [shop_id, ids])}
+    return _locked_catalog(conn, shop_id, all_rows(conn, CATALOG_SQL, [shop_id, ids]))
+
+
+def catalog_and_fees(conn: psycopg.Connection, shop_id: str, variant_ids: Iterable[str]
+                     ) -> tuple[dict[str, Variant], Stock, Fees, dict[tuple[str, str], Method]]:
+    """catalog_for_update and fees_and_methods, the variants' first read and the methods in one statement (an
+    edit's round trips): counted variants are still locked and read again by a statement of their own."""
+    ids = sorted(set(variant_ids))
+    row = one_row(conn, f"SELECT (SELECT coalesce(json_agg(c ORDER BY c.variant_id), '[]') FROM ({CATALOG_SQL}) c) "
+                        "AS variants, (SELECT coalesce(json_agg(m), '[]') FROM shop_methods m WHERE m.shop_id = %s) "
+                        "AS methods", [shop_id, ids, shop_id])
+    assert row is not None  # an aggregate without GROUP BY: always one row
+    catalog, stock = _locked_catalog(conn, shop_id, row["variants"]) if ids else ({}, Stock({}))
+    return (catalog, stock, *_fees_and_methods(row["methods"]))
+
+
+def _locked_catalog(conn: psycopg.Connection, shop_id: str, first_read: list[dict[str, Any]]
+                    ) -> tuple[dict[str, Variant], Stock]:
+    rows = {r["variant_id"]: r for r in first_read}
     counted = [v for v, r in rows.items() if r["on_hand"] is not None]
     if counted:
-        rows.update((r["variant_id"], r) for r in all_rows(conn, sql + " FOR UPDATE", [shop_id, counted]))
+        rows.update((r["variant_id"], r) for r in all_rows(conn, CATALOG_SQL + " FOR UPDATE", [shop_id, counted]))
     catalog = {v: Variant(v, variant_name(r["product_name"], r["variant_name"]), r["unit_price"], r["on_hand"],
                           r["available"] and not r["deleted"]) for v, r in rows.items()}
     return catalog, Stock({v.variant_id: v.on_hand for v in catalog.values() if v.sellable})

@@ -60,8 +60,7 @@ def _record(conn: psycopg.Connection, order: Order, decision: list[tuple[str, di
 def change_line_quantity(conn: psycopg.Connection, cmd: commands.ChangeLineQuantity, req: Request) -> None:
     order, editor = load(conn, cmd.shop_id, cmd.order_id, req)
     line = order.line(cmd.line_id)
-    _, stock = repository.catalog_for_update(conn, order.shop_id, [line.variant_id] if line else [])
-    fees, _ = repository.fees_and_methods(conn, order.shop_id)
+    _, stock, fees, _ = repository.catalog_and_fees(conn, order.shop_id, [line.variant_id] if line else [])
     _record(conn, order, editing.change_line_quantity(order, cmd, editor, stock, fees, req.now), req)
 
 
@@ -76,8 +75,7 @@ def remove_line(conn: psycopg.Connection, cmd: commands.RemoveLine, req: Request
 
 def add_line(conn: psycopg.Connection, cmd: commands.AddLine, req: Request) -> None:
     order, editor = load(conn, cmd.shop_id, cmd.order_id, req)
-    catalog, stock = repository.catalog_for_update(conn, order.shop_id, [cmd.variant_id])
-    fees, _ = repository.fees_and_methods(conn, order.shop_id)
+    catalog, stock, fees, _ = repository.catalog_and_fees(conn, order.shop_id, [cmd.variant_id])
     decision = editing.add_line(order, cmd, editor, catalog.get(cmd.variant_id), stock, fees, req.now)
     _record(conn, order, decision, req)
 
@@ -100,6 +98,5 @@ def cancel_order(conn: psycopg.Connection, cmd: commands.CancelOrder, req: Reque
 
 def resume_order(conn: psycopg.Connection, cmd: commands.ResumeOrder, req: Request) -> None:
     order, editor = load(conn, cmd.shop_id, cmd.order_id, req)
-    _, stock = repository.catalog_for_update(conn, order.shop_id, [line.variant_id for line in order.lines])
-    fees, _ = repository.fees_and_methods(conn, order.shop_id)
+    _, stock, fees, _ = repository.catalog_and_fees(conn, order.shop_id, [line.variant_id for line in order.lines])
     _record(conn, order, editing.resume(order, editor, stock, fees, req.now), req)

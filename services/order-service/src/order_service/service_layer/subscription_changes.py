@@ -36,8 +36,7 @@ def on_subscription_updated(conn: psycopg.Connection, env: Envelope, _cfg: React
     if not orders:
         return
     wanted = _variants(p["changes"].get("items"), p["previous"].get("items"))
-    catalog, stock = repository.catalog_for_update(conn, p["shop_id"], wanted)
-    fees, _ = repository.fees_and_methods(conn, p["shop_id"])
+    catalog, stock, fees, _ = repository.catalog_and_fees(conn, p["shop_id"], wanted)
     for order in orders:
         if order.is_closed(env.occurred_at):
             result = propagation.Propagation(issues=[{
@@ -122,8 +121,7 @@ def on_occurrence_resumed(conn: psycopg.Connection, env: Envelope, cfg: Reaction
     for order in orders:
         if order.status != "cancelled":
             continue
-        _, stock = repository.catalog_for_update(conn, order.shop_id, {line.variant_id for line in order.lines})
-        fees, _ = repository.fees_and_methods(conn, order.shop_id)
+        _, stock, fees, _ = repository.catalog_and_fees(conn, order.shop_id, {line.variant_id for line in order.lines})
         try:
             decision = editing.resume(order, editing.MANAGER, stock, fees, env.occurred_at, by="subscription")
         except (errors.OrderClosed, errors.OrderNotEditable):
