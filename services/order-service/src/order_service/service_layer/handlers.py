@@ -66,10 +66,8 @@ def change_line_quantity(conn: psycopg.Connection, cmd: commands.ChangeLineQuant
 
 def remove_line(conn: psycopg.Connection, cmd: commands.RemoveLine, req: Request) -> None:
     order, editor = load(conn, cmd.shop_id, cmd.order_id, req)
-    fees, _ = repository.fees_and_methods(conn, order.shop_id)
-    line = order.line(cmd.line_id)
-    if line is not None:  # the released units go back to a locked stock row
-        repository.catalog_for_update(conn, order.shop_id, [line.variant_id])
+    line = order.line(cmd.line_id)  # the released units go back to a locked stock row
+    _, _, fees, _ = repository.catalog_and_fees(conn, order.shop_id, [line.variant_id] if line else [])
     _record(conn, order, editing.remove_line(order, cmd, editor, fees, req.now), req)
 
 
