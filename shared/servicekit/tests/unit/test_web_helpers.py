@@ -2,18 +2,22 @@
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import marshmallow as ma
 import pytest
 from flask import Flask, jsonify
 from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api
 
 from servicekit.auth import Principal, new_token, token_hash
 from servicekit.clock import FixedClock
 from servicekit.config import ConfigError, Settings
 from servicekit.logs import mask
 from servicekit.web.app import OrjsonProvider, _RateLimiter
+from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import decode_cursor, encode_cursor, page
 from servicekit.web.problems import Unprocessable, flatten_errors
 
@@ -96,3 +100,47 @@ def test_json_responses_keep_the_key_order_and_write_what_flasks_own_provider_wr
     with flask_default.app_context():
         assert json.loads(raw) == json.loads(jsonify(body).get_data())  # same values, dates as HTTP dates
     assert json.loads(raw)["when"] == "Thu, 26 Nov 2026 14:05:09 GMT"
+
+
+def test_an_argument_schema_is_made_once_and_serves_every_request_and_thread():
+    made = []
+
+    class Item(ma.Schema):
+        class Meta:
+            unknown = ma.RAISE
+        sku = ma.fields.String(required=True)
+
+    class Body(ma.Schema):
+        class Meta:
+            unknown = ma.RAISE
+
+        def __init__(self, *args, **kwargs):
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+        items = ma.fields.List(ma.fields.Nested(Item), required=True)
+
+    app = Flask("t")
+    app.config.update(API_TITLE="t", API_VERSION="1", OPENAPI_VERSION="3.0.2")
+    api = Api(app)
+    blp = Blueprint("b", __name__)
+
+    @blp.route("/things", methods=["POST"])
+    @blp.arguments(Body)
+    def things(body):
+        return {"skus": [i["sku"] for i in body["items"]]}
+
+    api.register_blueprint(blp)
+    client = app.test_client()
+    assert client.post("/things", json={"items": [{"sku": "a"}]}).get_json() == {"skus": ["a"]}
+    before = len(made)
+    bad = client.post("/things", json={"items": [{"sku": 1, "extra": 2}], "more": 3})
+    assert bad.status_code == 422
+    assert bad.get_json()["errors"]["json"] == {"items": {"0": {"sku": ["Not a valid string."],
+                                                                "extra": ["Unknown field."]}},
+                                                "more": ["Unknown field."]}
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda n: client.post("/things", json={"items": [{"sku": str(n)}] * (n % 3 + 1)}),
+                            range(64)))
+    assert [r.get_json() for r in got] == [{"skus": [str(n)] * (n % 3 + 1)} for n in range(64)]
+    assert len(made) == before  # none made per request (webargs made one for each request from the class)

@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, jsonify, request, url_for
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from billing_service.adapters import views
 from billing_service.entrypoints import api_schemas as s
 from billing_service.service_layer import handlers
 from servicekit.web.app import now, principal, request_conn
+from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import check_version, decode_cursor, idempotent, page, with_etag
 from servicekit.web.problems import Forbidden, NotFound, Unprocessable
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, jsonify, request
-from flask_smorest import Blueprint
 
 from billing_service.adapters.webhooks import InvalidWebhook, verify
 from billing_service.config import ServiceSettings
 from billing_service.entrypoints.api_schemas import WebhookAckSchema
 from billing_service.service_layer import handlers
 from servicekit.web.app import now, public, request_conn
+from servicekit.web.blueprint import Blueprint
 from servicekit.web.problems import Problem
 
 blp = Blueprint("webhooks", __name__, description="Stripe webhooks (Stripe-Signature verified)")

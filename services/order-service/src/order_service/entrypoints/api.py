@@ -8,13 +8,13 @@ from functools import cache
 from typing import Any
 
 from flask import Response, g, jsonify, request
-from flask_smorest import Blueprint
 
 from order_service.adapters import views
 from order_service.domain import commands
 from order_service.entrypoints import api_schemas as s
 from order_service.service_layer import handlers
 from servicekit.web.app import now, principal, request_conn
+from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import decode_cursor, encode_cursor, expected_version, idempotent, with_etag
 from servicekit.web.problems import Forbidden, NotFound, Unprocessable
 

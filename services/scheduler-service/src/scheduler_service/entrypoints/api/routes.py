@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from scheduler_service.adapters import repository
 from scheduler_service.adapters.clock import PlatformClock
@@ -15,6 +14,7 @@ from scheduler_service.domain.timezones import to_local
 from scheduler_service.entrypoints.api import schemas
 from scheduler_service.service_layer import test_clock
 from servicekit.web.app import principal, request_conn, settings
+from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import decode_cursor, page
 from servicekit.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
 

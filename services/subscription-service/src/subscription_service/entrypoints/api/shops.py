@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from servicekit.web.app import request_conn
+from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import idempotent
 from subscription_service.entrypoints.api.common import (
     CREATE,

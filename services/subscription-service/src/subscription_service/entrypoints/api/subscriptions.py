@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from servicekit.web.app import request_conn
+from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import decode_cursor, idempotent
 from subscription_service.domain.occurrences import OCCURRENCE_STATES
 from subscription_service.domain.subscriptions import OPEN_ORDER_CHOICES, STATES
