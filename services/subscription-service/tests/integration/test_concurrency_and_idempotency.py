@@ -1,5 +1,6 @@
 """Two writers never both win; a retried create returns the first response."""
 
+import psycopg
 import pytest
 
 from devstack.testing import race as run_together
@@ -109,3 +110,30 @@ def test_parallel_creates_in_one_shop_get_distinct_increasing_ranks(shop, kit, a
     assert len(set(first.values())) == 6 and min(first.values()) >= 1
     later = kit.ok(shop.manager.post(f"/shops/{shop.id}/subscriptions", kit.subscription_body(shop)), 201)
     assert _ranks(app.dsn, [later["id"]])[later["id"]] > max(first.values())
+
+
+def test_the_rules_reads_hold_the_customer_and_schedule_until_the_subscription_is_written(shop, app):
+    """The one statement that reads a create's shop, customer, schedule and variants share-locks the customer and
+    the schedule: a delete, which locks either row for update first, waits for the create's transaction and then
+    sees its subscription. Neither row is locked by the read of a missing one."""
+    from subscription_service.adapters import repository as repo
+
+    with psycopg.connect(app.dsn) as creating, psycopg.connect(app.dsn) as deleting:
+        refs = repo.references(creating, shop.id, shop.customer["id"], shop.schedule["id"], ["eggs-6", "nope"],
+                               rank=True)
+        assert refs is not None and refs.customer is not None and refs.schedule is not None
+        assert refs.customer.customer_id == shop.customer["id"] and refs.schedule.schedule_id == shop.schedule["id"]
+        assert set(refs.variants) == {"eggs-6"} and refs.rank is not None
+        deleting.execute("SET lock_timeout = '200ms'")
+        deleting.commit()  # for the session, not only this transaction
+        for table, key, value in (("customers", "customer_id", shop.customer["id"]),
+                                  ("schedules", "schedule_id", shop.schedule["id"])):
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                deleting.execute(f"SELECT 1 FROM {table} WHERE {key} = %s FOR UPDATE", [value])
+            deleting.rollback()
+        creating.rollback()
+        for table, key, value in (("customers", "customer_id", shop.customer["id"]),
+                                  ("schedules", "schedule_id", shop.schedule["id"])):
+            assert deleting.execute(f"SELECT 1 FROM {table} WHERE {key} = %s FOR UPDATE", [value]).fetchone()
+            deleting.rollback()
+        assert repo.references(creating, "no-such-shop", shop.customer["id"], None, []) is None

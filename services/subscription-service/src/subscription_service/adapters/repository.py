@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -43,16 +43,51 @@ def _method(row: dict[str, Any]) -> Method:
                   row["description"], row["pickup"], row["kind"], row["removed_at"] is not None)
 
 
-def shop(conn: psycopg.Connection, shop_id: str, lock: str | None = None) -> Shop | None:
-    row = _one(conn, "SELECT s.*, (SELECT coalesce(json_agg(m ORDER BY m.created_at, m.method_id), '[]') "
-                     "FROM shop_methods m WHERE m.shop_id = s.shop_id) AS methods "
-                     "FROM shops s WHERE s.shop_id = %s", [shop_id], lock)  # one round trip, methods as JSON
-    if row is None:
-        return None
+SHOP_SQL = ("SELECT s.*, (SELECT coalesce(json_agg(m ORDER BY m.created_at, m.method_id), '[]') "
+            "FROM shop_methods m WHERE m.shop_id = s.shop_id) AS methods{more} FROM shops s WHERE s.shop_id = %s")
+
+
+def shop_from_row(row: dict[str, Any]) -> Shop:
     methods = row["methods"]
-    return Shop(shop_id, row["version"], row["settings"],
+    return Shop(row["shop_id"], row["version"], row["settings"],
                 shipping_methods={m["method_id"]: _method(m) for m in methods if m["method_type"] == "shipping"},
                 payment_methods={m["method_id"]: _method(m) for m in methods if m["method_type"] == "payment"})
+
+
+def shop(conn: psycopg.Connection, shop_id: str, lock: str | None = None) -> Shop | None:
+    row = _one(conn, SHOP_SQL.format(more=""), [shop_id], lock)  # one round trip, methods as JSON
+    return shop_from_row(row) if row is not None else None
+
+
+class References(NamedTuple):
+    """What a subscription's rules read besides its order cycles, as one statement found it."""
+    shop: Shop
+    customer: Customer | None
+    schedule: Schedule | None
+    variants: dict[str, Variant]
+    rank: int | None
+
+
+REFERENCES_SQL = SHOP_SQL.format(more=(
+    ", (SELECT to_json(c) FROM customers c WHERE c.customer_id = %s AND c.shop_id = s.shop_id FOR SHARE) AS customer"
+    ", (SELECT to_json(sc) FROM schedules sc WHERE sc.schedule_id = %s AND sc.shop_id = s.shop_id FOR SHARE)"
+    " AS schedule, (SELECT coalesce(json_agg(v), '[]') FROM variants v WHERE v.shop_id = s.shop_id"
+    " AND v.variant_id = ANY(%s)) AS variants, CASE WHEN %s THEN nextval('subscription_rank') END AS rank"))
+
+
+def references(conn: psycopg.Connection, shop_id: str, customer_id: str | None, schedule_id: str | None,
+               variant_ids: Iterable[str], *, rank: bool = False) -> References | None:
+    """The shop (None when there is none), its customer and schedule share-locked (a concurrent delete of either
+    waits for this transaction, then sees the subscription and refuses), the variants, and with ``rank`` a new
+    creation rank: one round trip. The schedule's order cycles are not read here: a subquery beside a lock reads
+    the snapshot from before any lock wait, so a schedule changed meanwhile would come with its old cycles."""
+    row = _one(conn, REFERENCES_SQL, [customer_id, schedule_id, list(variant_ids), rank, shop_id])
+    if row is None:
+        return None
+    customer, schedule = row["customer"], row["schedule"]
+    return References(shop_from_row(row), customer_from_row(customer) if customer else None,
+                      schedule_from_row(schedule) if schedule else None,
+                      {v["variant_id"]: variant_from_row(v) for v in row["variants"]}, row["rank"])
 
 
 def existing_shops(conn: psycopg.Connection, shop_ids: Iterable[str]) -> set[str]:
@@ -162,8 +197,12 @@ def subscription(conn: psycopg.Connection, shop_id: str, subscription_id: str,
 def variants(conn: psycopg.Connection, shop_id: str, variant_ids: Iterable[str]) -> dict[str, Variant]:
     rows = _all(conn, "SELECT * FROM variants WHERE shop_id = %s AND variant_id = ANY(%s)",
                 [shop_id, list(variant_ids)])
-    return {r["variant_id"]: Variant(r["variant_id"], r["product_name"], r["variant_name"], r["unit_price"],
-                                     r["currency"], r["available"], r["deleted"]) for r in rows}
+    return {r["variant_id"]: variant_from_row(r) for r in rows}
+
+
+def variant_from_row(r: dict[str, Any]) -> Variant:
+    return Variant(r["variant_id"], r["product_name"], r["variant_name"], r["unit_price"], r["currency"],
+                   r["available"], r["deleted"])
 
 
 def token(conn: psycopg.Connection, token_id: str, lock: str | None = None) -> Token | None:

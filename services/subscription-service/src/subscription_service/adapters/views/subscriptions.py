@@ -21,9 +21,14 @@ SUBSCRIPTION_SORTS = {"created_at": Sort("created_at", "s.created_at"), "begins_
 STATE_SQL = ("CASE WHEN s.cancelled_at IS NOT NULL THEN 'cancelled' WHEN s.paused_at IS NOT NULL THEN 'paused' "
              "WHEN s.begins_at > %(now)s THEN 'pending' WHEN s.ends_at < %(now)s THEN 'ended' ELSE 'active' END")
 JOINED = ("SELECT s.*, c.email AS customer_email, c.first_name AS customer_first_name, "
-          "c.last_name AS customer_last_name, sc.name AS schedule_name, {sort} AS _sort, s.subscription_id AS _id "
-          "FROM subscriptions s JOIN customers c ON c.customer_id = s.customer_id "
+          "c.last_name AS customer_last_name, sc.name AS schedule_name, {sort} AS _sort, "
+          "s.subscription_id AS _id{more} FROM subscriptions s JOIN customers c ON c.customer_id = s.customer_id "
           "JOIN schedules sc ON sc.schedule_id = s.schedule_id")
+
+ONE_SQL = JOINED.format(  # one subscription with its skipped cycles: one round trip
+    sort="s.created_at", more=", ARRAY(SELECT k.order_cycle_id FROM occurrence_skips k "
+                              "WHERE k.subscription_id = s.subscription_id AND k.skipped) AS skipped_ids") \
+    + " WHERE s.subscription_id = %s AND s.shop_id = %s"
 
 
 def _item(item: dict[str, Any], v: Variant | None) -> dict[str, Any]:
@@ -56,11 +61,10 @@ def subscription(conn: psycopg.Connection, shop_id: str, subscription_id: str, n
                  variants: dict[str, Variant] | None = None) -> dict[str, Any] | None:
     """The API's view of a subscription. A caller that has just read the shop, or the variants of the
     subscription's items, in this transaction passes them in and saves reading them again."""
-    found = row(conn, JOINED.format(sort="s.created_at") + " WHERE s.subscription_id = %s AND s.shop_id = %s",
-                [subscription_id, shop_id])
+    found = row(conn, ONE_SQL, [subscription_id, shop_id])
     if found is None:
         return None
-    sub = repo.subscription_from_row(found, repo.skipped_cycles(conn, [subscription_id]).get(subscription_id, ()))
+    sub = repo.subscription_from_row(found, found["skipped_ids"])
     wanted = [i.variant_id for i in sub.terms.items]
     if variants is None or not set(wanted) <= set(variants):
         variants = repo.variants(conn, shop_id, wanted)
@@ -91,7 +95,7 @@ def list_subscriptions(conn: psycopg.Connection, shop_id: str, page: PageRequest
                        states: list[str] | None = None, customer_id: str | None = None,
                        schedule_id: str | None = None, q: str | None = None) -> tuple[list, Any]:
     sort = SUBSCRIPTION_SORTS[page.sort]
-    query = Query(JOINED.format(sort=sort.expr), "s.subscription_id")
+    query = Query(JOINED.format(sort=sort.expr, more=""), "s.subscription_id")
     query.filter("s.shop_id = %s", shop_id)
     state_sql = STATE_SQL.replace("%(now)s", "%s")
     if states:
