@@ -31,7 +31,7 @@ import psycopg
 from kafka import TopicPartition
 from psycopg import sql
 
-from shared_events import jsoncodec
+from shared_events import gctuning, jsoncodec
 from shared_events import kafka as kafka_clients
 from shared_events.envelope import Envelope, decode
 from shared_events.registry import DecodeError
@@ -257,6 +257,7 @@ def _read_and_decode(topics: list[str], bootstrap: str, topic_prefix: str, sendi
     type is read from the parsed JSON alone (about 4 us, where a whole decode and its trip through the pipe cost
     about 45 us), so whether it would decode is never known."""
     os.environ["TOPIC_PREFIX"] = topic_prefix
+    gctuning.for_batches()
     try:
         batch: list[Envelope | None] = []
         skipped = 0
@@ -363,7 +364,7 @@ def rebuild(
     tables = list(tables)
     scratch = f"rebuild_{uuid.uuid4().hex[:10]}"
     report = RebuildReport()
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn) as conn, gctuning.batch_thresholds():
         live_schema = conn.execute("SELECT current_schema()").fetchone()[0]  # type: ignore[index]
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(scratch)))
         conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(scratch)))

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
 from servicekit import metrics
+from shared_events import gctuning
 
 log = logging.getLogger("servicekit.worker")
 
@@ -80,6 +81,7 @@ def run_worker(worker: Worker, *, name: str, ready: Callable[[], object] = lambd
     port = int(os.environ.get("WORKER_HTTP_PORT", "0") or 0)
     server = _serve_health(port, ready, lambda: _alive(worker)) if port else None
     log.info("started", extra={"worker": name})
+    gctuning.for_batches()
     try:
         worker.run()
     finally:
