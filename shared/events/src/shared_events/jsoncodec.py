@@ -26,9 +26,9 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj)
 
 
-def _dumps_for_postgres(obj: Any) -> bytes:
+def dumps_for_postgres(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
-set_json_dumps(_dumps_for_postgres)
+set_json_dumps(dumps_for_postgres)
 set_json_loads(orjson.loads)

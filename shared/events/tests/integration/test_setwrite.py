@@ -135,3 +135,71 @@ def test_a_staged_update_of_a_few_rows_looks_them_up_by_key_instead_of_scanning_
         renamed = conn.execute("SELECT count(*) FROM rows_big WHERE version = 3").fetchone()[0]
     assert renamed == setwrite.SMALL
     assert scans[1][0] == scans[0][0] and scans[1][1] > scans[0][1], scans  # the second run: by key only
+
+
+TYPES = """
+CREATE TABLE typed_{s} (id text PRIMARY KEY, t text, i int, b bigint, flag boolean, at timestamptz, day date,
+                        doc jsonb, raw jsonb, u uuid, version int NOT NULL);
+"""
+TRICKY = ["plain", 'quo"te', "back\\slash", "tab\tnew\nline", "é ü 漢字 🍅", "{}", "NULL", "\\N", "", " lead"]
+
+
+def _temporary_stages(conn):
+    return conn.execute("SELECT count(*) FROM pg_class WHERE relpersistence = 't' AND relname LIKE 'setwrite_%'"
+                        ).fetchone()[0]
+
+
+def test_rows_read_from_the_json_parameter_are_the_rows_parameters_give(make_db, monkeypatch):
+    """A run's rows travel as one JSON document, each value cast from its text: strings that COPY or JSON escape,
+    jsonb from psycopg's wrapper (a JSON string among them) and from text, times, dates, uuids, NULLs. No
+    temporary table is made for them; a value orjson cannot write (a Decimal) sends its run through COPY, to the
+    same rows."""
+    import uuid
+    from decimal import Decimal
+
+    monkeypatch.setattr(setwrite, "SMALL", 1)
+    at = datetime(2026, 11, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    statement = {s: upsert_statement(f"typed_{s}", ("id", "t", "i", "b", "flag", "at", "day", "doc", "raw", "u",
+                                                    "version"), ("id",), ("t", "i", "doc", "version"))
+                 for s in ("one", "set")}
+
+    def rows(first):
+        return [[f"r{n}", text, n, 2**40 + n, n % 2 == 0, at + timedelta(days=n), (at + timedelta(days=n)).date(),
+                 Jsonb({"text": text, "n": [n, None], "at": at}) if n % 3 else Jsonb(text), '{"k": "v\\"q"}',
+                 uuid.UUID(int=n), first + n] for n, text in enumerate(TRICKY)] + [
+                [f"none{first}", None, None, None, None, None, None, None, None, None, first]]
+
+    with psycopg.connect(make_db(None)) as conn:
+        for s in ("one", "set"):
+            conn.execute(TYPES.format(s=s))
+        for version in (1, 5):  # inserts, then the same keys updated
+            for row in rows(version):
+                write(conn, statement["one"], row)
+            writer = SetWriter(conn)
+            for row in rows(version):
+                write(writer, statement["set"], row)
+            writer.flush()
+        assert _temporary_stages(conn) == 0
+        dump = "SELECT * FROM typed_{} ORDER BY id"
+        assert conn.execute(dump.format("set")).fetchall() == conn.execute(dump.format("one")).fetchall()
+        assert conn.execute("SELECT count(*) FROM typed_set").fetchone()[0] == len(TRICKY) + 2
+
+        writer = SetWriter(conn)  # i from a Decimal: orjson refuses it, COPY takes the run
+        for n in range(3):
+            write(writer, statement["set"], [f"dec{n}", "d", Decimal(n), None, None, None, None, None, None, None, 1])
+            write(conn, statement["one"], [f"dec{n}", "d", Decimal(n), None, None, None, None, None, None, None, 1])
+        writer.flush()
+        assert _temporary_stages(conn) == 1
+        assert conn.execute(dump.format("set")).fetchall() == conn.execute(dump.format("one")).fetchall()
+
+
+def test_a_staged_statement_with_its_own_with_and_an_alias_reads_the_rows(make_db):
+    with psycopg.connect(make_db(None)) as conn:
+        conn.execute("CREATE TABLE t (id text PRIMARY KEY, n int)")
+        conn.execute("INSERT INTO t VALUES ('a', 1), ('b', 2), ('c', 3)")
+        out = setwrite.run_staged(
+            conn, "stage_t", "t", ("id", "n"), [("a", 10), ("b", 20)],
+            "WITH old AS (SELECT id, n FROM t) UPDATE t SET n = s.n + %s FROM {staged} s, old "
+            "WHERE t.id = s.id AND old.id = s.id RETURNING t.id, old.n, t.n", ("id",), [1])
+        assert sorted(out) == [("a", 1, 11), ("b", 2, 21)]
+        assert conn.execute("SELECT n FROM t WHERE id = 'c'").fetchone()[0] == 3
