@@ -202,7 +202,7 @@ STAGED = "setwrite_staged"  # the name a statement run by run_staged reads its r
 
 
 def run_staged(conn: psycopg.Connection, stage_name: str, table: str, columns: Sequence[str],
-               rows: Sequence[Sequence[Any]], statement: str | sql.SQL, key: Sequence[str],
+               rows: Sequence[Sequence[Any]], statement: str, key: Sequence[str],
                params: Sequence[Any] = (), row_factory: Any = None) -> list[Any]:
     """Run ``statement``, which reads ``rows`` (values for ``columns``, typed like those of ``table``) where it
     says ``{staged}``, with ``params`` for its own placeholders; returns the rows it returns (made by
@@ -232,13 +232,11 @@ def run_staged(conn: psycopg.Connection, stage_name: str, table: str, columns: S
         return result
 
 
-def _format_staged(statement: str | sql.SQL, staged: sql.Identifier) -> str:
-    if isinstance(statement, str):
-        return statement.replace("{staged}", staged.as_string(None))
-    return statement.format(staged=staged).as_string(None)
+def _format_staged(statement: str, staged: sql.Identifier) -> str:
+    return statement.replace("{staged}", staged.as_string(None))
 
 
-def _with_staged(statement: str | sql.SQL, source: str) -> str:
+def _with_staged(statement: str, source: str) -> str:
     """``WITH setwrite_staged AS (<source>)`` in front of the statement (joined to its own WITH, if it has one),
     and ``{staged}`` replaced by that name: the rows are read where a temporary table's name would be, with or
     without an alias."""

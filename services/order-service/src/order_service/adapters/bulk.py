@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import dict_row
 
 from shared_events.setwrite import run_staged
@@ -22,5 +21,5 @@ def staged(conn: psycopg.Connection, stage_name: str, target: str, columns: Sequ
     """Run ``statement``, which reads ``rows`` (values for ``columns``, typed like those of table ``target``) as
     ``{staged}``; returns the rows it returns. ``_staged_<stage_name>`` names the temporary table, when rows go by
     COPY: one stage name, one column list."""
-    return run_staged(conn, f"_staged_{stage_name}", target, columns, list(rows), sql.SQL(statement), columns[:1],
-                      params, row_factory=dict_row)
+    return run_staged(conn, f"_staged_{stage_name}", target, columns, list(rows), statement, columns[:1], params,
+                      row_factory=dict_row)
