@@ -2,7 +2,8 @@
 
 Stripe: ``STRIPE_API_KEY`` (any ``sk_`` key for localstripe, a real ``sk_test_`` key works unchanged),
 ``STRIPE_API_BASE`` (unset = api.stripe.com), ``STRIPE_WEBHOOK_SECRET`` (the endpoint's ``whsec_``),
-``STRIPE_PUBLISHABLE_KEY`` (the ``pk_`` key the authorisation page uses).
+``STRIPE_PUBLISHABLE_KEY`` (the ``pk_`` key the authorisation page uses), ``STRIPE_WEBHOOK_TOLERANCE_S`` (how far,
+in seconds, a webhook's signed timestamp may be from the wall clock, either way; positive, default 300).
 ``STRIPE_FLAVOUR`` says which peer answers: ``stripe`` (the real API) or ``localstripe`` (the local fake:
 reconciliation lists charges instead of payment intents, and the authorisation page simulates the bank with
 localstripe's private ``_authenticate`` route instead of Stripe.js). It defaults to ``localstripe`` when
@@ -102,6 +103,9 @@ class ServiceSettings:
         rate = float(number("STRIPE_RATE_LIMIT", 25.0, float))
         if rate <= 0:
             raise ConfigError("STRIPE_RATE_LIMIT must be positive")
+        tolerance = int(number("STRIPE_WEBHOOK_TOLERANCE_S", 300))
+        if tolerance <= 0:  # 0 would turn Stripe's own age check off
+            raise ConfigError("STRIPE_WEBHOOK_TOLERANCE_S must be positive")
         fault = get("CHARGER_FAULT")
         if fault and production:
             raise ConfigError("CHARGER_FAULT is refused when APP_ENV=production")
@@ -117,7 +121,7 @@ class ServiceSettings:
                 rate_burst=int(number("STRIPE_RATE_BURST", 1)),
                 max_retries=int(number("STRIPE_MAX_RETRIES", 4)),
                 timeout_s=float(number("STRIPE_TIMEOUT_S", 30.0, float)),
-                webhook_tolerance_s=int(number("STRIPE_WEBHOOK_TOLERANCE_S", 300)),
+                webhook_tolerance_s=tolerance,
             ),
             link_signing_key=signing.encode(),
             link_ttl_days=int(number("PAYMENT_LINK_TTL_DAYS", 30)),

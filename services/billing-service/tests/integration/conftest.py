@@ -263,17 +263,18 @@ class BillingStack:
                              timeout=10)
         resp.raise_for_status()
 
-    def signed(self, event: dict[str, Any], *, secret: str | None = None, at: int | None = None) -> dict[str, str]:
-        """Headers for a webhook signed as Stripe signs them."""
+    def signed(self, event: dict[str, Any] | str, *, secret: str | None = None,
+               at: int | None = None) -> dict[str, str]:
+        """Headers for a webhook signed as Stripe signs them (an event, or a body given as text)."""
         import hashlib
         import hmac
 
-        body = json.dumps(event)
+        body = event if isinstance(event, str) else json.dumps(event)
         t = int(time.time()) if at is None else at
         mac = hmac.new((secret or self.webhook_secret).encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
         return {"Stripe-Signature": f"t={t},v1={mac}", "Content-Type": "application/json", "_body": body}
 
-    def post_webhook(self, event: dict[str, Any], **kw: Any) -> Any:
+    def post_webhook(self, event: dict[str, Any] | str, **kw: Any) -> Any:
         headers = self.signed(event, **kw)
         body = headers.pop("_body")
         return self.client.post("/webhooks/stripe", data=body, headers=headers)

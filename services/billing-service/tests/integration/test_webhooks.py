@@ -1,5 +1,6 @@
 """POST /webhooks/stripe: verified signature and tolerance, each event once, never backwards."""
 
+import json
 import time
 import uuid
 
@@ -95,3 +96,56 @@ def test_events_about_intents_billing_does_not_know_are_acknowledged_and_ignored
                                                                       "metadata": {}}))
     other = billing.post_webhook(event("customer.created", {"id": "cus_x"}))
     assert (unknown.json["result"], other.json["result"]) == ("unknown_payment", "ignored")
+
+
+def malformed_but_signed_bodies(intent: dict) -> dict[str, str]:
+    """Bodies Stripe would never send, each signed with the endpoint's secret (so only their shape is wrong)."""
+    good = event("payment_intent.succeeded", intent)
+    data = good["data"]
+    return {
+        "not JSON": "this is not json {",
+        "truncated JSON": json.dumps(good)[:-5],
+        "a JSON array": json.dumps([good]),
+        "a JSON string": json.dumps("payment_intent.succeeded"),
+        "JSON null": "null",
+        "no id": json.dumps({k: v for k, v in good.items() if k != "id"}),
+        "no type": json.dumps({k: v for k, v in good.items() if k != "type"}),
+        "no data": json.dumps({k: v for k, v in good.items() if k != "data"}),
+        "no data.object": json.dumps({**good, "data": {}}),
+        "id a number": json.dumps({**good, "id": 42}),
+        "type a list": json.dumps({**good, "type": ["payment_intent.succeeded"]}),
+        "data a string": json.dumps({**good, "data": "succeeded"}),
+        "data.object a list": json.dumps({**good, "data": {"object": [intent]}}),
+        "data.object null": json.dumps({**good, "data": {"object": None}}),
+        "intent without id": json.dumps({**good, "data": {"object": {**intent, "id": None}}}),
+        "intent status a number": json.dumps({**good, "data": {**data, "object": {**intent, "status": 1}}}),
+        "intent status unknown": json.dumps({**good, "data": {**data, "object": {**intent, "status": "paid"}}}),
+        "metadata a list": json.dumps({**good, "data": {**data, "object": {**intent, "metadata": ["x"]}}}),
+        "last_payment_error a string": json.dumps(
+            {**good, "data": {**data, "object": {**intent, "last_payment_error": "card_declined"}}}),
+        "latest_charge a number": json.dumps({**good, "data": {**data, "object": {**intent, "latest_charge": 7}}}),
+    }
+
+
+def test_signed_webhooks_with_malformed_bodies_or_from_the_future_get_400_and_change_nothing(billing):
+    order, payment, intent = authorised_elsewhere(billing)
+    before = stored_events(billing, payment["payment_id"])
+    answers = {name: billing.post_webhook(body) for name, body in malformed_but_signed_bodies(intent).items()}
+    good = event("payment_intent.succeeded", intent)
+    tolerance = billing.settings.stripe.webhook_tolerance_s
+    answers["an hour in the future"] = billing.post_webhook(good, at=int(time.time()) + 3600)
+    answers["just beyond the tolerance ahead"] = billing.post_webhook(good, at=int(time.time()) + tolerance + 30)
+
+    for name, resp in answers.items():
+        assert (resp.status_code, resp.mimetype) == (400, "application/problem+json"), (name, resp.data)
+        assert resp.json["type"].endswith("/invalid-webhook"), (name, resp.json)
+    assert "future" in answers["an hour in the future"].json["detail"]
+    assert "data.object.status" in answers["intent status unknown"].json["errors"]
+    assert scalar(billing.dsn, "SELECT count(*) FROM stripe_events") == 0
+    assert stored_events(billing, payment["payment_id"]) == before
+    assert billing.payment(order["order_id"])["status"] == "requires_action"
+
+    # a clock a little behind Stripe's (inside the tolerance) is not a reason to refuse
+    skewed = billing.post_webhook(good, at=int(time.time()) + tolerance // 2)
+    assert skewed.status_code == 200 and skewed.json["result"] == "applied"
+    assert billing.payment(order["order_id"])["status"] == "succeeded"

@@ -44,6 +44,14 @@ def test_a_bad_rate_is_refused():
         ServiceSettings.from_env({"STRIPE_RATE_LIMIT": "0"}, BASE)
 
 
+def test_a_webhook_tolerance_that_is_not_positive_is_refused():
+    """0 would switch the SDK's age check off, and every future timestamp would be refused."""
+    for bad in ("0", "-5"):
+        with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_TOLERANCE_S"):
+            ServiceSettings.from_env({"STRIPE_WEBHOOK_TOLERANCE_S": bad}, BASE)
+    assert ServiceSettings.from_env({}, BASE).stripe.webhook_tolerance_s == 300
+
+
 def test_the_charger_crash_hook_is_refused_in_production_and_fires_once_with_a_marker(tmp_path):
     from billing_service.service_layer.charging import fault_hook
 

@@ -1,7 +1,8 @@
 """POST /webhooks/stripe: Stripe's events about our payment intents (public: the signature is the credential).
 
-Unsigned, forged or stale (outside the tolerance) -> 400 and nothing changes. Each Stripe event id is
-processed once (a replay answers 200 "duplicate"); an outcome never moves a payment backwards.
+Unsigned, forged, stale or future-dated (outside the tolerance either side), or a signed body that is not a
+Stripe event (not JSON, not an object, fields missing or of the wrong type) -> 400 and nothing changes. Each
+Stripe event id is processed once (a replay answers 200 "duplicate"); an outcome never moves a payment backwards.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from billing_service.entrypoints.api_schemas import WebhookAckSchema
 from billing_service.service_layer import handlers
 from servicekit.web.app import now, public, request_conn
 from servicekit.web.blueprint import Blueprint
-from servicekit.web.problems import Problem
+from servicekit.web.problems import Problem, flatten_errors
 
 blp = Blueprint("webhooks", __name__, description="Stripe webhooks (Stripe-Signature verified)")
 
@@ -31,6 +32,7 @@ def stripe_webhook() -> Any:
         event = verify(request.get_data(), request.headers.get("Stripe-Signature"), settings.stripe.webhook_secret,
                        settings.stripe.webhook_tolerance_s)
     except InvalidWebhook as exc:
-        raise Problem(str(exc), status=400, title="Invalid webhook", slug="invalid-webhook") from None
+        raise Problem(str(exc), status=400, title="Invalid webhook", slug="invalid-webhook",
+                      errors=flatten_errors(exc.errors) if exc.errors else None) from None
     result = handlers.handle_stripe_event(request_conn(), event, now=now(), links=current_app.extensions["links"])
     return jsonify({"received": True, "result": result})
