@@ -134,12 +134,17 @@ def history(conn: psycopg.Connection, aggregate_id: str, topic: str | None = Non
         return [decode(bytes(body)) for (body,) in cur.fetchall()]
 
 
-def pending_count(conn: psycopg.Connection) -> tuple[int, float | None]:
-    """(unpublished events, age in seconds of the oldest one) for health and metrics."""
+def pending_count(conn: psycopg.Connection, cap: int | None = None) -> tuple[int, float | None]:
+    """(unpublished events, age in seconds of the oldest one) for health and metrics.
+
+    Both are read through the partial index of unpublished rows. With ``cap`` the count stops there, so a scrape
+    costs the same however far behind the relay is: a count equal to ``cap`` means at least that many."""
     with conn.cursor(row_factory=tuple_row) as cur:  # rows by position, even on a dict-row connection
         cur.execute(
-            "SELECT count(*), extract(epoch FROM clock_timestamp() - min(stored_at)) FROM event_store "
-            "WHERE published_at IS NULL"
+            "SELECT (SELECT count(*) FROM (SELECT FROM event_store WHERE published_at IS NULL LIMIT %s) AS p), "
+            "extract(epoch FROM clock_timestamp() - (SELECT stored_at FROM event_store WHERE published_at IS NULL "
+            "ORDER BY position LIMIT 1))",
+            [cap],
         )
         count, age = cur.fetchone()  # type: ignore[misc]
     return int(count), float(age) if age is not None else None

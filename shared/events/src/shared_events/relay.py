@@ -48,7 +48,6 @@ class Relay:
         gather_s: float = 0.01,
         on_batch: Callable[[int, float], None] | None = None,
         before_mark: Callable[[list[int]], None] | None = None,
-        on_idle: Callable[[psycopg.Connection], None] | None = None,
     ) -> None:
         self.dsn = dsn
         self.service = service
@@ -61,7 +60,6 @@ class Relay:
         self.gather_s = gather_s
         self.on_batch = on_batch
         self.before_mark = before_mark  # test hook: runs after Kafka acked, before published_at is stamped
-        self.on_idle = on_idle  # e.g. refresh the outbox gauges
         self.stats = RelayStats()
         self.stop_event = threading.Event()
         self.is_leader = False
@@ -100,13 +98,10 @@ class Relay:
         log.info("relay is publishing", extra={"service": self.service})
         while not self.stop_event.is_set():
             n = self.publish_batch(conn, producer)
-            if n < self.batch_size:
-                if self.on_idle:
-                    self.on_idle(conn)
-                if self._wait(conn, self.idle_wait_s) and self.gather_s > 0:
-                    self.stop_event.wait(self.gather_s)
-                    for _ in conn.notifies(timeout=0):  # what the gathered commits notified: this batch reads them
-                        pass
+            if n < self.batch_size and self._wait(conn, self.idle_wait_s) and self.gather_s > 0:
+                self.stop_event.wait(self.gather_s)
+                for _ in conn.notifies(timeout=0):  # what the gathered commits notified: this batch reads them
+                    pass
 
     def _wait(self, conn: psycopg.Connection, timeout: float) -> bool:
         """Until a notification or the timeout; True when notified."""

@@ -45,26 +45,7 @@ def make_relay(settings: Settings) -> Relay:
         metrics.EVENTS_PUBLISHED.labels(settings.service_name).inc(n)
 
     return Relay(settings.database_url, settings.service_name, bootstrap=settings.kafka_bootstrap,
-                 on_batch=on_batch, before_mark=_fault_hook(settings), on_idle=_outbox_gauges(settings))
-
-
-def _outbox_gauges(settings: Settings) -> Callable[[object], None]:
-    """Sets outbox_pending_events / outbox_oldest_pending_seconds whenever the relay waits."""
-    import time
-
-    last = [0.0]
-
-    def update(conn: object) -> None:
-        if time.monotonic() - last[0] < 5:
-            return
-        last[0] = time.monotonic()
-        from shared_events.outbox import pending_count
-
-        pending, age = pending_count(conn)  # type: ignore[arg-type]
-        metrics.OUTBOX_PENDING.labels(settings.service_name).set(pending)
-        metrics.OUTBOX_AGE.labels(settings.service_name).set(age or 0.0)
-
-    return update
+                 on_batch=on_batch, before_mark=_fault_hook(settings))
 
 
 def run_relay(service_name: str, default_port: int = 8000) -> None:

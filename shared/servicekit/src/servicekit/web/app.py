@@ -43,6 +43,7 @@ from servicekit.web.problems import (
     flatten_errors,
     problem_response,
 )
+from shared_events.outbox import pending_count
 
 log = logging.getLogger("servicekit.web")
 
@@ -367,9 +368,15 @@ def create_base_app(
             return problem_response(503, "Not ready", detail=str(checks), slug="not-ready")
         return {"status": "ready", "checks": checks}
 
+    def outbox_backlog() -> tuple[int, float | None]:
+        with pool.connection(timeout=2) as c:
+            return pending_count(c, cap=metrics.OUTBOX_COUNT_CAP)
+
+    outbox = metrics.OutboxCollector(settings.service_name, outbox_backlog)
+
     @app.get("/metrics")
     def metrics_view() -> Response:
-        body, ctype = metrics.render()
+        body, ctype = metrics.render(outbox)
         return Response(body, mimetype=ctype.split(";")[0])
 
     return app, api
