@@ -35,6 +35,7 @@ from servicekit.auth import new_token, token_hash
 from servicekit.clock import init_test_clock
 from servicekit.config import Settings
 from shared_events import Envelope, decode, encode
+from shared_events.contracts.shops import default_payment_retry
 from shared_events.examples import EXAMPLES, SETTINGS
 from shared_events.topics import physical
 
@@ -135,11 +136,15 @@ class BillingStack:
         self.producer.flush()
 
     def shop(self, *, delays_hours: list[int] | None = None, max_attempts: int = 3, name: str = "La Ruche",
-             stripe_account_id: str | None = None) -> str:
+             stripe_account_id: str | None = None, retry_named: bool = True) -> str:
+        """A shop as subscription-service creates it: with the default retry policy a new shop gets unless
+        ``delays_hours`` is given; ``retry_named=False`` leaves the policy out (events from before it existed)."""
         shop_id = str(uuid.uuid4())
-        settings = {**SETTINGS, "name": name, "stripe_account_id": stripe_account_id,
-                    "payment_retry": {"delays_hours": [24, 72] if delays_hours is None else delays_hours,
-                                      "max_attempts": max_attempts}}
+        retry = default_payment_retry() if delays_hours is None else {"delays_hours": delays_hours,
+                                                                      "max_attempts": max_attempts}
+        settings = {**SETTINGS, "name": name, "stripe_account_id": stripe_account_id, "payment_retry": retry}
+        if not retry_named:
+            del settings["payment_retry"]
         self.publish(Envelope("ShopCreated", shop_id, 1, {"shop_id": shop_id, "settings": settings,
                                                            "actor": {"type": "admin", "id": "admin"}, "reason": None},
                               "subscription-service", shop_id=shop_id))

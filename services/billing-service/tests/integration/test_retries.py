@@ -32,9 +32,12 @@ def wait_attempts(billing, order_id, n, status="failed"):
     raise AssertionError(f"expected {n} attempts, found {billing.attempts(order_id)}")
 
 
-def test_a_soft_decline_is_retried_on_the_shops_schedule_until_max_attempts_then_never_again(billing):
+@pytest.mark.parametrize("named", [True, False], ids=["a new shop's default", "a shop that names no policy"])
+def test_a_soft_decline_is_retried_after_24_h_then_72_h_until_the_third_attempt_then_never_again(billing, named):
+    """The documented default (billing's README, subscription-service's OpenAPI): what a new shop gets, and what
+    billing applies to a shop whose events name no policy."""
     billing.start_all()
-    shop = billing.shop(delays_hours=[24, 72], max_attempts=3)
+    shop = billing.shop(retry_named=named)
     customer = billing.customer(shop, CARD_DECLINED_AT_CHARGE)
     order = billing.order(shop, customer["customer_id"])
     t0 = billing.T0

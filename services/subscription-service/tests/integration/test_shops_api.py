@@ -12,7 +12,7 @@ def test_the_admin_creates_a_shop_with_defaults_and_an_etag(admin, kit):
     body = kit.ok(resp, 201)
     assert resp.headers["ETag"] == '"1"'
     assert body["subscriptions_enabled"] is False and body["locale"] == "en"
-    assert body["payment_retry"] == {"delays_hours": [], "max_attempts": 1}
+    assert body["payment_retry"] == {"delays_hours": [24, 72], "max_attempts": 3}  # billing's README says so
     assert kit.ok(admin.get(f"/shops/{body['id']}"))["name"] == "Ferme du Coin"
 
 

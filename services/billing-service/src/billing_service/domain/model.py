@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shared_events.contracts.shops import DEFAULT_RETRY_DELAYS_HOURS, DEFAULT_RETRY_MAX_ATTEMPTS
+
 PENDING, PROCESSING, REQUIRES_ACTION, FAILED = "pending", "processing", "requires_action", "failed"
 SUCCEEDED, PAID, REFUNDED = "succeeded", "paid", "refunded"
 COLLECTED = (SUCCEEDED, PAID, REFUNDED)  # money was received: no charge outcome may change that
@@ -48,8 +50,8 @@ class RetryPolicy:
         return failed_at + timedelta(hours=delay)
 
 
-# The reference never retries; the platform's default tries again after one and three days.
-DEFAULT_RETRY_POLICY = RetryPolicy(delays_hours=(24, 72), max_attempts=3)
+# A shop whose events name no policy: the platform's one default (shared_events.contracts.shops).
+DEFAULT_RETRY_POLICY = RetryPolicy(delays_hours=DEFAULT_RETRY_DELAYS_HOURS, max_attempts=DEFAULT_RETRY_MAX_ATTEMPTS)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from shared_events.contracts.shops import default_payment_retry
 from subscription_service.domain.common import By, Decided
 from subscription_service.domain.errors import Conflict, Invalid, NotFound, add_error
 
@@ -20,7 +21,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "allow_customer_skip": False,
     "allocation_policy": "first_come",
     "late_placement": "while_open",
-    "payment_retry": {"delays_hours": [], "max_attempts": 1},  # no retry unless the shop asks for it
+    "payment_retry": default_payment_retry(),  # 24 h then 72 h, 3 attempts: billing's schedule
     "stripe_account_id": None,
 }
 SETTING_NAMES = (*REQUIRED_SETTINGS, *DEFAULT_SETTINGS)

@@ -1,5 +1,7 @@
 """shops.events: shops and their shipping and payment methods (producer: subscription-service)."""
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from shared_events.contracts.common import PAYMENT_KINDS, CommandEvent, Currency, Id, Money
@@ -8,8 +10,24 @@ from shared_events.registry import event
 TOPIC = "shops.events"
 
 
+# The payment retry policy of a shop whose settings name none: every new shop unless its creator chose another.
+# A soft decline (insufficient funds, a bank's "try again") often clears within days, so the card is tried again
+# 24 h after the first failure and 72 h after the second, 3 attempts in all (the reference never retries).
+# subscription-service writes it into ShopCreated; billing-service applies it to shops whose events name none.
+DEFAULT_RETRY_DELAYS_HOURS: tuple[int, ...] = (24, 72)
+DEFAULT_RETRY_MAX_ATTEMPTS = 3
+
+
+def default_payment_retry() -> dict[str, Any]:
+    """A new copy of the default ``payment_retry`` setting, as ShopCreated carries it."""
+    return {"delays_hours": list(DEFAULT_RETRY_DELAYS_HOURS), "max_attempts": DEFAULT_RETRY_MAX_ATTEMPTS}
+
+
 class RetryPolicy(Schema):
-    """When billing tries again after a soft decline or a transient error."""
+    """When billing tries again after a soft decline or a transient error: ``delays_hours[n-1]`` hours after
+    attempt n failed, ``max_attempts`` attempts in all (1 = never again). Hard declines, authentication
+    failures, no card and no permission are never retried automatically. A shop created without one gets
+    24 h then 72 h, 3 attempts."""
 
     delays_hours = fields.List(fields.Integer(strict=True, validate=validate.Range(min=0, max=24 * 30)), required=True)
     max_attempts = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))

@@ -9,6 +9,7 @@ import marshmallow as ma
 from servicekit.web.app import request_conn
 from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import idempotent
+from shared_events.contracts.shops import default_payment_retry
 from subscription_service.entrypoints.api.common import (
     CREATE,
     READ_PROBLEMS,
@@ -33,11 +34,22 @@ blp = Blueprint("shops", __name__, url_prefix="/api/v1", description="Shops, the
 V = ma.validate
 
 
+RETRY_DEFAULT = default_payment_retry()
+RETRY_DESCRIPTION = (
+    "When billing-service charges a failed card payment again: `delays_hours[n-1]` hours after attempt n failed, "
+    "`max_attempts` attempts in all. Only soft declines and errors on Stripe's side are retried; hard declines, "
+    "failed 3-D Secure, no card and no permission never are (a manager can retry at once). A new shop created "
+    f"without it gets {' then '.join(f'{h} h' for h in RETRY_DEFAULT['delays_hours'])}, "
+    f"{RETRY_DEFAULT['max_attempts']} attempts in all.")
+
+
 class RetryPolicy(StrictSchema):
     delays_hours = ma.fields.List(ma.fields.Integer(strict=True, validate=V.Range(min=0, max=24 * 30)),
                                   required=True, validate=V.Length(max=9),
-                                  metadata={"description": "hours before each retry, increasing"})
-    max_attempts = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=1, max=10))
+                                  metadata={"description": "hours before each retry, increasing: one per retry "
+                                                           "(max_attempts - 1 of them)"})
+    max_attempts = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=1, max=10),
+                                     metadata={"description": "attempts in all, the first included (1 = no retry)"})
 
 
 class ShopSettingsIn(StrictSchema):
@@ -54,11 +66,13 @@ class ShopSettingsIn(StrictSchema):
     allow_customer_skip = StrictBool(metadata={"description": "customers may skip/resume single occurrences"})
     allocation_policy = ma.fields.String(validate=V.OneOf(["first_come", "fair_share"]))
     late_placement = ma.fields.String(validate=V.OneOf(["while_open", "always"]))
-    payment_retry = ma.fields.Nested(RetryPolicy)
+    payment_retry = ma.fields.Nested(RetryPolicy, metadata={"description": RETRY_DESCRIPTION})
     stripe_account_id = Text(allow_none=True, validate=V.Length(min=1, max=255))
 
 
 class ShopCreateIn(ShopSettingsIn):
+    payment_retry = ma.fields.Nested(RetryPolicy, metadata={"description": RETRY_DESCRIPTION,
+                                                            "default": RETRY_DEFAULT})
     name = Text(required=True, validate=V.Length(min=1, max=200))
     timezone = Text(required=True, validate=V.Length(min=1, max=64))
     currency = Text(required=True, validate=V.Regexp(r"^[A-Z]{3}$"))
@@ -83,7 +97,7 @@ class ShopOut(ma.Schema):
     allow_customer_skip = ma.fields.Boolean()
     allocation_policy = ma.fields.String()
     late_placement = ma.fields.String()
-    payment_retry = ma.fields.Nested(RetryPolicyOut)
+    payment_retry = ma.fields.Nested(RetryPolicyOut, metadata={"description": RETRY_DESCRIPTION})
     stripe_account_id = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
