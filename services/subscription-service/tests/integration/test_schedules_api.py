@@ -27,7 +27,9 @@ def test_a_cycle_accepts_any_offset_stores_utc_and_shows_shop_local_time(shop, k
 
 @pytest.mark.parametrize("body,field", [
     ({"name": "W", "opens_at": "2026-04-02T09:00:00Z", "closes_at": "2026-04-01T09:00:00Z"}, "closes_at"),
-    ({"name": "W", "opens_at": "2026-04-01T09:00:00", "closes_at": "2026-04-02T09:00:00Z"}, "opens_at"),
+    ({"name": "W", "opens_at": "2026-04-01T09:00:00", "closes_at": "2026-04-01T06:30:00Z"}, "closes_at"),  # 07:00Z
+    ({"name": "W", "opens_at": "2026-04-01", "closes_at": "2026-04-02T09:00:00Z"}, "opens_at"),
+    ({"name": "W", "opens_at": "2026-04-01T09:00:00Z", "closes_at": "2457-01-01T09:00:00"}, "closes_at"),
     ({"name": "W", "opens_at": "2020-01-01T09:00:00Z", "closes_at": "2020-01-02T09:00:00Z"}, "closes_at"),
     ({"name": "W", "opens_at": "9999-12-31T23:00:00-05:00", "closes_at": "2026-04-02T09:00:00Z"}, "opens_at"),
     ({"name": "", "opens_at": "2026-04-01T09:00:00Z", "closes_at": "2026-04-02T09:00:00Z"}, "name"),
@@ -146,3 +148,69 @@ def test_cycles_are_listed_by_status_and_window(shop, kit, clock):
     assert [c["id"] for c in window] == [shop.cycles[2]["id"]]
     assert shop.customer_api.post(cycles(shop), {"name": "C", "opens_at": "2026-05-01T09:00:00Z",
                                                  "closes_at": "2026-05-02T09:00:00Z"}).status_code == 403
+
+
+def generate(shop, **rule):
+    return shop.manager.post(cycles(shop) + "/generate", {
+        "opens_weekday": "sunday", "opens_time": "02:30", "closes_weekday": "sunday", "closes_time": "20:00",
+        **rule})
+
+
+def test_the_generator_keeps_the_year_limits_of_a_single_cycle_and_makes_nothing_when_refused(shop, kit):
+    before = len(kit.ok(shop.manager.get(cycles(shop) + "?limit=200"))["items"])
+    resp = generate(shop, start_date="2026-03-22", count=259, interval_weeks=52)  # up to 2283 otherwise
+    assert resp.status_code == 422
+    assert list(resp.get_json()["errors"]) == ["count"]
+    far = generate(shop, start_date="9999-01-03", count=1)
+    assert far.status_code == 422 and list(far.get_json()["errors"]) == ["start_date"]
+    too_many = generate(shop, start_date="2026-03-22", count=261)
+    assert too_many.status_code == 422 and "count" in too_many.get_json()["errors"]
+    assert len(kit.ok(shop.manager.get(cycles(shop) + "?limit=200"))["items"]) == before
+    assert len(kit.ok(generate(shop, start_date="2026-03-22", count=173, interval_weeks=52), 201)[
+        "order_cycles"]) == 173
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "US/Eastern"])
+def test_the_generator_takes_canonical_time_zones_only(shop, name):
+    resp = generate(shop, start_date="2026-06-01", count=1, timezone=name)
+    assert resp.status_code == 422 and list(resp.get_json()["errors"]) == ["timezone"]
+
+
+def test_the_generator_warns_of_each_local_time_moved_by_the_spring_gap_or_taken_first_in_the_autumn_fold(
+        shop, kit):
+    out = kit.ok(generate(shop, start_date="2027-03-21", count=33, name_prefix="Sunday"), 201)
+    made = out["order_cycles"]
+    gap, fold = made[1], made[32]  # Sundays 28 March 2027 and 31 October 2027
+    assert gap["opens_at_local"] == "2027-03-28T03:30:00+02:00"
+    assert fold["opens_at_local"] == "2027-10-31T02:30:00+02:00"
+    assert [(w["index"], w["order_cycle_id"], w["field"], w["kind"]) for w in out["warnings"]] == [
+        (1, gap["id"], "opens_at", "moved_forward"), (32, fold["id"], "opens_at", "ambiguous_first")]
+    moved = out["warnings"][0]
+    assert moved["order_cycle_name"] == "Sunday 2027-03-28" and moved["local_time"] == "2027-03-28T02:30"
+    assert moved["resolved_local"] == "2027-03-28T03:30+02:00" and moved["timezone"] == "Europe/Paris"
+    assert "does not exist" in moved["message"] and "moved forward by 1:00" in moved["message"]
+    quiet = kit.ok(generate(shop, start_date="2027-06-06", count=2), 201)
+    assert quiet["warnings"] == []
+
+
+def test_a_cycle_given_in_local_time_is_moved_out_of_the_spring_gap_with_a_warning(shop, kit):
+    c = kit.ok(shop.manager.post(cycles(shop), {"name": "Gap", "opens_at": "2027-03-28T02:30:00",
+                                                "closes_at": "2027-03-29T09:00:00"}), 201)
+    assert c["opens_at"] == "2027-03-28T01:30:00+00:00" and c["opens_at_local"] == "2027-03-28T03:30:00+02:00"
+    assert c["closes_at_local"] == "2027-03-29T09:00:00+02:00"
+    [w] = c["warnings"]
+    assert (w["field"], w["kind"], w["resolved_local"]) == ("opens_at", "moved_forward", "2027-03-28T03:30+02:00")
+    with_offset = kit.ok(shop.manager.post(cycles(shop), {"name": "Offset", "opens_at": "2027-03-28T02:30:00+01:00",
+                                                          "closes_at": "2027-03-29T09:00:00+02:00"}), 201)
+    assert with_offset["warnings"] == [], "an instant with an offset is taken as it is"
+
+
+def test_a_cycle_given_in_local_time_in_the_autumn_fold_is_the_first_of_the_two_with_a_warning(shop, kit):
+    c = kit.ok(shop.manager.post(cycles(shop), {"name": "Fold", "opens_at": "2027-10-30T09:00:00",
+                                                "closes_at": "2027-10-31T02:30:00"}), 201)
+    assert c["closes_at"] == "2027-10-31T00:30:00+00:00"
+    [w] = c["warnings"]
+    assert (w["field"], w["kind"], w["resolved_local"]) == ("closes_at", "ambiguous_first", "2027-10-31T02:30+02:00")
+    moved = kit.ok(shop.manager.patch(f"{cycles(shop)}/{c['id']}", {"opens_at": "2027-03-28T02:15:00"}))
+    assert [(w["field"], w["kind"]) for w in moved["warnings"]] == [("opens_at", "moved_forward")]
+    assert "warnings" not in kit.ok(shop.manager.get(f"{cycles(shop)}/{c['id']}"))

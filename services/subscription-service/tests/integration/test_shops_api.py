@@ -32,6 +32,12 @@ def test_no_token_or_a_bad_token_is_401_as_problem_json(app, kit):
 @pytest.mark.parametrize("body,field", [
     ({**SHOP, "timezone": "Mars/Olympus"}, "timezone"),
     ({**SHOP, "currency": "euro"}, "currency"),
+    ({**SHOP, "timezone": "localtime"}, "timezone"),
+    ({**SHOP, "timezone": "Factory"}, "timezone"),
+    ({**SHOP, "timezone": "posixrules"}, "timezone"),
+    ({**SHOP, "timezone": "US/Eastern"}, "timezone"),
+    ({**SHOP, "currency": "XXX"}, "currency"),
+    ({**SHOP, "currency": "ZZZ"}, "currency"),
     ({**SHOP, "colour": "blue"}, "colour"),
     ({**SHOP, "subscriptions_enabled": "yes"}, "subscriptions_enabled"),
     ({**SHOP, "subscriptions_enabled": 1}, "subscriptions_enabled"),
@@ -123,3 +129,10 @@ def test_health_readiness_metrics_and_docs_answer(app, kit):
     assert anonymous.get("/docs").status_code == 200
     spec = anonymous.get("/openapi.json").get_json()
     assert "/api/v1/shops/{shop_id}/subscriptions/{subscription_id}/pause" in spec["paths"]
+
+
+def test_a_zone_that_is_no_place_and_a_currency_nobody_uses_are_refused_together_field_by_field(shop, kit):
+    resp = shop.manager.patch(f"/shops/{shop.id}", {"timezone": "Factory", "currency": "XXX"})
+    assert resp.status_code == 422
+    assert set(resp.get_json()["errors"]) == {"timezone", "currency"}
+    assert kit.ok(shop.manager.get(f"/shops/{shop.id}"))["timezone"] == "Europe/Paris"

@@ -83,3 +83,44 @@ def test_renaming_to_the_same_name_records_nothing(world):
     assert schedules.rename_schedule(world.schedule(), "Weekly", world.by()) == []
     with pytest.raises(Invalid):
         schedules.rename_schedule(world.schedule(), "", world.by())
+
+
+def test_a_cycle_lies_between_the_years_2000_and_2200_whoever_makes_it(world):
+    from datetime import UTC, datetime
+
+    with pytest.raises(Invalid) as err:
+        cycles.create_cycle("oc", "shop-1", "W", datetime(2457, 1, 1, tzinfo=UTC), datetime(2457, 1, 2, tzinfo=UTC),
+                            world.by())
+    assert set(err.value.errors) == {"opens_at", "closes_at"}
+    with pytest.raises(Invalid) as err:
+        cycles.create_cycle("oc", "shop-1", "W", world.now, datetime(2200, 1, 1, 0, 1, tzinfo=UTC), world.by())
+    assert set(err.value.errors) == {"closes_at"}
+
+
+def test_a_local_time_in_the_spring_gap_becomes_the_instant_one_gap_later_with_a_notice():
+    from datetime import UTC, datetime
+
+    at, notices = cycles.instants("Europe/Paris", opens_at=datetime(2027, 3, 28, 2, 30),
+                                  closes_at=datetime(2027, 3, 29, 9, 0))
+    assert at == {"opens_at": datetime(2027, 3, 28, 1, 30, tzinfo=UTC), "closes_at": datetime(2027, 3, 29, 7, 0,
+                                                                                                  tzinfo=UTC)}
+    [n] = notices
+    assert (n.field, n.kind, n.resolved.isoformat()) == ("opens_at", "moved_forward", "2027-03-28T03:30:00+02:00")
+    assert "moved forward by 1:00" in n.message
+
+
+def test_a_local_time_in_the_autumn_fold_is_the_first_of_the_two_with_a_notice():
+    from datetime import UTC, datetime
+
+    at, [n] = cycles.instants("Europe/Paris", opens_at=datetime(2027, 10, 30, 9, 0),
+                              closes_at=datetime(2027, 10, 31, 2, 30))
+    assert at["closes_at"] == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)  # 02:30+02:00, not 02:30+01:00
+    assert (n.field, n.kind, n.resolved.isoformat()) == ("closes_at", "ambiguous_first", "2027-10-31T02:30:00+02:00")
+
+
+def test_an_instant_with_an_offset_is_taken_as_it_is_without_a_notice():
+    from datetime import UTC, datetime, timezone
+
+    given = datetime(2027, 3, 28, 2, 30, tzinfo=timezone(timedelta(hours=1)))
+    at, notices = cycles.instants("Europe/Paris", opens_at=given, closes_at=None)
+    assert at == {"opens_at": datetime(2027, 3, 28, 1, 30, tzinfo=UTC), "closes_at": None} and notices == []

@@ -86,3 +86,39 @@ def test_a_removed_or_unknown_method_is_not_found(world):
         shops.save_method(world.shop(), "shipping", "nope", {"fee_flat": 1}, world.by(), new=False)
     [event] = shops.remove_method(world.shop(), "shipping", "ship-1", world.by())
     assert event.event_type == "ShippingMethodRemoved"
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "posixrules", "US/Eastern", "Asia/Calcutta", "GMT",
+                                  "right/UTC", "zone.tab"])
+def test_a_shop_time_zone_is_a_canonical_iana_name_not_a_file_or_an_alias(world, name):
+    with pytest.raises(Invalid) as err:
+        shops.create_shop("s", {**SETTINGS, "timezone": name}, world.by())
+    assert list(err.value.errors) == ["timezone"]
+
+
+def test_an_alias_is_refused_with_the_name_to_use(world):
+    with pytest.raises(Invalid) as err:
+        shops.update_shop(world.shop(), {"timezone": "US/Eastern"}, world.by(), has_subscriptions=False)
+    assert "'America/New_York'" in err.value.errors["timezone"][0]
+
+
+@pytest.mark.parametrize("name", ["Europe/Paris", "Europe/Amsterdam", "Asia/Kolkata", "America/New_York", "UTC",
+                                  "Etc/UTC", "Australia/Lord_Howe"])
+def test_canonical_zones_and_the_locations_iana_lists_by_country_are_accepted(world, name):
+    [event] = shops.create_shop("s", {**SETTINGS, "timezone": name}, world.by())
+    assert event.payload["settings"]["timezone"] == name
+
+
+@pytest.mark.parametrize("code", ["XXX", "ZZZ", "XTS", "XAU", "HRK", "eur"])
+def test_a_shop_currency_is_an_iso_4217_code_in_use_not_any_three_letters(world, code):
+    with pytest.raises(Invalid) as err:
+        shops.create_shop("s", {**SETTINGS, "currency": code}, world.by())
+    assert list(err.value.errors) == ["currency"]
+    with pytest.raises(Invalid):
+        shops.update_shop(world.shop(), {"currency": code}, world.by(), has_subscriptions=False)
+
+
+@pytest.mark.parametrize("code", ["EUR", "GBP", "USD", "CHF", "JPY", "XOF"])
+def test_currencies_in_use_are_accepted(world, code):
+    [event] = shops.create_shop("s", {**SETTINGS, "currency": code}, world.by())
+    assert event.payload["settings"]["currency"] == code

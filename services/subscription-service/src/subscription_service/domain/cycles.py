@@ -1,16 +1,27 @@
 """Order cycles: windows [opens_at, closes_at) of a shop, stored in UTC, shown in the shop's time zone.
 
 A cycle that has closed is history and cannot be moved; an open cycle keeps its opening (its orders are placed)
-but its close may move; a cycle that belongs to a schedule cannot be deleted (reference rule 9).
+but its close may move; a cycle that belongs to a schedule cannot be deleted (reference rule 9). Every cycle,
+made one by one or by the generator, lies between the years 2000 and 2200 (``window_errors``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from subscription_service.domain.common import By, Decided
 from subscription_service.domain.errors import Conflict, Invalid, add_error
+from subscription_service.domain.wallclock import TimeNotice, resolve
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+YEARS = "Must be between the years 2000 and 2200."
+
+
+def within_years(at: datetime) -> bool:
+    """Whether an instant is one a cycle may start or end at (the API's time fields check the same)."""
+    return EARLIEST <= at <= LATEST
 
 
 @dataclass(frozen=True)
@@ -29,8 +40,28 @@ class OrderCycle:
         return "open" if now >= self.opens_at else "upcoming"
 
 
+def instants(timezone: str, **times: datetime | None) -> tuple[dict[str, datetime | None], list[TimeNotice]]:
+    """Times as instants: an aware one as it is (in UTC), a naive one as a wall-clock time of ``timezone`` (the
+    shop's) by domain.wallclock's rule, with a notice when it was moved or ambiguous."""
+    out: dict[str, datetime | None] = {}
+    notices = []
+    for name, at in times.items():
+        if at is None or at.tzinfo is not None:
+            out[name] = at.astimezone(UTC) if at is not None else None
+            continue
+        out[name], notice = resolve(at, timezone, name)
+        if notice is not None:
+            notices.append(notice)
+    return out, notices
+
+
 def window_errors(opens_at: datetime, closes_at: datetime, now: datetime) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
+    for name, at in (("opens_at", opens_at), ("closes_at", closes_at)):
+        if not within_years(at):
+            add_error(errors, name, YEARS)
+    if errors:
+        return errors
     if closes_at <= opens_at:
         add_error(errors, "closes_at", "Must be after opens_at.")
     elif closes_at <= now:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass, field
-from functools import lru_cache
+from datetime import date
 from itertools import pairwise
 from typing import Any
 
 from shared_events.contracts.shops import default_payment_retry
 from subscription_service.domain.common import By, Decided
 from subscription_service.domain.errors import Conflict, Invalid, NotFound, add_error
+from subscription_service.domain.standards import currency_error, timezone_error
 
 REQUIRED_SETTINGS = ("name", "timezone", "currency", "contact_email")
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -78,21 +78,16 @@ class Shop:
         return m if m is not None and m.active and not m.removed else None
 
 
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def valid_timezone(name: str) -> bool:
-    return name in _zones()
-
-
-def settings_errors(settings: dict[str, Any]) -> dict[str, list[str]]:
-    """Rules across fields that a schema cannot express."""
+def settings_errors(settings: dict[str, Any], on: date) -> dict[str, list[str]]:
+    """Rules that a schema cannot express: names from the world's lists (domain.standards), rules across fields.
+    ``on``: the day whose list of currencies in use applies."""
     errors: dict[str, list[str]] = {}
     tz = settings.get("timezone")
-    if tz is not None and not valid_timezone(tz):
-        add_error(errors, "timezone", f"{tz!r} is not an IANA time zone (e.g. Europe/Paris).")
+    if tz and (why := timezone_error(tz)):
+        add_error(errors, "timezone", why)
+    currency = settings.get("currency")
+    if currency and (why := currency_error(currency, on)):
+        add_error(errors, "currency", why)
     retry = settings.get("payment_retry")
     if retry is not None:
         delays, attempts = retry.get("delays_hours", []), retry.get("max_attempts", 1)
@@ -106,7 +101,7 @@ def settings_errors(settings: dict[str, Any]) -> dict[str, list[str]]:
 
 def create_shop(shop_id: str, settings: dict[str, Any], by: By) -> list[Decided]:
     full = {**DEFAULT_SETTINGS, **settings}
-    errors = settings_errors(full)
+    errors = settings_errors(full, by.now.date())
     for name in REQUIRED_SETTINGS:
         if not full.get(name):
             add_error(errors, name, "Missing data for required field.")
@@ -120,7 +115,7 @@ def update_shop(shop: Shop, changes: dict[str, Any], by: By, *, has_subscription
     changed = {k: v for k, v in changes.items() if shop.settings.get(k) != v}
     if not changed:
         return []
-    errors = settings_errors(changed)
+    errors = settings_errors(changed, by.now.date())
     for name in REQUIRED_SETTINGS:
         if name in changed and not changed[name]:
             add_error(errors, name, "May not be empty.")

@@ -13,7 +13,8 @@ from subscription_service.domain import cycles, generator, schedules
 from subscription_service.domain.cycles import OrderCycle
 from subscription_service.domain.errors import Invalid, NotFound
 from subscription_service.domain.schedules import Schedule
-from subscription_service.domain.shops import valid_timezone
+from subscription_service.domain.standards import timezone_error
+from subscription_service.domain.wallclock import TimeNotice
 from subscription_service.service_layer.caller import Caller
 from subscription_service.service_layer.recorder import envelopes, record, record_decided
 from subscription_service.service_layer.shops import load_shop
@@ -37,11 +38,18 @@ def load_schedule(conn: psycopg.Connection, shop_id: str, schedule_id: str, lock
 
 
 def create_cycle(conn: psycopg.Connection, caller: Caller, shop_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    load_shop(conn, caller, shop_id)
+    """A new cycle; a time given without an offset is the shop's local time (``warnings`` say if it moved)."""
+    shop = load_shop(conn, caller, shop_id)
+    at, notices = cycles.instants(shop.timezone, opens_at=data["opens_at"], closes_at=data["closes_at"])
     cycle_id = str(uuid.uuid4())
-    decided = cycles.create_cycle(cycle_id, shop_id, data["name"], data["opens_at"], data["closes_at"], caller.by)
+    decided = cycles.create_cycle(cycle_id, shop_id, data["name"], at["opens_at"], at["closes_at"],  # type: ignore[arg-type]
+                                  caller.by)
     record_decided(conn, caller, cycle_id, shop_id, 0, decided)
-    return views.cycle(conn, shop_id, cycle_id, caller.now)  # type: ignore[return-value]
+    return _with_warnings(views.cycle(conn, shop_id, cycle_id, caller.now), notices)  # type: ignore[arg-type]
+
+
+def _with_warnings(view: dict[str, Any], notices: list[TimeNotice]) -> dict[str, Any]:
+    return {**view, "warnings": [n.data() for n in notices]}
 
 
 def get_cycle(conn: psycopg.Connection, caller: Caller, shop_id: str, cycle_id: str) -> dict[str, Any]:
@@ -54,13 +62,14 @@ def get_cycle(conn: psycopg.Connection, caller: Caller, shop_id: str, cycle_id: 
 
 def move_cycle(conn: psycopg.Connection, caller: Caller, shop_id: str, cycle_id: str,
                data: dict[str, Any]) -> dict[str, Any]:
-    load_shop(conn, caller, shop_id)
+    shop = load_shop(conn, caller, shop_id)
     c = load_cycle(conn, shop_id, cycle_id, "update")
     caller.check_version(c.version)
-    decided = cycles.move_cycle(c, caller.by, name=data.get("name"), opens_at=data.get("opens_at"),
-                                closes_at=data.get("closes_at"))
+    at, notices = cycles.instants(shop.timezone, opens_at=data.get("opens_at"), closes_at=data.get("closes_at"))
+    decided = cycles.move_cycle(c, caller.by, name=data.get("name"), opens_at=at["opens_at"],
+                                closes_at=at["closes_at"])
     record_decided(conn, caller, cycle_id, shop_id, c.version, decided)
-    return views.cycle(conn, shop_id, cycle_id, caller.now)  # type: ignore[return-value]
+    return _with_warnings(views.cycle(conn, shop_id, cycle_id, caller.now), notices)  # type: ignore[arg-type]
 
 
 def delete_cycle(conn: psycopg.Connection, caller: Caller, shop_id: str, cycle_id: str) -> None:
@@ -75,8 +84,8 @@ def generate_cycles(conn: psycopg.Connection, caller: Caller, shop_id: str, rule
     """Order cycles from a weekly rule in the shop's (or the rule's) time zone; optionally added to a schedule."""
     shop = load_shop(conn, caller, shop_id)
     tz = rule.get("timezone") or shop.timezone
-    if not valid_timezone(tz):
-        raise Invalid({"timezone": [f"{tz!r} is not an IANA time zone (e.g. Europe/Paris)."]})
+    if why := timezone_error(tz):
+        raise Invalid({"timezone": [why if rule.get("timezone") else f"The shop's time zone: {why} Give one here."]})
     windows = generator.generate(generator.WeeklyRule(
         opens_weekday=generator.WEEKDAYS.index(rule["opens_weekday"]), opens_time=rule["opens_time"],
         closes_weekday=generator.WEEKDAYS.index(rule["closes_weekday"]), closes_time=rule["closes_time"],
@@ -85,7 +94,7 @@ def generate_cycles(conn: psycopg.Connection, caller: Caller, shop_id: str, rule
     schedule = load_schedule(conn, shop_id, rule["schedule_id"], "update") if rule.get("schedule_id") else None
     if schedule is not None:
         caller.check_version(schedule.version)
-    envs, ids = [], []
+    envs, ids, warnings = [], [], []
     for n, w in enumerate(windows):
         cycle_id = str(uuid.uuid4())
         try:
@@ -94,12 +103,13 @@ def generate_cycles(conn: psycopg.Connection, caller: Caller, shop_id: str, rule
             raise Invalid({f"cycles.{n}.{k}": v for k, v in exc.errors.items()}) from exc
         envs += envelopes(caller, cycle_id, shop_id, 0, decided)
         ids.append(cycle_id)
+        warnings += [notice.data(index=n, order_cycle_id=cycle_id, order_cycle_name=w.name) for notice in w.notices]
     if schedule is not None:
         envs += envelopes(caller, schedule.schedule_id, shop_id, schedule.version,
                           schedules.change_cycles(schedule, caller.by, add=ids, known=set(ids)))
     record(conn, envs)
     return {"order_cycles": views.cycles_in_order(conn, shop_id, ids, caller.now),
-            "schedule_id": schedule.schedule_id if schedule else None}
+            "schedule_id": schedule.schedule_id if schedule else None, "warnings": warnings}
 
 
 def list_cycles(conn: psycopg.Connection, caller: Caller, shop_id: str, page: Any, **filters: Any) -> tuple[list, Any]:

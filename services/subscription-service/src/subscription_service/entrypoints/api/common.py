@@ -13,12 +13,11 @@ from servicekit.web.app import now, principal
 from servicekit.web.http import decode_cursor, encode_cursor, etag, expected_version
 from servicekit.web.problems import problem_response
 from subscription_service.adapters.queries import PageRequest
+from subscription_service.domain.cycles import YEARS, within_years
 from subscription_service.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Stale
 from subscription_service.service_layer.caller import Caller
 
 REASON_HEADER = "X-Change-Reason"
-MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _clean(value: str) -> str:
@@ -61,11 +60,32 @@ class When(ma.fields.AwareDateTime):
             _clean(value)
         try:
             at = super()._deserialize(value, attr, data, **kwargs)
-            if not MIN_TIME <= at <= MAX_TIME:
-                raise ma.ValidationError("Must be between the years 2000 and 2200.")
+            if not within_years(at):
+                raise ma.ValidationError(YEARS)
             return at.astimezone(UTC)
         except OverflowError:
-            raise ma.ValidationError("Must be between the years 2000 and 2200.") from None
+            raise ma.ValidationError(YEARS) from None
+
+
+class LocalOrInstant(ma.fields.DateTime):
+    """An ISO-8601 instant with an offset, or a wall-clock time without one: the shop's local time, made an
+    instant by the service (domain.wallclock's rule for a time skipped or repeated by a clock change)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        if isinstance(value, str):
+            _clean(value)
+            if len(value.strip()) <= len("2027-03-28"):  # a bare date would be a midnight nobody chose
+                raise ma.ValidationError("Not a valid datetime: give a date and a time.")
+        at = super()._deserialize(value, attr, data, **kwargs)
+        try:  # a local time is held to the years as if it were UTC here; the domain checks the instant exactly
+            if not within_years(at if at.tzinfo is not None else at.replace(tzinfo=UTC)):
+                raise ma.ValidationError(YEARS)
+        except OverflowError:
+            raise ma.ValidationError(YEARS) from None
+        return at.astimezone(UTC) if at.tzinfo is not None else at
 
 
 def Id(**kw: Any) -> Text:

@@ -16,6 +16,7 @@ from subscription_service.entrypoints.api.common import (
     WRITE,
     WRITE_PROBLEMS,
     Id,
+    LocalOrInstant,
     StrictSchema,
     Text,
     When,
@@ -35,16 +36,38 @@ blp = Blueprint("schedules", __name__, url_prefix="/api/v1",
 V = ma.validate
 
 
+LOCAL_TIME_DOC = (
+    "An instant with an offset (2027-03-28T02:30:00+01:00), or the shop's local wall-clock time without one "
+    "(2027-03-28T02:30:00). A local time that a clock change skips (Europe/Paris, 28 March 2027, 02:00-03:00) is "
+    "moved forward by the gap (02:30 -> 03:30+02:00); one that it repeats (31 October 2027, 02:00-03:00) is the "
+    "first, earlier one (02:30+02:00). Either way the answer's warnings say so. Between the years 2000 and 2200.")
+
+
 class CycleIn(StrictSchema):
     name = Text(validate=V.Length(min=1, max=200))
-    opens_at = When()
-    closes_at = When()
+    opens_at = LocalOrInstant(metadata={"description": LOCAL_TIME_DOC})
+    closes_at = LocalOrInstant(metadata={"description": LOCAL_TIME_DOC})
 
 
 class CycleCreateIn(CycleIn):
     name = Text(required=True, validate=V.Length(min=1, max=200))
-    opens_at = When(required=True)
-    closes_at = When(required=True)
+    opens_at = LocalOrInstant(required=True, metadata={"description": LOCAL_TIME_DOC})
+    closes_at = LocalOrInstant(required=True, metadata={"description": LOCAL_TIME_DOC})
+
+
+class TimeWarningOut(ma.Schema):
+    """A local time that was moved (it does not exist: a clock change skips it) or was ambiguous (it happens twice:
+    the first was taken)."""
+
+    index = ma.fields.Integer(metadata={"description": "generator: which cycle of the answer (0 = first)"})
+    order_cycle_id = ma.fields.String(metadata={"description": "generator: the cycle it is about"})
+    order_cycle_name = ma.fields.String(metadata={"description": "generator: that cycle's name"})
+    field = ma.fields.String(required=True, metadata={"description": "opens_at | closes_at"})
+    kind = ma.fields.String(required=True, metadata={"description": "moved_forward | ambiguous_first"})
+    local_time = ma.fields.String(required=True, metadata={"description": "the local time asked for"})
+    timezone = ma.fields.String(required=True)
+    resolved_local = ma.fields.String(required=True, metadata={"description": "what it was taken as, with offset"})
+    message = ma.fields.String(required=True)
 
 
 class CycleOut(ma.Schema):
@@ -61,6 +84,8 @@ class CycleOut(ma.Schema):
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     version = ma.fields.Integer()
+    warnings = ma.fields.List(ma.fields.Nested(TimeWarningOut), metadata={
+        "description": "on the answer to a create or a change: local times moved or ambiguous (empty: none)"})
 
 
 class CycleListArgs(page_args(["opens_at", "closes_at", "created_at"], "opens_at")):  # type: ignore[misc]
@@ -71,17 +96,22 @@ class CycleListArgs(page_args(["opens_at", "closes_at", "created_at"], "opens_at
 
 
 class GenerateIn(StrictSchema):
-    """"Every Tuesday 09:00 to Friday 17:00, Europe/Paris, 12 weeks": right across daylight-saving changes."""
+    """"Every Tuesday 09:00 to Friday 17:00, Europe/Paris, 12 weeks": right across daylight-saving changes.
+
+    A local time that a clock change skips is moved forward by the gap (02:30 -> 03:30), one that it repeats is
+    the first of the two; the answer's warnings name each such cycle. At most 260 cycles per request, all between
+    the years 2000 and 2200 (as a cycle made alone)."""
 
     opens_weekday = ma.fields.String(required=True, validate=V.OneOf(WEEKDAYS))
     opens_time = ma.fields.Time(required=True, metadata={"description": "local wall-clock time, e.g. 09:00"})
     closes_weekday = ma.fields.String(required=True, validate=V.OneOf(WEEKDAYS))
     closes_time = ma.fields.Time(required=True)
     timezone = Text(load_default=None, validate=V.Length(min=1, max=64),
-                    metadata={"description": "IANA; default: the shop's"})
+                    metadata={"description": "IANA, canonical name (as a shop's); default: the shop's"})
     start_date = ma.fields.Date(required=True, metadata={"description": "first opening on or after this date"})
     count = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=1, max=MAX_CYCLES),
-                              metadata={"description": "how many cycles (weeks)"})
+                              metadata={"description": f"how many cycles: at most {MAX_CYCLES} per request, the "
+                                                       "last closing by the year 2200"})
     interval_weeks = ma.fields.Integer(strict=True, load_default=1, validate=V.Range(min=1, max=52))
     name_prefix = Text(load_default=None, validate=V.Length(min=1, max=180))
     schedule_id = ma.fields.UUID(load_default=None, metadata={"description": "also add them to this schedule"})
@@ -90,6 +120,8 @@ class GenerateIn(StrictSchema):
 class GenerateOut(ma.Schema):
     order_cycles = ma.fields.List(ma.fields.Nested(CycleOut))
     schedule_id = ma.fields.String(allow_none=True)
+    warnings = ma.fields.List(ma.fields.Nested(TimeWarningOut),
+                              metadata={"description": "local times moved or ambiguous, by cycle (empty: none)"})
 
 
 class ScheduleIn(StrictSchema):

@@ -32,6 +32,11 @@ from subscription_service.service_layer import shops as handlers
 blp = Blueprint("shops", __name__, url_prefix="/api/v1", description="Shops, their settings and their methods.")
 
 V = ma.validate
+TIMEZONE_DOC = ("An IANA time zone by its canonical name, e.g. Europe/Paris (or UTC). Old aliases (US/Eastern, "
+                "Asia/Calcutta) are refused with the name to use; so are names that are no place (localtime, "
+                "Factory, posixrules).")
+CURRENCY_DOC = ("An ISO 4217 code that some country uses as legal tender today (CLDR's data, via Babel), e.g. EUR; "
+                "XXX, XTS, metals and withdrawn codes are refused.")
 
 
 RETRY_DEFAULT = default_payment_retry()
@@ -56,8 +61,8 @@ class ShopSettingsIn(StrictSchema):
     """Every setting; on create name, timezone, currency and contact_email are required."""
 
     name = Text(validate=V.Length(min=1, max=200))
-    timezone = Text(validate=V.Length(min=1, max=64), metadata={"description": "IANA, e.g. Europe/Paris"})
-    currency = Text(validate=V.Regexp(r"^[A-Z]{3}$"), metadata={"description": "ISO 4217, e.g. EUR"})
+    timezone = Text(validate=V.Length(min=1, max=64), metadata={"description": TIMEZONE_DOC})
+    currency = Text(validate=V.Length(equal=3), metadata={"description": CURRENCY_DOC})
     locale = ma.fields.String(validate=V.OneOf(["en", "fr"]))
     contact_email = ma.fields.Email(validate=V.Length(max=254))
     owner_email = ma.fields.Email(allow_none=True, validate=V.Length(max=254))
@@ -74,8 +79,8 @@ class ShopCreateIn(ShopSettingsIn):
     payment_retry = ma.fields.Nested(RetryPolicy, metadata={"description": RETRY_DESCRIPTION,
                                                             "default": RETRY_DEFAULT})
     name = Text(required=True, validate=V.Length(min=1, max=200))
-    timezone = Text(required=True, validate=V.Length(min=1, max=64))
-    currency = Text(required=True, validate=V.Regexp(r"^[A-Z]{3}$"))
+    timezone = Text(required=True, validate=V.Length(min=1, max=64), metadata={"description": TIMEZONE_DOC})
+    currency = Text(required=True, validate=V.Length(equal=3), metadata={"description": CURRENCY_DOC})
     contact_email = ma.fields.Email(required=True, validate=V.Length(max=254))
 
 
