@@ -135,13 +135,24 @@ def test_an_update_re_estimates_and_customer_and_schedule_never_change(shop, oth
     assert kit.ok(shop.manager.get(url))["version"] == 2
 
 
-def test_a_later_price_is_used_by_the_next_edit(shop, kit, app):
+def test_a_later_catalog_price_is_shown_at_once_in_the_estimates_and_saved_by_the_next_edit(shop, kit, app):
     sub = create(shop, kit)
+    before = sub["estimate"]
     kit.variant(app.dsn, shop.id, "eggs-6", "Eggs", 350, version=2)
-    kept = kit.ok(shop.manager.get(subs(shop, sub["id"])))
-    assert kept["items"][0]["price_estimate"] == 320  # estimates are taken when the subscription is saved
+    shown = kit.ok(shop.manager.get(subs(shop, sub["id"])))
+    assert shown["items"][0]["price_estimate"] == 350 and shown["items"][0]["total_estimate"] == 350 * 2
+    assert shown["estimate"]["item_total"] == before["item_total"] + 2 * 30
+    assert shown["estimate"]["total"] > before["total"]
+    [listed] = [s for s in kit.ok(shop.manager.get(f"/shops/{shop.id}/subscriptions"))["items"] if s["id"] == sub["id"]]
+    assert listed["estimate"] == shown["estimate"]
+    occurrence = kit.ok(shop.manager.get(subs(shop, sub["id"]) + "/occurrences"))["items"][0]
+    assert occurrence["total"] == shown["estimate"]["total"] and occurrence["total_is_estimate"] is True
+    one = kit.ok(shop.manager.get(subs(shop, sub["id"]) + f"/occurrences/{occurrence['order_cycle_id']}"))
+    assert one["total"] == shown["estimate"]["total"]
     edited = kit.ok(shop.manager.patch(subs(shop, sub["id"]), {"bill_address": {**kit.ADDRESS, "city": "Paris"}}))
     assert edited["items"][0]["price_estimate"] == 350 and edited["bill_address"]["city"] == "Paris"
+    saved = kit.ok(shop.manager.get(subs(shop, sub["id"]) + "/history"))["items"][-1]["data"]["changes"]["items"]
+    assert saved[0]["price_estimate"] == 350
 
 
 def test_pause_unpause_and_cancel_with_no_open_orders(shop, kit):

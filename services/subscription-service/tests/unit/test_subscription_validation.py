@@ -118,3 +118,26 @@ def test_estimates_use_catalog_prices_and_the_shared_fee_rule(world):
     assert terms.payment_fee_estimate == 30 + (3640 * 150 + 5000) // 10000
     assert terms.payment_kind == "stripe"
     assert terms.estimated_total() == 3140 + 500 + terms.payment_fee_estimate
+
+
+def test_an_estimate_shown_later_follows_the_catalog_and_the_fees_as_they_are_then(world):
+    from dataclasses import replace
+
+    from subscription_service.domain.shops import Method
+    from subscription_service.domain.validation import Variant, current_estimate
+
+    saved = estimate(world.ctx(), world.terms())
+    dearer = {**world.variants(), "eggs": Variant("eggs", "Eggs", "half dozen", 421, "EUR")}
+    shop = world.shop()
+    shop = replace(shop, shipping_methods={**shop.shipping_methods,
+                                           "ship-1": Method("ship-1", "Delivery", 600, 0, active=False, pickup=False)})
+    now = current_estimate(shop, dearer, saved)
+    assert [i.price_estimate for i in now.items] == [421, 2500]
+    assert now.item_total() == 2 * 421 + 2500
+    assert now.shipping_fee_estimate == 600, "the method's fee as it is now, chosen or not (as an order is priced)"
+    assert now.payment_fee_estimate == 30 + ((2 * 421 + 2500 + 600) * 150 + 5000) // 10000
+
+
+def test_a_deleted_variant_is_estimated_at_its_last_catalog_price_as_an_order_would_price_it(world):
+    terms = estimate(world.ctx(), world.terms(items=(Item("gone", 1, 350), Item("unknown", 2, 75))))
+    assert [i.price_estimate for i in terms.items] == [400, 75]

@@ -10,6 +10,16 @@ def percent_of(amount: int, basis_points: int) -> int:
     return (amount * basis_points + 5_000) // 10_000
 
 
+def unit_price(catalog_price: int | None, last_price: int | None) -> int | None:
+    """What one unit of a subscription's item costs on an order placed now: its variant's current price in the
+    shop's catalog (catalog.events), whether or not it can be had; the subscription's last estimate when the
+    catalog does not know the variant; None without either.
+
+    order-service prices the lines it places with it and subscription-service its estimates, so an estimate is
+    what an order placed at that moment costs (stock allowing)."""
+    return catalog_price if catalog_price is not None else last_price
+
+
 def method_fee(fee_flat: int, fee_percent_bp: int, base: int) -> int:
     """Fee of a shipping or payment method: flat part + percentage of ``base``."""
     return fee_flat + percent_of(base, fee_percent_bp)

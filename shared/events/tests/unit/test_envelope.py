@@ -144,3 +144,10 @@ def test_fees_round_half_up_and_an_empty_order_costs_nothing():
     assert order_totals(3140, (500, 0), (0, 150)) == {"item_total": 3140, "shipping_fee": 500, "payment_fee": 55,
                                                        "total": 3695}
     assert order_totals(0, (500, 0), (30, 150))["total"] == 0
+
+
+def test_an_item_is_priced_at_its_catalog_price_else_at_its_last_estimate():
+    from shared_events.money import unit_price
+
+    assert unit_price(1421, 1117) == 1421 and unit_price(0, 1117) == 0
+    assert unit_price(None, 1117) == 1117 and unit_price(None, None) is None

@@ -1,5 +1,6 @@
 """Placing orders for due occurrences: lines from the subscription's current items at the shop's current
-catalog price, quantities capped to stock in the shop's allocation order. Pure: no I/O.
+catalog price (``shared_events.money.unit_price``, the rule subscription-service's estimates use), quantities
+capped to stock in the shop's allocation order. Pure: no I/O.
 
 An unknown, unavailable or deleted variant is kept on the order at quantity 0 (so the customer sees
 what could not be had); an order where nothing at all could be allocated is ``empty``: nothing to
@@ -15,6 +16,7 @@ from typing import Any
 
 from order_service.domain.allocation import Claim, allocate
 from order_service.domain.model import Fees, Line, Payload, Stock, stock_delta
+from shared_events import money
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def plan(requests: Iterable[tuple[Due, Terms]], catalog: Mapping[str, Variant], 
                 line_id=f"l-{index + 1}",
                 variant_id=item["variant_id"],
                 name=variant.name if variant else item["variant_id"],
-                unit_price=variant.unit_price if variant else (item.get("price_estimate") or 0),
+                unit_price=money.unit_price(variant.unit_price if variant else None, item.get("price_estimate")) or 0,
                 requested_quantity=item["quantity"],
                 quantity=quantity,
             ))

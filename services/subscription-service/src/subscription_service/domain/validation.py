@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared_events.money import order_totals
+from shared_events.money import order_totals, unit_price
 from subscription_service.domain.customers import Customer
 from subscription_service.domain.cycles import OrderCycle
 from subscription_service.domain.errors import add_error
@@ -134,14 +134,19 @@ def warnings(ctx: Context, draft: Draft) -> list[str]:
 
 
 def estimate(ctx: Context, terms: Terms) -> Terms:
-    """Unit price estimates from the catalog and the method fees (shared_events.money.order_totals)."""
+    """The terms priced as an order placed now would be, by order-service's rules: each item at its variant's
+    catalog price (shared_events.money.unit_price), every item had in full (stock is shared out at placement;
+    an unavailable item is a warning), the fees of the chosen methods as they stand, whether or not the methods
+    can still be chosen (shared_events.money.order_totals). Taken when the subscription is saved and again
+    whenever it is shown, so that what is shown follows catalog.events and the shop's fees."""
     items = []
     for item in terms.items:
         v = ctx.variants.get(item.variant_id)
-        price = v.unit_price if v is not None and not v.deleted else item.price_estimate
+        price = unit_price(v.unit_price if v is not None else None, item.price_estimate)
         items.append(Item(item.variant_id, item.quantity, price))
     t = Terms(**{**terms.__dict__, "items": tuple(items)})
-    ship, pay = ctx.shop.usable_shipping(t.shipping_method_id), ctx.shop.usable_payment(t.payment_method_id)
+    ship = ctx.shop.shipping_methods.get(t.shipping_method_id or "")
+    pay = ctx.shop.payment_methods.get(t.payment_method_id or "")
     item_total = t.item_total()
     if ship is None or pay is None or item_total is None:
         return Terms(**{**t.__dict__, "shipping_fee_estimate": None, "payment_fee_estimate": None,
@@ -149,3 +154,8 @@ def estimate(ctx: Context, terms: Terms) -> Terms:
     totals = order_totals(item_total, (ship.fee_flat, ship.fee_percent_bp), (pay.fee_flat, pay.fee_percent_bp))
     return Terms(**{**t.__dict__, "shipping_fee_estimate": totals["shipping_fee"],
                     "payment_fee_estimate": totals["payment_fee"], "payment_kind": pay.kind})
+
+
+def current_estimate(shop: Shop, variants: dict[str, Variant], terms: Terms) -> Terms:
+    """``estimate`` with the shop's methods and the catalog as they are now (what a view shows)."""
+    return estimate(Context(shop, None, None, variants=variants), terms)

@@ -10,7 +10,6 @@ import psycopg
 
 from subscription_service.adapters import repository as repo
 from subscription_service.adapters.views import subscriptions as views
-from subscription_service.adapters.views.common import shop_timezone
 from subscription_service.domain import access, occurrences
 from subscription_service.domain import subscriptions as subs
 from subscription_service.domain.errors import Invalid, NotFound
@@ -178,9 +177,10 @@ def list_occurrences(conn: psycopg.Connection, caller: Caller, shop_id: str, sub
 
 
 def _occurrence(conn: psycopg.Connection, caller: Caller, sub: Subscription, cycle_id: str) -> dict[str, Any]:
-    for o in views.occurrences_of(conn, sub, caller.now):
+    shop = repo.shop(conn, sub.shop_id)
+    for o in views.occurrences_of(conn, sub, caller.now, shop):
         if o.cycle.order_cycle_id == cycle_id:
-            return views.occurrence_view(o, shop_timezone(conn, sub.shop_id), caller.now)
+            return views.occurrence_view(o, shop.timezone if shop is not None else "UTC", caller.now)
     raise NotFound("This order cycle is not an occurrence of this subscription.")
 
 

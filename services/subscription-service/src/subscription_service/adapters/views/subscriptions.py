@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +11,11 @@ import psycopg
 
 from subscription_service.adapters import repository as repo
 from subscription_service.adapters.queries import PageRequest, Query, Sort, fetch_page, like_pattern
-from subscription_service.adapters.views.common import local, row, rows, shop_timezone
+from subscription_service.adapters.views.common import local, row, rows
 from subscription_service.domain import occurrences as occ
 from subscription_service.domain.shops import Shop
 from subscription_service.domain.subscriptions import Subscription, state
-from subscription_service.domain.validation import Context, Variant, warnings
+from subscription_service.domain.validation import Context, Variant, current_estimate, warnings
 
 SUBSCRIPTION_SORTS = {"created_at": Sort("created_at", "s.created_at"), "begins_at": Sort("begins_at", "s.begins_at"),
                       "customer_email": Sort("customer_email", "lower(c.email)", "text")}
@@ -37,9 +38,12 @@ def _item(item: dict[str, Any], v: Variant | None) -> dict[str, Any]:
             "total_estimate": price * item["quantity"] if price is not None else None}
 
 
-def subscription_from(r: dict[str, Any], sub: Subscription, variants: dict[str, Variant], tz: str,
+def subscription_from(r: dict[str, Any], sub: Subscription, variants: dict[str, Variant], shop: Shop | None,
                       now: datetime) -> dict[str, Any]:
-    t = sub.terms
+    """The view of one subscription; its estimates are taken now, from the catalog and the shop's fees as they are
+    (domain.validation.current_estimate), not as they were when it was saved."""
+    t = current_estimate(shop, variants, sub.terms) if shop is not None else sub.terms
+    tz = shop.timezone if shop is not None else "UTC"
     return {
         "id": sub.subscription_id, "shop_id": sub.shop_id, "customer_id": sub.customer_id,
         "customer": {"id": sub.customer_id, "email": r["customer_email"], "first_name": r["customer_first_name"],
@@ -69,10 +73,9 @@ def subscription(conn: psycopg.Connection, shop_id: str, subscription_id: str, n
     if variants is None or not set(wanted) <= set(variants):
         variants = repo.variants(conn, shop_id, wanted)
     warned = with_warnings and sub.cancelled_at is None
-    if shop is None and warned:
-        shop = repo.shop(conn, shop_id)  # the warnings' shop also gives the time zone
-    tz = shop.timezone if shop is not None else shop_timezone(conn, shop_id)
-    out = subscription_from(found, sub, variants, tz, now)
+    if shop is None:
+        shop = repo.shop(conn, shop_id)  # its methods' fees, its time zone, the warnings' settings
+    out = subscription_from(found, sub, variants, shop, now)
     if with_warnings:
         out["warnings"] = subscription_warnings(conn, sub, variants, now, shop) if warned else []
     return out
@@ -114,15 +117,21 @@ def list_subscriptions(conn: psycopg.Connection, shop_id: str, page: PageRequest
     skipped = repo.skipped_cycles(conn, ids)
     variant_ids = {i["variant_id"] for r in found for i in r["items"]}
     variants = repo.variants(conn, shop_id, variant_ids)
-    tz = shop_timezone(conn, shop_id)
-    return [subscription_from(r, repo.subscription_from_row(r, skipped.get(r["subscription_id"], ())), variants, tz,
+    shop = repo.shop(conn, shop_id)
+    return [subscription_from(r, repo.subscription_from_row(r, skipped.get(r["subscription_id"], ())), variants, shop,
                               now) for r in found], cursor
 
 
 # -- occurrences ------------------------------------------------------------------------------------------------
 
 
-def occurrences_of(conn: psycopg.Connection, sub: Subscription, now: datetime) -> list[occ.Occurrence]:
+def occurrences_of(conn: psycopg.Connection, sub: Subscription, now: datetime,
+                   shop: Shop | None = None) -> list[occ.Occurrence]:
+    """The subscription's occurrences; with ``shop``, those without an order show the estimate of an order
+    placed now (the catalog's prices and the shop's fees as they are), else the one taken when it was saved."""
+    if shop is not None:
+        variants = repo.variants(conn, sub.shop_id, [i.variant_id for i in sub.terms.items])
+        sub = replace(sub, terms=current_estimate(shop, variants, sub.terms))
     schedule = repo.schedule(conn, sub.shop_id, sub.schedule_id)
     schedule_cycles = repo.order_cycles(conn, sub.shop_id, schedule.order_cycle_ids if schedule else ())
     orders, payments, dues = repo.occurrence_facts(conn, sub.subscription_id)
@@ -155,7 +164,8 @@ def occurrence_view(o: occ.Occurrence, tz: str, now: datetime) -> dict[str, Any]
 def list_occurrences(conn: psycopg.Connection, sub: Subscription, now: datetime, *, states: list[str] | None,
                      closes_after: datetime | None, limit: int, cursor: list[Any] | None) -> tuple[list, Any]:
     """In close-time order; the cursor is (closes_at, order cycle id) of the last one shown."""
-    found = occurrences_of(conn, sub, now)
+    shop = repo.shop(conn, sub.shop_id)
+    found = occurrences_of(conn, sub, now, shop)
     if states:
         found = [o for o in found if o.state in states]
     if closes_after is not None:
@@ -163,7 +173,7 @@ def list_occurrences(conn: psycopg.Connection, sub: Subscription, now: datetime,
     if cursor is not None:
         at, cid = datetime.fromisoformat(cursor[1]), cursor[2]
         found = [o for o in found if (o.cycle.closes_at, o.cycle.order_cycle_id) > (at, cid)]
-    tz = shop_timezone(conn, sub.shop_id)
+    tz = shop.timezone if shop is not None else "UTC"
     page = found[:limit]
     nxt = None
     if len(found) > limit:

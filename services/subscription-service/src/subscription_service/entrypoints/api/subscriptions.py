@@ -78,13 +78,17 @@ class OpenOrdersIn(StrictSchema):
 class ItemOut(ma.Schema):
     variant_id = ma.fields.String()
     quantity = ma.fields.Integer()
-    price_estimate = ma.fields.Integer(allow_none=True, metadata={"description": "unit price, minor units"})
+    price_estimate = ma.fields.Integer(allow_none=True, metadata={
+        "description": "unit price, minor units: the catalog's price now (an order placed now is priced so)"})
     total_estimate = ma.fields.Integer(allow_none=True)
     name = ma.fields.String(allow_none=True)
     available = ma.fields.Boolean()
 
 
 class EstimateOut(ma.Schema):
+    """What an order placed now would cost if every item were had in full: the catalog's prices and the methods'
+    fees as they are now (they follow catalog price changes), by the rules order-service prices orders with."""
+
     item_total = ma.fields.Integer(allow_none=True)
     shipping_fee = ma.fields.Integer(allow_none=True)
     payment_fee = ma.fields.Integer(allow_none=True)
@@ -165,7 +169,8 @@ class OccurrenceOut(ma.Schema):
     state = ma.fields.String(metadata={"description": " | ".join(OCCURRENCE_STATES)})
     skipped = ma.fields.Boolean()
     in_range = ma.fields.Boolean(metadata={"description": "false: kept because an order exists for it"})
-    total = ma.fields.Integer(allow_none=True)
+    total = ma.fields.Integer(allow_none=True, metadata={
+        "description": "the order's total, or without an order the subscription's estimate (as it is now)"})
     total_is_estimate = ma.fields.Boolean()
     can_skip = ma.fields.Boolean()
     can_resume = ma.fields.Boolean()
