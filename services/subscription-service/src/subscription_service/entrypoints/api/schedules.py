@@ -32,7 +32,10 @@ from subscription_service.entrypoints.api.common import (
 from subscription_service.service_layer import schedules as handlers
 
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1",
-                description="Order cycles (opens_at/closes_at: any offset in, UTC and shop-local out) and schedules.")
+                description="Order cycles (opens_at/closes_at: any offset, or the shop's local time without one, in; "
+                            "UTC and shop-local out) and schedules. A local time that a clock change skips is moved "
+                            "forward by the gap, one that it repeats is the first of the two; the answer's warnings "
+                            "say so.")
 V = ma.validate
 
 
@@ -164,7 +167,8 @@ SCHEDULES = "/shops/<uuid:shop_id>/schedules"
 @blp.response(201, CycleOut)
 @problems(blp, *WRITE_PROBLEMS)
 def create_cycle(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
-    """Add an order cycle."""
+    """Add an order cycle; ``warnings`` name a local time moved out of a clock change's gap or taken first in its
+    fold."""
     return with_version(handlers.create_cycle(request_conn(), caller(), str(shop_id), args), 201)
 
 
@@ -175,7 +179,8 @@ def create_cycle(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
 @blp.response(201, GenerateOut)
 @problems(blp, *WRITE_PROBLEMS)
 def generate_cycles(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
-    """Make order cycles from a weekly rule (and optionally add them to a schedule)."""
+    """Make order cycles from a weekly rule (and optionally add them to a schedule): at most 260, between the years
+    2000 and 2200; ``warnings`` name each cycle whose local time a clock change moved or made ambiguous."""
     if args.get("schedule_id") is not None:
         args["schedule_id"] = str(args["schedule_id"])
     return handlers.generate_cycles(request_conn(), caller(), str(shop_id), args), 201
