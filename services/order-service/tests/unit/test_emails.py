@@ -125,3 +125,34 @@ def test_a_long_subject_reads_back_exactly_as_written(subject):
     raw = build_message(Email("a@b.example", subject, "text", "<p>html</p>"), sender="o@e.example",
                         message_id="<1@e.example>").as_bytes()
     assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject
+
+
+MISSED_PAYLOAD = {"counts": {"total": 1, "orders": 0, "placed": 0, "capped": 0, "empty": 0, "skipped": 0,
+                             "errors": 0, "missed": 1},
+                  "issues": [], "more_issues": 0, "errors": [],
+                  "missed": [{"subscription_id": "sub-9", "customer_id": "cust-9", "customer_email": "m@x.example",
+                              "customer_name": "Marie Curie", "due_reason": "cycle_opened",
+                              "reason": "open_processed_after_close", "due_at": "2026-03-31T07:00:00+00:00"}]}
+
+
+@pytest.mark.parametrize(("locale", "why"), [
+    ("en", "the order cycle closed before its opening was processed"),
+    ("fr", "le cycle de vente s'est clos avant que son ouverture soit traitée"),
+])
+def test_the_placement_summary_lists_each_subscription_not_placed_and_why_in_the_shops_language(locale, why):
+    ctx = dict(context("placement_summary", locale), payload=MISSED_PAYLOAD)
+    import html as markup
+
+    _, text, html = Templates().render("placement_summary", locale, ctx)
+    for part in (text, markup.unescape(html)):
+        assert "Marie Curie" in part and "m@x.example" in part and "sub-9" in part and why in part
+    assert ("processed after the order cycle closed: 1" if locale == "en"
+            else "traitées après la clôture du cycle : 1") in text
+
+
+def test_every_reason_the_scheduler_can_give_for_a_missed_due_has_an_english_and_a_french_wording():
+    from order_service.adapters.reasons import MISSED
+    from shared_events.contracts.scheduler import MISSED_REASONS
+
+    for lang in ("en", "fr"):
+        assert set(MISSED[lang]) == set(MISSED_REASONS), lang

@@ -1,8 +1,10 @@
 """Downtime: every missed boundary is emitted when the scheduler comes back, in time order, lateness recorded."""
 
 import pytest
+import requests
 from scheduler_harness import START, days, hours
 
+from devstack.procs import free_port
 from devstack.testing import rows, wait_for
 
 pytestmark = pytest.mark.integration
@@ -26,7 +28,8 @@ def test_a_week_of_downtime_is_caught_up_in_time_order_with_lateness_and_the_lat
 
     api.set_clock(back)  # a week passes with no ticker running
     assert h.outbox() == []
-    h.start("ticker")
+    port = free_port()
+    h.start("ticker", WORKER_HTTP_PORT=port)
     wait_for(lambda: len(h.outbox("OrderCycleClosed")) == 14 and len(h.outbox("OrderCycleOpened")) == 15, 60,
              "the ticker to catch up a week")
 
@@ -51,6 +54,22 @@ def test_a_week_of_downtime_is_caught_up_in_time_order_with_lateness_and_the_lat
     skipped = dict(rows(h.dsn, "SELECT order_cycle_id, late_skipped FROM boundary_runs WHERE kind = 'open'"))
     assert {c: skipped[c] for c in daily[strict]} == dict.fromkeys(daily[strict], 2)
 
+    # the strict shop's dues of the cycles over are not placed, and each says so: nothing lost in silence
+    missed = h.outbox("OrderDueMissed")
+    assert sorted((m.payload["order_cycle_id"], m.payload["subscription_id"]) for m in missed) == sorted(
+        (c, s) for c in daily[strict] for s in subs[strict])
+    for m in missed:
+        key = f"{m.payload['subscription_id']}:{m.payload['order_cycle_id']}"
+        assert (m.aggregate_id, m.aggregate_version) == (key, 1)
+        assert (m.payload["due_reason"], m.payload["reason"], m.payload["late_placement"]) == (
+            "cycle_opened", "open_processed_after_close", "while_open")
+        assert m.payload["lateness_seconds"] == (back - m.payload["due_at"]).total_seconds()
+    assert {c: opened[c].payload["missed_count"] for c in daily[strict]} == dict.fromkeys(daily[strict], 2)
+    assert {c: opened[c].payload["missed_count"] for c in [*daily[lenient], still_open]} == dict.fromkeys(
+        [*daily[lenient], still_open], 0)
+    scraped = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    assert 'scheduler_order_due_missed_total{reason="open_processed_after_close"} 14.0' in scraped
+
     listed = api.get("/api/v1/boundaries?limit=200").get_json()["items"]
     assert len(listed) == 29 and max(b["lateness_seconds"] for b in listed) == (back - START - hours(1)).total_seconds()
 
@@ -74,6 +93,10 @@ def test_a_change_the_consumer_saw_late_follows_the_policy_once_the_cycle_has_cl
 
     h.start("consumer")
     h.wait_applied()
+    [missed] = h.outbox("OrderDueMissed")
+    assert missed.payload["subscription_id"] == created[strict]
+    assert (missed.payload["due_reason"], missed.payload["reason"], missed.payload["due_at"]) == (
+        "subscription_created", "change_processed_after_close", START + hours(2))
 
     [late] = h.dues()
     assert late.payload["subscription_id"] == created[lenient]

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from scheduler_service.domain import events
-from scheduler_service.domain.model import Boundary, Due, OrderCycle, Subscription
+from scheduler_service.domain.model import Boundary, Due, Missed, OrderCycle, Subscription
 from scheduler_service.domain.timezones import to_local
 from shared_events import decode, encode
 
@@ -18,6 +18,20 @@ def test_an_order_due_is_keyed_by_its_occurrence_at_version_one_and_valid():
     assert (back.event_type, back.aggregate_id, back.aggregate_version) == ("OrderDue", "sub-1:oc-1", 1)
     assert back.payload["lateness_seconds"] == 2.0 and back.payload["late"] is False
     assert back.payload["schedule_id"] == "sch-1" and back.shop_id == "shop-1"
+
+
+def test_a_missed_due_is_the_other_outcome_of_the_occurrence_at_version_one_with_its_reasons():
+    missed = Missed(SUB, CYCLE, T0, "cycle_opened", "open_processed_after_close")
+    back = decode(encode(events.order_due_missed(missed, CYCLE.closes_at + timedelta(hours=1))))
+    assert (back.event_type, back.aggregate_id, back.aggregate_version) == ("OrderDueMissed", "sub-1:oc-1", 1)
+    assert (back.payload["due_reason"], back.payload["reason"], back.payload["late_placement"]) == (
+        "cycle_opened", "open_processed_after_close", "while_open")
+    assert back.payload["lateness_seconds"] == (timedelta(days=3, hours=1)).total_seconds()
+
+
+def test_a_cycle_opened_tells_how_many_dues_were_missed():
+    assert decode(encode(events.cycle_opened(CYCLE, T0, CYCLE.closes_at, 0, missed_count=3))).payload[
+        "missed_count"] == 3
 
 
 def test_a_cycle_opens_as_version_one_and_closes_as_version_two_of_the_cycle():

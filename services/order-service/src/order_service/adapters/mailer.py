@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from order_service.adapters import formatting
-from order_service.adapters.reasons import failure_reason
+from order_service.adapters.reasons import failure_reason, missed_reason
 
 LOCALES = ("en", "fr")
 
@@ -57,7 +57,10 @@ class Templates:
         def reason(payload: dict[str, Any]) -> str:
             return failure_reason(payload, lang)
 
-        helpers = {"money": money, "when": when, "reason": reason}
+        def missed(code: str) -> str:
+            return missed_reason(code, lang)
+
+        helpers = {"money": money, "when": when, "reason": reason, "missed_reason": missed}
         template = self.env.get_template(f"{lang}/{kind}.j2")
         ctx = template.new_context({**context, **helpers})
 

@@ -197,12 +197,24 @@ def cycle_boundary(conn: psycopg.Connection, env: Envelope) -> None:
     conn.execute(
         sql.SQL("""
         UPDATE order_cycles SET {} = %s, due_count = CASE WHEN %s THEN %s ELSE due_count END,
-            boundary_version = %s
+            missed_count = CASE WHEN %s THEN %s ELSE missed_count END, boundary_version = %s
         WHERE order_cycle_id = %s AND boundary_version < %s
         """).format(sql.Identifier(column)),
-        [p["boundary_at"], opened, p.get("due_count"), env.aggregate_version, p["order_cycle_id"],
-         env.aggregate_version],
+        [p["boundary_at"], opened, p.get("due_count"), opened, p.get("missed_count"), env.aggregate_version,
+         p["order_cycle_id"], env.aggregate_version],
     )
+
+
+_MISSED_DUE = insert_new_statement(
+    "missed_dues", ("subscription_id", "order_cycle_id", "shop_id", "customer_id", "due_at", "due_reason", "reason",
+                    "missed_at", "event_id"), ("subscription_id", "order_cycle_id"))
+
+
+def due_missed(conn: psycopg.Connection, env: Envelope) -> None:
+    """OrderDueMissed: a due the scheduler will never place (processed after its cycle closed, shop while_open)."""
+    p = env.payload
+    write(conn, _MISSED_DUE, [p["subscription_id"], p["order_cycle_id"], p["shop_id"], p["customer_id"],
+                              p["due_at"], p["due_reason"], p["reason"], env.occurred_at, env.event_id])
 
 
 # -- catalog.events ----------------------------------------------------------------------------------------------
@@ -322,6 +334,7 @@ PROJECTORS: dict[str, Projector] = {
     "OrderCycleDeleted": cycle_deleted,
     "OrderCycleOpened": cycle_boundary,
     "OrderCycleClosed": cycle_boundary,
+    "OrderDueMissed": due_missed,
     "VariantUpdated": variant_updated,
     "StockAdjusted": stock_adjusted,
     "VariantDeleted": variant_deleted,
@@ -331,7 +344,7 @@ PROJECTORS: dict[str, Projector] = {
 
 PROJECTION_TABLES = ["api_tokens", "shops", "shop_methods", "customers", "subscriptions", "occurrences",
                      "order_cycles", "catalog_variants", "orders", "order_lines", "order_update_issues",
-                     "order_payments", "payment_events"]
+                     "order_payments", "payment_events", "missed_dues"]
 
 
 def project(conn: psycopg.Connection, env: Envelope) -> None:

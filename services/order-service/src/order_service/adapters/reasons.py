@@ -1,4 +1,4 @@
-"""Payment failure reasons in the customer's language.
+"""Payment failure reasons in the customer's language, and why a due was not placed in the manager's.
 
 billing-service states the reason in plain English (``PaymentFailed.message``) with its ``code`` and, for a
 card decline, the bank's ``decline_code``. Emails in another language look the reason up here by those codes;
@@ -50,3 +50,31 @@ def failure_reason(payload: dict[str, Any], lang: str) -> str:
     if table is None:
         return english
     return table.get(payload.get("decline_code") or "") or table.get(payload.get("code") or "") or english
+
+
+# Why a due got no order (scheduler.events OrderDueMissed.reason), for the shop's placement summary.
+_POLICY_EN = ("and this shop places no order once a cycle has closed (late placement setting: \"while_open\", "
+              "the default; \"always\" places such orders late)")
+_POLICY_FR = ("et cette boutique ne passe aucune commande une fois le cycle clos (réglage de placement tardif : "
+              "« while_open », par défaut ; « always » passe ces commandes en retard)")
+MISSED = {
+    "en": {
+        "open_processed_after_close": "the order cycle closed before its opening was processed (the scheduler was "
+                                      f"not running from its open until after its close), {_POLICY_EN}",
+        "change_processed_after_close": "the change that made it due was made while the order cycle was open but "
+                                        f"processed only after the cycle closed, {_POLICY_EN}",
+    },
+    "fr": {
+        "open_processed_after_close": "le cycle de vente s'est clos avant que son ouverture soit traitée (le "
+                                      "planificateur était arrêté de son ouverture jusqu'après sa clôture), "
+                                      f"{_POLICY_FR}",
+        "change_processed_after_close": "la modification qui la rendait due a été faite pendant que le cycle de "
+                                        "vente était ouvert mais traitée seulement après sa clôture, "
+                                        f"{_POLICY_FR}",
+    },
+}
+
+
+def missed_reason(code: str, lang: str) -> str:
+    """Why a due was not placed, for a reader of ``lang`` (English when no translation; the code if unknown)."""
+    return MISSED.get(lang, MISSED["en"]).get(code) or MISSED["en"].get(code) or code

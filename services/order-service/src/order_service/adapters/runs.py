@@ -2,9 +2,10 @@
 
 A batch run (a cycle's opening batch, its close) is complete when it is recorded; single placements
 in the middle of a cycle (and late ones) join the shop's open run of that cycle, which collects them
-for ``window_s`` before its summary. A confirmation run also waits for the first outcome of every
-card payment it requested (``awaiting``), or for its deadline, so that failed payments and
-authorisations required are in its summary.
+for ``window_s`` before its summary. A placement summary also lists, once, the cycle's missed dues not
+reported yet (OrderDueMissed: processed after the close in a shop that places nothing late) and why.
+A confirmation run also waits for the first outcome of every card payment it requested (``awaiting``), or for
+its deadline, so that failed payments and authorisations required are in its summary.
 """
 
 from __future__ import annotations
@@ -109,6 +110,31 @@ def runs_due(conn: psycopg.Connection, limit: int = 20) -> list[str]:
         [limit])]
 
 
+def has_unreported_misses(conn: psycopg.Connection, shop_id: str, order_cycle_id: str) -> bool:
+    return one_row(conn, "SELECT 1 AS x FROM order_dues WHERE order_cycle_id = %s AND shop_id = %s "
+                         "AND state = 'missed' AND reported_in IS NULL LIMIT 1", [order_cycle_id, shop_id]) is not None
+
+
+def _claim_misses(conn: psycopg.Connection, run: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+    """The cycle's missed dues not reported yet become this run's: (how many, the first ISSUE_LIMIT of them)."""
+    claimed = all_rows(
+        conn,
+        """
+        WITH claimed AS (
+            UPDATE order_dues SET reported_in = %s
+            WHERE order_cycle_id = %s AND shop_id = %s AND state = 'missed' AND reported_in IS NULL
+            RETURNING subscription_id, customer_id, reason AS due_reason, skipped_because AS reason, due_at
+        )
+        SELECT claimed.subscription_id, claimed.customer_id, c.email AS customer_email,
+               concat_ws(' ', c.first_name, c.last_name) AS customer_name, claimed.due_reason, claimed.reason,
+               claimed.due_at
+        FROM claimed LEFT JOIN customers c ON c.customer_id = claimed.customer_id
+        ORDER BY c.email, claimed.subscription_id
+        """, [run["run_id"], run["order_cycle_id"], run["shop_id"]])
+    listed = [{**m, "due_at": m["due_at"].isoformat()} for m in claimed[:ISSUE_LIMIT]]
+    return len(claimed), listed
+
+
 def summarise(conn: psycopg.Connection, run_id: str) -> str:
     """Queue the run's summary email to the shop (once) and close the run."""
     run = one_row(conn, "SELECT * FROM runs WHERE run_id = %s", [run_id])
@@ -119,6 +145,9 @@ def summarise(conn: psycopg.Connection, run_id: str) -> str:
     counts = payload["counts"]
     counts.update(orders=counts["total"], errors=len(run["errors"]), skipped=run["skipped"])
     counts["total"] = counts["orders"] + counts["errors"] + counts["skipped"]
+    if run["kind"] == "placement":
+        counts["missed"], payload["missed"] = _claim_misses(conn, run)
+        counts["total"] += counts["missed"]
     notice = notifications.Notice(f"{run['kind']}_summary", run_id, run["shop_id"], payload=payload)
     notifications.queue(conn, [notice])
     conn.execute("UPDATE runs SET summary_id = %s, summarised_at = clock_timestamp() WHERE run_id = %s",

@@ -169,10 +169,11 @@ def placement_summary(conn: psycopg.Connection, shop_id: str, order_cycle_id: st
                    WHERE l.order_id = o.order_id AND l.quantity < l.requested_quantity)) AS capped
         FROM orders o WHERE order_cycle_id = %s AND shop_id = %s
         """, [order_cycle_id, shop_id])
-    dues = one_row(conn, "SELECT count(*) AS recorded, count(*) FILTER (WHERE state = 'pending') AS waiting, "
+    dues = one_row(conn, "SELECT count(*) FILTER (WHERE state <> 'missed') AS recorded, "
+                         "count(*) FILTER (WHERE state = 'pending') AS waiting, "
                          "count(*) FILTER (WHERE state = 'skipped') AS set_aside, "
                          "count(*) FILTER (WHERE state = 'waiting') AS lacking_data FROM order_dues "
-                         "WHERE order_cycle_id = %s AND shop_id = %s", [order_cycle_id, shop_id])
+                         "WHERE order_cycle_id = %s AND shop_id = %s", [order_cycle_id, shop_id]) or {}
     issues = all_rows(
         conn,
         """
@@ -186,9 +187,21 @@ def placement_summary(conn: psycopg.Connection, shop_id: str, order_cycle_id: st
             WHERE o.order_cycle_id = %s AND o.shop_id = %s AND o.status <> 'cancelled') x
         WHERE kind = 'empty' OR lines <> '[]'::jsonb ORDER BY kind, number LIMIT %s
         """, [order_cycle_id, shop_id, ISSUE_LIMIT])
+    missed = all_rows(
+        conn,
+        """
+        SELECT m.subscription_id, m.customer_id, c.email AS customer_email, m.due_at, m.due_reason, m.reason,
+               m.missed_at
+        FROM missed_dues m LEFT JOIN customers c ON c.customer_id = m.customer_id
+        WHERE m.order_cycle_id = %s AND m.shop_id = %s ORDER BY m.due_at, m.subscription_id LIMIT %s
+        """, [order_cycle_id, shop_id, ISSUE_LIMIT])
+    dues["missed"] = len(missed) if len(missed) < ISSUE_LIMIT else one_row(
+        conn, "SELECT count(*) AS n FROM missed_dues WHERE order_cycle_id = %s AND shop_id = %s",
+        [order_cycle_id, shop_id])["n"]  # type: ignore[index]  # a count always has its row
     return {"order_cycle_id": order_cycle_id, "name": known["name"], "opens_at": known["opens_at"],
-            "opened_at": known["opened_at"], "due_count": known["due_count"], "dues": dues, "orders": counts,
-            "issues": issues, "runs": _runs(conn, "placement", order_cycle_id)}
+            "opened_at": known["opened_at"], "due_count": known["due_count"],
+            "missed_count": known.get("missed_count"), "dues": dues, "orders": counts, "issues": issues,
+            "missed": missed, "runs": _runs(conn, "placement", order_cycle_id)}
 
 
 def confirmation_summary(conn: psycopg.Connection, shop_id: str, order_cycle_id: str) -> dict[str, Any] | None:

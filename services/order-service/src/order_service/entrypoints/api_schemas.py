@@ -179,16 +179,35 @@ class Run(Schema):
     errors = fields.Integer()
 
 
+class MissedDue(Schema):
+    subscription_id = fields.String()
+    customer_id = fields.String()
+    customer_email = fields.String(allow_none=True)
+    due_at = fields.DateTime(metadata={"description": "when it became due (the cycle's open, or the change)"})
+    due_reason = fields.String(metadata={"description": "why it was due: cycle_opened, subscription_created, ..."})
+    reason = fields.String(metadata={"description": "why no order was placed: open_processed_after_close (the "
+                                                    "scheduler processed the cycle's open only after it closed) or "
+                                                    "change_processed_after_close"})
+    missed_at = fields.DateTime(metadata={"description": "when the scheduler processed it"})
+
+
 class PlacementSummary(Schema):
     order_cycle_id = fields.String()
     name = fields.String(allow_none=True)
     opens_at = fields.DateTime(allow_none=True)
     opened_at = fields.DateTime(allow_none=True)
     due_count = fields.Integer(allow_none=True)
+    missed_count = fields.Integer(allow_none=True, metadata={
+        "description": "dues the scheduler did not place at the open (OrderCycleOpened.missed_count)"})
     dues = fields.Dict(metadata={"description": "recorded, waiting (for the opening batch), set_aside (paused, "
-                                                "cancelled, skipped), lacking_data (subscription not known yet)"})
+                                                "cancelled, skipped), lacking_data (subscription not known yet), "
+                                                "missed (not placed: processed after the cycle closed)"})
     orders = fields.Dict(metadata={"description": "orders, placed, empty, cancelled, late, capped"})
     issues = fields.List(fields.Dict())
+    missed = fields.List(fields.Nested(MissedDue), metadata={
+        "description": "subscriptions that were due but got no order because the scheduler processed the due only "
+                       "after the order cycle had closed and the shop's late_placement is while_open (the first "
+                       "500; the count is dues.missed)"})
     runs = fields.List(fields.Nested(Run))
 
 

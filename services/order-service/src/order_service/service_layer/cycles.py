@@ -1,5 +1,5 @@
 """Reactions to scheduler.events: record dues, place the opening batch, place mid-cycle and late dues,
-confirm at close (DEVELOPING "Scheduler -> orders" and "At close")."""
+record missed dues for the shop's summary, confirm at close (DEVELOPING "Scheduler -> orders" and "At close")."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import psycopg
 
-from order_service.adapters import bulk
+from order_service.adapters import bulk, runs
 from order_service.adapters.db import all_rows, one_row
 from order_service.config import ReactionSettings
 from order_service.service_layer.confirmation import confirm_orders
@@ -31,11 +31,12 @@ def record_due(conn: psycopg.Connection, env: Envelope) -> dict | None:
             INSERT INTO cycle_batches (order_cycle_id, shop_id, dues_recorded)
             SELECT order_cycle_id, shop_id, 1 FROM due WHERE reason = 'cycle_opened'
             ON CONFLICT (order_cycle_id) DO UPDATE SET dues_recorded = cycle_batches.dues_recorded + 1
-            RETURNING due_count, dues_recorded, placed_at
+            RETURNING due_count, dues_recorded, missed_count, missed_recorded, placed_at
         )
         SELECT due.*, (SELECT closed_at FROM order_cycles c WHERE c.order_cycle_id = due.order_cycle_id)
                    AS cycle_closed_at,
-               batch.due_count, batch.dues_recorded, batch.placed_at AS batch_placed_at
+               batch.due_count, batch.dues_recorded, batch.missed_count, batch.missed_recorded,
+               batch.placed_at AS batch_placed_at
         FROM due LEFT JOIN batch ON true
         """,
         [p["subscription_id"], p["order_cycle_id"], p["shop_id"], p["customer_id"], p["reason"], p["late"],
@@ -53,10 +54,49 @@ def on_order_due(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings)
         place_dues(conn, [due], env, cfg, batch=False, late=True)
         return
     if due["reason"] == "cycle_opened" and due["batch_placed_at"] is None:
-        if due["due_count"] is not None and due["dues_recorded"] >= due["due_count"]:
+        if batch_complete(due):
             place_batch(conn, due["order_cycle_id"], env, cfg)
         return
     place_dues(conn, [due], env, cfg, batch=False, late=False)
+
+
+def batch_complete(batch: dict) -> bool:
+    """Every due and every missed due the scheduler counted in OrderCycleOpened is recorded (and it was seen)."""
+    return (batch["due_count"] is not None and batch["dues_recorded"] >= batch["due_count"]
+            and batch["missed_recorded"] >= batch["missed_count"])
+
+
+def on_order_due_missed(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    """A due the scheduler will not place (processed after the close, the shop places nothing late): recorded
+    once (state missed), then reported in a placement summary. One missed at the open counts towards the
+    cycle's opening batch, whose summary lists it; one made due by a late-seen change joins the shop's open
+    placement run of the cycle, summarised when its window ends."""
+    p = env.payload
+    missed = one_row(
+        conn,
+        """
+        WITH due AS (
+            INSERT INTO order_dues (subscription_id, order_cycle_id, shop_id, customer_id, reason, late, opens_at,
+                                    closes_at, due_at, event_id, state, skipped_because)
+            VALUES (%s, %s, %s, %s, %s, true, %s, %s, %s, %s, 'missed', %s) ON CONFLICT DO NOTHING RETURNING *
+        ), batch AS (
+            INSERT INTO cycle_batches (order_cycle_id, shop_id, missed_recorded)
+            SELECT order_cycle_id, shop_id, 1 FROM due WHERE reason = 'cycle_opened'
+            ON CONFLICT (order_cycle_id) DO UPDATE SET missed_recorded = cycle_batches.missed_recorded + 1
+            RETURNING due_count, dues_recorded, missed_count, missed_recorded, placed_at
+        )
+        SELECT due.order_cycle_id, due.shop_id, due.reason, batch.* FROM due LEFT JOIN batch ON true
+        """,
+        [p["subscription_id"], p["order_cycle_id"], p["shop_id"], p["customer_id"], p["due_reason"], p["opens_at"],
+         p["closes_at"], p["due_at"], env.event_id, p["reason"]],
+    )
+    if missed is None:  # recorded before, or the occurrence already had a due
+        return
+    if missed["reason"] != "cycle_opened":
+        runs.open_run(conn, kind="placement", shop_id=missed["shop_id"], order_cycle_id=missed["order_cycle_id"],
+                      batch=False, trigger=env, window_s=cfg.run_window_s, deadline_s=cfg.run_window_s)
+    elif missed["placed_at"] is None and batch_complete(missed):
+        place_batch(conn, missed["order_cycle_id"], env, cfg)
 
 
 DUE_COLUMNS = ("subscription_id", "order_cycle_id", "shop_id", "customer_id", "reason", "late", "opens_at",
@@ -101,8 +141,7 @@ def on_order_dues(conn: psycopg.Connection, envs: Sequence[Envelope], cfg: React
         elif due["reason"] != "cycle_opened" or (batch is not None and batch["placed_at"] is not None):
             single.append(due)
     for cycle_id, batch in batches.items():
-        if (batch["placed_at"] is None and cycle_id not in closed and batch["due_count"] is not None
-                and batch["dues_recorded"] >= batch["due_count"]):
+        if batch["placed_at"] is None and cycle_id not in closed and batch_complete(batch):
             last = max((by_id[str(d["event_id"])] for d in counted[cycle_id]), key=lambda e: position[e.event_id])
             place_batch(conn, cycle_id, last, cfg)
     for group, is_late in ((late, True), (single, False)):
@@ -119,18 +158,20 @@ def on_cycle_opened(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettin
     batch = one_row(
         conn,
         """
-        INSERT INTO cycle_batches (order_cycle_id, shop_id, due_count) VALUES (%s, %s, %s)
-        ON CONFLICT (order_cycle_id) DO UPDATE SET due_count = EXCLUDED.due_count RETURNING *
+        INSERT INTO cycle_batches (order_cycle_id, shop_id, due_count, missed_count) VALUES (%s, %s, %s, %s)
+        ON CONFLICT (order_cycle_id) DO UPDATE SET due_count = EXCLUDED.due_count,
+            missed_count = EXCLUDED.missed_count RETURNING *
         """,
-        [p["order_cycle_id"], p["shop_id"], p["due_count"]],
+        [p["order_cycle_id"], p["shop_id"], p["due_count"], p.get("missed_count") or 0],
     )
     assert batch is not None
-    if batch["placed_at"] is None and batch["dues_recorded"] >= batch["due_count"]:
+    if batch["placed_at"] is None and batch_complete(batch):
         place_batch(conn, p["order_cycle_id"], env, cfg)
 
 
 def place_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: Envelope, cfg: ReactionSettings) -> None:
-    """The cycle's opening batch: every recorded cycle_opened due, stock shared by the shop's policy."""
+    """The cycle's opening batch: every recorded cycle_opened due, stock shared by the shop's policy; its
+    summary also lists the dues missed at the open."""
     place_opening_batch(conn, order_cycle_id, trigger, cfg)
     conn.execute("UPDATE cycle_batches SET placed_at = %s WHERE order_cycle_id = %s",
                  [trigger.occurred_at, order_cycle_id])

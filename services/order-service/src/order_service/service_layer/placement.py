@@ -221,6 +221,10 @@ def place_opening_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: 
                 if why := _lacks(shop, sub, methods):
                     lacking.append(why)
     if not ids:
+        if runs.has_unreported_misses(conn, shop_id, order_cycle_id):  # every due missed: say so all the same
+            runs.open_run(conn, kind="placement", shop_id=shop_id, order_cycle_id=order_cycle_id, batch=True,
+                          trigger=trigger, window_s=0, deadline_s=0)
+            runs.summarise(conn, runs.run_id_for("placement", order_cycle_id, trigger))
         return
     if lacking and _keep_waiting(trigger, cfg):
         raise RetryLater(f"{len(lacking)} due(s) lack data, e.g. {lacking[0]}")

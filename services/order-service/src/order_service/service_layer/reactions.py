@@ -16,6 +16,7 @@ Reaction = Callable[[psycopg.Connection, Envelope, ReactionSettings], None]
 
 REACTIONS: dict[str, Reaction] = {
     "OrderDue": cycles.on_order_due,
+    "OrderDueMissed": cycles.on_order_due_missed,
     "OrderCycleOpened": cycles.on_cycle_opened,
     "OrderCycleClosed": cycles.on_cycle_closed,
     "SubscriptionUpdated": subscription_changes.on_subscription_updated,

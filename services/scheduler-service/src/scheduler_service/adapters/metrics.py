@@ -13,8 +13,11 @@ BOUNDARY_LAG = Histogram(
 )
 BOUNDARIES = Counter("scheduler_boundaries_total", "Order-cycle boundaries emitted", ["kind", "on_time"])
 ORDER_DUE = Counter("scheduler_order_due_total", "OrderDue events emitted", ["reason", "late"])
-LATE_SKIPPED = Counter("scheduler_late_skipped_total",
-                       "Dues not placed because the open was missed, the cycle is over and the shop places none late")
+ORDER_DUE_MISSED = Counter(
+    "scheduler_order_due_missed_total",
+    "OrderDueMissed events emitted: dues processed after their cycle closed, in shops whose late_placement is "
+    "while_open, so no order is placed (reason: open_processed_after_close, change_processed_after_close)",
+    ["reason"])
 FAILURES = Counter("scheduler_boundary_failures_total", "Boundaries that failed and were rolled back (retried)")
 OVERDUE = Gauge("scheduler_overdue_boundaries", "Boundaries whose time has come and that are not emitted yet",
                 multiprocess_mode="livemax")

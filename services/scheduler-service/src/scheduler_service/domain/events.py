@@ -1,6 +1,7 @@
 """The scheduler.events it produces (contract: shared_events/contracts/scheduler.py), built without I/O.
 
-Exactly-once keys: an OrderDue is aggregate "<subscription_id>:<order_cycle_id>" version 1; a cycle's
+Exactly-once keys: an OrderDue (or, for a due processed after its cycle closed in a shop that places nothing
+late, an OrderDueMissed) is aggregate "<subscription_id>:<order_cycle_id>" version 1; a cycle's
 OrderCycleOpened is version 1 and its OrderCycleClosed version 2 of aggregate "<order_cycle_id>". The outbox's
 unique (topic, aggregate_id, aggregate_version) therefore refuses any second copy, whoever tries.
 """
@@ -12,7 +13,7 @@ from datetime import datetime
 from functools import cache
 
 from scheduler_service import SERVICE_NAME
-from scheduler_service.domain.model import Due, OrderCycle
+from scheduler_service.domain.model import WHILE_OPEN, Due, Missed, OrderCycle
 from scheduler_service.domain.rules import lateness_seconds
 from shared_events import REGISTRY, Envelope, new_envelope
 from shared_events.contracts.scheduler import occurrence_id
@@ -45,6 +46,29 @@ def order_due(due: Due, now: datetime, *, correlation_id: str | None = None,
                     occurred_at=now, correlation_id=correlation_id or str(uuid.uuid4()), causation_id=causation_id)
 
 
+def order_due_missed(missed: Missed, now: datetime, *, correlation_id: str | None = None,
+                     causation_id: str | None = None) -> Envelope:
+    sub, cycle = missed.subscription, missed.cycle
+    payload = {
+        "subscription_id": sub.subscription_id,
+        "order_cycle_id": cycle.order_cycle_id,
+        "shop_id": sub.shop_id,
+        "customer_id": sub.customer_id,
+        "schedule_id": sub.schedule_id,
+        "opens_at": cycle.opens_at,
+        "closes_at": cycle.closes_at,
+        "due_at": missed.due_at,
+        "due_reason": missed.due_reason,
+        "reason": missed.reason,
+        "late_placement": WHILE_OPEN,
+        "lateness_seconds": lateness_seconds(now, missed.due_at),
+    }
+    return Envelope(event_type="OrderDueMissed", schema_version=_latest("OrderDueMissed"),
+                    aggregate_id=occurrence_id(sub.subscription_id, cycle.order_cycle_id),
+                    aggregate_version=ORDER_DUE_VERSION, payload=payload, producer=SERVICE_NAME, shop_id=sub.shop_id,
+                    occurred_at=now, correlation_id=correlation_id or str(uuid.uuid4()), causation_id=causation_id)
+
+
 @cache
 def _latest(event_type: str) -> int:
     return REGISTRY.latest_version(event_type)
@@ -62,8 +86,8 @@ def _boundary_payload(cycle: OrderCycle, boundary_at: datetime, now: datetime) -
 
 
 def cycle_opened(cycle: OrderCycle, boundary_at: datetime, now: datetime, due_count: int, *,
-                 correlation_id: str | None = None) -> Envelope:
-    payload = {**_boundary_payload(cycle, boundary_at, now), "due_count": due_count}
+                 missed_count: int = 0, correlation_id: str | None = None) -> Envelope:
+    payload = {**_boundary_payload(cycle, boundary_at, now), "due_count": due_count, "missed_count": missed_count}
     return new_envelope("OrderCycleOpened", cycle.order_cycle_id, OPENED_VERSION, payload, producer=SERVICE_NAME,
                         shop_id=cycle.shop_id, occurred_at=now, correlation_id=correlation_id)
 

@@ -93,3 +93,19 @@ class Due:
     due_at: datetime
     reason: str
     late: bool
+
+
+OPEN_PROCESSED_AFTER_CLOSE = "open_processed_after_close"
+CHANGE_PROCESSED_AFTER_CLOSE = "change_processed_after_close"
+
+
+@dataclass(frozen=True)
+class Missed:
+    """The decision to place no order for a due because it was processed after its cycle closed and the shop
+    places nothing late (an OrderDueMissed: the other outcome of the decision an OrderDue records)."""
+
+    subscription: Subscription
+    cycle: OrderCycle
+    due_at: datetime
+    due_reason: str
+    reason: str  # OPEN_PROCESSED_AFTER_CLOSE or CHANGE_PROCESSED_AFTER_CLOSE

@@ -1,7 +1,8 @@
 """Emitting order-cycle boundaries: claim, decide, store, one transaction per boundary.
 
-At a cycle's open, ONE transaction stores an OrderDue (reason cycle_opened) per due subscription, then
-OrderCycleOpened{due_count}; at its close OrderCycleClosed. The transaction also writes the boundary's row
+At a cycle's open, ONE transaction stores an OrderDue (reason cycle_opened) per due subscription (or, when
+the open is processed after the cycle closed and the shop places nothing late, an OrderDueMissed), then
+OrderCycleOpened{due_count, missed_count}; at its close OrderCycleClosed. The transaction also writes the boundary's row
 (the same projector a replay of scheduler.events uses) and an operations row. Exactly once comes from two
 unique keys written in that transaction: the outbox's (topic, aggregate_id, aggregate_version) and
 cycle_boundaries' (order_cycle_id, kind). A crash before the commit leaves nothing; after it, the boundary
@@ -27,7 +28,7 @@ import psycopg
 
 from scheduler_service.adapters import metrics, projections, repository
 from scheduler_service.domain import events
-from scheduler_service.domain.model import OPEN, Boundary
+from scheduler_service.domain.model import OPEN, OPEN_PROCESSED_AFTER_CLOSE, Boundary
 from scheduler_service.domain.planning import plan_open
 from scheduler_service.domain.rules import lateness_seconds
 from servicekit.config import env_int
@@ -58,7 +59,7 @@ class Emitted:
     lateness_seconds: float
     due_count: int | None  # None for a close
     not_due: int
-    late_skipped: int
+    missed_count: int  # OrderDueMissed emitted: due, but the open was processed after the close (while_open)
     lag_seconds: float
 
 
@@ -113,7 +114,7 @@ def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *
     assert cycle is not None, "a pending boundary always has its cycle"
     started_at = datetime.now(UTC)
     correlation_id = str(uuid.uuid4())
-    not_due = late_skipped = 0
+    not_due = missed_count = 0
     due_count: int | None = None
     if boundary.kind == OPEN:
         due_count = 0
@@ -124,8 +125,11 @@ def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *
             plan = plan_open(cycle, boundary.fire_at, candidates, shops, now)
             due_count += len(outbox.append_new(
                 conn, [events.order_due(d, now, correlation_id=correlation_id) for d in plan.dues]))
-            not_due, late_skipped = not_due + plan.not_due, late_skipped + plan.late_skipped
-        envelope = events.cycle_opened(cycle, boundary.fire_at, now, due_count, correlation_id=correlation_id)
+            missed_count += len(outbox.append_new(
+                conn, [events.order_due_missed(m, now, correlation_id=correlation_id) for m in plan.missed]))
+            not_due += plan.not_due
+        envelope = events.cycle_opened(cycle, boundary.fire_at, now, due_count, missed_count=missed_count,
+                                       correlation_id=correlation_id)
     else:
         envelope = events.cycle_closed(cycle, boundary.fire_at, now, correlation_id=correlation_id)
     if not outbox.append_new(conn, [envelope]):
@@ -134,10 +138,10 @@ def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *
     projections.apply(conn, envelope)
     lag = clock.lag_seconds(boundary.fire_at)
     repository.record_run(conn, boundary, worker=worker, lag_seconds=lag, not_due=not_due,
-                          late_skipped=late_skipped, started_at=started_at)
+                          late_skipped=missed_count, started_at=started_at)
     if before_commit is not None:
         before_commit(boundary)  # fault injection: everything is computed and written, nothing committed
-    return Emitted(boundary, now, lateness_seconds(now, boundary.fire_at), due_count, not_due, late_skipped, lag)
+    return Emitted(boundary, now, lateness_seconds(now, boundary.fire_at), due_count, not_due, missed_count, lag)
 
 
 def _observe(emitted: Emitted) -> None:
@@ -146,8 +150,8 @@ def _observe(emitted: Emitted) -> None:
     metrics.BOUNDARIES.labels(kind, str(emitted.lag_seconds < 1.0).lower()).inc()
     if emitted.due_count:
         metrics.ORDER_DUE.labels("cycle_opened", "false").inc(emitted.due_count)
-    if emitted.late_skipped:
-        metrics.LATE_SKIPPED.inc(emitted.late_skipped)
+    if emitted.missed_count:
+        metrics.ORDER_DUE_MISSED.labels(OPEN_PROCESSED_AFTER_CLOSE).inc(emitted.missed_count)
 
 
 def run_due(conn: psycopg.Connection, clock: Clock, *, worker: str, wait: bool = False,

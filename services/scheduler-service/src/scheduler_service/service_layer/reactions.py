@@ -51,7 +51,8 @@ def trigger_for(env: Envelope) -> Trigger | None:
 
 
 def react(conn: psycopg.Connection, env: Envelope, now: Callable[[], datetime]) -> list[Envelope]:
-    """Store the OrderDue events ``env`` makes due now; returns those stored."""
+    """Store the OrderDue events ``env`` makes due now (and the OrderDueMissed of those it made due in a cycle
+    that has closed since, in a shop that places nothing late); returns those stored."""
     trigger = trigger_for(env)
     if trigger is None:
         return []
@@ -61,8 +62,12 @@ def react(conn: psycopg.Connection, env: Envelope, now: Callable[[], datetime]) 
         return []
     at = now()
     shops = repository.shops(conn, {c.subscription.shop_id for c in candidates})
-    dues = plan_mid_cycle(candidates, shops, at, env.occurred_at, trigger.reason)
-    stored = outbox.append_new(conn, [events.order_due(d, at, **env.caused()) for d in dues])
+    plan = plan_mid_cycle(candidates, shops, at, env.occurred_at, trigger.reason)
+    stored = outbox.append_new(conn, [events.order_due(d, at, **env.caused()) for d in plan.dues]
+                               + [events.order_due_missed(m, at, **env.caused()) for m in plan.missed])
     for envelope in stored:
-        metrics.ORDER_DUE.labels(trigger.reason, str(envelope.payload["late"]).lower()).inc()
+        if envelope.event_type == "OrderDue":
+            metrics.ORDER_DUE.labels(trigger.reason, str(envelope.payload["late"]).lower()).inc()
+        else:
+            metrics.ORDER_DUE_MISSED.labels(envelope.payload["reason"]).inc()
     return stored

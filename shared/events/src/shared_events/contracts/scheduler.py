@@ -1,6 +1,8 @@
 """scheduler.events: time turned into events (producer: scheduler-service).
 
-Exactly one OrderDue per (subscription, order cycle), ever. OrderDue is keyed by
+Exactly one decision per (subscription, order cycle), ever: an OrderDue, or an
+OrderDueMissed when the due was processed only after the cycle closed and the
+shop's ``late_placement`` is ``while_open``. Both are keyed by
 its occurrence ("<subscription_id>:<order_cycle_id>") so that the burst of a
 cycle opening spreads over every partition; OrderCycleOpened/Closed are keyed by
 the order cycle. Consumers must therefore accept an OrderDue that arrives after
@@ -23,6 +25,15 @@ DUE_REASONS = [
     "cycle_added",  # the cycle was added to the schedule while open
     "cycle_moved",  # the cycle was moved so that it is open now
     "subscriptions_enabled",  # the shop's kill switch was turned back on
+]
+
+
+MISSED_REASONS = [
+    # the scheduler processed the cycle's open only after the cycle had closed (it was down across the whole
+    # open window)
+    "open_processed_after_close",
+    # the change that made it due was made while the cycle was open, but processed after the cycle closed
+    "change_processed_after_close",
 ]
 
 
@@ -54,6 +65,31 @@ class OrderDueV1(Schema):
     late = fields.Boolean(required=True)
 
 
+@event("OrderDueMissed", 1, topic=TOPIC, aggregate="Occurrence")
+class OrderDueMissedV1(Schema):
+    """This subscription was due in this order cycle but gets no order: the due was processed only after the
+    cycle had closed, and the shop's ``late_placement`` is ``while_open`` (orders only while the cycle is open).
+
+    The other outcome of the same decision as OrderDue (same key, same version: an occurrence gets one or the
+    other, once). ``due_reason`` is why it was due (as OrderDue's ``reason``), ``reason`` why no order was
+    placed (``MISSED_REASONS``); ``lateness_seconds`` how long after ``due_at`` the scheduler processed it.
+    order-service lists it in the shop's placement summary (email and API).
+    """
+
+    subscription_id = Id(required=True)
+    order_cycle_id = Id(required=True)
+    shop_id = Id(required=True)
+    customer_id = Id(required=True)
+    schedule_id = Id(required=True)
+    opens_at = Utc(required=True)
+    closes_at = Utc(required=True)
+    due_at = Utc(required=True)
+    due_reason = fields.String(required=True, validate=validate.OneOf(DUE_REASONS))
+    reason = fields.String(required=True, validate=validate.OneOf(MISSED_REASONS))
+    late_placement = fields.String(required=True, validate=validate.OneOf(["while_open"]))
+    lateness_seconds = fields.Float(required=True, validate=validate.Range(min=0))
+
+
 class _CycleBoundary(Schema):
     order_cycle_id = Id(required=True)
     shop_id = Id(required=True)
@@ -65,9 +101,12 @@ class _CycleBoundary(Schema):
 
 @event("OrderCycleOpened", 1, topic=TOPIC, aggregate="OrderCycle")
 class OrderCycleOpenedV1(_CycleBoundary):
-    """The cycle opened (emitted after the OrderDue events of its subscriptions; ``due_count`` of them)."""
+    """The cycle opened (emitted after the OrderDue events of its subscriptions; ``due_count`` of them, and
+    after the OrderDueMissed of those due but not placed because the open was processed after the close;
+    ``missed_count`` of them, 0 when absent)."""
 
     due_count = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    missed_count = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0))
 
 
 @event("OrderCycleClosed", 1, topic=TOPIC, aggregate="OrderCycle")

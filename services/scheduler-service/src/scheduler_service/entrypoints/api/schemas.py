@@ -82,8 +82,10 @@ class BoundarySchema(Schema):
     lateness_seconds = fields.Float()
     due_count = fields.Integer(allow_none=True)
     not_due = fields.Integer(allow_none=True)
-    late_skipped = fields.Integer(allow_none=True, metadata={"description": "due but not placed: missed open, "
-                                                                           "cycle over, shop places none late"})
+    late_skipped = fields.Integer(allow_none=True, metadata={
+        "description": "due but not placed: the open was processed after the cycle closed and the shop's "
+                       "late_placement is while_open; each has its OrderDueMissed event and is listed in "
+                       "order-service's placement summary"})
     lag_seconds = fields.Float(allow_none=True, metadata={"description": "wall seconds from boundary to commit"})
     worker = fields.String(allow_none=True)
     event_id = fields.String()
