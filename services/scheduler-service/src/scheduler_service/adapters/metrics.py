@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from shared_events.contracts.scheduler import MISSED_REASONS
+
 BOUNDARY_LAG = Histogram(
     "scheduler_boundary_lag_seconds",
     "Wall seconds from an order-cycle boundary to its events being committed to the outbox (target < 1 s)",
@@ -18,6 +20,8 @@ ORDER_DUE_MISSED = Counter(
     "OrderDueMissed events emitted: dues processed after their cycle closed, in shops whose late_placement is "
     "while_open, so no order is placed (reason: open_processed_after_close, change_processed_after_close)",
     ["reason"])
+for _reason in MISSED_REASONS:  # exported at 0 from the start, so that increase() sees the first miss
+    ORDER_DUE_MISSED.labels(_reason)
 FAILURES = Counter("scheduler_boundary_failures_total", "Boundaries that failed and were rolled back (retried)")
 OVERDUE = Gauge("scheduler_overdue_boundaries", "Boundaries whose time has come and that are not emitted yet",
                 multiprocess_mode="livemax")

@@ -57,6 +57,16 @@ class RetryPolicy(StrictSchema):
                                      metadata={"description": "attempts in all, the first included (1 = no retry)"})
 
 
+LATE_PLACEMENT = (
+    "What happens to the subscriptions due in an order cycle when the platform processes the cycle's opening (or "
+    "the change that made a subscription due) only after the cycle has closed, e.g. after an outage. "
+    "`while_open` (default): orders are placed only while the cycle is open; such a due gets no order, and the "
+    "shop is told: each one is an `OrderDueMissed` event, listed with its reason in the placement summary email "
+    "and in `GET .../order-cycles/{id}/placement-summary` (order-service). `always`: such a due is placed late "
+    "and confirmed at once (the order is marked `late`). An open cycle whose opening is processed late is "
+    "placed normally under either policy.")
+
+
 class ShopSettingsIn(StrictSchema):
     """Every setting; on create name, timezone, currency and contact_email are required."""
 
@@ -70,7 +80,8 @@ class ShopSettingsIn(StrictSchema):
     allow_order_changes = StrictBool(metadata={"description": "customers may change/cancel placed orders"})
     allow_customer_skip = StrictBool(metadata={"description": "customers may skip/resume single occurrences"})
     allocation_policy = ma.fields.String(validate=V.OneOf(["first_come", "fair_share"]))
-    late_placement = ma.fields.String(validate=V.OneOf(["while_open", "always"]))
+    late_placement = ma.fields.String(validate=V.OneOf(["while_open", "always"]),
+                                      metadata={"description": LATE_PLACEMENT})
     payment_retry = ma.fields.Nested(RetryPolicy, metadata={"description": RETRY_DESCRIPTION})
     stripe_account_id = Text(allow_none=True, validate=V.Length(min=1, max=255))
 
@@ -101,7 +112,7 @@ class ShopOut(ma.Schema):
     allow_order_changes = ma.fields.Boolean()
     allow_customer_skip = ma.fields.Boolean()
     allocation_policy = ma.fields.String()
-    late_placement = ma.fields.String()
+    late_placement = ma.fields.String(metadata={"description": LATE_PLACEMENT})
     payment_retry = ma.fields.Nested(RetryPolicyOut, metadata={"description": RETRY_DESCRIPTION})
     stripe_account_id = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
