@@ -408,6 +408,89 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs
 # -- configuration, secrets, environments --------------------------------------------------------------------------
 
 
+# -- the Ingress against the apps' own routes --------------------------------------------------------------------
+
+SAMPLE_ARGUMENT = {"uuid": "00000000-0000-4000-8000-000000000000", "path": "sample/asset.js", "int": "1"}
+CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>")
+
+
+@functools.cache
+def app_paths(svc: str) -> dict[str, bool]:
+    """Every path of the service's Flask app (from its URL map, a sample value in each variable part) -> whether
+    it is internal (every view on it marked ``@internal``). A path with internal and public views fails: the Ingress
+    routes paths, not methods."""
+    from devstack.apidocs import service_app
+    from servicekit.web.app import is_internal
+
+    marks: dict[str, set[bool]] = {}
+    with service_app(SERVICES[svc]) as app:
+        for rule in app.url_map.iter_rules():
+            path = CONVERTER.sub(lambda m: SAMPLE_ARGUMENT.get(m.group(1) or "", "sample"), rule.rule)
+            marks.setdefault(path, set()).add(is_internal(app.view_functions[rule.endpoint]))
+    mixed = sorted(p for p, m in marks.items() if len(m) > 1)
+    assert not mixed, f"{svc}: internal and public views share these paths (give the internal one its own): {mixed}"
+    return {p: m.pop() for p, m in marks.items()}
+
+
+def ingress_path_matches(path_type: str, path: str, request_path: str) -> bool:
+    """networking.k8s.io/v1 path matching: Exact is the whole path; Prefix is element by element on '/'."""
+    if path_type == "Exact":
+        return request_path == path
+    assert path_type == "Prefix", f"pathType {path_type}: only Exact and Prefix mean the same to every controller"
+    want = [e for e in path.split("/") if e]
+    return [e for e in request_path.split("/") if e][:len(want)] == want
+
+
+def ingress_backend(ingress: dict[str, Any], host: str | None, request_path: str) -> str | None:
+    """The Service an Ingress sends host + path to: the longest matching path, Exact before Prefix at equal
+    length, among the rules of that host (or of any host); then the default backend."""
+    candidates = [p for rule in ingress["spec"].get("rules", []) if rule.get("host") in (host, None)
+                  for p in rule.get("http", {}).get("paths", [])
+                  if ingress_path_matches(p["pathType"], p["path"], request_path)]
+    if candidates:
+        best = max(candidates, key=lambda p: (len(p["path"]), p["pathType"] == "Exact"))
+        return best["backend"]["service"]["name"]
+    default = ingress["spec"].get("defaultBackend")
+    return default["service"]["name"] if default else None
+
+
+def test_the_ingress_path_matching_follows_kubernetes():
+    ingress = {"spec": {"rules": [{"host": "a", "http": {"paths": [
+        {"path": "/pay", "pathType": "Prefix", "backend": {"service": {"name": "x"}}},
+        {"path": "/pay/x", "pathType": "Exact", "backend": {"service": {"name": "y"}}},
+        {"path": "/docs/", "pathType": "Prefix", "backend": {"service": {"name": "z"}}}]}}]}}
+    assert ingress_backend(ingress, "a", "/pay") == "x" and ingress_backend(ingress, "a", "/pay/1/authorize") == "x"
+    assert ingress_backend(ingress, "a", "/pay/x") == "y" and ingress_backend(ingress, "a", "/pay/x/y") == "x"
+    assert ingress_backend(ingress, "a", "/payment") is None and ingress_backend(ingress, "b", "/pay") is None
+    assert ingress_backend(ingress, "a", "/docs") == "z" and ingress_backend(ingress, "a", "/docs/a.js") == "z"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_ingress_publishes_every_public_route_of_every_app_and_nothing_internal(overlay):
+    objs = render(overlay)
+    [ingress] = of_kind(objs, "Ingress")
+    hosts = [r.get("host") for r in ingress["spec"]["rules"]]
+    for rule in ingress["spec"]["rules"]:
+        for p in rule["http"]["paths"]:
+            service = by_name(objs, "Service", p["backend"]["service"]["name"])
+            assert p["backend"]["service"]["port"]["name"] in {q["name"] for q in service["spec"]["ports"]}
+    unrouted, exposed = [], []
+    for svc in SERVICES:
+        for path, internal in sorted(app_paths(svc).items()):
+            reached = [h for h in hosts if ingress_backend(ingress, h, path) == svc]
+            if internal and reached:
+                exposed.append(f"{svc} {path} (on {', '.join(map(str, reached))})")
+            if not internal and not reached:
+                unrouted.append(f"{svc} {path}")
+    assert not unrouted, f"{overlay}: public routes the Ingress does not send to their app: {unrouted}"
+    assert not exposed, f"{overlay}: internal routes reachable through the Ingress: {exposed}"
+    # the check sees both kinds: each app has internal paths (probes, metrics) and public ones
+    for svc in SERVICES:
+        assert {True, False} <= set(app_paths(svc).values()), svc
+    assert app_paths("scheduler-service")["/api/v1/test-clock"] is True
+    assert app_paths("billing-service")["/webhooks/stripe"] is False
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_secrets_are_referenced_never_committed(overlay):
     objs = render(overlay)

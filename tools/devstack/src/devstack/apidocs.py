@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devstack.stack import SERVICES, repo_root
 
+if TYPE_CHECKING:
+    from flask import Flask
 
-def openapi(package: str) -> dict:
-    """A service's OpenAPI document, built without connecting anywhere.
+
+@contextmanager
+def service_app(package: str) -> Iterator[Flask]:
+    """A service's Flask app, built without connecting anywhere (its pool is closed after).
 
     The app's configuration needs a DATABASE_URL; an unreachable one is set only while the app is built and the
     environment is restored after, so that nothing else in the process (the test stack reads DATABASE_URL as an
@@ -29,9 +36,16 @@ def openapi(package: str) -> dict:
     finally:
         if before is None:
             os.environ.pop("DATABASE_URL", None)
-    spec = app.test_client().get("/openapi.json").get_json()
-    app.extensions["pool"].close()
-    return spec
+    try:
+        yield app
+    finally:
+        app.extensions["pool"].close()
+
+
+def openapi(package: str) -> dict:
+    """A service's OpenAPI document, as its app serves it."""
+    with service_app(package) as app:
+        return app.test_client().get("/openapi.json").get_json()
 
 
 def documents() -> dict[Path, str]:

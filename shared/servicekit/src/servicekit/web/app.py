@@ -97,6 +97,18 @@ def public(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
+def internal(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view as for the cluster only (probes, metrics, operators' and test tools): the Ingress must not
+    publish its path (tests/deploy checks each overlay against every app's URL map). Reach it inside the cluster
+    or through ``kubectl port-forward``. Authentication is unchanged."""
+    view._internal = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_internal(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, "_internal", False))
+
+
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -196,7 +208,7 @@ def create_base_app(
     version: str = "1.0.0",
     extra_ready_checks: list[Callable[[], None]] | None = None,
 ) -> tuple[Flask, ProblemApi]:
-    app = Flask(settings.service_name)
+    app = Flask(settings.service_name, static_folder=None)  # pages serve their own assets, under their own path
     app.json = OrjsonProvider(app)
     app.config.update(
         API_TITLE=title,
@@ -342,10 +354,12 @@ def create_base_app(
                                 slug="internal", correlation_id=g.get("correlation_id"))
 
     @app.get("/healthz")
+    @internal
     def healthz() -> dict[str, str]:
         return {"status": "ok", "service": settings.service_name}
 
     @app.get("/readyz")
+    @internal
     def readyz() -> Response | dict[str, Any]:
         checks: dict[str, str] = {}
         try:
@@ -375,6 +389,7 @@ def create_base_app(
     outbox = metrics.OutboxCollector(settings.service_name, outbox_backlog)
 
     @app.get("/metrics")
+    @internal
     def metrics_view() -> Response:
         body, ctype = metrics.render(outbox)
         return Response(body, mimetype=ctype.split(";")[0])

@@ -13,7 +13,7 @@ from scheduler_service.domain.rules import lateness_seconds
 from scheduler_service.domain.timezones import to_local
 from scheduler_service.entrypoints.api import schemas
 from scheduler_service.service_layer import test_clock
-from servicekit.web.app import principal, request_conn, settings
+from servicekit.web.app import internal, principal, request_conn, settings
 from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import decode_cursor, page
 from servicekit.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
@@ -41,6 +41,7 @@ def _clock_view(state: test_clock.ClockState | None) -> dict[str, Any]:
 
 @clock_blp.route("", methods=["GET"])
 @clock_blp.response(200, schemas.ClockSchema)
+@internal
 def get_clock() -> dict[str, Any]:
     """What time the platform reads ("system" outside test clock mode)."""
     _require_admin()
@@ -56,6 +57,7 @@ def get_clock() -> dict[str, Any]:
 @clock_blp.route("", methods=["POST"])
 @clock_blp.arguments(schemas.SetClockSchema)
 @clock_blp.response(200, schemas.ClockSchema)
+@internal
 def set_clock(args: dict[str, Any]) -> dict[str, Any]:
     """Initialise or freeze the test clock. A jump emits nothing by itself (like downtime: tickers catch up)."""
     _require_admin()
@@ -69,6 +71,7 @@ def set_clock(args: dict[str, Any]) -> dict[str, Any]:
 @clock_blp.route("/advance", methods=["POST"])
 @clock_blp.arguments(schemas.AdvanceSchema)
 @clock_blp.response(200, schemas.AdvanceResultSchema)
+@internal
 def advance_clock(args: dict[str, Any]) -> dict[str, Any]:
     """Advance the test clock, emitting every boundary on the way at its own instant, in order.
 
@@ -121,6 +124,7 @@ def _boundary_page(shop_ids: list[str] | None, args: dict[str, Any]) -> dict[str
 @boundaries_blp.route("/boundaries", methods=["GET"])
 @boundaries_blp.arguments(schemas.AdminBoundaryQuerySchema, location="query")
 @boundaries_blp.response(200, schemas.BoundaryPageSchema)
+@internal
 def list_boundaries(args: dict[str, Any]) -> dict[str, Any]:
     """Emitted boundaries of every shop, most recent first: cycle, kind, due count, lateness, lag (admin)."""
     _require_admin()
@@ -130,6 +134,7 @@ def list_boundaries(args: dict[str, Any]) -> dict[str, Any]:
 @boundaries_blp.route("/boundaries/pending", methods=["GET"])
 @boundaries_blp.arguments(schemas.PendingQuerySchema, location="query")
 @boundaries_blp.response(200, schemas.PendingListSchema)
+@internal
 def list_pending(args: dict[str, Any]) -> dict[str, Any]:
     """The next boundaries to emit, earliest first; overdue ones mean no ticker is keeping up (admin)."""
     _require_admin()
