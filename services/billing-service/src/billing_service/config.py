@@ -25,12 +25,22 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from billing_service import DEFAULT_PORT, SERVICE_NAME
-from servicekit.config import ConfigError, Settings
+from servicekit.config import DEVELOPMENT_VALUES, ConfigError, Settings, refuse_development_values
 
 MIGRATIONS_DIR = Path(os.environ.get("MIGRATIONS_DIR", Path(__file__).resolve().parents[2] / "migrations"))
 
 STRIPE_API_HOST = "api.stripe.com"
-LOCAL_PUBLISHABLE_KEY = "pk_test_local_development"
+LOCAL_PUBLISHABLE_KEY = DEVELOPMENT_VALUES["STRIPE_PUBLISHABLE_KEY"]
+
+
+def development_link_key(api_key: str, webhook_secret: str) -> str:
+    """Development and tests: every process of the service derives the same link key from its secrets."""
+    return hashlib.sha256(b"payment-links:" + api_key.encode() + webhook_secret.encode()).hexdigest()
+
+
+# What APP_ENV=production refuses here: the platform's development defaults and the link key derived from them.
+DEVELOPMENT_DEFAULTS = {**DEVELOPMENT_VALUES, "PAYMENT_LINK_SIGNING_KEY": development_link_key(
+    DEVELOPMENT_VALUES["STRIPE_API_KEY"], DEVELOPMENT_VALUES["STRIPE_WEBHOOK_SECRET"])}
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,12 @@ class ServiceSettings:
     charger_fault_once_file: str | None
     consumer_group: str | None
 
+    def __post_init__(self) -> None:
+        refuse_development_values(self.base.app_env, {
+            "STRIPE_API_KEY": self.stripe.api_key, "STRIPE_WEBHOOK_SECRET": self.stripe.webhook_secret,
+            "STRIPE_PUBLISHABLE_KEY": self.stripe.publishable_key, "PAYMENT_LINK_SIGNING_KEY": self.link_signing_key,
+        }, DEVELOPMENT_DEFAULTS)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, base: Settings | None = None) -> ServiceSettings:
         env = os.environ if environ is None else environ
@@ -79,7 +95,7 @@ class ServiceSettings:
         if not api_key:
             if production:
                 raise ConfigError("STRIPE_API_KEY is required when APP_ENV=production")
-            api_key = "sk_test_local_development_0000000000"
+            api_key = DEVELOPMENT_VALUES["STRIPE_API_KEY"]
         if not api_key.startswith(("sk_", "rk_")):
             raise ConfigError("STRIPE_API_KEY must be a Stripe secret key (sk_...)")
         api_base = get("STRIPE_API_BASE")
@@ -93,13 +109,12 @@ class ServiceSettings:
         if not webhook_secret:
             if production:
                 raise ConfigError("STRIPE_WEBHOOK_SECRET is required when APP_ENV=production")
-            webhook_secret = "whsec_local_development_0000000000"
+            webhook_secret = DEVELOPMENT_VALUES["STRIPE_WEBHOOK_SECRET"]
         signing = get("PAYMENT_LINK_SIGNING_KEY")
         if not signing:
             if production:
                 raise ConfigError("PAYMENT_LINK_SIGNING_KEY is required when APP_ENV=production")
-            # development and tests: every process of the service derives the same key from its secrets
-            signing = hashlib.sha256(b"payment-links:" + api_key.encode() + webhook_secret.encode()).hexdigest()
+            signing = development_link_key(api_key, webhook_secret)
         rate = float(number("STRIPE_RATE_LIMIT", 25.0, float))
         if rate <= 0:
             raise ConfigError("STRIPE_RATE_LIMIT must be positive")

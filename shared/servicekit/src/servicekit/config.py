@@ -3,11 +3,41 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
 class ConfigError(Exception):
     pass
+
+
+# The values the services fall back on, and the local stack and tests use, where a secret is not set. They are
+# public (in this repository): a production process refuses them (refuse_development_values).
+DEVELOPMENT_VALUES: dict[str, str] = {
+    "ADMIN_TOKEN": "rop_admin_local_development_only_0000000000",
+    "STRIPE_API_KEY": "sk_test_local_development_0000000000",
+    "STRIPE_WEBHOOK_SECRET": "whsec_local_development_0000000000",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_local_development",
+}
+PLACEHOLDER_MARK = "REPLACE_WITH_YOUR"  # the deploy overlays' placeholders (deploy/k8s/overlays/*)
+
+
+def refuse_development_values(app_env: str, values: Mapping[str, str | bytes | None],
+                              defaults: Mapping[str, str] = DEVELOPMENT_VALUES) -> None:
+    """The one check every service's settings make: with APP_ENV=production, a setting whose value is its
+    development default (or a deploy placeholder) is a ConfigError naming each such setting. ``values`` maps a
+    setting's name to its value; ``defaults`` names the development default of each (a service may add its own)."""
+    if app_env != "production":
+        return
+    found = []
+    for name, value in values.items():
+        text = value.decode() if isinstance(value, bytes) else value
+        if text is not None and (text == defaults.get(name) or PLACEHOLDER_MARK in text):
+            found.append(name)
+    if found:
+        names = ", ".join(sorted(found))
+        raise ConfigError(f"APP_ENV=production refuses development defaults and placeholders: {names} "
+                          f"{'is' if len(found) == 1 else 'are'} not set to a value of your own")
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -43,6 +73,9 @@ class Settings:
     public_base_url: str
     rate_limit_per_minute: int
     max_body_bytes: int
+
+    def __post_init__(self) -> None:
+        refuse_development_values(self.app_env, {"ADMIN_TOKEN": self.admin_token})
 
     @classmethod
     def from_env(cls, service_name: str, default_port: int) -> Settings:

@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 from devstack.testing import wait_for
+from servicekit.config import DEVELOPMENT_VALUES
 
 CARD_OK = "4242424242424242"
 CARD_DECLINED_AT_CHARGE = "4000000000000341"
@@ -95,7 +96,7 @@ class Platform:
     stripe_url: str
     bootstrap: str
     topic_prefix: str = ""
-    stripe_key: str = "sk_test_local_development_0000000000"
+    stripe_key: str = DEVELOPMENT_VALUES["STRIPE_API_KEY"]
     _publisher: Any = None
 
     @classmethod

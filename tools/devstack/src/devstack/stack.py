@@ -16,6 +16,7 @@ from pathlib import Path
 
 from devstack.infra import Kafka, LocalStripe, Postgres, SmtpSink, ensure_kafka_libs, kafka_libs_dir
 from devstack.procs import ProcessTable, port_open, wait_until
+from servicekit.config import DEVELOPMENT_VALUES
 
 
 def repo_root() -> Path:
@@ -66,9 +67,10 @@ SERVICES = [
     ServiceDef("billing-service", "billing_service", _port("BILLING_SERVICE_PORT", 8004), "billing"),
 ]
 
-DEFAULT_ADMIN_TOKEN = "rop_admin_local_development_only_0000000000"
-LOCAL_STRIPE_KEY = "sk_test_local_development_0000000000"
-LOCAL_WEBHOOK_SECRET = "whsec_local_development_0000000000"
+# the services' development defaults (servicekit.config): refused when APP_ENV=production
+DEFAULT_ADMIN_TOKEN = DEVELOPMENT_VALUES["ADMIN_TOKEN"]
+LOCAL_STRIPE_KEY = DEVELOPMENT_VALUES["STRIPE_API_KEY"]
+LOCAL_WEBHOOK_SECRET = DEVELOPMENT_VALUES["STRIPE_WEBHOOK_SECRET"]
 
 
 @dataclass
