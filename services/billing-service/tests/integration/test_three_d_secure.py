@@ -1,6 +1,7 @@
 """Authentication required (3-D Secure): the customer gets a link to our page and authorises there, even after
 the cycle closed; a failed authorisation is final; localstripe's signed webhooks are accepted."""
 
+import re
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -39,6 +40,7 @@ def test_authentication_required_then_authorised_on_our_page_is_charged_once(bil
     page = requests.get(asked["authorization_url"], timeout=10)
     assert page.status_code == 200 and "Les Jardins" in page.text and "42.10 EUR" in page.text
     assert 'value="authorize"' in page.text and page.headers["Referrer-Policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"] and "<script" not in page.text
     done = billing.client.post(page_path(asked["authorization_url"]), data={"decision": "authorize"})
     assert done.status_code == 200 and b"confirmed" in done.data
 
@@ -151,10 +153,18 @@ def test_with_the_real_api_the_page_hands_the_intent_to_stripe_js_and_reads_the_
     payment = billing.wait_payment(order["order_id"], "requires_action")
     path = page_path(payment["authorization_url"])
     try:
-        page = client.get(path).get_data(as_text=True)
+        resp = client.get(path)
+        page = resp.get_data(as_text=True)
         intent = billing.stripe.payment_intents.retrieve(payment["stripe_payment_intent_id"])
-        assert "https://js.stripe.com/v3/" in page and "confirmCardPayment" in page
-        assert intent.client_secret in page and "pk_test_public_key" in page
+        # Stripe.js and our script, no inline script; the policy allows Stripe's origins on this page, no framing
+        assert re.findall(r"<script[^>]*>\s*</script>", page) == [
+            '<script src="https://js.stripe.com/v3/"></script>', '<script src="/pay/static/pay.js" defer></script>']
+        policy = resp.headers["Content-Security-Policy"]
+        assert "script-src 'self' https://js.stripe.com" in policy and "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy
+        assert b"confirmCardPayment" in client.get("/pay/static/pay.js").data
+        assert f'data-client-secret="{intent.client_secret}"' in page
+        assert 'data-publishable-key="pk_test_public_key"' in page
         assert 'value="authorize"' not in page  # no simulated bank with the real API
 
         early = client.post(path, data={"decision": "complete"})

@@ -23,8 +23,10 @@ from billing_service.domain.links import InvalidLink
 from billing_service.service_layer import handlers
 from billing_service.service_layer.links import Links
 from servicekit.web.app import now, request_conn
+from servicekit.web.pages import STRIPE_JS, allow
 
-bp = Blueprint("pay", __name__)
+# the page's CSS and JavaScript, under /pay like the page (the Ingress publishes /pay)
+bp = Blueprint("pay", __name__, static_folder="static", static_url_path="/pay/static")
 
 ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
                 "XOF", "XPF"}
@@ -32,9 +34,7 @@ ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "
 _LAYOUT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
-button{font-size:1rem;padding:.6rem 1.2rem;margin:.3rem .6rem .3rem 0;cursor:pointer}
-.amount{font-size:1.4rem;font-weight:600}.muted{color:#555}</style>
+<link rel="stylesheet" href="{{ url_for('pay.static', filename='pay.css') }}">
 {% block head %}{% endblock %}</head><body><h1>{{ title }}</h1>{% block body %}{% endblock %}</body></html>"""
 
 _MESSAGE = _LAYOUT.replace("{% block body %}{% endblock %}", "<p>{{ message }}</p>").replace(
@@ -49,22 +49,18 @@ _SIMULATED = _LAYOUT.replace("{% block head %}{% endblock %}", "").replace("{% b
   <button type="submit" name="decision" value="decline">Refuse</button>
 </form>""")
 
-_STRIPE_JS = _LAYOUT.replace("{% block head %}{% endblock %}",
-                             '<script src="https://js.stripe.com/v3/"></script>').replace(
+# Stripe.js from Stripe (as Stripe requires), our script from static/pay.js: the page has no inline script, and its
+# Content-Security-Policy (servicekit.web.pages) allows Stripe's origins on this page only.
+_STRIPE_JS = _LAYOUT.replace("{% block head %}{% endblock %}", """<script src="https://js.stripe.com/v3/"></script>
+<script src="{{ url_for('pay.static', filename='pay.js') }}" defer></script>""").replace(
     "{% block body %}{% endblock %}", """
 <p>Your payment to <strong>{{ shop }}</strong> for order {{ order_number }} needs your confirmation.</p>
 <p class="amount">{{ amount }}</p>
-<button id="confirm" type="button">Confirm with my bank</button>
+<button id="confirm" type="button" data-publishable-key="{{ publishable_key }}" data-account="{{ account or '' }}"
+        data-client-secret="{{ client_secret }}" data-payment-method="{{ payment_method or '' }}">
+  Confirm with my bank</button>
 <p id="status" class="muted" role="status"></p>
-<form id="done" method="post" action="{{ action }}"><input type="hidden" name="decision" value="complete"></form>
-<script>
-const stripe = Stripe({{ publishable_key|tojson }}{% if account %}, {stripeAccount: {{ account|tojson }}}{% endif %});
-document.getElementById("confirm").addEventListener("click", async () => {
-  document.getElementById("status").textContent = "Waiting for your bank...";
-  await stripe.confirmCardPayment({{ client_secret|tojson }}, {payment_method: {{ payment_method|tojson }}});
-  document.getElementById("done").submit();  // we then read the outcome from Stripe ourselves
-});
-</script>""")
+<form id="done" method="post" action="{{ action }}"><input type="hidden" name="decision" value="complete"></form>""")
 
 
 def format_amount(amount: int, currency: str) -> str:
@@ -122,6 +118,7 @@ def authorize_page(payment_id: str) -> Response:
         intent = gateway.retrieve_payment_intent(attempt.stripe_payment_intent_id, shop.get("stripe_account_id"))
     except StripeCallFailed:
         return _message("Please try again", "The card payment service did not answer. Please try again later.", 503)
+    allow(STRIPE_JS)
     return _page(_STRIPE_JS, **common, publishable_key=settings.stripe.publishable_key,
                  account=shop.get("stripe_account_id"), client_secret=intent.get("client_secret"),
                  payment_method=intent.get("payment_method") or (intent.get("last_payment_error") or {}).get(

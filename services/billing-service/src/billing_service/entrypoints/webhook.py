@@ -24,6 +24,9 @@ blp = Blueprint("webhooks", __name__, description="Stripe webhooks (Stripe-Signa
 
 @blp.route("/webhooks/stripe", methods=["POST"])
 @blp.response(200, WebhookAckSchema)
+@blp.doc(parameters=[{"in": "header", "name": "Stripe-Signature", "required": True, "schema": {"type": "string"},
+                      "description": "Stripe's signature of the body with the endpoint's secret "
+                                     "(STRIPE_WEBHOOK_SECRET): this route's credential; it takes no bearer token."}])
 @public
 def stripe_webhook() -> Any:
     """Receives payment_intent.succeeded / payment_failed / canceled / requires_action."""

@@ -1,7 +1,8 @@
 """The Flask app every service starts from.
 
 - ``/healthz`` (process alive), ``/readyz`` (PostgreSQL and Kafka reachable), ``/metrics``.
-- ``/openapi.json`` and a docs page at ``/docs`` (flask-smorest, from the marshmallow schemas).
+- ``/openapi.json`` (flask-smorest, from the marshmallow schemas) and a docs page at ``/docs`` (``pages``).
+- HTML pages with a Content-Security-Policy that forbids framing and inline script (``pages``).
 - One PostgreSQL connection and transaction per request (``request_conn()``): committed when
   the response is a success, rolled back otherwise, so a failed request changes nothing.
 - Bearer authentication on every ``/api/`` route not marked ``@public``; a per-token rate limit.
@@ -34,6 +35,7 @@ from servicekit import logs, metrics
 from servicekit.auth import Principal, authenticate
 from servicekit.clock import Clock
 from servicekit.config import Settings
+from servicekit.web import pages
 from servicekit.web.problems import (
     Problem,
     ProblemSchema,
@@ -216,8 +218,6 @@ def create_base_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_SPEC_OPTIONS={
             "info": {"description": description},
@@ -230,6 +230,8 @@ def create_base_app(
     app.extensions["settings"] = settings
     app.extensions["rate_limiter"] = _RateLimiter(settings.rate_limit_per_minute)
     api = ProblemApi(app)
+    app.register_blueprint(pages.docs)  # /docs: Swagger UI served by the app (no CDN), no inline script
+    app.after_request(pages.secure_html)  # every HTML page: Content-Security-Policy, no framing
 
     @app.before_request
     def _begin() -> Response | None:

@@ -34,4 +34,17 @@ class SchemaOnceParser(FlaskParser):
 
 
 class Blueprint(_Blueprint):
+    """Also documents each operation with an ``operationId``, ``<blueprint>.<endpoint>`` (the Flask endpoint
+    name, so stable and unique in the app; ``.<method>`` added when one view serves several methods), and a view
+    marked ``@public`` with no bearer requirement (``security: []``, unless the view documents its own)."""
+
     ARGUMENTS_PARSER = SchemaOnceParser()
+
+    def _store_endpoint_docs(self, endpoint: str, obj: Any, parameters: Any, tags: Any, **options: Any) -> None:
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        methods = [m for m in self._docs[endpoint] if m != "parameters"]
+        for method in methods:
+            manual = self._docs[endpoint][method].setdefault("manual_doc", {})
+            manual.setdefault("operationId", f"{self.name}.{endpoint}" + (f".{method}" if len(methods) > 1 else ""))
+            if getattr(obj, "_public", False):
+                manual.setdefault("security", [])
