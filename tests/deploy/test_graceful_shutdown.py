@@ -301,7 +301,7 @@ def test_each_worker_entrypoint_serves_its_health_port_and_exits_0_on_sigterm(sv
     group = f"{svc}-{uuid.uuid4().hex[:6]}"
     env = process_env(dsn, infra.bootstrap, topic_prefix, WORKER_HTTP_PORT=port, SERVICE_NAME=svc,
                       STRIPE_API_BASE=infra.stripe_url, SMTP_HOST="127.0.0.1", SMTP_PORT=infra.smtp_port,
-                      CONSUMER_GROUP=group, BILLING_CONSUMER_GROUP=group)
+                      CONSUMER_GROUP=group)
     proc = start_process(["-m", f"{pkg}.entrypoints.{worker}"], env, log)
     try:
         wait_for(lambda: listening(port) or proc.poll() is not None, what=f"{worker} to serve WORKER_HTTP_PORT")

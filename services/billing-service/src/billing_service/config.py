@@ -66,7 +66,6 @@ class ServiceSettings:
     charger_concurrency: int
     charger_fault: str | None  # test fault injection (refused in production)
     charger_fault_once_file: str | None
-    consumer_group: str | None
 
     def __post_init__(self) -> None:
         refuse_development_values(self.base.app_env, {
@@ -143,5 +142,4 @@ class ServiceSettings:
             charger_concurrency=max(1, int(number("CHARGER_CONCURRENCY", 8))),
             charger_fault=fault,
             charger_fault_once_file=get("CHARGER_FAULT_ONCE_FILE"),
-            consumer_group=get("BILLING_CONSUMER_GROUP"),
         )

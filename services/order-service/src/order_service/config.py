@@ -61,5 +61,6 @@ class ServiceSettings:
 
     @property
     def consumer_group(self) -> str:
-        """Namespaced like the topics, so deployments (and test runs) sharing a broker never share a group."""
-        return f"{self.base.topic_prefix}{SERVICE_NAME}"
+        """CONSUMER_GROUP, else namespaced like the topics, so deployments (and test runs) sharing a broker never
+        share a group."""
+        return self.base.consumer_group or f"{self.base.topic_prefix}{SERVICE_NAME}"

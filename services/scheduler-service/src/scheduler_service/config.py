@@ -21,7 +21,6 @@ class ServiceSettings:
     worker_id: str  # names the replica in boundary_runs and logs
     ticker_max_wait_s: int  # longest sleep without a wake-up (a safety net; NOTIFY and timers do the work)
     ticker_retry_failed_s: int  # a shop whose boundary failed is retried after this long
-    consumer_group: str
     fault: str | None  # SCHEDULER_FAULT, tests only: crash_before_commit = die like kill -9 before a commit
     fault_once_file: str | None
 
@@ -38,7 +37,6 @@ class ServiceSettings:
             worker_id=env("WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}",
             ticker_max_wait_s=env_int("TICKER_MAX_WAIT_S", 60),
             ticker_retry_failed_s=env_int("TICKER_RETRY_FAILED_S", 30),
-            consumer_group=env("CONSUMER_GROUP", SERVICE_NAME) or SERVICE_NAME,
             fault=fault,
             fault_once_file=env("SCHEDULER_FAULT_ONCE_FILE"),
         )

@@ -237,7 +237,7 @@ class Harness:
                         public_base_url="http://scheduler.test", rate_limit_per_minute=1_000_000,
                         max_body_bytes=1_000_000)
         return ServiceSettings(base=base, worker_id="api-test", ticker_max_wait_s=5, ticker_retry_failed_s=1,
-                               consumer_group=self.group, fault=None, fault_once_file=None)
+                               fault=None, fault_once_file=None)
 
     def api(self, token: str = ADMIN_TOKEN, test_clock: bool = True) -> Api:
         from scheduler_service.entrypoints.flask_app import create_app

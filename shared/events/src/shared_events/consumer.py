@@ -6,6 +6,12 @@ an event already in ``inbox`` is skipped. Kafka offsets are committed only after
 that transaction commits, so a crash anywhere means redelivery, and redelivery
 means a skip.
 
+The inbox's ``consumer`` is the service (``name``), not the Kafka consumer group
+(``group``): the group only says where Kafka resumes. A new group (a blue/green
+switch, offsets lost or reset) reads every topic from the start, and the inbox
+skips every event the service has already applied, so no reaction (an email, an
+event, a stock movement, a charge) is decided twice.
+
 - Poison messages (undecodable, unknown type, a handler bug, a domain error) go
   to ``<topic>.dlq`` with the error and the original bytes, are recorded as
   dead-lettered, and the consumer goes on.
@@ -45,7 +51,8 @@ log = logging.getLogger("shared_events.consumer")
 Handler = Callable[[psycopg.Connection, Envelope], None]
 
 class InboxRace(Exception):
-    """An event of the batch was recorded in the inbox by another consumer of the group meanwhile."""
+    """An event of the batch was recorded in the inbox meanwhile by another consumer of the service (a member of
+    this group during a rebalance, or of another group during a blue/green switch)."""
 
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -99,9 +106,11 @@ class EventConsumer:
         after_db_commit: Callable[[list[Any]], None] | None = None,
         consumer_overrides: dict[str, Any] | None = None,
         set_based: bool = False,
+        group: str | None = None,
     ) -> None:
         self.dsn = dsn
-        self.name = name  # the Kafka consumer group and the inbox's consumer name
+        self.name = name  # the inbox's consumer name: the service, whatever its group
+        self.group = group or name  # the Kafka consumer group: where Kafka resumes, nothing more
         self.topics = list(topics)  # logical names
         self.handler = handler
         self.bootstrap = bootstrap
@@ -135,7 +144,7 @@ class EventConsumer:
 
     def run(self) -> None:
         self._consumer = kafka_clients.consumer(
-            self.name, self.bootstrap, max_poll_records=self.max_batch, **self.consumer_overrides
+            self.group, self.bootstrap, max_poll_records=self.max_batch, **self.consumer_overrides
         )
         self._consumer.subscribe([physical(t) for t in self.topics])
         backoff = 0.5
@@ -249,9 +258,10 @@ class EventConsumer:
                          ) -> None:
         """One inbox row per event of the batch. Events the inbox has never seen are copied in (COPY: an
         executemany of 155,000 rows cost subscription-service 4.2 s of PostgreSQL time at a cycle's open); a
-        dead-lettered event replayed on purpose updates its row. A copied row that another consumer of the group
-        has recorded meanwhile (two members briefly own a partition during a rebalance) fails the whole batch
-        with InboxRace: it is rolled back and redelivered, and the inbox then skips what the other applied."""
+        dead-lettered event replayed on purpose updates its row. A copied row that another consumer of the service
+        has recorded meanwhile (two members briefly own a partition during a rebalance, or two groups read the same
+        topics during a blue/green switch) fails the whole batch with InboxRace: it is rolled back and
+        redelivered, and the inbox then skips what the other applied."""
         rows = [(self.name, eid, logical(r.topic), r.partition, r.offset, outcome) for r, eid, outcome in done]
         with conn.cursor() as cur:
             new = [row for row in rows if row[1] not in prior]

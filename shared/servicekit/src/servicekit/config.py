@@ -73,6 +73,9 @@ class Settings:
     public_base_url: str
     rate_limit_per_minute: int
     max_body_bytes: int
+    # the consumer's Kafka group (CONSUMER_GROUP; None: the service's default). The inbox is the service's, not
+    # the group's: a new group reads every topic from the start and applies nothing twice.
+    consumer_group: str | None = None
 
     def __post_init__(self) -> None:
         refuse_development_values(self.app_env, {"ADMIN_TOKEN": self.admin_token})
@@ -96,4 +99,5 @@ class Settings:
             public_base_url=env("PUBLIC_BASE_URL", f"http://127.0.0.1:{env_int('PORT', default_port)}") or "",
             rate_limit_per_minute=env_int("RATE_LIMIT_PER_MINUTE", 6000),
             max_body_bytes=env_int("MAX_BODY_BYTES", 1_000_000),
+            consumer_group=env("CONSUMER_GROUP"),
         )

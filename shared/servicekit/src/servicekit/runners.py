@@ -60,13 +60,16 @@ def run_relay(service_name: str, default_port: int = 8000) -> None:
 
 def make_consumer(settings: Settings, topics: Iterable[str], handler: Handler, *, group: str | None = None,
                   **kwargs: object) -> EventConsumer:
-    name = group or settings.service_name
+    """The service's consumer. Its Kafka group is CONSUMER_GROUP, else ``group`` (the service's default), else the
+    service's name; its inbox is the service's name whatever the group, so a new group (a blue/green switch,
+    offsets lost) replays the topics without applying anything twice."""
+    name = settings.consumer_group or group or settings.service_name
 
     def on_batch(stats: ConsumerStats, _seconds: float) -> None:
         pass
 
-    consumer = EventConsumer(settings.database_url, name, topics, handler, bootstrap=settings.kafka_bootstrap,
-                             on_batch=on_batch,
+    consumer = EventConsumer(settings.database_url, settings.service_name, topics, handler, group=name,
+                             bootstrap=settings.kafka_bootstrap, on_batch=on_batch,
                              after_db_commit=_fault_hook(settings, "CONSUMER_FAULT", "crash_after_db_commit",
                                                          "CONSUMER_FAULT_ONCE_FILE"),
                              **kwargs)  # type: ignore[arg-type]
@@ -84,6 +87,7 @@ def make_consumer(settings: Settings, topics: Iterable[str], handler: Handler, *
 
 def run_consumer(service_name: str, topics: Iterable[str], handler_factory: Callable[[Settings], Handler], *,
                  default_port: int = 8000, group: str | None = None, set_based: bool = False) -> None:
+    """Run the service's consumer until SIGTERM (``group``: its default Kafka group, CONSUMER_GROUP overrides it)."""
     from servicekit.worker import run_worker
 
     settings = Settings.from_env(service_name, default_port)

@@ -3,7 +3,8 @@
 Projectors keep the context billing decides from (tokens, shops, customers' cards and permissions, orders);
 one reactor turns PaymentRequested into a Payment and its first attempt (``handlers.open_payment``), in the
 same transaction as the inbox row. The Stripe calls are the charger's, after that transaction committed.
-BILLING_CONSUMER_GROUP names another consumer group (and inbox), e.g. to replay the topics from the start.
+CONSUMER_GROUP names another Kafka consumer group (it reads the topics from the start); the inbox stays the
+service's, so such a replay applies nothing twice.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import psycopg
 
 from billing_service import DEFAULT_PORT, SERVICE_NAME
 from billing_service.adapters.projections import project
-from billing_service.config import ServiceSettings
 from billing_service.service_layer import handlers
 from servicekit.config import Settings
 from servicekit.runners import run_consumer
@@ -33,5 +33,4 @@ def handler(_settings: Settings) -> Handler:
 
 
 if __name__ == "__main__":
-    run_consumer(SERVICE_NAME, TOPICS, handler, default_port=DEFAULT_PORT,
-                 group=ServiceSettings.from_env().consumer_group)
+    run_consumer(SERVICE_NAME, TOPICS, handler, default_port=DEFAULT_PORT)

@@ -29,7 +29,7 @@ from servicekit.config import Settings
 from servicekit.runners import make_consumer
 from servicekit.worker import run_worker
 from shared_events import Envelope, decode
-from shared_events.consumer import TRANSIENT_ERRORS, EventConsumer, Handler
+from shared_events.consumer import TRANSIENT_ERRORS, EventConsumer, Handler, InboxRace
 from shared_events.registry import DecodeError
 from shared_events.topics import logical
 
@@ -109,11 +109,17 @@ class OrderConsumer(EventConsumer):
         except Exception:  # noqa: BLE001 - the per-event path isolates whatever went wrong
             return False
         if fresh:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    'INSERT INTO inbox (consumer, event_id, topic, partition, "offset", outcome) '
-                    "VALUES (%s, %s, %s, %s, %s, 'applied') ON CONFLICT (consumer, event_id) DO NOTHING",
-                    [(self.name, env.event_id, logical(rec.topic), rec.partition, rec.offset) for rec, env in fresh])
+            # a row another consumer of the service recorded meanwhile (a rebalance, or another group during a
+            # blue/green switch) means it applied that event too: roll back and redeliver, as the shared runner does
+            try:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        'INSERT INTO inbox (consumer, event_id, topic, partition, "offset", outcome) '
+                        "VALUES (%s, %s, %s, %s, %s, 'applied')",
+                        [(self.name, env.event_id, logical(rec.topic), rec.partition, rec.offset)
+                         for rec, env in fresh])
+            except psycopg.errors.UniqueViolation as exc:
+                raise InboxRace(str(exc)) from exc
         conn.commit()
         if self.after_db_commit:
             self.after_db_commit(records)

@@ -3,7 +3,7 @@
 
 Each event is projected (facts, rebuildable) and then reacted to (a mid-cycle OrderDue, live only), in the
 runner's transaction that also records it in the inbox. Replicas share the topics' partitions (one
-consumer group, CONSUMER_GROUP, default the service name).
+consumer group, CONSUMER_GROUP, default the service name); the inbox is the service's whatever the group.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from scheduler_service import DEFAULT_PORT, SERVICE_NAME
 from scheduler_service.adapters import projections
 from scheduler_service.adapters.clock import PlatformClock
-from scheduler_service.config import ServiceSettings
 from scheduler_service.service_layer import reactions
 from servicekit.config import Settings
 from servicekit.runners import run_consumer
@@ -32,5 +31,4 @@ def handler(settings: Settings) -> Handler:
 
 
 if __name__ == "__main__":
-    run_consumer(SERVICE_NAME, TOPICS, handler, default_port=DEFAULT_PORT,
-                 group=ServiceSettings.from_env().consumer_group)
+    run_consumer(SERVICE_NAME, TOPICS, handler, default_port=DEFAULT_PORT)
