@@ -16,6 +16,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 
@@ -192,3 +193,25 @@ def test_a_consumer_replaying_every_topic_into_a_fresh_group_publishes_sends_cha
     assert not changed, f"{service} replayed under a fresh group and did it again: {changed}"
     shop = flow["shop"]
     assert all(_lines(shop, order_id)["box"] == 3 for order_id in flow["open_orders"])
+
+
+@pytest.mark.parametrize("service", [s.name for s in SERVICES])
+def test_inbox_rows_an_earlier_version_recorded_under_a_group_name_become_the_services(make_db, service):
+    """An upgraded service whose group was not its name (a TOPIC_PREFIX, a group override) still finds every
+    event it applied: the migration moves those rows to the service's name, one row per event."""
+    from servicekit.db import migrate_dsn
+
+    migrations = importlib.import_module(f"{next(s for s in SERVICES if s.name == service).package}.config"
+                                         ).MIGRATIONS_DIR
+    dsn = make_db(migrations)
+    one, two, three = (str(uuid.uuid4()) for _ in range(3))
+    recorded = [(f"t1.{service}", one, "applied"), (f"t1.{service}", two, "applied"), (service, two, "applied"),
+                (f"{service}-green", one, "dead_lettered"), (f"t1.{service}", three, "dead_lettered")]
+    with psycopg.connect(dsn) as conn:
+        conn.cursor().executemany("INSERT INTO inbox (consumer, event_id, topic, partition, \"offset\", outcome) "
+                                  "VALUES (%s, %s, 'orders.events', 0, 0, %s)", recorded)
+        conn.execute("DELETE FROM schema_migrations WHERE name = 'service/0195_inbox_is_the_services.sql'")
+    assert migrate_dsn(dsn, migrations) == ["service/0195_inbox_is_the_services.sql"]
+
+    assert sorted(rows(dsn, "SELECT consumer, event_id::text, outcome FROM inbox")) == sorted(
+        [(service, one, "applied"), (service, two, "applied"), (service, three, "dead_lettered")])

@@ -1,0 +1,9 @@
+-- The inbox is the service's, whatever the Kafka consumer group (CONSUMER_GROUP): shared_events.consumer looks
+-- events up under the service's name. Rows an earlier version recorded under a group's name (a TOPIC_PREFIX, a
+-- group override) move to it, so that a new group or a redelivery still finds every event already applied.
+DELETE FROM inbox o WHERE o.consumer <> 'billing-service'
+    AND EXISTS (SELECT 1 FROM inbox s WHERE s.consumer = 'billing-service' AND s.event_id = o.event_id);
+DELETE FROM inbox o WHERE o.consumer <> 'billing-service' AND EXISTS (
+    SELECT 1 FROM inbox d WHERE d.consumer <> 'billing-service' AND d.event_id = o.event_id
+        AND (d.outcome, d.consumer) < (o.outcome, o.consumer));
+UPDATE inbox SET consumer = 'billing-service' WHERE consumer <> 'billing-service';
