@@ -13,6 +13,7 @@ import psycopg
 
 from billing_service import DEFAULT_PORT, SERVICE_NAME
 from billing_service.adapters.projections import project
+from billing_service.config import ServiceSettings
 from billing_service.service_layer import handlers
 from servicekit.config import Settings
 from servicekit.runners import run_consumer
@@ -33,4 +34,5 @@ def handler(_settings: Settings) -> Handler:
 
 
 if __name__ == "__main__":
+    ServiceSettings.from_env()  # the service's own settings: in production, refuses development defaults
     run_consumer(SERVICE_NAME, TOPICS, handler, default_port=DEFAULT_PORT)
