@@ -73,6 +73,7 @@ class Settings:
     public_base_url: str
     rate_limit_per_minute: int
     max_body_bytes: int
+    cursor_secret: str | None = None  # signs list cursors (servicekit.web.cursors); None: a development key
     # the consumer's Kafka group (CONSUMER_GROUP; None: the service's default). The inbox is the service's, not
     # the group's: a new group reads every topic from the start and applies nothing twice.
     consumer_group: str | None = None
@@ -100,4 +101,5 @@ class Settings:
             rate_limit_per_minute=env_int("RATE_LIMIT_PER_MINUTE", 6000),
             max_body_bytes=env_int("MAX_BODY_BYTES", 1_000_000),
             consumer_group=env("CONSUMER_GROUP"),
+            cursor_secret=env("CURSOR_SECRET"),
         )

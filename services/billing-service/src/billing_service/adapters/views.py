@@ -54,22 +54,37 @@ def payment(conn: psycopg.Connection, shop_id: str, payment_id: str,
 
 
 def payments(conn: psycopg.Connection, shop_id: str, *, customer_id: str | None = None, order_id: str | None = None,
-             status: str | None = None, cycle: str | None = None, after: list[Any] | None = None,
+             statuses: list[str] | None = None, cycle: str | None = None, after: list[Any] | None = None,
              limit: int = 50) -> list[dict[str, Any]]:
-    """Oldest first; ``after`` = [created_at, payment_id] of the last row of the previous page."""
+    """Oldest first (in any of ``statuses``); ``after`` = [created_at, payment_id] of the last row of the previous
+    page."""
     where = ["p.shop_id = %s"]
     params: list[Any] = [shop_id]
-    for column, value in (("p.customer_id", customer_id), ("p.order_id", order_id), ("p.status", status),
-                          ("o.order_cycle_id", cycle)):
+    for column, value in (("p.customer_id", customer_id), ("p.order_id", order_id), ("o.order_cycle_id", cycle)):
         if value is not None:
             where.append(f"{column} = %s")
             params.append(value)
+    if statuses:
+        where.append("p.status = ANY(%s)")
+        params.append(list(statuses))
     if after:
         where.append("(p.created_at, p.payment_id) > (%s::timestamptz, %s)")
         params += after
     rows = many(conn, f"SELECT {_PAYMENT_COLUMNS} {_FROM} WHERE {' AND '.join(where)} "
                       "ORDER BY p.created_at, p.payment_id LIMIT %s", [*params, limit + 1])
     return [payment_doc(r) for r in rows]
+
+
+def shop_exists(conn: psycopg.Connection, shop_id: str) -> bool:
+    """Whether this service knows the shop (shops.events)."""
+    return one(conn, "SELECT 1 AS x FROM shops WHERE shop_id = %s", [shop_id]) is not None
+
+
+def order_exists(conn: psycopg.Connection, shop_id: str, order_id: str, customer_id: str | None = None) -> bool:
+    """Whether this service knows the order in this shop (orders.events), and of this customer when one is given."""
+    return one(conn, "SELECT 1 AS x FROM orders WHERE order_id = %s AND shop_id = %s "
+                     "AND (%s::text IS NULL OR customer_id = %s)", [order_id, shop_id, customer_id, customer_id]) \
+        is not None
 
 
 def attempts(conn: psycopg.Connection, payment_id: str, after: int, limit: int) -> list[dict[str, Any]]:

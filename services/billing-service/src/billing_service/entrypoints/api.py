@@ -4,11 +4,9 @@ payments and may not command (403); another shop's payment is 404."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import current_app, jsonify, request, url_for
-from marshmallow import RAISE
 
 from billing_service.adapters import views
 from billing_service.entrypoints import api_schemas as s
@@ -47,26 +45,6 @@ def _reason() -> str | None:
     return reason or None
 
 
-def _payments_cursor(raw: str | None) -> list[Any] | None:
-    after = decode_cursor(raw)
-    if after is None:
-        return None
-    try:
-        created, payment_id = after
-        datetime.fromisoformat(created)
-        if not isinstance(payment_id, str):
-            raise TypeError
-    except (TypeError, ValueError):
-        raise Unprocessable(errors={"cursor": ["Not a cursor this API returned."]}) from None
-    return after
-
-
-def _int(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise Unprocessable(errors={"cursor": ["Not a cursor this API returned."]})
-    return value
-
-
 def _payment_response(shop_id: str, payment_id: str, status: int = 200) -> Any:
     doc = views.payment(request_conn(), shop_id, payment_id)
     if doc is None:
@@ -77,22 +55,30 @@ def _payment_response(shop_id: str, payment_id: str, status: int = 200) -> Any:
 
 
 @blp.route("/shops/<shop_id>/payments", methods=["GET"])
-@blp.arguments(s.ListPaymentsArgs, location="query", unknown=RAISE)
+@blp.arguments(s.ListPaymentsArgs, location="query")
 @blp.response(200, s.PaymentPageSchema)
+@blp.alt_response(404, response="NOT_FOUND")
 def list_payments(args: dict[str, Any], shop_id: str) -> Any:
-    """Payments of a shop, oldest first; filters: status, cycle (order cycle id)."""
+    """Payments of a shop, oldest first; filters: status (repeat for several), cycle (order cycle id)."""
     customer = _visible(shop_id)
-    items = views.payments(request_conn(), shop_id, customer_id=customer, status=args.get("status"),
-                           cycle=args.get("cycle"), after=_payments_cursor(args.get("cursor")), limit=args["limit"])
+    after = decode_cursor(args.get("cursor"), ("time", "text"))
+    items = views.payments(request_conn(), shop_id, customer_id=customer, statuses=args.get("status"),
+                           cycle=args.get("cycle"), after=after, limit=args["limit"])
+    if not items and not views.shop_exists(request_conn(), shop_id):
+        raise NotFound("No such shop.")
     return page(items, args["limit"], lambda p: [p["created_at"], p["payment_id"]])
 
 
 @blp.route("/shops/<shop_id>/orders/<order_id>/payments", methods=["GET"])
 @blp.response(200, s.PaymentPageSchema)
+@blp.alt_response(404, response="NOT_FOUND")
 def order_payments(shop_id: str, order_id: str) -> Any:
-    """The payment of an order (one per order; an empty list until the order is confirmed and billed)."""
+    """The payment of an order (one per order; an empty list until the order is confirmed and billed; 404 for an
+    order this service has not heard of in this shop, or another customer's)."""
     customer = _visible(shop_id)
     items = views.payments(request_conn(), shop_id, customer_id=customer, order_id=order_id, limit=200)
+    if not items and not views.order_exists(request_conn(), shop_id, order_id, customer):
+        raise NotFound("No such order.")
     return page(items, 200, lambda p: [p["created_at"], p["payment_id"]])
 
 
@@ -116,23 +102,23 @@ def _payment_of_caller(shop_id: str, payment_id: str) -> dict[str, Any]:
 
 
 @blp.route("/shops/<shop_id>/payments/<payment_id>/attempts", methods=["GET"])
-@blp.arguments(s.PageArgs, location="query", unknown=RAISE)
+@blp.arguments(s.PageArgs, location="query")
 @blp.response(200, s.AttemptPageSchema)
 def list_attempts(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
     """Every attempt to charge, with its idempotency key and Stripe references (PaymentIntent, Charge)."""
     _payment_of_caller(shop_id, payment_id)
-    after = decode_cursor(args.get("cursor"))
-    items = views.attempts(request_conn(), payment_id, _int(after[0]) if after else 0, args["limit"])
+    after = decode_cursor(args.get("cursor"), ("int",))
+    items = views.attempts(request_conn(), payment_id, after[0] if after else 0, args["limit"])
     return page(items, args["limit"], lambda a: [a["attempt"]])
 
 
 @blp.route("/shops/<shop_id>/payments/<payment_id>/refunds", methods=["GET"])
-@blp.arguments(s.PageArgs, location="query", unknown=RAISE)
+@blp.arguments(s.PageArgs, location="query")
 @blp.response(200, s.RefundPageSchema)
 def list_refunds(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
     _payment_of_caller(shop_id, payment_id)
-    after = decode_cursor(args.get("cursor"))
-    items = views.refunds(request_conn(), payment_id, _int(after[0]) if after else 0, args["limit"])
+    after = decode_cursor(args.get("cursor"), ("int",))
+    items = views.refunds(request_conn(), payment_id, after[0] if after else 0, args["limit"])
     return page(items, args["limit"], lambda r: [r["total_refunded"]])
 
 

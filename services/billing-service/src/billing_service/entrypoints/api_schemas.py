@@ -14,7 +14,8 @@ class Strict(ma.Schema):
 
 
 class ListPaymentsArgs(Strict):
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)),
+                         metadata={"description": "repeat for several: payments in any of them"})
     cycle = fields.String(validate=validate.Length(min=1, max=100),
                           metadata={"description": "order cycle id"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

@@ -106,17 +106,29 @@ def update_issues(conn: psycopg.Connection, order_id: str) -> list[dict[str, Any
 def orders(conn: psycopg.Connection, shop_id: str, filters: dict[str, Any], limit: int, after: list[Any] | None,
            now: datetime) -> list[dict[str, Any]]:
     """Newest first; ``after`` = [placed_at, order_id] of the last item of the previous page."""
-    where, params = ["o.shop_id = %s"], [shop_id]
-    for key in ("order_cycle_id", "customer_id", "subscription_id", "status"):
+    where: list[str] = ["o.shop_id = %s"]
+    params: list[Any] = [shop_id]
+    for key in ("order_cycle_id", "customer_id", "subscription_id"):
         if filters.get(key):
             where.append(f"o.{key} = %s")
             params.append(filters[key])
+    if filters.get("status"):
+        where.append("o.status = ANY(%s)")
+        params.append(list(filters["status"]))
     if after:
         where.append("(o.placed_at, o.order_id) < (%s::timestamptz, %s)")
         params += after
     rows = all_rows(conn, ORDER_SQL + " WHERE " + " AND ".join(where) +
                     " ORDER BY o.placed_at DESC, o.order_id DESC LIMIT %s", [*params, limit + 1])
     return [_summary(r, now) for r in rows]
+
+
+def parent_exists(conn: psycopg.Connection, shop_id: str, customer_id: str | None) -> bool:
+    """Whether this service knows the shop (shops.events), or the shop's customer (customers.events)."""
+    if customer_id is not None:
+        return one_row(conn, "SELECT 1 AS x FROM customers WHERE customer_id = %s AND shop_id = %s",
+                       [customer_id, shop_id]) is not None
+    return one_row(conn, "SELECT 1 AS x FROM shops WHERE shop_id = %s", [shop_id]) is not None
 
 
 def history(conn: psycopg.Connection, order_id: str) -> list[dict[str, Any]]:

@@ -59,37 +59,44 @@ def _manager_only(shop_id: str, what: str) -> None:
 @blp.route("/shops/<shop_id>/orders", methods=["GET"])
 @blp.arguments(s.ListOrdersArgs, location="query")
 @blp.response(200, s.OrderPage)
+@blp.alt_response(404, response="NOT_FOUND")
 def list_orders(args: dict[str, Any], shop_id: str) -> Response:
     """Orders of a shop, newest first; filter by order cycle, customer, subscription, status."""
     return _list(args, shop_id)
 
 
-def _list(args: dict[str, Any], shop_id: str) -> Response:
+def _list(args: dict[str, Any], shop_id: str, customer_id: str | None = None) -> Response:
+    """One page of the shop's orders (of one customer's, under /customers/<id>); a parent this service has not
+    heard of is a 404, as a single resource would be."""
     _visible(shop_id)
     me = principal()
+    after = decode_cursor(args.pop("cursor", None), ("time", "text"))
+    if customer_id is not None:
+        args["customer_id"] = customer_id
     if me.is_customer:
         if args.get("customer_id") not in (None, me.customer_id):
             return jsonify({"items": [], "next_cursor": None})
         args["customer_id"] = me.customer_id
     limit = args.pop("limit")
-    after = decode_cursor(args.pop("cursor", None))
     items = views.orders(request_conn(), shop_id, args, limit, after, now())
+    if not items and not views.parent_exists(request_conn(), shop_id, customer_id):
+        raise NotFound(f"No customer {customer_id} in this shop." if customer_id else "No such shop.")
     has_more = len(items) > limit
     items = items[:limit]
-    cursor = encode_cursor([items[-1]["placed_at"].isoformat(), items[-1]["order_id"]]) if has_more else None
+    cursor = encode_cursor([items[-1]["placed_at"], items[-1]["order_id"]]) if has_more else None
     return jsonify(_schema(s.OrderPage).dump({"items": items, "next_cursor": cursor}))
 
 
 @blp.route("/shops/<shop_id>/customers/<customer_id>/orders", methods=["GET"])
-@blp.arguments(s.ListOrdersArgs, location="query")
+@blp.arguments(s.CustomerOrdersArgs, location="query")
 @blp.response(200, s.OrderPage)
+@blp.alt_response(404, response="NOT_FOUND")
 def customer_orders(args: dict[str, Any], shop_id: str, customer_id: str) -> Response:
-    """One customer's orders (a customer may only ask for their own)."""
+    """One customer's orders (a customer may only ask for their own; 404 for a customer not of this shop)."""
     _visible(shop_id)
     if principal().is_customer and principal().customer_id != customer_id:
         raise NotFound(f"No customer {customer_id} in this shop.")
-    args["customer_id"] = customer_id
-    return _list(args, shop_id)
+    return _list(args, shop_id, customer_id)
 
 
 @blp.route(ORDER, methods=["GET"])

@@ -14,13 +14,18 @@ class _Request(Schema):
         unknown = RAISE
 
 
-class ListOrdersArgs(_Request):
+class CustomerOrdersArgs(_Request):
     order_cycle_id = fields.String(validate=validate.Length(min=1, max=100))
-    customer_id = fields.String(validate=validate.Length(min=1, max=100))
     subscription_id = fields.String(validate=validate.Length(min=1, max=100))
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)),
+                         metadata={"description": "repeat for several: orders in any of them"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Length(max=500))
+    cursor = fields.String(validate=validate.Length(max=500), metadata={"description": "next_cursor of the "
+                                                                                       "previous page"})
+
+
+class ListOrdersArgs(CustomerOrdersArgs):
+    customer_id = fields.String(validate=validate.Length(min=1, max=100))
 
 
 class LineQuantity(_Request):

@@ -239,5 +239,10 @@ def boundaries_stored_after(conn: psycopg.Connection, position: int) -> list[dic
     ).fetchall()
 
 
+def shop_exists(conn: psycopg.Connection, shop_id: str) -> bool:
+    """Whether this service knows the shop (shops.events)."""
+    return conn.execute("SELECT 1 FROM shops WHERE shop_id = %s", [shop_id]).fetchone() is not None
+
+
 def timezones(conn: psycopg.Connection, shop_ids: Iterable[str]) -> dict[str, str]:
     return {sid: p.timezone for sid, p in shops(conn, shop_ids).items()}

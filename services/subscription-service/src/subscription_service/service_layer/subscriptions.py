@@ -12,7 +12,7 @@ from subscription_service.adapters import repository as repo
 from subscription_service.adapters.views import subscriptions as views
 from subscription_service.domain import access, occurrences
 from subscription_service.domain import subscriptions as subs
-from subscription_service.domain.errors import Invalid, NotFound
+from subscription_service.domain.errors import NotFound
 from subscription_service.domain.shops import Shop
 from subscription_service.domain.subscriptions import Subscription
 from subscription_service.domain.terms import Item, Terms
@@ -164,13 +164,6 @@ def list_occurrences(conn: psycopg.Connection, caller: Caller, shop_id: str, sub
                      limit: int, cursor: list[Any] | None, states: list[str] | None,
                      closes_after: datetime | None) -> tuple[list, Any, int]:
     sub = load_subscription(conn, caller, shop_id, subscription_id)
-    if cursor is not None:
-        try:
-            if len(cursor) != 3 or cursor[0] != "closes_at" or not isinstance(cursor[2], str):
-                raise ValueError
-            datetime.fromisoformat(cursor[1])
-        except (ValueError, TypeError):
-            raise Invalid({"cursor": ["Not a cursor of this list."]}) from None
     items, nxt = views.list_occurrences(conn, sub, caller.now, states=states, closes_after=closes_after, limit=limit,
                                         cursor=cursor)
     return items, nxt, sub.version
@@ -214,10 +207,4 @@ def change_occurrence(conn: psycopg.Connection, caller: Caller, shop_id: str, su
 def history(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str, *, limit: int,
             cursor: list[Any] | None) -> tuple[list, Any]:
     load_subscription(conn, caller, shop_id, subscription_id)
-    after = 0
-    if cursor is not None:
-        if len(cursor) != 3 or cursor[0] != "version" or cursor[2] != subscription_id or \
-                not str(cursor[1]).isdigit():
-            raise Invalid({"cursor": ["Not a cursor of this history."]})
-        after = int(cursor[1])
-    return views.history(conn, subscription_id, limit, after)
+    return views.history(conn, subscription_id, limit, cursor[0] if cursor else 0)

@@ -29,13 +29,14 @@ from flask_smorest import Api
 from flask_smorest.spec import APISpecMixin
 from marshmallow import ValidationError
 from psycopg_pool import ConnectionPool
-from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from servicekit import logs, metrics
 from servicekit.auth import Principal, authenticate
 from servicekit.clock import Clock
 from servicekit.config import Settings
 from servicekit.web import pages
+from servicekit.web.cursors import signer_for
 from servicekit.web.problems import (
     Problem,
     ProblemSchema,
@@ -89,8 +90,11 @@ class ProblemApi(Api):
         detail = data.get("message") or (error.description if code != 500 else "Something went wrong on our side.")
         if code == 400 and "JSON" in (error.description or ""):
             detail = "The request body is not valid JSON."
-        return problem_response(code, title, detail=detail, errors=errors, slug=str(code),
-                                headers=data.get("headers"), correlation_id=logs.correlation_id.get())
+        headers = dict(data.get("headers") or {})
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return problem_response(code, title, detail=detail, errors=errors, headers=headers,
+                                correlation_id=logs.correlation_id.get())
 
 
 def public(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -229,6 +233,7 @@ def create_base_app(
     app.extensions["clock"] = clock
     app.extensions["settings"] = settings
     app.extensions["rate_limiter"] = _RateLimiter(settings.rate_limit_per_minute)
+    app.extensions["cursor_signer"] = signer_for(settings)
     api = ProblemApi(app)
     app.register_blueprint(pages.docs)  # /docs: Swagger UI served by the app (no CDN), no inline script
     app.after_request(pages.secure_html)  # every HTML page: Content-Security-Policy, no framing

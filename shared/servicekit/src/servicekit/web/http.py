@@ -1,8 +1,7 @@
-"""Route helpers: ETags and If-Match, Idempotency-Key, cursor pagination."""
+"""Route helpers: ETags and If-Match, Idempotency-Key, cursor pagination (cursors: servicekit.web.cursors)."""
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import json
@@ -12,7 +11,11 @@ from typing import Any
 from flask import Response, g, request
 
 from servicekit.web.app import principal, request_conn
+from servicekit.web.cursors import decode_cursor, encode_cursor
 from servicekit.web.problems import PreconditionFailed, Problem, Unprocessable
+
+__all__ = ["check_version", "decode_cursor", "encode_cursor", "etag", "expected_version", "idempotent", "page",
+           "set_header", "with_etag"]
 
 # -- ETag / If-Match ---------------------------------------------------------------------------------------------
 
@@ -113,23 +116,6 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # -- cursor pagination -------------------------------------------------------------------------------------------
-
-
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> list[Any] | None:
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list):
-            raise ValueError
-        return values
-    except ValueError:
-        raise Unprocessable(errors={"cursor": ["Not a cursor this API returned."]}) from None
 
 
 def page(items: list[dict[str, Any]], limit: int, key: Callable[[dict[str, Any]], list[Any]]) -> dict[str, Any]:

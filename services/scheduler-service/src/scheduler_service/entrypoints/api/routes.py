@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -16,7 +16,7 @@ from scheduler_service.service_layer import test_clock
 from servicekit.web.app import internal, principal, request_conn, settings
 from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import decode_cursor, page
-from servicekit.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
+from servicekit.web.problems import Conflict, Forbidden, NotFound, Problem
 
 clock_blp = Blueprint("test_clock", __name__, url_prefix="/api/v1/test-clock",
                       description="The shared test clock (TEST_CLOCK_URL only): freeze and advance platform time.")
@@ -108,17 +108,11 @@ def _boundary_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _boundary_page(shop_ids: list[str] | None, args: dict[str, Any]) -> dict[str, Any]:
-    cursor = decode_cursor(args["cursor"])
-    before = None
-    if cursor is not None:
-        try:
-            at, cycle_id, kind = cursor
-            before = (datetime.fromisoformat(at), str(cycle_id), str(kind))
-        except (TypeError, ValueError):
-            raise Unprocessable(errors={"cursor": ["Not a cursor this API returned."]}) from None
+    cursor = decode_cursor(args["cursor"], ("time", "text", "text"))
+    before = (cursor[0], cursor[1], cursor[2]) if cursor is not None else None
     rows = repository.emitted_boundaries(request_conn(), shop_ids=shop_ids, limit=args["limit"] + 1, before=before)
     return page([_boundary_view(r) for r in rows], args["limit"],
-                lambda r: [r["boundary_at"].isoformat(), r["order_cycle_id"], r["kind"]])
+                lambda r: [r["boundary_at"], r["order_cycle_id"], r["kind"]])
 
 
 @boundaries_blp.route("/boundaries", methods=["GET"])
@@ -150,8 +144,12 @@ def list_pending(args: dict[str, Any]) -> dict[str, Any]:
 @boundaries_blp.route("/shops/<shop_id>/boundaries", methods=["GET"])
 @boundaries_blp.arguments(schemas.BoundaryQuerySchema, location="query")
 @boundaries_blp.response(200, schemas.BoundaryPageSchema)
+@boundaries_blp.alt_response(404, response="NOT_FOUND")
 def list_shop_boundaries(args: dict[str, Any], shop_id: str) -> dict[str, Any]:
     """Emitted boundaries of one shop, most recent first (its managers and the admin)."""
     if not principal().manages(shop_id):
         raise NotFound("No such shop.")
-    return _boundary_page([shop_id], args)
+    found = _boundary_page([shop_id], args)
+    if not found["items"] and not repository.shop_exists(request_conn(), shop_id):
+        raise NotFound("No such shop.")
+    return found

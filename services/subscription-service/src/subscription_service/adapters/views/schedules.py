@@ -51,20 +51,19 @@ def cycles_in_order(conn: psycopg.Connection, shop_id: str, ids: list[str], now:
 
 
 def list_cycles(conn: psycopg.Connection, shop_id: str, page: PageRequest, now: datetime, *,
-                schedule_id: str | None = None, status: str | None = None, closes_after: datetime | None = None,
-                opens_before: datetime | None = None) -> tuple[list, Any]:
+                schedule_id: str | None = None, status: list[str] | None = None,
+                closes_after: datetime | None = None, opens_before: datetime | None = None) -> tuple[list, Any]:
     sort = CYCLE_SORTS[page.sort]
     query = Query(select("*", "order_cycles", sort, "order_cycle_id"), "order_cycle_id")
     query.filter("shop_id = %s", shop_id).filter("deleted_at IS NULL")
     if schedule_id is not None:
         query.filter("order_cycle_id = ANY(COALESCE((SELECT order_cycle_ids FROM schedules WHERE schedule_id = %s "
                      "AND shop_id = %s AND deleted_at IS NULL), '{}'))", schedule_id, shop_id)
-    if status == "upcoming":
-        query.filter("opens_at > %s", now)
-    elif status == "open":
-        query.filter("opens_at <= %s AND closes_at > %s", now, now)
-    elif status == "closed":
-        query.filter("closes_at <= %s", now)
+    if status:  # any of them
+        wanted = set(status)
+        query.filter("((%s AND opens_at > %s) OR (%s AND opens_at <= %s AND closes_at > %s) OR "
+                     "(%s AND closes_at <= %s))", "upcoming" in wanted, now, "open" in wanted, now, now,
+                     "closed" in wanted, now)
     if closes_after is not None:
         query.filter("closes_at >= %s", closes_after)
     if opens_before is not None:

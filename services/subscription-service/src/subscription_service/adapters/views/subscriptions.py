@@ -171,14 +171,14 @@ def list_occurrences(conn: psycopg.Connection, sub: Subscription, now: datetime,
     if closes_after is not None:
         found = [o for o in found if o.cycle.closes_at >= closes_after]
     if cursor is not None:
-        at, cid = datetime.fromisoformat(cursor[1]), cursor[2]
+        at, cid = cursor
         found = [o for o in found if (o.cycle.closes_at, o.cycle.order_cycle_id) > (at, cid)]
     tz = shop.timezone if shop is not None else "UTC"
     page = found[:limit]
     nxt = None
     if len(found) > limit:
         last = page[-1].cycle
-        nxt = ["closes_at", last.closes_at.isoformat(), last.order_cycle_id]
+        nxt = [last.closes_at, last.order_cycle_id]
     return [occurrence_view(o, tz, now) for o in page], nxt
 
 
@@ -198,5 +198,5 @@ def history(conn: psycopg.Connection, subscription_id: str, limit: int, after_ve
         out.append({"version": r["aggregate_version"], "event_type": r["event_type"], "occurred_at": r["occurred_at"],
                     "actor": payload.get("actor"), "reason": payload.get("reason"),
                     "data": {k: v for k, v in payload.items() if k not in ID_FIELDS}})
-    nxt = ["version", str(out[-1]["version"]), subscription_id] if len(found) > limit else None
+    nxt = [out[-1]["version"]] if len(found) > limit else None
     return out, nxt

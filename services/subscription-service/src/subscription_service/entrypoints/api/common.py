@@ -143,7 +143,7 @@ def page_args(sorts: list[str], default: str) -> type[ma.Schema]:
 def page_request(args: dict[str, Any]) -> PageRequest:
     sort = args.pop("sort")
     return PageRequest(limit=args.pop("limit"), sort=sort.lstrip("-"), descending=sort.startswith("-"),
-                       cursor=decode_cursor(args.pop("cursor")))
+                       cursor=decode_cursor(args.pop("cursor"), ("text", "text")))
 
 
 def page_out(item_schema: type[ma.Schema]) -> type[ma.Schema]:

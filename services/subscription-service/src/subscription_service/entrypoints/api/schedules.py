@@ -93,7 +93,8 @@ class CycleOut(ma.Schema):
 
 class CycleListArgs(page_args(["opens_at", "closes_at", "created_at"], "opens_at")):  # type: ignore[misc]
     schedule_id = ma.fields.UUID(load_default=None)
-    status = ma.fields.String(load_default=None, validate=V.OneOf(["upcoming", "open", "closed"]))
+    status = ma.fields.List(ma.fields.String(validate=V.OneOf(["upcoming", "open", "closed"])), load_default=None,
+                            metadata={"description": "repeat for several: cycles in any of them"})
     closes_after = When(load_default=None)
     opens_before = When(load_default=None)
 

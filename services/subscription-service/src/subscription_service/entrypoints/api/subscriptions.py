@@ -282,7 +282,7 @@ def cancel(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-u
 def history(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
     """Every change: who, when, what, and the reason they gave (X-Change-Reason)."""
     return page(*handlers.history(request_conn(), caller(), str(shop_id), str(subscription_id),
-                                  limit=args["limit"], cursor=decode_cursor(args["cursor"])))
+                                  limit=args["limit"], cursor=decode_cursor(args["cursor"], ("int",))))
 
 
 @blp.route(f"{ONE}/occurrences", methods=["GET"])
@@ -293,7 +293,7 @@ def list_occurrences(args: dict[str, Any], shop_id, subscription_id):  # type: i
     """One occurrence per order cycle closing within [begins_at, ends_at], in close-time order."""
     items, nxt, version = handlers.list_occurrences(
         request_conn(), caller(), str(shop_id), str(subscription_id), limit=args["limit"],
-        cursor=decode_cursor(args["cursor"]), states=args["state"], closes_after=args["closes_after"])
+        cursor=decode_cursor(args["cursor"], ("time", "text")), states=args["state"], closes_after=args["closes_after"])
     return with_version(page(items, nxt), version=version)
 
 
