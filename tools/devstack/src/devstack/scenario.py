@@ -7,9 +7,9 @@ Used by the demo (`make run`), the end-to-end tests and the benchmarks, so all t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -173,18 +173,7 @@ class Platform:
         return stripe.StripeClient(self.stripe_key, base_addresses={"api": self.stripe_url},
                                    max_network_retries=0).v1
 
-    def _none_yet(read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """A list of a shop that the service has not heard of yet (its shops.events consumer is behind) is a 404:
-    nothing there yet."""
-    try:
-        return read()
-    except ApiError as exc:
-        if " -> 404 " in str(exc):
-            return []
-        raise
-
-
-def save_card(self, email: str, number: str) -> tuple[str, str]:
+    def save_card(self, email: str, number: str) -> tuple[str, str]:
         """A Stripe customer with ``number`` attached as its card: (stripe customer id, payment method id)."""
         return save_card(self.stripe(), email, number)
 
@@ -310,6 +299,17 @@ class Shop:
     def wait_orders(self, count: int, timeout: float = 60, **params: Any) -> list[dict[str, Any]]:
         return wait_for(lambda: (lambda o: o if len(o) >= count else None)(self.orders(**params)), timeout,
                         f"{count} orders in shop {self.data['name']}")
+
+
+def _none_yet(read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A list of a shop that the service has not heard of yet (its shops.events consumer is behind) is a 404:
+    nothing there yet."""
+    try:
+        return read()
+    except ApiError as exc:
+        if " -> 404 " in str(exc):
+            return []
+        raise
 
 
 def save_card(v1: Any, email: str, number: str) -> tuple[str, str]:
