@@ -328,3 +328,12 @@ def test_every_problem_type_the_code_answers_is_in_the_one_table():
     assert all(problem_type(t.slug, t.status) is t for t in PROBLEM_TYPES.values())
     assert problem_type(None, 404) is PROBLEM_TYPES["not-found"]
     assert problem_type("order-closed", 404) is PROBLEM_TYPES["not-found"]  # a slug of another status is not used
+
+
+def test_the_developers_guide_shows_the_table_of_problem_types_as_it_is():
+    from pathlib import Path
+
+    from servicekit.web.problems import problem_types_markdown
+
+    guide = Path(__file__).resolve().parents[4] / "docs" / "DEVELOPING.md"
+    assert problem_types_markdown() in guide.read_text()

@@ -45,11 +45,15 @@ from servicekit.web.problems import (
     Unprocessable,
     flatten_errors,
     problem_response,
+    problem_types_markdown,
 )
 from shared_events.outbox import pending_count
 
 log = logging.getLogger("servicekit.web")
 
+ERRORS_DESCRIPTION = ("Errors are RFC 9457 problem details (application/problem+json), one `type` per kind of error, "
+                      "the same in the four services; `errors` names each field or query parameter at fault.\n\n"
+                      + problem_types_markdown())
 PUBLIC_ENDPOINTS_KEY = "public_endpoints"
 JSON_BRACKETS_CHECKED = 500  # a JSON body with more brackets than this is checked for too deep a nesting
 
@@ -224,7 +228,7 @@ def create_base_app(
         OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_SPEC_OPTIONS={
-            "info": {"description": description},
+            "info": {"description": f"{description}\n\n{ERRORS_DESCRIPTION}"},
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
         },
