@@ -122,8 +122,6 @@ class Blueprint(_Blueprint):
             return decorate
 
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-            view = decorate(func)
-            view._apidoc["arguments"]["responses"][400] = "BAD_REQUEST"  # type: ignore[attr-defined]
-            return view
+            return self.alt_response(400, response="BAD_REQUEST")(decorate(func))
 
         return decorator
