@@ -100,6 +100,7 @@ class Blueprint(_Blueprint):
     marked ``@public`` with no bearer requirement (``security: []``, unless the view documents its own)."""
 
     ARGUMENTS_PARSER = SchemaOnceParser()
+    QUERY_RULE = QueryRule(ARGUMENTS_PARSER)
 
     def _store_endpoint_docs(self, endpoint: str, obj: Any, parameters: Any, tags: Any, **options: Any) -> None:
         super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
@@ -109,7 +110,6 @@ class Blueprint(_Blueprint):
             manual.setdefault("operationId", f"{self.name}.{endpoint}" + (f".{method}" if len(methods) > 1 else ""))
             if getattr(obj, "_public", False):
                 manual.setdefault("security", [])
-    QUERY_RULE = QueryRule(ARGUMENTS_PARSER)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
