@@ -30,6 +30,7 @@ REAL = {
     "STRIPE_API_KEY": "sk_live_51AbCdEfGhIjKlMnOpQrStUvWxYz",
     "STRIPE_WEBHOOK_SECRET": "whsec_9f8e7d6c5b4a39281706f5e4d3c2b1a0",
     "STRIPE_PUBLISHABLE_KEY": "pk_live_51AbCdEfGhIjKlMnOpQrStUvWxYz",
+    "CURSOR_SECRET": "c7b6a5948372615f4e3d2c1b0a99887766554433",
     "PAYMENT_LINK_SIGNING_KEY": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
     # unreachable on purpose: nothing may be connected to before the settings are checked
     "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
