@@ -10,7 +10,9 @@ from platformctl.targets import admin_token, target
 
 
 class ApiFailure(Exception):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def call(service: str, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
@@ -29,15 +31,23 @@ def call(service: str, method: str, path: str, *, json: Any = None, params: dict
                 detail = f"{detail} {body['errors']}"
         except ValueError:
             detail = r.text[:300]
-        raise ApiFailure(f"{method} {path} -> {r.status_code}: {detail}")
+        raise ApiFailure(f"{method} {path} -> {r.status_code}: {detail}", r.status_code)
     return r.json() if r.content else None
 
 
-def all_pages(service: str, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def all_pages(service: str, path: str, params: dict[str, Any] | None = None, *,
+              parent_may_be_unknown: bool = False) -> list[dict[str, Any]]:
+    """Every item of a list. ``parent_may_be_unknown``: a 404 (a shop the service has not heard of yet, its
+    events still on their way) is an empty list."""
     items: list[dict[str, Any]] = []
     params = dict(params or {}, limit=200)
     while True:
-        page = call(service, "GET", path, params=params)
+        try:
+            page = call(service, "GET", path, params=params)
+        except ApiFailure as exc:
+            if parent_may_be_unknown and exc.status == 404 and not items:
+                return []
+            raise
         items += page["items"]
         if not page.get("next_cursor"):
             return items

@@ -30,8 +30,8 @@ def snapshot() -> tuple[int, ...]:
     shops = all_pages("subscription-service", "/api/v1/shops")
     orders = payments = paid = 0
     for shop in shops:
-        o = all_pages("order-service", f"/api/v1/shops/{shop['id']}/orders")
-        p = all_pages("billing-service", f"/api/v1/shops/{shop['id']}/payments")
+        o = all_pages("order-service", f"/api/v1/shops/{shop['id']}/orders", parent_may_be_unknown=True)
+        p = all_pages("billing-service", f"/api/v1/shops/{shop['id']}/payments", parent_may_be_unknown=True)
         orders += len(o) + sum(1 for x in o if x["status"] in ("confirmed",))
         payments += len(p)
         paid += sum(hash(x["status"]) % 997 for x in p)
@@ -54,12 +54,13 @@ def settle(timeout: float = 90, quiet: float = 3.0) -> float:
 
 def print_report(console: Console, since: float = 0.0, cycle_ids: list[str] | None = None) -> None:
     for shop in all_pages("subscription-service", "/api/v1/shops"):
-        orders = all_pages("order-service", f"/api/v1/shops/{shop['id']}/orders")
+        orders = all_pages("order-service", f"/api/v1/shops/{shop['id']}/orders", parent_may_be_unknown=True)
         if cycle_ids:
             orders = [o for o in orders if o["order_cycle_id"] in cycle_ids]
         if not orders:
             continue
-        payments = {p["order_id"]: p for p in all_pages("billing-service", f"/api/v1/shops/{shop['id']}/payments")}
+        payments = {p["order_id"]: p for p in all_pages("billing-service", f"/api/v1/shops/{shop['id']}/payments",
+                                                        parent_may_be_unknown=True)}
         table = Table("order", "cycle", "customer", "status", "total", "payment", "detail",
                       title=f"{shop['name']} ({shop['currency']})")
         for o in sorted(orders, key=lambda o: (o.get("closes_at") or "", o["number"]))[-40:]:
