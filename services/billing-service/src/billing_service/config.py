@@ -1,6 +1,7 @@
 """Settings of billing-service, read from the environment in one place.
 
-Stripe: ``STRIPE_API_KEY`` (any ``sk_`` key for localstripe, a real ``sk_test_`` key works unchanged),
+Stripe (key, base, publishable key and flavour read by ``servicekit.config.StripeKeys``, as every service that
+calls Stripe reads them): ``STRIPE_API_KEY`` (any ``sk_`` key for localstripe, a real ``sk_test_`` key works),
 ``STRIPE_API_BASE`` (unset = api.stripe.com), ``STRIPE_WEBHOOK_SECRET`` (the endpoint's ``whsec_``),
 ``STRIPE_PUBLISHABLE_KEY`` (the ``pk_`` key the authorisation page uses), ``STRIPE_WEBHOOK_TOLERANCE_S`` (how far,
 in seconds, a webhook's signed timestamp may be from the wall clock, either way; positive, default 300).
@@ -22,15 +23,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 from billing_service import DEFAULT_PORT, SERVICE_NAME
-from servicekit.config import DEVELOPMENT_VALUES, ConfigError, Settings, refuse_development_values
+from servicekit.config import DEVELOPMENT_VALUES, ConfigError, Settings, StripeKeys, refuse_development_values
 
 MIGRATIONS_DIR = Path(os.environ.get("MIGRATIONS_DIR", Path(__file__).resolve().parents[2] / "migrations"))
-
-STRIPE_API_HOST = "api.stripe.com"
-LOCAL_PUBLISHABLE_KEY = DEVELOPMENT_VALUES["STRIPE_PUBLISHABLE_KEY"]
 
 
 def development_link_key(api_key: str, webhook_secret: str) -> str:
@@ -90,20 +87,8 @@ class ServiceSettings:
             except ValueError:
                 raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
-        api_key = get("STRIPE_API_KEY")
-        if not api_key:
-            if production:
-                raise ConfigError("STRIPE_API_KEY is required when APP_ENV=production")
-            api_key = DEVELOPMENT_VALUES["STRIPE_API_KEY"]
-        if not api_key.startswith(("sk_", "rk_")):
-            raise ConfigError("STRIPE_API_KEY must be a Stripe secret key (sk_...)")
-        api_base = get("STRIPE_API_BASE")
-        host = urlparse(api_base).hostname if api_base else STRIPE_API_HOST
-        flavour = get("STRIPE_FLAVOUR", "stripe" if host == STRIPE_API_HOST else "localstripe") or "stripe"
-        if flavour not in ("stripe", "localstripe"):
-            raise ConfigError("STRIPE_FLAVOUR must be stripe or localstripe")
-        if flavour == "localstripe" and production:
-            raise ConfigError("STRIPE_FLAVOUR=localstripe is refused when APP_ENV=production")
+        keys = StripeKeys.from_env(env, production=production)  # the key, base, flavour: as every service reads them
+        api_key = keys.api_key
         webhook_secret = get("STRIPE_WEBHOOK_SECRET")
         if not webhook_secret:
             if production:
@@ -127,10 +112,10 @@ class ServiceSettings:
             base=base,
             stripe=StripeSettings(
                 api_key=api_key,
-                api_base=api_base,
+                api_base=keys.api_base,
                 webhook_secret=webhook_secret,
-                publishable_key=get("STRIPE_PUBLISHABLE_KEY", LOCAL_PUBLISHABLE_KEY) or LOCAL_PUBLISHABLE_KEY,
-                flavour=flavour,
+                publishable_key=keys.publishable_key,
+                flavour=keys.flavour,
                 rate_limit=rate,
                 rate_burst=int(number("STRIPE_RATE_BURST", 1)),
                 max_retries=int(number("STRIPE_MAX_RETRIES", 4)),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from order_service import DEFAULT_PORT, SERVICE_NAME
 from servicekit.config import Settings, env, env_int
+from servicekit.mail import SmtpSettings
 
 MIGRATIONS_DIR = Path(os.environ.get("MIGRATIONS_DIR", Path(__file__).resolve().parents[2] / "migrations"))
 
@@ -40,11 +41,12 @@ class MailSettings:
 
     @classmethod
     def from_env(cls) -> MailSettings:
+        smtp = SmtpSettings.from_env()
         return cls(
-            smtp_host=env("SMTP_HOST", "127.0.0.1") or "127.0.0.1",
-            smtp_port=env_int("SMTP_PORT", 1025),
-            mail_from=env("MAIL_FROM", "Recurring orders <orders@recurring-orders.example>") or "",
-            smtp_timeout_s=float(env("SMTP_TIMEOUT_S", "10") or 10),
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            mail_from=smtp.mail_from,
+            smtp_timeout_s=smtp.timeout_s,
             order_service_url=(env("ORDER_SERVICE_URL", f"http://127.0.0.1:{DEFAULT_PORT}") or "").rstrip("/"),
             max_attempts=env_int("MAIL_MAX_ATTEMPTS", 8),
         )

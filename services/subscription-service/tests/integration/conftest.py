@@ -12,6 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from devstack.scenario import CARD_OK
+from devstack.testing import save_card_in_person, sign_in_by_email
 from servicekit.clock import init_test_clock
 from shared_events import Envelope
 from subscription_service.adapters.projections import apply
@@ -38,7 +40,10 @@ class Client:
         h.update(headers or {})
         url = path if path.startswith("/") and not path.startswith("/shops") and not path.startswith("/tokens") \
             else "/api/v1" + (path if path.startswith("/") else "/" + path)
-        return self.http.open(url, method=method, json=json, headers=h, **kw)
+        resp = self.http.open(url, method=method, json=json, headers=h, **kw)
+        resp.get_data()
+        resp.close()  # as a WSGI server does once the response is out (what the app does after it, e.g. a mail)
+        return resp
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.call("GET", path, **kw)
@@ -59,6 +64,22 @@ class Client:
 def ok(resp: Any, status: int = 200) -> Any:
     assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True))
     return resp.get_json()
+
+
+def caller_of(app: Any) -> Any:
+    """devstack.testing's ``Call`` over the in-process app (for the customer-in-person helpers)."""
+
+    def call(method: str, path: str, body: Any, token: str | None) -> Any:
+        resp = Client(app, token).call(method, path, body)
+        assert 200 <= resp.status_code < 300, (method, path, resp.status_code, resp.get_data(as_text=True))
+        return resp.get_json()
+
+    return call
+
+
+def signed_in(app: Any, shop_id: str, email: str) -> Client:
+    """A client with the session the customer opens through the link emailed to them (read from the SMTP sink)."""
+    return Client(app, sign_in_by_email(caller_of(app), app.infra.smtp_api, shop_id, email))
 
 
 @pytest.fixture
@@ -92,8 +113,13 @@ def app(service_db, clock, infra, monkeypatch):
     monkeypatch.setenv("APP_ENV", "test")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "1000000")
+    monkeypatch.setenv("STRIPE_API_BASE", infra.stripe_url)
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(infra.smtp_port))
+    monkeypatch.setenv("PUBLIC_WEB_URL", "http://shop.example")
     flask_app = create_app()
     flask_app.dsn = service_db
+    flask_app.infra = infra
     yield flask_app
     flask_app.extensions["pool"].close()
 
@@ -144,14 +170,12 @@ def make_shop(admin: Client, app: Any, **settings: Any) -> SimpleNamespace:
                                                            "first_name": "Camille", "last_name": "Durand",
                                                            "bill_address": ADDRESS, "ship_address": ADDRESS}), 201)
     ctok = ok(manager.post("/tokens", {"role": "customer", "shop_ids": [sid], "customer_id": customer["id"]}), 201)
-    cust = Client(app, ctok["token"])
-    ok(cust.put(f"/shops/{sid}/customers/{customer['id']}/card", {"stripe_customer_id": "cus_123",
-                                                                   "payment_method_id": "pm_123",
-                                                                   "brand": "visa", "last4": "4242"}))
-    ok(cust.put(f"/shops/{sid}/customers/{customer['id']}/charges-permission"))
+    cust = Client(app, ctok["token"])  # a customer token the manager issued
+    session = signed_in(app, sid, customer["email"])  # the customer's own session: saves the card, consents
+    save_card_in_person(caller_of(app), session.token, sid, customer["id"], CARD_OK)
     return SimpleNamespace(id=sid, shop=shop, manager=manager, manager_token=mtok, ship=ship, card=card, cash=cash,
                            cycles=generated["order_cycles"], schedule=schedule, customer=customer, customer_api=cust,
-                           customer_token=ctok)
+                           customer_token=ctok, session=session)
 
 
 def subscription_body(s: SimpleNamespace, **kw: Any) -> dict[str, Any]:
@@ -188,5 +212,6 @@ def drop_topics(bootstrap: str, prefix: str) -> None:
 def kit() -> SimpleNamespace:
     """The helpers above for test modules (which cannot import conftest under --import-mode=importlib)."""
     return SimpleNamespace(ADDRESS=ADDRESS, NOW=NOW, ADMIN=ADMIN, Client=Client, ok=ok, make_shop=make_shop,
+                           caller_of=caller_of, signed_in=signed_in,
                            project=project, variant=variant, subscription_body=subscription_body, date=date,
                            timedelta=timedelta, drop_topics=drop_topics)

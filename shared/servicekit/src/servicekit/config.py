@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
 
 class ConfigError(Exception):
@@ -103,3 +104,58 @@ class Settings:
             consumer_group=env("CONSUMER_GROUP"),
             cursor_secret=env("CURSOR_SECRET"),
         )
+
+
+STRIPE_API_HOST = "api.stripe.com"
+LOCAL_STRIPE_KEY = DEVELOPMENT_VALUES["STRIPE_API_KEY"]
+LOCAL_PUBLISHABLE_KEY = DEVELOPMENT_VALUES["STRIPE_PUBLISHABLE_KEY"]
+
+
+@dataclass(frozen=True)
+class StripeKeys:
+    """Where Stripe is and the keys to it, read the same way by every service that calls Stripe.
+
+    ``STRIPE_API_KEY`` (any ``sk_`` key for localstripe; a real ``sk_test_`` key works unchanged; required when
+    APP_ENV=production), ``STRIPE_API_BASE`` (unset = api.stripe.com), ``STRIPE_PUBLISHABLE_KEY`` (the ``pk_`` key
+    a browser uses with Stripe.js), ``STRIPE_FLAVOUR`` (``stripe`` or ``localstripe``: which peer answers;
+    ``localstripe`` by default when STRIPE_API_BASE names another host than api.stripe.com, refused in production).
+    The secret key is kept out of ``repr`` so that it never reaches a log line. The caller's settings refuse the
+    development values in production (``refuse_development_values``), with the rest of its own.
+    """
+
+    api_key: str = field(repr=False)
+    api_base: str | None
+    publishable_key: str
+    flavour: str  # stripe | localstripe
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, production: bool = False) -> StripeKeys:
+        source = os.environ if environ is None else environ
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = source.get(name)
+            return value if value not in (None, "") else default
+
+        api_key = get("STRIPE_API_KEY")
+        if not api_key:
+            if production:
+                raise ConfigError("STRIPE_API_KEY is required when APP_ENV=production")
+            api_key = LOCAL_STRIPE_KEY
+        if not api_key.startswith(("sk_", "rk_")):
+            raise ConfigError("STRIPE_API_KEY must be a Stripe secret key (sk_...)")
+        api_base = get("STRIPE_API_BASE")
+        host = urlparse(api_base).hostname if api_base else STRIPE_API_HOST
+        flavour = get("STRIPE_FLAVOUR", "stripe" if host == STRIPE_API_HOST else "localstripe") or "stripe"
+        if flavour not in ("stripe", "localstripe"):
+            raise ConfigError("STRIPE_FLAVOUR must be stripe or localstripe")
+        if flavour == "localstripe" and production:
+            raise ConfigError("STRIPE_FLAVOUR=localstripe is refused when APP_ENV=production")
+        publishable = get("STRIPE_PUBLISHABLE_KEY", LOCAL_PUBLISHABLE_KEY) or LOCAL_PUBLISHABLE_KEY
+        return cls(api_key=api_key, api_base=api_base, publishable_key=publishable, flavour=flavour)
+
+    @property
+    def js_url(self) -> str:
+        """Where a browser loads Stripe.js from (localstripe serves its own stand-in)."""
+        if self.flavour == "localstripe" and self.api_base:
+            return f"{self.api_base.rstrip('/')}/js.stripe.com/v3/"
+        return "https://js.stripe.com/v3/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import time
@@ -94,3 +95,99 @@ def race(calls: list[Callable[[], Any]], timeout: float = 30) -> list[Any]:
     for t in threads:
         t.join(timeout)
     return results
+
+
+# -- a customer in person: signing in by email, saving a card through Stripe, consenting -------------------------
+
+Call = Callable[[str, str, Any, "str | None"], Any]
+"""(method, path from /api/v1, JSON body or None, bearer token or None) -> the answer's JSON; raises unless 2xx.
+The one seam the helpers below need, so that in-process test clients and HTTP clients share them."""
+
+SIGN_IN_LINK = re.compile(r"/sign-in/([A-Za-z0-9_\-]+)")
+
+
+def sink_messages(smtp_api: str, to: str) -> list[dict[str, Any]]:
+    import requests
+
+    return requests.get(f"{smtp_api.rstrip('/')}/messages", params={"to": to}, timeout=10).json()
+
+
+def emailed_sign_in_token(smtp_api: str, email: str, after_id: int = 0, timeout: float = 30) -> str:
+    """The one-time token of the newest sign-in link emailed to ``email`` (read from the SMTP sink's API) in a
+    message newer than ``after_id``."""
+
+    def newest() -> str | None:
+        for m in reversed(sink_messages(smtp_api, email)):
+            found = SIGN_IN_LINK.search(m.get("text") or "") if m["id"] > after_id else None
+            if found:
+                return found.group(1)
+        return None
+
+    return wait_for(newest, timeout, f"a sign-in link emailed to {email}", interval=0.1)
+
+
+def last_message_id(smtp_api: str) -> int:
+    import requests
+
+    found = requests.get(f"{smtp_api.rstrip('/')}/messages", timeout=10).json()
+    return max((m["id"] for m in found), default=0)
+
+
+def sign_in_by_email(call: Call, smtp_api: str, shop_id: str, email: str) -> str:
+    """As the customer: ask for a sign-in link, read it in the mailbox, exchange it. Returns the session token."""
+    before = last_message_id(smtp_api)
+    call("POST", "/api/v1/sign-in-links", {"email": email, "shop_id": shop_id}, None)
+    token = emailed_sign_in_token(smtp_api, email, before)
+    return str(call("POST", "/api/v1/sessions", {"token": token}, None)["token"])
+
+
+def browser_confirms_card_setup(setup: dict[str, Any], number: str, *, authenticate: bool = True,
+                                payment_method: str | None = None) -> dict[str, Any]:
+    """What Stripe.js ``confirmCardSetup`` does in the customer's browser, against localstripe, with the
+    publishable key only: confirm the SetupIntent with the card (or an existing ``payment_method`` id), and when
+    the bank asks for 3-D Secure, confirm again (the customer completed it) unless ``authenticate`` is False.
+    Returns the SetupIntent as Stripe answered last."""
+    import requests
+
+    base = setup.get("stripe_api_base")
+    if not base:
+        raise RuntimeError("the browser's part is simulated against localstripe only")
+    url = f"{base.rstrip('/')}/v1/setup_intents/{setup['setup_intent_id']}/confirm"
+    body: dict[str, Any] = {"key": setup["publishable_key"], "use_stripe_sdk": True,
+                            "client_secret": setup["client_secret"]}
+    if payment_method:
+        body["payment_method"] = payment_method
+    else:
+        body["payment_method_data"] = {"type": "card", "card": {"number": number, "exp_month": 12,
+                                                                "exp_year": 2034, "cvc": "123"}}
+    seti = requests.post(url, json=body, timeout=30).json()
+    if seti.get("status") == "requires_action" and authenticate:
+        seti = requests.post(url, json={k: body[k] for k in ("key", "use_stripe_sdk", "client_secret")},
+                             timeout=30).json()
+    return seti
+
+
+def save_card_in_person(call: Call, session: str, shop_id: str, customer_id: str, number: str,
+                        allow_charges: bool = True, locale: str | None = None) -> dict[str, Any]:
+    """As the signed-in customer: start a card setup, confirm it in the "browser" (3-D Secure included), save it,
+    and (unless told not to) allow the shop to charge it, having read the consent text. Returns the customer."""
+    base = f"/api/v1/shops/{shop_id}/customers/{customer_id}"
+    setup = call("POST", f"{base}/card/setup", None, session)
+    seti = browser_confirms_card_setup(setup, number)
+    if seti.get("status") != "succeeded":
+        raise AssertionError(f"the card setup did not succeed: {seti}")
+    customer = call("PUT", f"{base}/card", {"setup_intent_id": setup["setup_intent_id"]}, session)
+    if allow_charges:
+        shown = call("GET", f"{base}/charges-permission" + (f"?locale={locale}" if locale else ""), None, session)
+        customer = call("PUT", f"{base}/charges-permission", {"locale": shown["locale"]}, session)
+    return customer
+
+
+def customer_in_person(call: Call, smtp_api: str, shop_id: str, customer_id: str, email: str,
+                       card: str | None, allow_charges: bool = True) -> str:
+    """The whole way a customer saves a card and consents: sign in by email, then ``save_card_in_person``.
+    Returns the customer's session token."""
+    session = sign_in_by_email(call, smtp_api, shop_id, email)
+    if card:
+        save_card_in_person(call, session, shop_id, customer_id, card, allow_charges)
+    return session

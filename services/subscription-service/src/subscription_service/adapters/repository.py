@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import psycopg
@@ -20,7 +21,7 @@ from subscription_service.domain.schedules import Schedule
 from subscription_service.domain.shops import Method, Shop
 from subscription_service.domain.subscriptions import Subscription
 from subscription_service.domain.terms import TERM_NAMES, Terms
-from subscription_service.domain.tokens import Token
+from subscription_service.domain.tokens import SignInLink, Token
 from subscription_service.domain.validation import Variant
 
 LOCKS = {None: sql.SQL(""), "update": sql.SQL(" FOR UPDATE"), "share": sql.SQL(" FOR SHARE")}
@@ -95,16 +96,45 @@ def existing_shops(conn: psycopg.Connection, shop_ids: Iterable[str]) -> set[str
 
 
 def customer_from_row(row: dict[str, Any]) -> Customer:
-    card = Card(row["stripe_customer_id"], row["card_payment_method_id"], row["card_brand"], row["card_last4"]) \
-        if row["card_payment_method_id"] else None
+    card = Card(row["stripe_customer_id"], row["card_payment_method_id"], row["card_brand"], row["card_last4"],
+                row["card_exp_month"], row["card_exp_year"]) if row["card_payment_method_id"] else None
     details = {k: row[k] for k in ("email", "first_name", "last_name", "locale", "bill_address", "ship_address")}
     return Customer(row["customer_id"], row["shop_id"], row["version"], details, card, row["allow_charges"],
-                    row["deleted_at"] is not None)
+                    row["deleted_at"] is not None, row["platform_stripe_customer_id"])
 
 
 def customer(conn: psycopg.Connection, shop_id: str, customer_id: str, lock: str | None = None) -> Customer | None:
     row = _one(conn, "SELECT * FROM customers WHERE customer_id = %s AND shop_id = %s", [customer_id, shop_id], lock)
     return customer_from_row(row) if row else None
+
+
+def customer_by_email(conn: psycopg.Connection, shop_id: str, email: str) -> Customer | None:
+    """The shop's customer (not deleted) with this email address (stored lower-cased)."""
+    row = _one(conn, "SELECT * FROM customers WHERE shop_id = %s AND lower(email) = lower(%s) AND deleted_at IS NULL",
+               [shop_id, email])
+    return customer_from_row(row) if row else None
+
+
+def add_sign_in_link(conn: psycopg.Connection, link: SignInLink, token_hash: str, created_at: datetime,
+                     expires_at: datetime) -> None:
+    conn.execute("INSERT INTO sign_in_links (link_id, token_hash, shop_id, customer_id, email, created_at, expires_at)"
+                 " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                 [link.link_id, token_hash, link.shop_id, link.customer_id, link.email, created_at, expires_at])
+
+
+def sign_in_links_since(conn: psycopg.Connection, customer_id: str, since: datetime) -> int:
+    return count(conn, "SELECT count(*) AS n FROM sign_in_links WHERE customer_id = %s AND created_at >= %s",
+                 [customer_id, since])
+
+
+def use_sign_in_link(conn: psycopg.Connection, token_hash: str, now: datetime,
+                     session_token_id: str) -> SignInLink | None:
+    """Mark the link used by this session, if it is unused and not expired. The row lock makes a concurrent use
+    of the same link wait, then find it used: a link opens one session at most."""
+    row = _one(conn, "UPDATE sign_in_links SET used_at = %s, session_token_id = %s "
+                     "WHERE token_hash = %s AND used_at IS NULL AND expires_at > %s "
+                     "RETURNING link_id::text, shop_id, customer_id, email", [now, session_token_id, token_hash, now])
+    return SignInLink(row["link_id"], row["shop_id"], row["customer_id"], row["email"]) if row else None
 
 
 def email_taken(conn: psycopg.Connection, shop_id: str, email: str, except_id: str | None = None) -> bool:

@@ -39,6 +39,22 @@ def be_customer(p: Principal, shop_id: str, customer_id: str) -> None:
         raise Forbidden("Only the customer, with their own credential, may do this.")
 
 
+IN_PERSON = ("Cards and the permission to charge them come from the customer alone, signed in through the one-time "
+             "link emailed to their own address (POST /api/v1/sign-in-links, then POST /api/v1/sessions).")
+
+
+def act_in_person(p: Principal, shop_id: str, customer_id: str) -> None:
+    """Only the customer themself, in a session they opened with the link emailed to them: saving a card, and
+    giving or withdrawing the consent to charges. A customer token a manager issued may not, nor may managers."""
+    see_customer(p, shop_id, customer_id)
+    if p.is_customer_of(shop_id, customer_id) and p.proven_by_email:
+        return
+    if p.is_customer_of(shop_id, customer_id):
+        raise Forbidden(f"{IN_PERSON} This token was issued by the shop, not opened by the customer: it cannot "
+                        "save a card or give or withdraw consent.")
+    raise Forbidden(f"{IN_PERSON} Managers and admins cannot do this for a customer.")
+
+
 def see_subscription(p: Principal, shop_id: str, customer_id: str) -> None:
     """Managers see every subscription of their shop; a customer sees only their own."""
     see_shop(p, shop_id)

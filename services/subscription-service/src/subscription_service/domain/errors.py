@@ -31,6 +31,14 @@ class NotFound(DomainError):
     """No such resource for this caller (HTTP 404; also for another shop's resources)."""
 
 
+class Unauthenticated(DomainError):
+    """A credential offered in the body (a sign-in link's token) is unknown, used or expired (HTTP 401)."""
+
+
+class Unavailable(DomainError):
+    """A peer the command needs (Stripe) did not answer or failed: nothing was changed; try again (HTTP 503)."""
+
+
 def add_error(errors: dict[str, list[str]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 

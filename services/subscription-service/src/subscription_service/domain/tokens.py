@@ -1,15 +1,18 @@
 """API tokens. A platform admin issues manager tokens for the shops they manage; a manager (or the admin) issues a
-customer token for one customer of their shop. Only the SHA-256 of a token is kept and published.
-Revoking: the admin any token; a manager the customer tokens of their shops; anyone their own token."""
+customer token for one customer of their shop. A customer opens a session of their own with the one-time link
+emailed to them (``open_session``): only such a session may save a card or give consent. Only the SHA-256 of a
+token is kept and published. Revoking: the admin any token; a manager the customer tokens of their shops; anyone
+their own token."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from servicekit.auth import Principal
+from servicekit.auth import EMAIL_SIGN_IN, Principal
 from subscription_service.domain.common import By, Decided
-from subscription_service.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from subscription_service.domain.customers import Customer, normalise_email
+from subscription_service.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,29 @@ def issue_token(p: Principal, req: TokenRequest, token_id: str, token_hash: str,
         "token_id": token_id, "token_hash": token_hash, "role": req.role, "shop_ids": list(req.shop_ids),
         "customer_id": req.customer_id if req.role == "customer" else None, "label": req.label,
         "expires_at": req.expires_at}))]
+
+
+@dataclass(frozen=True)
+class SignInLink:
+    """A one-time link emailed to a customer's address (its token is kept only as a hash)."""
+
+    link_id: str
+    shop_id: str
+    customer_id: str
+    email: str
+
+
+def open_session(link: SignInLink, customer: Customer | None, token_id: str, token_hash: str, now: datetime,
+                 ttl: timedelta) -> list[Decided]:
+    """The customer followed the link emailed to them: a customer session, marked as obtained that way. Refused
+    when the customer is gone or their address changed since the link was sent."""
+    if customer is None or customer.deleted or normalise_email(customer.email) != normalise_email(link.email):
+        raise Unauthenticated("This sign-in link no longer works: ask for a new one.")
+    by = By(actor={"type": "customer", "id": token_id}, now=now)
+    return [Decided("TokenIssued", by.stamp({
+        "token_id": token_id, "token_hash": token_hash, "role": "customer", "shop_ids": [link.shop_id],
+        "customer_id": link.customer_id, "label": "signed in by email", "expires_at": now + ttl,
+        "obtained_by": EMAIL_SIGN_IN, "sign_in_link_id": link.link_id}))]
 
 
 def may_see_token(p: Principal, t: Token) -> bool:

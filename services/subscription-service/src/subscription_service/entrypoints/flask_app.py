@@ -9,16 +9,20 @@ from servicekit import logs
 from servicekit.clock import make_clock
 from servicekit.db import make_pool
 from servicekit.web.app import create_base_app
+from subscription_service.adapters.sign_in_mail import SignInMailer
+from subscription_service.adapters.stripe_cards import StripeCards
 from subscription_service.config import ServiceSettings
 from subscription_service.entrypoints import api as rest
 
 DESCRIPTION = """Shops, customers, schedules and order cycles, subscriptions and their occurrences: the managers'
 REST API.
 
-Every route needs `Authorization: Bearer <token>`: the platform admin's, a manager's (scoped to their shops) or a
-customer's (one customer of one shop). Another shop's resources answer 404. Writes take `If-Match` (the ETag you
-read; 412 when stale), creates take `Idempotency-Key`, and `X-Change-Reason` is kept in the history. Errors are RFC
-9457 problem details with field errors. Times: any offset in; UTC and the shop's local time out. Money: integer
+Every route but the sign-in ones needs `Authorization: Bearer <token>`: the platform admin's, a manager's (scoped to
+their shops) or a customer's (one customer of one shop: a token a manager issued, or a session the customer opened
+with the one-time link emailed to them, `POST /api/v1/sign-in-links` then `POST /api/v1/sessions`; only such a
+session saves a card or gives consent to charges). Another shop's resources answer 404. Writes take `If-Match` (the
+ETag you read; 412 when stale), creates take `Idempotency-Key`, and `X-Change-Reason` is kept in the history. Errors
+are RFC 9457 problem details with field errors. Times: any offset in; UTC and the shop's local time out. Money: integer
 minor units."""
 
 
@@ -34,5 +38,8 @@ def create_app(settings: ServiceSettings | None = None) -> Flask:
         pool=pool,
         clock=make_clock(base.test_clock_url),
     )
+    app.extensions["service_settings"] = settings
+    app.extensions["stripe_cards"] = StripeCards(settings.stripe)
+    app.extensions["sign_in_mailer"] = SignInMailer(settings.smtp)
     rest.register(app, api)
     return app

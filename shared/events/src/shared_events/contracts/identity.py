@@ -14,7 +14,13 @@ TOPIC = "identity.events"
 
 @event("TokenIssued", 1, topic=TOPIC, aggregate="Token")
 class TokenIssuedV1(CommandEvent):
-    """A bearer token was issued. role=manager: scoped to shop_ids; role=customer: one customer of one shop."""
+    """A bearer token was issued. role=manager: scoped to shop_ids; role=customer: one customer of one shop.
+
+    ``obtained_by``: absent/null for a token issued through the API (by the admin or a manager);
+    ``email_sign_in_link`` for a customer session the customer opened with the one-time link sent to their own
+    email address (``sign_in_link_id`` names that link). Only such a session may save a card or give (or withdraw)
+    the consent to charges.
+    """
 
     token_id = Id(required=True)
     token_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
@@ -23,6 +29,8 @@ class TokenIssuedV1(CommandEvent):
     customer_id = Id(load_default=None, allow_none=True)
     label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     expires_at = Utc(load_default=None, allow_none=True)
+    obtained_by = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["email_sign_in_link"]))
+    sign_in_link_id = Id(load_default=None, allow_none=True)
 
 
 @event("TokenRevoked", 1, topic=TOPIC, aggregate="Token")

@@ -152,6 +152,16 @@ def principal() -> Principal:
     return p
 
 
+def limit_rate(key: str) -> None:
+    """The rate limit that every credential has, for a route that needs none (``@public``): keyed by what the
+    caller is known by there (e.g. ``"ip:" + request.remote_addr``); 429 when exceeded."""
+    wait = current_app.extensions["rate_limiter"].take(key)
+    if wait > 0:
+        per_minute = current_app.extensions["settings"].rate_limit_per_minute
+        raise TooManyRequests(f"Rate limit of {per_minute}/minute exceeded.",
+                              headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+
+
 def clock() -> Clock:
     return current_app.extensions["clock"]
 
@@ -261,10 +271,7 @@ def create_base_app(
         if found is None:
             raise Unauthorized("Unknown, expired or revoked token.")
         g.principal = found
-        wait = app.extensions["rate_limiter"].take(found.token_id)
-        if wait > 0:
-            raise TooManyRequests(f"Rate limit of {settings.rate_limit_per_minute}/minute exceeded.",
-                                  headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+        limit_rate(found.token_id)
         return None
 
     @app.before_request

@@ -33,12 +33,14 @@ def customer_created(conn: psycopg.Connection, env: Envelope) -> None:
 PROJECTORS = {
     "CustomerCreated": customer_created,
     "CustomerUpdated": lambda c, e: _set(c, e, _details(e.payload["changes"])),
+    "StripeCustomerCreated": lambda c, e: _set(c, e, {"platform_stripe_customer_id": e.payload["stripe_customer_id"]}),
     "CustomerCardSet": lambda c, e: _set(c, e, {
         "stripe_customer_id": e.payload["stripe_customer_id"], "card_payment_method_id": e.payload["payment_method_id"],
-        "card_brand": e.payload.get("card_brand"), "card_last4": e.payload.get("card_last4")}),
+        "card_brand": e.payload.get("card_brand"), "card_last4": e.payload.get("card_last4"),
+        "card_exp_month": e.payload.get("card_exp_month"), "card_exp_year": e.payload.get("card_exp_year")}),
     "CustomerCardRemoved": lambda c, e: _set(c, e, {
         "stripe_customer_id": None, "card_payment_method_id": None, "card_brand": None, "card_last4": None,
-        "allow_charges": False}),
+        "card_exp_month": None, "card_exp_year": None, "allow_charges": False}),
     "CustomerChargesAllowed": lambda c, e: _set(c, e, {"allow_charges": True}),
     "CustomerChargesRevoked": lambda c, e: _set(c, e, {"allow_charges": False}),
     "CustomerDeleted": lambda c, e: _set(c, e, {"deleted_at": e.occurred_at}),

@@ -1,4 +1,4 @@
-"""Customers, as the API shows them (a customer never sees another customer)."""
+"""Customers, as the API shows them (a customer never sees another customer; nobody sees Stripe's ids)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ CUSTOMER_SORTS = {"created_at": Sort("created_at", "created_at"), "email": Sort(
 
 def customer_from_row(r: dict[str, Any], live_subscriptions: int | None = None) -> dict[str, Any]:
     card = None
-    if r["card_payment_method_id"]:
-        card = {"stripe_customer_id": r["stripe_customer_id"], "payment_method_id": r["card_payment_method_id"],
-                "brand": r["card_brand"], "last4": r["card_last4"]}
+    if r["card_payment_method_id"]:  # what a person recognises their card by; never Stripe's ids
+        card = {"brand": r["card_brand"], "last4": r["card_last4"], "exp_month": r["card_exp_month"],
+                "exp_year": r["card_exp_year"]}
     out = {"id": r["customer_id"], "shop_id": r["shop_id"], "email": r["email"], "first_name": r["first_name"],
            "last_name": r["last_name"], "locale": r["locale"], "bill_address": r["bill_address"],
            "ship_address": r["ship_address"], "card": card, "allow_charges": r["allow_charges"],

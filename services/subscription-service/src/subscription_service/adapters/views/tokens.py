@@ -16,7 +16,8 @@ TOKEN_SORTS = {"issued_at": Sort("issued_at", "issued_at")}
 def token_from_row(r: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(r["token_id"]), "role": r["role"], "shop_ids": list(r["shop_ids"]),
             "customer_id": r["customer_id"], "label": r["label"], "expires_at": r["expires_at"],
-            "issued_at": r["issued_at"], "revoked_at": r["revoked_at"], "version": r["version"]}
+            "issued_at": r["issued_at"], "revoked_at": r["revoked_at"], "obtained_by": r["obtained_by"],
+            "version": r["version"]}
 
 
 def token(conn: psycopg.Connection, token_id: str) -> dict[str, Any] | None:

@@ -14,7 +14,16 @@ from servicekit.web.http import decode_cursor, encode_cursor, etag, expected_ver
 from servicekit.web.problems import problem_response
 from subscription_service.adapters.queries import PageRequest
 from subscription_service.domain.cycles import YEARS, within_years
-from subscription_service.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Stale
+from subscription_service.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Stale,
+    Unauthenticated,
+    Unavailable,
+)
 from subscription_service.service_layer.caller import Caller
 
 REASON_HEADER = "X-Change-Reason"
@@ -205,7 +214,9 @@ CREATE = [IDEMPOTENCY, REASON]
 
 STATUS = [(Stale, 412, "Precondition failed: the resource changed since you read it", "stale-version"),
           (Invalid, 422, "Validation failed", "validation"), (Forbidden, 403, "Not allowed", "forbidden"),
-          (NotFound, 404, "Not found", "not-found"), (Conflict, 409, "Conflict", "conflict")]
+          (NotFound, 404, "Not found", "not-found"), (Conflict, 409, "Conflict", "conflict"),
+          (Unauthenticated, 401, "Authentication required", "unauthorized"),
+          (Unavailable, 503, "Service unavailable", "unavailable")]
 
 
 def domain_error_response(exc: DomainError) -> Response:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app
 
 from servicekit.web.app import request_conn
 from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import idempotent
+from subscription_service.adapters.stripe_cards import StripeCards
 from subscription_service.entrypoints.api.common import (
     CREATE,
     READ_PROBLEMS,
@@ -30,8 +32,9 @@ from subscription_service.entrypoints.api.common import (
 from subscription_service.service_layer import customers as handlers
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1",
-                description="A shop's customers. Only the customer (with their own token) sets their card and "
-                            "allows or revokes charges.")
+                description="A shop's customers. Only the customer, in a session opened with the link emailed to "
+                            "them, saves their card (through a Stripe SetupIntent) and allows or revokes charges. "
+                            "Stripe's ids are never shown.")
 V = ma.validate
 
 
@@ -51,17 +54,42 @@ class CustomerCreateIn(CustomerIn):
 
 
 class CardIn(StrictSchema):
-    stripe_customer_id = Text(required=True, validate=V.Regexp(r"^cus_[A-Za-z0-9]{1,250}$"))
-    payment_method_id = Text(required=True, validate=V.Regexp(r"^(pm|card|src)_[A-Za-z0-9]{1,250}$"))
-    brand = Text(load_default=None, allow_none=True, validate=V.Length(max=40))
-    last4 = Text(load_default=None, allow_none=True, validate=V.Regexp(r"^\d{4}$"))
+    setup_intent_id = Text(required=True, validate=V.Regexp(r"^seti_[A-Za-z0-9_]{1,250}$"), metadata={
+        "description": "the card setup (POST .../card/setup) the customer confirmed in their browser"})
 
 
 class CardOut(ma.Schema):
-    stripe_customer_id = ma.fields.String()
-    payment_method_id = ma.fields.String()
     brand = ma.fields.String(allow_none=True)
     last4 = ma.fields.String(allow_none=True)
+    exp_month = ma.fields.Integer(allow_none=True)
+    exp_year = ma.fields.Integer(allow_none=True)
+
+
+class CardSetupOut(ma.Schema):
+    setup_intent_id = ma.fields.String(required=True)
+    client_secret = ma.fields.String(required=True, metadata={
+        "description": "for Stripe.js confirmCardSetup in the customer's browser; never store or log it"})
+    publishable_key = ma.fields.String(required=True)
+    stripe_js_url = ma.fields.String(required=True)
+    stripe_api_base = ma.fields.String(allow_none=True, metadata={"description": "null: api.stripe.com"})
+
+
+class ConsentIn(StrictSchema):
+    locale = ma.fields.String(load_default=None, allow_none=True, validate=V.OneOf(["en", "fr"]), metadata={
+        "description": "the language of the text the customer was shown (default: the customer's, else the shop's)"})
+
+
+class ConsentArgs(StrictSchema):
+    locale = ma.fields.String(load_default=None, validate=V.OneOf(["en", "fr"]))
+
+
+class ChargesPermissionOut(ma.Schema):
+    allowed = ma.fields.Boolean(required=True)
+    has_card = ma.fields.Boolean(required=True)
+    locale = ma.fields.String(required=True)
+    consent_text = ma.fields.String(required=True, metadata={"description": "show this to allow charges"})
+    withdrawal_text = ma.fields.String(required=True, metadata={"description": "show this to withdraw them"})
+    version = ma.fields.Integer()
 
 
 class CustomerOut(ma.Schema):
@@ -137,14 +165,31 @@ def delete_customer(shop_id, customer_id):  # type: ignore[no-untyped-def]
     return no_content()
 
 
+def _stripe() -> StripeCards:
+    return current_app.extensions["stripe_cards"]  # type: ignore[no-any-return]
+
+
+@blp.route(f"{PATH}/<uuid:customer_id>/card/setup", methods=["POST"])
+@blp.response(201, CardSetupOut)
+@problems(blp, *WRITE_PROBLEMS, 503)
+def start_card_setup(shop_id, customer_id):  # type: ignore[no-untyped-def]
+    """Start saving a card: a Stripe SetupIntent (off-session use) for the customer's browser to confirm with
+    Stripe.js (3-D Secure where the bank asks), then `PUT .../card` with its id. Only the customer, in a session
+    opened with the link emailed to them; a token a manager issued, managers and admins get 403."""
+    return handlers.start_card_setup(request_conn(), caller(), str(shop_id), str(customer_id), _stripe()), 201
+
+
 @blp.route(f"{PATH}/<uuid:customer_id>/card", methods=["PUT"])
 @blp.doc(parameters=WRITE)
 @blp.arguments(CardIn)
 @blp.response(200, CustomerOut)
-@problems(blp, *WRITE_PROBLEMS)
+@problems(blp, *WRITE_PROBLEMS, 503)
 def set_card(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-untyped-def]
-    """The customer sets their default card (a different card revokes the charge permission)."""
-    return with_version(handlers.set_card(request_conn(), caller(), str(shop_id), str(customer_id), args))
+    """Save the card of a confirmed card setup as the default card, once Stripe says it is on this customer's own
+    Stripe Customer (brand, last four digits and expiry come from Stripe); a different card revokes the charge
+    permission. Only the customer, in a session opened with the link emailed to them (403 otherwise)."""
+    return with_version(handlers.set_card(request_conn(), caller(), str(shop_id), str(customer_id),
+                                          args["setup_intent_id"], _stripe()))
 
 
 @blp.route(f"{PATH}/<uuid:customer_id>/card", methods=["DELETE"])
@@ -152,23 +197,41 @@ def set_card(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-unt
 @blp.response(200, CustomerOut)
 @problems(blp, *WRITE_PROBLEMS)
 def remove_card(shop_id, customer_id):  # type: ignore[no-untyped-def]
-    """The customer removes their default card (and with it the charge permission)."""
+    """The customer removes their default card (and with it the charge permission). Only the customer, in a
+    session opened with the link emailed to them (403 otherwise)."""
     return with_version(handlers.remove_card(request_conn(), caller(), str(shop_id), str(customer_id)))
+
+
+@blp.route(f"{PATH}/<uuid:customer_id>/charges-permission", methods=["GET"])
+@blp.arguments(ConsentArgs, location="query")
+@blp.response(200, ChargesPermissionOut)
+@problems(blp, *READ_PROBLEMS)
+def charges_permission(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-untyped-def]
+    """Whether the customer allows charges, and the texts a page shows to allow or withdraw them (fr or en)."""
+    return with_version(handlers.charges_permission(request_conn(), caller(), str(shop_id), str(customer_id),
+                                                    args["locale"]))
 
 
 @blp.route(f"{PATH}/<uuid:customer_id>/charges-permission", methods=["PUT"])
 @blp.doc(parameters=WRITE)
+@blp.arguments(ConsentIn)
 @blp.response(200, CustomerOut)
 @problems(blp, *WRITE_PROBLEMS)
-def allow_charges(shop_id, customer_id):  # type: ignore[no-untyped-def]
-    """The customer allows the shop to charge their default card off-session (customer token only)."""
-    return with_version(handlers.allow_charges(request_conn(), caller(), str(shop_id), str(customer_id)))
+def allow_charges(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-untyped-def]
+    """The customer allows the shop to charge their default card off-session, having been shown the consent text
+    of `GET .../charges-permission` in `locale`; the event records when, how, that text and its language. Only
+    the customer, in a session opened with the link emailed to them (403 otherwise)."""
+    return with_version(handlers.allow_charges(request_conn(), caller(), str(shop_id), str(customer_id),
+                                               args["locale"]))
 
 
 @blp.route(f"{PATH}/<uuid:customer_id>/charges-permission", methods=["DELETE"])
 @blp.doc(parameters=WRITE)
+@blp.arguments(ConsentArgs, location="query")
 @blp.response(200, CustomerOut)
 @problems(blp, *WRITE_PROBLEMS)
-def revoke_charges(shop_id, customer_id):  # type: ignore[no-untyped-def]
-    """The customer withdraws the permission to charge (customer token only)."""
-    return with_version(handlers.revoke_charges(request_conn(), caller(), str(shop_id), str(customer_id)))
+def revoke_charges(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-untyped-def]
+    """The customer withdraws the permission to charge, having been shown the withdrawal text in `locale`;
+    recorded like the consent. Only the customer, in a session opened with the link emailed to them."""
+    return with_version(handlers.revoke_charges(request_conn(), caller(), str(shop_id), str(customer_id),
+                                                args["locale"]))

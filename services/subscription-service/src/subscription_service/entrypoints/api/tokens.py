@@ -50,6 +50,8 @@ class TokenOut(ma.Schema):
     expires_at = ma.fields.DateTime(allow_none=True)
     issued_at = ma.fields.DateTime()
     revoked_at = ma.fields.DateTime(allow_none=True)
+    obtained_by = ma.fields.String(allow_none=True, metadata={
+        "description": "null: issued through this API; email_sign_in_link: a customer's own session"})
     version = ma.fields.Integer()
 
 

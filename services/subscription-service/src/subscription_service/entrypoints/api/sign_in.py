@@ -1,0 +1,71 @@
+"""/api/v1/sign-in-links and /api/v1/sessions: a customer signs in with a one-time link emailed to them, and gets
+a customer session of their own (the only credential that may save a card or give consent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, g, jsonify, request
+
+from servicekit.web.app import limit_rate, now, public, request_conn
+from servicekit.web.blueprint import Blueprint
+from subscription_service.entrypoints.api.common import StrictSchema, Text, problems
+from subscription_service.entrypoints.api.tokens import IssuedTokenOut
+from subscription_service.service_layer import sign_in as handlers
+
+blp = Blueprint("sign-in", __name__, url_prefix="/api/v1",
+                description="Customers sign in by email: a one-time link, then a session of their own.")
+V = ma.validate
+
+
+class SignInLinkIn(StrictSchema):
+    email = ma.fields.Email(required=True, validate=V.Length(max=254))
+    shop_id = ma.fields.UUID(required=True)
+
+
+class SignInLinkOut(ma.Schema):
+    status = ma.fields.String(required=True)
+
+
+class SessionIn(StrictSchema):
+    token = Text(required=True, validate=V.Length(min=1, max=200),
+                 metadata={"description": "the one-time token of the emailed link (…/sign-in/<token>)"})
+
+
+@blp.route("/sign-in-links", methods=["POST"])
+@public
+@blp.doc(security=[])
+@blp.arguments(SignInLinkIn)
+@blp.response(202, SignInLinkOut)
+@problems(blp, 422, 429)
+def request_sign_in_link(args: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Email a one-time sign-in link to the shop's customer with this address, in their language. The answer is
+    202 whether or not there is such a customer (nobody learns who is one); the link is
+    `{PUBLIC_WEB_URL}/sign-in/<token>`, works once, and expires (15 minutes by default)."""
+    limit_rate(f"ip:{request.remote_addr}")
+    settings = current_app.extensions["service_settings"]
+    mail = handlers.request_sign_in_link(request_conn(), now(), str(args["shop_id"]), args["email"],
+                                         public_web_url=settings.public_web_url, ttl=settings.sign_in_link_ttl)
+    resp = jsonify({"status": "If this address is a customer's of this shop, a sign-in link is on its way."})
+    resp.status_code = 202
+    if mail is not None:  # sent once the response is out, so after the link is committed, and as fast either way
+        mailer = current_app.extensions["sign_in_mailer"]
+        resp.call_on_close(lambda: mailer.send(mail))
+    return resp
+
+
+@blp.route("/sessions", methods=["POST"])
+@public
+@blp.doc(security=[])
+@blp.arguments(SessionIn)
+@blp.response(201, IssuedTokenOut)
+@problems(blp, 401, 422, 429)
+def open_session(args: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Exchange the token of an emailed sign-in link (once, before it expires) for a customer session: a bearer
+    token shown once, valid 30 days by default, accepted by every service, marked `obtained_by:
+    email_sign_in_link`. A link used or expired: 401, nothing issued."""
+    limit_rate(f"ip:{request.remote_addr}")
+    settings = current_app.extensions["service_settings"]
+    return handlers.open_session(request_conn(), now(), g.get("correlation_id"), args["token"],
+                                 settings.session_ttl), 201
