@@ -1,14 +1,14 @@
-"""Customers over HTTP: details by managers; card and charge permission by the customer only."""
+"""Customers over HTTP: details by managers; card and charge permission by the customer only (in a session of their
+own: test_cards_and_consent.py)."""
 
 import base64
 import json
 
 import pytest
 
+from devstack.testing import browser_confirms_card_setup
+
 pytestmark = pytest.mark.integration
-
-CARD = {"stripe_customer_id": "cus_9", "payment_method_id": "pm_new", "brand": "mastercard", "last4": "4444"}
-
 
 def path(shop, customer_id=None):
     return f"/shops/{shop.id}/customers" + (f"/{customer_id}" if customer_id else "")
@@ -71,21 +71,23 @@ def test_only_the_customer_allows_or_revokes_charges(shop, kit, admin):
     assert shop.manager.put(perm).status_code == 403
     assert shop.manager.delete(perm).status_code == 403
     assert admin.put(perm).status_code == 403
-    revoked = kit.ok(shop.customer_api.delete(perm))
+    revoked = kit.ok(shop.session.delete(perm))
     assert revoked["allow_charges"] is False
-    assert kit.ok(shop.customer_api.put(perm))["allow_charges"] is True
+    assert kit.ok(shop.session.put(perm))["allow_charges"] is True
 
 
 def test_charges_need_a_card_and_a_new_card_revokes_them(shop, kit):
     me = shop.customer["id"]
-    new_card = kit.ok(shop.customer_api.put(path(shop, me) + "/card", CARD))
-    assert new_card["card"]["payment_method_id"] == "pm_new" and new_card["allow_charges"] is False
-    assert shop.manager.put(path(shop, me) + "/card", CARD).status_code == 403
-    removed = kit.ok(shop.customer_api.delete(path(shop, me) + "/card"))
+    setup = kit.ok(shop.session.post(path(shop, me) + "/card/setup"), 201)
+    browser_confirms_card_setup(setup, "5555555555554444")
+    new_card = kit.ok(shop.session.put(path(shop, me) + "/card", {"setup_intent_id": setup["setup_intent_id"]}))
+    assert new_card["card"]["last4"] == "4444" and new_card["allow_charges"] is False
+    assert shop.manager.put(path(shop, me) + "/card", {"setup_intent_id": setup["setup_intent_id"]}).status_code == 403
+    removed = kit.ok(shop.session.delete(path(shop, me) + "/card"))
     assert removed["card"] is None
-    refused = shop.customer_api.put(path(shop, me) + "/charges-permission")
+    refused = shop.session.put(path(shop, me) + "/charges-permission")
     assert refused.status_code == 409
-    assert shop.customer_api.put(path(shop, me) + "/card", {**CARD, "payment_method_id": "nope"}).status_code == 422
+    assert shop.session.put(path(shop, me) + "/card", {"setup_intent_id": "nope"}).status_code == 422
 
 
 def test_a_customer_with_live_subscriptions_cannot_be_deleted_and_then_can(shop, kit):

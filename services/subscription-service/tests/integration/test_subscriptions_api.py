@@ -73,7 +73,7 @@ def test_section_9_rules_are_reported_field_by_field_and_nothing_is_created(shop
 
 
 def test_stripe_needs_the_customers_permission(shop, kit):
-    kit.ok(shop.customer_api.delete(f"/shops/{shop.id}/customers/{shop.customer['id']}/charges-permission"))
+    kit.ok(shop.session.delete(f"/shops/{shop.id}/customers/{shop.customer['id']}/charges-permission"))
     resp = shop.manager.post(subs(shop), kit.subscription_body(shop))
     assert resp.get_json()["errors"]["payment_method_id"] == ["Credit card charges are not allowed by this customer."]
     cash = create(shop, kit, payment_method_id=shop.cash["id"])
@@ -179,7 +179,7 @@ def test_unpause_re_validates_everything(shop, kit):
     sub = create(shop, kit)
     url = subs(shop, sub["id"])
     kit.ok(shop.manager.post(f"{url}/pause", {}))
-    kit.ok(shop.customer_api.delete(f"/shops/{shop.id}/customers/{shop.customer['id']}/charges-permission"))
+    kit.ok(shop.session.delete(f"/shops/{shop.id}/customers/{shop.customer['id']}/charges-permission"))
     refused = shop.manager.post(f"{url}/unpause")
     assert refused.status_code == 422
     assert refused.get_json()["errors"]["payment_method_id"] == [

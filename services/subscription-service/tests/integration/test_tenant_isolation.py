@@ -40,8 +40,8 @@ def test_every_write_to_another_shop_is_404_and_changes_nothing(shop, other_shop
         ("POST", f"{b['shop']}/customers", {"email": "a@b.example", "first_name": "A", "last_name": "B"}),
         ("PATCH", b["customer"], {"last_name": "X"}), ("DELETE", b["customer"], None),
         ("PUT", f"{b['customer']}/charges-permission", None), ("PUT", f"{b['customer']}/card",
-                                                               {"stripe_customer_id": "cus_1",
-                                                                "payment_method_id": "pm_1"}),
+                                                               {"setup_intent_id": "seti_1"}),
+        ("POST", f"{b['customer']}/card/setup", None),
         ("POST", f"{b['shop']}/order-cycles", {"name": "X", "opens_at": "2026-05-01T00:00:00Z",
                                               "closes_at": "2026-05-02T00:00:00Z"}),
         ("PATCH", b["cycle"], {"name": "X"}), ("DELETE", b["cycle"], None),
@@ -55,7 +55,7 @@ def test_every_write_to_another_shop_is_404_and_changes_nothing(shop, other_shop
             "opens_weekday": "monday", "opens_time": "08:00", "closes_weekday": "monday", "closes_time": "20:00",
             "start_date": "2026-06-01", "count": 1}),
     ]
-    for caller in (shop.manager, shop.customer_api):
+    for caller in (shop.manager, shop.customer_api, shop.session):
         for method, path, body in writes:
             resp = caller.call(method, path, body)
             assert resp.status_code == 404, (method, path, resp.status_code, resp.get_json())

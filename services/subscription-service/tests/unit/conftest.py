@@ -41,7 +41,7 @@ class World:
     def customer(self, **kw):
         base = dict(customer_id="cust-1", shop_id="shop-1", version=2,
                     details={"email": "camille@example.org", "first_name": "Camille", "last_name": "Durand"},
-                    card=Card("cus_1", "pm_1", "visa", "4242"), allow_charges=True)
+                    card=Card("cus_1", "pm_1", "visa", "4242"), allow_charges=True, stripe_customer_id="cus_1")
         return Customer(**{**base, **kw})
 
     def cycles(self, n=4, start=NOW + timedelta(days=1)):

@@ -1,6 +1,6 @@
 import pytest
 
-from servicekit.auth import Principal
+from servicekit.auth import EMAIL_SIGN_IN, Principal
 from subscription_service.domain import access
 from subscription_service.domain.errors import Forbidden, NotFound
 
@@ -31,14 +31,17 @@ def test_a_customer_sees_only_themself(customer_p):
         access.see_subscription(customer_p, "shop-1", "cust-2")
 
 
-def test_only_the_customer_themself_may_act_on_their_card_and_charge_permission(manager, admin, customer_p):
-    access.be_customer(customer_p, "shop-1", "cust-1")
-    with pytest.raises(Forbidden):
-        access.be_customer(manager, "shop-1", "cust-1")
-    with pytest.raises(Forbidden):
-        access.be_customer(admin, "shop-1", "cust-1")
+def test_only_the_customer_in_a_session_opened_by_email_may_act_on_their_card_and_consent(manager, admin,
+                                                                                        customer_p):
+    in_person = Principal("customer", "s", frozenset({"shop-1"}), "cust-1", EMAIL_SIGN_IN)
+    access.act_in_person(in_person, "shop-1", "cust-1")
+    for who in (customer_p, manager, admin):  # a customer token a manager issued, managers, the admin
+        with pytest.raises(Forbidden) as err:
+            access.act_in_person(who, "shop-1", "cust-1")
+        assert "link emailed to their own address" in err.value.message
     with pytest.raises(NotFound):
-        access.be_customer(Principal("customer", "t", frozenset({"shop-1"}), "cust-2"), "shop-1", "cust-1")
+        access.act_in_person(Principal("customer", "t", frozenset({"shop-1"}), "cust-2", EMAIL_SIGN_IN), "shop-1",
+                             "cust-1")
 
 
 def test_customers_skip_only_when_the_shop_allows_it(customer_p, manager):

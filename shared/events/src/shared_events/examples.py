@@ -71,7 +71,6 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "CustomerChargesAllowed": {"customer_id": CUSTOMER, "shop_id": SHOP, "payment_method_id": "pm_1Abc",
                                "consent": {"at": datetime(2026, 3, 20, 18, 4, tzinfo=UTC),
                                            "method": "email_sign_in_link", "session_id": TOKEN,
-                                           "sign_in_link_id": "7d0c1f2e-8a44-4c55-9a1b-3b5e7f9d2c11",
                                            "text": "J'autorise La Ruche de Lyon à débiter ma carte ...",
                                            "locale": "fr"},
                                "actor": {"type": "customer", "id": TOKEN}, "reason": None},

@@ -32,13 +32,6 @@ def see_customer(p: Principal, shop_id: str, customer_id: str) -> None:
         raise NotFound("No such customer.")
 
 
-def be_customer(p: Principal, shop_id: str, customer_id: str) -> None:
-    """Only the customer themself, with their own credential (the charge permission, their card)."""
-    see_customer(p, shop_id, customer_id)
-    if not p.is_customer_of(shop_id, customer_id):
-        raise Forbidden("Only the customer, with their own credential, may do this.")
-
-
 IN_PERSON = ("Cards and the permission to charge them come from the customer alone, signed in through the one-time "
              "link emailed to their own address (POST /api/v1/sign-in-links, then POST /api/v1/sessions).")
 

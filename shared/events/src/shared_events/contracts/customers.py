@@ -87,8 +87,8 @@ class Consent(Schema):
 
     at = Utc(required=True)
     method = fields.String(required=True, validate=validate.OneOf(["email_sign_in_link"]))
-    session_id = Id(required=True, metadata={"description": "the customer session (token id) that acted"})
-    sign_in_link_id = Id(load_default=None, allow_none=True)
+    session_id = Id(required=True, metadata={"description": "the customer session (token id) that acted; its "
+                                                           "TokenIssued names the sign-in link that opened it"})
     text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     locale = fields.String(required=True, validate=validate.OneOf(["en", "fr"]))
 

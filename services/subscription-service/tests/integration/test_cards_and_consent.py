@@ -1,0 +1,239 @@
+"""Cards and the consent to charge them come from the customer alone: a session opened with the link emailed to
+them, a SetupIntent on the platform's own Stripe Customer that they confirm, and a payment method Stripe says is
+theirs. Against the real localstripe and SMTP sink."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+import requests
+import stripe
+
+from devstack.testing import (
+    browser_confirms_card_setup,
+    emailed_sign_in_token,
+    last_message_id,
+    sink_messages,
+)
+from devstack.testing import rows as db_rows
+from devstack.testing import scalar as db_scalar
+from subscription_service.domain import consent
+
+pytestmark = pytest.mark.integration
+
+CARD_OK = "4242424242424242"
+CARD_3DS = "4000002500003155"
+
+
+def path(shop, customer_id, tail=""):
+    return f"/shops/{shop.id}/customers/{customer_id}{tail}"
+
+
+def events_of(dsn, aggregate_id):
+    found = db_rows(dsn, "SELECT event_type, body FROM event_store WHERE aggregate_id = %s ORDER BY position",
+                    [aggregate_id])
+    return [(t, json.loads(bytes(b))["payload"]) for t, b in found]
+
+
+def new_customer(shop, kit, locale=None):
+    body = {"email": f"dana-{uuid.uuid4().hex[:6]}@example.org", "first_name": "Dana", "last_name": "Roux"}
+    if locale:
+        body["locale"] = locale
+    return kit.ok(shop.manager.post(f"/shops/{shop.id}/customers", body), 201)
+
+
+def stripe_v1(app):
+    return stripe.StripeClient("sk_test_local", base_addresses={"api": app.infra.stripe_url},
+                               max_network_retries=0).v1
+
+
+def test_a_customer_cannot_save_a_card_that_is_on_another_customers_stripe_customer(app, shop, kit):
+    victim_id = shop.customer["id"]
+    victim_pm = db_scalar(app.dsn, "SELECT card_payment_method_id FROM customers WHERE customer_id = %s", [victim_id])
+    victim_seti = events_of(app.dsn, victim_id)
+    victim_seti = next(p["setup_intent_id"] for t, p in victim_seti if t == "CustomerCardSet")
+    attacker = new_customer(shop, kit)
+    me = kit.signed_in(app, shop.id, attacker["email"])
+    setup = kit.ok(me.post(path(shop, attacker["id"], "/card/setup")), 201)
+
+    # the victim's own (succeeded) card setup
+    refused = me.put(path(shop, attacker["id"], "/card"), {"setup_intent_id": victim_seti})
+    assert refused.status_code == 403 and "not yours" in refused.get_json()["detail"]
+    # my setup, confirmed in my browser with the victim's payment method (its id learnt somehow)
+    seti = browser_confirms_card_setup(setup, "", payment_method=victim_pm)
+    assert seti["status"] == "succeeded"  # localstripe lets it through; the platform must not
+    refused = me.put(path(shop, attacker["id"], "/card"), {"setup_intent_id": setup["setup_intent_id"]})
+    assert refused.status_code == 403 and "belongs to someone else" in refused.get_json()["detail"]
+    # my setup, confirmed with a card on a Stripe Customer someone else made
+    v1 = stripe_v1(app)
+    stranger = v1.customers.create({"email": "stranger@example.org"})
+    pm = v1.payment_methods.create({"type": "card", "card": {"number": CARD_OK, "exp_month": 1, "exp_year": 2031,
+                                                            "cvc": "123"}})
+    v1.payment_methods.attach(pm.id, {"customer": stranger.id})
+    second = kit.ok(me.post(path(shop, attacker["id"], "/card/setup")), 201)
+    browser_confirms_card_setup(second, "", payment_method=pm.id)
+    refused = me.put(path(shop, attacker["id"], "/card"), {"setup_intent_id": second["setup_intent_id"]})
+    assert refused.status_code == 403
+    # nothing recorded: no card, no charge permission, no card event; the victim's card is still the victim's
+    after = kit.ok(shop.manager.get(path(shop, attacker["id"])))
+    assert after["card"] is None and after["allow_charges"] is False
+    assert [t for t, _ in events_of(app.dsn, attacker["id"])] == ["CustomerCreated", "StripeCustomerCreated"]
+    assert db_scalar(app.dsn, "SELECT card_payment_method_id FROM customers WHERE customer_id = %s",
+                     [victim_id]) == victim_pm
+    assert v1.payment_methods.retrieve(victim_pm).customer != \
+        db_scalar(app.dsn, "SELECT platform_stripe_customer_id FROM customers WHERE customer_id = %s",
+                  [attacker["id"]])
+
+
+def test_raw_stripe_ids_from_a_client_are_refused_field_by_field(app, shop, kit):
+    me = shop.session
+    before = kit.ok(shop.manager.get(path(shop, shop.customer["id"])))
+    raw = me.put(path(shop, shop.customer["id"], "/card"), {"stripe_customer_id": "cus_evil",
+                                                            "payment_method_id": "pm_evil", "last4": "4242",
+                                                            "brand": "visa"})
+    assert raw.status_code == 422
+    assert {"stripe_customer_id", "payment_method_id", "last4", "brand", "setup_intent_id"} <= \
+        set(raw.get_json()["errors"])
+    mixed = me.put(path(shop, shop.customer["id"], "/card"), {"setup_intent_id": "seti_x", "payment_method_id": "pm_1"})
+    assert mixed.status_code == 422 and set(mixed.get_json()["errors"]) == {"payment_method_id"}
+    unknown = me.put(path(shop, shop.customer["id"], "/card"), {"setup_intent_id": "seti_doesnotexist"})
+    assert unknown.status_code == 422 and "setup_intent_id" in unknown.get_json()["errors"]
+    assert kit.ok(shop.manager.get(path(shop, shop.customer["id"]))) == before
+
+
+@pytest.mark.parametrize("who", ["manager", "admin", "customer token a manager issued"])
+def test_only_the_customer_in_a_session_of_their_own_saves_a_card_or_gives_consent(app, shop, kit, admin, who):
+    api = {"manager": shop.manager, "admin": admin, "customer token a manager issued": shop.customer_api}[who]
+    me = shop.customer["id"]
+    before = kit.ok(shop.manager.get(path(shop, me)))
+    setup = kit.ok(shop.session.post(path(shop, me, "/card/setup")), 201)
+    browser_confirms_card_setup(setup, CARD_OK)
+    for method, tail, body in (("POST", "/card/setup", None),
+                               ("PUT", "/card", {"setup_intent_id": setup["setup_intent_id"]}),
+                               ("DELETE", "/card", None), ("PUT", "/charges-permission", {}),
+                               ("DELETE", "/charges-permission", None)):
+        r = api.call(method, path(shop, me, tail), body)
+        assert r.status_code == 403, (who, method, tail, r.status_code)
+        detail = r.get_json()["detail"]
+        assert "link emailed to their own address" in detail and "/api/v1/sign-in-links" in detail, detail
+    after = kit.ok(shop.manager.get(path(shop, me)))
+    assert {k: after[k] for k in ("card", "allow_charges")} == {k: before[k] for k in ("card", "allow_charges")}
+    # another customer's own session cannot act for this one either
+    other = new_customer(shop, kit)
+    theirs = kit.signed_in(app, shop.id, other["email"])
+    assert theirs.post(path(shop, me, "/card/setup")).status_code == 404
+    assert theirs.put(path(shop, me, "/charges-permission"), {}).status_code == 404
+
+
+def test_a_customer_signs_in_with_the_link_emailed_to_them_in_their_language(app, shop, kit):
+    c = new_customer(shop, kit, locale="fr")
+    anon = kit.Client(app, None)
+    before = last_message_id(app.infra.smtp_api)
+    asked = anon.post("/api/v1/sign-in-links", {"email": c["email"].upper(), "shop_id": shop.id})
+    assert asked.status_code == 202
+    nobody = anon.post("/api/v1/sign-in-links", {"email": "nobody@example.org", "shop_id": shop.id})
+    elsewhere = anon.post("/api/v1/sign-in-links", {"email": c["email"], "shop_id": str(uuid.uuid4())})
+    assert nobody.status_code == elsewhere.status_code == 202 and nobody.get_json() == asked.get_json()
+    token = emailed_sign_in_token(app.infra.smtp_api, c["email"], before)
+    [mail] = [m for m in sink_messages(app.infra.smtp_api, c["email"]) if m["id"] > before]
+    assert mail["subject"].startswith("Votre lien de connexion")
+    assert f"http://shop.example/sign-in/{token}" in mail["text"]
+    assert sink_messages(app.infra.smtp_api, "nobody@example.org") == []
+    assert db_scalar(app.dsn, "SELECT count(*) FROM sign_in_links WHERE token_hash = %s", [token]) == 0  # hashed
+
+    session = kit.ok(anon.post("/api/v1/sessions", {"token": token}), 201)
+    assert session["obtained_by"] == "email_sign_in_link" and session["customer_id"] == c["id"]
+    assert session["role"] == "customer" and session["shop_ids"] == [shop.id] and session["expires_at"]
+    [(kind, issued)] = [e for e in events_of(app.dsn, session["id"])]
+    assert kind == "TokenIssued" and issued["obtained_by"] == "email_sign_in_link" and issued["sign_in_link_id"]
+    me = kit.Client(app, session["token"])
+    assert kit.ok(me.get(path(shop, c["id"])))["email"] == c["email"]
+    assert kit.ok(me.post(path(shop, c["id"], "/card/setup")), 201)["client_secret"]
+
+
+def test_a_sign_in_link_works_once_and_expires(app, shop, kit, clock):
+    c = new_customer(shop, kit)
+    anon = kit.Client(app, None)
+    before = last_message_id(app.infra.smtp_api)
+    kit.ok(anon.post("/api/v1/sign-in-links", {"email": c["email"], "shop_id": shop.id}), 202)
+    token = emailed_sign_in_token(app.infra.smtp_api, c["email"], before)
+    tokens_before = db_scalar(app.dsn, "SELECT count(*) FROM api_tokens")
+    kit.ok(anon.post("/api/v1/sessions", {"token": token}), 201)
+    again = anon.post("/api/v1/sessions", {"token": token})
+    assert again.status_code == 401 and "already used or expired" in again.get_json()["detail"]
+    assert db_scalar(app.dsn, "SELECT count(*) FROM api_tokens") == tokens_before + 1
+
+    before = last_message_id(app.infra.smtp_api)
+    kit.ok(anon.post("/api/v1/sign-in-links", {"email": c["email"], "shop_id": shop.id}), 202)
+    late = emailed_sign_in_token(app.infra.smtp_api, c["email"], before)
+    clock(kit.NOW + timedelta(minutes=16))
+    expired = anon.post("/api/v1/sessions", {"token": late})
+    assert expired.status_code == 401
+    assert db_scalar(app.dsn, "SELECT count(*) FROM api_tokens") == tokens_before + 1
+    assert anon.post("/api/v1/sessions", {"token": "rsl_made_up"}).status_code == 401
+
+
+def test_a_card_that_needs_3d_secure_is_saved_once_the_customer_completed_it(app, shop, kit):
+    c = new_customer(shop, kit)
+    me = kit.signed_in(app, shop.id, c["email"])
+    setup = kit.ok(me.post(path(shop, c["id"], "/card/setup")), 201)
+    first = browser_confirms_card_setup(setup, CARD_3DS, authenticate=False)
+    assert first["status"] == "requires_action"
+    early = me.put(path(shop, c["id"], "/card"), {"setup_intent_id": setup["setup_intent_id"]})
+    assert early.status_code == 422 and "requires_action" in early.get_json()["errors"]["setup_intent_id"][0]
+    second = requests.post(f"{setup['stripe_api_base']}/v1/setup_intents/{setup['setup_intent_id']}/confirm",
+                           json={"key": setup["publishable_key"], "use_stripe_sdk": True,
+                                 "client_secret": setup["client_secret"]}, timeout=30).json()
+    assert second["status"] == "succeeded"
+    saved = kit.ok(me.put(path(shop, c["id"], "/card"), {"setup_intent_id": setup["setup_intent_id"]}))
+    assert saved["card"] == {"brand": "visa", "last4": "3155", "exp_month": 12, "exp_year": 2034}
+    pm = db_scalar(app.dsn, "SELECT card_payment_method_id FROM customers WHERE customer_id = %s", [c["id"]])
+    ours = db_scalar(app.dsn, "SELECT platform_stripe_customer_id FROM customers WHERE customer_id = %s", [c["id"]])
+    assert stripe_v1(app).payment_methods.retrieve(pm).customer == ours  # attached to the platform's Customer
+
+
+def test_stripe_ids_appear_in_no_answer_about_customers(app, shop, kit, admin):
+    me = shop.customer["id"]
+    answers = [shop.manager.get(path(shop, me)), shop.manager.get(f"/shops/{shop.id}/customers"),
+               admin.get(path(shop, me)), shop.session.get(path(shop, me)), shop.customer_api.get(path(shop, me)),
+               shop.session.get(path(shop, me, "/charges-permission")),
+               shop.session.delete(path(shop, me, "/charges-permission")),
+               shop.session.put(path(shop, me, "/charges-permission"), {})]
+    setup = kit.ok(shop.session.post(path(shop, me, "/card/setup")), 201)
+    browser_confirms_card_setup(setup, "5555555555554444")
+    answers.append(shop.session.put(path(shop, me, "/card"), {"setup_intent_id": setup["setup_intent_id"]}))
+    for r in answers:
+        assert r.status_code == 200, r.get_data(as_text=True)
+        text = r.get_data(as_text=True)
+        assert "cus_" not in text and "pm_" not in text and "seti_" not in text, text
+    card = answers[-1].get_json()["card"]
+    assert set(card) == {"brand", "last4", "exp_month", "exp_year"} and card["last4"] == "4444"
+    assert "cus_" not in json.dumps(setup) and "pm_" not in json.dumps(setup)
+
+
+def test_the_consent_and_its_withdrawal_record_when_how_the_text_shown_and_its_language(app, shop, kit, clock):
+    me, session = shop.customer["id"], shop.session
+    session_id = db_scalar(app.dsn, "SELECT token_id::text FROM api_tokens WHERE customer_id = %s AND "
+                                    "obtained_by = 'email_sign_in_link'", [me])
+    shown = kit.ok(session.get(path(shop, me, "/charges-permission") + "?locale=fr"))
+    assert shown["locale"] == "fr" and shown["allowed"] is True
+    assert shown["withdrawal_text"] == consent.text("withdraw", "fr", shop.shop["name"])
+    clock(kit.NOW + timedelta(minutes=5))
+    kit.ok(session.delete(path(shop, me, "/charges-permission") + "?locale=fr"))
+    clock(kit.NOW + timedelta(minutes=7))
+    allowed = kit.ok(session.put(path(shop, me, "/charges-permission"), {"locale": "en"}))
+    assert allowed["allow_charges"] is True
+    events = [(t, p) for t, p in events_of(app.dsn, me) if t.startswith("CustomerCharges")]
+    (_, first), (_, withdrawal), (_, again) = events
+    assert first["consent"]["method"] == "email_sign_in_link" and first["consent"]["session_id"] == session_id
+    assert withdrawal["consent"] == {"at": (kit.NOW + timedelta(minutes=5)).isoformat(),
+                                     "method": "email_sign_in_link", "session_id": session_id,
+                                     "text": consent.text("withdraw", "fr", shop.shop["name"]), "locale": "fr"}
+    assert again["consent"] == {"at": (kit.NOW + timedelta(minutes=7)).isoformat(), "method": "email_sign_in_link",
+                                "session_id": session_id, "text": consent.text("allow", "en", shop.shop["name"]),
+                                "locale": "en"}
+    assert withdrawal["actor"] == {"type": "customer", "id": session_id}
+    assert session.put(path(shop, me, "/charges-permission"), {"locale": "de"}).status_code == 422
