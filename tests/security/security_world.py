@@ -121,7 +121,7 @@ def build_world(system: Any) -> World:
     for service in SERVICES:  # revoked everywhere, and every other token known everywhere
         wait_for(lambda s=service: p.api(s, doomed["token"]).call("GET", "/api/v1/shops/x/y").status_code == 401,
                  60, f"{service} to refuse the revoked token")
-        for token in (c1.token, cb.token, b.manager_token, a_manager.token):
+        for token in (c1.token, cb.token, b.manager_token, a_manager.token, c1.session, c2.session):
             wait_for(lambda s=service, t=token: p.api(s, t).call("GET", "/api/v1/shops/x/y").status_code != 401,
                      60, f"{service} to know every token")
 
@@ -137,6 +137,7 @@ def build_world(system: Any) -> World:
                  markers_a=[a.data["name"], a.data["contact_email"], c1.email, c2.email],
                  markers_c2=[c2.email, c2.data["first_name"], c2.data["last_name"]],
                  issued=[a.manager_token, b.manager_token, c1.token, c2.token, cb.token, a_manager.token,
+                         *(c.session for c in (c1, c2, cb) if c.session),
                          doomed["token"]])
 
 

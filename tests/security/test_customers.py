@@ -1,5 +1,6 @@
 """A customer sees and changes only what is theirs, only as far as the shop allows; the permission to charge a
-card is the customer's alone to give (the admin and the shop's managers cannot)."""
+card, and the card, are the customer's alone to give, in a session they opened with the link emailed to them (the
+admin, the shop's managers and a customer token a manager issued cannot)."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def test_a_customer_changes_their_own_open_order_only_while_the_shop_allows_it(w
         a.subs().patch(base, {"allow_order_changes": True}, headers={"If-Match": f'"{shop["version"]}"'})
 
 
-def test_only_the_customer_gives_or_takes_back_the_permission_to_charge_their_card(world):
+def test_only_the_customer_signed_in_by_email_gives_or_takes_back_the_permission_to_charge_their_card(world):
     w = world
     base = w.a.base
     me = w.c1
@@ -89,16 +90,31 @@ def test_only_the_customer_gives_or_takes_back_the_permission_to_charge_their_ca
     before = w.admin("subscription-service").get(f"{base}/customers/{me.id}")
     assert before["allow_charges"] is True
     for who, token in (("the platform admin", w.p.admin_token), ("the shop's manager", w.a.manager_token),
-                       ("another customer of the shop", w.c2.token), ("a manager of another shop", w.b.manager_token)):
+                       ("a customer token the manager issued", me.token),
+                       ("another customer of the shop", w.c2.token), ("another customer, signed in", w.c2.session),
+                       ("a manager of another shop", w.b.manager_token)):
         api = w.api("subscription-service", token)
-        for method in ("PUT", "DELETE"):
-            r = api.call(method, path)
-            assert r.status_code in (403, 404), (who, method, r.status_code)
+        for method, target, body in (("PUT", path, {}), ("DELETE", path, None), ("POST", f"{card}/setup", None),
+                                     ("PUT", card, {"setup_intent_id": "seti_evil"}), ("DELETE", card, None)):
+            r = api.call(method, target, json=body)
+            assert r.status_code in (403, 404), (who, method, target, r.status_code)
+            if r.status_code == 403:
+                assert "link emailed to their own address" in r.json()["detail"], (who, r.text)
         r = api.call("PUT", card, json={"stripe_customer_id": "cus_evil", "payment_method_id": "pm_evil"})
-        assert r.status_code in (403, 404), (who, "card", r.status_code)
+        assert r.status_code in (403, 404, 422), (who, "card", r.status_code)
     assert w.admin("subscription-service").get(f"{base}/customers/{me.id}") == before
-    mine = w.api("subscription-service", me.token)
+    mine = w.api("subscription-service", me.session)
     mine.delete(path)
     assert w.admin("subscription-service").get(f"{base}/customers/{me.id}")["allow_charges"] is False
-    mine.put(path)
+    mine.put(path, {"locale": "fr"})
     assert w.admin("subscription-service").get(f"{base}/customers/{me.id}")["allow_charges"] is True
+
+
+def test_no_answer_about_a_customer_shows_a_stripe_id_to_anyone(world):
+    w = world
+    base = w.a.base
+    for token in (w.p.admin_token, w.a.manager_token, w.c1.token, w.c1.session):
+        subs = w.api("subscription-service", token)
+        for text in (subs.call("GET", f"{base}/customers/{w.c1.id}").text,
+                     subs.call("GET", f"{base}/customers").text):
+            assert "cus_" not in text and "pm_" not in text, text[:500]

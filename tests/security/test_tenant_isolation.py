@@ -36,8 +36,10 @@ def bodies(w: World) -> dict[tuple[str, str, str], Any]:
         (sub, "POST", "/api/v1/shops/{shop_id}/customers"): {"email": f"evil-{uuid.uuid4().hex[:6]}@example.org",
                                                              "first_name": "Eve", "last_name": "Mallory"},
         (sub, "PATCH", "/api/v1/shops/{shop_id}/customers/{customer_id}"): {"email": "evil@example.org"},
-        (sub, "PUT", "/api/v1/shops/{shop_id}/customers/{customer_id}/card"): {
-            "stripe_customer_id": "cus_evil", "payment_method_id": "pm_evil", "last4": "6666", "brand": "visa"},
+        (sub, "PUT", "/api/v1/shops/{shop_id}/customers/{customer_id}/card"): {"setup_intent_id": "seti_evil"},
+        (sub, "PUT", "/api/v1/shops/{shop_id}/customers/{customer_id}/charges-permission"): {"locale": "en"},
+        (sub, "POST", "/api/v1/sign-in-links"): {"email": "evil@example.org", "shop_id": ids["shop_id"]},
+        (sub, "POST", "/api/v1/sessions"): {"token": "rsl_evil"},
         (sub, "POST", "/api/v1/shops/{shop_id}/order-cycles"): {
             "name": "Evil", "opens_at": "2031-01-01T00:00:00+00:00", "closes_at": "2031-01-02T00:00:00+00:00"},
         (sub, "POST", "/api/v1/shops/{shop_id}/order-cycles/generate"): {
@@ -75,7 +77,10 @@ ADMIN_ONLY = {("subscription-service", "POST", "/api/v1/shops"), ("scheduler-ser
               ("scheduler-service", "GET", "/api/v1/boundaries"),
               ("scheduler-service", "GET", "/api/v1/boundaries/pending")}
 OWN_LISTS = {("subscription-service", "GET", "/api/v1/shops"), ("subscription-service", "GET", "/api/v1/tokens")}
-PUBLIC = {("billing-service", "POST", "/webhooks/stripe")}  # its credential is Stripe's signature (test_bad_input)
+PUBLIC = {("billing-service", "POST", "/webhooks/stripe"),  # its credential is Stripe's signature (test_bad_input)
+          # a sign-in link is asked for by email address (always 202) and exchanged by its one-time token
+          ("subscription-service", "POST", "/api/v1/sign-in-links"),
+          ("subscription-service", "POST", "/api/v1/sessions")}
 
 
 def all_operations(w: World) -> list[tuple[str, str, str]]:
@@ -138,11 +143,12 @@ def test_without_a_valid_credential_every_api_operation_is_401_and_tells_nothing
     assert wrong == []
 
 
-@pytest.mark.parametrize("who", ["manager of shop B", "customer of shop B", "customer C1 of shop A"])
+@pytest.mark.parametrize("who", ["manager of shop B", "customer of shop B", "customer C1 of shop A",
+                                 "customer C1 of shop A signed in by email"])
 def test_another_shop_or_another_customer_gets_404_or_403_everywhere_and_never_the_data(world, who):
     w = world
     token = {"manager of shop B": w.b.manager_token, "customer of shop B": w.cb.token,
-             "customer C1 of shop A": w.c1.token}[who]
+             "customer C1 of shop A": w.c1.token, "customer C1 of shop A signed in by email": w.c1.session}[who]
     markers = w.markers_c2 if who.startswith("customer C1") else w.markers_a
     known = bodies(w)
     before = snapshot(w)

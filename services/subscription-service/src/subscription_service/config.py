@@ -32,9 +32,14 @@ class ServiceSettings:
     sign_in_link_ttl: timedelta
     session_ttl: timedelta
 
+    @staticmethod
+    def base_from_env() -> Settings:
+        """What every process reads (the migrations, a rebuild); only the API calls Stripe and sends email."""
+        return Settings.from_env(SERVICE_NAME, DEFAULT_PORT)
+
     @classmethod
     def from_env(cls) -> ServiceSettings:
-        base = Settings.from_env(SERVICE_NAME, DEFAULT_PORT)
+        base = cls.base_from_env()
         link_minutes, session_days = env_int("SIGN_IN_LINK_TTL_MINUTES", 15), env_int("CUSTOMER_SESSION_TTL_DAYS", 30)
         if link_minutes < 1 or session_days < 1:
             raise ConfigError("SIGN_IN_LINK_TTL_MINUTES and CUSTOMER_SESSION_TTL_DAYS must be positive")

@@ -1,5 +1,6 @@
 """Driving the platform the way its users do: the public REST APIs, the catalog topic (as the platform's catalog
-team publishes it), Stripe (as a customer's browser would save a card) and the test clock.
+team publishes it), the SMTP sink (a customer reads the sign-in link emailed to them), Stripe (as a customer's
+browser confirms a card setup) and the test clock.
 
 Used by the demo (`make run`), the end-to-end tests and the benchmarks, so all three exercise the same paths.
 """
@@ -14,12 +15,13 @@ from typing import Any
 
 import requests
 
-from devstack.testing import wait_for
+from devstack.testing import Call, customer_in_person, wait_for
 from servicekit.config import DEVELOPMENT_VALUES
 
 CARD_OK = "4242424242424242"
 CARD_DECLINED_AT_CHARGE = "4000000000000341"
-CARD_NEEDS_3DS = "4000002760003184"
+CARD_NEEDS_3DS = "4000002760003184"  # 3-D Secure at every charge
+CARD_3DS_AT_SETUP = "4000002500003155"  # 3-D Secure when saved; charges off-session once set up
 
 
 class ApiError(AssertionError):
@@ -68,6 +70,15 @@ class Client:
     def as_(self, token: str | None) -> Client:
         return Client(self.base, token)
 
+    def as_call(self) -> Call:
+        """devstack.testing's ``Call`` over this service."""
+
+        def call(method: str, path: str, body: Any, token: str | None) -> Any:
+            r = self.as_(token).call(method, path, json=body, expect=(200, 201, 202, 204))
+            return r.json() if r.content else None
+
+        return call
+
     def all_pages(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         params = dict(params or {}, limit=200)
@@ -98,6 +109,7 @@ class Platform:
     bootstrap: str
     topic_prefix: str = ""
     stripe_key: str = DEVELOPMENT_VALUES["STRIPE_API_KEY"]
+    smtp_api: str | None = None  # the SMTP sink's API: where customers read the sign-in links emailed to them
     _publisher: Any = None
 
     @classmethod
@@ -107,7 +119,8 @@ class Platform:
         from devstack.stack import LOCAL_STRIPE_KEY, SERVICES
 
         return cls({s.name: stack.service_url(s.name) for s in SERVICES}, stack.cfg.admin_token, stack.stripe_url,
-                   stack.bootstrap, stack.cfg.topic_prefix, os.environ.get("STRIPE_API_KEY", LOCAL_STRIPE_KEY))
+                   stack.bootstrap, stack.cfg.topic_prefix, os.environ.get("STRIPE_API_KEY", LOCAL_STRIPE_KEY),
+                   stack.smtp.api_url)
 
     def api(self, service: str, token: str | None = None) -> Client:
         return Client(self.urls[service], token)
@@ -174,7 +187,9 @@ class Platform:
                                    max_network_retries=0).v1
 
     def save_card(self, email: str, number: str) -> tuple[str, str]:
-        """A Stripe customer with ``number`` attached as its card: (stripe customer id, payment method id)."""
+        """A Stripe customer with ``number`` attached as its card: (stripe customer id, payment method id). For
+        tests that publish customers.events themselves; through the API a card is saved only in person
+        (``Shop.customer``)."""
         return save_card(self.stripe(), email, number)
 
     # -- shops ------------------------------------------------------------------------------------------------
@@ -193,7 +208,8 @@ class Platform:
 @dataclass
 class Customer:
     data: dict[str, Any]
-    token: str
+    token: str  # a customer token the manager issued
+    session: str | None = None  # the session the customer opened with the link emailed to them
 
     @property
     def id(self) -> str:
@@ -256,13 +272,11 @@ class Shop:
         token = self.subs().post("/api/v1/tokens", {"role": "customer", "shop_ids": [self.id],
                                                    "customer_id": data["id"], "label": email})["token"]
         cust = Customer(data, token)
-        if card:
-            stripe_customer, pm = self.platform.save_card(email, card)
-            self.subs(token).put(f"{self.base}/customers/{cust.id}/card",
-                                 {"stripe_customer_id": stripe_customer, "payment_method_id": pm,
-                                  "last4": card[-4:], "brand": "visa"})
-            if allow_charges:
-                self.subs(token).put(f"{self.base}/customers/{cust.id}/charges-permission")
+        if card:  # in person: the customer signs in with the emailed link, confirms a card setup, consents
+            if not self.platform.smtp_api:
+                raise RuntimeError("a customer saves a card only after signing in by email: give the SMTP sink")
+            cust.session = customer_in_person(self.subs().as_call(), self.platform.smtp_api, self.id, cust.id,
+                                              email, card, allow_charges)
         cust.data = self.subs().get(f"{self.base}/customers/{cust.id}")
         return cust
 

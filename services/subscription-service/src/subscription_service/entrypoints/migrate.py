@@ -5,7 +5,7 @@ from subscription_service.config import MIGRATIONS_DIR, ServiceSettings
 
 
 def main() -> None:
-    applied = migrate_dsn(ServiceSettings.from_env().base.database_url, MIGRATIONS_DIR)
+    applied = migrate_dsn(ServiceSettings.base_from_env().database_url, MIGRATIONS_DIR)
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
 
 

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--swap", action="store_true", help="replace the live rows with the rebuilt ones")
     args = parser.parse_args(argv)
-    settings = ServiceSettings.from_env().base
+    settings = ServiceSettings.base_from_env()
     logs.configure(settings.service_name, settings.log_level)
     report = run(settings.database_url, settings.kafka_bootstrap, args.swap)
     print(f"replayed {report.events} events in {report.seconds:.2f}s ({report.events_per_second:.0f}/s), "
