@@ -1,8 +1,10 @@
 """Demo data for `make run`: a French food hub and an English one, their catalogs, schedules, customers (a card
 that works, one declined at charge time, one that needs 3-D Secure, cash) and subscriptions.
 
-Loaded through the public APIs (devstack.scenario), so the demo exercises exactly what users do. Loading twice
-does nothing the second time (the shops are found by name).
+Loaded through the public APIs (devstack.scenario), so the demo exercises exactly what users do: each customer with
+a card signs in with the link emailed to them (read from the SMTP sink's API), confirms a card setup with the
+publishable key as Stripe.js would (3-D Secure included) and gives their consent through the charges-permission
+route. Loading twice does nothing the second time (the shops are found by name).
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def _load_hub(platform: Platform, hub: dict[str, Any], start: date) -> dict[str,
 
         sub = wait_for(subscribe, 30, f"subscription of {first}")
         customers.append({"name": f"{first} {last}", "email": cust.email, "card": card_number or "cash",
-                          "token": cust.token, "customer_id": cust.id, "subscription_id": sub["id"]})
+                          "token": cust.session or cust.token, "customer_id": cust.id, "subscription_id": sub["id"]})
     return {"shop": shop, "customers": customers, "cycles": cycles, "schedule": schedule}
 
 
@@ -125,6 +127,9 @@ def _print_guide(stack: Any, platform: Platform, loaded: list[dict[str, Any]], c
         console.print(f"  manager token: {shop.manager_token}")
         for c in hub["customers"]:
             console.print(f"  customer {c['name']:16} ({c['card']}): token {c['token']}")
+    console.print("\nCustomers with a card signed in with the link emailed to them (see the SMTP sink): their token is "
+                  "that session, the only kind that may change a card or the consent to charges. A customer asks "
+                  "for a new link with POST /api/v1/sign-in-links {email, shop_id}.")
     first = loaded[0]["shop"]
     console.print("\nTry:")
     console.print(f"  curl -H 'Authorization: Bearer {first.manager_token}' "
