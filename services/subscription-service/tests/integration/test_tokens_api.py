@@ -69,7 +69,9 @@ def test_an_expired_token_is_refused(admin, shop, kit, app, clock):
 
 def test_token_lists_show_only_what_the_caller_may_see(admin, shop, other_shop, kit):
     mine = kit.ok(shop.manager.get("/tokens?include_revoked=true"))["items"]
-    assert {t["id"] for t in mine} == {shop.manager_token["id"], shop.customer_token["id"]}
+    [session] = kit.ok(shop.session.get("/tokens"))["items"]  # the session the customer opened by email
+    assert session["obtained_by"] == "email_sign_in_link"
+    assert {t["id"] for t in mine} == {shop.manager_token["id"], shop.customer_token["id"], session["id"]}
     assert kit.ok(shop.customer_api.get("/tokens"))["items"][0]["id"] == shop.customer_token["id"]
     assert len(kit.ok(shop.customer_api.get("/tokens"))["items"]) == 1
     everyone = {t["id"] for t in kit.ok(admin.get(f"/tokens?shop_id={other_shop.id}&role=manager"))["items"]}
