@@ -231,9 +231,50 @@ def test_the_consent_and_its_withdrawal_record_when_how_the_text_shown_and_its_l
     assert first["consent"]["method"] == "email_sign_in_link" and first["consent"]["session_id"] == session_id
     assert withdrawal["consent"] == {"at": (kit.NOW + timedelta(minutes=5)).isoformat(),
                                      "method": "email_sign_in_link", "session_id": session_id,
-                                     "text": consent.text("withdraw", "fr", shop.shop["name"]), "locale": "fr"}
+                                     "text": consent.text("withdraw", "fr", shop.shop["name"]), "locale": "fr",
+                                     "email": shop.customer["email"]}
     assert again["consent"] == {"at": (kit.NOW + timedelta(minutes=7)).isoformat(), "method": "email_sign_in_link",
                                 "session_id": session_id, "text": consent.text("allow", "en", shop.shop["name"]),
-                                "locale": "en"}
+                                "locale": "en", "email": shop.customer["email"]}
     assert withdrawal["actor"] == {"type": "customer", "id": session_id}
     assert session.put(path(shop, me, "/charges-permission"), {"locale": "de"}).status_code == 422
+
+
+def test_a_card_and_consent_recorded_before_sessions_existed_stay_valid_and_are_withdrawn_in_person(app, shop, kit):
+    """Old events (a card from client-sent ids, a consent without its record) replay to a card and an allowed
+    permission; the customer, signed in by email, can still withdraw it, recorded the new way."""
+    customer_id, email = str(uuid.uuid4()), f"old-{uuid.uuid4().hex[:6]}@example.org"
+    actor = {"type": "customer", "id": str(uuid.uuid4())}
+    kit.project(app.dsn, "CustomerCreated", customer_id, 1, {
+        "customer_id": customer_id, "shop_id": shop.id, "actor": actor, "reason": None,
+        "details": {"email": email, "first_name": "Old", "last_name": "Timer", "locale": None,
+                    "bill_address": None, "ship_address": None}})
+    kit.project(app.dsn, "CustomerCardSet", customer_id, 2, {
+        "customer_id": customer_id, "shop_id": shop.id, "stripe_customer_id": "cus_old", "payment_method_id": "pm_old",
+        "card_brand": "visa", "card_last4": "4242", "actor": actor, "reason": None})
+    kit.project(app.dsn, "CustomerChargesAllowed", customer_id, 3, {
+        "customer_id": customer_id, "shop_id": shop.id, "payment_method_id": "pm_old", "actor": actor,
+        "reason": None})
+    seen = kit.ok(shop.manager.get(path(shop, customer_id)))
+    assert seen["allow_charges"] is True
+    assert seen["card"] == {"brand": "visa", "last4": "4242", "exp_month": None, "exp_year": None}
+    me = kit.signed_in(app, shop.id, email)
+    kit.ok(me.delete(path(shop, customer_id, "/charges-permission")))
+    [(_, withdrawal)] = [e for e in events_of(app.dsn, customer_id) if e[0] == "CustomerChargesRevoked"]
+    assert withdrawal["consent"]["method"] == "email_sign_in_link" and withdrawal["consent"]["locale"] == "en"
+
+
+def test_a_new_email_address_ends_the_sessions_proven_by_the_old_one(app, shop, kit):
+    """Else a manager could point the address at a mailbox of theirs and sign in as the customer: the new address
+    must be proven again (and the consent records the address that proved it)."""
+    me = shop.customer["id"]
+    assert shop.session.get(path(shop, me)).status_code == 200
+    current = kit.ok(shop.manager.get(path(shop, me)))
+    kit.ok(shop.manager.patch(path(shop, me), {"email": "new-" + current["email"]},
+                              headers={"If-Match": f'"{current["version"]}"'}))
+    assert shop.session.get(path(shop, me)).status_code == 401
+    assert shop.customer_api.get(path(shop, me)).status_code == 200  # the manager's token is not a proof anyway
+    fresh = kit.signed_in(app, shop.id, "new-" + current["email"])
+    kit.ok(fresh.delete(path(shop, me, "/charges-permission")))
+    [(_, withdrawal)] = [e for e in events_of(app.dsn, me) if e[0] == "CustomerChargesRevoked"]
+    assert withdrawal["consent"]["email"] == "new-" + current["email"]

@@ -55,7 +55,7 @@ def test_removing_the_card_revokes_the_permission_and_needs_a_card(world):
 
 
 def said(kind="allow"):
-    return Consent(NOW, "email_sign_in_link", "tok-s", consent.text(kind, "fr", "La Ruche"), "fr")
+    return Consent(NOW, "email_sign_in_link", "tok-s", consent.text(kind, "fr", "La Ruche"), "fr", "c@example.org")
 
 
 def test_charges_can_only_be_allowed_on_a_default_card(world):
@@ -64,7 +64,8 @@ def test_charges_can_only_be_allowed_on_a_default_card(world):
     [event] = customers.allow_charges(world.customer(allow_charges=False), said(), world.by())
     assert event.payload["payment_method_id"] == "pm_1"
     assert event.payload["consent"] == {"at": NOW, "method": "email_sign_in_link", "session_id": "tok-s",
-                                        "text": consent.text("allow", "fr", "La Ruche"), "locale": "fr"}
+                                        "text": consent.text("allow", "fr", "La Ruche"), "locale": "fr",
+                                        "email": "c@example.org"}
     assert customers.allow_charges(world.customer(), said(), world.by()) == []
 
 
@@ -95,6 +96,14 @@ def test_a_setup_or_a_card_of_another_stripe_customer_is_forbidden(world):
         customers.card_from_setup(world.customer(), setup(), card_pm(customer="cus_other"))
     with pytest.raises(Forbidden):
         customers.card_from_setup(world.customer(), setup(), card_pm(pm="pm_other"))
+
+
+def test_only_the_payment_method_of_a_finished_setup_of_ones_own_is_looked_up(world):
+    assert customers.payment_method_wanted(world.customer(), setup()) == "pm_9"
+    assert customers.payment_method_wanted(world.customer(), setup(customer="cus_other")) is None
+    assert customers.payment_method_wanted(world.customer(), setup(status="requires_action")) is None
+    assert customers.payment_method_wanted(world.customer(stripe_customer_id=None), setup(customer=None)) is None
+    assert customers.payment_method_wanted(world.customer(), None) is None
 
 
 def test_an_unfinished_or_unknown_setup_is_invalid_and_none_before_a_stripe_customer_exists(world):

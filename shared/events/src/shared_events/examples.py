@@ -72,7 +72,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                                "consent": {"at": datetime(2026, 3, 20, 18, 4, tzinfo=UTC),
                                            "method": "email_sign_in_link", "session_id": TOKEN,
                                            "text": "J'autorise La Ruche de Lyon à débiter ma carte ...",
-                                           "locale": "fr"},
+                                           "locale": "fr", "email": "camille@example.org"},
                                "actor": {"type": "customer", "id": TOKEN}, "reason": None},
     "CustomerChargesRevoked": {"customer_id": CUSTOMER, "shop_id": SHOP,
                                "actor": {"type": "customer", "id": TOKEN}, "reason": "default card changed"},

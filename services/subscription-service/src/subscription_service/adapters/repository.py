@@ -240,14 +240,14 @@ def token(conn: psycopg.Connection, token_id: str, lock: str | None = None) -> T
     if row is None:
         return None
     return Token(str(row["token_id"]), row["role"], tuple(row["shop_ids"]), row["customer_id"], row["version"],
-                 row["revoked_at"] is not None)
+                 row["revoked_at"] is not None, row["obtained_by"])
 
 
 def live_tokens_of_customer(conn: psycopg.Connection, shop_id: str, customer_id: str) -> list[Token]:
     rows = _all(conn, "SELECT * FROM api_tokens WHERE role = 'customer' AND customer_id = %s AND %s = ANY(shop_ids) "
                       "AND revoked_at IS NULL ORDER BY token_id FOR UPDATE", [customer_id, shop_id])
-    return [Token(str(r["token_id"]), r["role"], tuple(r["shop_ids"]), r["customer_id"], r["version"])
-            for r in rows]
+    return [Token(str(r["token_id"]), r["role"], tuple(r["shop_ids"]), r["customer_id"], r["version"],
+                  obtained_by=r["obtained_by"]) for r in rows]
 
 
 # -- what other services told us about occurrences --------------------------------------------------------------

@@ -67,6 +67,7 @@ class Consent:
     session_id: str
     text: str
     locale: str
+    email: str  # the address the session was proven by (sessions end when it changes)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,14 @@ def open_stripe_customer(c: Customer, stripe_customer_id: str, by: By) -> list[D
 
 NOT_YOURS = ("This card setup is not yours: a card is saved only through a card setup started for this customer "
              "(POST .../card/setup) and confirmed by them.")
+
+
+def payment_method_wanted(c: Customer, setup: SetupFacts | None) -> str | None:
+    """The payment method of a finished setup on this customer's own Stripe Customer: only that one is looked up
+    (and attached to that Stripe Customer where Stripe did not attach it)."""
+    if setup is None or c.stripe_customer_id is None or setup.stripe_customer_id != c.stripe_customer_id:
+        return None
+    return setup.payment_method_id if setup.status == "succeeded" else None
 
 
 def card_from_setup(c: Customer, setup: SetupFacts | None, pm: PaymentMethodFacts | None) -> Card:

@@ -32,6 +32,7 @@ class Token:
     customer_id: str | None
     version: int
     revoked: bool = False
+    obtained_by: str | None = None  # EMAIL_SIGN_IN: a customer's own session, proven by their email address
 
 
 def issue_token(p: Principal, req: TokenRequest, token_id: str, token_hash: str, by: By, *,

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from servicekit.auth import EMAIL_SIGN_IN
 from subscription_service.adapters import repository as repo
 from subscription_service.adapters.stripe_cards import StripeCards
 from subscription_service.adapters.views import customers as views
@@ -49,13 +50,20 @@ def get_customer(conn: psycopg.Connection, caller: Caller, shop_id: str, custome
 
 def update_customer(conn: psycopg.Connection, caller: Caller, shop_id: str, customer_id: str,
                     changes: dict[str, Any]) -> dict[str, Any]:
+    """A new email address ends the sessions the customer opened with links sent to the old one."""
     access.see_customer(caller.principal, shop_id, customer_id)
     load_shop(conn, caller, shop_id)
     c = load_customer(conn, shop_id, customer_id, "update")
     caller.check_version(c.version)
     taken = "email" in changes and repo.email_taken(conn, shop_id, changes["email"].strip(), customer_id)
     decided = customers.update_customer(c, changes, caller.by, email_taken=taken)
-    record_decided(conn, caller, customer_id, shop_id, c.version, decided)
+    envs = envelopes(caller, customer_id, shop_id, c.version, decided)
+    if any("email" in d.payload["changes"] for d in decided):  # sessions were proven by the old address
+        for t in repo.live_tokens_of_customer(conn, shop_id, customer_id):
+            if t.obtained_by == EMAIL_SIGN_IN:
+                envs += envelopes(caller, t.token_id, None, t.version,
+                                  tokens.revoke_token(caller.principal, t, caller.by))
+    record(conn, envs)
     return _view(conn, shop_id, customer_id)
 
 
@@ -104,12 +112,11 @@ def set_card(conn: psycopg.Connection, caller: Caller, shop_id: str, customer_id
     """Save the card of a SetupIntent the customer confirmed, once Stripe says it is theirs."""
     _, c = _in_person(conn, caller, shop_id, customer_id)
     setup = stripe.setup_intent(setup_intent_id) if c.stripe_customer_id is not None else None
-    pm = None
-    if setup is not None and setup.stripe_customer_id == c.stripe_customer_id and setup.status == "succeeded" \
-            and setup.payment_method_id:
-        pm = stripe.payment_method(setup.payment_method_id)
+    pm_id, pm = customers.payment_method_wanted(c, setup), None
+    if pm_id is not None and c.stripe_customer_id is not None:
+        pm = stripe.payment_method(pm_id)
         if pm is not None and pm.stripe_customer_id is None:  # localstripe does not attach on confirm; Stripe does
-            pm = stripe.attach(pm.payment_method_id, c.stripe_customer_id)  # type: ignore[arg-type]
+            pm = stripe.attach(pm.payment_method_id, c.stripe_customer_id)
     card = customers.card_from_setup(c, setup, pm)
     record_decided(conn, caller, customer_id, shop_id, c.version, customers.set_card(c, card, caller.by))
     return _view(conn, shop_id, customer_id)
@@ -124,7 +131,7 @@ def remove_card(conn: psycopg.Connection, caller: Caller, shop_id: str, customer
 def _consent(caller: Caller, shop: Shop, c: Customer, kind: str, locale: str | None) -> Consent:
     lang = consent.language(locale, c.details.get("locale"), shop.settings.get("locale"))
     return Consent(at=caller.now, method=consent.METHOD_EMAIL_SIGN_IN, session_id=caller.principal.token_id,
-                   text=consent.text(kind, lang, shop.name), locale=lang)
+                   text=consent.text(kind, lang, shop.name), locale=lang, email=c.email)
 
 
 def charges_permission(conn: psycopg.Connection, caller: Caller, shop_id: str, customer_id: str,

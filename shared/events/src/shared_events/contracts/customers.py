@@ -91,6 +91,8 @@ class Consent(Schema):
                                                            "TokenIssued names the sign-in link that opened it"})
     text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     locale = fields.String(required=True, validate=validate.OneOf(["en", "fr"]))
+    email = fields.Email(load_default=None, allow_none=True,
+                         metadata={"description": "the address the session was proven by"})
 
 
 @event("CustomerChargesAllowed", 1, topic=TOPIC, aggregate="Customer")
