@@ -226,7 +226,8 @@ def seed_world(stack: Stack, platform: Platform, n: int) -> dict[str, Any]:
     wait(lambda: scalar(subs_dsn, "SELECT count(*) FROM event_store WHERE aggregate_id = %s AND published_at IS NOT "
                                   "NULL", [sub["id"]]), 60, "the template subscription published")
     with psycopg.connect(subs_dsn) as conn:
-        # the customer's events in version order (created, card set, charges allowed), then the subscription's
+        # the customer's events in version order (created, Stripe Customer, card set, charges allowed), then the
+        # subscription's
         cus_events = [decode(bytes(row[0])) for row in conn.execute(
             "SELECT body FROM event_store WHERE aggregate_id = %s AND topic = 'customers.events' "
             "ORDER BY aggregate_version", [customer.id]).fetchall()]
