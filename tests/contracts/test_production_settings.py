@@ -64,6 +64,16 @@ def test_billing_refuses_each_development_stripe_secret_in_production_and_names_
         pass
 
 
+@pytest.mark.parametrize("setting", ["STRIPE_API_KEY", "STRIPE_PUBLISHABLE_KEY"])
+def test_subscription_service_refuses_each_development_stripe_key_in_production_and_names_it(production, setting):
+    """It saves the customers' cards through Stripe SetupIntents (its API calls Stripe and hands the publishable
+    key to the customer's browser)."""
+    production.setenv(setting, DEVELOPMENT_VALUES[setting])
+    with pytest.raises(ConfigError, match=rf": {setting} is not set to a value of your own"), \
+            service_app("subscription_service"):
+        pass
+
+
 @pytest.mark.parametrize("package", PACKAGES)
 def test_each_service_starts_in_production_with_values_of_its_own(production, package):
     with service_app(package) as app:

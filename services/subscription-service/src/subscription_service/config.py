@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from servicekit.config import ConfigError, Settings, StripeKeys, env, env_int
+from servicekit.config import ConfigError, Settings, StripeKeys, env, env_int, refuse_development_values
 from servicekit.mail import SmtpSettings
 from subscription_service import DEFAULT_PORT, SERVICE_NAME
 
@@ -31,6 +31,10 @@ class ServiceSettings:
     public_web_url: str
     sign_in_link_ttl: timedelta
     session_ttl: timedelta
+
+    def __post_init__(self) -> None:
+        refuse_development_values(self.base.app_env, {"STRIPE_API_KEY": self.stripe.api_key,
+                                                      "STRIPE_PUBLISHABLE_KEY": self.stripe.publishable_key})
 
     @staticmethod
     def base_from_env() -> Settings:

@@ -4,7 +4,8 @@ customer, the SetupIntents customers confirm in their browser, and what Stripe s
 Configured like billing-service's gateway (``servicekit.config.StripeKeys``): localstripe locally and in tests,
 api.stripe.com with a real key. The SDK's own retries are off (``max_network_retries=0``): localstripe ignores
 Idempotency-Key, so a hidden resend could create a second Stripe Customer there. A Stripe error that says "no such
-object" is an answer (None); any other failure is ``Unavailable`` (503: nothing was changed, try again).
+object" is an answer (None); another refusal is ``PeerRefused`` (502), any other failure ``Unavailable`` (503:
+nothing was changed, try again).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import stripe
 
 from servicekit.config import StripeKeys
 from subscription_service.domain.customers import PaymentMethodFacts, SetupFacts
-from subscription_service.domain.errors import Unavailable
+from subscription_service.domain.errors import PeerRefused, Unavailable
 
 log = logging.getLogger("subscription_service.stripe")
 
@@ -47,7 +48,7 @@ class StripeCards:
                 return None
             log.warning("stripe refused a request", extra={"operation": operation, "http_status": exc.http_status,
                                                            "code": exc.code})
-            raise Unavailable("Stripe refused the request; nothing was changed.") from None
+            raise PeerRefused("Stripe refused the request; nothing was changed.") from None
         except stripe.StripeError as exc:
             log.warning("stripe failed", extra={"operation": operation, "http_status": exc.http_status,
                                                 "kind": type(exc).__name__})

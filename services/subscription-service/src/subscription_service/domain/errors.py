@@ -39,6 +39,10 @@ class Unavailable(DomainError):
     """A peer the command needs (Stripe) did not answer or failed: nothing was changed; try again (HTTP 503)."""
 
 
+class PeerRefused(DomainError):
+    """Stripe refused a request the command made: nothing was changed (HTTP 502)."""
+
+
 def add_error(errors: dict[str, list[str]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 

@@ -20,6 +20,7 @@ from subscription_service.domain.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    PeerRefused,
     Stale,
     Unauthenticated,
     Unavailable,
@@ -216,7 +217,8 @@ STATUS = [(Stale, 412, "Precondition failed: the resource changed since you read
           (Invalid, 422, "Validation failed", "validation"), (Forbidden, 403, "Not allowed", "forbidden"),
           (NotFound, 404, "Not found", "not-found"), (Conflict, 409, "Conflict", "conflict"),
           (Unauthenticated, 401, "Authentication required", "unauthorized"),
-          (Unavailable, 503, "Service unavailable", "unavailable")]
+          (PeerRefused, 502, "Stripe refused the request", "stripe-refused"),
+          (Unavailable, 503, "Not ready", "not-ready")]
 
 
 def domain_error_response(exc: DomainError) -> Response:

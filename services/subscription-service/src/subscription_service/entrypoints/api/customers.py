@@ -171,7 +171,7 @@ def _stripe() -> StripeCards:
 
 @blp.route(f"{PATH}/<uuid:customer_id>/card/setup", methods=["POST"])
 @blp.response(201, CardSetupOut)
-@problems(blp, *WRITE_PROBLEMS, 503)
+@problems(blp, *WRITE_PROBLEMS, 502, 503)
 def start_card_setup(shop_id, customer_id):  # type: ignore[no-untyped-def]
     """Start saving a card: a Stripe SetupIntent (off-session use) for the customer's browser to confirm with
     Stripe.js (3-D Secure where the bank asks), then `PUT .../card` with its id. Only the customer, in a session
@@ -183,7 +183,7 @@ def start_card_setup(shop_id, customer_id):  # type: ignore[no-untyped-def]
 @blp.doc(parameters=WRITE)
 @blp.arguments(CardIn)
 @blp.response(200, CustomerOut)
-@problems(blp, *WRITE_PROBLEMS, 503)
+@problems(blp, *WRITE_PROBLEMS, 502, 503)
 def set_card(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-untyped-def]
     """Save the card of a confirmed card setup as the default card, once Stripe says it is on this customer's own
     Stripe Customer (brand, last four digits and expiry come from Stripe); a different card revokes the charge
