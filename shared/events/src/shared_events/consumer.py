@@ -37,12 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from kafka import TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
 
 from shared_events import kafka as kafka_clients
 from shared_events import setwrite
 from shared_events.envelope import Envelope, decode
+from shared_events.kafka import KafkaError, KafkaException, Record, TopicPartition
 from shared_events.registry import DecodeError
 from shared_events.topics import dlq_name, logical, physical
 
@@ -79,6 +78,10 @@ class ConsumerStats:
 
 
 REPLAY_HEADER = "dlq.replay"
+
+# a commit refused because the group rebalanced: the partitions' next owner redelivers from the last commit
+REBALANCED = frozenset({KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION,
+                        KafkaError.UNKNOWN_MEMBER_ID, KafkaError._ASSIGNMENT_LOST})
 
 
 def _is_replay(rec: Any) -> bool:
@@ -143,9 +146,7 @@ class EventConsumer:
     # -- main loop -------------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        self._consumer = kafka_clients.consumer(
-            self.group, self.bootstrap, max_poll_records=self.max_batch, **self.consumer_overrides
-        )
+        self._consumer = kafka_clients.consumer(self.group, self.bootstrap, **self.consumer_overrides)
         self._consumer.subscribe([physical(t) for t in self.topics])
         backoff = 0.5
         conn: psycopg.Connection | None = None
@@ -153,8 +154,7 @@ class EventConsumer:
             while not self.stop_event.is_set():
                 self._resume_due_partitions()
                 self.heartbeat = time.monotonic()
-                polled = self._consumer.poll(timeout_ms=500, max_records=self.max_batch)
-                records = [r for tp in sorted(polled, key=lambda t: (t.topic, t.partition)) for r in polled[tp]]
+                records = self._poll(0.5)
                 if not records:
                     if self._uncommitted and time.monotonic() >= self._commit_retry_at:
                         self._commit({})
@@ -178,9 +178,21 @@ class EventConsumer:
             if conn is not None and not conn.closed:
                 conn.close()
             if self._producer is not None:
-                self._producer.flush(timeout=10)
-                self._producer.close(timeout=10)
-            self._consumer.close(autocommit=False)  # leaves the group; offsets were committed per batch
+                self._producer.flush(10)
+            self._consumer.close()  # leaves the group (auto-commit is off: offsets were committed per batch)
+
+    def _poll(self, timeout: float) -> list[Record]:
+        """The records there are, up to ``max_batch``, waiting up to ``timeout`` for the first (librdkafka's
+        ``consume`` alone would wait for the whole count), grouped by partition in offset order."""
+        records = []
+        for msg in kafka_clients.take(self._consumer, self.max_batch, timeout):
+            error = msg.error()
+            if error is None:
+                records.append(kafka_clients.record(msg))
+            elif error.code() != KafkaError._PARTITION_EOF:  # librdkafka recovers by itself: say so, go on
+                log.warning("Kafka consumer error", extra={"error": str(error)})
+        records.sort(key=lambda r: (r.topic, r.partition))  # stable: each partition's records stay in order
+        return records
 
     def _process(self, conn: psycopg.Connection, records: list[Any]) -> None:
         started = time.perf_counter()
@@ -323,41 +335,45 @@ class EventConsumer:
     # -- offsets, pauses, dead letters -----------------------------------------------------------------------
 
     def _commit_offsets(self, records: list[Any], blocked: set[TopicPartition]) -> None:
-        from kafka.structs import OffsetAndMetadata
-
-        offsets: dict[TopicPartition, Any] = {}
+        offsets: dict[TopicPartition, int] = {}
         first_blocked: dict[TopicPartition, int] = {}
         for rec in records:
             tp = TopicPartition(rec.topic, rec.partition)
             if tp in blocked:
                 first_blocked.setdefault(tp, rec.offset)
                 continue
-            offsets[tp] = OffsetAndMetadata(rec.offset + 1, "", -1)
+            offsets[tp] = rec.offset + 1
         for tp, offset in first_blocked.items():
             # everything before the waiting event is done; redeliver from it after a pause
-            offsets[tp] = OffsetAndMetadata(offset, "", -1)
-            self._consumer.seek(tp, offset)
-            self._consumer.pause(tp)
+            offsets[tp] = offset
+            self._consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+            self._consumer.pause([tp])
             self._paused_until[tp] = time.monotonic() + self.retry_later_pause_s
         self._commit(offsets)
 
-    def _commit(self, offsets: dict[TopicPartition, Any]) -> None:
+    def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Commit these offsets and any left over from a commit that could not reach Kafka.
 
-        A rebalance (CommitFailedError) drops them: the partitions' next owner redelivers from the last commit and
-        the inbox drops the copies. Any other Kafka error (the broker restarting, the coordinator moving) keeps
-        them for the next poll, so that a partition that receives nothing more still ends up committed."""
+        A rebalance (REBALANCED) drops them: the partitions' next owner redelivers from the last commit and the
+        inbox drops the copies. Any other Kafka error (the broker restarting, the coordinator moving) keeps them
+        for the next poll, so that a partition that receives nothing more still ends up committed."""
         pending = {**self._uncommitted, **offsets}
-        assigned = self._consumer.assignment()
-        pending = {tp: om for tp, om in pending.items() if tp in assigned}
+        assigned = set(self._consumer.assignment())
+        pending = {tp: offset for tp, offset in pending.items() if tp in assigned}
         self._uncommitted = {}
         if not pending:
             return
         try:
-            self._consumer.commit(pending)
-        except CommitFailedError as exc:
-            log.info("offset commit skipped: the group rebalanced", extra={"error": str(exc)})
-        except KafkaError as exc:
+            answered = self._consumer.commit(
+                offsets=[TopicPartition(tp.topic, tp.partition, offset) for tp, offset in pending.items()],
+                asynchronous=False)
+            refused = [tp.error for tp in answered or [] if tp.error is not None]
+            if refused:
+                raise KafkaException(refused[0])
+        except KafkaException as exc:
+            if exc.args[0].code() in REBALANCED:
+                log.info("offset commit skipped: the group rebalanced", extra={"error": str(exc)})
+                return
             self._uncommitted = pending
             self._commit_retry_at = time.monotonic() + 1.0
             log.warning("offset commit failed, trying again at the next poll", extra={"error": str(exc)})
@@ -368,8 +384,8 @@ class EventConsumer:
             if until <= now:
                 del self._paused_until[tp]
                 try:
-                    self._consumer.resume(tp)
-                except (AssertionError, KafkaError, ValueError):
+                    self._consumer.resume([tp])
+                except KafkaException:
                     pass  # revoked meanwhile
 
     def _rewind(self, records: list[Any]) -> None:
@@ -378,14 +394,14 @@ class EventConsumer:
             first.setdefault(TopicPartition(rec.topic, rec.partition), rec.offset)
         for tp, offset in first.items():
             try:
-                self._consumer.seek(tp, offset)
-            except (AssertionError, KafkaError, ValueError):
+                self._consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+            except KafkaException:
                 pass  # no longer assigned to us
 
     def _dead_letter(self, dead: list[tuple[Any, str]]) -> None:
         if self._producer is None:
-            self._producer = kafka_clients.fast_producer(self.bootstrap)
-        futures = []
+            self._producer = kafka_clients.producer(self.bootstrap)
+        letters = []
         for rec, error in dead:
             log.error(
                 "dead-lettered a message",
@@ -399,12 +415,8 @@ class EventConsumer:
                 ("dlq.consumer", self.name.encode()),
                 ("dlq.at", str(time.time()).encode()),
             ]
-            futures.append(
-                self._producer.send(dlq_name(rec.topic), key=rec.key, value=rec.value or b"", headers=headers)
-            )
-        self._producer.flush()
-        for fut in futures:
-            fut.get(timeout=30)
+            letters.append((dlq_name(rec.topic), rec.key, rec.value or b"", headers))
+        kafka_clients.deliver(self._producer, letters)
 
 
 def dispatch(handlers: dict[str, Handler]) -> Handler:

@@ -1,15 +1,27 @@
-"""Kafka client factories with the settings the platform relies on.
+"""Kafka clients with the settings the platform relies on: confluent-kafka (librdkafka), the one client library.
 
-Clients connect in their constructor (kafka-python bootstraps eagerly), so build
-them in the process that uses them, after any fork, never at import time.
+Clients connect in the background from their constructor, so build them in the process that uses them, after any
+fork, never at import time.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from typing import Any
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
-from kafka import KafkaConsumer, KafkaProducer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+__all__ = ["Consumer", "KafkaError", "KafkaException", "Producer", "Record", "TopicPartition", "admin",
+           "bootstrap_servers", "consumer", "deliver", "group_lag", "max_poll_records", "producer", "read_topic",
+           "record", "security_config", "send", "take"]
+
+
+LOG = logging.getLogger("kafka")  # librdkafka's log lines, served by the clients' poll, flush and consume
 
 
 def bootstrap_servers() -> str:
@@ -23,7 +35,7 @@ def max_poll_records() -> int:
     return int(os.environ.get("KAFKA_MAX_POLL_RECORDS", "2000"))
 
 
-def security_config(style: str = "kafka-python") -> dict[str, Any]:
+def security_config() -> dict[str, Any]:
     """TLS/SASL settings for a managed Kafka, from the environment (nothing set = PLAINTEXT).
 
     KAFKA_SECURITY_PROTOCOL (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), KAFKA_SASL_MECHANISM (PLAIN,
@@ -32,159 +44,200 @@ def security_config(style: str = "kafka-python") -> dict[str, Any]:
     protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL")
     if not protocol:
         return {}
+    conf: dict[str, Any] = {"security.protocol": protocol}
     mechanism = os.environ.get("KAFKA_SASL_MECHANISM")
-    user, password = os.environ.get("KAFKA_SASL_USERNAME"), os.environ.get("KAFKA_SASL_PASSWORD")
-    cafile = os.environ.get("KAFKA_SSL_CAFILE")
-    if style == "confluent":
-        conf: dict[str, Any] = {"security.protocol": protocol}
-        if mechanism:
-            conf.update({"sasl.mechanism": mechanism, "sasl.username": user, "sasl.password": password})
-        if cafile:
-            conf["ssl.ca.location"] = cafile
-        return conf
-    conf = {"security_protocol": protocol}
     if mechanism:
-        conf.update({"sasl_mechanism": mechanism, "sasl_plain_username": user, "sasl_plain_password": password})
+        conf.update({"sasl.mechanism": mechanism, "sasl.username": os.environ.get("KAFKA_SASL_USERNAME"),
+                     "sasl.password": os.environ.get("KAFKA_SASL_PASSWORD")})
+    cafile = os.environ.get("KAFKA_SSL_CAFILE")
     if cafile:
-        conf["ssl_cafile"] = cafile
+        conf["ssl.ca.location"] = cafile
     return conf
 
 
-def producer(bootstrap: str | None = None, **overrides: Any) -> KafkaProducer:
+def producer(bootstrap: str | None = None, **overrides: Any) -> Producer:
     """Idempotent producer, acks=all: a retry never writes a record twice or out of order."""
     config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap or bootstrap_servers(),
+        "bootstrap.servers": bootstrap or bootstrap_servers(),
+        "enable.idempotence": True,
         "acks": "all",
-        "enable_idempotence": True,
-        "max_in_flight_requests_per_connection": 5,
-        "linger_ms": int(os.environ.get("KAFKA_LINGER_MS", "5")),
-        "batch_size": 256 * 1024,
-        "max_request_size": 1_048_576,
-        "request_timeout_ms": 30_000,
-        "client_id": os.environ.get("SERVICE_NAME", "producer"),
+        "linger.ms": int(os.environ.get("KAFKA_LINGER_MS", "5")),
+        "batch.size": 1_000_000,
+        "message.max.bytes": 1_048_576,
+        "request.timeout.ms": 30_000,
+        "client.id": os.environ.get("SERVICE_NAME", "producer"),
+        "logger": LOG,
         **security_config(),
     }
     config.update(overrides)
-    return KafkaProducer(**config)
+    return Producer(config)
 
 
-def consumer(group_id: str | None, bootstrap: str | None = None, **overrides: Any) -> KafkaConsumer:
-    """Manual-commit consumer: offsets are committed only after the effect is in PostgreSQL."""
-    config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap or bootstrap_servers(),
-        "group_id": group_id,
-        "enable_auto_commit": False,
-        "auto_offset_reset": "earliest",
-        "isolation_level": "read_committed",
-        "max_poll_records": max_poll_records(),
-        "max_poll_interval_ms": 300_000,
-        "session_timeout_ms": 10_000,
-        "heartbeat_interval_ms": 3_000,
-        # a fetch returns once it has 64 KiB or has waited 100 ms: under a steady stream of requests (200 creates/s)
-        # the default of 1 byte answered every fetch with one or two events, so each consumer paid a transaction,
-        # inbox round trips and an offset commit per event, and the broker a fetch per event per consumer group;
-        # a quiet topic delays an event by at most the wait
-        "fetch_max_wait_ms": int(os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "100")),
-        "fetch_min_bytes": int(os.environ.get("KAFKA_FETCH_MIN_BYTES", str(64 * 1024))),
-        # what one fetch may bring (kafka-python's default is 50 MB): the fetched bytes and their parsed records
-        # are held until polled, so this bounds a consumer's memory when it runs behind
-        "fetch_max_bytes": int(os.environ.get("KAFKA_FETCH_MAX_BYTES", str(16 * 1024 * 1024))),
-        "client_id": os.environ.get("SERVICE_NAME", "consumer"),
-        **security_config(),
-    }
-    config.update(overrides)
-    return KafkaConsumer(**config)
+Outgoing = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]  # topic, key, value, headers
 
 
-# -- producer client choice --------------------------------------------------------------------------------------
-#
-# kafka-python is pure Python: on this 2-core machine its idempotent producer makes 3.5-9.5k msg/s of 500 B,
-# while confluent-kafka (librdkafka) with the same guarantees makes 37-41k msg/s (make bench, "limits").
-# Producing is what the relays do at a cycle's open and close (100,000 events each), so they use
-# confluent-kafka when it is installed; KAFKA_PRODUCER_CLIENT=kafka-python forces the pure-Python client.
-
-
-class _Delivery:
-    """A future for one confluent-kafka delivery, with kafka-python's ``get(timeout)``."""
-
-    __slots__ = ("_done", "_error", "_owner")
-
-    def __init__(self, owner: Any) -> None:
-        self._owner = owner
-        self._done = False
-        self._error: Any = None
-
-    def _callback(self, err: Any, _msg: Any) -> None:
-        self._error = err
-        self._done = True
-
-    def get(self, timeout: float = 30) -> None:
-        import time as _time
-
-        deadline = _time.monotonic() + timeout
-        while not self._done:
-            if _time.monotonic() > deadline:
-                raise TimeoutError("Kafka delivery not acknowledged in time")
-            self._owner.poll(0.05)
-        if self._error is not None:
-            raise RuntimeError(f"Kafka refused the record: {self._error}")
-
-
-class ConfluentProducer:
-    """The subset of kafka-python's KafkaProducer API the platform uses, on librdkafka."""
-
-    def __init__(self, bootstrap: str, **overrides: Any) -> None:
-        from confluent_kafka import Producer
-
-        config = {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            "linger.ms": int(os.environ.get("KAFKA_LINGER_MS", "5")),
-            "batch.size": 1_000_000,
-            "message.max.bytes": 1_048_576,
-            "client.id": os.environ.get("SERVICE_NAME", "producer"),
-            **security_config("confluent"),
-        }
-        config.update(overrides)
-        self._p = Producer(config)
-        self._sent = 0
-
-    def send(self, topic: str, key: bytes | None = None, value: bytes | None = None,
-             headers: list[tuple[str, bytes]] | None = None, partition: int | None = None) -> _Delivery:
-        delivery = _Delivery(self._p)
-        kwargs: dict[str, Any] = {"key": key, "value": value, "headers": headers or None,
-                                  "on_delivery": delivery._callback}
-        if partition is not None:
-            kwargs["partition"] = partition
-        while True:
-            try:
-                self._p.produce(topic, **kwargs)
-                break
-            except BufferError:  # the local queue is full: let librdkafka send some
-                self._p.poll(0.05)
-        self._sent += 1
-        if self._sent % 500 == 0:  # serve delivery callbacks now and then (flush and get serve the rest)
-            self._p.poll(0)
-        return delivery
-
-    def flush(self, timeout: float | None = None) -> None:
-        remaining = self._p.flush(timeout if timeout is not None else 60)
-        if remaining:
-            raise TimeoutError(f"{remaining} record(s) not delivered")
-
-    def close(self, timeout: float | None = None) -> None:
-        self._p.flush(timeout if timeout is not None else 30)
-
-
-def fast_producer(bootstrap: str | None = None) -> Any:
-    """The producer for bulk publishing (relays, dead letters): confluent-kafka when available."""
-    choice = os.environ.get("KAFKA_PRODUCER_CLIENT", "confluent")
-    if choice == "confluent":
+def send(producer_: Producer, topic: str, key: bytes | None, value: bytes | None,
+         headers: list[tuple[str, bytes]] | None = None, on_delivery: Any = None) -> None:
+    """Queue one message (``flush`` waits for the queue to be sent); waits while librdkafka's queue is full."""
+    while True:
         try:
-            import confluent_kafka  # noqa: F401
-        except ImportError:
-            choice = "kafka-python"
-    if choice == "confluent":
-        return ConfluentProducer(bootstrap or bootstrap_servers())
-    return producer(bootstrap)
+            producer_.produce(topic, key=key, value=value, headers=headers or None,  # type: ignore[arg-type]
+                              on_delivery=on_delivery)
+            return
+        except BufferError:  # the local queue is full: let librdkafka send some
+            producer_.poll(0.05)
+
+
+def deliver(producer_: Producer, messages: Iterable[Outgoing], timeout: float = 30) -> int:
+    """Produce every message and wait until Kafka acknowledged them all; raise if it refused any or did not answer
+    in time (the caller then records nothing as sent and tries again). Returns how many were delivered."""
+    refused: list[Any] = []
+
+    def on_delivery(err: Any, _msg: Any) -> None:
+        if err is not None:
+            refused.append(err)
+
+    n = 0
+    for topic, key, value, headers in messages:
+        send(producer_, topic, key, value, headers, on_delivery)
+        n += 1
+        if n % 500 == 0:  # serve delivery reports now and then (flush serves the rest)
+            producer_.poll(0)
+    remaining = producer_.flush(timeout)
+    if remaining:
+        raise TimeoutError(f"{remaining} record(s) not acknowledged by Kafka in {timeout:.0f}s")
+    if refused:
+        raise KafkaException(refused[0])
+    return n
+
+
+def consumer(group_id: str | None, bootstrap: str | None = None, **overrides: Any) -> Consumer:
+    """Manual-commit consumer: offsets are committed only after the effect is in PostgreSQL. ``group_id`` None: a
+    reader that assigns partitions itself and never commits (librdkafka wants a group id all the same)."""
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap or bootstrap_servers(),
+        "group.id": group_id or f"reader-{uuid.uuid4().hex}",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+        "max.poll.interval.ms": 300_000,
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 3_000,
+        # a fetch returns once it has 64 KiB or has waited 100 ms: under a steady stream of requests (200 creates/s)
+        # a fetch of 1 byte answered with one or two events, so each consumer paid a transaction, inbox round trips
+        # and an offset commit per event, and the broker a fetch per event per consumer group; a quiet topic
+        # delays an event by at most the wait
+        "fetch.wait.max.ms": int(os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "100")),
+        "fetch.min.bytes": int(os.environ.get("KAFKA_FETCH_MIN_BYTES", str(64 * 1024))),
+        # what one fetch may bring, and what librdkafka keeps fetched ahead (its default is 64 MB per partition's
+        # queue): the fetched records are held until consumed, so these bound a consumer's memory when it runs behind
+        "fetch.max.bytes": int(os.environ.get("KAFKA_FETCH_MAX_BYTES", str(16 * 1024 * 1024))),
+        "queued.max.messages.kbytes": int(os.environ.get("KAFKA_FETCH_MAX_BYTES", str(16 * 1024 * 1024))) // 1024,
+        "client.id": os.environ.get("SERVICE_NAME", "consumer"),
+        "logger": LOG,
+        **security_config(),
+    }
+    config.update(overrides)
+    return Consumer(config)
+
+
+def admin(bootstrap: str | None = None, **overrides: Any) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap or bootstrap_servers(), **security_config(), **overrides})
+
+
+class Record(NamedTuple):
+    """One consumed record, as plain values (librdkafka's Message reads each through a method call)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]] | None
+    timestamp: int  # ms since the epoch (the producer's CreateTime)
+
+
+def record(msg: Message) -> Record:
+    return Record(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),  # type: ignore[arg-type]
+                  msg.headers(), msg.timestamp()[1])  # type: ignore[arg-type]
+
+
+def take(consumer_: Consumer, max_records: int, timeout: float) -> list[Message]:
+    """The messages there are, up to ``max_records``, waiting up to ``timeout`` seconds for the first one only
+    (librdkafka's ``consume`` alone waits for the whole count or the timeout)."""
+    messages = consumer_.consume(num_messages=max_records, timeout=0)
+    if messages:
+        return messages
+    first = consumer_.poll(timeout)
+    if first is None:
+        return []
+    return [first, *consumer_.consume(num_messages=max_records - 1, timeout=0)] if max_records > 1 else [first]
+
+
+def read_topic(topic: str, bootstrap: str | None = None, timeout: float = 30) -> Iterator[Record]:
+    """Every record of every partition of ``topic`` up to its end offset seen now, partition by partition in
+    offset order (dead letters, tests, tools: not a live consumer)."""
+    reader = consumer(None, bootstrap, **{"enable.partition.eof": True})
+    try:
+        meta = reader.list_topics(topic, timeout=timeout).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return
+        end: dict[int, int] = {}
+        for p in sorted(meta.partitions):
+            low, high = reader.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            if high > low:
+                end[p] = high
+        if not end:
+            return
+        reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in end])
+        got: dict[int, list[Record]] = {p: [] for p in end}
+        unread = set(end)
+        deadline = time.monotonic() + timeout
+        while unread:
+            messages = take(reader, 1000, 1.0)
+            if messages:
+                deadline = time.monotonic() + timeout
+            elif time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: partitions {sorted(unread)} gave nothing for {timeout:.0f}s")
+            for msg in messages:
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:  # e.g. the last offsets were not records
+                        unread.discard(msg.partition())  # type: ignore[arg-type]
+                    continue
+                rec = record(msg)
+                if rec.partition in unread and rec.offset < end[rec.partition]:
+                    got[rec.partition].append(rec)
+                if rec.offset >= end[rec.partition] - 1:
+                    unread.discard(rec.partition)
+        for p in end:
+            yield from got[p]
+    finally:
+        reader.close()
+
+
+def group_lag(admin_: AdminClient, group: str, topics: Iterable[str] | None = None,
+              timeout: float = 30) -> dict[TopicPartition, int] | None:
+    """Records not yet committed by ``group``, per partition: the partition's end offset minus the group's committed
+    offset. On every partition of ``topics`` (one the group never committed counts from offset 0), or else on every
+    partition the group has committed. None when the group has committed nothing."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import OffsetSpec
+
+    answer = admin_.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
+                                                request_timeout=timeout)[group].result()
+    committed = {TopicPartition(tp.topic, tp.partition): tp.offset
+                 for tp in answer.topic_partitions or [] if tp.offset >= 0}
+    if not committed:
+        return None
+    if topics is None:
+        parts = list(committed)
+    else:
+        known = admin_.list_topics(timeout=timeout).topics
+        parts = [TopicPartition(t, p) for t in topics if t in known for p in sorted(known[t].partitions)]
+    if not parts:
+        return {}
+    ends = admin_.list_offsets({tp: OffsetSpec.latest() for tp in parts}, request_timeout=timeout)
+    return {TopicPartition(tp.topic, tp.partition): max(0, future.result().offset - committed.get(tp, 0))
+            for tp, future in ends.items()}

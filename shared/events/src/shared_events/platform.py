@@ -26,14 +26,15 @@ def _version() -> int:
 
 
 class CatalogPublisher:
-    def __init__(self, bootstrap: str | None = None, producer: Any = None, topic_prefix: str | None = None) -> None:
+    def __init__(self, bootstrap: str | None = None, producer: kafka_clients.Producer | None = None,
+                 topic_prefix: str | None = None) -> None:
         self.producer = producer or kafka_clients.producer(bootstrap)
         self.topic = physical("catalog.events", topic_prefix)
 
     def _send(self, event_type: str, shop_id: str, variant_id: str, payload: dict[str, Any]) -> Envelope:
         env = Envelope(event_type=event_type, aggregate_id=variant_key(shop_id, variant_id),
                        aggregate_version=_version(), payload=payload, producer="platform-catalog", shop_id=shop_id)
-        self.producer.send(self.topic, key=env.aggregate_id.encode(), value=encode(env))
+        kafka_clients.send(self.producer, self.topic, env.aggregate_id.encode(), encode(env))
         return env
 
     def variant(self, shop_id: str, variant_id: str, product_name: str, *, unit_price: int, currency: str,
@@ -50,9 +51,10 @@ class CatalogPublisher:
     def delete(self, shop_id: str, variant_id: str) -> Envelope:
         return self._send("VariantDeleted", shop_id, variant_id, {"variant_id": variant_id, "shop_id": shop_id})
 
-    def flush(self) -> None:
-        self.producer.flush()
+    def flush(self, timeout: float = 30) -> None:
+        remaining = self.producer.flush(timeout)
+        if remaining:
+            raise TimeoutError(f"{remaining} catalog event(s) not acknowledged by Kafka in {timeout:.0f}s")
 
     def close(self) -> None:
-        self.producer.flush()
-        self.producer.close()
+        self.flush()

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from kafka import TopicPartition
 from psycopg import sql
 
 from shared_events import gctuning, jsoncodec
@@ -63,18 +62,11 @@ class RebuildReport:
 def read_topics(topics: Iterable[str], bootstrap: str | None = None) -> Iterator[tuple[Any, ...]]:
     """Every record of the topics up to their current end, merged by (timestamp, topic, partition, offset).
 
-    Read with confluent-kafka (librdkafka: about three times kafka-python's consume rate on this platform's
-    machines, bench "limits") when it is installed: each partition is read once, straight through, into a spill
-    file of its own, and the merge then reads the files side by side, so the memory held is a few buffers per
-    partition whatever the topics' size. Else with kafka-python, which holds everything. Yields (timestamp ms,
-    topic, partition, offset, value)."""
-    try:
-        import confluent_kafka  # noqa: F401
-    except ImportError:
-        yield from heapq.merge(*_read_kafka_python(topics, bootstrap))
-    else:
-        with tempfile.TemporaryDirectory(prefix="rebuild-") as folder:
-            yield from heapq.merge(*_spill_confluent(topics, bootstrap, Path(folder)))
+    Each partition is read once, straight through, into a spill file of its own, and the merge then reads the
+    files side by side, so the memory held is a few buffers per partition whatever the topics' size. Yields
+    (timestamp ms, topic, partition, offset, value)."""
+    with tempfile.TemporaryDirectory(prefix="rebuild-") as folder:
+        yield from heapq.merge(*_spill(topics, bootstrap, Path(folder)))
 
 
 READ_BATCH = 10_000  # records taken from librdkafka per call
@@ -82,7 +74,7 @@ _HEAD = struct.Struct("<qqi")  # a spilled record: timestamp ms, offset, value l
 _SPILL_BUFFER = 256 * 1024
 
 
-def _spill_confluent(topics: Iterable[str], bootstrap: str | None, folder: Path) -> list[Iterator[tuple[Any, ...]]]:
+def _spill(topics: Iterable[str], bootstrap: str | None, folder: Path) -> list[Iterator[tuple[Any, ...]]]:
     """Read every partition of ``topics`` up to its end offset seen now into ``folder``, one file per partition,
     in offset order; the readers of those files, each yielding (timestamp ms, topic, partition, offset, value).
 
@@ -102,7 +94,7 @@ def _spill_confluent(topics: Iterable[str], bootstrap: str | None, folder: Path)
                          # full, and reading straight through fills it all the time: 240,005 events (230 MB) were
                          # read in 7.4 s with the default, 1.6 s with this
                          "fetch.queue.backoff.ms": 5,
-                         **kafka_clients.security_config("confluent")})
+                         **kafka_clients.security_config()})
     files: dict[tuple[str, int], Any] = {}
     try:
         metadata = consumer.list_topics(timeout=30)
@@ -154,34 +146,6 @@ def _replay_spill(path: Path, tp: tuple[str, int]) -> Iterator[tuple[Any, ...]]:
         while head := f.read(size):
             timestamp, offset, length = read(head)
             yield timestamp, topic, partition, offset, (None if length < 0 else f.read(length))
-
-
-def _read_kafka_python(topics: Iterable[str], bootstrap: str | None) -> list[list[tuple[Any, ...]]]:
-    consumer = kafka_clients.consumer(None, bootstrap, enable_auto_commit=False, max_poll_records=5000,
-                                      fetch_max_bytes=64 * 1024 * 1024)
-    try:
-        tps: list[TopicPartition] = []
-        for t in topics:
-            parts = consumer.partitions_for_topic(physical(t)) or set()
-            tps += [TopicPartition(physical(t), p) for p in sorted(parts)]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = {tp: off for tp, off in consumer.end_offsets(tps).items()}
-        start = {tp: consumer.position(tp) for tp in tps}
-        remaining = {tp for tp in tps if start[tp] < end[tp]}
-        per_tp: dict[TopicPartition, list[Any]] = {tp: [] for tp in tps}
-        while remaining:
-            for tp, recs in consumer.poll(timeout_ms=1000).items():
-                for rec in recs:
-                    if rec.offset < end[tp]:
-                        per_tp[tp].append(rec)
-                if consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-        return [[(r.timestamp, r.topic, r.partition, r.offset, r.value) for r in recs] for recs in per_tp.values()]
-    finally:
-        consumer.close()
 
 
 DECODED_BATCH = 1000  # events per message from the reading process

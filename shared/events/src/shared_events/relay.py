@@ -71,7 +71,7 @@ class Relay:
 
     def run(self) -> None:
         """Publish until stop() (SIGTERM): finishes the batch in flight, then returns."""
-        producer = kafka_clients.fast_producer(self.bootstrap)
+        producer = kafka_clients.producer(self.bootstrap)
         try:
             while not self.stop_event.is_set():
                 try:
@@ -84,10 +84,9 @@ class Relay:
                     log.warning("relay lost PostgreSQL, retrying", extra={"error": str(exc)})
                     self.stop_event.wait(1.0)
         finally:
-            producer.flush(timeout=30)
-            producer.close(timeout=30)
+            producer.flush(30)
 
-    def _lead(self, conn: psycopg.Connection, producer) -> None:  # type: ignore[no-untyped-def]
+    def _lead(self, conn: psycopg.Connection, producer: kafka_clients.Producer) -> None:
         conn.execute("LISTEN event_store")
         while not self.stop_event.is_set():
             got = conn.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(self.service)]).fetchone()
@@ -108,7 +107,7 @@ class Relay:
         self.heartbeat = time.monotonic()
         return any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
 
-    def publish_batch(self, conn: psycopg.Connection, producer) -> int:  # type: ignore[no-untyped-def]
+    def publish_batch(self, conn: psycopg.Connection, producer: kafka_clients.Producer) -> int:
         started = time.perf_counter()
         self.heartbeat = time.monotonic()
         rows = conn.execute(
@@ -119,18 +118,11 @@ class Relay:
         if not rows:
             return 0
         topics: dict[str, str] = {}
-        futures = [
-            producer.send(
-                topics.get(topic) or topics.setdefault(topic, physical(topic)),
-                key=aggregate_id.encode(),
-                value=bytes(body),
-                headers=[("event_type", event_type.encode())],
-            )
-            for (_, topic, aggregate_id, event_type, body) in rows
-        ]
-        producer.flush()
-        for fut in futures:
-            fut.get(timeout=30)  # raises if Kafka refused: nothing gets stamped, the batch is retried
+        # raises if Kafka refused or did not answer: nothing gets stamped, the batch is retried
+        kafka_clients.deliver(producer, (
+            (topics.get(topic) or topics.setdefault(topic, physical(topic)), aggregate_id.encode(), bytes(body),
+             [("event_type", event_type.encode())])
+            for (_, topic, aggregate_id, event_type, body) in rows))
         positions = [r[0] for r in rows]
         if self.before_mark:
             self.before_mark(positions)

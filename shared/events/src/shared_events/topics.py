@@ -72,24 +72,23 @@ def logical(physical_name: str, topic_prefix: str | None = None) -> str:
 
 def ensure_topics(bootstrap: str, topic_prefix: str | None = None, timeout_ms: int = 30_000) -> list[str]:
     """Create every topic that does not exist yet (idempotent). Returns the names created."""
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import NewTopic
 
-    from shared_events.kafka import security_config
+    from shared_events.kafka import admin as admin_client
 
     replication = int(os.environ.get("KAFKA_REPLICATION_FACTOR", "1"))
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-setup", request_timeout_ms=timeout_ms,
-                             **security_config())
-    try:
-        existing = set(admin.list_topics())
-        wanted = [t for t in all_topics() if physical(t.name, topic_prefix) not in existing]
-        if wanted:
-            new = [NewTopic(physical(t.name, topic_prefix), t.partitions, replication, topic_configs=t.configs)
-                   for t in wanted]
+    admin = admin_client(bootstrap, **{"client.id": "topic-setup"})
+    existing = set(admin.list_topics(timeout=timeout_ms / 1000).topics)
+    wanted = [t for t in all_topics() if physical(t.name, topic_prefix) not in existing]
+    if wanted:
+        new = [NewTopic(physical(t.name, topic_prefix), t.partitions, replication, config=t.configs)
+               for t in wanted]
+        for future in admin.create_topics(new, operation_timeout=timeout_ms / 1000,
+                                          request_timeout=timeout_ms / 1000).values():
             try:
-                admin.create_topics(new, timeout_ms=timeout_ms)
-            except TopicAlreadyExistsError:
-                pass  # a concurrent creator won; that is fine
-        return [physical(t.name, topic_prefix) for t in wanted]
-    finally:
-        admin.close()
+                future.result()
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise  # else a concurrent creator won; that is fine
+    return [physical(t.name, topic_prefix) for t in wanted]

@@ -27,19 +27,19 @@ def handler_factory(_settings):
 
 
 def fail_first_commits(n):
-    from kafka import KafkaConsumer
-    from kafka.errors import KafkaConnectionError
+    from shared_events import kafka as kafka_clients
 
-    real = KafkaConsumer.commit
     left = [n]
 
-    def commit(self, offsets=None):
-        if left[0] > 0:
-            left[0] -= 1
-            raise KafkaConnectionError("111 ECONNREFUSED (probe: the broker is restarting)")
-        return real(self, offsets)
+    class FlakyConsumer(kafka_clients.Consumer):
+        def commit(self, *args, **kwargs):
+            if left[0] > 0:
+                left[0] -= 1
+                raise kafka_clients.KafkaException(kafka_clients.KafkaError(
+                    kafka_clients.KafkaError._TRANSPORT, "probe: the broker is restarting"))
+            return super().commit(*args, **kwargs)
 
-    KafkaConsumer.commit = commit
+    kafka_clients.Consumer = FlakyConsumer
 
 
 if __name__ == "__main__":

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from devstack.testing import group_lag, load_module, process_env, scalar, start_process, wait_for
 from shared_events import Envelope, decode, outbox
+from shared_events import kafka as kafka_clients
 from shared_events.examples import EXAMPLES
 from shared_events.rebuild import rebuild
 from shared_events.registry import DecodeError
-from shared_events.topics import physical
+from shared_events.topics import event_topics, physical
 
 HERE = Path(__file__).parent
 
@@ -39,17 +39,7 @@ def token_events(n):
 
 
 def topic_records(bootstrap, topic):
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    end = consumer.end_offsets(parts)
-    out = []
-    while any(consumer.position(tp) < end[tp] for tp in parts):
-        for recs in consumer.poll(timeout_ms=1000).values():
-            out += recs
-    consumer.close()
-    return out
+    return list(kafka_clients.read_topic(topic, bootstrap))
 
 
 def test_an_event_reaches_a_consumer_in_another_process_exactly_once_even_when_the_relay_dies_before_marking(
@@ -136,12 +126,12 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_next_good_messag
     boom = Envelope(**{**boom.__dict__, "payload": dict(boom.payload, reason="boom")})
     from shared_events import encode
 
-    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    producer = kafka_clients.producer(infra.bootstrap)
     bad_messages = [b"{not json", b'{"event_type": "TokenIssued"}', b"[]",
                     encode(boom), b'{"event_type":"Nope","schema_version":1}', b"[" * 20_000 + b"]" * 20_000]
     for raw in bad_messages:
-        producer.send(topic, key=b"k", value=raw, partition=0)
-    producer.send(topic, key=good.aggregate_id.encode(), value=encode(good), partition=0)
+        producer.produce(topic, key=b"k", value=raw, partition=0)
+    producer.produce(topic, key=good.aggregate_id.encode(), value=encode(good), partition=0)
     producer.flush()
 
     consumer = start_process([str(HERE / "probe_consumer.py")],
@@ -170,9 +160,9 @@ def test_offsets_whose_commit_met_a_broker_outage_are_committed_later_without_ne
     group = f"probe-{uuid.uuid4().hex[:6]}"
     from shared_events import encode
 
-    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    producer = kafka_clients.producer(infra.bootstrap)
     for env in token_events(1):
-        producer.send(topic, key=env.aggregate_id.encode(), value=encode(env), partition=0)
+        producer.produce(topic, key=env.aggregate_id.encode(), value=encode(env), partition=0)
     producer.flush()
     consumer = start_process([str(HERE / "probe_consumer.py")],
                              _env(infra, consumer_db, topic_prefix, PROBE_TOPIC="identity.events",
@@ -267,30 +257,35 @@ def test_a_projection_rebuilt_from_offset_zero_equals_the_live_one_and_a_corrupt
 
 def test_a_replay_merges_the_topics_by_time_as_reading_everything_first_would(infra, topic_prefix,
                                                                                        monkeypatch):
-    """read_topics (confluent-kafka, each partition spilled to a file and the files merged) gives the order of
-    reading every partition whole in memory and merging (kafka-python), with timestamps interleaved across
-    partitions and topics, equal timestamps, and one record read from librdkafka at a time."""
+    """read_topics (each partition spilled to a file and the files merged) gives the order of reading every
+    partition whole in memory and merging, with timestamps interleaved across partitions and topics, equal
+    timestamps, and one record read from librdkafka at a time."""
     import heapq
 
     from shared_events import rebuild as rebuild_module
 
     topics = ["identity.events", "shops.events"]
-    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    producer = kafka_clients.producer(infra.bootstrap)
     base = 1_700_000_000_000
     sent = 0
     for n, logical in enumerate(topics):
         name = physical(logical)
-        partitions = sorted(producer.partitions_for(name))
+        partitions = list(range(next(t.partitions for t in event_topics() if t.name == logical)))
         for i in range(60):
             # out of step across partitions and topics; equal timestamps too, so ties are broken the same way
             value = None if i == 13 else f"{logical}-{i}".encode() * (i % 3)  # a tombstone, empty values too
-            producer.send(name, key=b"k", value=value, partition=partitions[i % len(partitions)],
-                          timestamp_ms=base + (i * 7 + n * 3) % 50)
+            producer.produce(name, key=b"k", value=value, partition=partitions[i % len(partitions)],
+                          timestamp=base + (i * 7 + n * 3) % 50)
             sent += 1
     producer.flush()
     producer.close()
 
-    whole = list(heapq.merge(*rebuild_module._read_kafka_python(topics, infra.bootstrap)))
+    partitions = {}
+    for logical in topics:
+        for rec in kafka_clients.read_topic(physical(logical), infra.bootstrap):
+            partitions.setdefault((rec.topic, rec.partition), []).append(
+                (rec.timestamp, rec.topic, rec.partition, rec.offset, rec.value))
+    whole = list(heapq.merge(*partitions.values()))
     monkeypatch.setattr(rebuild_module, "READ_BATCH", 1)
     streamed = list(rebuild_module.read_topics(topics, infra.bootstrap))
     assert len(whole) == sent
@@ -306,12 +301,12 @@ def test_a_replay_decodes_in_a_second_process_exactly_what_decoding_in_this_one_
     from shared_events.envelope import encode
 
     name = physical("identity.events")
-    producer = KafkaProducer(bootstrap_servers=infra.bootstrap, linger_ms=5)
+    producer = kafka_clients.producer(infra.bootstrap)
     events = token_events(1300)
     for i, env in enumerate(events):
-        producer.send(name, key=env.aggregate_id.encode(), value=encode(env))
+        producer.produce(name, key=env.aggregate_id.encode(), value=encode(env))
         if i % 9 == 0:
-            producer.send(name, key=env.aggregate_id.encode(), value=b"{not an event" if i % 2 else None)
+            producer.produce(name, key=env.aggregate_id.encode(), value=b"{not an event" if i % 2 else None)
     producer.flush()
     producer.close()
 
@@ -372,9 +367,9 @@ def test_a_set_based_consumer_leaves_the_rows_of_applying_each_event_in_turn(inf
     events[77] = Envelope(event_type="TokenRevoked", aggregate_id=events[77].aggregate_id, aggregate_version=2,
                           payload=dict(events[77].payload, reason="boom"), producer="test",
                           occurred_at=datetime.now(UTC))
-    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    producer = kafka_clients.producer(infra.bootstrap)
     for env in events:  # one partition: both consumers see one order (the reads depend on it)
-        producer.send(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env), partition=0)
+        producer.produce(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env), partition=0)
     producer.flush()
     producer.close()
 
@@ -425,14 +420,16 @@ def test_a_steady_stream_of_events_is_applied_in_batches_not_one_at_a_time(infra
                              bootstrap=infra.bootstrap)
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
-    producer = KafkaProducer(bootstrap_servers=infra.bootstrap, linger_ms=0)
+    producer = kafka_clients.producer(infra.bootstrap, **{"linger.ms": 0})
     try:
         first, rest = events[0], events[1:]
-        producer.send(physical("identity.events"), key=first.aggregate_id.encode(), value=encode(first)).get(10)
+        producer.produce(physical("identity.events"), key=first.aggregate_id.encode(), value=encode(first))
+        producer.flush(10)
         wait_for(lambda: consumer.stats.applied == 1, what="the consumer to be live")  # reads the stream as it comes
         batches_before = consumer.stats.batches
         for env in rest:
-            producer.send(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env)).get(10)
+            producer.produce(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env))
+            producer.flush(10)
             time.sleep(0.015)
         wait_for(lambda: consumer.stats.applied == len(events), what="every event applied")
     finally:
@@ -504,9 +501,9 @@ def test_an_event_another_group_member_recorded_meanwhile_is_rolled_back_and_ski
                               "VALUES (%s, %s, 'identity.events', 0, 0, 'applied') ON CONFLICT DO NOTHING",
                               [name, env.event_id])
 
-    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
+    producer = kafka_clients.producer(infra.bootstrap)
     for env in events:
-        producer.send(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env), partition=0)
+        producer.produce(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env), partition=0)
     producer.flush()
     producer.close()
     consumer = EventConsumer(dsn, name, ["identity.events"], handle, bootstrap=infra.bootstrap)

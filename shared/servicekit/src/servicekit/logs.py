@@ -41,24 +41,11 @@ class _Formatter(JsonFormatter):
         return mask(super().format(record))
 
 
-def closed_transport_race(record: logging.LogRecord) -> bool:
-    """False for kafka-python 3.0's "Error receiving network data" on a transport already closed: its network
-    thread can read the socket just after ``close()`` (ours, at shutdown) set it to None, and logs that
-    AttributeError with a traceback. Nothing was lost: the client is being closed. Any other error is kept."""
-    if not record.exc_info or "(closed)" not in record.getMessage():
-        return True
-    exc = record.exc_info[1]
-    return not (isinstance(exc, AttributeError) and "'NoneType' object has no attribute" in str(exc))
-
-
 def configure(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(_Formatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("kafka", "urllib3", "stripe"):
+    for noisy in ("kafka", "urllib3", "stripe"):  # "kafka": librdkafka's log (shared_events.kafka's clients)
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    transport = logging.getLogger("kafka.net.transport")
-    if closed_transport_race not in transport.filters:
-        transport.addFilter(closed_transport_race)

@@ -134,15 +134,9 @@ def topic_prefix(infra: Infra, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
 def _delete_topics(bootstrap: str, prefix: str) -> None:
     """Best effort: a cleanup failure must not fail the test."""
     try:
-        from kafka.admin import KafkaAdminClient
+        from devstack.testing import delete_topics
 
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-cleanup", request_timeout_ms=30_000)
-        try:
-            mine = [t for t in admin.list_topics() if t.startswith(prefix)]
-            if mine:
-                admin.delete_topics(mine, timeout_ms=30_000)
-        finally:
-            admin.close()
+        delete_topics(bootstrap, prefix)
     except Exception as exc:  # noqa: BLE001
         warnings.warn(f"could not delete the topics {prefix}*: {exc}", stacklevel=1)
 

@@ -61,20 +61,22 @@ def load_module(path: Path, name: str | None = None) -> Any:
 
 def group_lag(bootstrap: str, group: str, topics: list[str]) -> int | None:
     """Records not yet committed by a consumer group on the given physical topics (None = no commits yet)."""
-    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    from shared_events import kafka as kafka_clients
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        committed = admin.list_group_offsets(group).get(group, {})
-        if not committed:
-            return None
-        parts = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or [])]
-        end = consumer.end_offsets(parts)
-        return sum(end[tp] - (committed[tp].offset if tp in committed else 0) for tp in parts)
-    finally:
-        admin.close()
-        consumer.close()
+    lag = kafka_clients.group_lag(kafka_clients.admin(bootstrap), group, topics)
+    return None if lag is None else sum(lag.values())
+
+
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete the topics whose names start with ``prefix`` (a test's own): a broker shared by every suite slows
+    down with every partition it keeps."""
+    from shared_events import kafka as kafka_clients
+
+    admin = kafka_clients.admin(bootstrap, **{"client.id": "topic-cleanup"})
+    mine = [t for t in admin.list_topics(timeout=30).topics if t.startswith(prefix)]
+    if mine:
+        for future in admin.delete_topics(mine, operation_timeout=30, request_timeout=30).values():
+            future.result()
 
 
 def race(calls: list[Callable[[], Any]], timeout: float = 30) -> list[Any]:

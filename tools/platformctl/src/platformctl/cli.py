@@ -73,10 +73,12 @@ def status() -> None:
                       "-" if s.oldest_seconds is None else f"{s.oldest_seconds:.1f}",
                       s.error or str(s.published))
     console.print(table)
-    lag_table = Table("consumer group", "topic", "lag")
+    lag_table = Table("consumer group", "topic", "lag", "partitions behind (partition: lag)")
     for group, topics in lag_mod.consumer_lag(bootstrap()).items():
-        for topic, n in sorted(topics.items()):
-            lag_table.add_row(group, topic, f"[red]{n}[/red]" if n else "0")
+        for topic, partitions in sorted(topics.items()):
+            n = sum(partitions.values())
+            behind = ", ".join(f"{p}: {lag}" for p, lag in sorted(partitions.items()) if lag)
+            lag_table.add_row(group, topic, f"[red]{n}[/red]" if n else "0", behind or "-")
     console.print(lag_table)
 
 

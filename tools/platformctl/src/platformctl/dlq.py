@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
+from shared_events import kafka as kafka_clients
 from shared_events.consumer import REPLAY_HEADER
 from shared_events.topics import dlq_name, event_topics, physical
 
@@ -35,29 +33,16 @@ class DeadLetter:
         return self.error.strip().splitlines()[0][:160] if self.error.strip() else ""
 
 
-def _headers(rec: Any) -> dict[str, str]:
+def _headers(rec: kafka_clients.Record) -> dict[str, str]:
     return {k: v.decode(errors="replace") for k, v in (rec.headers or [])}
 
 
 def read(bootstrap: str, dlq_topic: str) -> Iterator[DeadLetter]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(dlq_topic, p) for p in sorted(consumer.partitions_for_topic(dlq_topic) or [])]
-        if not parts:
-            return
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        while any(consumer.position(tp) < end[tp] for tp in parts):
-            for recs in consumer.poll(timeout_ms=1000).values():
-                for rec in recs:
-                    h = _headers(rec)
-                    yield DeadLetter(dlq_topic, rec.offset, h.get("dlq.source.topic", "?"),
-                                     int(h.get("dlq.source.partition", -1)), int(h.get("dlq.source.offset", -1)),
-                                     h.get("dlq.consumer", "?"), h.get("dlq.error", ""), rec.key, rec.value,
-                                     rec.timestamp)
-    finally:
-        consumer.close()
+    for rec in kafka_clients.read_topic(dlq_topic, bootstrap):
+        h = _headers(rec)
+        yield DeadLetter(dlq_topic, rec.offset, h.get("dlq.source.topic", "?"),
+                         int(h.get("dlq.source.partition", -1)), int(h.get("dlq.source.offset", -1)),
+                         h.get("dlq.consumer", "?"), h.get("dlq.error", ""), rec.key, rec.value or b"", rec.timestamp)
 
 
 def dlq_topics() -> list[str]:
@@ -65,28 +50,22 @@ def dlq_topics() -> list[str]:
 
 
 def counts(bootstrap: str) -> dict[str, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    """Messages held by each dead-letter topic that exists."""
+    reader = kafka_clients.consumer(None, bootstrap)
     try:
+        known = reader.list_topics(timeout=30).topics
         out = {}
         for topic in dlq_topics():
-            parts = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
-            if not parts:
+            if topic not in known:
                 continue
-            end, begin = consumer.end_offsets(parts), consumer.beginning_offsets(parts)
-            out[topic] = sum(end[tp] - begin[tp] for tp in parts)
+            watermarks = [reader.get_watermark_offsets(kafka_clients.TopicPartition(topic, p), timeout=30)
+                          for p in known[topic].partitions]
+            out[topic] = sum(high - low for low, high in watermarks)
         return out
     finally:
-        consumer.close()
+        reader.close()
 
 
 def replay(bootstrap: str, letters: list[DeadLetter]) -> int:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    try:
-        futures = [producer.send(d.source_topic, key=d.key, value=d.value,
-                                 headers=[(REPLAY_HEADER, f"{d.topic}@{d.offset}".encode())]) for d in letters]
-        producer.flush()
-        for f in futures:
-            f.get(timeout=30)
-        return len(futures)
-    finally:
-        producer.close()
+    return kafka_clients.deliver(kafka_clients.producer(bootstrap), [
+        (d.source_topic, d.key, d.value, [(REPLAY_HEADER, f"{d.topic}@{d.offset}".encode())]) for d in letters])

@@ -1,11 +1,12 @@
-"""Outbox backlog (per service database) and consumer lag (per consumer group)."""
+"""Outbox backlog (per service database) and consumer lag (per consumer group and partition)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import psycopg
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from shared_events import kafka as kafka_clients
 
 
 @dataclass
@@ -29,28 +30,18 @@ def outbox_status(service: str, dsn: str) -> OutboxStatus:
         return OutboxStatus(service, None, None, None, str(exc).splitlines()[0])
 
 
-def consumer_lag(bootstrap: str) -> dict[str, dict[str, int]]:
-    """{group: {topic: lag}} for every consumer group that has committed offsets."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        groups = sorted(g["group_id"] if isinstance(g, dict) else g[0] for g in admin.list_groups())
-        out: dict[str, dict[str, int]] = {}
-        for group in groups:
-            committed = admin.list_group_offsets(group).get(group, {})
-            if not committed:
-                continue
-            parts = list(committed)
-            end = consumer.end_offsets(parts)
-            per_topic: dict[str, int] = {}
-            for tp in parts:
-                per_topic[tp.topic] = per_topic.get(tp.topic, 0) + max(0, end.get(tp, 0) - committed[tp].offset)
-            out[group] = per_topic
-        return out
-    finally:
-        admin.close()
-        consumer.close()
-
-
-def partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
-    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+def consumer_lag(bootstrap: str, timeout: float = 30) -> dict[str, dict[str, dict[int, int]]]:
+    """{group: {topic: {partition: lag}}} for every consumer group that has committed offsets, on the partitions
+    it committed."""
+    admin = kafka_clients.admin(bootstrap)
+    listed = admin.list_consumer_groups(request_timeout=timeout).result()
+    out: dict[str, dict[str, dict[int, int]]] = {}
+    for group in sorted(g.group_id for g in listed.valid):
+        lag = kafka_clients.group_lag(admin, group, timeout=timeout)
+        if not lag:
+            continue
+        per_topic: dict[str, dict[int, int]] = {}
+        for tp, n in sorted(lag.items(), key=lambda item: (item[0].topic, item[0].partition)):
+            per_topic.setdefault(tp.topic, {})[tp.partition] = n
+        out[group] = per_topic
+    return out

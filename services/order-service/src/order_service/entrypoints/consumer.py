@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
-from kafka import TopicPartition
 
 from order_service.adapters.projections import project
 from order_service.config import ReactionSettings, ServiceSettings
@@ -30,6 +29,7 @@ from servicekit.runners import make_consumer
 from servicekit.worker import run_worker
 from shared_events import Envelope, decode
 from shared_events.consumer import TRANSIENT_ERRORS, EventConsumer, Handler, InboxRace
+from shared_events.kafka import TopicPartition
 from shared_events.registry import DecodeError
 from shared_events.topics import logical
 
