@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
 
 from devstack.testing import process_env, scalar, start_process, wait_for
 from platformctl import dlq
 from shared_events import Envelope, encode
+from shared_events import kafka as kafka_clients
 from shared_events.examples import EXAMPLES
 from shared_events.topics import physical
 
@@ -29,9 +29,8 @@ def test_a_dead_letter_replayed_after_the_fix_is_applied_exactly_once(infra, top
     poison = Envelope(event_type="TokenRevoked", aggregate_id=tid, aggregate_version=1, producer="t",
                       payload=dict(EXAMPLES["TokenRevoked"], token_id=tid, reason="boom"),
                       occurred_at=datetime.now(UTC))
-    producer = KafkaProducer(bootstrap_servers=infra.bootstrap)
-    producer.send(physical("identity.events"), key=tid.encode(), value=encode(poison))
-    producer.flush()
+    kafka_clients.deliver(kafka_clients.producer(infra.bootstrap),
+                          [(physical("identity.events"), tid.encode(), encode(poison), None)])
     group = f"probe-{uuid.uuid4().hex[:6]}"
     env = process_env(db, infra.bootstrap, topic_prefix, PROBE_TOPIC="identity.events", PROBE_GROUP=group)
 

@@ -23,7 +23,6 @@ import psycopg
 import pytest
 import requests
 import stripe
-from kafka import KafkaProducer
 from werkzeug.serving import make_server
 
 from billing_service import DEFAULT_PORT, SERVICE_NAME
@@ -35,6 +34,7 @@ from servicekit.auth import new_token, token_hash
 from servicekit.clock import init_test_clock
 from servicekit.config import Settings
 from shared_events import Envelope, decode, encode
+from shared_events import kafka as kafka_clients
 from shared_events.contracts.shops import default_payment_retry
 from shared_events.examples import EXAMPLES, SETTINGS
 from shared_events.topics import physical
@@ -75,7 +75,7 @@ class BillingStack:
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.procs: dict[str, subprocess.Popen] = {}
-        self.producer = KafkaProducer(bootstrap_servers=infra.bootstrap, acks="all")
+        self.producer = kafka_clients.producer(infra.bootstrap)
         self.stripe = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": self.stripe_url},
                                           max_network_retries=0).v1
         self.webhook_id: str | None = None
@@ -131,8 +131,8 @@ class BillingStack:
 
     def publish(self, *envelopes: Envelope) -> None:
         for env in envelopes:
-            self.producer.send(physical(env.topic_family, self.prefix), key=env.aggregate_id.encode(),
-                               value=encode(env))
+            kafka_clients.send(self.producer, physical(env.topic_family, self.prefix), env.aggregate_id.encode(),
+                               encode(env))
         self.producer.flush()
 
     def shop(self, *, delays_hours: list[int] | None = None, max_attempts: int = 3, name: str = "La Ruche",

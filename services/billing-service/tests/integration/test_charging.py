@@ -4,10 +4,10 @@ no card, cash."""
 from datetime import timedelta
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from devstack.testing import scalar, wait_for
 from shared_events import decode
+from shared_events import kafka as kafka_clients
 from shared_events.topics import physical
 
 pytestmark = pytest.mark.integration
@@ -17,18 +17,7 @@ CARD_DECLINED_AT_CHARGE = "4000000000000341"
 
 
 def published(billing, topic):
-    consumer = KafkaConsumer(bootstrap_servers=billing.infra.bootstrap, enable_auto_commit=False)
-    name = physical(topic, billing.prefix)
-    parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    end = consumer.end_offsets(parts)
-    out = []
-    while any(consumer.position(tp) < end[tp] for tp in parts):
-        for recs in consumer.poll(timeout_ms=1000).values():
-            out += [decode(r.value) for r in recs]
-    consumer.close()
-    return out
+    return [decode(r.value) for r in kafka_clients.read_topic(physical(topic, billing.prefix), billing.infra.bootstrap)]
 
 
 def test_a_confirmed_card_order_is_charged_once_off_session_and_the_outcome_published(billing):

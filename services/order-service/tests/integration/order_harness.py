@@ -22,13 +22,11 @@ from typing import Any
 
 import psycopg
 import requests
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
-from devstack.testing import process_env, scalar, start_process, wait_for
+from devstack.testing import delete_topics, process_env, scalar, start_process, wait_for
 from order_service import DEFAULT_PORT, SERVICE_NAME
 from order_service.config import MIGRATIONS_DIR, ReactionSettings, ServiceSettings
 from order_service.entrypoints.flask_app import create_app
@@ -36,6 +34,7 @@ from servicekit.auth import new_token, token_hash
 from servicekit.config import Settings
 from servicekit.db import migrate_dsn
 from shared_events import Envelope, decode, encode
+from shared_events import kafka as kafka_clients
 from shared_events.platform import CatalogPublisher
 from shared_events.topics import ensure_topics, physical
 
@@ -65,7 +64,7 @@ class Feed:
     """Publishes the other services' events; aggregate versions count up per (topic, aggregate)."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        self.producer = kafka_clients.producer(bootstrap)
         self.catalog = CatalogPublisher(producer=self.producer)
         self.versions: dict[tuple[str, str], int] = defaultdict(int)
 
@@ -83,7 +82,7 @@ class Feed:
 
     def resend(self, env: Envelope) -> None:
         """The same event again (what a redelivery or a relay crash looks like to a consumer)."""
-        self.producer.send(physical(env.topic_family), key=env.aggregate_id.encode(), value=encode(env))
+        self.producer.produce(physical(env.topic_family), key=env.aggregate_id.encode(), value=encode(env))
         self.producer.flush()
 
     # -- subscription-service --------------------------------------------------------------------------------
@@ -266,13 +265,7 @@ class OrderStack:
         if os.environ.get("DEVSTACK_KEEP") == "1":
             return
         try:
-            admin = KafkaAdminClient(bootstrap_servers=self.infra.bootstrap, request_timeout_ms=30_000)
-            try:
-                mine = [t for t in admin.list_topics() if t.startswith(self.prefix)]
-                if mine:
-                    admin.delete_topics(mine, timeout_ms=30_000)
-            finally:
-                admin.close()
+            delete_topics(self.infra.bootstrap, self.prefix)
             name = conninfo_to_dict(self.dsn)["dbname"]
             with psycopg.connect(self.infra.admin_db_url, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -339,20 +332,7 @@ class OrderStack:
 
     def published(self, topic: str = "orders.events") -> list[Envelope]:
         """Every record of one of this stack's topics, decoded."""
-        consumer = KafkaConsumer(bootstrap_servers=self.infra.bootstrap, enable_auto_commit=False)
-        try:
-            name = physical(topic, self.prefix)
-            parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
-            consumer.assign(parts)
-            consumer.seek_to_beginning(*parts)
-            end = consumer.end_offsets(parts)
-            out = []
-            while any(consumer.position(tp) < end[tp] for tp in parts):
-                for recs in consumer.poll(timeout_ms=1000).values():
-                    out += [decode(r.value) for r in recs]
-            return out
-        finally:
-            consumer.close()
+        return [decode(r.value) for r in kafka_clients.read_topic(physical(topic, self.prefix), self.infra.bootstrap)]
 
     def wait_published(self, count: Any, what: str, timeout: float = 60) -> list[Envelope]:
         """Wait for every stored event to be published; ``count(events)`` says whether enough are there."""

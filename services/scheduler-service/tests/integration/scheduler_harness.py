@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from devstack.testing import process_env, scalar, start_process, wait_for
 from scheduler_service.config import ServiceSettings
 from servicekit.clock import DbTestClock
 from servicekit.config import Settings
 from shared_events import Envelope, decode, encode, new_envelope
+from shared_events import kafka as kafka_clients
 from shared_events.examples import ADDRESS, ITEMS, SETTINGS
 from shared_events.topics import physical
 
@@ -39,7 +39,7 @@ class Feed:
     """Publishes what subscription-service would publish, keyed and versioned per aggregate."""
 
     def __init__(self, bootstrap: str, clock_dsn: str) -> None:
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+        self.producer = kafka_clients.producer(bootstrap)
         self.clock = DbTestClock(clock_dsn)
         self.versions: dict[str, int] = defaultdict(int)
         self.cycles: dict[str, dict[str, Any]] = {}
@@ -51,7 +51,7 @@ class Feed:
         self.versions[aggregate_id] += 1
         env = new_envelope(event_type, aggregate_id, self.versions[aggregate_id], payload,
                            producer="subscription-service", shop_id=shop_id, occurred_at=at or self.clock.now())
-        self.producer.send(physical(env.topic_family), key=aggregate_id.encode(), value=encode(env))
+        kafka_clients.send(self.producer, physical(env.topic_family), aggregate_id.encode(), encode(env))
         self.sent += 1
         return env
 
@@ -279,19 +279,7 @@ class Harness:
 
 
 def read_topic(bootstrap: str, topic: str) -> list[Envelope]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        out: dict[TopicPartition, list[Any]] = {tp: [] for tp in tps}
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            for tp, recs in consumer.poll(timeout_ms=1000).items():
-                out[tp].extend(r for r in recs if r.offset < end[tp])
-        return [decode(r.value) for tp in tps for r in out[tp]]
-    finally:
-        consumer.close()
+    return [decode(r.value) for r in kafka_clients.read_topic(topic, bootstrap)]
 
 
 def hours(n: float) -> timedelta:

@@ -197,15 +197,9 @@ def other_shop(admin, app) -> SimpleNamespace:
 
 def drop_topics(bootstrap: str, prefix: str) -> None:
     """Delete the topics a test created under its own prefix (a shared broker slows down with every partition)."""
-    from kafka.admin import KafkaAdminClient
+    from devstack.testing import delete_topics
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        mine = [t for t in admin.list_topics() if t.startswith(prefix)]
-        if mine:
-            admin.delete_topics(mine)
-    finally:
-        admin.close()
+    delete_topics(bootstrap, prefix)
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from devstack.testing import rows, scalar, wait_for
 from shared_events import Envelope, decode, encode
+from shared_events import kafka as kafka_clients
 from shared_events.consumer import EventConsumer
 from shared_events.platform import CatalogPublisher
 from shared_events.relay import Relay
@@ -52,25 +52,13 @@ class Worker:
 
 
 def topic_records(bootstrap, logical):
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(physical(logical), p) for p in consumer.partitions_for_topic(physical(logical))]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        out = []
-        while any(consumer.position(tp) < end[tp] for tp in parts):
-            for recs in consumer.poll(timeout_ms=1000).values():
-                out += recs
-        return out
-    finally:
-        consumer.close()
+    return list(kafka_clients.read_topic(physical(logical), bootstrap))
 
 
 def publish(producer, event_type, aggregate_id, version, payload):
     env = Envelope(event_type=event_type, aggregate_id=aggregate_id, aggregate_version=version, payload=payload,
                    producer="test-other-service", shop_id=payload.get("shop_id"), occurred_at=datetime.now(UTC))
-    producer.send(physical(env.topic_family), key=aggregate_id.encode(), value=encode(env))
+    kafka_clients.send(producer, physical(env.topic_family), aggregate_id.encode(), encode(env))
     return env
 
 
@@ -125,7 +113,7 @@ def test_consumed_events_drive_occurrences_and_a_rebuild_equals_live(topics, adm
     sub = activity(shop, kit, clock)
     clock(OPEN_FIRST)
     first = shop.cycles[0]
-    producer = KafkaProducer(bootstrap_servers=infra.bootstrap, acks="all")
+    producer = kafka_clients.producer(infra.bootstrap)
     catalog = CatalogPublisher(producer=producer)
     # make_shop projected its catalog directly; the platform now publishes it for real (newer versions)
     catalog.variant(shop.id, "veg-box", "Veg box", unit_price=2500, currency="EUR")
@@ -153,7 +141,6 @@ def test_consumed_events_drive_occurrences_and_a_rebuild_equals_live(topics, adm
     publish(producer, "PaymentPending", "pay-1", 1, {**pay, "amount": 5613, "currency": "EUR", "method": "stripe"})
     publish(producer, "PaymentSucceeded", "pay-1", 2, {**pay, "attempt": 1, "amount": 5613, "currency": "EUR"})
     producer.flush()
-    producer.close()
 
     occ_url = f"/shops/{shop.id}/subscriptions/{sub['id']}/occurrences/{first['id']}"
     consumer = EventConsumer(app.dsn, "subscription-service", CONSUMED_TOPICS, apply, bootstrap=infra.bootstrap,
