@@ -39,15 +39,15 @@ from typing import Any
 
 import psycopg
 import stripe
-from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient
 
 from billing_service.config import MIGRATIONS_DIR
 from devstack.infra import ensure_kafka_libs
 from devstack.procs import free_port, port_open
 from devstack.stack import SERVICES, Stack, StackConfig, repo_root
+from devstack.testing import delete_topics
 from servicekit.db import ensure_database, migrate_dsn, with_database
 from shared_events import Envelope, encode
+from shared_events import kafka as kafka_clients
 from shared_events.examples import EXAMPLES, SETTINGS
 from shared_events.topics import ensure_topics, physical
 
@@ -248,11 +248,8 @@ def run(count: int = 2000, rate: float = 25.0, customers: int = 200, concurrency
         print(f"creating {customers} Stripe customers with a card in localstripe...", flush=True)
         cards = stripe_customers(stack.stripe_url, customers)
         envs, orders = world(str(uuid.uuid4()), cards, count)
-        producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", linger_ms=5)
-        for e in envs:
-            producer.send(physical(e.topic_family, prefix), key=e.aggregate_id.encode(), value=encode(e))
-        producer.flush()
-        producer.close()
+        kafka_clients.deliver(kafka_clients.producer(stack.bootstrap), [
+            (physical(e.topic_family, prefix), e.aggregate_id.encode(), encode(e), None) for e in envs])
 
         def start(worker: str, **extra: str) -> None:
             log = (logs / f"drain-{worker}.log").open("ab")
@@ -313,9 +310,7 @@ def run(count: int = 2000, rate: float = 25.0, customers: int = 200, concurrency
             except subprocess.TimeoutExpired:
                 p.kill()
         try:
-            admin = KafkaAdminClient(bootstrap_servers=stack.bootstrap)
-            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix)])
-            admin.close()
+            delete_topics(stack.bootstrap, prefix)
         except Exception:  # cleanup only
             pass
         try:

@@ -1,7 +1,6 @@
 """The limits of the parts, measured in the same run as the pipeline benchmarks.
 
-- Kafka: kafka-python producing then consuming 500-byte messages (idempotent producer, acks=all, as the relay),
-  and the same with confluent-kafka for comparison when it is installed.
+- Kafka: confluent-kafka producing then consuming 500-byte messages (idempotent producer, acks=all, as the relay).
 - PostgreSQL: inserting 500-byte rows in batches (executemany in a pipeline, and COPY).
 - HTTP: Flask + gunicorn "hello" requests/s with the services' gunicorn settings, from a second process.
 """
@@ -17,68 +16,33 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from bench import loadgen
+from shared_events import kafka as kafka_clients
 
 PAYLOAD = b"x" * 500
 
 
 def _topic(bootstrap: str, partitions: int = 12) -> str:
+    from confluent_kafka.admin import NewTopic
+
     name = f"bench.raw.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    admin.create_topics([NewTopic(name, partitions, 1)])
-    admin.close()
+    admin = kafka_clients.admin(bootstrap)
+    for future in admin.create_topics([NewTopic(name, partitions, 1)]).values():
+        future.result()
     return name
 
 
-def kafka_python(bootstrap: str, n: int = 100_000) -> dict[str, Any]:
+def kafka(bootstrap: str, n: int = 100_000) -> dict[str, Any]:
+    """confluent-kafka producing (the platform's producer settings: idempotent, acks=all) then consuming."""
     topic = _topic(bootstrap)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
-                             batch_size=256 * 1024)
+    producer = kafka_clients.producer(bootstrap)
     started = time.perf_counter()
     for i in range(n):
-        producer.send(topic, key=str(i).encode(), value=PAYLOAD)
+        kafka_clients.send(producer, topic, str(i).encode(), PAYLOAD)
     producer.flush()
     produce_s = time.perf_counter() - started
-    producer.close()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=5000,
-                             fetch_max_bytes=64 * 1024 * 1024)
-    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    got = 0
-    started = time.perf_counter()
-    while got < n:
-        for recs in consumer.poll(timeout_ms=1000).values():
-            got += len(recs)
-    consume_s = time.perf_counter() - started
-    consumer.close()
-    return {"messages": n, "produce_per_s": round(n / produce_s), "consume_per_s": round(n / consume_s),
-            "produce_then_consume_per_s": round(n / (produce_s + consume_s))}
-
-
-def confluent(bootstrap: str, n: int = 100_000) -> dict[str, Any] | None:
-    try:
-        from confluent_kafka import Consumer, Producer
-    except ImportError:
-        return None
-    topic = _topic(bootstrap)
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
-                         "linger.ms": 5})
-    started = time.perf_counter()
-    for i in range(n):
-        while True:
-            try:
-                producer.produce(topic, key=str(i).encode(), value=PAYLOAD)
-                break
-            except BufferError:
-                producer.poll(0.01)
-    producer.flush()
-    produce_s = time.perf_counter() - started
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:6]}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = kafka_clients.consumer(f"bench-{uuid.uuid4().hex[:6]}", bootstrap)
     consumer.subscribe([topic])
     got = 0
     started = time.perf_counter()

@@ -100,21 +100,20 @@ class Offsets:
     """End offsets of topics (cheap: one ListOffsets request)."""
 
     def __init__(self, bootstrap: str) -> None:
-        from kafka import KafkaConsumer
+        from shared_events import kafka as kafka_clients
 
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.admin = kafka_clients.admin(bootstrap)
         self._parts: dict[str, list[Any]] = {}
 
     def size(self, topic: str) -> int:
-        from kafka import TopicPartition
+        from shared_events import kafka as kafka_clients
 
         if topic not in self._parts:
-            self._parts[topic] = [TopicPartition(topic, p) for p in
-                                  sorted(self.consumer.partitions_for_topic(topic) or [])]
-        return sum(self.consumer.end_offsets(self._parts[topic]).values())
+            self._parts[topic] = list(kafka_clients.end_offsets(self.admin, [topic]))
+        return sum(kafka_clients.end_offsets(self.admin, self._parts[topic]).values())
 
     def close(self) -> None:
-        self.consumer.close()
+        pass
 
 
 def _lag_without(stack: Stack, skip: str) -> int:
@@ -123,26 +122,11 @@ def _lag_without(stack: Stack, skip: str) -> int:
 
 def total_lag(bootstrap: str, skip: str = "\0") -> int:
     """Records not yet committed by any consumer group of this (the bench's own) broker."""
-    from kafka import KafkaAdminClient, KafkaConsumer
+    from shared_events import kafka as kafka_clients
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        lag = 0
-        for group in admin.list_groups():
-            if skip in group["group_id"]:
-                continue
-            committed = admin.list_group_offsets(group["group_id"]).get(group["group_id"], {})
-            if not committed:
-                continue
-            for topic in {tp.topic for tp in committed}:
-                consumer.partitions_for_topic(topic)  # metadata first: end_offsets fails on unknown topics
-            end = consumer.end_offsets(list(committed))
-            lag += sum(max(0, end.get(tp, meta.offset) - meta.offset) for tp, meta in committed.items())
-        return lag
-    finally:
-        admin.close()
-        consumer.close()
+    admin = kafka_clients.admin(bootstrap)
+    groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=30).result().valid]
+    return sum(sum((kafka_clients.group_lag(admin, group) or {}).values()) for group in groups if skip not in group)
 
 
 # -- memory ------------------------------------------------------------------------------------------------------
@@ -206,7 +190,7 @@ def wait_variants(stack: Stack, shop_id: str, n: int) -> None:
 def seed_world(stack: Stack, platform: Platform, n: int) -> dict[str, Any]:
     """The burst's shop through the APIs, then n-1 clones of its subscription published to Kafka."""
     from shared_events import decode, encode, new_envelope
-    from shared_events.kafka import ConfluentProducer
+    from shared_events import kafka as kafka_clients
     from shared_events.topics import physical
 
     now = platform.now()
@@ -236,7 +220,7 @@ def seed_world(stack: Stack, platform: Platform, n: int) -> dict[str, Any]:
         assert row is not None, "the API-made subscription is in subscription-service's event store"
         sub_t = decode(bytes(row[0]))
     started = time.perf_counter()
-    producer = ConfluentProducer(stack.bootstrap, **{"client.id": "bench-seed"})
+    producer = kafka_clients.producer(stack.bootstrap, **{"client.id": "bench-seed"})
     customers_topic = physical("customers.events", stack.cfg.topic_prefix)
     subs_topic = physical("subscriptions.events", stack.cfg.topic_prefix)
     for i in range(n - 1):
@@ -255,9 +239,10 @@ def seed_world(stack: Stack, platform: Platform, n: int) -> dict[str, Any]:
         envs.append((subs_topic, new_envelope("SubscriptionCreated", sid, 1, sp, producer=sub_t.producer,
                                               shop_id=shop.id, occurred_at=at)))
         for topic, env in envs:
-            producer.send(topic, key=env.aggregate_id.encode(), value=encode(env),
-                          headers=[("event_type", env.event_type.encode())])
-    producer.flush()
+            kafka_clients.send(producer, topic, env.aggregate_id.encode(), encode(env),
+                               [("event_type", env.event_type.encode())])
+    if producer.flush(120):
+        raise TimeoutError("the seed was not acknowledged by Kafka")
     published_s = time.perf_counter() - started
     sched_dsn, orders_dsn, billing_dsn = (stack.db_url(service(s).database) for s in
                                           ("scheduler-service", "order-service", "billing-service"))
@@ -348,7 +333,7 @@ def _placement_summary(platform: Platform, shop: Shop, cycle_id: str) -> dict[st
 
 
 def kafka_rate(report: Report) -> float | None:
-    kp = report.details.get("kafka_python")
+    kp = report.details.get("kafka")
     return kp["produce_then_consume_per_s"] if kp else None
 
 
@@ -452,7 +437,7 @@ def run_burst(stack: Stack, report: Report, args: argparse.Namespace) -> None:
     if visible:
         rate = n / visible
         report.add("burst", "  orders/s (open -> last order visible)", round(rate), "orders/s",
-                   ratio=rate / kr if kr else None, ratio_to="kafka-python produce+consume rate")
+                   ratio=rate / kr if kr else None, ratio_to="Kafka produce+consume rate (limits)")
     for key, label in (("order_due_in_outbox_seconds", "  100,000 OrderDue committed in scheduler outbox"),
                        ("order_due_in_kafka_seconds", "  ... and in Kafka (relay)"),
                        ("dues_recorded_seconds", "  ... recorded by order-service's consumer"),
@@ -509,7 +494,7 @@ def run_burst(stack: Stack, report: Report, args: argparse.Namespace) -> None:
                round(float(confirmed_s), 2) if confirmed_s is not None else None, "s")
     events_rate = 2 * n / published_s
     report.add("close", "  events/s (OrderConfirmed + PaymentRequested)", round(events_rate), "events/s",
-               ratio=events_rate / kr if kr else None, ratio_to="kafka-python produce+consume rate")
+               ratio=events_rate / kr if kr else None, ratio_to="Kafka produce+consume rate (limits)")
     opened = billing("SELECT count(*) FROM payments")
     report.add("close", "  billing-service opened every payment (no Stripe call)",
                close_result["billing_payments_opened_seconds"], "s",
@@ -709,7 +694,7 @@ def run_rebuild(stack: Stack, report: Report, args: argparse.Namespace) -> None:
     """Section 6: each service replays its projections from offset 0 into a scratch schema (its rebuild
     entrypoint's run(), in its own process with the service's environment); events/s of the replay."""
     start_platform(stack)
-    kp = report.details.get("kafka_python")
+    kp = report.details.get("kafka")
     # the replay is compared with the live tables: they must have seen every event first. billing-service was
     # stopped after the close with its consumer still opening the close's payments: it runs again (not its charger:
     # nothing here talks to Stripe) until it has caught up
@@ -737,7 +722,7 @@ def run_rebuild(stack: Stack, report: Report, args: argparse.Namespace) -> None:
         report.detail(f"rebuild {svc.name}", {**r, "load_before": load_before})
         differ = {t: d for t, d in r["differences"].items() if d}
         report.add("rebuild", f"{svc.name}: replay from offset 0", round(rate), "events/s", target=">= 20,000/s",
-                   ratio=rate / kp["consume_per_s"] if kp else None, ratio_to="kafka-python consume rate",
+                   ratio=rate / kp["consume_per_s"] if kp else None, ratio_to="Kafka consume rate (limits)",
                    note=f"{r['events']:,} events in {r['seconds']:.1f} s; load {load_before}; "
                         + (f"{r['chunks_one_by_one']} chunks applied one by one; " if r.get("chunks_one_by_one")
                            else "")

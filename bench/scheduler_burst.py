@@ -37,8 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient
 
 from devstack.procs import free_port
 from devstack.stack import SERVICES, Stack, StackConfig, repo_root
@@ -51,6 +49,7 @@ from scheduler_service.service_layer import test_clock
 from servicekit.clock import init_test_clock
 from servicekit.db import ensure_database, migrate_dsn, with_database
 from shared_events import Envelope, encode, new_envelope
+from shared_events import kafka as kafka_clients
 from shared_events.examples import ADDRESS, ITEMS, SETTINGS
 from shared_events.topics import ensure_topics, physical
 
@@ -97,13 +96,9 @@ def drop_database(server: str, dsn: str) -> None:
 
 
 def delete_topics(bootstrap: str, prefix: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-cleanup")
-    try:
-        mine = [t for t in admin.list_topics() if t.startswith(prefix)]
-        if mine:
-            admin.delete_topics(mine)
-    finally:
-        admin.close()
+    from devstack.testing import delete_topics as delete
+
+    delete(bootstrap, prefix)
 
 
 # -- the data ----------------------------------------------------------------------------------------------------
@@ -151,29 +146,25 @@ def load(dsn: str, envelopes: list[Envelope]) -> float:
 
 class Topic:
     def __init__(self, bootstrap: str, name: str) -> None:
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.bootstrap = bootstrap
+        self.admin = kafka_clients.admin(bootstrap)
         self.name = name
-        self.partitions = [TopicPartition(name, p) for p in sorted(self.consumer.partitions_for_topic(name) or [])]
+        self.partitions = list(kafka_clients.end_offsets(self.admin, [name]))
 
     def size(self) -> int:
-        return sum(self.consumer.end_offsets(self.partitions).values())
+        return sum(kafka_clients.end_offsets(self.admin, self.partitions).values())
 
     def distinct_order_due_keys(self) -> tuple[int, int]:
         """(records, distinct OrderDue keys) of the whole topic, read back from Kafka."""
-        self.consumer.assign(self.partitions)
-        self.consumer.seek_to_beginning(*self.partitions)
-        end = self.consumer.end_offsets(self.partitions)
         keys, records = set(), 0
-        while any(self.consumer.position(tp) < end[tp] for tp in self.partitions):
-            for recs in self.consumer.poll(timeout_ms=1000, max_records=50_000).values():
-                for r in recs:
-                    records += 1
-                    if dict(r.headers).get("event_type") == b"OrderDue":
-                        keys.add(r.key)
+        for r in kafka_clients.read_topic(self.name, self.bootstrap):
+            records += 1
+            if dict(r.headers or []).get("event_type") == b"OrderDue":
+                keys.add(r.key)
         return records, len(keys)
 
     def close(self) -> None:
-        self.consumer.close()
+        pass
 
 
 def wait_until(predicate: Any, timeout: float, interval: float = 0.01) -> float | None:

@@ -131,24 +131,21 @@ def publish(infra, topic_prefix, make_db, tmp_path, n: int) -> None:
 
 
 def committed_offsets(bootstrap: str, group: str) -> int:
-    from kafka import KafkaAdminClient
+    from confluent_kafka import ConsumerGroupTopicPartitions
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        return sum(meta.offset for meta in admin.list_group_offsets(group).get(group, {}).values())
-    finally:
-        admin.close()
+    from shared_events import kafka as kafka_clients
+
+    admin = kafka_clients.admin(bootstrap)
+    answer = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result()
+    return sum(tp.offset for tp in answer.topic_partitions or [] if tp.offset >= 0)
 
 
 def group_state(bootstrap: str, group: str) -> tuple[str, int]:
-    from kafka import KafkaAdminClient
+    from shared_events import kafka as kafka_clients
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        info = admin.describe_groups([group])[group]
-        return info["group_state"], len(info["members"])
-    finally:
-        admin.close()
+    admin = kafka_clients.admin(bootstrap)
+    info = admin.describe_consumer_groups([group])[group].result()
+    return info.state.name.capitalize(), len(info.members)
 
 
 @pytest.mark.integration
@@ -199,23 +196,11 @@ def test_a_consumer_finishes_its_batch_commits_and_leaves_its_group_on_sigterm(i
 
 def topic_count(bootstrap: str, topic: str) -> tuple[int, int]:
     """(records, distinct event ids) on a physical topic."""
-    from kafka import KafkaConsumer, TopicPartition
-
     from shared_events import decode
+    from shared_events import kafka as kafka_clients
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        ids = []
-        while any(consumer.position(tp) < end[tp] for tp in parts):
-            for records in consumer.poll(timeout_ms=1000).values():
-                ids += [decode(r.value).event_id for r in records]
-        return len(ids), len(set(ids))
-    finally:
-        consumer.close()
+    ids = [decode(r.value).event_id for r in kafka_clients.read_topic(topic, bootstrap)]
+    return len(ids), len(set(ids))
 
 
 @pytest.mark.integration

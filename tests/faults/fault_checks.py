@@ -16,7 +16,6 @@ from typing import Any
 import psycopg
 import requests
 import stripe
-from kafka import KafkaConsumer, TopicPartition
 
 from devstack.stack import SERVICES
 from shared_events.topics import dlq_name, event_topics
@@ -83,21 +82,11 @@ class TopicRecord:
 
 def read_all(bootstrap: str, physical_topics: list[str]) -> list[TopicRecord]:
     """Every record of the topics, from the beginning to the current end."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20)
-    try:
-        parts = [TopicPartition(t, p) for t in physical_topics for p in sorted(consumer.partitions_for_topic(t) or [])]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        out: list[TopicRecord] = []
-        while any(consumer.position(tp) < end[tp] for tp in parts):
-            for tp, recs in consumer.poll(timeout_ms=2000, max_records=5000).items():
-                out += [TopicRecord(tp.topic, tp.partition, r.offset, r.value or b"",
-                                    {k: v.decode(errors="replace") for k, v in (r.headers or [])})
-                        for r in recs if r.offset < end[tp]]
-        return out
-    finally:
-        consumer.close()
+    from shared_events import kafka as kafka_clients
+
+    return [TopicRecord(r.topic, r.partition, r.offset, r.value or b"",
+                        {k: v.decode(errors="replace") for k, v in (r.headers or [])})
+            for topic in physical_topics for r in kafka_clients.read_topic(topic, bootstrap)]
 
 
 class FaultChecks:

@@ -181,33 +181,30 @@ class FaultRun:
              json.dumps(dict(good, event_id=str(uuid.uuid4()), padding="x" * 920_000)).encode()),
         ]
         producer = kafka_clients.producer(self.stack.bootstrap)
-        futures = [(label, topic, True, producer.send(self.stack.cfg.topic_prefix + topic, key=b"fault", value=v))
-                   for label, topic, v in planted]
-        for label, topic, record in self.copies_of_real_events():
-            futures.append((label, topic, False, producer.send(self.stack.cfg.topic_prefix + topic, key=record[0],
-                                                               value=record[1])))
-        producer.flush()
-        for label, topic, dead, fut in futures:
-            meta = fut.get(timeout=30)
-            self.injected.append(Injected(label, topic, meta.partition, meta.offset, dead))
-        producer.close()
+        sending = [(label, topic, True, b"fault", v) for label, topic, v in planted]
+        sending += [(label, topic, False, key, value) for label, topic, (key, value) in self.copies_of_real_events()]
+        for label, topic, dead, key, value in sending:
+            partition, offset = kafka_clients.deliver_one(producer, self.stack.cfg.topic_prefix + topic, key, value)
+            self.injected.append(Injected(label, topic, partition, offset, dead))
 
     def copies_of_real_events(self) -> list[tuple[str, str, tuple[bytes, bytes]]]:
         """A few records already on the topics, sent again as they are (a producer retry, a replayed backup)."""
-        from kafka import KafkaConsumer, TopicPartition
+        from shared_events import kafka as kafka_clients
 
         out = []
-        consumer = KafkaConsumer(bootstrap_servers=self.stack.bootstrap, enable_auto_commit=False)
+        consumer = kafka_clients.consumer(None, self.stack.bootstrap)
         try:
             for topic in ("subscriptions.events", "customers.events", "identity.events", "shops.events"):
                 name = self.stack.cfg.topic_prefix + topic
-                tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or [])]
-                consumer.assign(tps)
-                consumer.seek_to_beginning(*tps)
-                recs = consumer.poll(timeout_ms=5000, max_records=3)
-                for batch in recs.values():
-                    for r in batch[:1]:
-                        out.append((f"copy of a {topic} record", topic, (r.key, r.value)))
+                meta = consumer.list_topics(name, timeout=30).topics[name]
+                consumer.assign([kafka_clients.TopicPartition(name, p, kafka_clients.OFFSET_BEGINNING)
+                                 for p in sorted(meta.partitions)])
+                first: dict[int, Any] = {}  # the first record of each partition among the first three read
+                for msg in kafka_clients.take(consumer, 3, 5.0):
+                    if msg.error() is None:
+                        first.setdefault(msg.partition(), msg)
+                out += [(f"copy of a {topic} record", topic, (m.key(), m.value())) for m in first.values()]
+                consumer.unassign()
         finally:
             consumer.close()
         return out
@@ -255,13 +252,10 @@ class FaultRun:
         return out
 
     def consumer_groups(self) -> list[str]:
-        from kafka import KafkaAdminClient
+        from shared_events import kafka as kafka_clients
 
-        admin = KafkaAdminClient(bootstrap_servers=self.stack.bootstrap)
-        try:
-            return sorted(g[0] if isinstance(g, tuple) else g["group_id"] for g in admin.list_groups())
-        finally:
-            admin.close()
+        admin = kafka_clients.admin(self.stack.bootstrap)
+        return sorted(g.group_id for g in admin.list_consumer_groups(request_timeout=30).result().valid)
 
     def stack_mail(self) -> list[dict[str, Any]]:
         import requests

@@ -26,7 +26,6 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from kafka import KafkaProducer, TopicPartition
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -39,6 +38,7 @@ from security_world import SERVICES, World, build_world, snapshot
 
 from devstack.stack import LOCAL_WEBHOOK_SECRET
 from devstack.testing import group_lag, wait_for
+from shared_events import kafka as kafka_clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -171,40 +171,26 @@ def poison(shop_id: str) -> list[tuple[str, str, bytes]]:
 
 
 def dead_letters(bootstrap: str, prefix: str) -> list[dict[str, str]]:
-    from kafka import KafkaConsumer, TopicPartition
-
+    from shared_events import kafka as kafka_clients
     from shared_events.topics import dlq_name, event_topics
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(prefix + dlq_name(t.name), 0) for t in event_topics()]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        out = []
-        while any(consumer.position(tp) < end[tp] for tp in parts):
-            for recs in consumer.poll(timeout_ms=2000).values():
-                out += [{k: v.decode(errors="replace") for k, v in (r.headers or [])} for r in recs]
-        return out
-    finally:
-        consumer.close()
+    return [{k: v.decode(errors="replace") for k, v in (r.headers or [])}
+            for t in event_topics() for r in kafka_clients.read_topic(prefix + dlq_name(t.name), bootstrap)]
 
 
 def test_every_consumer_dead_letters_poison_drops_duplicates_stays_up_and_changes_nothing(system, world):
     stack = system.stack
     prefix, bootstrap = stack.cfg.topic_prefix, stack.bootstrap
     before = snapshot(world)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=2_000_000)
+    producer = kafka_clients.producer(bootstrap, **{"message.max.bytes": 2_000_000})
     # the copies are chosen before any poison is planted: a "real" record is one the platform wrote
     copies = copies_of_real_records(bootstrap, prefix, producer)
     assert {t for t, _p, _o in copies} == {"subscriptions.events", "orders.events", "billing.events",
                                             "identity.events"}, copies
     planted = []
     for label, topic, value in poison(world.a.id):
-        meta = producer.send(prefix + topic, key=world.a.id.encode(), value=value).get(timeout=30)
-        planted.append((label, topic, meta.partition, meta.offset))
-    producer.flush()
-    producer.close()
+        partition, offset = kafka_clients.deliver_one(producer, prefix + topic, world.a.id.encode(), value)
+        planted.append((label, topic, partition, offset))
     names = {"subscription-service", "scheduler-service", f"{prefix}order-service", "billing-service"}
 
     def everyone_caught_up() -> bool:
@@ -244,36 +230,26 @@ def consumed(service: str) -> list[str]:
                               "catalog.events") if service in readers(t))
 
 
-def copies_of_real_records(bootstrap: str, prefix: str, producer: KafkaProducer) -> list[tuple[str, int, int]]:
+def copies_of_real_records(bootstrap: str, prefix: str, producer: kafka_clients.Producer
+                           ) -> list[tuple[str, int, int]]:
     """The first well-formed record of some topics (whatever partition holds it), sent again byte for byte: a
     producer retry, a restored backup. Only a record that decodes counts: a poison message planted earlier in the
     session is not a real record, and its copy is rightly dead-lettered."""
-    from kafka import KafkaConsumer
-
     from shared_events.envelope import DecodeError, decode
 
+    def decodes(value: bytes | None) -> bool:
+        try:
+            decode(value)
+            return True
+        except DecodeError:
+            return False
+
     out = []
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        for topic in ("subscriptions.events", "orders.events", "billing.events", "identity.events"):
-            parts = [TopicPartition(prefix + topic, p) for p in sorted(consumer.partitions_for_topic(prefix + topic))]
-            consumer.assign(parts)
-            consumer.seek_to_beginning(*parts)
-            end = consumer.end_offsets(parts)
-            found = None
-            while found is None and any(consumer.position(tp) < end[tp] for tp in parts):
-                for recs in consumer.poll(timeout_ms=2000).values():
-                    for r in recs:
-                        try:
-                            decode(r.value)
-                        except DecodeError:
-                            continue
-                        found = found or r
-            if found is not None:
-                meta = producer.send(prefix + topic, key=found.key, value=found.value).get(timeout=30)
-                out.append((topic, meta.partition, meta.offset))
-    finally:
-        consumer.close()
+    for topic in ("subscriptions.events", "orders.events", "billing.events", "identity.events"):
+        found = next((r for r in kafka_clients.read_topic(prefix + topic, bootstrap) if decodes(r.value)), None)
+        if found is not None:
+            partition, offset = kafka_clients.deliver_one(producer, prefix + topic, found.key, found.value)
+            out.append((topic, partition, offset))
     return out
 
 

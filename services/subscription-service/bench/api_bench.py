@@ -136,16 +136,13 @@ def main(n: int) -> None:
 def cleanup(server: str, name: str, bootstrap: str, prefix: str) -> None:
     """Drop the bench's own database and topics (nothing else)."""
     import psycopg
-    from kafka.admin import KafkaAdminClient
     from psycopg import sql
+
+    from devstack.testing import delete_topics
 
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix)])
-    finally:
-        admin.close()
+    delete_topics(bootstrap, prefix)
 
 
 if __name__ == "__main__":

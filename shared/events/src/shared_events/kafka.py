@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-__all__ = ["Consumer", "KafkaError", "KafkaException", "Producer", "Record", "TopicPartition", "admin",
-           "bootstrap_servers", "consumer", "deliver", "group_lag", "max_poll_records", "producer", "read_topic",
-           "record", "security_config", "send", "take"]
+__all__ = ["OFFSET_BEGINNING", "Consumer", "KafkaError", "KafkaException", "Producer", "Record", "TopicPartition",
+           "admin", "bootstrap_servers", "consumer", "deliver", "deliver_one", "end_offsets", "group_lag",
+           "max_poll_records", "producer", "read_topic", "record", "security_config", "send", "take"]
 
 
 LOG = logging.getLogger("kafka")  # librdkafka's log lines, served by the clients' poll, flush and consume
@@ -109,6 +109,19 @@ def deliver(producer_: Producer, messages: Iterable[Outgoing], timeout: float = 
     if refused:
         raise KafkaException(refused[0])
     return n
+
+
+def deliver_one(producer_: Producer, topic: str, key: bytes | None, value: bytes | None,
+                headers: list[tuple[str, bytes]] | None = None, timeout: float = 30) -> tuple[int, int]:
+    """Produce one message and wait for Kafka's acknowledgement; its (partition, offset)."""
+    answer: list[tuple[Any, Any]] = []
+    send(producer_, topic, key, value, headers, lambda err, msg: answer.append((err, msg)))
+    if producer_.flush(timeout) or not answer:
+        raise TimeoutError(f"a record to {topic} not acknowledged by Kafka in {timeout:.0f}s")
+    err, msg = answer[0]
+    if err is not None:
+        raise KafkaException(err)
+    return msg.partition(), msg.offset()
 
 
 def consumer(group_id: str | None, bootstrap: str | None = None, **overrides: Any) -> Consumer:
@@ -223,7 +236,6 @@ def group_lag(admin_: AdminClient, group: str, topics: Iterable[str] | None = No
     offset. On every partition of ``topics`` (one the group never committed counts from offset 0), or else on every
     partition the group has committed. None when the group has committed nothing."""
     from confluent_kafka import ConsumerGroupTopicPartitions
-    from confluent_kafka.admin import OffsetSpec
 
     answer = admin_.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
                                                 request_timeout=timeout)[group].result()
@@ -231,13 +243,29 @@ def group_lag(admin_: AdminClient, group: str, topics: Iterable[str] | None = No
                  for tp in answer.topic_partitions or [] if tp.offset >= 0}
     if not committed:
         return None
-    if topics is None:
-        parts = list(committed)
-    else:
+    ends = end_offsets(admin_, list(committed) if topics is None else topics, timeout)
+    return {tp: max(0, end - committed.get(tp, 0)) for tp, end in ends.items()}
+
+
+def end_offsets(admin_: AdminClient, partitions: Iterable[TopicPartition] | Iterable[str],
+                timeout: float = 30) -> dict[TopicPartition, int]:
+    """The end offset (the next record's) of each partition, or of every partition of each topic named; one
+    ListOffsets request."""
+    from confluent_kafka.admin import OffsetSpec
+
+    given: list[Any] = list(partitions)
+    wanted: list[TopicPartition] = given
+    if given and isinstance(given[0], str):
         known = admin_.list_topics(timeout=timeout).topics
-        parts = [TopicPartition(t, p) for t in topics if t in known for p in sorted(known[t].partitions)]
-    if not parts:
+        wanted = [TopicPartition(t, p) for t in given if t in known for p in sorted(known[t].partitions)]
+    if not wanted:
         return {}
-    ends = admin_.list_offsets({tp: OffsetSpec.latest() for tp in parts}, request_timeout=timeout)
-    return {TopicPartition(tp.topic, tp.partition): max(0, future.result().offset - committed.get(tp, 0))
-            for tp, future in ends.items()}
+    ends = admin_.list_offsets({tp: OffsetSpec.latest() for tp in wanted}, request_timeout=timeout)
+    out: dict[TopicPartition, int] = {}
+    for tp, future in ends.items():
+        try:
+            out[TopicPartition(tp.topic, tp.partition)] = future.result().offset
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise  # else the topic was deleted meanwhile: it has no end
+    return out
