@@ -139,15 +139,10 @@ def _snapshot(system) -> dict[str, Any]:
     out["stripe calls"] = scalar(db["billing-service"], "SELECT coalesce(sum(calls), 0) FROM charge_calls")
     out["payment intents"] = sorted(pi.id for pi in p.stripe().payment_intents.list({"limit": 100})
                                     .auto_paging_iter())
-    from kafka import KafkaConsumer, TopicPartition
+    from shared_events import kafka as kafka_clients
 
-    consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap)
-    try:
-        parts = [TopicPartition(t, n) for t in (physical(t.name, stack.cfg.topic_prefix) for t in all_topics())
-                 for n in (consumer.partitions_for_topic(t) or [])]
-        out["records on the topics"] = sum(consumer.end_offsets(parts).values())
-    finally:
-        consumer.close()
+    topics = [physical(t.name, stack.cfg.topic_prefix) for t in all_topics()]
+    out["records on the topics"] = sum(kafka_clients.end_offsets(kafka_clients.admin(stack.bootstrap), topics).values())
     return out
 
 
