@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 PACKAGES := shared/events shared/servicekit tools/devstack tools/platformctl services/subscription-service \
-            services/scheduler-service services/order-service services/billing-service
+            services/scheduler-service services/order-service services/billing-service services/web
 STAMP := $(VENV)/.installed-$(shell cat requirements/constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) 2>/dev/null | sha1sum | cut -c1-12)
 KAFKA_LIBS := tools/kafka/libs/.fetched
 # deploy/ validation tools (tests/deploy), in the git-ignored .tools/: kustomize from its Go module, checkov in
@@ -19,8 +19,19 @@ KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE := $(TOOLS)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 CHECKOV_STAMP := $(TOOLS)/checkov/.installed-$(shell sha1sum requirements/checkov.txt 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
+# The web app's front-end files (services/web/package.json pins them; `npm ci` from the npm registry into the
+# git-ignored node_modules/, the stylesheet copied into the app's git-ignored static/vendor/ and served by the app)
+# and its compiled translations (only the .po/.pot are committed).
+WEB := services/web
+WEB_VENDOR := $(WEB)/src/web_app/static/vendor
+WEB_ASSETS := $(WEB_VENDOR)/.installed-$(shell cat $(WEB)/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+WEB_I18N := $(WEB)/src/web_app/translations
+WEB_MO := $(patsubst %.po,%.mo,$(wildcard $(WEB_I18N)/*/LC_MESSAGES/messages.po))
+# make run's mailbox: Mailpit, built from its Go module into .tools/ like kustomize.
+MAILPIT_VERSION := v1.33.1
+MAILPIT := $(TOOLS)/mailpit-$(MAILPIT_VERSION)/mailpit
 
-.PHONY: help bootstrap deploy-tools up down status run test test-unit test-integration lint typecheck bench audit faults lock docs clean
+.PHONY: help bootstrap deploy-tools web-assets translations mailpit up down status run test test-unit test-integration lint typecheck bench audit faults lock docs clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,9 +56,32 @@ $(CHECKOV_STAMP): requirements/checkov.txt $(STAMP)
 	$(UV) pip install -q -p $(TOOLS)/checkov/bin/python -r requirements/checkov.txt
 	@rm -f $(TOOLS)/checkov/.installed-* && touch $@
 
+$(WEB_ASSETS): $(WEB)/package.json $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund --ignore-scripts --loglevel=error
+	@rm -rf $(WEB_VENDOR) && mkdir -p $(WEB_VENDOR)
+	cp $(WEB)/node_modules/@picocss/pico/css/pico.classless.min.css $(WEB_VENDOR)/
+	@touch $@
+
+$(WEB_I18N)/%/LC_MESSAGES/messages.mo: $(WEB_I18N)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile -d $(WEB_I18N) -l $*
+
+web-assets: $(WEB_ASSETS) $(WEB_MO) ## the web app's stylesheet and axe-core (npm, pinned) and compiled translations
+
+translations: $(STAMP) ## extract the web app's messages into messages.pot and update the .po files (then translate them)
+	cd $(WEB) && ../../$(VENV)/bin/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+		--sort-output --project web-app -o src/web_app/translations/messages.pot .
+	$(VENV)/bin/pybabel --quiet update -i $(WEB_I18N)/messages.pot -d $(WEB_I18N) --width 120 --no-fuzzy-matching \
+		--ignore-obsolete
+
+$(MAILPIT):
+	GOBIN=$(abspath $(dir $(MAILPIT))) go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+	@mkdir -p $(TOOLS)/bin && ln -sf ../mailpit-$(MAILPIT_VERSION)/mailpit $(TOOLS)/bin/mailpit
+
+mailpit: $(MAILPIT) ## the browsable mailbox of make run (into .tools/)
+
 deploy-tools: $(KUSTOMIZE) $(CHECKOV_STAMP) ## kustomize and checkov for the deploy/ checks (into .tools/)
 
-bootstrap: $(STAMP) $(KAFKA_LIBS) deploy-tools ## install the pinned Python packages and fetch the Kafka jars (idempotent)
+bootstrap: $(STAMP) $(KAFKA_LIBS) web-assets deploy-tools ## install the pinned Python packages, fetch the Kafka jars and the web app's files (idempotent)
 
 up: bootstrap ## start PostgreSQL, Kafka, localstripe and the SMTP sink (idempotent)
 	$(VENV)/bin/devstack up

@@ -1,0 +1,47 @@
+"""Forms (Flask-WTF: every form carries a CSRF token) and the services' refusals shown next to their fields.
+
+Errors follow the GOV.UK Design System's pattern: a summary at the top of the page linking to each field in
+error, the message by the field, and what the person typed kept in the form (``templates/macros/forms.html``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField
+from wtforms.validators import InputRequired, Length, Regexp
+
+from web_app.api import ApiError
+
+EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"  # the API checks it fully; this catches a typo before the round trip
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[
+        InputRequired(message=_l("Enter your email address")),
+        Length(max=254, message=_l("Email address must be 254 characters or fewer")),
+        Regexp(EMAIL_SHAPE, message=_l("Enter an email address in the correct format, like name@example.com")),
+    ], filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        render_kw={"autocomplete": "email", "spellcheck": "false"})
+    next = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    """A button and its CSRF token (signing in with a link, signing out)."""
+
+
+def show_problem(form: FlaskForm, error: ApiError, fields: Mapping[str, str] | None = None) -> None:
+    """Put a service's refusal on the form: each ``errors`` entry next to its field (``fields`` maps the API's
+    field names to the form's where they differ), anything else in the form's own errors (shown in the summary)."""
+    fields = fields or {}
+    for name, messages in error.errors.items():
+        target = fields.get(name, name)
+        if target in form._fields and target != "csrf_token":
+            field = form._fields[target]
+            field.errors = [*field.errors, *messages]
+        else:
+            form.form_errors.extend(messages)
+    if not error.errors and error.detail:
+        form.form_errors.append(error.detail)

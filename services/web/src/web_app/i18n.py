@@ -1,0 +1,79 @@
+"""Languages, dates and money, as the reader reads them (Flask-Babel and Babel's CLDR data).
+
+The language of a page: the signed-in customer's ``locale`` (a field of the customer), else their shop's, else the
+browser's ``Accept-Language``, else ``DEFAULT_LOCALE``; only languages we have complete translations for (en, fr).
+A page that read the customer and the shop calls :func:`use_reader`, so the choice is made from the API's data;
+the session remembers it for the pages that read neither (signing in, errors).
+Dates and times are shown in the shop's time zone; money is an integer of minor units in its ISO currency.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from babel.numbers import get_currency_precision
+from flask import current_app, g, request, session
+from flask_babel import Babel, format_currency, format_date, format_datetime, refresh
+
+from web_app.config import LOCALES
+
+
+def pick(*candidates: str | None) -> str | None:
+    """The first of the candidates that is a language we have (``fr_CA`` counts as ``fr``)."""
+    for c in candidates:
+        if c and c.replace("-", "_").split("_")[0].lower() in LOCALES:
+            return c.replace("-", "_").split("_")[0].lower()
+    return None
+
+
+def select_locale() -> str:
+    return (g.get("locale") or session.get("locale")
+            or pick(request.accept_languages.best_match(LOCALES) if request else None)
+            or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def select_timezone() -> str:
+    return g.get("timezone") or session.get("timezone") or "UTC"
+
+
+def use_reader(*, customer: dict[str, Any] | None = None, shop: dict[str, Any] | None = None) -> None:
+    """This page speaks the customer's language (else the shop's) and shows the shop's time zone."""
+    locale = pick((customer or {}).get("locale"), (shop or {}).get("locale"))
+    if locale:
+        g.locale = session["locale"] = locale
+    if shop and shop.get("timezone"):
+        g.timezone = session["timezone"] = shop["timezone"]
+    refresh()
+
+
+def _when(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def money(minor: int | None, currency: str) -> str:
+    """``money(1250, "EUR")`` -> "€12.50" (en) / "12,50 €" (fr): integer minor units, never a float."""
+    if minor is None:
+        return ""
+    return format_currency(Decimal(minor).scaleb(-get_currency_precision(currency)), currency)
+
+
+def when(value: str | datetime | None, fmt: str = "medium") -> str:
+    """A date and time, in the page's time zone (the shop's) and language."""
+    return format_datetime(_when(value), fmt) if value else ""
+
+
+def day(value: str | datetime | None, fmt: str = "full") -> str:
+    """A date alone, as the shop's time zone sees it."""
+    if not value:
+        return ""
+    from flask_babel import to_user_timezone
+
+    return format_date(to_user_timezone(_when(value)).date(), fmt)
+
+
+def init_app(app: Any) -> Babel:
+    babel = Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters.update(money=money, when=when, day=day)
+    return babel

@@ -1,0 +1,1 @@
+"""The pages, one blueprint per part: ``auth`` (signing in and out), ``customer`` (a customer's own pages)."""

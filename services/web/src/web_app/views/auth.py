@@ -1,0 +1,83 @@
+"""Signing in with a one-time link emailed to the person, and signing out.
+
+1. ``/shops/<shop>/sign-in`` asks for the address and posts it to ``POST /api/v1/sign-in-links``; the answer is the
+   same whether or not the address is a customer's (the API's 202 says nothing either). Where the person was going
+   (``next``) is kept in their session.
+2. The email's link opens ``/sign-in/<token>``: a page with one button, whose post exchanges the token for a
+   customer session (``POST /api/v1/sessions``). Not on the GET: mail scanners and link previews open links, and
+   would use up a one-time link before the person clicks it.
+3. The session's credential is kept in the encrypted session cookie; then the person goes where they were going.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, after_this_request, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from web_app import people
+from web_app.api import ApiError
+from web_app.forms import ConfirmForm, SignInForm, show_problem
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/shops/<uuid:shop_id>/sign-in", methods=["GET", "POST"])
+def ask_for_link(shop_id):  # type: ignore[no-untyped-def]
+    form = SignInForm(next=request.args.get("next"))
+    shop_id = str(shop_id)
+    if form.validate_on_submit():
+        try:
+            people.api(None).post("subscriptions", "/api/v1/sign-in-links",
+                                  {"email": form.email.data, "shop_id": shop_id})
+        except ApiError as err:
+            if err.status == 429:
+                form.form_errors.append(_("Too many sign-in links were asked for. Wait a few minutes, then try "
+                                          "again."))
+            elif err.status == 422:
+                show_problem(form, err)
+            else:
+                raise
+        else:
+            session["shop_id"] = shop_id
+            session["next"] = people.safe_next(form.next.data)
+            return redirect(url_for("auth.link_sent", shop_id=shop_id, email=form.email.data), 303)
+    return render_template("sign_in.html", form=form, shop_id=shop_id), 200 if not form.errors else 422
+
+
+@bp.get("/shops/<uuid:shop_id>/sign-in/sent")
+def link_sent(shop_id):  # type: ignore[no-untyped-def]
+    return render_template("sign_in_sent.html", shop_id=str(shop_id), email=request.args.get("email", ""))
+
+
+def _no_referrer(resp: Response) -> Response:
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the one-time token is in this page's address
+    return resp
+
+
+@bp.route("/sign-in/<token>", methods=["GET", "POST"])
+def use_link(token: str):  # type: ignore[no-untyped-def]
+    if len(token) > 200:
+        abort(404)
+    after_this_request(_no_referrer)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            issued = people.api(None).post("subscriptions", "/api/v1/sessions", {"token": token})
+        except ApiError as err:
+            if err.status not in (401, 422):
+                raise
+            return render_template("sign_in_expired.html", shop_id=session.get("shop_id")), 401
+        going = session.get("next")
+        person = people.sign_in(issued)
+        return redirect(going or url_for("customer.subscriptions", shop_id=person.shop_ids[0]), 303)
+    return render_template("sign_in_confirm.html", form=form)
+
+
+@bp.post("/sign-out")
+def sign_out():  # type: ignore[no-untyped-def]
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    shop_id = session.get("shop_ids", [None])[0]
+    people.sign_out()
+    return redirect(url_for("auth.ask_for_link", shop_id=shop_id) if shop_id else url_for("customer.home"), 303)

@@ -1,0 +1,65 @@
+"""French and English complete; the reader's language; money and dates as they read them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from web_app import i18n
+
+WEB = Path(__file__).resolve().parents[2]
+TRANSLATIONS = WEB / "src" / "web_app" / "translations"
+
+
+def ids(path: Path) -> set[str]:
+    with path.open("rb") as f:
+        return {m.id for m in read_po(f) if m.id}
+
+
+def test_every_message_of_the_pages_is_in_the_template_and_translated_in_french_and_english(tmp_path):
+    pot = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
+                    "-k", "lazy_gettext", "--no-location", "-o", str(pot), "."], cwd=WEB, check=True,
+                   capture_output=True)
+    assert ids(pot) == ids(TRANSLATIONS / "messages.pot"), "run `make translations` and translate what is new"
+    for lang in ("fr", "en"):
+        with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+            catalog = read_po(f)
+        untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        assert not untranslated, f"{lang}: {untranslated}"
+        assert {m.id for m in catalog if m.id} == ids(pot)
+
+
+def test_the_customers_language_comes_first_then_the_shops_then_the_browsers(make_app):
+    app = make_app()
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert i18n.select_locale() == "fr"
+        i18n.use_reader(customer={"locale": None}, shop={"locale": "en", "timezone": "Europe/Paris"})
+        assert i18n.select_locale() == "en"
+        i18n.use_reader(customer={"locale": "fr-BE"}, shop={"locale": "en"})
+        assert i18n.select_locale() == "fr"
+    with app.test_request_context("/", headers={"Accept-Language": "de, es"}):
+        assert i18n.select_locale() == "en"  # the default when nothing names a language we have
+
+
+def test_money_is_minor_units_in_the_readers_format(make_app):
+    app = make_app()
+    with app.test_request_context("/"):
+        i18n.use_reader(customer={"locale": "fr"})
+        assert i18n.money(123456, "EUR").replace("\u202f", " ").replace("\xa0", " ") == "1 234,56 €"
+        assert i18n.money(500, "JPY").replace("\xa0", " ") == "500 JPY" or "500" in i18n.money(500, "JPY")
+        i18n.use_reader(customer={"locale": "en"})
+        assert i18n.money(1250, "EUR") == "€12.50"
+        assert i18n.money(None, "EUR") == ""
+
+
+def test_times_are_shown_in_the_shops_time_zone(make_app):
+    app = make_app()
+    with app.test_request_context("/"):
+        i18n.use_reader(customer={"locale": "en"}, shop={"timezone": "Pacific/Auckland"})
+        shown = i18n.when("2026-03-01T23:30:00+00:00", "short")
+        assert shown.startswith("3/2/26") and "12:30" in shown
+        assert "Monday" in i18n.day("2026-03-01T23:30:00+00:00")  # 2 March in Auckland
