@@ -1,7 +1,7 @@
 """devstack: start, stop and inspect the local system.
 
   devstack up        infrastructure only (PostgreSQL, Kafka, localstripe, SMTP sink), databases, topics
-  devstack run       up + migrations + the four services + demo data; prints where everything listens
+  devstack run       up + migrations + the four services + the web app + demo data; prints where everything listens
   devstack status    what runs where
   devstack down      stop everything this folder started
   devstack logs NAME the tail of a process log
@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from devstack.stack import SERVICES, Stack
+from devstack.stack import SERVICES, Stack, web_installed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -40,6 +40,8 @@ def run(demo: bool = typer.Option(True, help="load the demo data")) -> None:
     stack.up()
     stack.migrate()
     stack.start_services()
+    if web_installed():
+        stack.start_web()
     console.print(f"[green]system up[/green] in {time.monotonic() - started:.1f}s")
     if demo:
         try:
@@ -49,6 +51,9 @@ def run(demo: bool = typer.Option(True, help="load the demo data")) -> None:
         if loader is not None:
             loader.load(stack, console)
     status()
+    if web_installed():
+        console.print(f"[bold]Web app: {stack.web_url}[/bold]  (customers sign in with a link emailed to them: read it "
+                      f"in the mailbox, {stack.smtp.web_url})")
 
 
 @app.command()

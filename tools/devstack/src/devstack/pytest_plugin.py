@@ -95,6 +95,7 @@ def infra() -> Iterator[Infra]:
         pg_fast=True,
         stripe_persist=False,
         service_ports={s.name: free_port() for s in SERVICES},
+        web_port=free_port(),
     )
     containers = []
     if not (cfg.external_db and cfg.external_kafka) and os.environ.get("DEVSTACK_NO_DOCKER") != "1" \

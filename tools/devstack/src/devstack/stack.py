@@ -67,6 +67,17 @@ SERVICES = [
     ServiceDef("billing-service", "billing_service", _port("BILLING_SERVICE_PORT", 8004), "billing"),
 ]
 
+WEB_PROCESS = "web.app"  # the web app (services/web): customers' pages, a client of the four APIs
+
+
+def web_installed() -> bool:
+    try:
+        importlib.import_module("web_app.app")
+        return True
+    except ImportError:
+        return False
+
+
 # the services' development defaults (servicekit.config): refused when APP_ENV=production
 DEFAULT_ADMIN_TOKEN = DEVELOPMENT_VALUES["ADMIN_TOKEN"]
 LOCAL_STRIPE_KEY = DEVELOPMENT_VALUES["STRIPE_API_KEY"]
@@ -89,6 +100,7 @@ class StackConfig:
     pg_fast: bool = False
     stripe_persist: bool = True
     service_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in SERVICES})
+    web_port: int = field(default_factory=lambda: _port("WEB_PORT", 8080))
     external_db: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
     external_kafka: str | None = field(default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None)
     external_stripe: str | None = field(default_factory=lambda: os.environ.get("STRIPE_API_BASE") or None)
@@ -134,6 +146,11 @@ class Stack:
 
     def service_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.cfg.service_ports[service]}"
+
+    @property
+    def web_url(self) -> str:
+        """Where people open the web app (the address the sign-in links emailed by subscription-service name)."""
+        return f"http://127.0.0.1:{self.cfg.web_port}"
 
     # -- infrastructure ----------------------------------------------------------------------------------------
 
@@ -188,6 +205,7 @@ class Stack:
             "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", LOCAL_WEBHOOK_SECRET),
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(self.cfg.smtp_port),
+            "PUBLIC_WEB_URL": self.web_url,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "PYTHONUNBUFFERED": "1",
         })
@@ -239,7 +257,36 @@ class Stack:
                        failed=lambda n=name: None if self.procs.running(n) else
                        f"{n} exited:\n{self.procs.log_path(n).read_text()[-3000:]}")
 
+    def web_env(self) -> dict[str, str]:
+        """The web app's settings (web_app.config): the four APIs, its own address, plain http on loopback."""
+        env = dict(os.environ)
+        env.update({
+            "SERVICE_NAME": "web",
+            "APP_ENV": os.environ.get("APP_ENV", "development"),
+            "PORT": str(self.cfg.web_port),
+            "PUBLIC_WEB_URL": self.web_url,
+            "SESSION_COOKIE_SECURE": "0",  # http://127.0.0.1: a Secure cookie would not come back
+            "STRIPE_API_BASE": self.stripe_url,
+            "PYTHONUNBUFFERED": "1",
+        })
+        for other in SERVICES:
+            env[other.package.upper().replace("_SERVICE", "") + "_SERVICE_URL"] = self.service_url(other.name)
+        return env
+
+    def start_web(self, wait: bool = True, timeout: float = 60) -> None:
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        self.procs.spawn(WEB_PROCESS, [gunicorn, "-c", "python:servicekit.gunicorn_conf", "web_app.app:create_app()"],
+                         env=self.web_env())
+        if wait:
+            wait_until(lambda: port_open(self.cfg.web_port), timeout, f"the web app to listen on {self.cfg.web_port}",
+                       failed=lambda: None if self.procs.running(WEB_PROCESS) else
+                       f"the web app exited:\n{self.procs.log_path(WEB_PROCESS).read_text()[-3000:]}")
+
+    def stop_web(self) -> None:
+        self.procs.stop(WEB_PROCESS)
+
     def stop_services(self) -> None:
+        self.stop_web()
         for svc in SERVICES:
             for name in self.process_names(svc):
                 self.procs.stop(name)
@@ -263,4 +310,6 @@ class Stack:
             for name in self.process_names(svc):
                 where = self.service_url(svc.name) if name.endswith(".api") else "-"
                 rows.append((name, "running" if self.procs.running(name) else "stopped", where))
+        if web_installed():
+            rows.append((WEB_PROCESS, "running" if self.procs.running(WEB_PROCESS) else "stopped", self.web_url))
         return rows
