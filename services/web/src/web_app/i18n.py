@@ -13,9 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from babel.dates import format_skeleton, format_time, get_datetime_format
 from babel.numbers import get_currency_precision
 from flask import current_app, g, request, session
-from flask_babel import Babel, format_currency, format_date, format_datetime, refresh
+from flask_babel import Babel, format_currency, format_date, get_locale, refresh, to_user_timezone
 
 from web_app.config import LOCALES
 
@@ -59,17 +60,21 @@ def money(minor: int | None, currency: str) -> str:
     return format_currency(Decimal(minor).scaleb(-get_currency_precision(currency)), currency)
 
 
-def when(value: str | datetime | None, fmt: str = "medium") -> str:
-    """A date and time, in the page's time zone (the shop's) and language."""
-    return format_datetime(_when(value), fmt) if value else ""
+def when(value: str | datetime | None) -> str:
+    """A date and time to the minute, in the page's time zone (the shop's) and language, joined as CLDR joins
+    them for that language: "Wed, Dec 9, 2026, 3:04 AM", "mer. 9 déc. 2026, 03:04"."""
+    if not value:
+        return ""
+    local, locale = to_user_timezone(_when(value)), get_locale()
+    joined = str(get_datetime_format("medium", locale=locale))
+    return joined.replace("{1}", format_skeleton("yMMMEd", local, locale=locale)).replace(
+        "{0}", format_time(local, "short", tzinfo=local.tzinfo, locale=locale))
 
 
 def day(value: str | datetime | None, fmt: str = "full") -> str:
     """A date alone, as the shop's time zone sees it."""
     if not value:
         return ""
-    from flask_babel import to_user_timezone
-
     return format_date(to_user_timezone(_when(value)).date(), fmt)
 
 

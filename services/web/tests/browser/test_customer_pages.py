@@ -87,8 +87,8 @@ def test_a_customer_signs_in_with_the_emailed_link_and_sees_their_subscription(w
     assert "Weekly box" in article.inner_text() and "Active" in article.inner_text()
     rows = {r.locator("th").inner_text(): r.locator("td").all_inner_texts()
             for r in article.locator("tbody tr").all()}
-    assert rows["Vegetable box"] == ["1", "€20.00", "€20.00"]
-    assert rows["Eggs x6"] == ["2", "€3.50", "€7.00"]
+    assert rows["Vegetable box\n€20.00 each"] == ["1", "€20.00"]
+    assert rows["Eggs x6\n€3.50 each"] == ["2", "€7.00"]
     assert "€32.00" in article.locator("tfoot").inner_text()  # 20 + 7 + 5 delivery
     deliveries = article.locator(".deliveries li").all_inner_texts()
     assert [d.split("\n")[0].split(" ")[:2] for d in deliveries] == [["Week", "1"], ["Week", "2"]]

@@ -60,6 +60,8 @@ def test_times_are_shown_in_the_shops_time_zone(make_app):
     app = make_app()
     with app.test_request_context("/"):
         i18n.use_reader(customer={"locale": "en"}, shop={"timezone": "Pacific/Auckland"})
-        shown = i18n.when("2026-03-01T23:30:00+00:00", "short")
-        assert shown.startswith("3/2/26") and "12:30" in shown
+        assert i18n.when("2026-03-01T23:30:00+00:00") == "Mon, Mar 2, 2026, 12:30\u202fPM"
+        i18n.use_reader(customer={"locale": "fr"}, shop={"timezone": "Pacific/Auckland"})
+        assert i18n.when("2026-03-01T23:30:00+00:00") == "lun. 2 mars 2026, 12:30"
+        i18n.use_reader(customer={"locale": "en"})
         assert "Monday" in i18n.day("2026-03-01T23:30:00+00:00")  # 2 March in Auckland
