@@ -83,19 +83,19 @@ deploy-tools: $(KUSTOMIZE) $(CHECKOV_STAMP) ## kustomize and checkov for the dep
 
 bootstrap: $(STAMP) $(KAFKA_LIBS) web-assets deploy-tools ## install the pinned Python packages, fetch the Kafka jars and the web app's files (idempotent)
 
-up: bootstrap ## start PostgreSQL, Kafka, localstripe and the SMTP sink (idempotent)
-	$(VENV)/bin/devstack up
+up: bootstrap $(MAILPIT) ## start PostgreSQL, Kafka, localstripe and the mailbox (Mailpit) (idempotent)
+	MAILPIT=$(abspath $(MAILPIT)) $(VENV)/bin/devstack up
 
-run: bootstrap ## infrastructure + migrations + the four services + demo data
-	$(VENV)/bin/devstack run
+run: bootstrap $(MAILPIT) ## infrastructure + migrations + the four services + the web app + demo data; Mailpit as mailbox
+	MAILPIT=$(abspath $(MAILPIT)) $(VENV)/bin/devstack run
 
 status: ## what runs where
-	$(VENV)/bin/devstack status
+	MAILPIT=$(abspath $(MAILPIT)) $(VENV)/bin/devstack status
 
 down: ## stop everything `make up`/`make run` started
-	$(VENV)/bin/devstack down
+	MAILPIT=$(abspath $(MAILPIT)) $(VENV)/bin/devstack down
 
-test: bootstrap ## all tests (unit, integration on real components, deploy validation)
+test: bootstrap $(MAILPIT) ## all tests (unit, integration on real components, deploy validation)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: bootstrap ## only the tests that need no I/O

@@ -118,7 +118,7 @@ def _print_guide(stack: Any, platform: Platform, loaded: list[dict[str, Any]], c
     console.print("API docs (OpenAPI at /openapi.json):")
     for s in SERVICES:
         console.print(f"  {s.name:22} {stack.service_url(s.name)}/docs")
-    console.print(f"Emails sent (SMTP sink): {stack.smtp.api_url}/messages")
+    console.print(f"Emails sent (the mailbox): {stack.smtp.web_url}")
     console.print(f"Admin token (local only): {stack.cfg.admin_token}")
     for hub in loaded:
         shop: Shop = hub["shop"]

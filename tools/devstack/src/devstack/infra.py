@@ -235,6 +235,10 @@ class SmtpSink:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def web_url(self) -> str:
+        return f"{self.api_url}/messages"
+
     def running(self) -> bool:
         return self.procs.running(self.name) and port_open(self.smtp_port) and port_open(self.http_port)
 
@@ -246,6 +250,44 @@ class SmtpSink:
                                      str(self.state / "mail.jsonl")])
         wait_until(lambda: port_open(self.smtp_port) and port_open(self.http_port), 30, "the SMTP sink to start",
                    failed=lambda: None if self.procs.running(self.name) else "smtp sink exited")
+
+    def stop(self) -> None:
+        self.procs.stop(self.name)
+
+
+@dataclass
+class Mailpit:
+    """make run's mailbox: Mailpit (built by the Makefile into .tools/), a web page to read the emails the platform
+    sends (sign-in links first) and its REST API (``/api/v1/...``), both on loopback. Tests keep the SMTP sink."""
+
+    procs: ProcessTable
+    state: Path
+    binary: Path
+    smtp_port: int = 1025
+    http_port: int = 8025
+    name: str = "mailpit"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def web_url(self) -> str:
+        return self.api_url + "/"
+
+    def running(self) -> bool:
+        return self.procs.running(self.name) and port_open(self.smtp_port) and port_open(self.http_port)
+
+    def start(self) -> None:
+        if self.running():
+            return
+        if not self.binary.exists():
+            raise RuntimeError(f"{self.binary} is missing: make mailpit")
+        self.procs.spawn(self.name, [str(self.binary), "--smtp", f"127.0.0.1:{self.smtp_port}", "--listen",
+                                     f"127.0.0.1:{self.http_port}", "--database", str(self.state / "mailpit.db"),
+                                     "--smtp-auth-accept-any", "--smtp-auth-allow-insecure"])
+        wait_until(lambda: port_open(self.smtp_port) and port_open(self.http_port), 30, "Mailpit to start",
+                   failed=lambda: None if self.procs.running(self.name) else "mailpit exited")
 
     def stop(self) -> None:
         self.procs.stop(self.name)

@@ -96,6 +96,7 @@ def infra() -> Iterator[Infra]:
         stripe_persist=False,
         service_ports={s.name: free_port() for s in SERVICES},
         web_port=free_port(),
+        mailpit=None,  # tests read the project's SMTP sink
     )
     containers = []
     if not (cfg.external_db and cfg.external_kafka) and os.environ.get("DEVSTACK_NO_DOCKER") != "1" \

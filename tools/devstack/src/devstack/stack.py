@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.infra import Kafka, LocalStripe, Postgres, SmtpSink, ensure_kafka_libs, kafka_libs_dir
+from devstack.infra import Kafka, LocalStripe, Mailpit, Postgres, SmtpSink, ensure_kafka_libs, kafka_libs_dir
 from devstack.procs import ProcessTable, port_open, wait_until
 from servicekit.config import DEVELOPMENT_VALUES
 
@@ -101,6 +101,8 @@ class StackConfig:
     stripe_persist: bool = True
     service_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in SERVICES})
     web_port: int = field(default_factory=lambda: _port("WEB_PORT", 8080))
+    # MAILPIT=<binary> (make run sets it): the mailbox is Mailpit, with its web page; else the project's SMTP sink
+    mailpit: str | None = field(default_factory=lambda: os.environ.get("MAILPIT") or None)
     external_db: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
     external_kafka: str | None = field(default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None)
     external_stripe: str | None = field(default_factory=lambda: os.environ.get("STRIPE_API_BASE") or None)
@@ -116,7 +118,9 @@ class Stack:
         self.kafka = Kafka(self.cfg.state / "kafka", kafka_libs_dir(self.root), self.procs, self.cfg.kafka_port,
                            self.cfg.kafka_controller_port)
         self.stripe = LocalStripe(self.procs, self.cfg.state, self.cfg.stripe_port)
-        self.smtp = SmtpSink(self.procs, self.cfg.state, self.cfg.smtp_port, self.cfg.smtp_http_port)
+        self.smtp: SmtpSink | Mailpit = (
+            Mailpit(self.procs, self.cfg.state, Path(self.cfg.mailpit), self.cfg.smtp_port, self.cfg.smtp_http_port)
+            if self.cfg.mailpit else SmtpSink(self.procs, self.cfg.state, self.cfg.smtp_port, self.cfg.smtp_http_port))
 
     # -- addresses ---------------------------------------------------------------------------------------------
 
@@ -178,6 +182,8 @@ class Stack:
     def down(self) -> None:
         self.stop_services()
         self.smtp.stop()
+        for mailbox in ("smtp-sink", "mailpit"):  # the one of an earlier `up` with the other mailbox
+            self.procs.stop(mailbox)
         if not self.cfg.external_stripe:
             self.stripe.stop()
         if not self.cfg.external_kafka:
@@ -304,8 +310,8 @@ class Stack:
                      ("running" if self.kafka.running() else "stopped"), self.bootstrap))
         rows.append(("localstripe", "external" if self.cfg.external_stripe else
                      ("running" if self.stripe.running() else "stopped"), self.stripe_url))
-        rows.append(("smtp-sink", "running" if self.smtp.running() else "stopped",
-                     f"smtp://127.0.0.1:{self.cfg.smtp_port}  api {self.smtp.api_url}/messages"))
+        rows.append((self.smtp.name, "running" if self.smtp.running() else "stopped",
+                     f"smtp://127.0.0.1:{self.cfg.smtp_port}  mailbox {self.smtp.web_url}"))
         for svc in SERVICES:
             for name in self.process_names(svc):
                 where = self.service_url(svc.name) if name.endswith(".api") else "-"
