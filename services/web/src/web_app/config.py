@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlparse
 
-from servicekit.config import ConfigError, env, env_bool, env_int
+from servicekit.config import (
+    DEVELOPMENT_VALUES,
+    ConfigError,
+    env,
+    env_bool,
+    env_int,
+    refuse_development_values,
+)
 from web_app import DEFAULT_PORT
 
 LOCALES = ("en", "fr")
@@ -37,7 +44,7 @@ class WebSettings:
     app_env: str = "development"
     cookie_secure: bool = True
     session_lifetime: timedelta = timedelta(hours=12)
-    stripe_publishable_key: str = "pk_test_local_development"
+    stripe_publishable_key: str = DEVELOPMENT_VALUES["STRIPE_PUBLISHABLE_KEY"]
     stripe_api_base: str | None = None
     default_locale: str = "en"
     api_timeout_s: float = 10.0
@@ -45,9 +52,12 @@ class WebSettings:
     def __post_init__(self) -> None:
         if self.default_locale not in LOCALES:
             raise ConfigError(f"DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
+        refuse_development_values(self.app_env, {"SECRET_KEY": self.secret_key,
+                                                 "STRIPE_PUBLISHABLE_KEY": self.stripe_publishable_key},
+                                  {**DEVELOPMENT_VALUES, "SECRET_KEY": LOCAL_SECRET_KEY})
         if self.app_env == "production":
-            if self.secret_key == LOCAL_SECRET_KEY or len(self.secret_key) < 32:
-                raise ConfigError("SECRET_KEY must be set (32 characters or more) when APP_ENV=production")
+            if len(self.secret_key) < 32:
+                raise ConfigError("SECRET_KEY must be 32 characters or more when APP_ENV=production")
             if not self.cookie_secure:
                 raise ConfigError("SESSION_COOKIE_SECURE=0 is refused when APP_ENV=production")
         if self.session_lifetime <= timedelta(0):
@@ -68,6 +78,6 @@ class WebSettings:
                    app_env=env("APP_ENV", "development") or "development",
                    cookie_secure=env_bool("SESSION_COOKIE_SECURE", True),
                    session_lifetime=timedelta(hours=env_int("SESSION_HOURS", 12)),
-                   stripe_publishable_key=env("STRIPE_PUBLISHABLE_KEY") or "pk_test_local_development",
+                   stripe_publishable_key=env("STRIPE_PUBLISHABLE_KEY") or DEVELOPMENT_VALUES["STRIPE_PUBLISHABLE_KEY"],
                    stripe_api_base=env("STRIPE_API_BASE"), default_locale=env("DEFAULT_LOCALE", "en") or "en",
                    api_timeout_s=float(env_int("API_TIMEOUT_S", 10)))

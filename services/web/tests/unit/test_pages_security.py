@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import g
 from werkzeug.http import parse_set_header
 
 from web_app import security
@@ -16,8 +17,9 @@ def test_every_page_forbids_inline_scripts_framing_and_foreign_sources(client, s
         resp = client.get(path)
         csp = resp.headers["Content-Security-Policy"]
         directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
-        assert directives["default-src"] == "'self'"
-        assert directives["script-src"] == "'self'"
+        assert directives["default-src"] == "'none'"  # servicekit's: only what each directive names
+        assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+        assert directives["form-action"] == "'self'"
         assert directives["frame-ancestors"] == "'none'"
         assert "unsafe" not in csp
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
@@ -33,12 +35,13 @@ def test_a_page_may_widen_its_own_policy_but_never_allow_inline_scripts_or_frami
     app = make_app()
     with app.test_request_context("/"):
         security.allow({"script-src": ["http://127.0.0.1:8420"], "frame-src": ["http://127.0.0.1:8420"]})
-        for bad in ({"script-src": ["'unsafe-inline'"]}, {"frame-ancestors": ["*"]}, {"default-src": ["*"]}):
+        for bad in ({"script-src": ["'unsafe-inline'"]}, {"script-src": ["'unsafe-eval'"]},
+                    {"frame-ancestors": ["*"]}):
             with pytest.raises(ValueError):
                 security.allow(bad)
-        policy = security.content_security_policy(security.g.csp_extra)
+        policy = security.content_security_policy(g.csp_extra)
     assert "script-src 'self' http://127.0.0.1:8420" in policy
-    assert "frame-src 'self' http://127.0.0.1:8420" in policy
+    assert "frame-src http://127.0.0.1:8420" in policy
 
 
 def test_the_session_cookie_is_httponly_samesite_lax_secure_and_expires(make_app, shop_id):
@@ -102,3 +105,15 @@ def test_every_form_on_the_pages_carries_a_csrf_token(client, shop_id):
 def test_vary_and_headers_are_parseable(client, shop_id):
     resp = client.get(f"/shops/{shop_id}/sign-in")
     assert "Cookie" in parse_set_header(resp.headers.get("Vary"))
+
+
+def test_production_refuses_the_development_secret_key_and_insecure_cookies(make_app):
+    from servicekit.config import ConfigError
+    from web_app.config import LOCAL_SECRET_KEY
+
+    for bad in ({"secret_key": LOCAL_SECRET_KEY}, {"secret_key": "short"}, {"cookie_secure": False},
+                {"stripe_publishable_key": "pk_test_local_development"}):
+        with pytest.raises(ConfigError):
+            make_app(app_env="production", **{"secret_key": "s" * 40, "cookie_secure": True,
+                                              "stripe_publishable_key": "pk_live_x", **bad})
+    make_app(app_env="production", secret_key="s" * 40, cookie_secure=True, stripe_publishable_key="pk_live_x")
