@@ -125,9 +125,12 @@ def _print_guide(stack: Any, platform: Platform, loaded: list[dict[str, Any]], c
         console.print(f"\n[bold]{shop.data['name']}[/bold] ({shop.id}), schedule '{hub['schedule']['name']}', "
                       f"first cycle {hub['cycles'][0]['opens_at_local']} -> {hub['cycles'][0]['closes_at_local']}")
         console.print(f"  manager token: {shop.manager_token}")
+        console.print(f"  customers' pages: {stack.web_url}/shops/{shop.id}/subscriptions (sign in with a customer's "
+                      "address below; the link arrives in the mailbox)")
         for c in hub["customers"]:
-            console.print(f"  customer {c['name']:16} ({c['card']}): token {c['token']}")
-    console.print("\nCustomers with a card signed in with the link emailed to them (see the SMTP sink): their token is "
+            email = f" <{c['email']}>" if c.get("email") else ""
+            console.print(f"  customer {c['name']:16}{email} ({c['card']}): token {c['token']}")
+    console.print("\nCustomers with a card signed in with the link emailed to them (see the mailbox): their token is "
                   "that session, the only kind that may change a card or the consent to charges. A customer asks "
                   "for a new link with POST /api/v1/sign-in-links {email, shop_id}.")
     first = loaded[0]["shop"]
