@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,9 @@ SERVICES = {
     "order-service": "order_service",
     "billing-service": "billing_service",
 }
+# The web app (services/web): one API process, no database, no Kafka; a client of the four APIs.
+WEB = "web"
+WEB_PACKAGE = "web_app"
 # Processes whose entrypoint module is allowed to be missing (none: every deployed process exists in code).
 PENDING: dict[str, set[str]] = {}
 NOT_WORKERS = {"api", "migrate", "rebuild"}  # the processes that are not in WORKERS
@@ -381,10 +385,18 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs
         name = obj["metadata"]["name"]
         svc, component = labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]
         mine = [p for p in policies if selects(p, labels)]
+        web_source = {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "api",
+                                                      "app.kubernetes.io/name": WEB}}}
         assert any(set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} and not p["spec"].get("ingress")
                    and not p["spec"].get("egress") for p in mine), f"{name}: not denied by default"
         egress = set().union(*[rule_ports(r) for p in mine for r in p["spec"].get("egress", [])])
         needed = {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 9092)}
+        if svc == WEB:  # DNS and the four APIs' pods, nothing else
+            assert egress == {("UDP", 53), ("TCP", 53), ("TCP", API_PORT)}, name
+            [to_apis] = [r for p in mine for r in p["spec"].get("egress", []) if ("TCP", API_PORT) in rule_ports(r)]
+            apis = {"app.kubernetes.io/component": "api", "app.kubernetes.io/part-of": "recurring-orders"}
+            assert to_apis["to"] == [{"podSelector": {"matchLabels": apis}}]
+            needed = egress
         assert needed <= egress, f"{name}: DNS, PostgreSQL and Kafka"
         smtp = {("TCP", 25), ("TCP", 465), ("TCP", 587)}
         https = {("TCP", 443)}
@@ -392,6 +404,8 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs
         extra = (smtp if svc in ("order-service", "subscription-service") else set()) | \
             (https if svc in ("billing-service", "subscription-service") else set())
         assert egress == needed | extra, name
+        if component == "api" and svc != WEB:  # the web app's pages call every API
+            assert any(web_source in r["from"] for p in mine for r in p["spec"].get("ingress", [])), name
         for p in mine:
             for rule in p["spec"].get("egress", []):
                 if ("TCP", 443) in rule_ports(rule):  # Stripe: public addresses only
@@ -404,7 +418,8 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs
         sources = {json.dumps(f, sort_keys=True) for r in ingress_rules for f in r["from"]}
         from_ingress = any("ingress-nginx" in s for s in sources)
         assert from_ingress == (component == "api"), f"{name}: only the APIs are reachable from the ingress controller"
-        assert all("ingress-nginx" in s or '"monitoring"' in s for s in sources), name
+        web = json.dumps(web_source, sort_keys=True)
+        assert all("ingress-nginx" in s or '"monitoring"' in s or (s == web and svc != WEB) for s in sources), name
 
 
 # -- configuration, secrets, environments --------------------------------------------------------------------------
@@ -416,6 +431,12 @@ SAMPLE_ARGUMENT = {"uuid": "00000000-0000-4000-8000-000000000000", "path": "samp
 CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>")
 
 
+def web_app() -> Any:
+    from web_app.app import create_app
+
+    return create_app()
+
+
 @functools.cache
 def app_paths(svc: str) -> dict[str, bool]:
     """Every path of the service's Flask app (from its URL map, a sample value in each variable part) -> whether
@@ -425,7 +446,7 @@ def app_paths(svc: str) -> dict[str, bool]:
     from servicekit.web.app import is_internal
 
     marks: dict[str, set[bool]] = {}
-    with service_app(SERVICES[svc]) as app:
+    with (nullcontext(web_app()) if svc == WEB else service_app(SERVICES[svc])) as app:
         for rule in app.url_map.iter_rules():
             path = CONVERTER.sub(lambda m: SAMPLE_ARGUMENT.get(m.group(1) or "", "sample"), rule.rule)
             marks.setdefault(path, set()).add(is_internal(app.view_functions[rule.endpoint]))
@@ -477,7 +498,7 @@ def test_the_ingress_publishes_every_public_route_of_every_app_and_nothing_inter
             service = by_name(objs, "Service", p["backend"]["service"]["name"])
             assert p["backend"]["service"]["port"]["name"] in {q["name"] for q in service["spec"]["ports"]}
     unrouted, exposed = [], []
-    for svc in SERVICES:
+    for svc in [*SERVICES, WEB]:
         for path, internal in sorted(app_paths(svc).items()):
             reached = [h for h in hosts if ingress_backend(ingress, h, path) == svc]
             if internal and reached:
@@ -487,7 +508,7 @@ def test_the_ingress_publishes_every_public_route_of_every_app_and_nothing_inter
     assert not unrouted, f"{overlay}: public routes the Ingress does not send to their app: {unrouted}"
     assert not exposed, f"{overlay}: internal routes reachable through the Ingress: {exposed}"
     # the check sees both kinds: each app has internal paths (probes, metrics) and public ones
-    for svc in SERVICES:
+    for svc in [*SERVICES, WEB]:
         assert {True, False} <= set(app_paths(svc).values()), svc
     assert app_paths("scheduler-service")["/api/v1/test-clock"] is True
     assert app_paths("billing-service")["/webhooks/stripe"] is False
@@ -548,6 +569,14 @@ def test_every_process_of_a_service_gets_the_configuration_it_reads(overlay):
             sources = {f["configMapRef"]["name"] for f in c.get("envFrom", [])}
             assert sources == {"recurring-orders-platform", f"{svc}-config"}
             names = set(platform) | set(own) | env_names(c)
+            if svc == WEB:  # web_app.config: the four APIs in-cluster, its own address, its secret key
+                env = {e["name"]: e.get("value") for e in c.get("env", [])}
+                in_cluster = {f"{s.split('-')[0].upper()}_SERVICE_URL": f"http://{s}" for s in SERVICES}
+                assert in_cluster.items() <= env.items()
+                assert {"PUBLIC_WEB_URL", "SECRET_KEY", "APP_ENV", "PORT", "BIND_HOST"} <= names
+                assert own["SERVICE_NAME"] == WEB and own["PORT"] == str(API_PORT)
+                assert not names & {"DATABASE_URL", "ADMIN_TOKEN", "STRIPE_API_KEY"}, "it holds no such secret"
+                continue
             assert {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "TOPIC_PREFIX", "APP_ENV", "LOG_LEVEL",
                     "SERVICE_NAME"} <= names, obj["metadata"]["name"]
             assert own["SERVICE_NAME"] == svc
@@ -634,6 +663,12 @@ def test_every_worker_a_service_declares_has_a_deployment(svc):
 
 @pytest.mark.parametrize(("svc", "component"), sorted({(s, c) for s, c, _ in deployed_processes()}))
 def test_each_deployed_command_runs_an_entrypoint_that_exists(svc, component):
+    if svc == WEB:
+        command = next(cmd for s, c, cmd in deployed_processes() if (s, c) == (svc, component))
+        assert component == "api" and command == dockerfile_cmd(WEB) == [
+            "gunicorn", "-c", "python:servicekit.gunicorn_conf", "--no-control-socket", "web_app.app:create_app()"]
+        assert "def create_app(" in (ROOT / "services/web/src/web_app/app.py").read_text()
+        return
     pkg = SERVICES[svc]
     command = next(cmd for s, c, cmd in deployed_processes() if (s, c) == (svc, component))
     folder = ROOT / "services" / svc / "src" / pkg / "entrypoints"
@@ -658,7 +693,8 @@ def test_each_deployed_command_runs_an_entrypoint_that_exists(svc, component):
 
 
 LOCAL_PACKAGES = {"shared-events": "shared/events", "servicekit": "shared/servicekit",
-                  **{svc: f"services/{svc}" for svc in SERVICES}}
+                  **{svc: f"services/{svc}" for svc in SERVICES}, "web-app": "services/web"}
+IMAGES = {**{svc: (svc, pkg) for svc, pkg in SERVICES.items()}, WEB: ("web-app", WEB_PACKAGE)}  # folder: dist, pkg
 
 
 def requirement_closure(dist: str, extras: frozenset[str] = frozenset(), seen: set[str] | None = None) -> set[str]:
@@ -686,13 +722,14 @@ def requirement_closure(dist: str, extras: frozenset[str] = frozenset(), seen: s
     return seen
 
 
-@pytest.mark.parametrize("svc", SERVICES)
+@pytest.mark.parametrize("svc", IMAGES)
 def test_the_image_installs_every_third_party_module_the_service_imports(svc):
     """The image installs the service's, shared-events' and servicekit's declared dependencies only (not
     requirements.in): an undeclared import works in the development virtualenv and fails in the container."""
-    closure = {k.split("[")[0] for k in requirement_closure(svc)}
+    dist, pkg = IMAGES[svc]
+    closure = {k.split("[")[0] for k in requirement_closure(dist)}
     mapping = metadata.packages_distributions()
-    own = {SERVICES[svc], "shared_events", "servicekit"}
+    own = {pkg, "shared_events", "servicekit"}
     missing = {}
     sources = [ROOT / "services" / svc / "src", ROOT / "shared/events/src", ROOT / "shared/servicekit/src"]
     for path in (p for folder in sources for p in folder.rglob("*.py")):
@@ -729,7 +766,7 @@ def dockerfile_cmd(svc: str) -> list[str]:
 
 
 def test_there_is_one_dockerfile_per_service_and_nothing_else():
-    assert {p.name for p in DOCKER.iterdir()} == {f"{s}.Dockerfile" for s in SERVICES}
+    assert {p.name for p in DOCKER.iterdir()} == {f"{s}.Dockerfile" for s in [*SERVICES, WEB]}
 
 
 def test_hadolint_finds_nothing_in_any_dockerfile():
@@ -760,13 +797,27 @@ def test_each_image_is_multi_stage_pinned_non_root_without_healthcheck(svc):
     assert text == reference
 
 
+def test_the_web_image_is_multi_stage_pinned_non_root_without_healthcheck():
+    text = dockerfile(WEB)
+    instructions = [line for line in text.splitlines() if line and not line.startswith("#")]
+    froms = [line.split()[1] for line in instructions if line.startswith("FROM ")]
+    assert re.fullmatch(r"node:\d+\.\d+\.\d+-[a-z]+-slim", froms[0]), "the npm files, from a pinned Node"
+    assert froms[1:] == [dockerfile("order-service").split("FROM ")[1].split()[0]] * 2, "the services' Python"
+    final = text[text.rindex("\nFROM "):]
+    assert "COPY --from=build /opt/venv /opt/venv" in final and "npm" not in final and "node" not in final
+    assert re.search(r"^USER 10001:10001$", final, re.M) and "HEALTHCHECK" not in "\n".join(instructions)
+    assert "--constraint requirements/constraints.txt" in text and "--only-binary=:all:" in text
+    assert "npm ci" in text and "pybabel compile" in text, "front-end files and translations built, not committed"
+
+
 def test_the_docker_build_context_sends_only_what_the_dockerfiles_copy():
     lines = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
     assert lines[0] == "*", "an allowlist"
     copied = set()
-    for svc in SERVICES:
-        for match in re.finditer(r"^COPY (?!--from)(\S+) ", dockerfile(svc), re.M):
-            copied.add(match.group(1).replace(svc, "*"))
+    for svc in [*SERVICES, WEB]:
+        for match in re.finditer(r"^COPY (?!--from)(\S+)((?: \S+)*) ", dockerfile(svc), re.M):
+            for src in [match.group(1), *match.group(2).split()]:
+                copied.add(src.replace(f"services/{svc}/", "services/*/"))
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     assert copied == allowed
     assert "**/tests/" in lines

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from servicekit import logs
 from servicekit.config import env
+from servicekit.web.app import internal
 from web_app import SERVICE_NAME, i18n, people, words
 from web_app.api import ApiError
 from web_app.config import WebSettings
@@ -67,7 +68,15 @@ def create_app(settings: WebSettings | None = None) -> Flask:
     app.register_blueprint(customer.bp)
 
     @app.get("/healthz")
+    @internal
     def healthz() -> Any:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    @internal
+    def readyz() -> Any:
+        """Ready once started: the app holds nothing to warm, and a service that does not answer is a page's
+        error (502), not a reason to take every page down."""
         return {"status": "ok"}
 
     @app.errorhandler(ApiError)
