@@ -28,8 +28,8 @@ def sign_in(issued: dict[str, Any]) -> Person:
     locale = session.get("locale")
     session.clear()
     session.permanent = True
-    session.update(token=issued["token"], role=issued["role"], shop_ids=list(issued["shop_ids"]),
-                   customer_id=issued.get("customer_id"))
+    session.update(token=issued["token"], token_id=issued.get("id"), role=issued["role"],
+                   shop_ids=list(issued["shop_ids"]), customer_id=issued.get("customer_id"))
     if locale:
         session["locale"] = locale
     return current()  # type: ignore[return-value]

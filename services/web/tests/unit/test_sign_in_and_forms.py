@@ -124,3 +124,17 @@ def test_a_service_that_does_not_answer_is_an_error_page_not_a_stack_trace(make_
     page = client.get(f"/shops/{shop_id}/sign-in").get_data(as_text=True)
     resp = client.post(f"/shops/{shop_id}/sign-in", data={"csrf_token": csrf_of(page), "email": "a@example.org"})
     assert resp.status_code == 502 and "Traceback" not in resp.get_data(as_text=True)
+
+
+def test_signing_out_ends_the_session_at_the_api_too_and_forgets_it(client, fake_http, csrf_of, shop_id):
+    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"id": "tok-1", "token": "rop_s", "role": "customer",
+                                                             "shop_ids": [shop_id], "customer_id": "c1"})
+    client.post("/sign-in/t", data={"csrf_token": csrf_of(client.get("/sign-in/t").get_data(as_text=True))})
+    fake_http.answers[("DELETE", "/api/v1/tokens/tok-1")] = (200, {"id": "tok-1", "revoked_at": "now"})
+    page = client.get(f"/shops/{shop_id}/sign-in").get_data(as_text=True)
+    resp = client.post("/sign-out", data={"csrf_token": csrf_of(page)})
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/shops/{shop_id}/sign-in"
+    revoke = fake_http.sent[-1]
+    assert (revoke["method"], revoke["path"]) == ("DELETE", "/api/v1/tokens/tok-1")
+    assert revoke["headers"]["Authorization"] == "Bearer rop_s"
+    assert client.get(f"/shops/{shop_id}/subscriptions").status_code == 302

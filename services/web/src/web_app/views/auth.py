@@ -7,9 +7,13 @@
    customer session (``POST /api/v1/sessions``). Not on the GET: mail scanners and link previews open links, and
    would use up a one-time link before the person clicks it.
 3. The session's credential is kept in the encrypted session cookie; then the person goes where they were going.
+4. Signing out revokes that session at the API (``DELETE /api/v1/tokens/<id>``, the customer's own) and clears the
+   cookie.
 """
 
 from __future__ import annotations
+
+import logging
 
 from flask import Blueprint, Response, abort, after_this_request, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -19,6 +23,7 @@ from web_app.api import ApiError
 from web_app.forms import ConfirmForm, SignInForm, show_problem
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("web_app.auth")
 
 
 @bp.route("/shops/<uuid:shop_id>/sign-in", methods=["GET", "POST"])
@@ -79,5 +84,11 @@ def sign_out():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         abort(400)
     shop_id = session.get("shop_ids", [None])[0]
+    person, token_id = people.current(), session.get("token_id")
+    if person is not None and token_id:  # the API session ends too: a copy of the old cookie is worth nothing
+        try:
+            people.api(person).request("DELETE", "subscriptions", f"/api/v1/tokens/{token_id}")
+        except ApiError as err:  # already revoked or expired: signed out all the same
+            log.info("session not revoked at sign-out", extra={"status": err.status})
     people.sign_out()
     return redirect(url_for("auth.ask_for_link", shop_id=shop_id) if shop_id else url_for("customer.home"), 303)
