@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import requests
 
 
+@functools.lru_cache(maxsize=16)
 def is_mailpit(api_url: str) -> bool:
     try:
         return requests.get(f"{api_url.rstrip('/')}/api/v1/info", timeout=5).ok
@@ -19,7 +21,7 @@ def is_mailpit(api_url: str) -> bool:
 
 def messages(api_url: str, to: str | None = None) -> list[dict[str, Any]]:
     base = api_url.rstrip("/")
-    if not is_mailpit(base):
+    if not is_mailpit(base):  # remembered per address: a mailbox does not change kind while it runs
         return requests.get(f"{base}/messages", params={"to": to} if to else {}, timeout=10).json()
     found = requests.get(f"{base}/api/v1/messages", params={"limit": 10_000}, timeout=10).json()["messages"]
     out = []
