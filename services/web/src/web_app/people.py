@@ -10,6 +10,8 @@ from flask import current_app, g, session
 
 from web_app.api import Api
 
+__all__ = ["Api", "Person", "api", "current", "safe_next", "sign_in", "sign_out"]
+
 
 @dataclass(frozen=True)
 class Person:

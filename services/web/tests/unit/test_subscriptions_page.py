@@ -30,10 +30,12 @@ def signed_in(client, fake_http, csrf_of, shop_id):
     occurrence = {"order_cycle_name": "S49", "closes_at": "2026-12-03T22:30:00+00:00", "state": "placed",
                   "total": 3000, "total_is_estimate": False, "skipped": False}
     fake_http.answers[("GET", f"{base}/subscriptions/sub-1/occurrences")] = (200, {"items": [
+        {**occurrence, "order_cycle_name": "S47", "cycle_status": "closed", "state": "paid"},
         {**occurrence, "order_cycle_name": "S48", "cycle_status": "closed", "state": "paid"},
         {**occurrence, "cycle_status": "open"},
         {**occurrence, "order_cycle_name": "S50", "cycle_status": "upcoming", "state": "pending",
          "total_is_estimate": True, "closes_at": "2026-12-10T22:30:00+00:00"}], "next_cursor": None})
+    # (the page follows next_cursor: tested below)
     return client
 
 
@@ -43,7 +45,8 @@ def test_the_page_shows_items_totals_and_the_next_deliveries_in_the_shops_langua
     assert 'lang="fr"' in html and "Vos abonnements" in text and "Panier hebdo" in text and "Actif" in text
     assert "Panier de légumes 12,50 € l'unité 2 25,00 €" in text
     assert "Total estimé par livraison 30,00 €" in text
-    assert "S48" not in text  # closed: not a next delivery
+    assert "S47" not in text  # closed before the last one
+    assert "S48 Payée" in text and "Commandes closes le" in text  # the last delivery, as it ended
     assert "S49 Commande passée" in text and "Total : 30,00 €" in text
     assert "jusqu'au jeu. 3 déc. 2026, 23:30" in text  # 22:30 UTC is 23:30 in Paris in December
     assert "S50 À venir" in text and "Total estimé : 30,00 €" in text
@@ -63,3 +66,15 @@ def test_a_customer_of_another_shop_is_sent_to_sign_in_there(signed_in, fake_htt
     resp = signed_in.get(f"/shops/{other}/subscriptions")
     assert resp.status_code == 302 and resp.headers["Location"].startswith(f"/shops/{other}/sign-in")
     assert not [s for s in fake_http.sent if other in s["path"]]
+
+
+def test_the_next_deliveries_are_found_past_a_page_of_closed_ones(signed_in, fake_http, shop_id):
+    path = f"/api/v1/shops/{shop_id}/subscriptions/sub-1/occurrences"
+    closed = {"order_cycle_name": "old", "closes_at": "2026-01-01T10:00:00+00:00", "state": "paid", "total": 1,
+              "total_is_estimate": False, "cycle_status": "closed"}
+    pages = {None: {"items": [closed] * 100, "next_cursor": "c2"},
+             "c2": {"items": [{**closed, "order_cycle_name": "Soon", "cycle_status": "upcoming",
+                               "state": "pending"}], "next_cursor": None}}
+    fake_http.answers[("GET", path)] = lambda _json: (200, pages[fake_http.sent[-1]["params"].get("cursor")])
+    html = signed_in.get(f"/shops/{shop_id}/subscriptions").get_data(as_text=True)
+    assert "Soon" in html and html.count("<strong>old</strong>") == 1

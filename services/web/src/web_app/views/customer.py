@@ -12,7 +12,27 @@ from web_app.i18n import use_reader
 
 bp = Blueprint("customer", __name__)
 
-UPCOMING = 5  # deliveries shown per subscription
+UPCOMING = 5  # next deliveries shown per subscription, after the last one that closed
+
+
+def deliveries(api: people.Api, path: str) -> list[dict[str, Any]]:
+    """The last delivery whose cycle closed (its order, payment and total as they ended) and the next ones.
+    Occurrences come in close-time order: pages are read until the next ones are found (a subscription of some
+    years has more than a page of past ones)."""
+    last: list[dict[str, Any]] = []
+    upcoming: list[dict[str, Any]] = []
+    cursor = None
+    while len(upcoming) < UPCOMING:
+        page = api.get("subscriptions", path, limit=100, cursor=cursor)
+        for o in page["items"]:
+            if o["cycle_status"] == "closed":
+                last = [o]
+            else:
+                upcoming.append(o)
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return last + upcoming[:UPCOMING]
 
 
 def customer_of_shop(view: Any) -> Any:
@@ -46,7 +66,6 @@ def subscriptions(person: people.Person, shop_id: str):  # type: ignore[no-untyp
     use_reader(customer=customer, shop=shop)
     subs = api.all_items("subscriptions", f"{base}/subscriptions", customer_id=person.customer_id)
     for sub in subs:
-        occurrences = api.get("subscriptions", f"{base}/subscriptions/{sub['id']}/occurrences", limit=100)["items"]
-        sub["next_deliveries"] = [o for o in occurrences if o["cycle_status"] != "closed"][:UPCOMING]
+        sub["deliveries"] = deliveries(api, f"{base}/subscriptions/{sub['id']}/occurrences")
     subs.sort(key=lambda s: (s["state"] == "cancelled", s["created_at"]))
     return render_template("subscriptions.html", shop=shop, customer=customer, subscriptions=subs)
