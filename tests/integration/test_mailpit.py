@@ -13,7 +13,7 @@ import requests
 from devstack.infra import Mailpit
 from devstack.mailbox import messages
 from devstack.procs import ProcessTable, free_port
-from devstack.testing import wait_for
+from devstack.testing import emailed_sign_in_token, last_message_id, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -34,5 +34,8 @@ def test_mailpit_receives_an_email_shows_it_and_devstack_reads_it_like_the_sink(
         assert got[0]["subject"] == "Your sign-in link" and "/sign-in/rsl_abc" in got[0]["text"]
         assert messages(box.api_url, "bob@example.org") == []
         assert "Mailpit" in requests.get(box.web_url, timeout=10).text
+        # the demo's customers sign in this way under make run (devstack.testing reads either mailbox)
+        assert emailed_sign_in_token(box.api_url, "ann@example.org") == "rsl_abc"
+        assert last_message_id(box.api_url) == 1
     finally:
         box.stop()

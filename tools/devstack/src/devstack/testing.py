@@ -109,9 +109,10 @@ SIGN_IN_LINK = re.compile(r"/sign-in/([A-Za-z0-9_\-]+)")
 
 
 def sink_messages(smtp_api: str, to: str) -> list[dict[str, Any]]:
-    import requests
+    """The messages sent to ``to``, from the SMTP sink (tests) or Mailpit (make run's demo): devstack.mailbox."""
+    from devstack.mailbox import messages
 
-    return requests.get(f"{smtp_api.rstrip('/')}/messages", params={"to": to}, timeout=10).json()
+    return messages(smtp_api, to)
 
 
 def emailed_sign_in_token(smtp_api: str, email: str, after_id: int = 0, timeout: float = 30) -> str:
@@ -129,10 +130,9 @@ def emailed_sign_in_token(smtp_api: str, email: str, after_id: int = 0, timeout:
 
 
 def last_message_id(smtp_api: str) -> int:
-    import requests
+    from devstack.mailbox import messages
 
-    found = requests.get(f"{smtp_api.rstrip('/')}/messages", timeout=10).json()
-    return max((m["id"] for m in found), default=0)
+    return max((m["id"] for m in messages(smtp_api)), default=0)
 
 
 def sign_in_by_email(call: Call, smtp_api: str, shop_id: str, email: str, attempts: int = 3) -> str:
