@@ -264,15 +264,83 @@ def test_a_card_and_consent_recorded_before_sessions_existed_stay_valid_and_are_
     assert withdrawal["consent"]["method"] == "email_sign_in_link" and withdrawal["consent"]["locale"] == "en"
 
 
-def test_a_new_email_address_ends_the_sessions_proven_by_the_old_one(app, shop, kit):
-    """Else a manager could point the address at a mailbox of theirs and sign in as the customer: the new address
-    must be proven again (and the consent records the address that proved it)."""
+def legacy_customer(app, shop, kit, *, consented):
+    """A customer whose card (and consent) were recorded before sessions existed: they never signed in by email."""
+    customer_id, email = str(uuid.uuid4()), f"old-{uuid.uuid4().hex[:6]}@example.org"
+    actor = {"type": "customer", "id": str(uuid.uuid4())}
+    kit.project(app.dsn, "CustomerCreated", customer_id, 1, {
+        "customer_id": customer_id, "shop_id": shop.id, "actor": actor, "reason": None,
+        "details": {"email": email, "first_name": "Old", "last_name": "Timer", "locale": None,
+                    "bill_address": None, "ship_address": None}})
+    kit.project(app.dsn, "CustomerCardSet", customer_id, 2, {
+        "customer_id": customer_id, "shop_id": shop.id, "stripe_customer_id": "cus_old", "payment_method_id": "pm_old",
+        "card_brand": "visa", "card_last4": "4242", "actor": actor, "reason": None})
+    if consented:
+        kit.project(app.dsn, "CustomerChargesAllowed", customer_id, 3, {
+            "customer_id": customer_id, "shop_id": shop.id, "payment_method_id": "pm_old", "actor": actor,
+            "reason": None})
+    return customer_id
+
+
+@pytest.mark.parametrize("proven_by", ["signing in with the emailed link", "a card on file", "a consent"])
+def test_a_manager_cannot_change_the_email_of_a_customer_who_has_proven_it(app, shop, kit, admin, proven_by):
+    """Else the manager points the address at a mailbox of theirs, asks for a sign-in link and acts as the customer:
+    consents to charges on the customer's card, withdraws it, or replaces the card."""
+    if proven_by == "signing in with the emailed link":
+        c = new_customer(shop, kit)
+        me, session = c["id"], kit.signed_in(app, shop.id, c["email"])
+    else:
+        me, session = legacy_customer(app, shop, kit, consented=proven_by == "a consent"), None
+    before, events_before = kit.ok(shop.manager.get(path(shop, me))), events_of(app.dsn, me)
+    for api in (shop.manager, admin):
+        for body in ({"email": f"mallory-{uuid.uuid4().hex[:6]}@example.org"},
+                     {"email": f"mallory-{uuid.uuid4().hex[:6]}@example.org", "last_name": "Mallory"}):
+            r = api.patch(path(shop, me), body, headers={"If-Match": f'"{before["version"]}"'})
+            assert r.status_code == 403 and r.content_type == "application/problem+json", r.get_data(as_text=True)
+            assert "Only the customer can change this email address" in r.get_json()["detail"]
+            assert "their own session" in r.get_json()["detail"]
+    assert kit.ok(shop.manager.get(path(shop, me))) == before
+    assert events_of(app.dsn, me) == events_before
+    # other details stay the managers' to correct, and the address it already has is no change
+    renamed = kit.ok(shop.manager.patch(path(shop, me), {"last_name": "Martin", "email": before["email"].upper()}))
+    assert renamed["last_name"] == "Martin" and renamed["email"] == before["email"]
+    if session is not None:
+        assert session.get(path(shop, me)).status_code == 200  # nothing ended their session
+
+
+def test_a_manager_corrects_an_address_never_proven_until_the_customer_signs_in_with_it(app, shop, kit):
+    c = new_customer(shop, kit)
+    # a customer token a manager issued proves nothing about the address
+    kit.ok(shop.manager.post("/tokens", {"role": "customer", "shop_ids": [shop.id], "customer_id": c["id"]}), 201)
+    fixed = f"dana-fixed-{uuid.uuid4().hex[:6]}@example.org"
+    corrected = kit.ok(shop.manager.patch(path(shop, c["id"]), {"email": fixed}))
+    assert corrected["email"] == fixed
+    [(_, updated)] = [e for e in events_of(app.dsn, c["id"]) if e[0] == "CustomerUpdated"]
+    assert updated["changes"] == {"email": fixed} and updated["previous"] == {"email": c["email"]}
+    kit.signed_in(app, shop.id, fixed)
+    again = shop.manager.patch(path(shop, c["id"]), {"email": c["email"]})
+    assert again.status_code == 403 and "Only the customer can change" in again.get_json()["detail"]
+    assert kit.ok(shop.manager.get(path(shop, c["id"])))["email"] == fixed
+
+
+def test_the_customer_changes_their_own_email_from_their_session_which_ends_their_sessions(app, shop, kit):
+    """The sessions were proven by the old address: the new one must be proven again (and the consent records the
+    address that proved it)."""
     me = shop.customer["id"]
-    assert shop.session.get(path(shop, me)).status_code == 200
-    current = kit.ok(shop.manager.get(path(shop, me)))
-    kit.ok(shop.manager.patch(path(shop, me), {"email": "new-" + current["email"]},
-                              headers={"If-Match": f'"{current["version"]}"'}))
+    other_session = kit.signed_in(app, shop.id, shop.customer["email"])
+    current = kit.ok(shop.session.get(path(shop, me)))
+    only_email = shop.session.patch(path(shop, me), {"email": "new-" + current["email"], "last_name": "Me"})
+    assert only_email.status_code == 403 and "managers change the other details" in only_email.get_json()["detail"]
+    assert shop.customer_api.patch(path(shop, me), {"email": "new-" + current["email"]}).status_code == 403
+    assert kit.ok(shop.manager.get(path(shop, me))) == current
+
+    changed = kit.ok(shop.session.patch(path(shop, me), {"email": "NEW-" + current["email"]},
+                                        headers={"If-Match": f'"{current["version"]}"'}))
+    assert changed["email"] == "new-" + current["email"] and changed["card"] == current["card"]
+    [(_, updated)] = [e for e in events_of(app.dsn, me) if e[0] == "CustomerUpdated"]
+    assert updated["changes"] == {"email": "new-" + current["email"]} and updated["actor"]["type"] == "customer"
     assert shop.session.get(path(shop, me)).status_code == 401
+    assert other_session.get(path(shop, me)).status_code == 401
     assert shop.customer_api.get(path(shop, me)).status_code == 200  # the manager's token is not a proof anyway
     fresh = kit.signed_in(app, shop.id, "new-" + current["email"])
     kit.ok(fresh.delete(path(shop, me, "/charges-permission")))

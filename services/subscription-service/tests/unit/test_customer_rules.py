@@ -38,6 +38,32 @@ def test_an_update_keeps_only_changes(world):
     assert customers.update_customer(c, {"email": "CAMILLE@example.org"}, world.by(), email_taken=True) == []
 
 
+@pytest.mark.parametrize("proven", [{"signed_in_by_email": True}, {"card": Card("cus_1", "pm_1")},
+                                    {"card": Card("cus_1", "pm_1"), "allow_charges": True}])
+def test_an_email_address_the_customer_proved_is_theirs_alone_to_change(world, proven):
+    c = world.customer(**{"card": None, "allow_charges": False, **proven})
+    assert c.email_proven
+    with pytest.raises(Forbidden) as err:
+        customers.update_customer(c, {"email": "mallory@example.org"}, world.by(), email_taken=False)
+    assert err.value.message == customers.EMAIL_IS_THEIRS
+    [event] = customers.update_customer(c, {"email": "Camille.New@example.org"}, world.by(), email_taken=False,
+                                        in_person=True)
+    assert event.payload["changes"] == {"email": "camille.new@example.org"}
+    [renamed] = customers.update_customer(c, {"last_name": "Martin"}, world.by(), email_taken=False)
+    assert renamed.payload["changes"] == {"last_name": "Martin"}
+
+
+def test_a_manager_corrects_an_address_never_proven_and_a_customer_changes_only_their_email(world):
+    c = world.customer(card=None, allow_charges=False)
+    assert not c.email_proven
+    [event] = customers.update_customer(c, {"email": "fixed@example.org"}, world.by(), email_taken=False)
+    assert event.payload["changes"] == {"email": "fixed@example.org"}
+    with pytest.raises(Forbidden) as err:
+        customers.update_customer(c, {"email": "me@example.org", "last_name": "Me"}, world.by(), email_taken=False,
+                                  in_person=True)
+    assert err.value.message == customers.CUSTOMER_EDITS
+
+
 def test_a_new_default_card_revokes_the_charge_permission(world):
     events = customers.set_card(world.customer(), Card("cus_1", "pm_2"), world.by())
     assert [e.event_type for e in events] == ["CustomerCardSet", "CustomerChargesRevoked"]

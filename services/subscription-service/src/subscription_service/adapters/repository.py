@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from servicekit.auth import EMAIL_SIGN_IN
 from subscription_service.domain.customers import Card, Customer
 from subscription_service.domain.cycles import OrderCycle
 from subscription_service.domain.occurrences import OrderFact, PaymentFact
@@ -100,11 +101,17 @@ def customer_from_row(row: dict[str, Any]) -> Customer:
                 row["card_exp_month"], row["card_exp_year"]) if row["card_payment_method_id"] else None
     details = {k: row[k] for k in ("email", "first_name", "last_name", "locale", "bill_address", "ship_address")}
     return Customer(row["customer_id"], row["shop_id"], row["version"], details, card, row["allow_charges"],
-                    row["deleted_at"] is not None, row["platform_stripe_customer_id"])
+                    row["deleted_at"] is not None, row["platform_stripe_customer_id"],
+                    bool(row.get("signed_in_by_email")))
 
 
 def customer(conn: psycopg.Connection, shop_id: str, customer_id: str, lock: str | None = None) -> Customer | None:
-    row = _one(conn, "SELECT * FROM customers WHERE customer_id = %s AND shop_id = %s", [customer_id, shop_id], lock)
+    """The customer, and whether they ever opened a session with an emailed link (api_tokens keeps revoked and
+    expired tokens: it is identity.events' projection, so a rebuild gives the same answer)."""
+    row = _one(conn, "SELECT c.*, EXISTS (SELECT 1 FROM api_tokens t WHERE t.role = 'customer' "
+                     "AND t.customer_id = c.customer_id AND c.shop_id = ANY(t.shop_ids) AND t.obtained_by = %s) "
+                     "AS signed_in_by_email FROM customers c WHERE c.customer_id = %s AND c.shop_id = %s",
+               [EMAIL_SIGN_IN, customer_id, shop_id], lock)
     return customer_from_row(row) if row else None
 
 

@@ -48,6 +48,16 @@ def act_in_person(p: Principal, shop_id: str, customer_id: str) -> None:
     raise Forbidden(f"{IN_PERSON} Managers and admins cannot do this for a customer.")
 
 
+def edit_customer(p: Principal, shop_id: str, customer_id: str) -> bool:
+    """Managers (and the admin) edit a customer's details; the customer themself, in a session opened with the link
+    emailed to them, may too (what they may change is the domain's rule). True when it is the customer in person."""
+    see_customer(p, shop_id, customer_id)
+    if p.is_customer_of(shop_id, customer_id) and p.proven_by_email:
+        return True
+    manage_shop(p, shop_id)
+    return False
+
+
 def see_subscription(p: Principal, shop_id: str, customer_id: str) -> None:
     """Managers see every subscription of their shop; a customer sees only their own."""
     see_shop(p, shop_id)

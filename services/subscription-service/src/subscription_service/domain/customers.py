@@ -6,6 +6,10 @@ shown. The platform owns each customer's Stripe Customer; a card is saved only f
 confirmed on it, and only a payment method on that Stripe Customer is accepted (``card_from_setup``). Replacing or
 removing the default card revokes the permission (reference rule 72). A customer with subscriptions that are not
 cancelled cannot be deleted (reference rule 73).
+
+Because the email address is what signs the customer in, once it has been proven (``Customer.email_proven``: they
+signed in with a link sent to it, saved a card or consented to charges) only the customer changes it, from their own
+session (``EMAIL_IS_THEIRS``): else a manager could point it at a mailbox of theirs, ask for a link and act as them.
 """
 
 from __future__ import annotations
@@ -80,6 +84,13 @@ class Customer:
     allow_charges: bool = False
     deleted: bool = False
     stripe_customer_id: str | None = None  # the platform's own Stripe Customer (StripeCustomerCreated)
+    signed_in_by_email: bool = False  # a session was ever opened with a link emailed to them (TokenIssued)
+
+    @property
+    def email_proven(self) -> bool:
+        """The address is the customer's own: they signed in through it, or saved a card or consented (which only
+        such a session can do; before sessions existed, a card or consent still counts)."""
+        return self.signed_in_by_email or self.card is not None or self.allow_charges
 
     @property
     def email(self) -> str:
@@ -111,12 +122,26 @@ def create_customer(customer_id: str, shop_id: str, details: dict[str, Any], by:
     return [Decided("CustomerCreated", by.stamp({"customer_id": customer_id, "shop_id": shop_id, "details": full}))]
 
 
-def update_customer(c: Customer, changes: dict[str, Any], by: By, *, email_taken: bool) -> list[Decided]:
+EMAIL_IS_THEIRS = ("Only the customer can change this email address, from their own session (signed in with the "
+                   "link emailed to them): they have signed in through it, saved a card or consented to charges, so "
+                   "it is what signs them in and proves their consent. A manager may correct an address only until "
+                   "the customer has used it.")
+CUSTOMER_EDITS = ("A customer changes only their email address here; the shop's managers change the other details.")
+
+
+def update_customer(c: Customer, changes: dict[str, Any], by: By, *, email_taken: bool,
+                    in_person: bool = False) -> list[Decided]:
+    """``in_person``: the customer themself asks, in a session opened with the link emailed to them (they may change
+    only their email address); else a manager or the admin, who may not change an address the customer proved."""
     if "email" in changes:
         changes = {**changes, "email": normalise_email(changes["email"])}
     changed = {k: v for k, v in changes.items() if c.details.get(k) != v}
     if not changed:
         return []
+    if in_person and set(changed) - {"email"}:
+        raise Forbidden(CUSTOMER_EDITS)
+    if "email" in changed and c.email_proven and not in_person:
+        raise Forbidden(EMAIL_IS_THEIRS)
     empty = {n: ["May not be empty."] for n in REQUIRED_DETAILS if n in changed and not changed[n]}
     if empty:
         raise Invalid(empty)

@@ -94,6 +94,12 @@ def may_see_token(p: Principal, t: Token) -> bool:
     return p.is_manager and t.role == "customer" and bool(set(t.shop_ids) & p.shop_ids)
 
 
+def end_session(t: Token, by: By) -> list[Decided]:
+    """A session proven by an address that is no longer the customer's ends, whoever changed the address (the
+    customer themself ends their other sessions too, which they could not revoke one by one)."""
+    return [] if t.revoked else [Decided("TokenRevoked", by.stamp({"token_id": t.token_id}))]
+
+
 def revoke_token(p: Principal, t: Token, by: By) -> list[Decided]:
     if not may_see_token(p, t):
         raise NotFound("No such token.")

@@ -50,19 +50,19 @@ def get_customer(conn: psycopg.Connection, caller: Caller, shop_id: str, custome
 
 def update_customer(conn: psycopg.Connection, caller: Caller, shop_id: str, customer_id: str,
                     changes: dict[str, Any]) -> dict[str, Any]:
-    """A new email address ends the sessions the customer opened with links sent to the old one."""
-    access.see_customer(caller.principal, shop_id, customer_id)
-    load_shop(conn, caller, shop_id)
+    """Managers edit details; an address the customer proved is changed by the customer alone, in their session. A new
+    email address ends the sessions the customer opened with links sent to the old one."""
+    in_person = access.edit_customer(caller.principal, shop_id, customer_id)
+    load_shop(conn, caller, shop_id, manage=False)
     c = load_customer(conn, shop_id, customer_id, "update")
     caller.check_version(c.version)
     taken = "email" in changes and repo.email_taken(conn, shop_id, changes["email"].strip(), customer_id)
-    decided = customers.update_customer(c, changes, caller.by, email_taken=taken)
+    decided = customers.update_customer(c, changes, caller.by, email_taken=taken, in_person=in_person)
     envs = envelopes(caller, customer_id, shop_id, c.version, decided)
     if any("email" in d.payload["changes"] for d in decided):  # sessions were proven by the old address
         for t in repo.live_tokens_of_customer(conn, shop_id, customer_id):
             if t.obtained_by == EMAIL_SIGN_IN:
-                envs += envelopes(caller, t.token_id, None, t.version,
-                                  tokens.revoke_token(caller.principal, t, caller.by))
+                envs += envelopes(caller, t.token_id, None, t.version, tokens.end_session(t, caller.by))
     record(conn, envs)
     return _view(conn, shop_id, customer_id)
 

@@ -151,7 +151,14 @@ def get_customer(shop_id, customer_id):  # type: ignore[no-untyped-def]
 @blp.response(200, CustomerOut)
 @problems(blp, *WRITE_PROBLEMS)
 def update_customer(args: dict[str, Any], shop_id, customer_id):  # type: ignore[no-untyped-def]
-    """Change details (addresses here do not flow into existing subscriptions)."""
+    """Change details (addresses here do not flow into existing subscriptions).
+
+    Managers change the details. Once the customer has proven their email address (signed in with a link emailed to
+    it, or has a card on file or a consent to charges), only the customer changes it, from their own session opened
+    with the emailed link (the only detail a customer changes here): a manager or the admin gets 403 saying why. Until
+    then a manager may correct an address that was never proven. A new address ends every session opened with a link
+    sent to the old one, the caller's included.
+    """
     return with_version(handlers.update_customer(request_conn(), caller(), str(shop_id), str(customer_id), args))
 
 
