@@ -44,6 +44,17 @@ def test_only_the_customer_in_a_session_opened_by_email_may_act_on_their_card_an
                              "cust-1")
 
 
+def test_managers_edit_a_customer_and_the_customer_in_person_edits_themself(customer_p, manager, admin):
+    in_person = Principal("customer", "s", frozenset({"shop-1"}), "cust-1", EMAIL_SIGN_IN)
+    assert access.edit_customer(in_person, "shop-1", "cust-1") is True
+    assert access.edit_customer(manager, "shop-1", "cust-1") is False
+    assert access.edit_customer(admin, "shop-1", "cust-1") is False
+    with pytest.raises(Forbidden):  # a customer token a manager issued
+        access.edit_customer(customer_p, "shop-1", "cust-1")
+    with pytest.raises(NotFound):
+        access.edit_customer(in_person, "shop-1", "cust-2")
+
+
 def test_customers_skip_only_when_the_shop_allows_it(customer_p, manager):
     access.change_occurrence(manager, "shop-1", "cust-9", customers_may_skip=False)
     access.change_occurrence(customer_p, "shop-1", "cust-1", customers_may_skip=True)
