@@ -2,7 +2,7 @@
 orders and billing events exactly once; replaying every topic rebuilds the projections identically."""
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -174,3 +174,53 @@ def test_consumed_events_drive_occurrences_and_a_rebuild_equals_live(topics, adm
     assert rebuild.run(app.dsn, infra.bootstrap, swap=True).swapped
     assert kit.ok(shop.manager.get(f"/shops/{shop.id}/subscriptions/{sub['id']}"))["ends_at"] is None
     assert rebuild.run(app.dsn, infra.bootstrap).identical
+
+
+def test_a_missed_due_shows_its_occurrence_as_missed_with_its_reason_once_and_a_rebuild_equals_live(
+        topics, admin, kit, app, infra, clock):
+    shop = kit.make_shop(admin, app)
+    sub = kit.ok(shop.manager.post(f"/shops/{shop.id}/subscriptions", kit.subscription_body(shop)), 201)
+    first, second = shop.cycles[0], shop.cycles[1]
+    clock(datetime.fromisoformat(second["closes_at"]) + timedelta(hours=1))  # both cycles closed, neither placed
+    producer = kafka_clients.producer(infra.bootstrap)
+    catalog = CatalogPublisher(producer=producer)  # make_shop projected its catalog directly: publish it for real
+    catalog.variant(shop.id, "veg-box", "Veg box", unit_price=2500, currency="EUR")
+    catalog.variant(shop.id, "eggs-6", "Eggs", unit_price=320, currency="EUR")
+    missed = publish(producer, "OrderDueMissed", f"{sub['id']}:{first['id']}", 1, {
+        "subscription_id": sub["id"], "order_cycle_id": first["id"], "shop_id": shop.id,
+        "customer_id": sub["customer_id"], "schedule_id": sub["schedule_id"], "opens_at": first["opens_at"],
+        "closes_at": first["closes_at"], "due_at": first["opens_at"], "due_reason": "cycle_opened",
+        "reason": "open_processed_after_close", "late_placement": "while_open", "lateness_seconds": 302400.0})
+    producer.flush()
+    url = f"/shops/{shop.id}/subscriptions/{sub['id']}/occurrences"
+    consumer = EventConsumer(app.dsn, "subscription-service", CONSUMED_TOPICS, apply, bootstrap=infra.bootstrap,
+                             set_based=True)  # as entrypoints/consumer.py runs it
+    with Worker(consumer), Worker(Relay(app.dsn, "subscription-service", bootstrap=infra.bootstrap)):
+        wait_for(lambda: kit.ok(shop.manager.get(f"{url}/{first['id']}"))["state"] == "missed", timeout=90,
+                 what="the consumer to apply the OrderDueMissed")
+        wait_for(lambda: unpublished(app.dsn) == 0, what="the relay to publish the outbox")
+        duplicates = consumer.stats.duplicates
+        # redelivered (the same event again) and re-emitted (a new event id, the same decision and version)
+        kafka_clients.send(producer, physical("scheduler.events"), missed.aggregate_id.encode(), encode(missed))
+        again = publish(producer, "OrderDueMissed", missed.aggregate_id, 1,
+                        {**missed.payload, "reason": "change_processed_after_close"})
+        producer.flush()
+        wait_for(lambda: consumer.stats.duplicates > duplicates and scalar(
+            app.dsn, "SELECT count(*) FROM inbox WHERE event_id = %s", [again.event_id]) == 1,
+            timeout=60, what="the consumer to skip the redelivery and apply the re-emitted event")
+    occurrence = kit.ok(shop.manager.get(f"{url}/{first['id']}"))
+    assert occurrence["state"] == "missed" and occurrence["total_is_estimate"] is True
+    assert occurrence["missed"] == {"reason": "open_processed_after_close", "due_reason": "cycle_opened",
+                                    "due_at": occurrence["opens_at"]}
+    listed = kit.ok(shop.customer_api.get(url))["items"]
+    assert [(o["order_cycle_id"], o["state"]) for o in listed[:2]] == [(first["id"], "missed"),
+                                                                      (second["id"], "not_placed")]
+    assert listed[1]["missed"] is None
+    assert [o["order_cycle_id"] for o in kit.ok(shop.manager.get(url, query_string={"state": "missed"}))["items"]] \
+        == [first["id"]]
+    assert rows(app.dsn, "SELECT reason, version FROM missed_dues") == [("open_processed_after_close", 1)]
+
+    report = rebuild.run(app.dsn, infra.bootstrap)
+    assert report.undecodable == 0
+    assert report.differences == {t: 0 for t in PROJECTION_TABLES}, report.differences
+    assert "missed_dues" in PROJECTION_TABLES

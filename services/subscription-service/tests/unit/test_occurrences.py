@@ -44,6 +44,18 @@ def test_states_without_an_order(world):
     assert occ.occurrence_state(sub, c, None, None, False, c.closes_at) == "not_placed"
 
 
+def test_a_closed_cycle_whose_due_was_missed_shows_missed_not_not_placed(world):
+    c = world.cycles(1, start=world.now - timedelta(days=1))[0]
+    sub, after = world.subscription(), c.closes_at
+    missed = occ.MissedFact("open_processed_after_close", "cycle_opened", c.opens_at)
+    assert occ.occurrence_state(sub, c, None, None, False, after) == "not_placed"
+    assert occ.occurrence_state(sub, c, None, None, False, after, missed) == "missed"
+    assert occ.occurrence_state(world.subscription(cancelled_at=after), c, None, None, False, after, missed) == "missed"
+    assert occ.occurrence_state(sub, c, order("placed"), None, True, after, missed) == "placed"  # an order wins
+    [built] = occ.build(sub, [c], {}, {}, set(), after, {c.order_cycle_id: missed})
+    assert (built.state, built.missed, built.can_skip) == ("missed", missed, False)
+
+
 def test_states_follow_the_order_and_its_payment(world):
     c = world.cycles(1)[0]
     sub, now = world.subscription(), world.now

@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 from servicekit.auth import EMAIL_SIGN_IN
 from subscription_service.domain.customers import Card, Customer
 from subscription_service.domain.cycles import OrderCycle
-from subscription_service.domain.occurrences import OrderFact, PaymentFact
+from subscription_service.domain.occurrences import MissedFact, OrderFact, PaymentFact
 from subscription_service.domain.schedules import Schedule
 from subscription_service.domain.shops import Method, Shop
 from subscription_service.domain.subscriptions import Subscription
@@ -261,8 +261,8 @@ def live_tokens_of_customer(conn: psycopg.Connection, shop_id: str, customer_id:
 
 
 def occurrence_facts(conn: psycopg.Connection, subscription_id: str) -> tuple[
-        dict[str, OrderFact], dict[str, PaymentFact], set[str]]:
-    """(orders by cycle, payments by order, cycles with an order due) of one subscription."""
+        dict[str, OrderFact], dict[str, PaymentFact], set[str], dict[str, MissedFact]]:
+    """(orders by cycle, payments by order, cycles with an order due, missed dues by cycle) of one subscription."""
     orders: dict[str, OrderFact] = {}
     for r in _all(conn, "SELECT * FROM occurrence_orders WHERE subscription_id = %s ORDER BY placed_at, order_id",
                   [subscription_id]):
@@ -277,4 +277,6 @@ def occurrence_facts(conn: psycopg.Connection, subscription_id: str) -> tuple[
                                               r["authorization_url"], r["final"])
     dues = {r["order_cycle_id"] for r in _all(conn, "SELECT order_cycle_id FROM order_dues WHERE subscription_id = %s",
                                               [subscription_id])}
-    return orders, payments, dues
+    missed = {r["order_cycle_id"]: MissedFact(r["reason"], r["due_reason"], r["due_at"])
+              for r in _all(conn, "SELECT * FROM missed_dues WHERE subscription_id = %s", [subscription_id])}
+    return orders, payments, dues, missed

@@ -1,7 +1,8 @@
 """Occurrences ("proxy orders"): one per order cycle of the subscription's schedule whose close time is within
 [begins_at, ends_at] (reference 5.1), plus any cycle that already has an order for it (placed orders are never
 dropped when a cycle leaves the schedule, reference rule 13). Their state follows scheduler.events (an order is
-due), orders.events (placed, empty, cancelled, confirmed) and billing.events (paid, failed, authorisation).
+due, or was due but missed: OrderDueMissed), orders.events (placed, empty, cancelled, confirmed) and billing.events
+(paid, failed, authorisation).
 """
 
 from __future__ import annotations
@@ -14,10 +15,20 @@ from typing import Any
 from subscription_service.domain.cycles import OrderCycle
 from subscription_service.domain.subscriptions import Subscription
 
-OCCURRENCE_STATES = ("pending", "due", "paused", "skipped", "cancelled", "not_placed", "placed", "empty",
+OCCURRENCE_STATES = ("pending", "due", "paused", "skipped", "cancelled", "not_placed", "missed", "placed", "empty",
                      "confirmed", "paid", "payment_failed", "authorization_required", "refunded")
 PAYMENT_STATES = {"paid": "paid", "failed": "payment_failed", "authorization_required": "authorization_required",
                   "refunded": "refunded"}
+
+
+@dataclass(frozen=True)
+class MissedFact:
+    """What scheduler.events told us when an occurrence was due but gets no order (OrderDueMissed): the due was
+    processed only after the cycle closed, and the shop places nothing late."""
+
+    reason: str  # why no order: open_processed_after_close | change_processed_after_close
+    due_reason: str  # why it was due (as OrderDue's reason)
+    due_at: datetime
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class Occurrence:
     total_is_estimate: bool
     can_skip: bool
     can_resume: bool
+    missed: MissedFact | None = None
 
 
 def in_range(sub: Subscription, cycle: OrderCycle) -> bool:
@@ -73,7 +85,9 @@ def occurrence_cycles(sub: Subscription, schedule_cycles: Iterable[OrderCycle],
 
 
 def occurrence_state(sub: Subscription, cycle: OrderCycle, order: OrderFact | None, payment: PaymentFact | None,
-                     due: bool, now: datetime) -> str:
+                     due: bool, now: datetime, missed: MissedFact | None = None) -> str:
+    """An order's state wins; then ``missed`` (the scheduler decided this occurrence would get no order because it
+    was late, which ``not_placed`` would hide); then what the subscription says."""
     skipped = cycle.order_cycle_id in sub.skipped
     if order is not None:
         if skipped and order.status in ("placed", "cancelled"):
@@ -85,6 +99,8 @@ def occurrence_state(sub: Subscription, cycle: OrderCycle, order: OrderFact | No
         if order.status == "confirmed":
             return PAYMENT_STATES.get(payment.status, "confirmed") if payment is not None else "confirmed"
         return "placed"
+    if missed is not None:
+        return "missed"
     if skipped:
         return "skipped"
     if sub.cancelled_at is not None:
@@ -97,21 +113,23 @@ def occurrence_state(sub: Subscription, cycle: OrderCycle, order: OrderFact | No
 
 
 def build(sub: Subscription, cycles: list[OrderCycle], orders: dict[str, OrderFact],
-          payments: dict[str, PaymentFact], dues: set[str], now: datetime) -> list[Occurrence]:
-    """``orders`` and ``dues`` are keyed by order cycle id, ``payments`` by order id."""
+          payments: dict[str, PaymentFact], dues: set[str], now: datetime,
+          missed: dict[str, MissedFact] | None = None) -> list[Occurrence]:
+    """``orders``, ``dues`` and ``missed`` are keyed by order cycle id, ``payments`` by order id."""
     out = []
     estimate = sub.terms.estimated_total()
     for c in cycles:
         order = orders.get(c.order_cycle_id)
         payment = payments.get(order.order_id) if order else None
-        st = occurrence_state(sub, c, order, payment, c.order_cycle_id in dues, now)
+        missed_fact = (missed or {}).get(c.order_cycle_id)
+        st = occurrence_state(sub, c, order, payment, c.order_cycle_id in dues, now, missed_fact)
         skipped = c.order_cycle_id in sub.skipped
         changeable = sub.cancelled_at is None and now < c.closes_at
         out.append(Occurrence(
             cycle=c, state=st, skipped=skipped, in_range=in_range(sub, c), order=order, payment=payment,
             total=order.totals.get("total") if order else estimate, total_is_estimate=order is None,
             can_skip=changeable and not skipped and st not in ("cancelled", "empty"),
-            can_resume=changeable and skipped))
+            can_resume=changeable and skipped, missed=missed_fact))
     return out
 
 

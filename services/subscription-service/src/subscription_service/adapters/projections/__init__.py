@@ -16,8 +16,8 @@ CONSUMED_TOPICS = ["identity.events", "catalog.events", "orders.events", "billin
 ALL_TOPICS = list(dict.fromkeys(OWN_TOPICS + CONSUMED_TOPICS))
 
 PROJECTION_TABLES = ["api_tokens", "shops", "shop_methods", "customers", "order_cycles", "schedules",
-                     "subscriptions", "occurrence_skips", "variants", "order_dues", "occurrence_orders",
-                     "order_payments"]
+                     "subscriptions", "occurrence_skips", "variants", "order_dues", "missed_dues",
+                     "occurrence_orders", "order_payments"]
 
 PROJECTORS = {
     "TokenIssued": apply_identity_event,

@@ -1,5 +1,6 @@
-"""scheduler.events, orders.events, billing.events -> order_dues, occurrence_orders, order_payments: what became of
-each occurrence. Each event carries the ids of its row, so rows are upserted whatever arrives first."""
+"""scheduler.events, orders.events, billing.events -> order_dues, missed_dues, occurrence_orders, order_payments:
+what became of each occurrence. Each event carries the ids of its row, so rows are upserted whatever arrives
+first."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ def order_due(conn: psycopg.Connection, env: Envelope) -> None:
     p = env.payload
     write(conn, _NEW_DUE, [p["subscription_id"], p["order_cycle_id"], p["shop_id"], p["due_at"], p["reason"],
                            p["late"]])
+
+
+def order_due_missed(conn: psycopg.Connection, env: Envelope) -> None:
+    """OrderDueMissed: due, but no order will be placed (processed after the cycle closed, the shop places nothing
+    late); the occurrence shows ``missed`` with ``reason``. Version-guarded: a redelivery changes nothing."""
+    p = env.payload
+    upsert(conn, "missed_dues", {"subscription_id": p["subscription_id"], "order_cycle_id": p["order_cycle_id"]},
+           {"shop_id": p["shop_id"], "due_at": p["due_at"], "due_reason": p["due_reason"], "reason": p["reason"],
+            "version": env.aggregate_version})
 
 
 def _totals(p: dict[str, Any]) -> dict[str, Any]:
@@ -45,6 +55,7 @@ def order_placed(conn: psycopg.Connection, env: Envelope) -> None:
 
 PROJECTORS: dict[str, Any] = {
     "OrderDue": order_due,
+    "OrderDueMissed": order_due_missed,
     "OrderPlaced": order_placed,
     "OrderLineChanged": lambda c, e: _order(c, e, _totals(e.payload)),
     "OrderLineAdded": lambda c, e: _order(c, e, _totals(e.payload)),

@@ -134,11 +134,11 @@ def occurrences_of(conn: psycopg.Connection, sub: Subscription, now: datetime,
         sub = replace(sub, terms=current_estimate(shop, variants, sub.terms))
     schedule = repo.schedule(conn, sub.shop_id, sub.schedule_id)
     schedule_cycles = repo.order_cycles(conn, sub.shop_id, schedule.order_cycle_ids if schedule else ())
-    orders, payments, dues = repo.occurrence_facts(conn, sub.subscription_id)
-    extra_ids = (set(orders) | dues) - set(schedule_cycles)
+    orders, payments, dues, missed = repo.occurrence_facts(conn, sub.subscription_id)
+    extra_ids = (set(orders) | dues | set(missed)) - set(schedule_cycles)
     extra = repo.order_cycles(conn, sub.shop_id, extra_ids, include_deleted=True).values() if extra_ids else []
     cycles = occ.occurrence_cycles(sub, schedule_cycles.values(), extra)
-    return occ.build(sub, cycles, orders, payments, dues, now)
+    return occ.build(sub, cycles, orders, payments, dues, now, missed)
 
 
 def occurrence_view(o: occ.Occurrence, tz: str, now: datetime) -> dict[str, Any]:
@@ -153,12 +153,16 @@ def occurrence_view(o: occ.Occurrence, tz: str, now: datetime) -> dict[str, Any]
         p = o.payment
         payment = {"id": p.payment_id, "status": p.status, "amount": p.amount, "message": p.message,
                    "authorization_url": p.authorization_url, "final": p.final}
+    missed = None
+    if o.missed is not None:
+        missed = {"reason": o.missed.reason, "due_reason": o.missed.due_reason, "due_at": o.missed.due_at}
     return {"order_cycle_id": c.order_cycle_id, "order_cycle_name": c.name, "opens_at": c.opens_at,
             "closes_at": c.closes_at, "opens_at_local": local(c.opens_at, tz),
             "closes_at_local": local(c.closes_at, tz),
             "cycle_status": c.status(now), "state": o.state, "skipped": o.skipped, "in_range": o.in_range,
             "total": o.total, "total_is_estimate": o.total_is_estimate, "can_skip": o.can_skip,
-            "can_resume": o.can_resume, "order": order, "payment": payment}
+            "can_resume": o.can_resume, "order": order, "payment": payment,
+            "missed": missed}
 
 
 def list_occurrences(conn: psycopg.Connection, sub: Subscription, now: datetime, *, states: list[str] | None,

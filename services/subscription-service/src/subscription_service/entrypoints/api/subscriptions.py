@@ -158,6 +158,22 @@ class OrderPaymentOut(ma.Schema):
     final = ma.fields.Boolean(allow_none=True)
 
 
+class MissedOut(ma.Schema):
+    reason = ma.fields.String(metadata={"description": (
+        "why no order was placed: open_processed_after_close (the platform processed the cycle's open only after "
+        "it closed) | change_processed_after_close (the change that made it due, made while the cycle was open, "
+        "was processed after it closed)")})
+    due_reason = ma.fields.String(metadata={"description": "why it was due (as an OrderDue's reason)"})
+    due_at = ma.fields.DateTime(metadata={"description": "when it became due"})
+
+
+OCCURRENCE_STATE_DESCRIPTION = (
+    " | ".join(OCCURRENCE_STATES) + ". `missed`: the occurrence was due but gets no order because the platform "
+    "processed it only after the cycle had closed and the shop places no order late (late_placement "
+    "`while_open`); its `missed` field says why. `not_placed`: the cycle closed and neither an order for it "
+    "nor a missed due is known.")
+
+
 class OccurrenceOut(ma.Schema):
     order_cycle_id = ma.fields.String()
     order_cycle_name = ma.fields.String()
@@ -166,7 +182,7 @@ class OccurrenceOut(ma.Schema):
     opens_at_local = ma.fields.String()
     closes_at_local = ma.fields.String()
     cycle_status = ma.fields.String()
-    state = ma.fields.String(metadata={"description": " | ".join(OCCURRENCE_STATES)})
+    state = ma.fields.String(metadata={"description": OCCURRENCE_STATE_DESCRIPTION})
     skipped = ma.fields.Boolean()
     in_range = ma.fields.Boolean(metadata={"description": "false: kept because an order exists for it"})
     total = ma.fields.Integer(allow_none=True, metadata={
@@ -176,6 +192,8 @@ class OccurrenceOut(ma.Schema):
     can_resume = ma.fields.Boolean()
     order = ma.fields.Nested(OrderOut, allow_none=True)
     payment = ma.fields.Nested(OrderPaymentOut, allow_none=True)
+    missed = ma.fields.Nested(MissedOut, allow_none=True, metadata={
+        "description": "set when the state is `missed` (scheduler-service's OrderDueMissed), else null"})
 
 
 class OccurrenceListArgs(StrictSchema):
