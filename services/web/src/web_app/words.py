@@ -22,6 +22,7 @@ DELIVERY_STATES = {  # subscription-service's occurrence states
     "cancelled": _l("Cancelled"),
     "empty": _l("Nothing available"),
     "not_placed": _l("Not placed"),
+    "missed": _l("Missed (platform delay)"),
     "paid": _l("Paid"),
     "payment_failed": _l("Payment failed"),
     "authorization_required": _l("Action needed"),

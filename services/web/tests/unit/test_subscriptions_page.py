@@ -78,3 +78,15 @@ def test_the_next_deliveries_are_found_past_a_page_of_closed_ones(signed_in, fak
     fake_http.answers[("GET", path)] = lambda _json: (200, pages[fake_http.sent[-1]["params"].get("cursor")])
     html = signed_in.get(f"/shops/{shop_id}/subscriptions").get_data(as_text=True)
     assert "Soon" in html and html.count("<strong>old</strong>") == 1
+
+
+def test_a_delivery_the_platform_missed_says_so_not_just_not_placed(signed_in, fake_http, shop_id):
+    path = f"/api/v1/shops/{shop_id}/subscriptions/sub-1/occurrences"
+    missed = {"order_cycle_name": "S48", "closes_at": "2026-11-26T22:30:00+00:00", "state": "missed", "total": 3000,
+              "total_is_estimate": True, "cycle_status": "closed", "skipped": False,
+              "missed": {"reason": "open_processed_after_close", "due_reason": "cycle_opened",
+                         "due_at": "2026-11-23T08:00:00+00:00"}}
+    fake_http.answers[("GET", path)] = (200, {"items": [missed], "next_cursor": None})
+    html = signed_in.get(f"/shops/{shop_id}/subscriptions").get_data(as_text=True)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "S48 Manquée (retard de la plateforme)" in text and "missed" not in text
