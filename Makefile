@@ -95,7 +95,7 @@ status: ## what runs where
 down: ## stop everything `make up`/`make run` started
 	MAILPIT=$(abspath $(MAILPIT)) $(VENV)/bin/devstack down
 
-test: bootstrap $(MAILPIT) ## all tests (unit, integration on real components, deploy validation)
+test: bootstrap $(MAILPIT) lint typecheck ## lint and typecheck, then all tests (unit, integration on real components, deploy validation)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: bootstrap ## only the tests that need no I/O
@@ -104,8 +104,8 @@ test-unit: bootstrap ## only the tests that need no I/O
 lint: bootstrap ## ruff
 	$(VENV)/bin/ruff check .
 
-typecheck: bootstrap ## mypy on the packages
-	$(VENV)/bin/mypy shared/events/src shared/servicekit/src services/*/src
+typecheck: bootstrap ## mypy on every package the project ships (shared, services, tools)
+	$(VENV)/bin/mypy $(addsuffix /src,$(PACKAGES))
 
 bench: bootstrap ## benchmarks (prints a table, writes bench/results/)
 	$(PY) -m bench $(BENCH_ARGS)

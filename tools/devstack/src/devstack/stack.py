@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from devstack.infra import Kafka, LocalStripe, Mailpit, Postgres, SmtpSink, ensure_kafka_libs, kafka_libs_dir
@@ -259,9 +260,12 @@ class Stack:
                 continue
             port = self.cfg.service_ports[svc.name]
             name = f"{svc.name}.api"
-            wait_until(lambda p=port: port_open(p), timeout, f"{svc.name} to listen on {port}",
-                       failed=lambda n=name: None if self.procs.running(n) else
-                       f"{n} exited:\n{self.procs.log_path(n).read_text()[-3000:]}")
+            wait_until(partial(port_open, port), timeout, f"{svc.name} to listen on {port}",
+                       failed=partial(self._exited, name))
+
+    def _exited(self, name: str) -> str | None:
+        """None while the process runs; else the tail of its log."""
+        return None if self.procs.running(name) else f"{name} exited:\n{self.procs.log_path(name).read_text()[-3000:]}"
 
     def web_env(self) -> dict[str, str]:
         """The web app's settings (web_app.config): the four APIs, its own address, plain http on loopback."""

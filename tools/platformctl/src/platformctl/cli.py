@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
 import typer
@@ -301,11 +302,11 @@ def rebuild(service: str = typer.Argument(..., help=f"one of {', '.join(SERVICES
         raise typer.Exit(1)
 
 
-def _api(service: str, method: str, path: str, **kw: object) -> object:
+def _api(service: str, method: str, path: str, **kw: Any) -> Any:
     from platformctl.api import ApiFailure, call
 
     try:
-        return call(service, method, path, **kw)  # type: ignore[arg-type]
+        return call(service, method, path, **kw)
     except ApiFailure as exc:
         fail(str(exc))
         raise

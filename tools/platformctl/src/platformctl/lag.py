@@ -21,10 +21,12 @@ class OutboxStatus:
 def outbox_status(service: str, dsn: str) -> OutboxStatus:
     try:
         with psycopg.connect(dsn, connect_timeout=3) as conn:
-            pending, age, published = conn.execute(
+            row = conn.execute(
                 "SELECT count(*) FILTER (WHERE published_at IS NULL), "
                 "extract(epoch FROM clock_timestamp() - min(stored_at) FILTER (WHERE published_at IS NULL)), "
                 "count(*) FILTER (WHERE published_at IS NOT NULL) FROM event_store").fetchone()
+        assert row is not None  # an aggregate without GROUP BY: always one row
+        pending, age, published = row
         return OutboxStatus(service, int(pending), float(age) if age is not None else None, int(published))
     except psycopg.Error as exc:
         return OutboxStatus(service, None, None, None, str(exc).splitlines()[0])
