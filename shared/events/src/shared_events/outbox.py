@@ -115,7 +115,7 @@ def store_rows_new(conn: psycopg.Connection, rows: Sequence[tuple[Any, ...]]) ->
             for i, row in enumerate(rows):
                 copy.write_row((i, uuid.UUID(row[0]), *row[1:]))
         columns = ", ".join(_COLUMNS)
-        cur.execute(f"INSERT INTO event_store ({columns}) SELECT {columns} FROM _outbox_stage ORDER BY ord "
+        cur.execute(f"INSERT INTO event_store ({columns}) SELECT {columns} FROM _outbox_stage ORDER BY ord "  # noqa: S608 - column names from the _COLUMNS constant
                     "ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING RETURNING event_id")
         inserted = {str(event_id) for (event_id,) in cur.fetchall()}
         cur.execute("TRUNCATE _outbox_stage")

@@ -57,7 +57,7 @@ def _attempts(conn: psycopg.Connection, payment_id: str) -> tuple[Attempt, ...]:
 def load_payment(conn: psycopg.Connection, payment_id: str, *, lock: bool = False,
                  skip_locked: bool = False) -> Payment | None:
     suffix = " FOR UPDATE" + (" SKIP LOCKED" if skip_locked else "") if lock else ""
-    row = one(conn, "SELECT payment_id, order_id, shop_id, customer_id, method, amount, currency, status, version, "
+    row = one(conn, "SELECT payment_id, order_id, shop_id, customer_id, method, amount, currency, status, version, "  # noqa: S608 - the suffix is a fixed locking clause chosen in code
                     "attempts, final, next_attempt_at, collected_amount, collected_by, amount_refunded, "
                     "stripe_payment_intent_id, order_number, created_at FROM payments WHERE payment_id = %s" + suffix,
               [payment_id])

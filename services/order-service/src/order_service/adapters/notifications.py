@@ -62,5 +62,5 @@ def queue(conn: psycopg.Connection, notices: Sequence[Notice]) -> None:
     bulk.staged(conn, "notifications", "notifications", COLUMNS,
                 [(n.notification_id, n.kind, RECIPIENTS[n.kind], n.shop_id, n.customer_id, n.order_id, n.event_id,
                   Jsonb(n.payload)) for n in notices],
-                f"INSERT INTO notifications ({columns}) SELECT {columns} FROM {{staged}} "
+                f"INSERT INTO notifications ({columns}) SELECT {columns} FROM {{staged}} "  # noqa: S608 - column names from the COLUMNS constant
                 "ON CONFLICT (notification_id) DO NOTHING")

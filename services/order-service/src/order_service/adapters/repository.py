@@ -102,7 +102,7 @@ def catalog_and_fees(conn: psycopg.Connection, shop_id: str, variant_ids: Iterab
     """catalog_for_update and fees_and_methods, the variants' first read and the methods in one statement (an
     edit's round trips): counted variants are still locked and read again by a statement of their own."""
     ids = sorted(set(variant_ids))
-    row = one_row(conn, f"SELECT (SELECT coalesce(json_agg(c ORDER BY c.variant_id), '[]') FROM ({CATALOG_SQL}) c) "
+    row = one_row(conn, f"SELECT (SELECT coalesce(json_agg(c ORDER BY c.variant_id), '[]') FROM ({CATALOG_SQL}) c) "  # noqa: S608 - CATALOG_SQL is a constant of this module
                         "AS variants, (SELECT coalesce(json_agg(m), '[]') FROM shop_methods m WHERE m.shop_id = %s) "
                         "AS methods", [shop_id, ids, shop_id])
     assert row is not None  # an aggregate without GROUP BY: always one row

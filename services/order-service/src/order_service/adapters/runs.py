@@ -223,6 +223,6 @@ def _confirmation_summary(conn: psycopg.Connection, run_id: str) -> dict[str, An
                    p.message, p.authorization_url
             {base}) x
         WHERE kind IS NOT NULL ORDER BY kind, number LIMIT %s
-        """, [run_id, ISSUE_LIMIT])
+        """, [run_id, ISSUE_LIMIT])  # noqa: S608 - composed from constants of this module
     listed = counts["failed"] + counts["authorization_required"] + counts["awaiting_outcome"]
     return {"counts": dict(counts), "issues": issues, "more_issues": max(0, listed - len(issues))}

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from order_service.adapters.db import all_rows, one_row
 from order_service.adapters.formatting import local
@@ -78,7 +79,7 @@ ORDER_DETAIL_SQL = ORDER_SQL.replace("\n    FROM orders o", """,
            (SELECT coalesce(json_agg(json_build_object('issue_event_id', u.event_id::text, {issue_columns})
                                      ORDER BY u.recorded_at, u.event_id, u.position), '[]')
             FROM order_update_issues u WHERE u.order_id = o.order_id) AS issues
-    FROM orders o""".format(issue_columns=", ".join(f"'{c}', u.{c}" for c in ISSUE_COLUMNS)), 1)
+    FROM orders o""".format(issue_columns=", ".join(f"'{c}', u.{c}" for c in ISSUE_COLUMNS)), 1)  # noqa: S608 - ORDER_SQL and ISSUE_COLUMNS are constants of this module
 
 
 def order(conn: psycopg.Connection, shop_id: str, order_id: str, now: datetime) -> dict[str, Any] | None:
@@ -98,8 +99,9 @@ def order(conn: psycopg.Connection, shop_id: str, order_id: str, now: datetime) 
 
 
 def update_issues(conn: psycopg.Connection, order_id: str) -> list[dict[str, Any]]:
-    return all_rows(conn, f"SELECT event_id::text AS issue_event_id, {', '.join(ISSUE_COLUMNS)} "
-                          "FROM order_update_issues WHERE order_id = %s ORDER BY recorded_at, event_id, position",
+    return all_rows(conn, sql.SQL("SELECT event_id::text AS issue_event_id, {} FROM order_update_issues "
+                                  "WHERE order_id = %s ORDER BY recorded_at, event_id, position").format(
+                              sql.SQL(", ").join(map(sql.Identifier, ISSUE_COLUMNS))),
                     [order_id])
 
 

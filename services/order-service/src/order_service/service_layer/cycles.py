@@ -113,7 +113,7 @@ def on_order_dues(conn: psycopg.Connection, envs: Sequence[Envelope], cfg: React
     rows = [(*(env.payload[c] for c in DUE_COLUMNS[:-1]), env.event_id) for env in envs]
     columns = ", ".join(DUE_COLUMNS)
     new = bulk.staged(conn, "order_dues", "order_dues", DUE_COLUMNS, rows,
-                      f"INSERT INTO order_dues ({columns}) SELECT {columns} FROM {{staged}} "
+                      f"INSERT INTO order_dues ({columns}) SELECT {columns} FROM {{staged}} "  # noqa: S608 - column names from the DUE_COLUMNS constant
                       "ON CONFLICT DO NOTHING RETURNING *")
     if not new:
         return

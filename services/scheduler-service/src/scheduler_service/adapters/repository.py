@@ -119,7 +119,7 @@ def open_candidates(conn: psycopg.Connection, order_cycle_id: str, slice_size: i
             WHERE NOT s.cancelled
               AND s.schedule_id IN (SELECT schedule_id FROM schedule_cycles WHERE order_cycle_id = %(c)s)
             ORDER BY s.created_at, s.subscription_id
-            """,
+            """,  # noqa: S608 - _SUB_COLUMNS is a constant of this module
             {"c": order_cycle_id},
         )
         while rows := cur.fetchmany(slice_size):

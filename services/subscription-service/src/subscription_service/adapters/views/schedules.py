@@ -86,7 +86,7 @@ SCHEDULE_COLUMNS = ("schedules.*, (SELECT count(*) FROM subscriptions s WHERE s.
 
 
 def schedule(conn: psycopg.Connection, shop_id: str, schedule_id: str, now: datetime) -> dict[str, Any] | None:
-    found = row(conn, f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE schedule_id = %s AND shop_id = %s "
+    found = row(conn, f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE schedule_id = %s AND shop_id = %s "  # noqa: S608 - SCHEDULE_COLUMNS is a constant of this module
                       "AND deleted_at IS NULL", [schedule_id, shop_id])
     return schedule_from(conn, found, now) if found else None
 

@@ -26,7 +26,7 @@ JOINED = ("SELECT s.*, c.email AS customer_email, c.first_name AS customer_first
           "s.subscription_id AS _id{more} FROM subscriptions s JOIN customers c ON c.customer_id = s.customer_id "
           "JOIN schedules sc ON sc.schedule_id = s.schedule_id")
 
-ONE_SQL = JOINED.format(  # one subscription with its skipped cycles: one round trip
+ONE_SQL = JOINED.format(  # one subscription with its skipped cycles: one round trip  # noqa: S608 - fragments are constants of this module
     sort="s.created_at", more=", ARRAY(SELECT k.order_cycle_id FROM occurrence_skips k "
                               "WHERE k.subscription_id = s.subscription_id AND k.skipped) AS skipped_ids") \
     + " WHERE s.subscription_id = %s AND s.shop_id = %s"
