@@ -1,7 +1,7 @@
 """JSON for the events and for PostgreSQL's json/jsonb columns, with orjson.
 
-The json module was a large share of the hot paths: for an OrderPlaced of 1.9 kB, json.dumps took 14.7 us against
-1.0 us for orjson.dumps, and json.loads 10.9 us against 4.0 us (idle machine, same run).
+The json module was a large share of the hot paths; orjson encodes and parses an event several times faster
+(bench/README.md, "Measured design choices").
 
 - ``dumps`` writes exactly what ``json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()`` writes
   for the JSON types (tests/unit/test_jsoncodec.py compares them on every event example), so an event's bytes

@@ -137,10 +137,10 @@ def consumer(group_id: str | None, bootstrap: str | None = None, **overrides: An
         "max.poll.interval.ms": 300_000,
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 3_000,
-        # a fetch returns once it has 64 KiB or has waited 100 ms: under a steady stream of requests (200 creates/s)
-        # a fetch of 1 byte answered with one or two events, so each consumer paid a transaction, inbox round trips
-        # and an offset commit per event, and the broker a fetch per event per consumer group; a quiet topic
-        # delays an event by at most the wait
+        # a fetch returns once it has fetch.min.bytes or has waited fetch.wait.max.ms: under a steady stream of requests
+        # (bench's `rest` section) a fetch of 1 byte answered with one or two events, so each consumer paid a
+        # transaction, inbox round trips and an offset commit per event, and the broker a fetch per event per consumer
+        # group; a quiet topic delays an event by at most the wait
         "fetch.wait.max.ms": int(os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "100")),
         "fetch.min.bytes": int(os.environ.get("KAFKA_FETCH_MIN_BYTES", str(64 * 1024))),
         # what one fetch may bring, and what librdkafka keeps fetched ahead (its default is 64 MB per partition's

@@ -80,8 +80,8 @@ def _spill(topics: Iterable[str], bootstrap: str | None, folder: Path) -> list[I
 
     A file instead of memory: the merge needs every partition's next record at once, and librdkafka hands out a
     partition in long runs, so reading as the merge goes means holding (or pausing and fetching again) a long run
-    of every partition; at 100,000 events that held 500 MB, and the fetches after a resume cost more than the
-    reading. Straight through, reading is a small part of a replay."""
+    of every partition, which held hundreds of MB on a large topic, and the fetches after a resume cost more than
+    the reading (bench/README.md, "Measured design choices"). Straight through, reading is a small part of a replay."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError
     from confluent_kafka import TopicPartition as Partition
 
@@ -90,9 +90,9 @@ def _spill(topics: Iterable[str], bootstrap: str | None, folder: Path) -> list[I
                          "auto.offset.reset": "earliest", "isolation.level": "read_committed",
                          "enable.partition.eof": True,
                          "fetch.max.bytes": 16 * 1024 * 1024, "queued.max.messages.kbytes": 16 * 1024,
-                         # librdkafka's default waits 1 s before fetching again for a partition whose queue was
-                         # full, and reading straight through fills it all the time: 240,005 events (230 MB) were
-                         # read in 7.4 s with the default, 1.6 s with this
+                         # librdkafka's default waits a whole second before fetching again for a partition whose
+                         # queue was full, and reading straight through fills it all the time: several times
+                         # slower to read with the default (bench/README.md, "Measured design choices")
                          "fetch.queue.backoff.ms": 5,
                          **kafka_clients.security_config()})
     files: dict[tuple[str, int], Any] = {}
@@ -159,9 +159,9 @@ def decoded_events(topics: Iterable[str], bootstrap: str | None = None, *, proje
     """``read_topics``'s records decoded (None for a record that does not decode), read and decoded by a second
     process while this one applies: reading, merging and decoding were about half of a replay's time in one
     process. The events come pickled in batches through a pipe, whose buffer holds the reader back when the
-    applying side falls behind. A thread of this process receives and unpickles them (about 9 us an event)
-    while the applying thread waits on PostgreSQL, which releases the GIL: on the applying thread they were an
-    eighth of order-service's replay. ``projected``: only records of these event types are decoded and yielded;
+    applying side falls behind. A thread of this process receives and unpickles them while the applying thread
+    waits on PostgreSQL, which releases the GIL: on the applying thread they were a visible share of
+    order-service's replay. ``projected``: only records of these event types are decoded and yielded;
     ``skipped(n)`` is told how many others were read."""
     ctx = multiprocessing.get_context("spawn")  # nothing inherited: no connection, no client, no lock
     receiving, sending = ctx.Pipe(duplex=False)
@@ -218,8 +218,8 @@ def _read_and_decode(topics: list[str], bootstrap: str, topic_prefix: str, sendi
                      projected: frozenset[str] | None = None) -> None:
     """The reading process of ``decoded_events``. Each record is parsed once, and the document handed to
     ``decode``. With ``projected``, a record whose document names another event type is counted, not decoded: its
-    type is read from the parsed JSON alone (about 4 us, where a whole decode and its trip through the pipe cost
-    about 45 us), so whether it would decode is never known."""
+    type is read from the parsed JSON alone (a small fraction of a whole decode and its trip through the pipe),
+    so whether it would decode is never known."""
     os.environ["TOPIC_PREFIX"] = topic_prefix
     gctuning.for_batches()
     try:
@@ -322,7 +322,7 @@ def rebuild(
     ``projected`` (optional): the event types ``apply`` does anything with; events of other types are read and
     counted, not applied. Applied, they changed nothing, but each ended the bulk run around it: in
     order-service's replay a customer's CustomerCardSet cut the runs down to one customer and one subscription
-    (1,985 statements for 2,000 customer rows). They are not decoded either (a record's type is read from its
+    (nearly a statement per customer row). They are not decoded either (a record's type is read from its
     JSON alone), so one of them that would not decode is counted in ``events``, not in ``undecodable``.
     """
     tables = list(tables)

@@ -55,8 +55,8 @@ class Relay:
         self.batch_size = batch_size
         self.idle_wait_s = idle_wait_s
         # After a quiet spell, the first notification waits this long before the batch is read, so a stream of
-        # single-event requests (200/s of them) makes batches of a few events: one SELECT, one Kafka round trip and
-        # one UPDATE for several events instead of for each. A full batch never waits.
+        # single-event requests (bench's `rest` section) makes batches of a few events: one SELECT, one Kafka round trip
+        # and one UPDATE for several events instead of for each. A full batch never waits.
         self.gather_s = gather_s
         self.on_batch = on_batch
         self.before_mark = before_mark  # test hook: runs after Kafka acked, before published_at is stamped

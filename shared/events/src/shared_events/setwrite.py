@@ -208,16 +208,16 @@ def run_staged(conn: psycopg.Connection, stage_name: str, table: str, columns: S
     says ``{staged}``, with ``params`` for its own placeholders; returns the rows it returns (made by
     ``row_factory``, tuples by default). One round trip.
 
-    The rows travel as one JSON parameter (an array of arrays) that a ``WITH`` in front of the statement turns
-    back into typed columns: ``(e->>i)::<column type>`` takes each value's text, the same text COPY's text format
-    or a parameter would give the column's input function. Its ``LIMIT`` (the number of rows: it leaves none out)
-    is the planner's row count; a set-returning function counts as 100 rows, and an UPDATE ... FROM a few of them
-    then hashed the whole target, read end to end, instead of finding them by key. orjson writes the whole run
-    (about 0.4 ms for 1,000 rows of sixteen columns, where formatting them for COPY took about 10 ms in Python),
-    and there is no temporary table to make, fill, analyze and empty: a TRUNCATE of a temporary table in a new
-    subtransaction makes a new file (1.4 ms). Rows JSON cannot carry as the column's text (a value orjson does not
-    write, such as a Decimal or bytes; a column of an array, composite or floating-point type) are copied into the
-    temporary table ``stage_name`` instead (``stage_rows``), read by the same statement and emptied after it."""
+    The rows travel as one JSON parameter (an array of arrays) that a ``WITH`` in front of the statement turns back into
+    typed columns: ``(e->>i)::<column type>`` takes each value's text, the same text COPY's text format or a parameter
+    would give the column's input function. Its ``LIMIT`` (the number of rows: it leaves none out) is the planner's row
+    count; a set-returning function counts as 100 rows, and an UPDATE ... FROM a few of them then hashed the whole
+    target, read end to end, instead of finding them by key. orjson writes the whole run far faster than Python formats
+    the rows for COPY, and there is no temporary table to make, fill, analyze and empty: a TRUNCATE of a temporary table
+    in a new subtransaction makes a new file (bench/README.md, "Measured design choices"). Rows JSON cannot carry as the
+    column's text (a value orjson does not write, such as a Decimal or bytes; a column of an array, composite or
+    floating-point type) are copied into the temporary table ``stage_name`` instead (``stage_rows``), read by the same
+    statement and emptied after it."""
     source = _json_source(conn, table, tuple(columns))
     doc = _rows_json(rows) if source is not None else None
     with conn.cursor(row_factory=row_factory) if row_factory else conn.cursor() as cur:

@@ -26,12 +26,11 @@ class CheckedPool(ConnectionPool):
     """A pool that checks a connection with a round trip before handing it out, unless it came back from a
     request less than ``CHECK_AFTER_IDLE_S`` ago.
 
-    Under load a connection comes back and goes out again within milliseconds: checking it then is a round trip
-    per request (an empty query, about 0.15 ms of client and server CPU) that learns nothing the last request
-    did not. A connection idle longer (PostgreSQL may have restarted meanwhile) is checked as before, and a
-    broken one is replaced before a request sees it. What is left is a connection that breaks in the second
-    after its last good use: its request fails once (a 500/503) and the pool replaces it when it comes back
-    broken.
+    Under load a connection comes back and goes out again within milliseconds: checking it then is a round trip per
+    request (an empty query, costing client and server CPU) that learns nothing the last request did not. A connection
+    idle longer (PostgreSQL may have restarted meanwhile) is checked as before, and a broken one is replaced before a
+    request sees it. What is left is a connection that breaks in the second after its last good use: its request fails
+    once (a 500/503) and the pool replaces it when it comes back broken.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -209,8 +209,8 @@ def apply_billing(conn: psycopg.Connection, env: Envelope) -> None:
 
 
 # PaymentAttemptStarted for many payments at once, in a replay: one UPDATE of the payments and one INSERT of the
-# attempts per run, where apply_billing takes two statements per event (a replay of 240,005 events spent about
-# 20 s on 30,000 of them one by one, waiting on PostgreSQL). Same effect as apply_billing on each in turn: a
+# attempts per run, where apply_billing takes two statements per event (one by one, a replay spent a large share
+# of its time on them, waiting on PostgreSQL). Same effect as apply_billing on each in turn: a
 # payment named twice starts a new sub-run, so each statement touches a payment at most once, in event order.
 _STARTED_MANY = sql.SQL(
     "UPDATE payments AS p SET status = 'processing', attempts = s.attempt, {clear}, updated_at = s.at, "

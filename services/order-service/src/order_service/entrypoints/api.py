@@ -26,7 +26,8 @@ ORDER = "/shops/<shop_id>/orders/<order_id>"
 @cache
 def _schema(cls: type[Any]) -> Any:
     """One instance per response schema: building one deep-copies its declared fields (and its nested schemas at
-    the first dump), which was about 8% of a worker's Python time on POST .../lines. Dumping is thread-safe."""
+    the first dump), a measurable share of a worker's Python time on POST .../lines (bench/README.md, "Measured
+    design choices"). Dumping is thread-safe."""
     return cls()
 
 

@@ -191,7 +191,7 @@ def place_opening_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: 
                         ) -> None:
     """The cycle's opening batch: every recorded cycle_opened due, stock shared by the shop's policy, with the
     outcome of placing them all at once, but placed in slices of ``cfg.placement_slice`` dues in first-come
-    order, so that memory does not grow with the cycle (100,000 dues at once took 1.35 GB). Stock carries from
+    order, so that memory does not grow with the cycle (bench's `memory` row). Stock carries from
     slice to slice in the transaction, which is exactly first-come allocation; a fair share needs the whole
     run's demand, so it is decided first from every slice's terms (``placement.allocation_for``)."""
     shop_row = one_row(conn, "SELECT shop_id FROM order_dues WHERE order_cycle_id = %s LIMIT 1", [order_cycle_id])

@@ -92,7 +92,7 @@ def claim_next(conn: psycopg.Connection, now: datetime, *, wait: bool,
 
 
 # an open reads, plans and stores its dues this many subscriptions at a time, so memory stays flat however
-# large the cycle (all 100,000 at once peaked at 268 MB)
+# large the cycle (all at once, memory grew with the cycle: bench's `memory` row)
 OPEN_SLICE = env_int("SCHEDULER_OPEN_SLICE", 5000)
 
 

@@ -69,7 +69,7 @@ def create_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, 
     """The rules read the shop, customer, schedule and variants, and take the subscription's creation rank, in one
     statement. The rank (first come, first served) comes from one sequence for every shop, in the order creates
     ask for it, with gaps; it takes no lock, so creates in one shop do not wait for each other (the per-shop count
-    under a lock it replaced capped a shop at about 80 creates/s)."""
+    under a lock it replaced capped a shop's create rate: bench/README.md, "Measured design choices")."""
     access.manage_shop(caller.principal, shop_id)
     terms = Terms(items=_items(data.get("items")), shipping_method_id=data.get("shipping_method_id"),
                   payment_method_id=data.get("payment_method_id"), payment_kind=None,

@@ -9,11 +9,11 @@ Query parameters, the same for every route of every service (checked before the 
 
 Schemas made once:
 
-Given a schema class, ``@blp.arguments(SomeSchema)`` hands it to webargs, which instantiates it for every
-request: the fields are deep-copied, and every Nested field builds its own schema again on first use. For a
-subscription create that was 8% of a worker's Python time. A schema keeps no state between loads (marshmallow 4
-has no context), so one instance per class serves every request and thread; a Nested field's schema is then
-built once, on its first load.
+Given a schema class, ``@blp.arguments(SomeSchema)`` hands it to webargs, which instantiates it for every request: the
+fields are deep-copied, and every Nested field builds its own schema again on first use: a measurable share of a
+subscription create's Python time (bench/README.md, "Measured design choices"). A schema keeps no state between loads
+(marshmallow 4 has no context), so one instance per class serves every request and thread; a Nested field's schema is
+then built once, on its first load.
 """
 
 from __future__ import annotations
