@@ -269,7 +269,7 @@ class EventConsumer:
     def _record_in_inbox(self, conn: psycopg.Connection, done: list[tuple[Any, str, str]], prior: dict[str, str]
                          ) -> None:
         """One inbox row per event of the batch. Events the inbox has never seen are copied in (COPY: an
-        executemany of a cycle's open's rows cost subscription-service seconds of PostgreSQL time); a
+        executemany of the rows of a cycle's open cost subscription-service seconds of PostgreSQL time); a
         dead-lettered event replayed on purpose updates its row. A copied row that another consumer of the service
         has recorded meanwhile (two members briefly own a partition during a rebalance, or two groups read the same
         topics during a blue/green switch) fails the whole batch with InboxRace: it is rolled back and
