@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField
-from wtforms.validators import InputRequired, Length, Regexp
+from wtforms import BooleanField, EmailField, HiddenField
+from wtforms.validators import AnyOf, InputRequired, Length, Regexp
 
 from web_app.api import ApiError
 
@@ -29,7 +29,32 @@ class SignInForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    """A button and its CSRF token (signing in with a link, signing out)."""
+    """A button and its CSRF token (signing in with a link, signing out, removing a card)."""
+
+
+class CardForm(FlaskForm):
+    """The card setup the customer's browser confirmed with Stripe.js (``static/card.js`` fills it in); the card's
+    number never reaches this app. The id is shown to the field of the card's details (``card``) when refused."""
+
+    setup_intent_id = HiddenField(validators=[
+        InputRequired(message=_l("Enter your card details")),
+        Regexp(r"^seti_[A-Za-z0-9_]{1,250}$", message=_l("Enter your card details")),
+    ])
+
+
+class ConsentForm(FlaskForm):
+    """Allowing the shop to charge the card: the box ticked under the text shown, and the language of that text."""
+
+    agree = BooleanField(_l("I agree to the text above"), validators=[
+        InputRequired(message=_l("Tick the box to give the shop permission to charge your card")),
+    ])
+    locale = HiddenField(validators=[AnyOf(("en", "fr"))])
+
+
+class WithdrawForm(FlaskForm):
+    """Withdrawing the permission: the language of the withdrawal text shown."""
+
+    locale = HiddenField(validators=[AnyOf(("en", "fr"))])
 
 
 def show_problem(form: FlaskForm, error: ApiError, fields: Mapping[str, str] | None = None) -> None:

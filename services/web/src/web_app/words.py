@@ -29,6 +29,18 @@ DELIVERY_STATES = {  # subscription-service's occurrence states
     "refunded": _l("Refunded"),
 }
 
+CARD_BRANDS = {  # Stripe's card brands
+    "visa": _l("Visa"),
+    "mastercard": _l("Mastercard"),
+    "amex": _l("American Express"),
+    "discover": _l("Discover"),
+    "diners": _l("Diners Club"),
+    "jcb": _l("JCB"),
+    "unionpay": _l("UnionPay"),
+    "cartes_bancaires": _l("Cartes Bancaires"),
+    "unknown": _l("Card"),
+}
+
 
 def label(table: dict[str, object], code: str | None) -> str:
     return str(table.get(code or "", code or ""))
