@@ -89,6 +89,18 @@ def test_a_refused_card_setup_is_shown_by_the_card_field_with_a_new_setup(signed
     assert [s["path"] for s in fake_http.sent if s["method"] != "GET"][-2:] == [f"{me}/card", f"{me}/card/setup"]
 
 
+def test_a_card_that_is_someone_elses_is_refused_by_the_card_field(signed_in, fake_http, csrf_of, shop_id):
+    me = f"/api/v1/shops/{shop_id}/customers/cust-1"
+    fake_http.answers[("PUT", f"{me}/card")] = (403, {"title": "Not allowed", "detail": "This payment method "
+                                                      "belongs to someone else."})
+    page = signed_in.get(f"/shops/{shop_id}/payment").get_data(as_text=True)
+    resp = signed_in.post(f"/shops/{shop_id}/payment/card", data={"csrf_token": csrf_of(page),
+                                                                 "setup_intent_id": "seti_1"})
+    html = text_of(resp.get_data(as_text=True))
+    assert resp.status_code == 422 and "Cette carte ne peut pas être enregistrée pour vous." in html
+    assert "belongs to someone else" not in html
+
+
 def test_a_card_form_posted_without_a_confirmed_setup_sends_nothing(signed_in, fake_http, csrf_of, shop_id):
     page = signed_in.get(f"/shops/{shop_id}/payment").get_data(as_text=True)
     resp = signed_in.post(f"/shops/{shop_id}/payment/card", data={"csrf_token": csrf_of(page),

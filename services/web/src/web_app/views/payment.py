@@ -101,11 +101,11 @@ def save_card(person: people.Person, shop_id: str):  # type: ignore[no-untyped-d
         except ApiError as err:
             if err.status not in (403, 409, 422):
                 raise
-            show_problem(form, err)
-            if err.status == 403 and not err.errors:  # the card is someone else's: the message is by the field
-                form.form_errors.remove(err.detail)
+            if err.status == 403:  # the card is someone else's (the API's detail is for developers)
                 form.setup_intent_id.errors = [*form.setup_intent_id.errors, _("This card cannot be saved for "
                                                                                  "you. Use a card of your own.")]
+            else:
+                show_problem(form, err)
         else:
             flash(_("Your card is saved."))
             return redirect(url_for("payment.payment", shop_id=shop_id), 303)
