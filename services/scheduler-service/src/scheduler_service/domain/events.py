@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 
 from scheduler_service import SERVICE_NAME
-from scheduler_service.domain.model import WHILE_OPEN, Due, Missed, OrderCycle
+from scheduler_service.domain.model import WHILE_OPEN, Due, Missed, OrderCycle, Subscription
 from scheduler_service.domain.rules import lateness_seconds
 from shared_events import REGISTRY, Envelope, new_envelope
 from shared_events.contracts.scheduler import occurrence_id
@@ -25,45 +25,48 @@ CLOSED_VERSION = 2
 
 def order_due(due: Due, now: datetime, *, correlation_id: str | None = None,
               causation_id: str | None = None) -> Envelope:
-    sub, cycle = due.subscription, due.cycle
     payload = {
-        "subscription_id": sub.subscription_id,
-        "order_cycle_id": cycle.order_cycle_id,
-        "shop_id": sub.shop_id,
-        "customer_id": sub.customer_id,
-        "schedule_id": sub.schedule_id,
-        "opens_at": cycle.opens_at,
-        "closes_at": cycle.closes_at,
+        **_occurrence_fields(due.subscription, due.cycle),
         "due_at": due.due_at,
         "reason": due.reason,
         "lateness_seconds": lateness_seconds(now, due.due_at),
         "late": due.late,
     }
-    # built directly (not new_envelope) with the schema version looked up once: an open emits 100,000 of these
-    return Envelope(event_type="OrderDue", schema_version=_latest("OrderDue"),
-                    aggregate_id=occurrence_id(sub.subscription_id, cycle.order_cycle_id),
-                    aggregate_version=ORDER_DUE_VERSION, payload=payload, producer=SERVICE_NAME, shop_id=sub.shop_id,
-                    occurred_at=now, correlation_id=correlation_id or str(uuid.uuid4()), causation_id=causation_id)
+    return _occurrence_event("OrderDue", due.subscription, due.cycle, payload, now, correlation_id, causation_id)
 
 
 def order_due_missed(missed: Missed, now: datetime, *, correlation_id: str | None = None,
                      causation_id: str | None = None) -> Envelope:
-    sub, cycle = missed.subscription, missed.cycle
+    """The other outcome of a (subscription, cycle) pair: same aggregate and version as its OrderDue."""
     payload = {
-        "subscription_id": sub.subscription_id,
-        "order_cycle_id": cycle.order_cycle_id,
-        "shop_id": sub.shop_id,
-        "customer_id": sub.customer_id,
-        "schedule_id": sub.schedule_id,
-        "opens_at": cycle.opens_at,
-        "closes_at": cycle.closes_at,
+        **_occurrence_fields(missed.subscription, missed.cycle),
         "due_at": missed.due_at,
         "due_reason": missed.due_reason,
         "reason": missed.reason,
         "late_placement": WHILE_OPEN,
         "lateness_seconds": lateness_seconds(now, missed.due_at),
     }
-    return Envelope(event_type="OrderDueMissed", schema_version=_latest("OrderDueMissed"),
+    return _occurrence_event("OrderDueMissed", missed.subscription, missed.cycle, payload, now, correlation_id,
+                             causation_id)
+
+
+def _occurrence_fields(sub: Subscription, cycle: OrderCycle) -> dict:
+    """What an OrderDue and an OrderDueMissed both say of the subscription and the cycle."""
+    return {
+        "subscription_id": sub.subscription_id,
+        "order_cycle_id": cycle.order_cycle_id,
+        "shop_id": sub.shop_id,
+        "customer_id": sub.customer_id,
+        "schedule_id": sub.schedule_id,
+        "opens_at": cycle.opens_at,
+        "closes_at": cycle.closes_at,
+    }
+
+
+def _occurrence_event(event_type: str, sub: Subscription, cycle: OrderCycle, payload: dict, now: datetime,
+                      correlation_id: str | None, causation_id: str | None) -> Envelope:
+    # built directly (not new_envelope) with the schema version looked up once: an open emits one per subscription
+    return Envelope(event_type=event_type, schema_version=_latest(event_type),
                     aggregate_id=occurrence_id(sub.subscription_id, cycle.order_cycle_id),
                     aggregate_version=ORDER_DUE_VERSION, payload=payload, producer=SERVICE_NAME, shop_id=sub.shop_id,
                     occurred_at=now, correlation_id=correlation_id or str(uuid.uuid4()), causation_id=causation_id)
