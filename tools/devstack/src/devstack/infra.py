@@ -223,8 +223,31 @@ class LocalStripe:
         self.procs.stop(self.name)
 
 
+class _Mailbox:
+    """What the two mailboxes share: an SMTP port and an HTTP API on loopback, run as one process."""
+
+    procs: ProcessTable
+    smtp_port: int
+    http_port: int
+    name: str
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def running(self) -> bool:
+        return self.procs.running(self.name) and port_open(self.smtp_port) and port_open(self.http_port)
+
+    def _wait_started(self, what: str) -> None:
+        wait_until(lambda: port_open(self.smtp_port) and port_open(self.http_port), 30, f"{what} to start",
+                   failed=lambda: None if self.procs.running(self.name) else f"{self.name} exited")
+
+    def stop(self) -> None:
+        self.procs.stop(self.name)
+
+
 @dataclass
-class SmtpSink:
+class SmtpSink(_Mailbox):
     procs: ProcessTable
     state: Path
     smtp_port: int = 1025
@@ -232,15 +255,8 @@ class SmtpSink:
     name: str = "smtp-sink"
 
     @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
     def web_url(self) -> str:
         return f"{self.api_url}/messages"
-
-    def running(self) -> bool:
-        return self.procs.running(self.name) and port_open(self.smtp_port) and port_open(self.http_port)
 
     def start(self) -> None:
         if self.running():
@@ -248,15 +264,11 @@ class SmtpSink:
         self.procs.spawn(self.name, [sys.executable, "-m", "devstack.smtp_sink", "--smtp-port", str(self.smtp_port),
                                      "--http-port", str(self.http_port), "--store",
                                      str(self.state / "mail.jsonl")])
-        wait_until(lambda: port_open(self.smtp_port) and port_open(self.http_port), 30, "the SMTP sink to start",
-                   failed=lambda: None if self.procs.running(self.name) else "smtp sink exited")
-
-    def stop(self) -> None:
-        self.procs.stop(self.name)
+        self._wait_started("the SMTP sink")
 
 
 @dataclass
-class Mailpit:
+class Mailpit(_Mailbox):
     """make run's mailbox: Mailpit (built by the Makefile into .tools/), a web page to read the emails the platform
     sends (sign-in links first) and its REST API (``/api/v1/...``), both on loopback. Tests keep the SMTP sink."""
 
@@ -268,15 +280,8 @@ class Mailpit:
     name: str = "mailpit"
 
     @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
     def web_url(self) -> str:
         return self.api_url + "/"
-
-    def running(self) -> bool:
-        return self.procs.running(self.name) and port_open(self.smtp_port) and port_open(self.http_port)
 
     def start(self) -> None:
         if self.running():
@@ -286,8 +291,5 @@ class Mailpit:
         self.procs.spawn(self.name, [str(self.binary), "--smtp", f"127.0.0.1:{self.smtp_port}", "--listen",
                                      f"127.0.0.1:{self.http_port}", "--database", str(self.state / "mailpit.db"),
                                      "--smtp-auth-accept-any", "--smtp-auth-allow-insecure"])
-        wait_until(lambda: port_open(self.smtp_port) and port_open(self.http_port), 30, "Mailpit to start",
-                   failed=lambda: None if self.procs.running(self.name) else "mailpit exited")
+        self._wait_started("Mailpit")
 
-    def stop(self) -> None:
-        self.procs.stop(self.name)
