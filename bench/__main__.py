@@ -22,7 +22,7 @@ from bench.report import Report
 from devstack.procs import free_port
 from devstack.stack import SERVICES, Stack, StackConfig, repo_root
 
-SECTIONS = ["limits", "burst", "billing", "rest", "rebuild"]
+SECTIONS = ["limits", "burst", "billing", "rest", "rebuild", "web"]
 
 
 def bench_stack() -> Stack:
@@ -34,7 +34,7 @@ def bench_stack() -> Stack:
                       stripe_port=free_port(), smtp_port=free_port(), smtp_http_port=free_port(),
                       db_prefix=f"b{uuid.uuid4().hex[:6]}_", topic_prefix=f"b{uuid.uuid4().hex[:6]}.",
                       admin_token="rop_bench_admin_" + uuid.uuid4().hex, test_clock=True, pg_fast=False,
-                      stripe_persist=False, service_ports={s.name: free_port() for s in SERVICES},
+                      stripe_persist=False, service_ports={s.name: free_port() for s in SERVICES}, web_port=free_port(),
                       external_db=None, external_kafka=None, external_stripe=None)
     return Stack(cfg)
 
@@ -68,6 +68,8 @@ def main() -> int:
     parser.add_argument("--rest-seconds", type=float, default=15.0, help="seconds of load per REST route")
     parser.add_argument("--rest-orders", type=int, default=200, help="orders of the REST shop")
     parser.add_argument("--rebuild-timeout", type=float, default=3600.0)
+    parser.add_argument("--web-subscriptions", type=int, default=10_000, help="subscriptions of the web section's shop")
+    parser.add_argument("--web-requests", type=int, default=100, help="requests per page in the web section")
     parser.add_argument("--keep", action="store_true", help="leave the bench stack running")
     args = parser.parse_args()
     only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -81,9 +83,9 @@ def main() -> int:
         for section in only:
             fn = globals().get(f"run_{section}")
             if fn is None:
-                from bench import pipeline
+                from bench import pipeline, web
 
-                fn = getattr(pipeline, f"run_{section}", None)
+                fn = getattr(pipeline, f"run_{section}", None) or getattr(web, f"run_{section}", None)
             if fn is None:
                 print(f"unknown section {section}", file=sys.stderr)
                 continue

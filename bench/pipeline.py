@@ -258,7 +258,8 @@ def seed_world(stack: Stack, platform: Platform, n: int) -> dict[str, Any]:
          "billing-service to project the customers", 1.0)
     wait(lambda: total_lag(stack.bootstrap) == 0, 3600, "every consumer group to catch up", 1.0)
     consumed_s = time.perf_counter() - t0
-    return {"shop": shop, "shop_id": shop.id, "cycle_id": cycle["id"], "opens_at": opens, "closes_at": closes,
+    return {"shop": shop, "shop_id": shop.id, "customer": customer, "cycle_id": cycle["id"], "opens_at": opens,
+            "closes_at": closes,
             "last_subscription_id": sid if n > 1 else sub["id"], "subscriptions": n,
             "published_events": (len(cus_events) + 1) * (n - 1),
             "publish_seconds": round(published_s, 1),

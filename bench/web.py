@@ -1,0 +1,161 @@
+"""The ``web`` section: the customer's pages of the web app for a customer of a shop with N subscriptions.
+
+The shop is the burst's seed (``pipeline.seed_world``: one customer made through the APIs, with a card, and N-1
+clones published to Kafka), and the cycle's open places their orders, so the customer has a placed order, a card
+and a subscription among N. The customer signs in as a person does (the emailed link, the button), then each page
+reachable from their subscriptions page in two clicks is requested one after another on loopback: the response
+time of a page is its server time plus a loopback round trip. The bytes of script and style a page loads are the
+sum of the files its ``<script src>`` and stylesheet links name, as served (uncompressed), plus any inline ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+from datetime import timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from bench import pipeline
+from bench.report import Report
+from devstack.stack import Stack, web_installed
+from devstack.testing import emailed_sign_in_token, last_message_id
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+NOT_A_PAGE = ("/sign-out", "/static/", "/sign-in")
+
+
+class _Page(HTMLParser):
+    """What a page links to (pages) and what it loads (scripts, stylesheets, inline script and style)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.assets: list[str] = []
+        self.inline_bytes = 0
+        self._inline = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"] or "")
+        elif tag == "script":
+            if a.get("src"):
+                self.assets.append(a["src"] or "")
+            else:
+                self._inline = True
+        elif tag == "link" and "stylesheet" in (a.get("rel") or "").split() and a.get("href"):
+            self.assets.append(a["href"] or "")
+        elif tag == "style":
+            self._inline = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._inline = False
+
+    def handle_data(self, data: str) -> None:
+        if self._inline:
+            self.inline_bytes += len(data.encode())
+
+
+def parse(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    return page
+
+
+def sign_in(http: requests.Session, web: str, smtp_api: str, shop_id: str, email: str) -> None:
+    """As the person: ask for a link on the page, read it in the mailbox, press the button."""
+    form = http.get(f"{web}/shops/{shop_id}/sign-in", timeout=30)
+    before = last_message_id(smtp_api)
+    http.post(f"{web}/shops/{shop_id}/sign-in", data={"email": email, "csrf_token": _csrf(form.text)},
+              timeout=30).raise_for_status()
+    token = emailed_sign_in_token(smtp_api, email, before)
+    confirm = http.get(f"{web}/sign-in/{token}", timeout=30)
+    http.post(f"{web}/sign-in/{token}", data={"csrf_token": _csrf(confirm.text)}, timeout=30).raise_for_status()
+
+
+def _csrf(html: str) -> str:
+    found = CSRF.search(html)
+    if not found:
+        raise AssertionError("the form has no CSRF token")
+    return found.group(1)
+
+
+def customer_pages(http: requests.Session, web: str, start: str, depth: int = 2) -> list[str]:
+    """The web app's pages reachable from ``start`` in ``depth`` clicks (GET links only, same site)."""
+    seen, frontier = [start], [start]
+    for _ in range(depth):
+        following: list[str] = []
+        for path in frontier:
+            r = http.get(web + path, timeout=30)
+            if r.status_code != 200 or "text/html" not in r.headers.get("Content-Type", ""):
+                continue
+            for href in parse(r.text).links:
+                url = urlsplit(urljoin(web + path, href))
+                if url.netloc != urlsplit(web).netloc or url.path.startswith(NOT_A_PAGE):
+                    continue
+                target = url.path + (f"?{url.query}" if url.query else "")
+                if target not in seen:
+                    seen.append(target)
+                    following.append(target)
+        frontier = following
+    return seen
+
+
+def measure_page(http: requests.Session, web: str, path: str, requests_per_page: int) -> dict[str, Any]:
+    for _ in range(5):  # warm the workers' connections to the APIs
+        http.get(web + path, timeout=30)
+    times: list[float] = []
+    status = 0
+    html = ""
+    for _ in range(requests_per_page):
+        started = time.perf_counter()
+        r = http.get(web + path, timeout=30)
+        times.append((time.perf_counter() - started) * 1000)
+        status, html = r.status_code, r.text
+    page = parse(html)
+    asset_bytes = {a: len(http.get(urljoin(web + path, a), timeout=30).content) for a in dict.fromkeys(page.assets)}
+    xs = sorted(times)
+    return {"status": status, "p50_ms": round(statistics.median(xs), 1),
+            "p95_ms": round(xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))], 1),
+            "script_and_style_bytes": sum(asset_bytes.values()) + page.inline_bytes, "assets": asset_bytes,
+            "inline_bytes": page.inline_bytes, "html_bytes": len(html.encode())}
+
+
+def run_web(stack: Stack, report: Report, args: argparse.Namespace) -> None:
+    if not web_installed():
+        report.add("web", "SKIPPED", "web app not installed")
+        return
+    platform = pipeline.start_platform(stack)
+    stack.start_web()
+    print(f"   seeding a shop of {args.web_subscriptions:,} subscriptions ...", flush=True)
+    world = pipeline.seed_world(stack, platform, args.web_subscriptions)
+    shop = world["shop"]
+    customer = world["customer"]  # the one made through the APIs, with a card and the permission to charge it
+    pipeline._advance(platform, world["opens_at"] + timedelta(minutes=1))
+    pipeline.wait(lambda: pipeline.scalar(stack.db_url("orders"), "SELECT count(*) FROM orders WHERE shop_id = %s",
+                                          [shop.id]) >= args.web_subscriptions, 600, "the shop's orders placed", 1.0)
+    pipeline.wait(lambda: pipeline.total_lag(stack.bootstrap) == 0, 600, "every consumer group to catch up", 1.0)
+    web = stack.web_url
+    http = requests.Session()
+    assert platform.smtp_api, "the customer signs in by email"
+    sign_in(http, web, platform.smtp_api, shop.id, customer.email)
+    pages = customer_pages(http, web, f"/shops/{shop.id}/subscriptions")
+    report.detail("web pages", pages)
+    load_before = pipeline.load()
+    for path in pages:
+        m = measure_page(http, web, path, args.web_requests)
+        name = path.replace(shop.id, "{shop}").replace(customer.id, "{customer}")
+        name = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "{id}", name)
+        report.detail(f"web {name}", m)
+        report.add("web", f"{name}: p95", m["p95_ms"], "ms", target="< 150 ms",
+                   note=f"p50 {m['p50_ms']} ms, HTTP {m['status']}, {args.web_requests} requests one after "
+                        f"another, load {load_before}")
+        report.add("web", f"{name}: script and style", round(m["script_and_style_bytes"] / 1024, 1), "KB",
+                   target="< 100 KB", note=", ".join(f"{a} {b:,} B" for a, b in m["assets"].items()) or "none")
