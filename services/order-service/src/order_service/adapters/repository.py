@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from order_service.adapters.db import all_rows, one_row
 from order_service.domain.editing import Method
@@ -36,10 +38,27 @@ def order_from_row(row: dict[str, Any], lines: Iterable[dict[str, Any]]) -> Orde
     )
 
 
-def orders_for_update(conn: psycopg.Connection, where: str, params: list[Any]) -> list[Order]:
-    """Orders matching ``where`` (on alias o), locked in id order, with their lines."""
-    rows = all_rows(conn, ORDER_SQL.format(shop="") + f" WHERE {where} ORDER BY o.order_id FOR UPDATE OF o", params)
-    return _with_lines(conn, rows)
+def placed_orders_for_update(conn: psycopg.Connection, subscription_id: str,
+                             order_cycle_ids: Sequence[str] | None = None) -> list[Order]:
+    """The subscription's placed orders (of these cycles, when given), locked in id order, with their lines."""
+    condition = sql.SQL("o.subscription_id = %s AND o.status = 'placed'")
+    if order_cycle_ids:
+        return _orders_for_update(conn, condition + sql.SQL(" AND o.order_cycle_id = ANY(%s)"),
+                                  [subscription_id, list(order_cycle_ids)])
+    return _orders_for_update(conn, condition, [subscription_id])
+
+
+def occurrence_orders_for_update(conn: psycopg.Connection, subscription_id: str, order_cycle_id: str) -> list[Order]:
+    """The occurrence's order whatever its status (none, or one: its id derives from the occurrence), locked,
+    with its lines."""
+    return _orders_for_update(conn, sql.SQL("o.subscription_id = %s AND o.order_cycle_id = %s"),
+                              [subscription_id, order_cycle_id])
+
+
+def _orders_for_update(conn: psycopg.Connection, condition: sql.Composable, params: list[Any]) -> list[Order]:
+    query = sql.SQL("{select} WHERE {condition} ORDER BY o.order_id FOR UPDATE OF o").format(
+        select=sql.SQL(ORDER_SQL.format(shop="")), condition=condition)
+    return _with_lines(conn, all_rows(conn, query, params))
 
 
 def _with_lines(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> list[Order]:
@@ -52,6 +71,11 @@ def _with_lines(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> list[Or
                          [[r["order_id"] for r in rows]]):
         lines.setdefault(line["order_id"], []).append(line)
     return [order_from_row(r, lines.get(r["order_id"], [])) for r in rows]
+
+
+def order_parties(conn: psycopg.Connection, order_id: str) -> dict[str, Any] | None:
+    """The order's id, shop, customer and number; None when it is not one of ours."""
+    return one_row(conn, "SELECT order_id, shop_id, customer_id, number FROM orders WHERE order_id = %s", [order_id])
 
 
 def order_for_update(conn: psycopg.Connection, shop_id: str, order_id: str) -> tuple[Order, bool] | None:
@@ -133,6 +157,41 @@ def terms_of(row: dict[str, Any]) -> Terms:
         payment_method_id=row["payment_method_id"], payment_kind=row["payment_kind"],
         bill_address=row["bill_address"], ship_address=row["ship_address"], sequence=row.get("sequence"),
     )
+
+
+@dataclass(frozen=True)
+class OrdersOfCycle:
+    """Every order of an order cycle (its close confirms them)."""
+
+    order_cycle_id: str
+
+
+@dataclass(frozen=True)
+class OrdersWithIds:
+    """These orders (placed after their cycle closed, confirmed at once)."""
+
+    order_ids: Sequence[str]
+
+
+TO_CONFIRM = ("order_id", "shop_id", "subscription_id", "order_cycle_id", "customer_id", "number", "status",
+              "currency", "item_total", "shipping_fee", "payment_fee", "total", "payment_kind", "payment_method_id",
+              "version")
+
+
+def placed_orders_to_confirm(conn: psycopg.Connection, orders: OrdersOfCycle | OrdersWithIds, *, after: str,
+                             limit: int) -> list[dict[str, Any]]:
+    """The next ``limit`` of these orders still placed whose id follows ``after``, locked, in id order, with what
+    their confirmation needs (one slice of a confirmation run: a cycle's close does not hold all its orders in
+    memory at once)."""
+    value: str | list[str]
+    if isinstance(orders, OrdersOfCycle):
+        condition, value = sql.SQL("order_cycle_id = %s"), orders.order_cycle_id
+    else:
+        condition, value = sql.SQL("order_id = ANY(%s)"), list(orders.order_ids)
+    query = sql.SQL("SELECT {columns} FROM orders WHERE {condition} AND status = 'placed' AND order_id > %s "
+                    "ORDER BY order_id LIMIT %s FOR UPDATE").format(
+        columns=sql.SQL(", ").join(map(sql.Identifier, TO_CONFIRM)), condition=condition)
+    return all_rows(conn, query, [value, after, limit], binary=True)
 
 
 def cycle(conn: psycopg.Connection, order_cycle_id: str) -> dict[str, Any] | None:

@@ -14,8 +14,7 @@ from typing import Any
 
 import psycopg
 
-from order_service.adapters import event_store, notifications, order_projection, runs
-from order_service.adapters.db import all_rows
+from order_service.adapters import event_store, notifications, order_projection, repository, runs
 from order_service.config import ReactionSettings
 from order_service.domain import placement
 from order_service.domain.model import SYSTEM_ACTOR
@@ -25,8 +24,6 @@ from shared_events import Envelope
 log = logging.getLogger("order_service.confirmation")
 
 IDS = ("order_id", "shop_id", "subscription_id", "order_cycle_id", "customer_id")
-COLUMNS = (*IDS, "number", "status", "currency", "item_total", "shipping_fee", "payment_fee", "total", "payment_kind",
-           "payment_method_id", "version")
 
 
 def confirmation_events(order: dict[str, Any], trigger: Envelope) -> list[Envelope]:
@@ -47,24 +44,32 @@ def confirmation_events(order: dict[str, Any], trigger: Envelope) -> list[Envelo
     return events
 
 
-def confirm_orders(conn: psycopg.Connection, where: str, params: Sequence[Any], trigger: Envelope,
-                   cfg: ReactionSettings, *, batch: bool, shop_id: str, order_cycle_id: str) -> list[str]:
-    """Confirm the orders matching ``where`` that are still placed; returns the ids confirmed. They are
-    confirmed ``cfg.placement_slice`` at a time in order id order, in the caller's transaction, so that a
-    cycle's close does not hold all its orders in memory at once."""
+def confirm_cycle(conn: psycopg.Connection, order_cycle_id: str, shop_id: str, trigger: Envelope,
+                  cfg: ReactionSettings) -> list[str]:
+    """At the close, every order of the cycle still placed is confirmed, as one batch run with its summary."""
+    return _confirm(conn, repository.OrdersOfCycle(order_cycle_id), trigger, cfg, batch=True, shop_id=shop_id,
+                    order_cycle_id=order_cycle_id)
+
+
+def confirm_late_orders(conn: psycopg.Connection, order_ids: Sequence[str], shop_id: str, order_cycle_id: str,
+                        trigger: Envelope, cfg: ReactionSettings) -> list[str]:
+    """Orders placed after their cycle closed are confirmed at once; they join the shop's open run."""
+    return _confirm(conn, repository.OrdersWithIds(order_ids), trigger, cfg, batch=False, shop_id=shop_id,
+                    order_cycle_id=order_cycle_id)
+
+
+def _confirm(conn: psycopg.Connection, orders: repository.OrdersOfCycle | repository.OrdersWithIds,
+             trigger: Envelope, cfg: ReactionSettings, *, batch: bool, shop_id: str, order_cycle_id: str) -> list[str]:
+    """Confirm those of ``orders`` still placed, ``cfg.placement_slice`` at a time in order id order, in the
+    caller's transaction; returns the ids confirmed."""
     done: list[str] = []
     run_id, after = None, ""
-    while True:
-        orders = all_rows(conn, f"SELECT {', '.join(COLUMNS)} FROM orders WHERE {where} AND status = 'placed' "  # noqa: S608 - column names from COLUMNS, the filter from code, values bound
-                                "AND order_id > %s ORDER BY order_id LIMIT %s FOR UPDATE",
-                          [*params, after, cfg.placement_slice], binary=True)
-        if not orders:
-            break
-        after = orders[-1]["order_id"]
-        run_id, confirmed = _confirm_slice(conn, orders, trigger, cfg, batch=batch, shop_id=shop_id,
+    while placed := repository.placed_orders_to_confirm(conn, orders, after=after, limit=cfg.placement_slice):
+        after = placed[-1]["order_id"]
+        run_id, confirmed = _confirm_slice(conn, placed, trigger, cfg, batch=batch, shop_id=shop_id,
                                            order_cycle_id=order_cycle_id)
         done += confirmed
-        if len(orders) < cfg.placement_slice:
+        if len(placed) < cfg.placement_slice:
             break
     if batch and run_id is not None:
         runs.summarise_if_complete(conn, run_id)

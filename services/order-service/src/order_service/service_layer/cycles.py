@@ -10,7 +10,7 @@ import psycopg
 from order_service.adapters import bulk, runs
 from order_service.adapters.db import all_rows, one_row
 from order_service.config import ReactionSettings
-from order_service.service_layer.confirmation import confirm_orders
+from order_service.service_layer.confirmation import confirm_cycle
 from order_service.service_layer.placement import place_dues, place_opening_batch
 from shared_events import Envelope
 
@@ -196,5 +196,4 @@ def on_cycle_closed(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettin
         by_shop.setdefault(due["shop_id"], []).append(due)
     for dues in by_shop.values():
         place_dues(conn, dues, env, cfg, batch=False, late=True, confirm=False)
-    confirm_orders(conn, "order_cycle_id = %s", [p["order_cycle_id"]], env, cfg, batch=True, shop_id=p["shop_id"],
-                   order_cycle_id=p["order_cycle_id"])
+    confirm_cycle(conn, p["order_cycle_id"], p["shop_id"], env, cfg)

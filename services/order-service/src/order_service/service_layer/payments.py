@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import psycopg
 
-from order_service.adapters import notifications, runs
-from order_service.adapters.db import one_row
+from order_service.adapters import notifications, repository, runs
 from order_service.adapters.notifications import Notice
 from order_service.config import ReactionSettings
 from shared_events import Envelope
@@ -24,8 +23,7 @@ def on_payment_event(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSett
     outcome = OUTCOMES.get(env.event_type)
     if outcome is None:
         return
-    order = one_row(conn, "SELECT order_id, shop_id, customer_id, number FROM orders WHERE order_id = %s",
-                    [p["order_id"]])
+    order = repository.order_parties(conn, p["order_id"])
     if order is None:  # not one of ours (billing only charges orders we confirmed)
         return
     shop_id, customer_id, order_id = order["shop_id"], order["customer_id"], order["order_id"]

@@ -20,6 +20,7 @@ from psycopg.rows import tuple_row
 
 from order_service.adapters import bulk, event_store, notifications, order_projection, repository, runs
 from order_service.adapters.db import all_rows, one_row
+from order_service.adapters.dues import DuesOf, release_waiting
 from order_service.config import ReactionSettings
 from order_service.domain import placement
 from order_service.domain.model import SYSTEM_ACTOR
@@ -149,10 +150,9 @@ def place_dues(conn: psycopg.Connection, dues: Sequence[dict[str, Any]], trigger
     if batch and not slice_of_batch:
         runs.summarise(conn, run_id)
     if late if confirm is None else confirm:
-        from order_service.service_layer.confirmation import confirm_orders
+        from order_service.service_layer.confirmation import confirm_late_orders
 
-        confirm_orders(conn, "order_id = ANY(%s)", [[e.payload["order_id"] for e in placed_envs]], trigger, cfg,
-                       batch=False, shop_id=shop_id, order_cycle_id=cycle_id)
+        confirm_late_orders(conn, [e.payload["order_id"] for e in placed_envs], shop_id, cycle_id, trigger, cfg)
     return [e.payload["order_id"] for e in placed_envs]
 
 
@@ -277,16 +277,18 @@ def _mark_dues(conn: psycopg.Connection, pairs: list[tuple[str, str]], state: st
                 "WHERE d.subscription_id = x.subscription_id AND d.order_cycle_id = x.order_cycle_id", [state])
 
 
-def place_waiting(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, where: str, params: list[Any]
-                  ) -> None:
-    """Dues that waited for data (``where`` on alias d) are placed now, each as a single placement; a due
-    of a cycle that has closed meanwhile is placed and confirmed at once."""
-    dues = all_rows(conn, f"SELECT d.*, c.closed_at FROM order_dues d LEFT JOIN order_cycles c "  # noqa: S608 - the filter is written in code by the caller, values bound
-                          f"ON c.order_cycle_id = d.order_cycle_id WHERE d.state = 'waiting' AND {where} "
-                          "ORDER BY d.order_cycle_id, d.subscription_id", params)
-    for due in dues:
-        conn.execute("UPDATE order_dues SET state = 'pending', skipped_because = NULL "
-                     "WHERE subscription_id = %s AND order_cycle_id = %s",
-                     [due["subscription_id"], due["order_cycle_id"]])
-        late = due["late"] or due["closed_at"] is not None
-        place_dues(conn, [due], env, cfg, batch=False, late=late)
+def place_waiting(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, waiting: DuesOf) -> None:
+    """Dues that waited for data are placed now, each as a single placement; a due of a cycle that has closed
+    meanwhile is placed and confirmed at once."""
+    for due in release_waiting(conn, waiting):
+        place_dues(conn, [due], env, cfg, batch=False, late=due["late"] or due["closed_at"] is not None)
+
+
+def on_subscription_created(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    """The subscription a due waited for has arrived."""
+    place_waiting(conn, env, cfg, DuesOf(subscription_id=env.payload["subscription_id"]))
+
+
+def on_shop_data_saved(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    """The shop, or a shipping or payment method, a due waited for may have arrived."""
+    place_waiting(conn, env, cfg, DuesOf(shop_id=env.payload["shop_id"]))

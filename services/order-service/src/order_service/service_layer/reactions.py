@@ -8,8 +8,7 @@ from collections.abc import Callable
 import psycopg
 
 from order_service.config import ReactionSettings
-from order_service.service_layer import cycles, payments, subscription_changes
-from order_service.service_layer.placement import place_waiting
+from order_service.service_layer import cycles, payments, placement, subscription_changes
 from shared_events import Envelope
 
 Reaction = Callable[[psycopg.Connection, Envelope, ReactionSettings], None]
@@ -27,10 +26,8 @@ REACTIONS: dict[str, Reaction] = {
     "OccurrenceResumed": subscription_changes.on_occurrence_resumed,
     **{t: payments.on_payment_event for t in payments.OUTCOMES},
     # what a waiting due lacked has arrived
-    "SubscriptionCreated": lambda conn, env, cfg: place_waiting(conn, env, cfg, "d.subscription_id = %s",
-                                                                [env.payload["subscription_id"]]),
-    **{t: (lambda conn, env, cfg: place_waiting(conn, env, cfg, "d.shop_id = %s", [env.payload["shop_id"]]))
-       for t in ("ShopCreated", "ShippingMethodSaved", "PaymentMethodSaved")},
+    "SubscriptionCreated": placement.on_subscription_created,
+    **{t: placement.on_shop_data_saved for t in ("ShopCreated", "ShippingMethodSaved", "PaymentMethodSaved")},
 }
 
 

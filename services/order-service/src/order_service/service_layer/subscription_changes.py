@@ -16,7 +16,7 @@ from datetime import datetime
 import psycopg
 
 from order_service.adapters import notifications, repository
-from order_service.adapters.db import all_rows
+from order_service.adapters.dues import DuesOf, release_set_aside
 from order_service.config import ReactionSettings
 from order_service.domain import editing, errors, propagation
 from order_service.domain.model import Order
@@ -31,8 +31,7 @@ def _variants(*item_lists: object) -> set[str]:
 
 def on_subscription_updated(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSettings) -> None:
     p = env.payload
-    orders = repository.orders_for_update(conn, "o.subscription_id = %s AND o.status = 'placed'",
-                                          [p["subscription_id"]])
+    orders = repository.placed_orders_for_update(conn, p["subscription_id"])
     if not orders:
         return
     wanted = _variants(p["changes"].get("items"), p["previous"].get("items"))
@@ -72,52 +71,31 @@ def on_subscription_stopped(cause: str):  # type: ignore[no-untyped-def]
         p = env.payload
         if p["open_orders"] != "cancel":
             return
-        where, params = "o.subscription_id = %s AND o.status = 'placed'", [p["subscription_id"]]
-        if p.get("open_order_cycle_ids"):
-            where += " AND o.order_cycle_id = ANY(%s)"
-            params.append(list(p["open_order_cycle_ids"]))
-        for order in repository.orders_for_update(conn, where, params):
+        for order in repository.placed_orders_for_update(conn, p["subscription_id"], p.get("open_order_cycle_ids")):
             cancel_order(conn, order, env, cause, env.occurred_at)
 
     return react
 
 
 def on_subscription_unpaused(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
-    _place_set_aside(conn, env, cfg, "d.subscription_id = %s", [env.payload["subscription_id"]])
+    _place_set_aside(conn, env, cfg, DuesOf(subscription_id=env.payload["subscription_id"]))
 
 
-def _place_set_aside(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, where: str,
-                     params: list) -> None:
+def _place_set_aside(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, set_aside: DuesOf) -> None:
     """Dues set aside (paused, skipped) whose cycle is still open are placed now, one run each."""
-    dues = all_rows(
-        conn,
-        f"""
-        SELECT d.* FROM order_dues d LEFT JOIN order_cycles c ON c.order_cycle_id = d.order_cycle_id
-        WHERE {where} AND d.state = 'skipped' AND c.closed_at IS NULL AND coalesce(c.closes_at, d.closes_at) > %s
-        ORDER BY d.order_cycle_id
-        """,  # noqa: S608 - the filter is written in code by the caller, values bound
-        [*params, env.occurred_at],
-    )
-    if dues:
-        conn.execute("UPDATE order_dues SET state = 'pending', skipped_because = NULL WHERE "
-                     "(subscription_id, order_cycle_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                     [[d["subscription_id"] for d in dues], [d["order_cycle_id"] for d in dues]])
-    for due in dues:
+    for due in release_set_aside(conn, set_aside, env.occurred_at):
         place_dues(conn, [due], env, cfg, batch=False, late=False)
 
 
 def on_occurrence_skipped(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSettings) -> None:
     p = env.payload
-    for order in repository.orders_for_update(conn, "o.subscription_id = %s AND o.order_cycle_id = %s "
-                                                    "AND o.status = 'placed'",
-                                              [p["subscription_id"], p["order_cycle_id"]]):
+    for order in repository.placed_orders_for_update(conn, p["subscription_id"], [p["order_cycle_id"]]):
         cancel_order(conn, order, env, "occurrence_skipped", env.occurred_at)
 
 
 def on_occurrence_resumed(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
     p = env.payload
-    orders = repository.orders_for_update(conn, "o.subscription_id = %s AND o.order_cycle_id = %s",
-                                          [p["subscription_id"], p["order_cycle_id"]])
+    orders = repository.occurrence_orders_for_update(conn, p["subscription_id"], p["order_cycle_id"])
     for order in orders:
         if order.status != "cancelled":
             continue
@@ -129,5 +107,5 @@ def on_occurrence_resumed(conn: psycopg.Connection, env: Envelope, cfg: Reaction
         record(conn, order, decision, occurred_at=env.occurred_at, actor=p.get("actor"), reason=p.get("reason"),
                cause=env)
     if not orders:
-        _place_set_aside(conn, env, cfg, "d.subscription_id = %s AND d.order_cycle_id = %s",
-                         [p["subscription_id"], p["order_cycle_id"]])
+        _place_set_aside(conn, env, cfg, DuesOf(subscription_id=p["subscription_id"],
+                                                order_cycle_id=p["order_cycle_id"]))
