@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import psycopg
@@ -26,19 +27,21 @@ class DuesOf:
     subscription_id: str | None = None
     order_cycle_id: str | None = None
 
-    def condition(self) -> tuple[sql.Composable, list[Any]]:
-        """``d.<column> = %s`` for each field given, and their values."""
-        given = [(f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None]
-        assert given, "DuesOf names at least one of shop, subscription, order cycle"
-        return (sql.SQL(" AND ").join(sql.SQL("d.{} = %s").format(sql.Identifier(name)) for name, _ in given),
-                [value for _, value in given])
+    def given(self) -> tuple[tuple[str, ...], list[Any]]:
+        """The columns narrowed (``d.<column> = %s``), and their values."""
+        named = [(f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None]
+        assert named, "DuesOf names at least one of shop, subscription, order cycle"
+        return tuple(name for name, _ in named), [value for _, value in named]
 
 
-def release_waiting(conn: psycopg.Connection, dues: DuesOf) -> list[dict[str, Any]]:
-    """These dues that waited for data become pending again; returns them in placement order (cycle, then
-    subscription), each with its cycle's ``closed_at`` (set when the cycle closed meanwhile)."""
-    condition, params = dues.condition()
-    return all_rows(conn, sql.SQL(
+def _statement(template: str, columns: tuple[str, ...]) -> str:
+    condition = sql.SQL(" AND ").join(sql.SQL("d.{} = %s").format(sql.Identifier(c)) for c in columns)
+    return sql.SQL(template).format(condition=condition).as_string(None)
+
+
+@cache
+def _release_waiting(columns: tuple[str, ...]) -> str:
+    return _statement(
         """
         WITH released AS (
             UPDATE order_dues d SET state = 'pending', skipped_because = NULL
@@ -47,14 +50,19 @@ def release_waiting(conn: psycopg.Connection, dues: DuesOf) -> list[dict[str, An
         )
         SELECT r.*, c.closed_at FROM released r LEFT JOIN order_cycles c ON c.order_cycle_id = r.order_cycle_id
         ORDER BY r.order_cycle_id, r.subscription_id
-        """).format(condition=condition), params)
+        """, columns)
 
 
-def release_set_aside(conn: psycopg.Connection, dues: DuesOf, now: datetime) -> list[dict[str, Any]]:
-    """These dues set aside (paused, skipped) whose cycle is still open at ``now`` become pending again; returns
-    them in cycle order."""
-    condition, params = dues.condition()
-    return all_rows(conn, sql.SQL(
+def release_waiting(conn: psycopg.Connection, dues: DuesOf) -> list[dict[str, Any]]:
+    """These dues that waited for data become pending again; returns them in placement order (cycle, then
+    subscription), each with its cycle's ``closed_at`` (set when the cycle closed meanwhile)."""
+    columns, params = dues.given()
+    return all_rows(conn, _release_waiting(columns), params)
+
+
+@cache
+def _release_set_aside(columns: tuple[str, ...]) -> str:
+    return _statement(
         """
         WITH released AS (
             UPDATE order_dues d SET state = 'pending', skipped_because = NULL
@@ -65,4 +73,11 @@ def release_set_aside(conn: psycopg.Connection, dues: DuesOf, now: datetime) -> 
             RETURNING d.*
         )
         SELECT * FROM released ORDER BY order_cycle_id
-        """).format(condition=condition), [*params, now])
+        """, columns)
+
+
+def release_set_aside(conn: psycopg.Connection, dues: DuesOf, now: datetime) -> list[dict[str, Any]]:
+    """These dues set aside (paused, skipped) whose cycle is still open at ``now`` become pending again; returns
+    them in cycle order."""
+    columns, params = dues.given()
+    return all_rows(conn, _release_set_aside(columns), [*params, now])

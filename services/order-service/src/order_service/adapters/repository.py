@@ -38,27 +38,31 @@ def order_from_row(row: dict[str, Any], lines: Iterable[dict[str, Any]]) -> Orde
     )
 
 
+def _locking(condition: str) -> str:
+    """The orders matching ``condition`` (on alias o), locked in id order."""
+    return sql.SQL("{select} WHERE {condition} ORDER BY o.order_id FOR UPDATE OF o").format(
+        select=sql.SQL(ORDER_SQL.format(shop="")), condition=sql.SQL(condition)).as_string(None)
+
+
+PLACED_OF_SUBSCRIPTION = _locking("o.subscription_id = %s AND o.status = 'placed'")
+PLACED_OF_SUBSCRIPTION_IN_CYCLES = _locking("o.subscription_id = %s AND o.status = 'placed' "
+                                            "AND o.order_cycle_id = ANY(%s)")
+OF_OCCURRENCE = _locking("o.subscription_id = %s AND o.order_cycle_id = %s")
+
+
 def placed_orders_for_update(conn: psycopg.Connection, subscription_id: str,
                              order_cycle_ids: Sequence[str] | None = None) -> list[Order]:
     """The subscription's placed orders (of these cycles, when given), locked in id order, with their lines."""
-    condition = sql.SQL("o.subscription_id = %s AND o.status = 'placed'")
     if order_cycle_ids:
-        return _orders_for_update(conn, condition + sql.SQL(" AND o.order_cycle_id = ANY(%s)"),
-                                  [subscription_id, list(order_cycle_ids)])
-    return _orders_for_update(conn, condition, [subscription_id])
+        return _with_lines(conn, all_rows(conn, PLACED_OF_SUBSCRIPTION_IN_CYCLES,
+                                          [subscription_id, list(order_cycle_ids)]))
+    return _with_lines(conn, all_rows(conn, PLACED_OF_SUBSCRIPTION, [subscription_id]))
 
 
 def occurrence_orders_for_update(conn: psycopg.Connection, subscription_id: str, order_cycle_id: str) -> list[Order]:
     """The occurrence's order whatever its status (none, or one: its id derives from the occurrence), locked,
     with its lines."""
-    return _orders_for_update(conn, sql.SQL("o.subscription_id = %s AND o.order_cycle_id = %s"),
-                              [subscription_id, order_cycle_id])
-
-
-def _orders_for_update(conn: psycopg.Connection, condition: sql.Composable, params: list[Any]) -> list[Order]:
-    query = sql.SQL("{select} WHERE {condition} ORDER BY o.order_id FOR UPDATE OF o").format(
-        select=sql.SQL(ORDER_SQL.format(shop="")), condition=condition)
-    return _with_lines(conn, all_rows(conn, query, params))
+    return _with_lines(conn, all_rows(conn, OF_OCCURRENCE, [subscription_id, order_cycle_id]))
 
 
 def _with_lines(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> list[Order]:
@@ -178,20 +182,25 @@ TO_CONFIRM = ("order_id", "shop_id", "subscription_id", "order_cycle_id", "custo
               "version")
 
 
+def _to_confirm(condition: str) -> str:
+    return sql.SQL("SELECT {columns} FROM orders WHERE {condition} AND status = 'placed' AND order_id > %s "
+                   "ORDER BY order_id LIMIT %s FOR UPDATE").format(
+        columns=sql.SQL(", ").join(map(sql.Identifier, TO_CONFIRM)), condition=sql.SQL(condition)).as_string(None)
+
+
+# composed once: a cycle's close reads one slice after another
+TO_CONFIRM_OF_CYCLE = _to_confirm("order_cycle_id = %s")
+TO_CONFIRM_WITH_IDS = _to_confirm("order_id = ANY(%s)")
+
+
 def placed_orders_to_confirm(conn: psycopg.Connection, orders: OrdersOfCycle | OrdersWithIds, *, after: str,
                              limit: int) -> list[dict[str, Any]]:
     """The next ``limit`` of these orders still placed whose id follows ``after``, locked, in id order, with what
     their confirmation needs (one slice of a confirmation run: a cycle's close does not hold all its orders in
     memory at once)."""
-    value: str | list[str]
     if isinstance(orders, OrdersOfCycle):
-        condition, value = sql.SQL("order_cycle_id = %s"), orders.order_cycle_id
-    else:
-        condition, value = sql.SQL("order_id = ANY(%s)"), list(orders.order_ids)
-    query = sql.SQL("SELECT {columns} FROM orders WHERE {condition} AND status = 'placed' AND order_id > %s "
-                    "ORDER BY order_id LIMIT %s FOR UPDATE").format(
-        columns=sql.SQL(", ").join(map(sql.Identifier, TO_CONFIRM)), condition=condition)
-    return all_rows(conn, query, [value, after, limit], binary=True)
+        return all_rows(conn, TO_CONFIRM_OF_CYCLE, [orders.order_cycle_id, after, limit], binary=True)
+    return all_rows(conn, TO_CONFIRM_WITH_IDS, [list(orders.order_ids), after, limit], binary=True)
 
 
 def cycle(conn: psycopg.Connection, order_cycle_id: str) -> dict[str, Any] | None:
