@@ -3,12 +3,16 @@
 Stripe (key, base, publishable key and flavour read by ``servicekit.config.StripeKeys``, as every service that
 calls Stripe reads them): ``STRIPE_API_KEY`` (any ``sk_`` key for localstripe, a real ``sk_test_`` key works),
 ``STRIPE_API_BASE`` (unset = api.stripe.com), ``STRIPE_WEBHOOK_SECRET`` (the endpoint's ``whsec_``),
-``STRIPE_PUBLISHABLE_KEY`` (the ``pk_`` key the authorisation page uses), ``STRIPE_WEBHOOK_TOLERANCE_S`` (how far,
-in seconds, a webhook's signed timestamp may be from the wall clock, either way; positive, default 300).
+``STRIPE_PUBLISHABLE_KEY`` (the ``pk_`` key the web app's authorisation page gives Stripe.js),
+``STRIPE_WEBHOOK_TOLERANCE_S`` (how far, in seconds, a webhook's signed timestamp may be from the wall clock,
+either way; positive, default 300).
 ``STRIPE_FLAVOUR`` says which peer answers: ``stripe`` (the real API) or ``localstripe`` (the local fake:
-reconciliation lists charges instead of payment intents, and the authorisation page simulates the bank with
-localstripe's private ``_authenticate`` route instead of Stripe.js). It defaults to ``localstripe`` when
+reconciliation lists charges instead of payment intents). It defaults to ``localstripe`` when
 STRIPE_API_BASE names a host other than api.stripe.com; ``localstripe`` is refused when APP_ENV=production.
+
+``PUBLIC_WEB_URL``: the web app, where the emailed link to authorise a payment points
+(``/shops/<shop>/payments/<payment>/authorize``); ``PAYMENT_LINK_SIGNING_KEY`` still checks the links emailed
+before (billing's ``/pay/...`` route sends them there).
 
 Rate: ``STRIPE_RATE_LIMIT`` requests per second for the whole charger (default 25, Stripe's test-mode
 limit; 100 is the live one), ``STRIPE_MAX_RETRIES`` resends of one request after 429/5xx/connection errors.
@@ -22,11 +26,14 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from billing_service import DEFAULT_PORT, SERVICE_NAME
+from billing_service.service_layer.links import Links
 from servicekit.config import DEVELOPMENT_VALUES, ConfigError, Settings, StripeKeys, refuse_development_values
 
+LOCAL_WEB_URL = "http://127.0.0.1:8080"  # the web app under `make run`
 MIGRATIONS_DIR = Path(os.environ.get("MIGRATIONS_DIR", Path(__file__).resolve().parents[2] / "migrations"))
 
 
@@ -63,6 +70,7 @@ class ServiceSettings:
     charger_concurrency: int
     charger_fault: str | None  # test fault injection (refused in production)
     charger_fault_once_file: str | None
+    public_web_url: str = LOCAL_WEB_URL  # the web app: where customers authorise a payment (PUBLIC_WEB_URL)
 
     def __post_init__(self) -> None:
         refuse_development_values(self.base.app_env, {
@@ -127,4 +135,10 @@ class ServiceSettings:
             charger_concurrency=max(1, int(number("CHARGER_CONCURRENCY", 8))),
             charger_fault=fault,
             charger_fault_once_file=get("CHARGER_FAULT_ONCE_FILE"),
+            public_web_url=(get("PUBLIC_WEB_URL") or LOCAL_WEB_URL).rstrip("/"),
         )
+
+    def links(self) -> Links:
+        """The customers' authorisation links, alike in the API and the charger."""
+        return Links(self.base.public_base_url, self.link_signing_key, timedelta(days=self.link_ttl_days),
+                     self.public_web_url)

@@ -69,7 +69,8 @@ class BillingStack:
         base = replace(Settings.from_env(SERVICE_NAME, DEFAULT_PORT), database_url=dsn,
                        kafka_bootstrap=infra.bootstrap, topic_prefix=topic_prefix, admin_token=self.admin_token,
                        app_env="test", test_clock_url=self.clock_dsn, public_base_url=self.url)
-        self.settings = ServiceSettings.from_env(self._stripe_env(), base)
+        self.web_url = "https://shop.example"  # the web app's PUBLIC_WEB_URL: where authorisation links point
+        self.settings = ServiceSettings.from_env({**self._stripe_env(), "PUBLIC_WEB_URL": self.web_url}, base)
         self.app = create_app(self.settings)
         self.client = self.app.test_client()
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
@@ -89,6 +90,7 @@ class BillingStack:
 
     def env(self, **extra: Any) -> dict[str, str]:
         settings = {"TEST_CLOCK_URL": self.clock_dsn, "PUBLIC_BASE_URL": self.url, "ADMIN_TOKEN": self.admin_token,
+                    "PUBLIC_WEB_URL": self.web_url,
                     **self._stripe_env(), **extra}
         return process_env(self.dsn, self.infra.bootstrap, self.prefix, **settings)
 
@@ -164,7 +166,8 @@ class BillingStack:
             self.stripe.payment_methods.attach(pm.id, {"customer": cus.id})
             out.update(stripe_customer_id=cus.id, payment_method_id=pm.id)
             events.append(("CustomerCardSet", {**EXAMPLES["CustomerCardSet"], **who, "stripe_customer_id": cus.id,
-                                               "payment_method_id": pm.id, "card_last4": number[-4:]}))
+                                               "payment_method_id": pm.id, "card_brand": "visa",
+                                               "card_last4": number[-4:]}))
             if allow:
                 events.append(("CustomerChargesAllowed", {**EXAMPLES["CustomerChargesAllowed"], **who,
                                                           "payment_method_id": pm.id}))
@@ -193,12 +196,15 @@ class BillingStack:
         self.publish(*envs)
         return {**ids, "number": number, "amount": amount, "envelopes": envs}
 
-    def token(self, role: str, shop_ids: list[str], customer_id: str | None = None) -> str:
-        """A bearer token issued on identity.events, usable once billing projected it."""
+    def token(self, role: str, shop_ids: list[str], customer_id: str | None = None, *,
+              in_person: bool = False) -> str:
+        """A bearer token issued on identity.events, usable once billing projected it. ``in_person``: a customer's
+        session opened with the link emailed to them (what subscription-service issues on POST /sessions)."""
         secret, token_id = new_token(), str(uuid.uuid4())
         self.publish(Envelope("TokenIssued", token_id, 1, {
             "token_id": token_id, "token_hash": token_hash(secret), "role": role, "shop_ids": shop_ids,
             "customer_id": customer_id, "label": role, "expires_at": None,
+            "obtained_by": "email_sign_in_link" if in_person else None,
             "actor": {"type": "admin", "id": "admin"}, "reason": None}, "subscription-service"))
         wait_for(lambda: scalar(self.dsn, "SELECT count(*) FROM api_tokens WHERE token_id = %s", [token_id]),
                  what="the token to be projected")

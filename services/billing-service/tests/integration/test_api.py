@@ -98,6 +98,32 @@ def test_a_customer_sees_only_their_own_payments_and_cannot_command(billing, sho
     assert billing.client.post(f"{base}/{own}/mark-paid", json={}, headers=auth).status_code == 403
 
 
+def test_a_customer_lists_their_own_payments_newest_first_with_what_a_receipt_shows(billing, shop_with_payments):
+    w = shop_with_payments
+    alice, bob = w["alice"]["customer_id"], w["bob"]["customer_id"]
+    mine = f"/api/v1/shops/{w['shop']}/customers/{alice}/payments"
+    auth = billing.auth(w["alice_token"])
+    first = billing.client.get(mine, query_string={"limit": 1}, headers=auth)
+    assert first.status_code == 200 and first.json["next_cursor"]
+    rest = billing.client.get(mine, query_string={"limit": 1, "cursor": first.json["next_cursor"]}, headers=auth)
+    items = first.json["items"] + rest.json["items"]
+    assert [p["payment_id"] for p in items] == [w["payments"]["alice15"]["payment_id"],
+                                                w["payments"]["alice14"]["payment_id"]]  # newest first
+    newest = items[0]
+    assert (newest["status"], newest["amount"], newest["card"]) == ("succeeded", 3000,
+                                                                   {"brand": "visa", "last4": "4242"})
+    assert newest["paid_at"] and newest["paid_at_local"].endswith("+02:00")  # Europe/Paris in April
+    # another customer's list, and a customer this service never heard of, are not found; the manager sees both
+    assert billing.client.get(f"/api/v1/shops/{w['shop']}/customers/{bob}/payments",
+                              headers=auth).status_code == 404
+    assert billing.client.get(f"/api/v1/shops/{w['shop']}/customers/nobody/payments",
+                              headers=billing.auth(w["manager"])).status_code == 404
+    bobs = billing.client.get(f"/api/v1/shops/{w['shop']}/customers/{bob}/payments",
+                              headers=billing.auth(w["manager"])).json["items"]
+    assert [(p["status"], p["paid_at"], p["card"]) for p in bobs] == [("failed", None, None)]
+    assert bobs[0]["failure"]["message"]
+
+
 def test_strangers_get_401_and_other_shops_get_404_as_problem_details(billing, shop_with_payments):
     w = shop_with_payments
     base = f"/api/v1/shops/{w['shop']}/payments"
@@ -117,5 +143,7 @@ def test_strangers_get_401_and_other_shops_get_404_as_problem_details(billing, s
 def test_the_openapi_document_describes_the_routes(billing):
     spec = billing.client.get("/openapi.json").json
     for path in ("/api/v1/shops/{shop_id}/payments", "/api/v1/shops/{shop_id}/payments/{payment_id}/refunds",
-                 "/api/v1/shops/{shop_id}/payments/{payment_id}/attempts", "/webhooks/stripe"):
+                 "/api/v1/shops/{shop_id}/payments/{payment_id}/attempts", "/webhooks/stripe",
+                 "/api/v1/shops/{shop_id}/customers/{customer_id}/payments",
+                 "/api/v1/shops/{shop_id}/payments/{payment_id}/authorization"):
         assert path in spec["paths"], path

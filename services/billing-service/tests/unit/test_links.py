@@ -38,9 +38,14 @@ def test_an_expired_link_is_refused():
         links.verify(KEY, token, "p-1", T)
 
 
-def test_the_authorization_url_points_at_the_billing_page_and_verifies():
+def test_the_authorization_url_is_the_payments_page_in_the_web_app():
+    maker = Links("https://billing.example/", KEY, timedelta(days=30), "https://shop.example/")
+    url = maker.authorization_url("s-1", "p-1")
+    assert url == "https://shop.example/shops/s-1/payments/p-1/authorize"
+    assert "t=" not in url and repr(KEY) not in repr(maker)  # no token: the page is the signed-in customer's
+
+
+def test_a_link_emailed_before_the_move_still_verifies():
     maker = Links("https://billing.example/", KEY, timedelta(days=30))
-    url = maker.authorization_url("p-1", 3, T)
-    assert url.startswith("https://billing.example/pay/p-1/authorize?t=")
-    assert maker.verify(url.split("t=", 1)[1], "p-1", T + timedelta(days=29)).attempt == 3
-    assert "k" * 32 not in url and repr(KEY) not in repr(maker)
+    token = links.sign(KEY, "p-1", 3, T + timedelta(days=30))
+    assert maker.verify(token, "p-1", T + timedelta(days=29)).attempt == 3

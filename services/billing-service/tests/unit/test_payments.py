@@ -8,7 +8,7 @@ import pytest
 from billing_service.domain import outcomes as oc
 from billing_service.domain import payments as decide
 from billing_service.domain.errors import PaymentStateError
-from billing_service.domain.model import Attempt, CardOnFile, Payment, PaymentRequest, RetryPolicy
+from billing_service.domain.model import Attempt, CardLabel, CardOnFile, Payment, PaymentRequest, RetryPolicy
 
 T = datetime(2026, 4, 3, 15, 0, tzinfo=UTC)
 POLICY = RetryPolicy((24, 72), 3)
@@ -16,7 +16,7 @@ MANAGER = {"type": "manager", "id": "tok-1"}
 
 
 def url(n):
-    return f"https://billing.example/pay/p-1/authorize?t=signed-{n}"
+    return f"https://shop.example/shops/s-1/payments/p-1/authorize#attempt-{n}"
 
 
 def payment(status="processing", attempts=1, attempt_status="started", **kw):
@@ -59,6 +59,20 @@ def test_success_records_the_stripe_references():
     [(t, e)] = decide.record_outcome(payment(), 1, oc.Outcome(oc.SUCCEEDED, "pi_1", "ch_1"), POLICY, T, url)
     assert (t, e["attempt"], e["amount"], e["stripe_payment_intent_id"], e["stripe_charge_id"]) == (
         "PaymentSucceeded", 1, 1250, "pi_1", "ch_1")
+
+
+def test_success_names_the_card_charged_for_the_customers_receipt():
+    [(_, named)] = decide.record_outcome(payment(), 1, oc.Outcome(oc.SUCCEEDED, "pi_1", "ch_1"), POLICY, T, url,
+                                         CardLabel("visa", "3155"))
+    assert (named["card_brand"], named["card_last4"]) == ("visa", "3155")
+    [(_, unnamed)] = decide.record_outcome(payment(), 1, oc.Outcome(oc.SUCCEEDED, "pi_1"), POLICY, T, url)
+    assert (unnamed["card_brand"], unnamed["card_last4"]) == (None, None)
+
+
+def test_a_succeeded_intent_names_the_card_it_charged():
+    intent = {"id": "pi_1", "status": "succeeded", "latest_charge": "ch_1", "payment_method": {"id": "pm_1"}}
+    assert oc.classify_intent(intent).payment_method_id == "pm_1"
+    assert oc.classify_intent({**intent, "payment_method": "pm_2"}).payment_method_id == "pm_2"
 
 
 def test_a_soft_decline_is_retried_on_the_shops_schedule_and_the_last_attempt_is_final():

@@ -70,9 +70,11 @@ def project_customer(conn: psycopg.Connection, env: Envelope) -> None:
         if "email" in p["changes"]:
             values = {"email": p["changes"]["email"]}
     elif t == "CustomerCardSet":
-        values = {"stripe_customer_id": p["stripe_customer_id"], "payment_method_id": p["payment_method_id"]}
+        values = {"stripe_customer_id": p["stripe_customer_id"], "payment_method_id": p["payment_method_id"],
+                  "card_brand": p.get("card_brand"), "card_last4": p.get("card_last4")}
     elif t == "CustomerCardRemoved":
-        values = {"payment_method_id": None, "charges_allowed": False, "allowed_payment_method_id": None}
+        values = {"payment_method_id": None, "charges_allowed": False, "allowed_payment_method_id": None,
+                  "card_brand": None, "card_last4": None}
     elif t == "CustomerChargesAllowed":
         values = {"charges_allowed": True, "allowed_payment_method_id": p["payment_method_id"]}
     elif t == "CustomerChargesRevoked":
@@ -162,7 +164,9 @@ def apply_billing(conn: psycopg.Connection, env: Envelope) -> None:
     elif t == "PaymentSucceeded":
         if _payment_update(conn, env, {"status": "succeeded", "collected_amount": p["amount"], "collected_by": "stripe",
                                        "stripe_payment_intent_id": p.get("stripe_payment_intent_id"),
-                                       "stripe_charge_id": p.get("stripe_charge_id"), **_CLEAR_FAILURE}):
+                                       "stripe_charge_id": p.get("stripe_charge_id"), "paid_at": env.occurred_at,
+                                       "card_brand": p.get("card_brand"), "card_last4": p.get("card_last4"),
+                                       **_CLEAR_FAILURE}):
             conn.execute(
                 "UPDATE payment_attempts SET status = 'succeeded', stripe_payment_intent_id = %s, "
                 "stripe_charge_id = %s, code = NULL, decline_code = NULL, message = NULL, finished_at = %s "
@@ -194,7 +198,7 @@ def apply_billing(conn: psycopg.Connection, env: Envelope) -> None:
                 [p["stripe_payment_intent_id"], p["payment_id"], p["attempt"]])
     elif t == "PaymentMarkedPaid":
         if _payment_update(conn, env, {"status": "paid", "collected_amount": p["amount"], "collected_by": "manual",
-                                       "paid_note": p.get("note"), **_CLEAR_FAILURE}):
+                                       "paid_note": p.get("note"), "paid_at": env.occurred_at, **_CLEAR_FAILURE}):
             _close_open_attempts(conn, env, None)
     elif t == "PaymentRefunded":
         raw = {"status": "CASE WHEN " + str(int(p["total_refunded"])) + " >= collected_amount "

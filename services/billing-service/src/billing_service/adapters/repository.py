@@ -20,6 +20,7 @@ from billing_service.adapters.projections import apply_billing
 from billing_service.domain.model import (
     DEFAULT_RETRY_POLICY,
     Attempt,
+    CardLabel,
     CardOnFile,
     Event,
     Payment,
@@ -70,6 +71,18 @@ def load_card(conn: psycopg.Connection, customer_id: str) -> CardOnFile | None:
     row = one(conn, "SELECT customer_id, stripe_customer_id, payment_method_id, charges_allowed, "
                     "allowed_payment_method_id, deleted FROM customers WHERE customer_id = %s", [customer_id])
     return CardOnFile(**row) if row else None
+
+
+def card_charged(conn: psycopg.Connection, customer_id: str, payment_method_id: str | None) -> CardLabel | None:
+    """The customer's card on file as a receipt names it, when it is the card charged (``payment_method_id``;
+    None: Stripe did not say, the card on file is the one the charger uses)."""
+    row = one(conn, "SELECT payment_method_id, card_brand, card_last4 FROM customers WHERE customer_id = %s",
+              [customer_id])
+    if row is None or not (row["card_brand"] or row["card_last4"]):
+        return None
+    if payment_method_id is not None and row["payment_method_id"] != payment_method_id:
+        return None
+    return CardLabel(row["card_brand"], row["card_last4"])
 
 
 def load_shop(conn: psycopg.Connection, shop_id: str) -> ShopTerms | None:

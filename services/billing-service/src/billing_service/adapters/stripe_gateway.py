@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
 import stripe
 
 from billing_service import metrics
@@ -193,26 +192,3 @@ class StripeGateway:
         refunds = self._list("list_refunds", self.v1.refunds, {"payment_intent": intent_id},
                              self._options(stripe_account))
         return next((r for r in refunds if (r.get("metadata") or {}).get("refund_id") == refund_id), None)
-
-    # -- 3-D Secure on localstripe --------------------------------------------------------------------------------
-
-    def simulate_authentication(self, intent_id: str, client_secret: str, success: bool) -> dict[str, Any]:
-        """localstripe's private route standing in for the bank's 3-D Secure page (never on the real API,
-        where the customer's browser runs Stripe.js ``confirmCardPayment``)."""
-        if self.flavour != "localstripe" or not self.settings.api_base:
-            raise RuntimeError("simulated authentication exists only on localstripe")
-        url = f"{self.settings.api_base.rstrip('/')}/v1/payment_intents/{intent_id}/_authenticate"
-        data = {"client_secret": client_secret, "success": "true" if success else "false",
-                "key": self.settings.publishable_key}
-
-        def send() -> dict[str, Any]:
-            try:
-                resp = requests.post(url, data=data, timeout=self.settings.timeout_s)
-            except requests.RequestException:
-                raise stripe.APIConnectionError("localstripe did not answer") from None
-            if resp.status_code >= 400:
-                cls = stripe.APIError if resp.status_code >= 500 else stripe.InvalidRequestError
-                raise cls("localstripe refused the authentication", None, http_status=resp.status_code)  # type: ignore[call-arg]
-            return resp.json()
-
-        return self.call("simulate_authentication", send)

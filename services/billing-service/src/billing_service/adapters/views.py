@@ -14,7 +14,8 @@ _PAYMENT_COLUMNS = """
     p.payment_id, p.order_id, p.order_number, o.order_cycle_id, p.shop_id, p.customer_id, p.method, p.amount,
     p.currency, p.status, p.attempts, p.collected_amount, p.amount_refunded, p.failure_code, p.decline_code,
     p.failure_message, p.retryable, p.final, p.next_attempt_at, p.stripe_payment_intent_id, p.stripe_charge_id,
-    p.authorization_url, p.paid_note, p.created_at, p.updated_at, p.version, s.timezone"""
+    p.authorization_url, p.paid_note, p.paid_at, p.card_brand, p.card_last4, p.created_at, p.updated_at, p.version,
+    s.timezone"""
 _FROM = "FROM payments p LEFT JOIN orders o ON o.order_id = p.order_id LEFT JOIN shops s ON s.shop_id = p.shop_id"
 
 
@@ -42,6 +43,8 @@ def payment_doc(row: dict[str, Any]) -> dict[str, Any]:
     return {**{k: row[k] for k in keys}, "failure": failure,
             "next_attempt_at": _iso(row["next_attempt_at"]),
             "next_attempt_at_local": _local(row["next_attempt_at"], row["timezone"]),
+            "paid_at": _iso(row["paid_at"]), "paid_at_local": _local(row["paid_at"], row["timezone"]),
+            "card": {"brand": row["card_brand"], "last4": row["card_last4"]} if row["card_last4"] else None,
             "created_at": _iso(row["created_at"]), "created_at_local": _local(row["created_at"], row["timezone"]),
             "updated_at": _iso(row["updated_at"])}
 
@@ -73,6 +76,25 @@ def payments(conn: psycopg.Connection, shop_id: str, *, customer_id: str | None 
     rows = many(conn, f"SELECT {_PAYMENT_COLUMNS} {_FROM} WHERE {' AND '.join(where)} "
                       "ORDER BY p.created_at, p.payment_id LIMIT %s", [*params, limit + 1])
     return [payment_doc(r) for r in rows]
+
+
+def customer_payments(conn: psycopg.Connection, shop_id: str, customer_id: str, *, after: list[Any] | None = None,
+                      limit: int = 50) -> list[dict[str, Any]]:
+    """A customer's payments, newest first; ``after`` = [created_at, payment_id] of the last row of the previous
+    page."""
+    where, params = "p.shop_id = %s AND p.customer_id = %s", [shop_id, customer_id]
+    if after:
+        where += " AND (p.created_at, p.payment_id) < (%s::timestamptz, %s)"
+        params += after
+    rows = many(conn, f"SELECT {_PAYMENT_COLUMNS} {_FROM} WHERE {where} "
+                      "ORDER BY p.created_at DESC, p.payment_id DESC LIMIT %s", [*params, limit + 1])
+    return [payment_doc(r) for r in rows]
+
+
+def customer_exists(conn: psycopg.Connection, shop_id: str, customer_id: str) -> bool:
+    """Whether this service knows the customer in this shop (customers.events)."""
+    return one(conn, "SELECT 1 AS x FROM customers WHERE customer_id = %s AND shop_id = %s",
+               [customer_id, shop_id]) is not None
 
 
 def shop_exists(conn: psycopg.Connection, shop_id: str) -> bool:

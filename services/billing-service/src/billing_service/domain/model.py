@@ -76,6 +76,14 @@ class CardOnFile:
 
 
 @dataclass(frozen=True)
+class CardLabel:
+    """How a receipt names a card: its brand and last four digits (from customers.events)."""
+
+    brand: str | None
+    last4: str | None
+
+
+@dataclass(frozen=True)
 class Attempt:
     attempt: int
     idempotency_key: str

@@ -103,6 +103,7 @@ class Outcome:
     decline_code: str | None = None
     message: str | None = None
     retryable: bool = False
+    payment_method_id: str | None = None  # the card a PaymentIntent charged (succeeded intents)
 
     @property
     def ambiguous(self) -> bool:
@@ -124,6 +125,13 @@ def charge_id_of(intent: dict[str, Any]) -> str | None:
     return latest if isinstance(latest, str) else None
 
 
+def _id_of(value: Any) -> str | None:
+    """A Stripe reference: an id, or an expanded object's id."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value if isinstance(value, str) else None
+
+
 def classify_decline(code: str | None, decline_code: str | None, pi: str | None = None) -> Outcome:
     code = code or CARD_DECLINED
     if code in AUTHENTICATION_CODES or decline_code in AUTHENTICATION_CODES:
@@ -139,7 +147,8 @@ def classify_intent(intent: dict[str, Any]) -> Outcome:
     pi = intent.get("id")
     status = intent.get("status")
     if status == "succeeded":
-        return Outcome(SUCCEEDED, payment_intent_id=pi, charge_id=charge_id_of(intent))
+        return Outcome(SUCCEEDED, payment_intent_id=pi, charge_id=charge_id_of(intent),
+                       payment_method_id=_id_of(intent.get("payment_method")))
     if status == "requires_action":
         return Outcome(REQUIRES_ACTION, payment_intent_id=pi)
     if status in ("processing", "requires_capture"):

@@ -26,6 +26,7 @@ from billing_service.domain.model import (
     SUCCEEDED,
     SYSTEM_ACTOR,
     Attempt,
+    CardLabel,
     CardOnFile,
     Event,
     Payment,
@@ -90,8 +91,9 @@ def accepts(payment: Payment, attempt: Attempt | None, outcome: oc.Outcome) -> b
 
 
 def record_outcome(payment: Payment, attempt_no: int, outcome: oc.Outcome, policy: RetryPolicy, now: datetime,
-                   authorization_url: Callable[[int], str]) -> list[Event]:
-    """Events for what Stripe answered for one attempt (empty when it changes nothing)."""
+                   authorization_url: Callable[[int], str], card: CardLabel | None = None) -> list[Event]:
+    """Events for what Stripe answered for one attempt (empty when it changes nothing). ``card``: the card the
+    charge used, named on the customer's receipt."""
     attempt = payment.attempt(attempt_no)
     if not accepts(payment, attempt, outcome):
         return []
@@ -100,7 +102,9 @@ def record_outcome(payment: Payment, attempt_no: int, outcome: oc.Outcome, polic
     if outcome.kind == oc.SUCCEEDED:
         return [("PaymentSucceeded", {**base, "amount": attempt.amount, "currency": payment.currency,
                                       "stripe_payment_intent_id": outcome.payment_intent_id,
-                                      "stripe_charge_id": outcome.charge_id})]
+                                      "stripe_charge_id": outcome.charge_id,
+                                      "card_brand": card.brand if card else None,
+                                      "card_last4": card.last4 if card else None})]
     if outcome.kind == oc.REQUIRES_ACTION:
         if not outcome.payment_intent_id:  # nothing the customer could authorise
             return record_outcome(payment, attempt_no, oc.failed("authentication_required", None, False), policy,

@@ -1,6 +1,7 @@
-"""REST routes under /api/v1: payments of a shop and of an order, a payment's attempts and refunds, and the
-manager's commands (retry now, mark paid, refund). Managers see their shops; a customer sees only their own
-payments and may not command (403); another shop's payment is 404."""
+"""REST routes under /api/v1: payments of a shop, of an order and of a customer, a payment's attempts and refunds,
+the manager's commands (retry now, mark paid, refund) and the customer's authorisation of a payment that needs
+3-D Secure. Managers see their shops; a customer sees only their own payments (another customer's is 404) and may
+not command (403); another shop's payment is 404."""
 
 from __future__ import annotations
 
@@ -160,3 +161,64 @@ def create_refund(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
     resp.status_code = 201
     resp.headers["Location"] = url_for("payments.list_refunds", shop_id=shop_id, payment_id=payment_id)
     return with_etag(resp, made.version)
+
+
+@blp.route("/shops/<shop_id>/customers/<customer_id>/payments", methods=["GET"])
+@blp.arguments(s.PageArgs, location="query")
+@blp.response(200, s.PaymentPageSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def customer_payments(args: dict[str, Any], shop_id: str, customer_id: str) -> Any:
+    """A customer's payments, newest first, with what their receipts show (paid_at, card). The customer sees only
+    their own (another customer's list is 404, as for a customer this service has not heard of)."""
+    customer = _visible(shop_id)
+    if customer is not None and customer != customer_id:
+        raise NotFound("No such customer.")
+    after = decode_cursor(args.get("cursor"), ("time", "text"))
+    items = views.customer_payments(request_conn(), shop_id, customer_id, after=after, limit=args["limit"])
+    if not items and not views.customer_exists(request_conn(), shop_id, customer_id):
+        raise NotFound("No such customer.")
+    return page(items, args["limit"], lambda p: [p["created_at"], p["payment_id"]])
+
+
+IN_PERSON = ("Only the customer authorises their payment, signed in through the one-time link emailed to their own "
+             "address (POST /api/v1/sign-in-links, then POST /api/v1/sessions).")
+
+
+def _in_person(shop_id: str) -> str:
+    """The customer themself, in a session opened with the link emailed to them; managers get 403, so does a
+    customer token a manager issued. Returns the customer's id (their payments only: another's is 404)."""
+    who = principal()
+    if not who.can_see_shop(shop_id):
+        raise NotFound("No such shop.")
+    if not who.is_customer or who.customer_id is None:
+        raise Forbidden(f"{IN_PERSON} Managers and admins cannot do this for a customer.")
+    if not who.proven_by_email:
+        raise Forbidden(f"{IN_PERSON} This token was issued by the shop, not opened by the customer.")
+    return who.customer_id
+
+
+@blp.route("/shops/<shop_id>/payments/<payment_id>/authorization", methods=["GET"])
+@blp.response(200, s.AuthorizationSchema)
+def get_authorization(shop_id: str, payment_id: str) -> Any:
+    """What the customer's browser needs to authorise a payment that waits for 3-D Secure (Stripe.js
+    ``confirmCardPayment`` with the PaymentIntent's client secret, read from Stripe now). The customer in person
+    only (403 otherwise); 409 when the payment waits for no authorisation; 404 for another customer's."""
+    customer = _in_person(shop_id)
+    made = handlers.authorization(request_conn(), shop_id, payment_id, customer,
+                                  gateway=current_app.extensions["stripe"])
+    settings = current_app.extensions["billing_settings"]
+    return {**made.__dict__, "publishable_key": settings.stripe.publishable_key}
+
+
+@blp.route("/shops/<shop_id>/payments/<payment_id>/authorization", methods=["POST"])
+@blp.arguments(s.AuthorizeSchema, required=False)
+@blp.response(200, s.PaymentSchema)
+def record_authorization(_args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
+    """The customer's browser went through 3-D Secure: billing reads the PaymentIntent back from Stripe and records
+    what it says (paid, failed, or still waiting) at once, then answers the payment. Safe to repeat; a payment
+    that waits for nothing is answered as it is. The customer in person only (403 otherwise)."""
+    customer = _in_person(shop_id)
+    handlers.record_authorization(request_conn(), shop_id, payment_id, customer,
+                                  gateway=current_app.extensions["stripe"], now=now(),
+                                  links=current_app.extensions["links"])
+    return _payment_response(shop_id, payment_id)

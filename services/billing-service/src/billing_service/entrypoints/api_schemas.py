@@ -50,6 +50,11 @@ class FailureSchema(ma.Schema):
     final = fields.Boolean(metadata={"description": "no automatic retry will follow"})
 
 
+class CardSchema(ma.Schema):
+    brand = fields.String(allow_none=True, metadata={"description": "Stripe's card brand: visa, mastercard..."})
+    last4 = fields.String()
+
+
 class PaymentSchema(ma.Schema):
     payment_id = fields.String()
     order_id = fields.String()
@@ -71,6 +76,10 @@ class PaymentSchema(ma.Schema):
     stripe_charge_id = fields.String(allow_none=True)
     authorization_url = fields.String(allow_none=True, metadata={"description": "while status is requires_action"})
     paid_note = fields.String(allow_none=True)
+    paid_at = fields.String(allow_none=True, metadata={"description": "UTC: when it was paid (succeeded or marked "
+                                                                      "paid)"})
+    paid_at_local = fields.String(allow_none=True, metadata={"description": "in the shop's time zone"})
+    card = fields.Nested(CardSchema, allow_none=True, metadata={"description": "the card charged (receipts)"})
     created_at = fields.String(metadata={"description": "UTC"})
     created_at_local = fields.String(metadata={"description": "in the shop's time zone"})
     updated_at = fields.String()
@@ -121,3 +130,21 @@ class RefundPageSchema(ma.Schema):
 class WebhookAckSchema(ma.Schema):
     received = fields.Boolean()
     result = fields.String(metadata={"description": "applied | no_change | duplicate | ignored | unknown_payment"})
+
+
+class AuthorizeSchema(Strict):
+    pass
+
+
+class AuthorizationSchema(ma.Schema):
+    """What Stripe.js needs to authorise the waiting attempt in the customer's browser (``confirmCardPayment``)."""
+
+    payment_id = fields.String()
+    attempt = fields.Integer()
+    amount = fields.Integer(metadata={"description": "minor units"})
+    currency = fields.String()
+    order_number = fields.String(allow_none=True)
+    client_secret = fields.String(metadata={"description": "the PaymentIntent's, read from Stripe now; never stored"})
+    payment_method = fields.String(allow_none=True, metadata={"description": "the card the payment is for"})
+    stripe_account = fields.String(allow_none=True, metadata={"description": "the shop's connected account, if any"})
+    publishable_key = fields.String(metadata={"description": "the platform's Stripe publishable key"})

@@ -22,7 +22,6 @@ from billing_service.adapters.ratelimit import RateLimiter
 from billing_service.adapters.stripe_gateway import StripeGateway
 from billing_service.config import ServiceSettings
 from billing_service.service_layer.charging import Charging, Work, fault_hook
-from billing_service.service_layer.links import Links
 from servicekit import logs
 from servicekit.clock import Clock, make_clock
 from servicekit.worker import run_worker
@@ -44,8 +43,7 @@ class Charger:
         limiter = RateLimiter(settings.stripe.rate_limit, settings.stripe.rate_burst)
         self.charging = Charging(
             gateway=gateway or StripeGateway(settings.stripe, limiter),
-            links=Links(settings.base.public_base_url, settings.link_signing_key,
-                        timedelta(days=settings.link_ttl_days)),
+            links=settings.links(),
             now=self.clock.now,
             fault=fault_hook(settings.charger_fault, settings.charger_fault_once_file,
                              settings.base.app_env == "production"),

@@ -1,13 +1,12 @@
 """The REST API of billing-service:
 ``gunicorn -c python:servicekit.gunicorn_conf "billing_service.entrypoints.flask_app:create_app()"``.
 
-Routes: /api/v1 (payments, attempts, refunds, manager commands), POST /webhooks/stripe, and the customer's
-3-D Secure page /pay/<payment_id>/authorize.
+Routes: /api/v1 (payments, attempts, refunds, manager commands, the customer's payments and authorisation),
+POST /webhooks/stripe, and /pay/<payment_id>/authorize (links emailed before the 3-D Secure page moved to the web
+app: sent on there).
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from flask import Flask, Response, g, request
 
@@ -17,7 +16,6 @@ from billing_service.config import ServiceSettings
 from billing_service.domain.errors import PaymentStateError, RefundRefused
 from billing_service.entrypoints import api, pay_pages, webhook
 from billing_service.service_layer.handlers import PaymentNotFound, StripeRefused
-from billing_service.service_layer.links import Links
 from servicekit import logs
 from servicekit.clock import make_clock
 from servicekit.db import make_pool
@@ -40,11 +38,10 @@ def create_app(settings: ServiceSettings | None = None) -> Flask:
         clock=make_clock(base.test_clock_url),
     )
     app.extensions["billing_settings"] = settings
-    # the API's own Stripe calls (refunds, cancellations, the 3-D Secure page) are few: paced like the charger's
+    # the API's own Stripe calls (refunds, cancellations, authorisations) are few: paced like the charger's
     app.extensions["stripe"] = StripeGateway(settings.stripe,
                                              RateLimiter(settings.stripe.rate_limit, settings.stripe.rate_burst))
-    app.extensions["links"] = Links(base.public_base_url, settings.link_signing_key,
-                                    timedelta(days=settings.link_ttl_days))
+    app.extensions["links"] = settings.links()
     rest.register_blueprint(api.blp)
     rest.register_blueprint(webhook.blp)
     app.register_blueprint(pay_pages.bp)

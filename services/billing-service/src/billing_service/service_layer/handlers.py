@@ -21,7 +21,7 @@ from billing_service.adapters.stripe_gateway import StripeCallFailed, StripeGate
 from billing_service.domain import outcomes as oc
 from billing_service.domain import payments as decide
 from billing_service.domain.errors import DomainError, PaymentStateError
-from billing_service.domain.model import DEFAULT_RETRY_POLICY, Payment, PaymentRequest
+from billing_service.domain.model import DEFAULT_RETRY_POLICY, Attempt, Payment, PaymentRequest
 from billing_service.service_layer.links import Links
 from shared_events import Envelope
 
@@ -74,8 +74,10 @@ def record_outcome(conn: psycopg.Connection, payment_id: str, attempt: int, outc
         return []
     shop = repo.load_shop(conn, payment.shop_id)
     policy = shop.retry if shop else DEFAULT_RETRY_POLICY
+    card = repo.card_charged(conn, payment.customer_id, outcome.payment_method_id) \
+        if outcome.kind == oc.SUCCEEDED else None
     events = decide.record_outcome(payment, attempt, outcome, policy, now,
-                                   lambda n: links.authorization_url(payment_id, n, now))
+                                   lambda _n: links.authorization_url(payment.shop_id, payment_id), card)
     return repo.store(conn, payment, payment_id, payment.shop_id, events, occurred_at=now,
                       correlation_id=correlation_id)
 
@@ -116,6 +118,82 @@ def handle_stripe_event(conn: psycopg.Connection, event: dict[str, Any], *, now:
             result = "applied" if stored else "no_change"
     conn.execute("UPDATE stripe_events SET outcome = %s WHERE event_id = %s", [result, event["id"]])
     return result
+
+
+# -- the customer's authorisation (3-D Secure), from the web app's page of the payment -----------------------------
+
+
+class NothingToAuthorize(PaymentStateError):
+    """The payment waits for no authorisation (already paid, failed, or never asked): HTTP 409."""
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """What the customer's browser needs to authorise the waiting attempt with Stripe.js (``confirmCardPayment``).
+    The client secret is read from Stripe when asked for, never stored or logged."""
+
+    payment_id: str
+    attempt: int
+    amount: int
+    currency: str
+    order_number: str | None
+    client_secret: str
+    payment_method: str | None
+    stripe_account: str | None
+
+
+def _customers_payment(conn: psycopg.Connection, shop_id: str, payment_id: str, customer_id: str, *,
+                       lock: bool = False) -> Payment:
+    payment = repo.load_payment(conn, payment_id, lock=lock)
+    if payment is None or payment.shop_id != shop_id or payment.customer_id != customer_id:
+        raise PaymentNotFound("No such payment.")
+    return payment
+
+
+def _waiting_attempt(payment: Payment) -> Attempt | None:
+    if payment.status != "requires_action":
+        return None
+    return next((a for a in reversed(payment.history) if a.status == "requires_action"
+                 and a.stripe_payment_intent_id), None)
+
+
+def _intent(conn: psycopg.Connection, gateway: StripeGateway, payment: Payment, attempt: Attempt) -> dict[str, Any]:
+    shop = repo.load_shop(conn, payment.shop_id)
+    assert attempt.stripe_payment_intent_id is not None
+    try:
+        return gateway.retrieve_payment_intent(attempt.stripe_payment_intent_id,
+                                               shop.stripe_account_id if shop else None)
+    except StripeCallFailed as exc:
+        raise StripeRefused(exc.failure.message or "Stripe did not answer; try again in a moment.",
+                            exc.failure) from exc
+
+
+def authorization(conn: psycopg.Connection, shop_id: str, payment_id: str, customer_id: str, *,
+                  gateway: StripeGateway) -> Authorization:
+    """The customer's payment that waits for their authorisation, with its PaymentIntent's client secret."""
+    payment = _customers_payment(conn, shop_id, payment_id, customer_id)
+    attempt = _waiting_attempt(payment)
+    if attempt is None:
+        raise NothingToAuthorize("This payment waits for no authorisation.")
+    intent = _intent(conn, gateway, payment, attempt)
+    shop = repo.load_shop(conn, payment.shop_id)
+    pm = intent.get("payment_method") or ((intent.get("last_payment_error") or {}).get("payment_method") or {})
+    return Authorization(payment.payment_id, attempt.attempt, attempt.amount, payment.currency, payment.order_number,
+                         str(intent.get("client_secret") or ""), pm.get("id") if isinstance(pm, dict) else pm,
+                         shop.stripe_account_id if shop else None)
+
+
+def record_authorization(conn: psycopg.Connection, shop_id: str, payment_id: str, customer_id: str, *,
+                         gateway: StripeGateway, now: datetime, links: Links) -> list[Envelope]:
+    """The customer's browser says it went through 3-D Secure: what Stripe now says of the waiting attempt's
+    PaymentIntent is recorded at once (the webhook would record it too, once). Nothing waiting: nothing to do."""
+    payment = _customers_payment(conn, shop_id, payment_id, customer_id)
+    attempt = _waiting_attempt(payment)
+    if attempt is None:
+        return []
+    intent = _intent(conn, gateway, payment, attempt)
+    return record_outcome(conn, payment.payment_id, attempt.attempt, oc.classify_intent(intent), now=now,
+                          links=links)
 
 
 # -- manager commands -------------------------------------------------------------------------------------------

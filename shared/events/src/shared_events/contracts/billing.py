@@ -42,13 +42,16 @@ class PaymentAttemptStartedV1(_PaymentEvent):
 
 @event("PaymentSucceeded", 1, topic=TOPIC, aggregate="Payment")
 class PaymentSucceededV1(_PaymentEvent):
-    """The charge succeeded."""
+    """The charge succeeded. ``card_brand`` and ``card_last4``: the card charged, for the customer's receipt
+    (absent in older events, and when the card on file was not the one the charge used)."""
 
     attempt = fields.Integer(strict=True, required=True)
     amount = Money(required=True)
     currency = Currency(required=True)
     stripe_payment_intent_id = fields.String(load_default=None, allow_none=True)
     stripe_charge_id = fields.String(load_default=None, allow_none=True)
+    card_brand = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    card_last4 = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{4}$"))
 
 
 @event("PaymentFailed", 1, topic=TOPIC, aggregate="Payment")
