@@ -23,7 +23,7 @@ from web_app.config import WebSettings
 from web_app.forms import ConfirmForm
 from web_app.security import secure_headers
 from web_app.sessions import EncryptedSessionInterface
-from web_app.views import auth, customer, payment
+from web_app.views import auth, customer, payment, payments
 
 log = logging.getLogger("web_app")
 
@@ -67,6 +67,7 @@ def create_app(settings: WebSettings | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(customer.bp)
     app.register_blueprint(payment.bp)
+    app.register_blueprint(payments.bp)
 
     @app.get("/healthz")
     @internal

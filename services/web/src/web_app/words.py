@@ -29,6 +29,38 @@ DELIVERY_STATES = {  # subscription-service's occurrence states
     "refunded": _l("Refunded"),
 }
 
+PAYMENT_STATES = {  # billing-service's payment states, as a customer reads them
+    "pending": _l("Waiting for payment"),
+    "processing": _l("Being processed"),
+    "requires_action": _l("Action needed"),
+    "failed": _l("Failed"),
+    "succeeded": _l("Paid"),
+    "paid": _l("Paid"),
+    "refunded": _l("Refunded"),
+}
+
+FAILURE_REASONS = {  # billing-service's failure codes and Stripe's decline codes, in the customer's words
+    "insufficient_funds": _l("Your bank declined the payment: there were not enough funds on the card."),
+    "expired_card": _l("The card has expired. Please save a new card."),
+    "card_declined": _l("Your bank declined the payment."),
+    "authentication_failed": _l("Your bank's check (3-D Secure) did not succeed, so the payment was not taken."),
+    "authentication_required": _l("Your bank asks you to confirm this payment."),
+    "no_card": _l("There was no card saved for you, so the payment could not be taken."),
+    "no_permission": _l("You had not allowed the shop to charge your card, so the payment could not be taken."),
+    "stripe_unavailable": _l("The card payment service did not answer in time."),
+    "canceled": _l("The card payment was cancelled."),
+}
+
+
+def failure_reason(failure: dict[str, object] | None) -> str:
+    """Why a payment failed: its decline code's words, else its code's, else a declined payment's."""
+    failure = failure or {}
+    for code in (failure.get("decline_code"), failure.get("code")):
+        if isinstance(code, str) and code in FAILURE_REASONS:
+            return str(FAILURE_REASONS[code])
+    return str(FAILURE_REASONS["card_declined"])
+
+
 CARD_BRANDS = {  # Stripe's card brands
     "visa": _l("Visa"),
     "mastercard": _l("Mastercard"),
