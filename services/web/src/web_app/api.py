@@ -4,10 +4,16 @@
 success raises :class:`ApiError`, which carries the problem details (RFC 9457) the services answer with, so a page
 can show a refusal next to the field it concerns (:func:`web_app.forms.show_problem`). The services' ``errors``
 are ``{field: [messages]}`` with dotted paths for nested fields (``items.0.quantity``).
+
+A session is opened by subscription-service; the other services learn it from identity.events, a moment later. So
+for a session opened seconds ago (``new_session``) another service's 401 is asked again a few times, briefly,
+before it counts (a 401 changed nothing, so asking again is safe): the first page after signing in may be
+billing's (the link in a payment's email).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +23,9 @@ import requests
 from web_app.config import WebSettings
 
 _http = requests.Session()  # one connection pool per process, shared by its threads (requests' Session is)
+
+ISSUER = "subscriptions"  # the service that opens sessions; the others learn them from identity.events (Kafka)
+NEW_SESSION_WAITS = (0.1, 0.2, 0.4, 0.8, 1.5)  # seconds: a session a moment old may not have reached them yet
 
 
 @dataclass
@@ -54,11 +63,12 @@ class Api:
     """The services' APIs as one person: ``token`` is their bearer credential (None: only public operations)."""
 
     def __init__(self, settings: WebSettings, token: str | None = None, *, correlation_id: str | None = None,
-                 http: requests.Session | None = None) -> None:
+                 http: requests.Session | None = None, new_session: bool = False) -> None:
         self.settings = settings
         self.token = token
         self.correlation_id = correlation_id
         self.http = http or _http
+        self.new_session = new_session  # opened a moment ago: another service may not know it yet
 
     def request(self, method: str, service: str, path: str, *, json: Any = None,
                 params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> Any:
@@ -69,11 +79,17 @@ class Api:
             sent["X-Correlation-ID"] = self.correlation_id
         sent.update(headers or {})
         url = self.settings.service_urls[service] + path
-        try:
-            resp = self.http.request(method, url, json=json, params=params, headers=sent,
-                                     timeout=self.settings.api_timeout_s)
-        except requests.RequestException as exc:
-            raise ApiError(503, "Service unavailable", f"{service} did not answer: {type(exc).__name__}") from exc
+        waits = iter(NEW_SESSION_WAITS if self.new_session and self.token and service != ISSUER else ())
+        while True:
+            try:
+                resp = self.http.request(method, url, json=json, params=params, headers=sent,
+                                         timeout=self.settings.api_timeout_s)
+            except requests.RequestException as exc:
+                raise ApiError(503, "Service unavailable", f"{service} did not answer: {type(exc).__name__}") from exc
+            pause = next(waits, None) if resp.status_code == 401 else None
+            if pause is None:  # a 401 did nothing: asking again once the session has reached the service is safe
+                break
+            time.sleep(pause)
         if not 200 <= resp.status_code < 300:
             raise ApiError.from_response(resp)
         return resp.json() if resp.content else None

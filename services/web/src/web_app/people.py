@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,6 +10,8 @@ from urllib.parse import urlsplit
 from flask import current_app, g, session
 
 from web_app.api import Api
+
+NEW_SESSION_S = 30  # how long after signing in another service's 401 may be a session it has not heard of yet
 
 __all__ = ["Api", "Person", "api", "current", "safe_next", "sign_in", "sign_out"]
 
@@ -31,7 +34,7 @@ def sign_in(issued: dict[str, Any]) -> Person:
     session.clear()
     session.permanent = True
     session.update(token=issued["token"], token_id=issued.get("id"), role=issued["role"],
-                   shop_ids=list(issued["shop_ids"]), customer_id=issued.get("customer_id"))
+                   shop_ids=list(issued["shop_ids"]), customer_id=issued.get("customer_id"), opened_at=time.time())
     if locale:
         session["locale"] = locale
     return current()  # type: ignore[return-value]
@@ -54,8 +57,10 @@ def current() -> Person | None:
 def api(person: Person | None = None) -> Api:
     """The API as the signed-in person (or anonymously when nobody is)."""
     person = person or current()
+    opened = session.get("opened_at") or 0
     return Api(current_app.extensions["web_settings"], person.token if person else None,
-               correlation_id=g.get("correlation_id"), http=current_app.extensions.get("api_http"))
+               correlation_id=g.get("correlation_id"), http=current_app.extensions.get("api_http"),
+               new_session=person is not None and time.time() - opened < NEW_SESSION_S)
 
 
 def safe_next(target: str | None) -> str | None:

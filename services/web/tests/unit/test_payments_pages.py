@@ -139,3 +139,20 @@ def test_someone_not_signed_in_is_asked_to_sign_in_and_comes_back_to_the_payment
     resp = client.get(f"/shops/{shop_id}/payments/{WAITING_ID}/authorize")
     assert resp.status_code == 302 and f"/shops/{shop_id}/sign-in" in resp.headers["Location"]
     assert resp.headers["Location"].endswith(f"?next=/shops/{shop_id}/payments/{WAITING_ID}/authorize")
+
+
+def test_just_after_signing_in_a_service_that_has_not_heard_of_the_session_yet_is_asked_again(
+        signed_in, fake_http, shop_id, monkeypatch):
+    path = f"/api/v1/shops/{shop_id}/customers/cust-1/payments"
+    answers = iter([(401, {"title": "Authentication required"}), (200, {"items": [PAID], "next_cursor": None})])
+    fake_http.answers[("GET", path)] = lambda _json: next(answers)
+    resp = signed_in.get(f"/shops/{shop_id}/payments")
+    assert resp.status_code == 200 and len([s for s in fake_http.sent if s["path"] == path]) == 2
+
+    from web_app import people
+
+    monkeypatch.setattr(people, "NEW_SESSION_S", 0)  # later, a 401 means the session ended: sign in again
+    fake_http.answers[("GET", path)] = (401, {"title": "Authentication required"})
+    later = signed_in.get(f"/shops/{shop_id}/payments")
+    assert later.status_code == 302 and f"/shops/{shop_id}/sign-in" in later.headers["Location"]
+    assert len([s for s in fake_http.sent if s["path"] == path]) == 3
