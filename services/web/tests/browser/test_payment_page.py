@@ -77,7 +77,7 @@ def test_a_customer_saves_a_card_replaces_it_with_3d_secure_and_gives_then_withd
     assert page.get_by_role("heading", name="Payment", exact=True).is_visible()
     assert "You have no card saved at this shop." in page.inner_text("main")
     assert "Save a card first" in page.inner_text("#permission-state")
-    assert page.get_by_role("link", name="Payment").get_attribute("aria-current") == "page"
+    assert page.get_by_role("link", name="Payment", exact=True).get_attribute("aria-current") == "page"
     visit.check("payment page without a card")
 
     press(page, "Add a card")
