@@ -68,7 +68,7 @@ $(WEB_I18N)/%/LC_MESSAGES/messages.mo: $(WEB_I18N)/%/LC_MESSAGES/messages.po $(S
 web-assets: $(WEB_ASSETS) $(WEB_MO) ## the web app's stylesheet and axe-core (npm, pinned) and compiled translations
 
 translations: $(STAMP) ## extract the web app's messages into messages.pot and update the .po files (then translate them)
-	cd $(WEB) && ../../$(VENV)/bin/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+	cd $(WEB) && ../../$(VENV)/bin/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -k _lp:1c,2 --no-location \
 		--sort-output --project web-app -o src/web_app/translations/messages.pot .
 	$(VENV)/bin/pybabel --quiet update -i $(WEB_I18N)/messages.pot -d $(WEB_I18N) --width 120 --no-fuzzy-matching \
 		--ignore-obsolete

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 
 SUBSCRIPTION_STATES = {
     "active": _l("Active"),
@@ -33,10 +34,10 @@ PAYMENT_STATES = {  # billing-service's payment states, as a customer reads them
     "pending": _l("Waiting for payment"),
     "processing": _l("Being processed"),
     "requires_action": _l("Action needed"),
-    "failed": _l("Failed"),
-    "succeeded": _l("Paid"),
-    "paid": _l("Paid"),
-    "refunded": _l("Refunded"),
+    "failed": _lp("payment", "Failed"),  # "a payment" is masculine in French, "a delivery" feminine
+    "succeeded": _lp("payment", "Paid"),
+    "paid": _lp("payment", "Paid"),
+    "refunded": _lp("payment", "Refunded"),
 }
 
 FAILURE_REASONS = {  # billing-service's failure codes and Stripe's decline codes, in the customer's words

@@ -121,7 +121,7 @@ def test_a_payment_needing_3d_secure_is_authorised_from_the_page_in_french_then_
 
     with page.expect_navigation():
         page.get_by_role("link", name="Retour à vos paiements").click()
-    assert "Payée" in page.locator(f"#payment-{payment['payment_id']}").inner_text()
+    assert "Payé" in page.locator(f"#payment-{payment['payment_id']}").inner_text()
     visit.check("payments, paid")
 
     # the emailed link, used again: nothing to confirm any more

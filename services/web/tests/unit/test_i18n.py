@@ -14,15 +14,15 @@ WEB = Path(__file__).resolve().parents[2]
 TRANSLATIONS = WEB / "src" / "web_app" / "translations"
 
 
-def ids(path: Path) -> set[str]:
+def ids(path: Path) -> set[tuple[str | None, str]]:
     with path.open("rb") as f:
-        return {m.id for m in read_po(f) if m.id}
+        return {(m.context, m.id) for m in read_po(f) if m.id}
 
 
 def test_every_message_of_the_pages_is_in_the_template_and_translated_in_french_and_english(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-                    "-k", "lazy_gettext", "--no-location", "-o", str(pot), "."], cwd=WEB, check=True,
+                    "-k", "lazy_gettext", "-k", "_lp:1c,2", "--no-location", "-o", str(pot), "."], cwd=WEB, check=True,
                    capture_output=True)
     assert ids(pot) == ids(TRANSLATIONS / "messages.pot"), "run `make translations` and translate what is new"
     for lang in ("fr", "en"):
@@ -30,7 +30,7 @@ def test_every_message_of_the_pages_is_in_the_template_and_translated_in_french_
             catalog = read_po(f)
         untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
         assert not untranslated, f"{lang}: {untranslated}"
-        assert {m.id for m in catalog if m.id} == ids(pot)
+        assert {(m.context, m.id) for m in catalog if m.id} == ids(pot)
 
 
 def test_the_customers_language_comes_first_then_the_shops_then_the_browsers(make_app):

@@ -65,7 +65,7 @@ def test_the_payments_list_reads_in_the_customers_language_and_the_shops_time_zo
     html, text = resp.get_data(as_text=True), text_of(resp.get_data(as_text=True))
     assert resp.status_code == 200 and 'lang="fr"' in html and "<script" not in html
     assert "Vos paiements" in text and "42,10 €" in text
-    assert "Payée Commande R2026-0001" in text and "Payé le sam. 5 déc. 2026, 00:30" in text  # Paris, after midnight
+    assert "Payé Commande R2026-0001" in text and "Payé le sam. 5 déc. 2026, 00:30" in text  # Paris, after midnight
     assert "Échoué" in text and "le solde de la carte était insuffisant" in text  # the reason, in French
     assert "Action requise" in text
     assert f'href="/shops/{shop_id}/payments/{WAITING_ID}/authorize"' in html
