@@ -32,12 +32,18 @@ class ReactionSettings:
 
 @dataclass(frozen=True)
 class MailSettings:
+    """SMTP, and the addresses an email links to: a customer's links open the web app's pages
+    (``PUBLIC_WEB_URL``, e.g. ``{PUBLIC_WEB_URL}/shops/<shop>/orders/<order>``, which asks for a sign-in link when
+    needed and then opens the page); a shop's links are the REST API's (``ORDER_SERVICE_URL``) until the managers
+    have pages of their own."""
+
     smtp_host: str
     smtp_port: int
     mail_from: str
     smtp_timeout_s: float
     order_service_url: str
     max_attempts: int
+    public_web_url: str = "http://127.0.0.1:8080"
 
     @classmethod
     def from_env(cls) -> MailSettings:
@@ -49,6 +55,7 @@ class MailSettings:
             smtp_timeout_s=smtp.timeout_s,
             order_service_url=(env("ORDER_SERVICE_URL", f"http://127.0.0.1:{DEFAULT_PORT}") or "").rstrip("/"),
             max_attempts=env_int("MAIL_MAX_ATTEMPTS", 8),
+            public_web_url=(env("PUBLIC_WEB_URL", "http://127.0.0.1:8080") or "").rstrip("/"),
         )
 
 

@@ -222,7 +222,8 @@ class OrderStack:
     def env(self, **extra: Any) -> dict[str, str]:
         env = process_env(self.dsn, self.infra.bootstrap, self.prefix, SMTP_HOST="127.0.0.1",
                           SMTP_PORT=self.infra.smtp_port, MAIL_FROM="Orders <orders@orders.example>",
-                          ORDER_SERVICE_URL="http://orders.example", ADMIN_TOKEN=self.admin_token,
+                          ORDER_SERVICE_URL="http://orders.example", PUBLIC_WEB_URL="http://shop.example",
+                          ADMIN_TOKEN=self.admin_token,
                           **self.reaction_env, **extra)
         env.pop("TEST_CLOCK_URL", None)
         return env

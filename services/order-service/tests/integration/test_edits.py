@@ -72,9 +72,24 @@ def test_a_customer_changes_quantities_within_stock_removes_lines_but_never_the_
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
     assert cancelled.json["cancel_cause"] == "customer"
     assert orders.on_hand(shop, "eggs") == 10  # everything it held is back
-    assert orders.api("POST", f"{path}/resume", tok["customer"]).status_code == 403
+    assert cancelled.json["editable"] == {"by_manager": True, "by_customer": True}  # they may resume it
+    assert orders.api("POST", f"{path}/resume", tok["other"]).status_code == 404
+    resumed = orders.api("POST", f"{path}/resume", tok["customer"])
+    assert resumed.status_code == 200 and resumed.json["status"] == "placed", resumed.json
+    assert _line(resumed.json, "eggs")["quantity"] == 5 and orders.on_hand(shop, "eggs") == 5
     assert orders.events(order["order_id"]) == ["OrderPlaced", "OrderLineChanged", "OrderLineRemoved",
-                                                "OrderCancelled"]
+                                                "OrderCancelled", "OrderResumed"]
+
+
+def test_a_customer_cannot_resume_an_order_the_shop_cancelled(orders):
+    shop, _, order, tok = _placed(orders)
+    path = f"/shops/{shop.shop_id}/orders/{order['order_id']}"
+    assert orders.api("POST", f"{path}/cancel", tok["manager"]).status_code == 200
+    got = orders.api("GET", path, tok["customer"])
+    assert got.json["editable"] == {"by_manager": True, "by_customer": False}
+    refused = orders.api("POST", f"{path}/resume", tok["customer"])
+    assert refused.status_code == 403 and "only the shop can resume it" in refused.json["detail"]
+    assert orders.api("GET", path, tok["customer"]).json["status"] == "cancelled"
 
 
 def test_customers_cannot_change_their_order_when_the_shop_does_not_allow_it_managers_can(orders):

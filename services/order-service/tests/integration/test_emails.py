@@ -50,6 +50,8 @@ def test_placement_emails_reach_each_customer_and_the_shop_once_in_the_shops_lan
     assert alice["subject"] == f"{shop.name} : votre commande {alice_order['number']} a été passée"
     assert "Bonjour Alice" in alice["text"] and "<del>2</del> 1" in alice["html"]
     assert "Vous pouvez modifier cette commande jusqu'à la clôture des commandes" in alice["text"]
+    page = f"http://shop.example/shops/{shop.shop_id}/orders/{alice_order['order_id']}"  # the web app's, not the API's
+    assert page in alice["text"] and f'href="{page}"' in alice["html"] and "/api/v1/" not in alice["text"]
     assert alice["message_id"] == f"<{notification_id('order_placed', alice_order['order_id'])}@orders.example>"
     assert alice["headers"]["Reply-To"] == shop.contact_email
     assert "<del>" not in bruno["html"]

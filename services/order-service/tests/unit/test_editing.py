@@ -1,5 +1,6 @@
 """Edit rules of a placed order until its cycle closes (pure)."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -105,7 +106,7 @@ def test_cancel_releases_everything_and_resume_re_allocates_what_is_asked_within
     assert event_type == "OrderCancelled" and payload["cause"] == "customer"
     assert payload["stock_delta"] == [{"variant_id": "eggs", "delta": -2}, {"variant_id": "milk", "delta": -1}]
     cancelled = order(line(1, "eggs", 2, requested=3), line(2, "milk", 1), status="cancelled")
-    with pytest.raises(errors.ChangeNotAllowed):
+    with pytest.raises(errors.ChangeNotAllowed):  # the shop cancelled it (no cause: not the customer)
         editing.resume(cancelled, CUSTOMER, Stock({"eggs": 10, "milk": 10}), FEES, NOW)
     [(event_type, payload)] = editing.resume(cancelled, MANAGER, Stock({"eggs": 10, "milk": 0}), FEES, NOW)
     assert event_type == "OrderResumed"
@@ -143,3 +144,15 @@ def test_an_unknown_line_is_reported():
 def test_the_close_time_itself_is_already_closed():
     with pytest.raises(errors.OrderClosed):
         change(order(line(1, "eggs", 2), line(2, "milk", 1)), "l-1", 1, now=CLOSES)
+
+
+@pytest.mark.parametrize("cause", ["manager", "subscription_paused", "subscription_cancelled", "occurrence_skipped"])
+def test_a_customer_resumes_an_order_they_cancelled_but_not_one_the_shop_or_their_subscription_cancelled(cause):
+    mine = replace(order(line(1, "eggs", 2), status="cancelled"), cancel_cause="customer")
+    [(event_type, payload)] = editing.resume(mine, CUSTOMER, Stock({"eggs": 10}), FEES, NOW)
+    assert event_type == "OrderResumed" and payload["by"] == "customer"
+    with pytest.raises(errors.ChangeNotAllowed, match="only the shop can resume it"):
+        editing.resume(replace(mine, cancel_cause=cause), CUSTOMER, Stock({"eggs": 10}), FEES, NOW)
+    with pytest.raises(errors.ChangeNotAllowed, match="does not allow customers"):
+        editing.resume(mine, CUSTOMER_NOT_ALLOWED, Stock({"eggs": 10}), FEES, NOW)
+    assert editing.resume(replace(mine, cancel_cause=cause), MANAGER, Stock({"eggs": 10}), FEES, NOW)

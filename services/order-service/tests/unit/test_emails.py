@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from order_service.adapters import formatting
+from order_service.adapters import email_context, formatting
 from order_service.adapters.mailer import Templates, build_message, message_id_for
 from order_service.adapters.notifications import RECIPIENTS
 
@@ -156,3 +156,24 @@ def test_every_reason_the_scheduler_can_give_for_a_missed_due_has_an_english_and
 
     for lang in ("en", "fr"):
         assert set(MISSED[lang]) == set(MISSED_REASONS), lang
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+@pytest.mark.parametrize("kind", sorted(k for k, r in RECIPIENTS.items() if r == "customer"
+                                        and k != "authorization_required"))  # that one links to its payment page
+def test_every_email_to_a_customer_links_to_their_order_in_both_parts(kind, locale):
+    url = "http://shop.example/shops/s-1/orders/o-1"
+    _, text, html = Templates().render(kind, locale, dict(context(kind, locale), order_url=url))
+    assert url in text and f'href="{url}"' in html
+
+
+def test_a_customers_link_opens_the_web_apps_order_page_and_a_shops_the_api():
+    row = {"shop_id": "s-1", "order_id": "o-1", "recipient": "customer"}
+    web, api = "http://shop.example", "http://orders.example"
+    assert email_context.links(row, "c-1", api, web) == "http://shop.example/shops/s-1/orders/o-1"
+    assert email_context.links(dict(row, order_id=None), "c-1", api, web) == "http://shop.example/shops/s-1/subscriptions"
+    for recipient in ("shop_contact", "shop_owner"):
+        assert email_context.links(dict(row, recipient=recipient), "c-1", api, web) == \
+            "http://orders.example/api/v1/shops/s-1/orders/o-1"
+    assert email_context.links(dict(row, recipient="shop_contact", order_id=None), "c-1", api, web) == \
+        "http://orders.example/api/v1/shops/s-1/order-cycles/c-1"

@@ -29,7 +29,20 @@ def recipient(row: dict[str, Any], shop: dict[str, Any], customer: dict[str, Any
     return str(address)
 
 
-def build(conn: psycopg.Connection, row: dict[str, Any], order_service_url: str) -> tuple[str, dict[str, Any]]:
+def links(row: dict[str, Any], cycle_id: str | None, order_service_url: str, public_web_url: str) -> str:
+    """Where the email's link goes. A customer's: the web app's page of their order (or, without one, of their
+    subscriptions), which asks for a sign-in link when their session is missing or expired and then opens that page.
+    A shop's: the REST API's address of the order or the cycle (the managers have no pages yet)."""
+    shop_id, order_id = row["shop_id"], row["order_id"]
+    if row["recipient"] == "customer":
+        return (f"{public_web_url}/shops/{shop_id}/orders/{order_id}" if order_id
+                else f"{public_web_url}/shops/{shop_id}/subscriptions")
+    return (f"{order_service_url}/api/v1/shops/{shop_id}/orders/{order_id}" if order_id
+            else f"{order_service_url}/api/v1/shops/{shop_id}/order-cycles/{cycle_id}")
+
+
+def build(conn: psycopg.Connection, row: dict[str, Any], order_service_url: str,
+          public_web_url: str) -> tuple[str, dict[str, Any]]:
     """(recipient address, template context) of a notification row."""
     shop = one_row(conn, "SELECT * FROM shops WHERE shop_id = %s", [row["shop_id"]])
     if shop is None:
@@ -44,8 +57,7 @@ def build(conn: psycopg.Connection, row: dict[str, Any], order_service_url: str)
                           "WHERE order_cycle_id = %s", [(order or {}).get("closes_at"), cycle_id]) if cycle_id else None
     if cycle is None:
         cycle = {"name": None, "closes_at": (order or {}).get("closes_at")}
-    url = (f"{order_service_url}/api/v1/shops/{row['shop_id']}/orders/{row['order_id']}" if row["order_id"]
-           else f"{order_service_url}/api/v1/shops/{row['shop_id']}/order-cycles/{cycle_id}")
+    url = links(row, cycle_id, order_service_url, public_web_url)
     person = {"first_name": "", "last_name": "", "email": ""}
     person.update({k: v for k, v in (customer or {}).items() if v is not None})
     context = {

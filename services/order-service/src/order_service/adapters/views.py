@@ -61,7 +61,8 @@ def _summary(row: dict[str, Any], now: datetime) -> dict[str, Any]:
         "totals": {k: row[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")},
         "line_count": row["line_count"],
         "editable": {"by_manager": open_placed or (row["status"] == "cancelled" and not closed),
-                     "by_customer": open_placed and bool(row["allow_order_changes"])},
+                     "by_customer": bool(row["allow_order_changes"]) and (open_placed or (
+                         row["status"] == "cancelled" and row["cancel_cause"] == "customer" and not closed))},
         "payment": {"state": payment_state(row), "required": row["payment_required"],
                     **{k[len("payment_"):]: row[k] for k in (
                         "payment_id", "payment_amount", "payment_attempt", "payment_code", "payment_decline_code",

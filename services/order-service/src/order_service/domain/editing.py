@@ -22,6 +22,8 @@ from order_service.domain.placement import Variant
 Decision = list[tuple[str, Payload]]
 
 LAST_LINE = "Cannot remove the final item from an order, please cancel the order instead."
+CANCELLED_BY_OTHERS = ("This order was not cancelled by you: only the shop can resume it; please contact the "
+                       "shop.")
 
 
 @dataclass(frozen=True)
@@ -192,11 +194,15 @@ def cancel(order: Order, editor: Editor, now: datetime, *, cause: str | None = N
 def resume(order: Order, editor: Editor, stock: Stock, fees: Fees, now: datetime, *, by: str | None = None
            ) -> Decision:
     """Bring a cancelled order back before the close: each line asks again for its requested quantity,
-    capped to the stock there is now."""
-    ensure_manager(editor, "resume an order")
+    capped to the stock there is now. Managers resume any cancelled order; a customer, when the shop lets
+    customers change their orders, only one they cancelled themselves (one the shop or a change of their
+    subscription cancelled stays cancelled unless the shop resumes it)."""
+    ensure_may_change(editor)
     ensure_open(order, now)
     if order.status != "cancelled":
         raise errors.OrderNotEditable(f"Order {order.number} is not cancelled.")
+    if editor.is_customer and order.cancel_cause != "customer":
+        raise errors.ChangeNotAllowed(CANCELLED_BY_OTHERS)
     lines = []
     for line in order.lines:
         quantity = stock.cap(line.variant_id, line.requested_quantity)

@@ -91,6 +91,7 @@ class Order:
     cycle_closed: bool
     version: int
     total: int = 0
+    cancel_cause: str | None = None  # who or what cancelled it: customer, manager, subscription_paused...
 
     def ids(self) -> Payload:
         return {"order_id": self.order_id, "shop_id": self.shop_id, "subscription_id": self.subscription_id,

@@ -182,7 +182,8 @@ def cancel(shop_id: str, order_id: str) -> Response:
 @idempotent
 @blp.response(200, s.Order)
 def resume(shop_id: str, order_id: str) -> Response:
-    """Resume a cancelled order before its cycle closes (managers); lines are re-allocated within stock."""
+    """Resume a cancelled order before its cycle closes (managers; customers when the shop allows it, an order
+    they cancelled themselves); lines are re-allocated within stock."""
     handlers.resume_order(request_conn(), commands.ResumeOrder(shop_id, order_id), _request())
     return _order_response(shop_id, order_id)
 

@@ -84,8 +84,11 @@ class Payment(Schema):
 
 
 class Editable(Schema):
-    by_manager = fields.Boolean()
-    by_customer = fields.Boolean()
+    by_manager = fields.Boolean(metadata={"description": "a manager may change it now (placed, or cancelled: "
+                                                         "resume), until the cycle closes"})
+    by_customer = fields.Boolean(metadata={"description": "the customer may change it now: the shop allows "
+                                                          "customers' changes and it is placed, or cancelled by "
+                                                          "the customer (resume), until the cycle closes"})
 
 
 class Line(Schema):

@@ -84,7 +84,8 @@ class Notifier:
 
     def deliver(self, conn: psycopg.Connection, row: dict) -> None:
         try:
-            to, context = email_context.build(conn, row, self.mail.order_service_url)
+            to, context = email_context.build(conn, row, self.mail.order_service_url,
+                                              self.mail.public_web_url)
             locale = context["shop"].get("locale") or "en"
             subject, text, html = self.templates.render(row["kind"], locale, context)
             reply_to = context["shop"].get("contact_email") if row["recipient"] == "customer" else None
