@@ -23,7 +23,7 @@ from web_app.config import WebSettings
 from web_app.forms import ConfirmForm
 from web_app.security import secure_headers
 from web_app.sessions import EncryptedSessionInterface
-from web_app.views import auth, customer, payment, payments
+from web_app.views import auth, customer, orders, payment, payments
 
 log = logging.getLogger("web_app")
 
@@ -68,6 +68,7 @@ def create_app(settings: WebSettings | None = None) -> Flask:
     app.register_blueprint(customer.bp)
     app.register_blueprint(payment.bp)
     app.register_blueprint(payments.bp)
+    app.register_blueprint(orders.bp)
 
     @app.get("/healthz")
     @internal
@@ -87,8 +88,7 @@ def create_app(settings: WebSettings | None = None) -> Flask:
             people.sign_out()
             shop_id = (request.view_args or {}).get("shop_id")
             if shop_id:
-                target = request.full_path.rstrip("?") if request.method == "GET" else None
-                return redirect(url_for("auth.ask_for_link", shop_id=shop_id, next=target))
+                return redirect(url_for("auth.ask_for_link", shop_id=shop_id, next=customer.coming_back_to()))
             return redirect(url_for("customer.home"))
         if err.status == 404:
             return render_template("error.html", code=404), 404

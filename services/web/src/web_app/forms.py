@@ -10,9 +10,10 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField
-from wtforms.validators import AnyOf, InputRequired, Length, Regexp
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Regexp
 
+from web_app import refusals
 from web_app.api import ApiError
 
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"  # the API checks it fully; this catches a typo before the round trip
@@ -58,15 +59,35 @@ class WithdrawForm(FlaskForm):
 
 
 def show_problem(form: FlaskForm, error: ApiError, fields: Mapping[str, str] | None = None) -> None:
-    """Put a service's refusal on the form: each ``errors`` entry next to its field (``fields`` maps the API's
-    field names to the form's where they differ), anything else in the form's own errors (shown in the summary)."""
+    """Put a service's refusal on the form, in the reader's language (:mod:`web_app.refusals`): each ``errors``
+    entry next to its field (``fields`` maps the API's field names to the form's where they differ), anything else
+    in the form's own errors (shown in the summary)."""
     fields = fields or {}
-    for name, messages in error.errors.items():
+    for name, messages in refusals.field_errors(error).items():
         target = fields.get(name, name)
         if target in form._fields and target != "csrf_token":
             field = form._fields[target]
             field.errors = [*field.errors, *messages]
         else:
             form.form_errors.extend(messages)
-    if not error.errors and error.detail:
-        form.form_errors.append(error.detail)
+    if not error.errors:
+        form.form_errors.append(refusals.problem_message(error))
+
+
+class QuantityForm(FlaskForm):
+    """A new quantity for one line of an order (each line's form has its own prefix, so its own field ids)."""
+
+    quantity = IntegerField(_l("Quantity"), validators=[
+        InputRequired(message=_l("Enter a quantity")),
+        NumberRange(min=1, max=1_000_000, message=_l("Enter a quantity of 1 or more. To take this product off, "
+                                                     "remove it.")),
+    ], render_kw={"inputmode": "numeric", "min": 1, "max": 1_000_000})
+    version = HiddenField()
+
+
+class OrderActionForm(FlaskForm):
+    """A button on an order (remove a line, cancel, resume) and the version of the order the page showed: a
+    change made meanwhile refuses the action (the API's 412) instead of acting on an order the person did not
+    see."""
+
+    version = HiddenField()

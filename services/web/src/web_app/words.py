@@ -62,6 +62,13 @@ def failure_reason(failure: dict[str, object] | None) -> str:
     return str(FAILURE_REASONS["card_declined"])
 
 
+ORDER_STATUSES = {  # order-service's order statuses
+    "placed": _l("Placed"),
+    "empty": _l("Empty: nothing was available"),
+    "cancelled": _l("Cancelled"),
+    "confirmed": _l("Confirmed"),
+}
+
 CARD_BRANDS = {  # Stripe's card brands
     "visa": _l("Visa"),
     "mastercard": _l("Mastercard"),

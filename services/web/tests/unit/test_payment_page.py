@@ -76,7 +76,8 @@ def test_only_the_card_form_may_load_stripe_js_from_the_configured_stripe_base(m
 def test_a_refused_card_setup_is_shown_by_the_card_field_with_a_new_setup(signed_in, fake_http, csrf_of, shop_id):
     me = f"/api/v1/shops/{shop_id}/customers/cust-1"
     fake_http.answers[("PUT", f"{me}/card")] = (422, {"title": "Validation failed", "errors": {
-        "setup_intent_id": ["The card setup is requires_action: the customer has not completed it."]}})
+        "setup_intent_id": ["The card setup is not finished (status requires_action): the customer confirms it in "
+                            "their browser (with 3-D Secure when the bank asks), then it can be saved."]}})
     page = signed_in.post(f"/shops/{shop_id}/payment/card/new",
                           data={"csrf_token": csrf_of(signed_in.get(f"/shops/{shop_id}/payment").get_data(
                               as_text=True))}).get_data(as_text=True)
@@ -84,7 +85,8 @@ def test_a_refused_card_setup_is_shown_by_the_card_field_with_a_new_setup(signed
                                                                  "setup_intent_id": "seti_1"})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "<title>Erreur :" in html.replace("\xa0", " ")
-    assert 'href="#card-element">The card setup is requires_action' in html
+    assert "href=\"#card-element\">Votre carte n&#39;est pas encore confirmée" in html  # in the customer's words
+    assert "requires_action" not in html
     assert 'id="card-error" class="error-message">' in html  # shown by the field, not hidden
     assert [s["path"] for s in fake_http.sent if s["method"] != "GET"][-2:] == [f"{me}/card", f"{me}/card/setup"]
 

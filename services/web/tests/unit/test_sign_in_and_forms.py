@@ -44,7 +44,8 @@ def test_the_api_refusal_of_a_field_is_shown_next_to_that_field(client, fake_htt
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
     field = re.search(r'<p id="email-error" class="error-message">(.*?)</p>', html, re.S).group(1)
-    assert "Not a valid email address." in field
+    assert "Enter an email address in the correct format, like name@example.com" in field  # our words, not the API's
+    assert "Not a valid email address." not in html
 
 
 def test_asking_for_a_link_answers_the_same_and_keeps_where_the_person_was_going(client, fake_http, csrf_of,

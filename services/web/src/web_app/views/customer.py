@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from web_app import people
 from web_app.i18n import use_reader
@@ -35,14 +35,21 @@ def deliveries(api: people.Api, path: str) -> list[dict[str, Any]]:
     return last + upcoming[:UPCOMING]
 
 
+def coming_back_to() -> str | None:
+    """Where to come back after signing in again: the page asked for (GET), or for a form's post the page the form
+    is on when the view named it (``g.back_to``); never the post's own address, which has no page."""
+    return request.full_path.rstrip("?") if request.method == "GET" else g.get("back_to")
+
+
 def customer_of_shop(view: Any) -> Any:
-    """The page is a customer's of the shop in its path: anyone else is sent to sign in, then comes back."""
+    """The page is a customer's of the shop in its path: anyone else (no session, an expired one, another shop's)
+    is sent to sign in, then comes back."""
 
     @wraps(view)
     def wrapper(shop_id: Any, **kw: Any) -> Any:
         person = people.current()
         if person is None or not person.is_customer_of(str(shop_id)):
-            return redirect(url_for("auth.ask_for_link", shop_id=shop_id, next=request.full_path.rstrip("?")))
+            return redirect(url_for("auth.ask_for_link", shop_id=shop_id, next=coming_back_to()))
         return view(person, str(shop_id), **kw)
 
     return wrapper

@@ -1,0 +1,150 @@
+"""The services' refusals in the reader's language.
+
+The four APIs answer problem details (RFC 9457) in English, for developers: a ``type`` from one table
+(``servicekit.web.problems.PROBLEM_TYPES``), a ``detail``, and ``errors`` as ``{field: [messages]}``. A page never
+shows those words: each field message the services send to a person's form is matched here to a message of ours,
+translated (French and English), with its numbers kept ("At most 3 available." -> "Only 3 are available..."); a
+refusal without field errors is told by its kind (its ``type``, or a known ``detail``); anything not listed falls
+back to a general sentence of the same kind, never to the English text. ``tests/unit/test_refusals.py`` checks the
+table against the messages the services' code holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from web_app.api import ApiError
+
+log = logging.getLogger("web_app.refusals")
+
+
+@dataclass(frozen=True)
+class Known:
+    """A service's message (a regular expression matched in full) and ours: a function of its named groups."""
+
+    pattern: re.Pattern[str]
+    ours: Callable[[dict[str, str]], str]
+
+
+def _known(pattern: str, ours: Callable[[dict[str, str]], str]) -> Known:
+    return Known(re.compile(pattern), ours)
+
+
+# Field messages the services send (marshmallow's own words, and the domains'), and what a person reads instead.
+FIELD_MESSAGES: tuple[Known, ...] = (
+    # order-service (domain/editing.py)
+    _known(r"At most (?P<n>\d+) available\.",
+           lambda m: str(_l("Only %(n)s available: choose %(n)s or fewer.", n=m["n"])) if m["n"] != "0"
+           else str(_l("Out of stock: you cannot have more of this product."))),
+    _known(r"Must be at least 1\.", lambda m: str(_l("Enter a quantity of 1 or more. To take this product off, "
+                                                    "remove it."))),
+    _known(r"Cannot remove the final item from an order, please cancel the order instead\.",
+           lambda m: str(_l("This is the last product of your order, so it cannot be removed. Cancel the order "
+                            "instead."))),
+    _known(r"Not available from this shop\.", lambda m: str(_l("This product is not sold by this shop."))),
+    _known(r"Already on this order\.", lambda m: str(_l("This product is already on your order: change its "
+                                                       "quantity instead."))),
+    # subscription-service (cards, consent, sign-in)
+    _known(r"No such card setup\.", lambda m: str(_l("Your card could not be saved. Enter your card details "
+                                                    "again."))),
+    _known(r"The card setup is not finished.*", lambda m: str(_l("Your card is not confirmed yet. Enter your card "
+                                                                "details and confirm with your bank if asked."))),
+    _known(r"No default card on file\.", lambda m: str(_l("Save a card first."))),
+    # marshmallow's (every API's schemas)
+    _known(r"Missing data for required field\.", lambda m: str(_l("This is required."))),
+    _known(r"Field may not be null\.", lambda m: str(_l("This is required."))),
+    _known(r"Not a valid integer\.", lambda m: str(_l("Enter a whole number, like 2."))),
+    _known(r"Not a valid email address\.", lambda m: str(_l("Enter an email address in the correct format, like "
+                                                           "name@example.com"))),
+    _known(r"Longer than maximum length (?P<n>\d+)\.", lambda m: str(_l("Enter %(n)s characters or fewer.",
+                                                                       n=m["n"]))),
+    _known(r"Must be greater than or equal to (?P<lo>-?\d+) and less than or equal to (?P<hi>-?\d+)\.",
+           lambda m: str(_l("Enter a number from %(lo)s to %(hi)s.", lo=m["lo"], hi=m["hi"]))),
+    _known(r"Must be greater than or equal to (?P<lo>-?\d+)\.",
+           lambda m: str(_l("Enter %(lo)s or more.", lo=m["lo"]))),
+    _known(r"Must be one of: .*", lambda m: str(_l("Choose one of the options shown."))),
+    _known(r"Unknown field\.", lambda m: str(_l("This page sent something the shop does not expect. Reload the "
+                                               "page and try again."))),
+)
+
+# Refusals without field errors, known by their detail (a domain's sentence) before their kind.
+DETAILS: tuple[Known, ...] = (
+    _known(r"This shop does not allow customers to change or cancel their orders.*",
+           lambda m: str(_l("This shop does not let customers change or cancel their orders. Write to the shop to "
+                            "change this order."))),
+    _known(r"This order was not cancelled by you: only the shop can resume it.*",
+           lambda m: str(_l("This order was cancelled by the shop or by a change to your subscription: only the "
+                            "shop can resume it. Write to the shop."))),
+    _known(r"Only the shop's managers can .*", lambda m: str(_l("Only the shop can do this. Write to the shop."))),
+    _known(r".* is already cancelled\.", lambda m: str(_l("This order is already cancelled."))),
+    _known(r".* is not cancelled\.", lambda m: str(_l("This order is not cancelled: there is nothing to resume."))),
+    _known(r".* is cancelled: resume it before changing it\.",
+           lambda m: str(_l("This order is cancelled: resume it before changing it."))),
+    _known(r"Nothing was available for order .*",
+           lambda m: str(_l("Nothing was available for this order: there is nothing to change."))),
+    _known(r"Save a default card first.*", lambda m: str(_l("Save a card first."))),
+    _known(r"This customer has no card on file\.", lambda m: str(_l("You have no card saved at this shop."))),
+)
+
+# The kinds of problem (PROBLEM_TYPES' slugs) a person can meet on a page, then each status' general sentence.
+KINDS = {
+    "order-closed": _l("Orders for this delivery have closed: this order can no longer be changed."),
+    "order-not-editable": _l("This order cannot be changed in its current state."),
+    "forbidden": _l("You are not allowed to do this. Write to the shop."),
+    "not-found": _l("This was not found. It may have been removed: reload the page."),
+    "conflict": _l("Something changed meanwhile. Reload the page, check it and try again."),
+    "idempotency-key-busy": _l("Your last request is still being handled. Wait a moment and reload the page."),
+    "stale-version": _l("This order changed since you opened the page: here it is as it is now. Check it and try "
+                        "again."),
+    "validation": _l("Check what you entered and try again."),
+    "rate-limited": _l("Too many attempts. Wait a few minutes, then try again."),
+    "stripe-refused": _l("The card payment service refused this. Try again, or use another card."),
+    "not-ready": _l("The shop's system is busy. Try again in a few minutes. Nothing was changed."),
+}
+BY_STATUS = {400: "validation", 403: "forbidden", 404: "not-found", 409: "conflict", 412: "stale-version",
+             422: "validation", 429: "rate-limited", 502: "stripe-refused", 503: "not-ready"}
+SOMETHING_WRONG = _l("Sorry, this could not be done. Try again in a few minutes. Nothing was changed.")
+
+
+def _match(table: tuple[Known, ...], text: str) -> str | None:
+    for known in table:
+        found = known.pattern.fullmatch(text.strip())
+        if found:
+            return known.ours(found.groupdict())
+    return None
+
+
+def slug(err: ApiError) -> str:
+    """The problem's kind: the last segment of its ``type`` URI (``.../problems/order-closed``)."""
+    return err.type.rstrip("/").rsplit("/", 1)[-1] if err.type and err.type != "about:blank" else ""
+
+
+def kind_message(err: ApiError) -> str:
+    """The general sentence of the refusal's kind (its type, else its status)."""
+    found = KINDS.get(slug(err)) or KINDS.get(BY_STATUS.get(err.status, ""))
+    return str(found or SOMETHING_WRONG)
+
+
+def field_message(message: str, err: ApiError | None = None) -> str:
+    """A service's message about one field, in the reader's words."""
+    ours = _match(FIELD_MESSAGES, message)
+    if ours is None:
+        log.warning("a field refusal without words of ours", extra={"api_message": message[:200]})
+        return str(_l("This value is not accepted. Check it and try again.")) if err is None or err.status == 422 \
+            else kind_message(err)
+    return ours
+
+
+def problem_message(err: ApiError) -> str:
+    """A refusal as a whole (no field at fault), in the reader's words: its known detail, else its kind."""
+    return _match(DETAILS, err.detail or "") or kind_message(err)
+
+
+def field_errors(err: ApiError) -> dict[str, list[str]]:
+    """The refusal's field errors, each in the reader's words (same fields, same order)."""
+    return {name: [field_message(m, err) for m in messages] for name, messages in err.errors.items()}

@@ -1,0 +1,190 @@
+"""A customer's order at a shop: its lines, quantities, prices and totals; until the cycle closes, and as the shop
+allows, change a quantity, remove a line (never the last one), cancel the order and resume it.
+
+Everything is done through order-service's REST API with the customer's own session
+(``/api/v1/shops/<shop>/orders/<order>``: GET, ``lines/<line>`` PATCH and DELETE, ``cancel``, ``resume``), each
+change sent with ``If-Match`` set to the version the page showed, so an order changed meanwhile (by the shop, a
+subscription change) is not acted on unseen: the API's 412 shows the order as it is now. The API decides what is
+allowed; the page shows only what the API says the customer may do now (``editable.by_customer``), says why not
+otherwise, and shows any refusal next to the field or button it concerns, in the customer's language
+(:mod:`web_app.refusals`), with nothing changed.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from web_app import people, refusals
+from web_app.api import ApiError
+from web_app.forms import OrderActionForm, QuantityForm
+from web_app.i18n import use_reader
+from web_app.views.customer import customer_of_shop
+
+bp = Blueprint("orders", __name__)
+
+REFUSALS = (403, 404, 409, 412, 422)  # what a change can be refused with; the page shows them (404: a line gone)
+
+
+def back_to_order(view: Any) -> Any:
+    """A post about an order comes back to the order's page, also through signing in again (``next``)."""
+
+    @wraps(view)
+    def wrapper(shop_id: Any, order_id: str, **kw: Any) -> Any:
+        g.back_to = url_for("orders.order", shop_id=shop_id, order_id=order_id)
+        return view(shop_id=shop_id, order_id=order_id, **kw)
+
+    return wrapper
+
+
+def _path(shop_id: str, order_id: str) -> str:
+    return f"/api/v1/shops/{shop_id}/orders/{order_id}"
+
+
+def _why_not(order: dict[str, Any]) -> str | None:
+    """Why the customer cannot change the order now, in their words (None: they can)."""
+    editable = order.get("editable") or {}
+    if editable.get("by_customer"):
+        return None
+    status = order["status"]
+    if status == "confirmed" or (status in ("placed", "cancelled") and not editable.get("by_manager")):
+        return _("Orders for this delivery closed: this order can no longer be changed.")
+    if status == "empty":
+        return _("Nothing you asked for was available, so this order is empty and nothing will be charged.")
+    if status == "cancelled":
+        return _("This order was cancelled by the shop or by a change to your subscription: only the shop can "
+                 "resume it. Write to the shop.")
+    return _("This shop does not let customers change or cancel their orders. Write to the shop to change this "
+             "order.")
+
+
+def _page(person: people.Person, shop_id: str, order_id: str, *, forms: dict[str, Any] | None = None,
+          problems: list[str] | None = None, status: int = 200) -> Any:
+    """The order's page. ``forms``: forms to show as the person sent them (with their errors), keyed by line id or
+    by ``cancel``/``resume``; ``problems``: refusals about the whole order, at the top."""
+    api = people.api(person)
+    shop = api.get("subscriptions", f"/api/v1/shops/{shop_id}")
+    customer = api.get("subscriptions", f"/api/v1/shops/{shop_id}/customers/{person.customer_id}")
+    use_reader(customer=customer, shop=shop)
+    order = api.get("orders", _path(shop_id, order_id))
+    forms = forms or {}
+    version = str(order["version"])
+    lines = []
+    for line in order["lines"]:
+        if line["quantity"] == 0 and line["requested_quantity"] == 0:
+            continue
+        quantity = forms.get(f"quantity:{line['line_id']}") or QuantityForm(prefix=f"line-{line['line_id']}",
+                                                                             formdata=None, quantity=line["quantity"])
+        remove = forms.get(f"remove:{line['line_id']}") or OrderActionForm(prefix=f"remove-{line['line_id']}",
+                                                                            formdata=None)
+        quantity.version.data = remove.version.data = version  # the page shows this version now
+        lines.append({**line, "form": quantity, "remove_form": remove})
+    order_form = forms.get("order") or OrderActionForm(prefix="order", formdata=None)
+    order_form.version.data = version
+    errors = [(f"{form_id}", message) for form_id, message in _field_errors(lines)]
+    errors += [("order-actions", m) for m in order_form.form_errors] + [("order", m) for m in problems or []]
+    return render_template("order.html", shop=shop, customer=customer, order=order, lines=lines,
+                           order_form=order_form, why_not=_why_not(order), errors=errors,
+                           may_remove=sum(1 for line in lines if line["quantity"] > 0) > 1), status
+
+
+def _field_errors(lines: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    found = []
+    for line in lines:
+        found += [(line["form"].quantity.id, m) for m in line["form"].quantity.errors]
+        found += [(f"remove-{line['line_id']}", m) for m in line["remove_form"].form_errors]
+    return found
+
+
+@bp.get("/shops/<uuid:shop_id>/orders/<order_id>")
+@customer_of_shop
+def order(person: people.Person, shop_id: str, order_id: str):  # type: ignore[no-untyped-def]
+    return _page(person, shop_id, order_id)
+
+
+def _send(person: people.Person, method: str, path: str, version: str | None, json: Any = None) -> None:
+    headers = {"If-Match": f'"{version}"'} if version and version.isdigit() else {}
+    people.api(person).request(method, "orders", path, json=json, headers=headers)
+
+
+def _refused(err: ApiError) -> bool:
+    return err.status in REFUSALS
+
+
+@bp.post("/shops/<uuid:shop_id>/orders/<order_id>/lines/<line_id>")
+@back_to_order
+@customer_of_shop
+def change_quantity(person: people.Person, shop_id: str, order_id: str, line_id: str):  # type: ignore[no-untyped-def]
+    form = QuantityForm(prefix=f"line-{line_id}")
+    if form.validate_on_submit():
+        try:
+            _send(person, "PATCH", f"{_path(shop_id, order_id)}/lines/{line_id}", form.version.data,
+                  {"quantity": form.quantity.data})
+        except ApiError as err:
+            if not _refused(err):
+                raise
+            form.quantity.errors = [*form.quantity.errors, *_messages(err, "quantity")]
+        else:
+            flash(_("The quantity is changed."))
+            return redirect(url_for("orders.order", shop_id=shop_id, order_id=order_id), 303)
+    return _page(person, shop_id, order_id, forms={f"quantity:{line_id}": form}, status=422)
+
+
+def _messages(err: ApiError, field: str) -> list[str]:
+    """The refusal's messages for one field or button: its field errors in our words, else the refusal as a
+    whole."""
+    errors = refusals.field_errors(err)
+    if errors:
+        return [m for messages in errors.values() for m in messages]
+    return [refusals.problem_message(err)]
+
+
+@bp.post("/shops/<uuid:shop_id>/orders/<order_id>/lines/<line_id>/remove")
+@back_to_order
+@customer_of_shop
+def remove_line(person: people.Person, shop_id: str, order_id: str, line_id: str):  # type: ignore[no-untyped-def]
+    form = OrderActionForm(prefix=f"remove-{line_id}")
+    if form.validate_on_submit():
+        try:
+            _send(person, "DELETE", f"{_path(shop_id, order_id)}/lines/{line_id}", form.version.data)
+        except ApiError as err:
+            if not _refused(err):
+                raise
+            form.form_errors.extend(_messages(err, "line_id"))
+        else:
+            flash(_("The product is removed from your order."))
+            return redirect(url_for("orders.order", shop_id=shop_id, order_id=order_id), 303)
+    return _page(person, shop_id, order_id, forms={f"remove:{line_id}": form}, status=422)
+
+
+def _order_action(person: people.Person, shop_id: str, order_id: str, action: str, done: str) -> Any:
+    form = OrderActionForm(prefix="order")
+    if form.validate_on_submit():
+        try:
+            _send(person, "POST", f"{_path(shop_id, order_id)}/{action}", form.version.data)
+        except ApiError as err:
+            if not _refused(err):
+                raise
+            form.form_errors.extend(_messages(err, action))
+        else:
+            flash(done)
+            return redirect(url_for("orders.order", shop_id=shop_id, order_id=order_id), 303)
+    return _page(person, shop_id, order_id, forms={"order": form}, status=422)
+
+
+@bp.post("/shops/<uuid:shop_id>/orders/<order_id>/cancel")
+@back_to_order
+@customer_of_shop
+def cancel(person: people.Person, shop_id: str, order_id: str):  # type: ignore[no-untyped-def]
+    return _order_action(person, shop_id, order_id, "cancel", _("Your order is cancelled. Nothing will be charged "
+                                                                "for it."))
+
+
+@bp.post("/shops/<uuid:shop_id>/orders/<order_id>/resume")
+@back_to_order
+@customer_of_shop
+def resume(person: people.Person, shop_id: str, order_id: str):  # type: ignore[no-untyped-def]
+    return _order_action(person, shop_id, order_id, "resume", _("Your order is back."))

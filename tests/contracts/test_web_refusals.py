@@ -1,0 +1,72 @@
+"""The web app shows the services' refusals in the customer's words (web_app.refusals): its table must know the
+sentences the services' code actually says, or a refusal would fall back to a general message. This reads them
+from the services' own code (order-service's edit rules, subscription-service's card rules). No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from order_service.domain import editing, errors
+from order_service.domain.commands import ChangeLineQuantity, RemoveLine
+from order_service.domain.model import Fee, Fees, Line, Order, Stock
+from web_app.refusals import DETAILS, FIELD_MESSAGES
+
+NOW = datetime(2026, 4, 1, 12, tzinfo=UTC)
+ORDER = Order("o-1", "R1", "shop", "sub", "cycle", "cust", "placed", "EUR",
+              [Line("l-1", "eggs", "Eggs", 320, 2, 2, None)], "ship", "pay", "cash", {}, {},
+              NOW + timedelta(days=1), False, 1)
+FEES = Fees({"ship": Fee(0, 0)}, {"pay": Fee(0, 0)})
+CUSTOMER = editing.Editor("customer", True)
+
+
+def known(table, text: str) -> bool:
+    return any(k.pattern.fullmatch(text) for k in table)
+
+
+def refusal(call) -> errors.DomainError:
+    with pytest.raises(errors.DomainError) as caught:
+        call()
+    return caught.value
+
+
+@pytest.mark.parametrize("call", [
+    lambda: editing.change_line_quantity(ORDER, ChangeLineQuantity("shop", "o-1", "l-1", 9), CUSTOMER,
+                                         Stock({"eggs": 3}), FEES, NOW),
+    lambda: editing.remove_line(ORDER, RemoveLine("shop", "o-1", "l-1"), CUSTOMER, FEES, NOW),
+], ids=["out of stock", "last line"])
+def test_order_services_field_refusals_to_a_customer_are_in_the_web_apps_table(call):
+    found = refusal(call)
+    assert found.errors
+    for messages in found.errors.values():
+        for message in messages:
+            assert known(FIELD_MESSAGES, message), message
+
+
+@pytest.mark.parametrize("call", [
+    lambda: editing.cancel(ORDER, editing.Editor("customer", False), NOW),
+    lambda: editing.resume(replace(ORDER, status="cancelled", cancel_cause="manager"), CUSTOMER, Stock({}), FEES,
+                           NOW),
+    lambda: editing.cancel(replace(ORDER, status="cancelled"), CUSTOMER, NOW),
+    lambda: editing.resume(ORDER, CUSTOMER, Stock({}), FEES, NOW),
+    lambda: editing.remove_line(replace(ORDER, status="cancelled"), RemoveLine("shop", "o-1", "l-1"), CUSTOMER, FEES,
+                                NOW),
+    lambda: editing.remove_line(replace(ORDER, status="empty"), RemoveLine("shop", "o-1", "l-1"), CUSTOMER, FEES, NOW),
+], ids=["shop does not allow", "cancelled by the shop", "already cancelled", "not cancelled", "cancelled",
+        "empty"])
+def test_order_services_refusals_of_an_order_to_a_customer_are_in_the_web_apps_table(call):
+    found = refusal(call)
+    assert known(DETAILS, found.message), found.message
+
+
+def test_subscription_services_card_refusals_are_in_the_web_apps_table():
+    from subscription_service.domain import customers
+
+    assert known(FIELD_MESSAGES, "No such card setup.")
+    source = customers.__file__
+    with open(source, encoding="utf-8") as f:
+        text = f.read()
+    assert '"No such card setup."' in text and '"The card setup is not finished' in text
+    assert '"No default card on file."' in text and "Save a default card first" in text
