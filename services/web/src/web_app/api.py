@@ -4,11 +4,6 @@
 success raises :class:`ApiError`, which carries the problem details (RFC 9457) the services answer with, so a page
 can show a refusal next to the field it concerns (:func:`web_app.forms.show_problem`). The services' ``errors``
 are ``{field: [messages]}`` with dotted paths for nested fields (``items.0.quantity``).
-
-A session is opened by subscription-service; the other services learn it from identity.events, a moment later. So
-for a session opened seconds ago (``new_session``) another service's 401 is asked again a few times, briefly,
-before it counts (a 401 changed nothing, so asking again is safe): the first page after signing in may be
-billing's (the link in a payment's email).
 """
 
 from __future__ import annotations
@@ -23,9 +18,6 @@ import requests
 from web_app.config import WebSettings
 
 _http = requests.Session()  # one connection pool per process, shared by its threads (requests' Session is)
-
-ISSUER = "subscriptions"  # the service that opens sessions; the others learn them from identity.events (Kafka)
-NEW_SESSION_WAITS = (0.1, 0.2, 0.4, 0.8, 1.5)  # seconds: a session a moment old may not have reached them yet
 
 
 @dataclass
@@ -59,16 +51,25 @@ class ApiError(Exception):
                    errors, str(body.get("type") or "about:blank"))
 
 
+ISSUER = "subscriptions"  # the service that issues sessions; the others learn of them through identity.events
+NEW_SESSION_RETRY_S = 0.2
+
+
 class Api:
-    """The services' APIs as one person: ``token`` is their bearer credential (None: only public operations)."""
+    """The services' APIs as one person: ``token`` is their bearer credential (None: only public operations).
+
+    ``new_session_wait_s``: a session just issued by subscription-service reaches the other services through Kafka
+    (identity.events), a moment later; for that long, a 401 from another service is asked again (every
+    ``NEW_SESSION_RETRY_S``) before it counts, so a person who just signed in is not signed out by a service that
+    has not heard of their session yet. 0 (the default): a 401 counts at once."""
 
     def __init__(self, settings: WebSettings, token: str | None = None, *, correlation_id: str | None = None,
-                 http: requests.Session | None = None, new_session: bool = False) -> None:
+                 http: requests.Session | None = None, new_session_wait_s: float = 0.0) -> None:
         self.settings = settings
         self.token = token
         self.correlation_id = correlation_id
         self.http = http or _http
-        self.new_session = new_session  # opened a moment ago: another service may not know it yet
+        self.new_session_wait_s = new_session_wait_s
 
     def request(self, method: str, service: str, path: str, *, json: Any = None,
                 params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> Any:
@@ -79,17 +80,16 @@ class Api:
             sent["X-Correlation-ID"] = self.correlation_id
         sent.update(headers or {})
         url = self.settings.service_urls[service] + path
-        waits = iter(NEW_SESSION_WAITS if self.new_session and self.token and service != ISSUER else ())
+        waited_until = time.monotonic() + (self.new_session_wait_s if service != ISSUER and self.token else 0.0)
         while True:
             try:
                 resp = self.http.request(method, url, json=json, params=params, headers=sent,
                                          timeout=self.settings.api_timeout_s)
             except requests.RequestException as exc:
                 raise ApiError(503, "Service unavailable", f"{service} did not answer: {type(exc).__name__}") from exc
-            pause = next(waits, None) if resp.status_code == 401 else None
-            if pause is None:  # a 401 did nothing: asking again once the session has reached the service is safe
+            if resp.status_code != 401 or time.monotonic() >= waited_until:
                 break
-            time.sleep(pause)
+            time.sleep(NEW_SESSION_RETRY_S)  # nothing was done: a 401 is answered before anything changes
         if not 200 <= resp.status_code < 300:
             raise ApiError.from_response(resp)
         return resp.json() if resp.content else None

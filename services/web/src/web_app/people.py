@@ -11,9 +11,10 @@ from flask import current_app, g, session
 
 from web_app.api import Api
 
-NEW_SESSION_S = 30  # how long after signing in another service's 401 may be a session it has not heard of yet
-
 __all__ = ["Api", "Person", "api", "current", "safe_next", "sign_in", "sign_out"]
+
+NEW_SESSION_S = 60  # a session this young may not have reached every service yet (identity.events)
+NEW_SESSION_WAIT_S = 5.0  # how long a page waits for that, at most, before a 401 counts
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ def sign_in(issued: dict[str, Any]) -> Person:
     session.clear()
     session.permanent = True
     session.update(token=issued["token"], token_id=issued.get("id"), role=issued["role"],
-                   shop_ids=list(issued["shop_ids"]), customer_id=issued.get("customer_id"), opened_at=time.time())
+                   shop_ids=list(issued["shop_ids"]), customer_id=issued.get("customer_id"),
+                   signed_in_at=time.time())
     if locale:
         session["locale"] = locale
     return current()  # type: ignore[return-value]
@@ -55,12 +57,14 @@ def current() -> Person | None:
 
 
 def api(person: Person | None = None) -> Api:
-    """The API as the signed-in person (or anonymously when nobody is)."""
+    """The API as the signed-in person (or anonymously when nobody is). In the first minute of a session, a 401
+    of a service other than the one that issued it waits a few seconds for that service to hear of the session
+    (:class:`web_app.api.Api`)."""
     person = person or current()
-    opened = session.get("opened_at") or 0
+    new = person is not None and time.time() - float(session.get("signed_in_at") or 0) < NEW_SESSION_S
     return Api(current_app.extensions["web_settings"], person.token if person else None,
                correlation_id=g.get("correlation_id"), http=current_app.extensions.get("api_http"),
-               new_session=person is not None and time.time() - opened < NEW_SESSION_S)
+               new_session_wait_s=NEW_SESSION_WAIT_S if new else 0.0)
 
 
 def safe_next(target: str | None) -> str | None:

@@ -213,6 +213,8 @@ def test_without_a_session_the_order_asks_for_a_sign_in_link_and_keeps_the_order
 def test_a_session_the_api_ended_asks_for_a_new_link_then_comes_back_to_the_order(english, fake_http, shop_id):
     fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}")] = (401, {
         "type": "https://docs.recurring-orders.example/problems/unauthorized", "status": 401})
+    with english.session_transaction() as session:
+        session["signed_in_at"] -= 3600  # not a session just issued (those wait for the service to hear of them)
     page = f"/shops/{shop_id}/orders/{ORDER_ID}"
     resp = english.get(page)
     where = urlsplit(resp.headers["Location"])
@@ -236,3 +238,21 @@ def test_the_subscriptions_page_links_each_delivery_with_an_order_to_it(english,
     html = english.get(f"/shops/{shop_id}/subscriptions").get_data(as_text=True)
     assert html.count("/orders/") == 1
     assert f'<a href="/shops/{shop_id}/orders/{ORDER_ID}">See order R00000042</a>' in html
+
+
+def test_a_session_just_issued_waits_for_order_service_to_hear_of_it_an_old_one_does_not(english, fake_http,
+                                                                                         shop_id):
+    path = f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}"
+    answers = iter([(401, {"status": 401}), (401, {"status": 401}), (200, order())])
+    fake_http.answers[("GET", path)] = lambda _json: next(answers)
+    page = f"/shops/{shop_id}/orders/{ORDER_ID}"
+    resp = english.get(page)  # signed in a moment ago: identity.events has not reached order-service yet
+    assert resp.status_code == 200 and sum(1 for s in fake_http.sent if s["path"] == path) == 3
+
+    with english.session_transaction() as session:
+        session["signed_in_at"] -= 3600  # an hour-old session that order-service refuses has ended
+    fake_http.answers[("GET", path)] = (401, {"status": 401})
+    before = len(fake_http.sent)
+    resp = english.get(page)
+    assert resp.status_code == 302 and "/sign-in?next=" in resp.headers["Location"]
+    assert sum(1 for s in fake_http.sent[before:] if s["path"] == path) == 1
