@@ -52,13 +52,16 @@ def test_a_customer_changes_their_own_open_order_only_while_the_shop_allows_it(w
                     headers={"If-Match": f'"{other["version"]}"'})
     assert r.status_code == 404
     assert w.admin("order-service").get(f"{base}/orders/{w.ids['order_id']}")["version"] == other["version"]
-    # only managers add lines, change methods or addresses, resume
+    # only managers add lines, change methods or addresses; a customer resumes only an order they cancelled
     order = orders.get(path)
     for method, sub, body in (("POST", "/lines", {"variant_id": "box", "quantity": 1}),
-                              ("PATCH", "", {"ship_address": order["ship_address"]}), ("POST", "/resume", None)):
+                              ("PATCH", "", {"ship_address": order["ship_address"]})):
         r = orders.call(method, path + sub, json=body, headers={"If-Match": f'"{order["version"]}"',
                                                                 "Idempotency-Key": f"k-{method}{sub}"})
         assert r.status_code == 403, (method, sub, r.status_code, r.text[:200])
+    r = orders.call("POST", f"{path}/resume", headers={"If-Match": f'"{order["version"]}"',
+                                                       "Idempotency-Key": "k-resume-placed"})
+    assert r.status_code == 409 and orders.get(path)["version"] == order["version"]  # placed: nothing to resume
 
     shop = a.subs().get(base)
     a.subs().patch(base, {"allow_order_changes": False}, headers={"If-Match": f'"{shop["version"]}"'})
