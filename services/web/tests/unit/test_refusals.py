@@ -3,6 +3,10 @@ a path of this app: no open redirect)."""
 
 from __future__ import annotations
 
+import html as htmllib
+import re
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from web_app.api import ApiError
@@ -119,3 +123,17 @@ def test_after_signing_in_a_person_goes_back_to_the_order_they_opened(client, fa
     page = client.get("/sign-in/rsl_tok").get_data(as_text=True)
     resp = client.post("/sign-in/rsl_tok", data={"csrf_token": csrf_of(page)})
     assert resp.status_code == 303 and resp.headers["Location"] == going
+
+
+def test_a_link_that_no_longer_works_asks_for_a_new_one_that_still_goes_to_the_order(client, fake_http, csrf_of,
+                                                                                   shop_id):
+    going = f"/shops/{shop_id}/orders/7b0c3f2e-0000-4000-8000-000000000001"
+    fake_http.answers[("POST", "/api/v1/sign-in-links")] = (202, {"status": "on its way"})
+    fake_http.answers[("POST", "/api/v1/sessions")] = (401, {"status": 401, "detail": "used or expired"})
+    page = client.get(f"/shops/{shop_id}/sign-in", query_string={"next": going}).get_data(as_text=True)
+    client.post(f"/shops/{shop_id}/sign-in", data={"csrf_token": csrf_of(page), "email": "ann@example.org",
+                                                   "next": going})
+    page = client.get("/sign-in/rsl_old").get_data(as_text=True)
+    html = client.post("/sign-in/rsl_old", data={"csrf_token": csrf_of(page)}).get_data(as_text=True)
+    new_link = re.search(r'<a href="([^"]+)">Ask for a new link</a>', html).group(1)
+    assert parse_qs(urlsplit(htmllib.unescape(new_link)).query)["next"] == [going]

@@ -71,7 +71,8 @@ def use_link(token: str):  # type: ignore[no-untyped-def]
         except ApiError as err:
             if err.status not in (401, 422):
                 raise
-            return render_template("sign_in_expired.html", shop_id=session.get("shop_id")), 401
+            return render_template("sign_in_expired.html", shop_id=session.get("shop_id"),
+                                   going=people.safe_next(session.get("next"))), 401
         going = session.get("next")
         person = people.sign_in(issued)
         return redirect(going or url_for("customer.subscriptions", shop_id=person.shop_ids[0]), 303)
