@@ -256,3 +256,12 @@ def test_a_session_just_issued_waits_for_order_service_to_hear_of_it_an_old_one_
     resp = english.get(page)
     assert resp.status_code == 302 and "/sign-in?next=" in resp.headers["Location"]
     assert sum(1 for s in fake_http.sent[before:] if s["path"] == path) == 1
+
+
+def test_an_order_or_line_address_that_is_not_an_id_is_not_found_and_nothing_is_sent(english, fake_http, shop_id):
+    assert english.get(f"/shops/{shop_id}/orders/not-an-order").status_code == 404
+    html = english.get(f"/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True)
+    token = re.search(r'name="([\w-]*csrf_token)" type="hidden" value="([^"]+)"', html)
+    before = len(fake_http.sent)
+    resp = english.post(f"/shops/{shop_id}/orders/{ORDER_ID}/lines/..%2E", data={token.group(1): token.group(2)})
+    assert resp.status_code == 404 and len(fake_http.sent) == before

@@ -12,10 +12,11 @@ otherwise, and shows any refusal next to the field or button it concerns, in the
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from web_app import people, refusals
@@ -26,6 +27,7 @@ from web_app.views.customer import customer_of_shop
 
 bp = Blueprint("orders", __name__)
 
+LINE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")  # order-service's line ids (l-1, l-2...): nothing else reaches a path
 REFUSALS = (403, 404, 409, 412, 422)  # what a change can be refused with; the page shows them (404: a line gone)
 
 
@@ -33,9 +35,11 @@ def back_to_order(view: Any) -> Any:
     """A post about an order comes back to the order's page, also through signing in again (``next``)."""
 
     @wraps(view)
-    def wrapper(shop_id: Any, order_id: str, **kw: Any) -> Any:
+    def wrapper(shop_id: Any, order_id: Any, **kw: Any) -> Any:
+        if not LINE_ID.fullmatch(kw.get("line_id", "l")):
+            abort(404)
         g.back_to = url_for("orders.order", shop_id=shop_id, order_id=order_id)
-        return view(shop_id=shop_id, order_id=order_id, **kw)
+        return view(shop_id=shop_id, order_id=str(order_id), **kw)
 
     return wrapper
 
@@ -99,10 +103,10 @@ def _field_errors(lines: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return found
 
 
-@bp.get("/shops/<uuid:shop_id>/orders/<order_id>")
+@bp.get("/shops/<uuid:shop_id>/orders/<uuid:order_id>")
 @customer_of_shop
-def order(person: people.Person, shop_id: str, order_id: str):  # type: ignore[no-untyped-def]
-    return _page(person, shop_id, order_id)
+def order(person: people.Person, shop_id: str, order_id: Any):  # type: ignore[no-untyped-def]
+    return _page(person, shop_id, str(order_id))
 
 
 def _send(person: people.Person, method: str, path: str, version: str | None, json: Any = None) -> None:
@@ -114,7 +118,7 @@ def _refused(err: ApiError) -> bool:
     return err.status in REFUSALS
 
 
-@bp.post("/shops/<uuid:shop_id>/orders/<order_id>/lines/<line_id>")
+@bp.post("/shops/<uuid:shop_id>/orders/<uuid:order_id>/lines/<line_id>")
 @back_to_order
 @customer_of_shop
 def change_quantity(person: people.Person, shop_id: str, order_id: str, line_id: str):  # type: ignore[no-untyped-def]
@@ -142,7 +146,7 @@ def _messages(err: ApiError, field: str) -> list[str]:
     return [refusals.problem_message(err)]
 
 
-@bp.post("/shops/<uuid:shop_id>/orders/<order_id>/lines/<line_id>/remove")
+@bp.post("/shops/<uuid:shop_id>/orders/<uuid:order_id>/lines/<line_id>/remove")
 @back_to_order
 @customer_of_shop
 def remove_line(person: people.Person, shop_id: str, order_id: str, line_id: str):  # type: ignore[no-untyped-def]
@@ -175,7 +179,7 @@ def _order_action(person: people.Person, shop_id: str, order_id: str, action: st
     return _page(person, shop_id, order_id, forms={"order": form}, status=422)
 
 
-@bp.post("/shops/<uuid:shop_id>/orders/<order_id>/cancel")
+@bp.post("/shops/<uuid:shop_id>/orders/<uuid:order_id>/cancel")
 @back_to_order
 @customer_of_shop
 def cancel(person: people.Person, shop_id: str, order_id: str):  # type: ignore[no-untyped-def]
@@ -183,7 +187,7 @@ def cancel(person: people.Person, shop_id: str, order_id: str):  # type: ignore[
                                                                 "for it."))
 
 
-@bp.post("/shops/<uuid:shop_id>/orders/<order_id>/resume")
+@bp.post("/shops/<uuid:shop_id>/orders/<uuid:order_id>/resume")
 @back_to_order
 @customer_of_shop
 def resume(person: people.Person, shop_id: str, order_id: str):  # type: ignore[no-untyped-def]
