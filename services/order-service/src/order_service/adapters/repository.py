@@ -34,7 +34,7 @@ def order_from_row(row: dict[str, Any], lines: Iterable[dict[str, Any]]) -> Orde
         shipping_method_id=row["shipping_method_id"], payment_method_id=row["payment_method_id"],
         payment_kind=row["payment_kind"], bill_address=row["bill_address"], ship_address=row["ship_address"],
         closes_at=row["cycle_closes_at"], cycle_closed=row["cycle_closed_at"] is not None,
-        version=row["version"], total=row["total"], cancel_cause=row.get("cancel_cause"),
+        version=row["version"], total=row["total"], cancel_cause=row["cancel_cause"],
     )
 
 
