@@ -62,7 +62,7 @@ def boundary(event_type: str, shop: str, cycle: str, opens: datetime, closes: da
 
 
 def feed(dsn: str, raws: list[bytes], handle, bulk=None) -> float:  # type: ignore[no-untyped-def]
-    """Like the consumer: polls of 500; with ``bulk``, a poll of OrderDue is one savepoint (OrderConsumer)."""
+    """Like the consumer: polls of 500; with ``bulk``, a poll of OrderDue is one savepoint (the consumer's `bulk`)."""
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn:
         for i in range(0, len(raws), 500):

@@ -11,8 +11,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "order_service"
 SQL = re.compile(r"%s|\bSELECT\b[\s\S]+\bFROM\b|\bINSERT INTO\b|\bUPDATE\s+\w+[\s\S]+\bSET\b|\bDELETE FROM\b")
-# the OrderDue path, renovated on its own (issue 22): these still read and write order_dues themselves
-STILL_HOLDING_SQL = {"cycles.py", "placement.py"}
 
 
 def _modules(layer: str) -> list[Path]:
@@ -47,8 +45,7 @@ def test_no_use_case_hands_sql_text_to_another_function(path):
     assert handed == []
 
 
-@pytest.mark.parametrize("path", [p for p in _modules("service_layer") if p.name not in STILL_HOLDING_SQL],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _modules("service_layer"), ids=lambda p: p.name)
 def test_the_use_cases_hold_no_sql_of_their_own(path):
     source = path.read_text()
     assert [s for s in _strings(ast.parse(source)) if SQL.search(s)] == []

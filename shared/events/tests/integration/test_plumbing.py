@@ -567,3 +567,99 @@ def test_append_is_all_or_nothing_in_its_own_transaction_or_in_the_callers(infra
         outbox.append(conn, events[2:])
         conn.commit()
         assert conn.execute("SELECT count(*) FROM event_store").fetchone()[0] == 4
+
+
+def _produce_on_one_partition(infra, events):
+    from shared_events.envelope import encode
+
+    producer = kafka_clients.producer(infra.bootstrap)
+    for env in events:
+        producer.produce(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env), partition=0)
+    producer.flush()
+    producer.close()
+
+
+def _run_until(consumer, done, what):
+    import threading
+
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(done, what=what)
+    finally:
+        consumer.stop()
+        thread.join(60)
+
+
+def test_runs_of_a_bulk_type_go_to_its_bulk_handler_and_a_failing_run_is_applied_event_by_event(
+        infra, topic_prefix, probe_db):
+    """EventConsumer(bulk={type: fn}): consecutive events of such types are applied by one call of fn, in one
+    savepoint. A run that fails (here a poison event) is rolled back and applied event by event by the handler:
+    the culprit is dead-lettered, every other event applied once, by one path or the other."""
+    from shared_events.consumer import EventConsumer
+
+    def insert(conn, envs, path):
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO applied (event_id, aggregate_id, version) VALUES (%s, %s, %s)",
+                            [(env.event_id, env.aggregate_id, path) for env in envs])
+
+    def handle(conn, env):
+        if env.payload.get("reason") == "boom":
+            raise ValueError("handler bug on purpose")
+        insert(conn, [env], 1)
+
+    calls = []
+
+    def in_bulk(conn, envs):
+        calls.append(len(envs))
+        if any(env.payload.get("reason") == "boom" for env in envs):
+            raise ValueError("bulk handler meets the bug too")
+        insert(conn, envs, 0)
+
+    events = token_events(40)
+    events[51] = Envelope(event_type="TokenRevoked", aggregate_id=events[51].aggregate_id, aggregate_version=2,
+                          payload=dict(events[51].payload, reason="boom"), producer="test",
+                          occurred_at=datetime.now(UTC))
+    _produce_on_one_partition(infra, events)
+    consumer = EventConsumer(probe_db[0], f"bulk-{uuid.uuid4().hex[:6]}", ["identity.events"], handle,
+                             bootstrap=infra.bootstrap, max_batch=30,
+                             bulk={"TokenIssued": in_bulk, "TokenRevoked": in_bulk})
+    _run_until(consumer, lambda: consumer.stats.applied + consumer.stats.dead_lettered == len(events),
+               "every event applied or dead-lettered")
+    with psycopg.connect(probe_db[0]) as conn:
+        rows = conn.execute("SELECT event_id::text, version FROM applied WHERE event_id = ANY(%s::uuid[])",
+                            [[e.event_id for e in events]]).fetchall()
+    by_path = {0: set(), 1: set()}
+    for event_id, path in rows:
+        by_path[path].add(event_id)
+    assert len(rows) == len(events) - 1 and events[51].event_id not in dict(rows)
+    assert consumer.stats.dead_lettered == 1 and consumer.stats.by_type == {"TokenIssued": 40, "TokenRevoked": 39}
+    assert by_path[0] and by_path[1], "some runs applied in bulk, the failing one event by event"
+    assert max(calls) > 1
+
+
+def test_a_handler_is_told_how_long_the_event_it_applies_has_waited(infra, topic_prefix, probe_db):
+    """shared_events.consumer.waited_s(): 0 at an event's first try; after RetryLater, the time since its first
+    RetryLater, kept by the consumer for that record (a handler that would rather wait a while stops waiting)."""
+    from shared_events.consumer import EventConsumer, RetryLater, waited_s
+
+    events = token_events(3)
+    patient = events[2].event_id
+    told: list[float] = []
+
+    def handle(conn, env):
+        if env.event_id == patient:
+            told.append(waited_s())
+            if told[-1] < 1.0:
+                raise RetryLater("not yet")
+        elif waited_s() != 0.0:
+            raise AssertionError("an event that never waited is told it waited")
+        conn.execute("INSERT INTO applied (event_id, aggregate_id, version) VALUES (%s, %s, %s)",
+                     [env.event_id, env.aggregate_id, env.aggregate_version])
+
+    _produce_on_one_partition(infra, events)
+    consumer = EventConsumer(probe_db[0], f"wait-{uuid.uuid4().hex[:6]}", ["identity.events"], handle,
+                             bootstrap=infra.bootstrap, retry_later_pause_s=0.2)
+    _run_until(consumer, lambda: consumer.stats.applied == len(events), "every event applied")
+    assert told[0] == 0.0 and told[-1] >= 1.0 and told == sorted(told) and len(told) >= 3
+    assert consumer.stats.dead_lettered == 0 and consumer.stats.retried_later == len(told) - 1

@@ -14,12 +14,12 @@ its Kafka offset commit. Each fires once if *_FAULT_ONCE_FILE names a marker fil
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from servicekit import logs, metrics
 from servicekit.config import Settings
-from shared_events.consumer import ConsumerStats, EventConsumer, Handler
+from shared_events.consumer import BulkHandler, ConsumerStats, EventConsumer, Handler
 from shared_events.relay import Relay
 
 
@@ -59,10 +59,11 @@ def run_relay(service_name: str, default_port: int = 8000) -> None:
 
 
 def make_consumer(settings: Settings, topics: Iterable[str], handler: Handler, *, group: str | None = None,
-                  **kwargs: object) -> EventConsumer:
+                  bulk: Mapping[str, BulkHandler] | None = None, **kwargs: object) -> EventConsumer:
     """The service's consumer. Its Kafka group is CONSUMER_GROUP, else ``group`` (the service's default), else the
     service's name; its inbox is the service's name whatever the group, so a new group (a blue/green switch,
-    offsets lost) replays the topics without applying anything twice."""
+    offsets lost) replays the topics without applying anything twice. ``bulk``: event type -> a handler of a run
+    of such events at once (EventConsumer)."""
     name = settings.consumer_group or group or settings.service_name
 
     def on_batch(stats: ConsumerStats, _seconds: float) -> None:
@@ -72,7 +73,7 @@ def make_consumer(settings: Settings, topics: Iterable[str], handler: Handler, *
                              bootstrap=settings.kafka_bootstrap, on_batch=on_batch,
                              after_db_commit=_fault_hook(settings, "CONSUMER_FAULT", "crash_after_db_commit",
                                                          "CONSUMER_FAULT_ONCE_FILE"),
-                             **kwargs)  # type: ignore[arg-type]
+                             bulk=bulk, **kwargs)  # type: ignore[arg-type]
     last = {"applied": 0, "dead": 0, "dup": 0}
 
     def count(stats: ConsumerStats, _seconds: float) -> None:
@@ -86,13 +87,16 @@ def make_consumer(settings: Settings, topics: Iterable[str], handler: Handler, *
 
 
 def run_consumer(service_name: str, topics: Iterable[str], handler_factory: Callable[[Settings], Handler], *,
-                 default_port: int = 8000, group: str | None = None, set_based: bool = False) -> None:
-    """Run the service's consumer until SIGTERM (``group``: its default Kafka group, CONSUMER_GROUP overrides it)."""
+                 default_port: int = 8000, group: str | None = None, set_based: bool = False,
+                 bulk: Mapping[str, BulkHandler] | None = None) -> None:
+    """Run the service's consumer until SIGTERM (``group``: its default Kafka group, CONSUMER_GROUP overrides it;
+    ``bulk``: event type -> a handler of a run of such events at once)."""
     from servicekit.worker import run_worker
 
     settings = Settings.from_env(service_name, default_port)
     logs.configure(service_name, settings.log_level)
-    consumer = make_consumer(settings, topics, handler_factory(settings), group=group, set_based=set_based)
+    consumer = make_consumer(settings, topics, handler_factory(settings), group=group, set_based=set_based,
+                             bulk=bulk)
     run_worker(consumer, name=f"{service_name}.consumer")
 
 

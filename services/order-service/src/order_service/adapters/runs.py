@@ -53,6 +53,10 @@ def run_id_for(kind: str, order_cycle_id: str, trigger: Envelope) -> str:
     return str(uuid.uuid5(RUN_NAMESPACE, f"{kind}:{order_cycle_id}:{trigger.event_id}"))
 
 
+def exists(conn: psycopg.Connection, run_id: str) -> bool:
+    return one_row(conn, "SELECT 1 AS x FROM runs WHERE run_id = %s", [run_id]) is not None
+
+
 def add_orders(conn: psycopg.Connection, run_id: str, order_ids: Iterable[str], awaiting: Iterable[str] = ()
                ) -> None:
     """Orders of the run; those in ``awaiting`` need a payment outcome before the summary."""

@@ -20,7 +20,7 @@ from order_service.adapters.dues import DuesOf, release_set_aside
 from order_service.config import ReactionSettings
 from order_service.domain import editing, errors, propagation
 from order_service.domain.model import Order
-from order_service.service_layer.placement import place_dues
+from order_service.service_layer.placement import Placing, place_dues
 from order_service.service_layer.recording import record
 from shared_events import Envelope
 
@@ -84,7 +84,7 @@ def on_subscription_unpaused(conn: psycopg.Connection, env: Envelope, cfg: React
 def _place_set_aside(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, set_aside: DuesOf) -> None:
     """Dues set aside (paused, skipped) whose cycle is still open are placed now, one run each."""
     for due in release_set_aside(conn, set_aside, env.occurred_at):
-        place_dues(conn, [due], env, cfg, batch=False, late=False)
+        place_dues(conn, [due], Placing.alone(env), cfg)
 
 
 def on_occurrence_skipped(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSettings) -> None:
