@@ -662,4 +662,4 @@ def test_a_handler_is_told_how_long_the_event_it_applies_has_waited(infra, topic
                              bootstrap=infra.bootstrap, retry_later_pause_s=0.2)
     _run_until(consumer, lambda: consumer.stats.applied == len(events), "every event applied")
     assert told[0] == 0.0 and told[-1] >= 1.0 and told == sorted(told) and len(told) >= 3
-    assert consumer.stats.dead_lettered == 0 and consumer.stats.retried_later == len(told) - 1
+    assert consumer.stats.dead_lettered == 0 and consumer.stats.retried_later >= 1
