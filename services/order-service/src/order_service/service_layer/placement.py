@@ -83,64 +83,85 @@ def place_dues(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], how
     shop = repository.shop(conn, shop_id)
     subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
     fees, methods = repository.fees_and_methods(conn, shop_id)
-    lacking = {}
-    for d in due_rows:
-        why = rules.lacks(shop is not None, subs.get(d["subscription_id"]), methods)
-        if why:
-            lacking[(d["subscription_id"], d["order_cycle_id"])] = why
-    if lacking:
-        dues.mark(conn, list(lacking), "waiting", list(lacking.values()))
-        due_rows = [d for d in due_rows if (d["subscription_id"], d["order_cycle_id"]) not in lacking]
-        if not due_rows:
-            return []
+    due_rows = _hold_back_lacking(conn, due_rows, shop, subs, methods)
+    if not due_rows:
+        return []
     assert shop is not None
-
     requests, already, skipped, ids = _sort_out(conn, due_rows, subs, how.late)
     dues.mark(conn, already, "placed")
     dues.mark(conn, [(s, c) for s, c, _ in skipped], "skipped", [why for _, _, why in skipped])
     if not requests and not (how.opening and skipped):
         return []
-
-    policy = shop["allocation_policy"]
-    catalog, stock = repository.catalog_for_update(
-        conn, shop_id, {item["variant_id"] for _, terms in requests for item in terms.items})
-    planned = placement.plan(requests, catalog, stock, policy, how.allocation)
-    trigger = how.trigger
-    groups: list[list[Envelope]] = []
-    errors: list[dict[str, Any]] = []
-    for order, number in zip(planned, dues.order_numbers(conn, len(planned)), strict=True):
-        try:
-            payload = placement.placed_payload(
-                order, order_id=ids[(order.terms.subscription_id, order.due.order_cycle_id)], number=number,
-                shop_id=shop_id, currency=shop["currency"], fees=fees, policy=policy, late=how.late,
-                actor=SYSTEM_ACTOR)
-            cause = how.causes.get((order.terms.subscription_id, order.due.order_cycle_id), trigger)
-            groups.append([order_envelope("OrderPlaced", payload, 1, occurred_at=trigger.occurred_at, cause=cause)])
-        except Exception as exc:  # one bad subscription never stops the others
-            log.exception("an order could not be placed", extra={"subscription_id": order.terms.subscription_id})
-            errors.append({"subscription_id": order.terms.subscription_id, "message": str(exc)})
-    stored = event_store.store_new(conn, groups)
-    errors += [{"subscription_id": g[0].payload["subscription_id"], "message": why} for g, why in stored.failures]
-    placed_envs = stored.of_type("OrderPlaced")
-    new_ids = set(order_projection.apply_placed(conn, placed_envs))
-    placed_envs = [e for e in placed_envs if e.payload["order_id"] in new_ids]
-    dues.mark(conn, [(e.payload["subscription_id"], e.payload["order_cycle_id"]) for e in placed_envs], "placed")
-
-    notices = [notifications.Notice("order_empty" if e.payload["status"] == "empty" else "order_placed",
-                                    e.payload["order_id"], shop_id, e.payload["customer_id"], e.payload["order_id"],
-                                    e.event_id)
-               for e in placed_envs if not how.late or e.payload["status"] == "empty"]
-    notifications.queue(conn, notices)
+    groups, errors = _decide_orders(conn, shop, fees, requests, ids, how)
+    placed, failures = _record_placed(conn, shop_id, groups, how)
     cycle_id = due_rows[0]["order_cycle_id"]
     run_id = runs.open_run(conn, kind="placement", shop_id=shop_id, order_cycle_id=cycle_id, batch=how.opening,
-                           trigger=trigger, window_s=cfg.run_window_s, deadline_s=cfg.run_window_s)
-    runs.add_orders(conn, run_id, [e.payload["order_id"] for e in placed_envs])
-    runs.add_problems(conn, run_id, errors=errors, skipped=len(skipped))
+                           trigger=how.trigger, window_s=cfg.run_window_s, deadline_s=cfg.run_window_s)
+    runs.add_orders(conn, run_id, [e.payload["order_id"] for e in placed])
+    runs.add_problems(conn, run_id, errors=errors + failures, skipped=len(skipped))
     if how.confirm:
         from order_service.service_layer.confirmation import confirm_late_orders
 
-        confirm_late_orders(conn, [e.payload["order_id"] for e in placed_envs], shop_id, cycle_id, trigger, cfg)
-    return [e.payload["order_id"] for e in placed_envs]
+        confirm_late_orders(conn, [e.payload["order_id"] for e in placed], shop_id, cycle_id, how.trigger, cfg)
+    return [e.payload["order_id"] for e in placed]
+
+
+def _hold_back_lacking(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], shop: dict[str, Any] | None,
+                       subs: dict[str, dict[str, Any]], methods: dict[tuple[str, str], Any]
+                       ) -> Sequence[dict[str, Any]]:
+    """The dues that have all they need; the others wait (state waiting, with what they lack)."""
+    lacking = {}
+    for d in due_rows:
+        if why := rules.lacks(shop is not None, subs.get(d["subscription_id"]), methods):
+            lacking[(d["subscription_id"], d["order_cycle_id"])] = why
+    if not lacking:
+        return due_rows
+    dues.mark(conn, list(lacking), "waiting", list(lacking.values()))
+    return [d for d in due_rows if (d["subscription_id"], d["order_cycle_id"]) not in lacking]
+
+
+def _decide_orders(conn: psycopg.Connection, shop: dict[str, Any], fees: Any,
+                   requests: list[tuple[placement.Due, placement.Terms]], ids: dict[Pair, str], how: Placing
+                   ) -> tuple[list[list[Envelope]], list[dict[str, Any]]]:
+    """Each request's OrderPlaced (stock allocated by the shop's policy, or ``how.allocation``), and the errors of
+    those that could not be decided: one bad subscription never stops the others."""
+    policy = shop["allocation_policy"]
+    catalog, stock = repository.catalog_for_update(
+        conn, shop["shop_id"], {item["variant_id"] for _, terms in requests for item in terms.items})
+    planned = placement.plan(requests, catalog, stock, policy, how.allocation)
+    groups: list[list[Envelope]] = []
+    errors: list[dict[str, Any]] = []
+    for order, number in zip(planned, dues.order_numbers(conn, len(planned)), strict=True):
+        pair = (order.terms.subscription_id, order.due.order_cycle_id)
+        try:
+            payload = placement.placed_payload(
+                order, order_id=ids[pair], number=number, shop_id=shop["shop_id"], currency=shop["currency"],
+                fees=fees, policy=policy, late=how.late, actor=SYSTEM_ACTOR)
+            groups.append([order_envelope("OrderPlaced", payload, 1, occurred_at=how.trigger.occurred_at,
+                                          cause=how.causes.get(pair, how.trigger))])
+        except Exception as exc:
+            log.exception("an order could not be placed", extra={"subscription_id": order.terms.subscription_id})
+            errors.append({"subscription_id": order.terms.subscription_id, "message": str(exc)})
+    return groups, errors
+
+
+def _record_placed(conn: psycopg.Connection, shop_id: str, groups: list[list[Envelope]], how: Placing
+                   ) -> tuple[list[Envelope], list[dict[str, Any]]]:
+    """Store the orders' events, project the new orders, mark their dues placed and queue the customers' emails
+    (a late order is told at its confirmation, unless it is empty). Returns the OrderPlaced of the new orders, and
+    the errors of those the event store refused."""
+    stored = event_store.store_new(conn, groups)
+    placed_envs = stored.of_type("OrderPlaced")
+    new_ids = set(order_projection.apply_placed(conn, placed_envs))
+    placed = [e for e in placed_envs if e.payload["order_id"] in new_ids]
+    failures = [{"subscription_id": g[0].payload["subscription_id"], "message": why} for g, why in stored.failures]
+    dues.mark(conn, [(e.payload["subscription_id"], e.payload["order_cycle_id"]) for e in placed], "placed")
+    notifications.queue(conn, [
+        notifications.Notice("order_empty" if e.payload["status"] == "empty" else "order_placed",
+                             e.payload["order_id"], shop_id, e.payload["customer_id"], e.payload["order_id"],
+                             e.event_id)
+        for e in placed if not how.late or e.payload["status"] == "empty"])
+    return placed, failures
 
 
 def _sort_out(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], subs: dict[str, dict[str, Any]],
