@@ -1,15 +1,17 @@
-"""Set-based projection writes for a replay: many rows' statements become one statement.
+"""Set-based projection writes for a run of events: many rows' statements become one statement.
 
-A projector writes a row with ``write(conn, statement, params, row)``. On a live connection that is just
-``conn.execute(statement.one, params)``. During a rebuild the projector is handed a ``SetWriter`` instead: the
-write is queued, and at ``flush`` the queued writes of one statement are written together: one statement
+A projector writes a row with ``write(conn, statement, params, row)``. On its own that is just
+``conn.execute(statement.one, params)``. While a ``RowBatch`` is open on the connection (a rebuild's bulk projectors,
+a ``set_based`` live consumer's batches: both through ``set_based``), the row is added to the batch instead, and when
+the batch is flushed (at its end) the rows of one statement are written together: one statement
 (``statement.from_staged``) applies all their rows, read from one JSON parameter (``run_staged``; or copied into
 a temporary table first, for the rows JSON cannot carry). That is the same as
 executing them in turn as long as no two rows of such a run have the same key (each row is then touched once) and
-no write moves past another one to the same row (see ``SetWriter.flush``). Anything else the projector does with
-the connection (a query, a statement of its own) first flushes the queue, so it sees every earlier write.
+no write moves past another one to the same row (see ``RowBatch.flush``). The projector keeps the connection
+itself: any statement it runs on it while the batch is open (a query, a statement of its own) first flushes the
+batch, so it sees every earlier write.
 
-A projector written this way must not decide on a queued write's row count (it is unknown: -1), as for
+A projector written this way must not decide on a batched write's row count (it is unknown: -1), as for
 psycopg's pipeline mode.
 """
 
@@ -113,27 +115,56 @@ def update_statement(table: str, values: tuple[str, ...], key: tuple[str, ...], 
     return SetStatement(one.as_string(None), table, (*values, *key), key, many.as_string(None))
 
 
-def write(conn: Any, statement: SetStatement, params: Sequence[Any], row: Sequence[Any] | None = None) -> int:
-    """Write one row: now on a connection (returns the row count), queued on a ``SetWriter`` (returns -1).
+def write(conn: psycopg.Connection, statement: SetStatement, params: Sequence[Any],
+          row: Sequence[Any] | None = None) -> int:
+    """Write one row: now (returns the row count), or into the ``RowBatch`` open on ``conn`` (returns -1).
     ``row``: the staged columns' values when they are not ``params`` as they are."""
-    if isinstance(conn, SetWriter):
-        conn.queue(statement, params, params if row is None else row)
+    batch = _OPEN.get(id(conn))
+    if batch is not None:
+        batch.add(statement, params, params if row is None else row)
         return -1
     return int(conn.execute(statement.one, params).rowcount)
 
 
-class SetWriter:
-    """Stands in for a connection while a run of events is projected (see the module's docstring)."""
+Queued = tuple[SetStatement, Sequence[Any], Sequence[Any]]  # statement, params for one row, staged columns' values
+
+_OPEN: dict[int, RowBatch] = {}  # id(connection) -> the batch open on it (a batch holds its connection while open)
+
+
+class RowBatch:
+    """The rows written through ``write`` on one connection while the batch is open, written set-based when it is
+    flushed: at the end of the ``with`` block, or before any other statement on the connection (see the module's
+    docstring). Leaving the block by an exception drops the rows not yet written (the caller rolls back)::
+
+        with RowBatch(conn):
+            for event in events:
+                apply(conn, event)
+    """
 
     def __init__(self, conn: psycopg.Connection) -> None:
-        self._conn = conn
-        self._queued: list[tuple[SetStatement, Sequence[Any], Sequence[Any]]] = []
+        self.conn = conn
+        self._queued: list[Queued] = []
+        self._factory: type[psycopg.Cursor[Any]] | None = None
 
-    def __getattr__(self, name: str) -> Any:  # any other use of the connection sees the queued writes first
-        self.flush()
-        return getattr(self._conn, name)
+    def __enter__(self) -> RowBatch:
+        if id(self.conn) in _OPEN:
+            raise RuntimeError("a RowBatch is already open on this connection")
+        _OPEN[id(self.conn)] = self
+        self._factory = self.conn.cursor_factory
+        self.conn.cursor_factory = _flushing_cursor(self._factory)
+        return self
 
-    def queue(self, statement: SetStatement, params: Sequence[Any], row: Sequence[Any]) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        try:
+            if exc_type is None:
+                self.flush()
+        finally:
+            self._queued = []
+            del _OPEN[id(self.conn)]
+            if self._factory is not None:
+                self.conn.cursor_factory = self._factory
+
+    def add(self, statement: SetStatement, params: Sequence[Any], row: Sequence[Any]) -> None:
         self._queued.append((statement, params, row))
 
     def flush(self) -> None:
@@ -145,8 +176,8 @@ class SetWriter:
         pending, self._queued = self._queued, []
         while pending:
             statement = pending[0][0]
-            run: list[tuple[SetStatement, Sequence[Any], Sequence[Any]]] = []
-            rest: list[tuple[SetStatement, Sequence[Any], Sequence[Any]]] = []
+            run: list[Queued] = []
+            rest: list[Queued] = []
             taken: set[tuple[Any, ...]] = set()
             passed: set[tuple[Any, ...]] = set()  # keys of the table written by writes left for later
             stopped = False
@@ -167,14 +198,50 @@ class SetWriter:
             self._write(statement, run)
             pending = rest
 
-    def _write(self, statement: SetStatement, run: list[tuple[SetStatement, Sequence[Any], Sequence[Any]]]) -> None:
-        conn = self._conn
+    def _write(self, statement: SetStatement, run: list[Queued]) -> None:
+        conn = self.conn
         if len(run) < SMALL:
             with conn.cursor() as cur:
                 cur.executemany(statement.one, [params for _, params, _ in run])
             return
         run_staged(conn, statement._stage, statement.table, statement.columns, [row for _, _, row in run],
                    statement.from_staged, statement.key)
+
+
+def _flushing_cursor(base: type[psycopg.Cursor[Any]]) -> type[psycopg.Cursor[Any]]:
+    """``base``, whose statements first flush the batch open on their connection: the connection's cursors while a
+    batch is open (psycopg's ``cursor_factory``; ``conn.execute`` goes through it too). Made once per base."""
+    if base in _FLUSHING:
+        return _FLUSHING[base]
+
+    class FlushingCursor(base):  # type: ignore[valid-type, misc]
+        def execute(self, *args: Any, **kwargs: Any) -> Any:
+            _flush_open(self.connection)
+            return super().execute(*args, **kwargs)
+
+        def executemany(self, *args: Any, **kwargs: Any) -> Any:
+            _flush_open(self.connection)
+            return super().executemany(*args, **kwargs)
+
+        def copy(self, *args: Any, **kwargs: Any) -> Any:
+            _flush_open(self.connection)
+            return super().copy(*args, **kwargs)
+
+        def stream(self, *args: Any, **kwargs: Any) -> Any:
+            _flush_open(self.connection)
+            return super().stream(*args, **kwargs)
+
+    _FLUSHING[base] = FlushingCursor
+    return FlushingCursor
+
+
+_FLUSHING: dict[type[psycopg.Cursor[Any]], type[psycopg.Cursor[Any]]] = {}
+
+
+def _flush_open(conn: psycopg.Connection) -> None:
+    batch = _OPEN.get(id(conn))
+    if batch is not None and batch._queued:
+        batch.flush()
 
 
 def stage_rows(conn: psycopg.Connection, stage_name: str, table: str, columns: Sequence[str],
@@ -293,14 +360,13 @@ def _rows_json(rows: Sequence[Sequence[Any]]) -> str | None:
 
 def set_based(apply: Callable[[psycopg.Connection, Event], None]
               ) -> Callable[[psycopg.Connection, Sequence[Event]], None]:
-    """``apply`` for a run of events at once, on a ``SetWriter``: the rows written through ``write`` are written
-    set-based (COPY and one statement per run of the same statement), anything else as usual. Same effect as
-    applying them in turn. A rebuild's bulk projectors and a ``set_based`` live consumer's batches use it."""
+    """``apply`` for a run of events at once, in one ``RowBatch``: the rows written through ``write`` are written
+    set-based (one statement per run of the same statement), anything else as usual. Same effect as applying
+    them in turn. A rebuild's bulk projectors and a ``set_based`` live consumer's batches use it."""
 
     def apply_run(conn: psycopg.Connection, events: Sequence[Event]) -> None:
-        writer = SetWriter(conn)
-        for event in events:
-            apply(writer, event)  # type: ignore[arg-type]  # it stands in for the connection
-        writer.flush()
+        with RowBatch(conn):
+            for event in events:
+                apply(conn, event)
 
     return apply_run

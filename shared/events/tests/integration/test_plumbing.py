@@ -340,7 +340,7 @@ def test_a_replay_decodes_in_a_second_process_exactly_what_decoding_in_this_one_
 
 def test_a_set_based_consumer_leaves_the_rows_of_applying_each_event_in_turn(infra, topic_prefix, probe_db,
                                                                               make_db, monkeypatch):
-    """EventConsumer(set_based=True) hands its handler a SetWriter for a batch: rows written through
+    """EventConsumer(set_based=True) applies a batch in a setwrite.RowBatch: rows written through
     setwrite.write are written set-based at the batch's end, a read in between sees every earlier write, and a
     batch with a failing event falls back to the per-event path (the culprit dead-lettered, the rest applied).
     Two consumers of the same records, one set-based, end with the same rows."""

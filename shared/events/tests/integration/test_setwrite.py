@@ -1,6 +1,7 @@
 """Set-based projection writes (shared_events.setwrite) leave exactly the rows that writing each in turn leaves,
 against real PostgreSQL."""
 
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from shared_events import setwrite
-from shared_events.setwrite import SetWriter, insert_new_statement, update_statement, upsert_statement, write
+from shared_events.setwrite import RowBatch, insert_new_statement, set_based, update_statement, upsert_statement, write
 
 pytestmark = pytest.mark.integration
 
@@ -78,12 +79,46 @@ def test_writing_set_based_leaves_the_rows_that_writing_one_by_one_leaves(make_d
         for suffix in ("one", "set"):
             conn.execute(SCHEMA.format(s=suffix))
         one_seen = _apply(conn, _writes(seed, "one"), "one")
-        writer = SetWriter(conn)
-        set_seen = _apply(writer, _writes(seed, "set"), "set")
-        writer.flush()
+        with RowBatch(conn):
+            set_seen = _apply(conn, _writes(seed, "set"), "set")
         assert set_seen == one_seen
         assert _dump(conn, "set") == _dump(conn, "one")
         assert conn.execute("SELECT count(*) FROM rows_set").fetchone()[0] > 0
+
+
+def test_a_run_applied_set_based_hands_each_projector_the_connection_itself_and_its_statements_see_earlier_rows(
+        make_db):
+    """The batch is its own object: the projector gets the connection (no stand-in), its rows go into the batch
+    open on it, a statement it runs there first writes them, and once the run is over a write is direct again."""
+    with psycopg.connect(make_db(None)) as conn:
+        conn.execute(SCHEMA.format(s="own"))
+        statement = upsert_statement("rows_own", ("id", "shop", "version"), ("id",), ("shop", "version"))
+        handed, counts, seen = [], [], []
+
+        def apply(target, i):
+            handed.append(target)
+            counts.append(write(target, statement, [f"r{i}", "shop", 1]))
+            if i == 2:
+                seen.append(target.execute("SELECT count(*) FROM rows_own").fetchone()[0])
+
+        set_based(apply)(conn, range(5))
+        assert all(target is conn for target in handed) and type(conn) is psycopg.Connection
+        assert counts == [-1] * 5 and seen == [3]
+        assert conn.execute("SELECT count(*) FROM rows_own").fetchone()[0] == 5
+        assert write(conn, statement, ["r9", "shop", 1]) == 1 and conn.cursor_factory is psycopg.Cursor
+
+
+def test_a_batch_left_by_an_error_writes_none_of_its_rows_and_gives_the_connection_back_as_it_was(make_db):
+    with psycopg.connect(make_db(None)) as conn:
+        conn.execute(SCHEMA.format(s="err"))
+        statement = upsert_statement("rows_err", ("id", "shop", "version"), ("id",), ("shop", "version"))
+        with pytest.raises(ValueError, match="on purpose"), RowBatch(conn):
+            write(conn, statement, ["r1", "shop", 1])
+            raise ValueError("on purpose")
+        assert conn.cursor_factory is psycopg.Cursor
+        assert conn.execute("SELECT count(*) FROM rows_err").fetchone()[0] == 0
+        with RowBatch(conn), pytest.raises(RuntimeError, match="already open"), RowBatch(conn):
+            pass
 
 
 @pytest.mark.parametrize("set_based", [False, True])
@@ -96,20 +131,16 @@ def test_an_insert_new_on_its_key_only_still_refuses_a_conflict_on_another_uniqu
         conn.commit()
         any_conflict = insert_new_statement("pay", ("id", "order_id", "n"), ("id",))
         on_key = insert_new_statement("pay", ("id", "order_id", "n"), ("id",), key_only=True)
-        target = SetWriter(conn) if set_based else conn
-        for statement in (any_conflict, on_key):
-            write(target, statement, ["p1", "o1", 1])
-            write(target, statement, ["p1", "o1", 2])  # its key again: nothing, either way
-        write(target, any_conflict, ["p2", "o1", 3])  # another payment of o1: ignored
-        if set_based:
-            target.flush()
+        with RowBatch(conn) if set_based else contextlib.nullcontext():
+            for statement in (any_conflict, on_key):
+                write(conn, statement, ["p1", "o1", 1])
+                write(conn, statement, ["p1", "o1", 2])  # its key again: nothing, either way
+            write(conn, any_conflict, ["p2", "o1", 3])  # another payment of o1: ignored
         assert conn.execute("SELECT id, order_id, n FROM pay").fetchall() == [("p1", "o1", 1)]
         conn.commit()
-        with pytest.raises(psycopg.errors.UniqueViolation):
-            write(target, on_key, ["p3", "o1", 4])
-            write(target, on_key, ["p4", "o2", 5])
-            if set_based:
-                target.flush()
+        with pytest.raises(psycopg.errors.UniqueViolation), RowBatch(conn) if set_based else contextlib.nullcontext():
+            write(conn, on_key, ["p3", "o1", 4])
+            write(conn, on_key, ["p4", "o2", 5])
 
 
 def test_a_staged_update_of_a_few_rows_looks_them_up_by_key_instead_of_scanning_the_whole_table(make_db):
@@ -125,11 +156,10 @@ def test_a_staged_update_of_a_few_rows_looks_them_up_by_key_instead_of_scanning_
         update = update_statement("rows_big", ("name", "version"), ("id",))
         scans = []
         for version in (2, 3):  # two runs: the first also makes the stage (CREATE TABLE AS counts a scan)
-            writer = SetWriter(conn)
-            for i in range(setwrite.SMALL):  # the shortest run that is staged
-                row = [f"renamed {i}", version, f"r{i * 100 + 1}"]
-                write(writer, update, [*row, version], row)
-            writer.flush()
+            with RowBatch(conn):
+                for i in range(setwrite.SMALL):  # the shortest run that is staged
+                    row = [f"renamed {i}", version, f"r{i * 100 + 1}"]
+                    write(conn, update, [*row, version], row)
             scans.append(conn.execute("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables "
                                       "WHERE relname = 'rows_big'").fetchone())
         renamed = conn.execute("SELECT count(*) FROM rows_big WHERE version = 3").fetchone()[0]
@@ -175,20 +205,20 @@ def test_rows_read_from_the_json_parameter_are_the_rows_parameters_give(make_db,
         for version in (1, 5):  # inserts, then the same keys updated
             for row in rows(version):
                 write(conn, statement["one"], row)
-            writer = SetWriter(conn)
-            for row in rows(version):
-                write(writer, statement["set"], row)
-            writer.flush()
+            with RowBatch(conn):
+                for row in rows(version):
+                    write(conn, statement["set"], row)
         assert _temporary_stages(conn) == 0
         dump = "SELECT * FROM typed_{} ORDER BY id"
         assert conn.execute(dump.format("set")).fetchall() == conn.execute(dump.format("one")).fetchall()
         assert conn.execute("SELECT count(*) FROM typed_set").fetchone()[0] == len(TRICKY) + 2
 
-        writer = SetWriter(conn)  # i from a Decimal: orjson refuses it, COPY takes the run
         for n in range(3):
-            write(writer, statement["set"], [f"dec{n}", "d", Decimal(n), None, None, None, None, None, None, None, 1])
             write(conn, statement["one"], [f"dec{n}", "d", Decimal(n), None, None, None, None, None, None, None, 1])
-        writer.flush()
+        with RowBatch(conn):  # i from a Decimal: orjson refuses it, COPY takes the run
+            for n in range(3):
+                write(conn, statement["set"],
+                      [f"dec{n}", "d", Decimal(n), None, None, None, None, None, None, None, 1])
         assert _temporary_stages(conn) == 1
         assert conn.execute(dump.format("set")).fetchall() == conn.execute(dump.format("one")).fetchall()
 
