@@ -141,16 +141,12 @@ def _present(value: Any) -> Any:
 
 
 def to_wire(env: Envelope) -> dict[str, Any]:
-    """Envelope as a JSON-able dict, payload validated strictly against its schema."""
-    dumper = fastcodec.payload_dumper(env.event_type, env.schema_version)
-    if dumper is not None:
-        try:
-            wire_payload = dumper(env.payload)  # the same payload as the marshmallow path below, much faster
-        except fastcodec.Defer:
-            pass
-        else:
-            return _wire(env, wire_payload)
-    return _to_wire_marshmallow(env)
+    """Envelope as a JSON-able dict, payload validated strictly against its schema: through the codec's fast path
+    (shared_events.fastcodec) when it answers, by marshmallow otherwise (same dict either way)."""
+    wire_payload = fastcodec.payload_to_wire(env.event_type, env.schema_version, env.payload)
+    if wire_payload is None:
+        return _to_wire_marshmallow(env)
+    return _wire(env, wire_payload)
 
 
 def _to_wire_marshmallow(env: Envelope) -> dict[str, Any]:
@@ -230,18 +226,11 @@ def _envelope(head: dict[str, Any], version: int, payload: dict[str, Any]) -> En
 
 def _from_wire_fast(doc: Any) -> Envelope | None:
     """from_wire's result through shared_events.fastcodec, or None when marshmallow must decide."""
-    try:
-        head = fastcodec.envelope_head(doc)
-        event_type, version = head["event_type"], head["schema_version"]
-        if version != REGISTRY.latest_version(event_type):
-            return None  # upcasting: the marshmallow path
-        loader = fastcodec.payload_loader(event_type, version)
-        if loader is None:
-            return None
-        payload = loader(head["payload"])
-    except (fastcodec.Defer, DecodeError):
+    fast = fastcodec.from_wire(doc, REGISTRY.latest_version)
+    if fast is None:
         return None
-    return _envelope(head, version, payload)
+    head, payload = fast
+    return _envelope(head, head["schema_version"], payload)
 
 
 def decode(raw: bytes | str, *, parsed: Any = None) -> Envelope:
