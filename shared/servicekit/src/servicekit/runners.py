@@ -8,36 +8,25 @@ Fault injection for tests (refused when APP_ENV=production):
 RELAY_FAULT=crash_before_mark makes the relay die like kill -9 after Kafka
 acknowledged a batch and before it stamped it published; CONSUMER_FAULT=
 crash_after_db_commit makes a consumer die after its PostgreSQL commit and before
-its Kafka offset commit. Each fires once if *_FAULT_ONCE_FILE names a marker file.
+its Kafka offset commit. Each fires once if *_FAULT_ONCE_FILE names a marker file (servicekit.faults).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 
 from servicekit import logs, metrics
 from servicekit.config import Settings
+from servicekit.faults import crash_hook
 from shared_events.consumer import BulkHandler, ConsumerStats, EventConsumer, Handler
 from shared_events.relay import Relay
 
 
 def _fault_hook(settings: Settings, variable: str = "RELAY_FAULT", wanted: str = "crash_before_mark",
                 once_variable: str = "RELAY_FAULT_ONCE_FILE") -> Callable[[list], None] | None:
-    fault = os.environ.get(variable)
-    if not fault or settings.app_env == "production":
-        return None
-    once = os.environ.get(once_variable)
-    if once and Path(once).exists():
-        return None
-
-    def crash(_batch: list) -> None:
-        if once:
-            Path(once).write_text("crashed")
-        os._exit(137)  # like SIGKILL: no cleanup
-
-    return crash if fault == wanted else None
+    return crash_hook(os.environ.get(variable), wanted, os.environ.get(once_variable),
+                      production=settings.app_env == "production")
 
 
 def make_relay(settings: Settings) -> Relay:

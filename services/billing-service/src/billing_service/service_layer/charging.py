@@ -17,7 +17,6 @@ Every function takes an autocommit connection and opens its own transactions.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from billing_service.domain import outcomes as oc
 from billing_service.domain import payments as decide
 from billing_service.service_layer import handlers
 from billing_service.service_layer.links import Links
+from servicekit.faults import crash_hook
 
 log = logging.getLogger("billing_service.charger")
 
@@ -275,15 +275,4 @@ class Charging:
 def fault_hook(name: str | None, once_file: str | None, production: bool) -> Callable[[], None] | None:
     """CHARGER_FAULT=crash_after_stripe_call: die like kill -9 after Stripe answered, before the outcome is
     committed (tests of "never twice"). Refused in production; fires once if a marker file is named."""
-    if name != "crash_after_stripe_call" or production:
-        return None
-    if once_file and os.path.exists(once_file):
-        return None
-
-    def crash() -> None:
-        if once_file:
-            with open(once_file, "w") as f:
-                f.write("crashed")
-        os._exit(137)
-
-    return crash
+    return crash_hook(name, "crash_after_stripe_call", once_file, production=production)
