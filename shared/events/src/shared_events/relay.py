@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import psycopg
 
 from shared_events import kafka as kafka_clients
+from shared_events import listening
 from shared_events.topics import physical
 
 log = logging.getLogger("shared_events.relay")
@@ -72,40 +73,36 @@ class Relay:
     def run(self) -> None:
         """Publish until stop() (SIGTERM): finishes the batch in flight, then returns."""
         producer = kafka_clients.producer(self.bootstrap)
+
+        def connected(conn: psycopg.Connection) -> None:
+            self.connected = True
+            self._lead(conn, producer)
+
+        def lost() -> None:
+            self.is_leader = False
+            self.connected = False
+
         try:
-            while not self.stop_event.is_set():
-                try:
-                    with psycopg.connect(self.dsn, autocommit=True) as conn:
-                        self.connected = True
-                        self._lead(conn, producer)
-                except psycopg.OperationalError as exc:
-                    self.is_leader = False
-                    self.connected = False
-                    log.warning("relay lost PostgreSQL, retrying", extra={"error": str(exc)})
-                    self.stop_event.wait(1.0)
+            listening.keep_connected(self.dsn, self.stop_event, connected, what="relay", lost=lost)
         finally:
             producer.flush(30)
 
     def _lead(self, conn: psycopg.Connection, producer: kafka_clients.Producer) -> None:
-        conn.execute("LISTEN event_store")
-        while not self.stop_event.is_set():
-            got = conn.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(self.service)]).fetchone()
-            if got and got[0]:
-                break
-            self._wait(conn, 2.0)  # another replica is the leader: stand by
+        listening.listen(conn, "event_store")
+        if not listening.lead(conn, _lock_key(self.service), self.stop_event, standby=self._wait):
+            return  # stopped while another replica was the leader
         self.is_leader = True
         log.info("relay is publishing", extra={"service": self.service})
         while not self.stop_event.is_set():
             n = self.publish_batch(conn, producer)
             if n < self.batch_size and self._wait(conn, self.idle_wait_s) and self.gather_s > 0:
                 self.stop_event.wait(self.gather_s)
-                for _ in conn.notifies(timeout=0):  # what the gathered commits notified: this batch reads them
-                    pass
+                listening.drain(conn)  # what the gathered commits notified: this batch reads them
 
     def _wait(self, conn: psycopg.Connection, timeout: float) -> bool:
         """Until a notification or the timeout; True when notified."""
         self.heartbeat = time.monotonic()
-        return any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
+        return listening.notified(conn, timeout)
 
     def publish_batch(self, conn: psycopg.Connection, producer: kafka_clients.Producer) -> int:
         started = time.perf_counter()

@@ -25,6 +25,7 @@ from billing_service.service_layer.charging import Charging, Work, fault_hook
 from servicekit import logs
 from servicekit.clock import Clock, make_clock
 from servicekit.worker import run_worker
+from shared_events import listening
 
 log = logging.getLogger("billing_service.charger")
 
@@ -58,23 +59,14 @@ class Charger:
         self.stop_event.set()
 
     def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                with psycopg.connect(self.dsn, autocommit=True) as leader:
-                    self._lead(leader)
-            except psycopg.OperationalError as exc:
-                self.is_leader = False
-                log.warning("charger lost PostgreSQL, retrying", extra={"error": str(exc)})
-                self.stop_event.wait(1.0)
+        def lost() -> None:
+            self.is_leader = False
+
+        listening.keep_connected(self.dsn, self.stop_event, self._lead, what="charger", lost=lost)
 
     def _lead(self, leader: psycopg.Connection) -> None:
-        leader.execute("LISTEN billing_attempts")
-        while not self.stop_event.is_set():
-            row = leader.execute("SELECT pg_try_advisory_lock(%s)", [LEADER_KEY]).fetchone()
-            if row and row[0]:
-                break
-            self._wait(leader, 2.0)
-        if self.stop_event.is_set():
+        listening.listen(leader, "billing_attempts")
+        if not listening.lead(leader, LEADER_KEY, self.stop_event):
             return
         self.is_leader = True
         log.info("charger is leading", extra={"rate_limit": self.settings.stripe.rate_limit,
@@ -97,7 +89,7 @@ class Charger:
                 for item in work:
                     self._submit(executor, pool, item)
                 # busy: top the queue up soon; idle: sleep until an attempt is recorded (NOTIFY) or half a second
-                self._wait(leader, 0.05 if work or self._in_flight else 0.5)
+                listening.notified(leader, 0.05 if work or self._in_flight else 0.5)
         finally:
             executor.shutdown(wait=True)  # attempts in hand finish and commit
             pool.close()
@@ -136,10 +128,6 @@ class Charger:
             self._in_flight.add(item.idempotency_key)
         executor.submit(run)
 
-    @staticmethod
-    def _wait(conn: psycopg.Connection, timeout: float) -> None:
-        for _ in conn.notifies(timeout=timeout, stop_after=1):
-            pass
 
 
 def main() -> None:

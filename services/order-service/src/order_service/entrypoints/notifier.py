@@ -23,6 +23,7 @@ from order_service.adapters import email_context, mailer, runs
 from order_service.adapters.db import all_rows
 from order_service.config import MailSettings, ServiceSettings
 from servicekit import logs
+from shared_events import listening
 
 log = logging.getLogger("order_service.notifier")
 
@@ -55,19 +56,15 @@ class Notifier:
         self.stop_event.set()
 
     def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                with psycopg.connect(self.dsn, autocommit=True) as conn:
-                    self.mark_unmarked(conn)
-                    conn.execute("LISTEN notifications")
-                    while not self.stop_event.is_set():
-                        if self.tick(conn) < self.batch_size:
-                            for _ in conn.notifies(timeout=self.poll_s, stop_after=1):
-                                pass
-            except psycopg.OperationalError as exc:
-                log.warning("notifier lost PostgreSQL, retrying", extra={"error": str(exc)})
-                self.stop_event.wait(1.0)
+        listening.keep_connected(self.dsn, self.stop_event, self._serve, what="notifier")
         self.smtp.close()
+
+    def _serve(self, conn: psycopg.Connection) -> None:
+        self.mark_unmarked(conn)
+        listening.listen(conn, "notifications")
+        while not self.stop_event.is_set():
+            if self.tick(conn) < self.batch_size:
+                listening.notified(conn, self.poll_s)
 
     def tick(self, conn: psycopg.Connection) -> int:
         """Close the runs that are due, then send one batch; returns how many were claimed."""

@@ -19,11 +19,11 @@ import psycopg
 
 from scheduler_service import bootstrap
 from scheduler_service.adapters.clock import PlatformClock
-from scheduler_service.adapters.wakeup import Listener
 from scheduler_service.config import ServiceSettings
 from scheduler_service.service_layer.boundaries import BeforeCommit, report_pending, run_due
 from servicekit import logs
 from servicekit.worker import run_worker
+from shared_events.listening import Listener
 
 log = logging.getLogger("scheduler_service.ticker")
 
