@@ -215,27 +215,24 @@ def _flushing_cursor(base: type[psycopg.Cursor[Any]]) -> type[psycopg.Cursor[Any
         return _FLUSHING[base]
 
     class FlushingCursor(base):  # type: ignore[valid-type, misc]
-        def execute(self, *args: Any, **kwargs: Any) -> Any:
-            _flush_open(self.connection)
-            return super().execute(*args, **kwargs)
-
-        def executemany(self, *args: Any, **kwargs: Any) -> Any:
-            _flush_open(self.connection)
-            return super().executemany(*args, **kwargs)
-
-        def copy(self, *args: Any, **kwargs: Any) -> Any:
-            _flush_open(self.connection)
-            return super().copy(*args, **kwargs)
-
-        def stream(self, *args: Any, **kwargs: Any) -> Any:
-            _flush_open(self.connection)
-            return super().stream(*args, **kwargs)
+        execute = _flushing_first(base.execute)
+        executemany = _flushing_first(base.executemany)
+        copy = _flushing_first(base.copy)
+        stream = _flushing_first(base.stream)
 
     _FLUSHING[base] = FlushingCursor
     return FlushingCursor
 
 
 _FLUSHING: dict[type[psycopg.Cursor[Any]], type[psycopg.Cursor[Any]]] = {}
+
+
+def _flushing_first(method: Callable[..., Any]) -> Callable[..., Any]:
+    def flushing(cursor: psycopg.Cursor[Any], *args: Any, **kwargs: Any) -> Any:
+        _flush_open(cursor.connection)
+        return method(cursor, *args, **kwargs)
+
+    return flushing
 
 
 def _flush_open(conn: psycopg.Connection) -> None:
