@@ -70,7 +70,7 @@ class Feed:
         return shop_id
 
     def update_shop(self, shop_id: str, **changes: Any) -> Envelope:
-        previous = {k: SETTINGS[k] for k in changes}
+        previous = {k: SETTINGS.get(k) for k in changes}
         return self.emit("ShopUpdated", shop_id, {"shop_id": shop_id, "changes": changes, "previous": previous,
                                                   "actor": ACTOR, "reason": None}, shop_id)
 

@@ -12,6 +12,7 @@ from scheduler_service.domain.rules import (
     is_due,
     lateness_seconds,
     placement,
+    reminder_fires_at,
 )
 
 T0 = datetime(2026, 3, 31, 7, 0, tzinfo=UTC)
@@ -116,3 +117,11 @@ def test_a_change_counts_only_if_it_happened_before_the_cycle_closed():
     assert changed_while_open(T0 + timedelta(hours=1), CYCLE, None)
     assert not changed_while_open(CLOSE, CYCLE, None)
     assert not changed_while_open(T0 + timedelta(hours=2), CYCLE, T0 + timedelta(hours=1))
+
+
+def test_the_cut_off_reminder_fires_its_hours_before_the_close_only_after_the_open_and_only_when_asked_for():
+    assert reminder_fires_at(T0, CLOSE, 24) == CLOSE - timedelta(hours=24)
+    assert reminder_fires_at(T0, CLOSE, None) is None  # off by default
+    assert reminder_fires_at(T0, CLOSE, 72) is None  # the open itself: the placement email already says it
+    assert reminder_fires_at(T0, CLOSE, 80) is None
+    assert reminder_fires_at(T0, CLOSE, 71) == T0 + timedelta(hours=1)

@@ -136,3 +136,25 @@ def test_a_zone_that_is_no_place_and_a_currency_nobody_uses_are_refused_together
     assert resp.status_code == 422
     assert set(resp.get_json()["errors"]) == {"timezone", "currency"}
     assert kit.ok(shop.manager.get(f"/shops/{shop.id}"))["timezone"] == "Europe/Paris"
+
+
+@pytest.mark.parametrize("hours", [0, -1, 169, 1.5, "24", True, [24]])
+def test_a_cut_off_reminder_outside_one_to_168_hours_is_a_422_naming_it_and_changes_nothing(shop, kit, hours):
+    path = f"/shops/{shop.id}"
+    before = kit.ok(shop.manager.get(path))
+    resp = shop.manager.patch(path, {"order_reminder_hours_before_close": hours})
+    assert resp.status_code == 422, resp.get_json()
+    assert "order_reminder_hours_before_close" in resp.get_json()["errors"]
+    assert kit.ok(shop.manager.get(path)) == before
+
+
+def test_the_cut_off_reminder_is_off_by_default_and_a_manager_sets_and_clears_it(shop, admin, kit):
+    created = kit.ok(admin.post("/shops", SHOP), 201)
+    assert created["order_reminder_hours_before_close"] is None
+    path = f"/shops/{shop.id}"
+    assert kit.ok(shop.manager.get(path))["order_reminder_hours_before_close"] is None
+    assert kit.ok(shop.manager.patch(path, {"order_reminder_hours_before_close": 24}))[
+        "order_reminder_hours_before_close"] == 24
+    assert kit.ok(shop.manager.get(path))["order_reminder_hours_before_close"] == 24
+    assert kit.ok(shop.manager.patch(path, {"order_reminder_hours_before_close": None}))[
+        "order_reminder_hours_before_close"] is None

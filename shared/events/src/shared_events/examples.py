@@ -17,6 +17,7 @@ SHIP = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 PAYM = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
 T_OPEN = datetime(2026, 3, 31, 7, 0, tzinfo=UTC)  # Tuesday 09:00 Europe/Paris (summer time)
 T_CLOSE = datetime(2026, 4, 3, 15, 0, tzinfo=UTC)  # Friday 17:00 Europe/Paris
+T_REMIND = datetime(2026, 4, 2, 15, 0, tzinfo=UTC)  # 24 h before the close
 ACTOR = {"type": "manager", "id": TOKEN}
 ADDRESS = {"first_name": "Camille", "last_name": "Durand", "address1": "12 rue des Lilas", "address2": None,
            "city": "Lyon", "zipcode": "69003", "state": None, "country": "FR", "phone": "+33 4 72 00 00 00"}
@@ -119,6 +120,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                        "late_placement": "while_open", "lateness_seconds": 302400.0},
     "OrderCycleOpened": {**BOUNDARY, "boundary_at": T_OPEN, "lateness_seconds": 0.05, "due_count": 1},
     "OrderCycleClosed": {**BOUNDARY, "boundary_at": T_CLOSE, "lateness_seconds": 0.05},
+    "OrderCycleClosingSoon": {**BOUNDARY, "boundary_at": T_REMIND, "lateness_seconds": 0.05, "hours_before_close": 24},
     "OrderPlaced": {**ORD, "number": "R2026-000123", "status": "placed", "currency": "EUR", "lines": [LINE, LINE2],
                     "totals": TOTALS, "shipping_method_id": SHIP, "payment_method_id": PAYM,
                     "payment_kind": "stripe", "bill_address": ADDRESS, "ship_address": ADDRESS, "opens_at": T_OPEN,
@@ -184,6 +186,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 
 AGGREGATE_IDS: dict[str, str] = {
     "Token": TOKEN, "Shop": SHOP, "Customer": CUSTOMER, "OrderCycle": CYCLE, "Schedule": SCHEDULE,
-    "Subscription": SUB, "Occurrence": f"{SUB}:{CYCLE}", "Order": ORDER, "Payment": PAYMENT,
+    "Subscription": SUB, "Occurrence": f"{SUB}:{CYCLE}",
+    "OrderCycleReminder": f"{CYCLE}:closing-soon", "Order": ORDER, "Payment": PAYMENT,
     "Variant": f"{SHOP}:veg-box-large",
 }

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from scheduler_service.domain.model import CLOSE, OPEN, WHILE_OPEN
+from scheduler_service.domain.model import CLOSE, OPEN, REMINDER, WHILE_OPEN
 from scheduler_service.domain.rules import fire_times
 from servicekit.auth import apply_identity_event
 from shared_events import Envelope
@@ -30,8 +30,9 @@ Projector = Callable[[psycopg.Connection, Envelope], None]
 # -- shops.events --------------------------------------------------------------------------------------------
 
 _SHOP_COLUMNS = {"timezone": "timezone", "subscriptions_enabled": "subscriptions_enabled",
-                 "late_placement": "late_placement"}
-_SHOP_DEFAULTS = {"timezone": "UTC", "subscriptions_enabled": True, "late_placement": WHILE_OPEN}
+                 "late_placement": "late_placement", "order_reminder_hours_before_close": "order_reminder_hours"}
+_SHOP_DEFAULTS = {"timezone": "UTC", "subscriptions_enabled": True, "late_placement": WHILE_OPEN,
+                  "order_reminder_hours_before_close": None}
 
 
 def _upsert_shop(conn: psycopg.Connection, env: Envelope, values: dict[str, Any]) -> None:
@@ -43,11 +44,12 @@ def _upsert_shop(conn: psycopg.Connection, env: Envelope, values: dict[str, Any]
     updates.append(sql.SQL("version = EXCLUDED.version"))
     conn.execute(
         sql.SQL(
-            "INSERT INTO shops (shop_id, timezone, subscriptions_enabled, late_placement, version) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (shop_id) DO UPDATE SET {} WHERE shops.version < EXCLUDED.version"
+            "INSERT INTO shops (shop_id, timezone, subscriptions_enabled, late_placement, order_reminder_hours, "
+            "version) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (shop_id) DO UPDATE SET {} WHERE shops.version < EXCLUDED.version"
         ).format(sql.SQL(", ").join(updates)),
         [env.payload["shop_id"], row["timezone"], row["subscriptions_enabled"], row["late_placement"],
-         env.aggregate_version],
+         row["order_reminder_hours_before_close"], env.aggregate_version],
     )
 
 
@@ -244,6 +246,7 @@ PROJECTORS: dict[str, Projector] = {
     "OccurrenceResumed": occurrence_resumed,
     "OrderCycleOpened": _boundary(OPEN),
     "OrderCycleClosed": _boundary(CLOSE),
+    "OrderCycleClosingSoon": _boundary(REMINDER),
 }
 
 

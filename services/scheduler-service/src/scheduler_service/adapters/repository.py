@@ -55,6 +55,20 @@ SELECT order_cycle_id, shop_id, kind, fire_at FROM (
     FROM order_cycles c JOIN cycle_boundaries o ON o.order_cycle_id = c.order_cycle_id AND o.kind = 'open'
     WHERE true {close_filter}
       AND NOT EXISTS (SELECT 1 FROM cycle_boundaries b WHERE b.order_cycle_id = c.order_cycle_id AND b.kind = 'close')
+    UNION ALL
+    SELECT order_cycle_id, shop_id, 'reminder' AS kind, fire_at FROM (
+        -- the cut-off reminder (domain.rules.reminder_fires_at): hours before the close, after the open, before
+        -- the close is emitted; a shop's new setting applies to every cycle not reminded yet
+        SELECT c.order_cycle_id, c.shop_id, c.closes_at - make_interval(hours => s.order_reminder_hours) AS fire_at,
+               c.close_fires_at, o.boundary_at AS opened_at
+        FROM order_cycles c
+        JOIN shops s ON s.shop_id = c.shop_id AND s.order_reminder_hours IS NOT NULL
+        JOIN cycle_boundaries o ON o.order_cycle_id = c.order_cycle_id AND o.kind = 'open'
+        WHERE NOT c.deleted
+          AND NOT EXISTS (SELECT 1 FROM cycle_boundaries b WHERE b.order_cycle_id = c.order_cycle_id
+                          AND b.kind IN ('close', 'reminder'))
+    ) c
+    WHERE fire_at > opened_at {reminder_filter}
 ) pending
 ORDER BY fire_at, kind = 'open', order_cycle_id
 LIMIT %(limit)s
@@ -65,17 +79,20 @@ def pending_boundaries(conn: psycopg.Connection, *, until: datetime | None = Non
                        limit: int = 200) -> list[Boundary]:
     """Boundaries not emitted yet, earliest first (a close before an open at the same instant).
 
-    A close is pending only once its cycle has opened; a deleted cycle that has opened still closes.
+    A close is pending only once its cycle has opened; a deleted cycle that has opened still closes. A cut-off
+    reminder is pending once its cycle has opened, until its close is emitted, when its shop asks for one.
     """
-    open_filter, close_filter = [], []
+    open_filter, close_filter, reminder_filter = [], [], []
     if until is not None:
         open_filter.append("c.open_fires_at <= %(until)s")
         close_filter.append("c.close_fires_at <= %(until)s")
+        reminder_filter.append("c.fire_at <= %(until)s")
     if shop_id is not None:
-        open_filter.append("c.shop_id = %(shop_id)s")
-        close_filter.append("c.shop_id = %(shop_id)s")
+        for filters in (open_filter, close_filter, reminder_filter):
+            filters.append("c.shop_id = %(shop_id)s")
     query = _PENDING.format(open_filter="".join(f" AND {f}" for f in open_filter),
-                            close_filter="".join(f" AND {f}" for f in close_filter))
+                            close_filter="".join(f" AND {f}" for f in close_filter),
+                            reminder_filter="".join(f" AND {f}" for f in reminder_filter))
     rows = conn.cursor(row_factory=tuple_row).execute(
         query, {"until": until, "shop_id": shop_id, "limit": limit}).fetchall()  # type: ignore[arg-type]
     return [Boundary(r[0], r[1], r[2], r[3]) for r in rows]
@@ -85,6 +102,13 @@ def next_fire_at(conn: psycopg.Connection) -> datetime | None:
     """When the earliest pending boundary fires (possibly in the past), or None."""
     found = pending_boundaries(conn, limit=1)
     return found[0].fire_at if found else None
+
+
+def reminder_hours(conn: psycopg.Connection, shop_id: str) -> int | None:
+    """The shop's cut-off reminder setting (hours before a close), None when it asks for none."""
+    row = conn.cursor(row_factory=tuple_row).execute(
+        "SELECT order_reminder_hours FROM shops WHERE shop_id = %s", [shop_id]).fetchone()
+    return row[0] if row else None
 
 
 def cycle(conn: psycopg.Connection, order_cycle_id: str) -> OrderCycle | None:

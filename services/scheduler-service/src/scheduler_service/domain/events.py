@@ -2,7 +2,8 @@
 
 Exactly-once keys: an OrderDue (or, for a due processed after its cycle closed in a shop that places nothing
 late, an OrderDueMissed) is aggregate "<subscription_id>:<order_cycle_id>" version 1; a cycle's
-OrderCycleOpened is version 1 and its OrderCycleClosed version 2 of aggregate "<order_cycle_id>". The outbox's
+OrderCycleOpened is version 1 and its OrderCycleClosed version 2 of aggregate "<order_cycle_id>"; its
+OrderCycleClosingSoon (the shop's cut-off reminder) version 1 of aggregate "<order_cycle_id>:closing-soon". The outbox's
 unique (topic, aggregate_id, aggregate_version) therefore refuses any second copy, whoever tries.
 """
 
@@ -16,11 +17,12 @@ from scheduler_service import SERVICE_NAME
 from scheduler_service.domain.model import WHILE_OPEN, Due, Missed, OrderCycle, Subscription
 from scheduler_service.domain.rules import lateness_seconds
 from shared_events import REGISTRY, Envelope, new_envelope
-from shared_events.contracts.scheduler import occurrence_id
+from shared_events.contracts.scheduler import closing_soon_id, occurrence_id
 
 ORDER_DUE_VERSION = 1
 OPENED_VERSION = 1
 CLOSED_VERSION = 2
+CLOSING_SOON_VERSION = 1  # of aggregate "<order_cycle_id>:closing-soon" (closing_soon_id)
 
 
 def order_due(due: Due, now: datetime, *, correlation_id: str | None = None,
@@ -100,3 +102,12 @@ def cycle_closed(cycle: OrderCycle, boundary_at: datetime, now: datetime, *,
     return new_envelope("OrderCycleClosed", cycle.order_cycle_id, CLOSED_VERSION,
                         _boundary_payload(cycle, boundary_at, now), producer=SERVICE_NAME, shop_id=cycle.shop_id,
                         occurred_at=now, correlation_id=correlation_id)
+
+
+def cycle_closing_soon(cycle: OrderCycle, boundary_at: datetime, now: datetime, hours_before_close: int, *,
+                       correlation_id: str | None = None) -> Envelope:
+    """The shop's cut-off reminder of this cycle: once per cycle (its own aggregate, version 1)."""
+    payload = {**_boundary_payload(cycle, boundary_at, now), "hours_before_close": hours_before_close}
+    return new_envelope("OrderCycleClosingSoon", closing_soon_id(cycle.order_cycle_id), CLOSING_SOON_VERSION,
+                        payload, producer=SERVICE_NAME, shop_id=cycle.shop_id, occurred_at=now,
+                        correlation_id=correlation_id)

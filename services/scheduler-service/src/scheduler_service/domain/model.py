@@ -10,7 +10,8 @@ from datetime import datetime
 
 OPEN = "open"
 CLOSE = "close"
-KINDS = (OPEN, CLOSE)
+REMINDER = "reminder"  # the shop's cut-off reminder, some hours before the close (OrderCycleClosingSoon)
+KINDS = (OPEN, CLOSE, REMINDER)
 
 WHILE_OPEN = "while_open"  # a missed open yields orders only while the cycle is still open
 ALWAYS = "always"  # a missed open yields late orders even after the cycle closed
@@ -81,7 +82,7 @@ class Boundary:
 
     def sort_key(self) -> tuple[datetime, int, str]:
         # at the same instant a close goes before an open (last week's cycle ends, this week's begins)
-        return (self.fire_at, 0 if self.kind == CLOSE else 1, self.order_cycle_id)
+        return (self.fire_at, 1 if self.kind == OPEN else 0, self.order_cycle_id)
 
 
 @dataclass(frozen=True)

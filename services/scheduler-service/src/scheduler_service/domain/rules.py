@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from scheduler_service.domain.model import ALWAYS, OrderCycle, ShopPolicy, Subscription
 
@@ -42,6 +42,16 @@ def fire_times(opens_at: datetime, closes_at: datetime, defined_at: datetime) ->
     if closes_at <= opens_at or closes_at <= defined_at:
         return None, close_fires_at
     return max(opens_at, defined_at), close_fires_at
+
+
+def reminder_fires_at(opened_at: datetime, closes_at: datetime, hours_before_close: int | None) -> datetime | None:
+    """When a cycle's cut-off reminder fires: ``hours_before_close`` hours before its close. None when the shop
+    asks for none, or when that instant is not after the cycle's open (its orders were just placed: the placement
+    email already says until when they can be changed). The SQL of ``repository.pending_boundaries`` is this rule."""
+    if hours_before_close is None:
+        return None
+    fires_at = closes_at - timedelta(hours=hours_before_close)
+    return fires_at if fires_at > opened_at else None
 
 
 def is_still_open(now: datetime, cycle: OrderCycle, closed_at: datetime | None) -> bool:

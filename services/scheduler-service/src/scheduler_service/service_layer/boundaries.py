@@ -2,7 +2,8 @@
 
 At a cycle's open, ONE transaction stores an OrderDue (reason cycle_opened) per due subscription (or, when
 the open is processed after the cycle closed and the shop places nothing late, an OrderDueMissed), then
-OrderCycleOpened{due_count, missed_count}; at its close OrderCycleClosed. The transaction also writes the boundary's row
+OrderCycleOpened{due_count, missed_count}; at its close OrderCycleClosed; in between, when the shop asks for a
+cut-off reminder, OrderCycleClosingSoon that many hours before the close. The transaction also writes the boundary's row
 (the same projector a replay of scheduler.events uses) and an operations row. Exactly once comes from two
 unique keys written in that transaction: the outbox's (topic, aggregate_id, aggregate_version) and
 cycle_boundaries' (order_cycle_id, kind). A crash before the commit leaves nothing; after it, the boundary
@@ -28,11 +29,12 @@ import psycopg
 
 from scheduler_service.adapters import metrics, projections, repository
 from scheduler_service.domain import events
-from scheduler_service.domain.model import OPEN, OPEN_PROCESSED_AFTER_CLOSE, Boundary
+from scheduler_service.domain.model import CLOSE, OPEN, OPEN_PROCESSED_AFTER_CLOSE, REMINDER, Boundary
 from scheduler_service.domain.planning import plan_open
 from scheduler_service.domain.rules import lateness_seconds
 from servicekit.config import env_int
 from shared_events import Envelope, decode, outbox
+from shared_events.contracts.scheduler import closing_soon_id
 
 log = logging.getLogger("scheduler_service.boundaries")
 
@@ -97,9 +99,12 @@ OPEN_SLICE = env_int("SCHEDULER_OPEN_SLICE", 5000)
 
 
 def _already_stored(conn: psycopg.Connection, boundary: Boundary) -> Envelope | None:
-    version = events.OPENED_VERSION if boundary.kind == OPEN else events.CLOSED_VERSION
+    aggregate_id, version = {
+        OPEN: (boundary.order_cycle_id, events.OPENED_VERSION),
+        CLOSE: (boundary.order_cycle_id, events.CLOSED_VERSION),
+        REMINDER: (closing_soon_id(boundary.order_cycle_id), events.CLOSING_SOON_VERSION)}[boundary.kind]
     row = conn.execute("SELECT body FROM event_store WHERE topic = 'scheduler.events' AND aggregate_id = %s "
-                       "AND aggregate_version = %s", [boundary.order_cycle_id, version]).fetchone()
+                       "AND aggregate_version = %s", [aggregate_id, version]).fetchone()
     return decode(bytes(row[0])) if row else None
 
 
@@ -130,6 +135,10 @@ def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *
             not_due += plan.not_due
         envelope = events.cycle_opened(cycle, boundary.fire_at, now, due_count, missed_count=missed_count,
                                        correlation_id=correlation_id)
+    elif boundary.kind == REMINDER:
+        hours = repository.reminder_hours(conn, cycle.shop_id)
+        assert hours is not None, "a pending reminder always has its shop's setting"
+        envelope = events.cycle_closing_soon(cycle, boundary.fire_at, now, hours, correlation_id=correlation_id)
     else:
         envelope = events.cycle_closed(cycle, boundary.fire_at, now, correlation_id=correlation_id)
     if not outbox.append_new(conn, [envelope]):

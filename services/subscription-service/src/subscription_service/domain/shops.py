@@ -23,6 +23,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "late_placement": "while_open",
     "payment_retry": default_payment_retry(),  # 24 h then 72 h, 3 attempts: billing's schedule
     "stripe_account_id": None,
+    "order_reminder_hours_before_close": None,  # the cut-off reminder: off by default
 }
 SETTING_NAMES = (*REQUIRED_SETTINGS, *DEFAULT_SETTINGS)
 METHOD_FIELDS = ("name", "description", "fee_flat", "fee_percent_bp", "active")

@@ -37,6 +37,11 @@ MISSED_REASONS = [
 ]
 
 
+def closing_soon_id(order_cycle_id: str) -> str:
+    """The aggregate id (and Kafka key) of an OrderCycleClosingSoon: the cycle's reminder, once per cycle."""
+    return f"{order_cycle_id}:closing-soon"
+
+
 def occurrence_id(subscription_id: str, order_cycle_id: str) -> str:
     """The aggregate id (and Kafka key) of an OrderDue."""
     return f"{subscription_id}:{order_cycle_id}"
@@ -112,3 +117,20 @@ class OrderCycleOpenedV1(_CycleBoundary):
 @event("OrderCycleClosed", 1, topic=TOPIC, aggregate="OrderCycle")
 class OrderCycleClosedV1(_CycleBoundary):
     """The cycle closed: order-service confirms its placed orders and requests their payments."""
+
+
+@event("OrderCycleClosingSoon", 1, topic=TOPIC, aggregate="OrderCycleReminder")
+class OrderCycleClosingSoonV1(_CycleBoundary):
+    """The cycle closes in ``hours_before_close`` hours: the shop's cut-off reminder is due
+    (``order_reminder_hours_before_close``). order-service emails each customer whose placed order can still be
+    changed (the shop allows changes, the order is placed, the cycle has not closed) a reminder with the link to
+    their order, once per order.
+
+    Aggregate ``"<order_cycle_id>:closing-soon"`` version 1 (``closing_soon_id``): one per cycle, ever, whatever
+    restarts, replicas or replays happen. ``boundary_at`` is ``closes_at`` minus the hours; emitted only for a
+    cycle the scheduler has opened, whose open came before that instant and which it has not closed yet (a ticker
+    down across it catches it up, before the close). Keyed apart from the cycle's own events, it may reach a
+    consumer after the OrderCycleClosed: a consumer reminds only of orders that can still be changed.
+    """
+
+    hours_before_close = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))

@@ -23,6 +23,9 @@ def default_payment_retry() -> dict[str, Any]:
     return {"delays_hours": list(DEFAULT_RETRY_DELAYS_HOURS), "max_attempts": DEFAULT_RETRY_MAX_ATTEMPTS}
 
 
+REMINDER_MAX_HOURS = 168  # a week: the longest cut-off reminder a shop may ask for
+
+
 class RetryPolicy(Schema):
     """When billing tries again after a soft decline or a transient error: ``delays_hours[n-1]`` hours after
     attempt n failed, ``max_attempts`` attempts in all (1 = never again). Hard declines, authentication
@@ -49,6 +52,10 @@ class ShopSettings(Schema):
     late_placement = fields.String(validate=validate.OneOf(["while_open", "always"]))
     payment_retry = fields.Nested(RetryPolicy)
     stripe_account_id = fields.String(allow_none=True)
+    # the cut-off reminder: this many hours before a cycle closes, each customer whose placed order can still be
+    # changed is emailed a reminder (scheduler-service's OrderCycleClosingSoon); None or absent = no reminder
+    order_reminder_hours_before_close = fields.Integer(strict=True, allow_none=True,
+                                                       validate=validate.Range(min=1, max=REMINDER_MAX_HOURS))
 
 
 @event("ShopCreated", 1, topic=TOPIC, aggregate="Shop")

@@ -41,7 +41,8 @@ class AdvanceSchema(Schema):
 class EmittedSchema(Schema):
     order_cycle_id = fields.String(required=True)
     shop_id = fields.String(required=True)
-    kind = fields.String(required=True, metadata={"description": "open or close"})
+    kind = fields.String(required=True, metadata={
+        "description": "open, close or reminder (the cut-off reminder: OrderCycleClosingSoon)"})
     boundary_at = fields.AwareDateTime(format="iso", required=True)
     due_count = fields.Integer(allow_none=True)
     emitted_at = fields.AwareDateTime(format="iso", required=True)

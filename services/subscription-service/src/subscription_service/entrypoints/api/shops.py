@@ -9,7 +9,7 @@ import marshmallow as ma
 from servicekit.web.app import request_conn
 from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import idempotent
-from shared_events.contracts.shops import default_payment_retry
+from shared_events.contracts.shops import REMINDER_MAX_HOURS, default_payment_retry
 from subscription_service.entrypoints.api.common import (
     CREATE,
     READ_PROBLEMS,
@@ -67,6 +67,13 @@ LATE_PLACEMENT = (
     "placed normally under either policy.")
 
 
+REMINDER = (
+    "The cut-off reminder: this many hours (1 to 168) before each order cycle closes, every customer whose placed "
+    "order can still be changed (`allow_order_changes`) is emailed a reminder with the link to their order, once "
+    "per order, in their language. `null` (default): no reminder. The scheduler emits `OrderCycleClosingSoon` at "
+    "that instant; a change applies to the cycles not reminded yet.")
+
+
 class ShopSettingsIn(StrictSchema):
     """Every setting; on create name, timezone, currency and contact_email are required."""
 
@@ -84,6 +91,9 @@ class ShopSettingsIn(StrictSchema):
                                       metadata={"description": LATE_PLACEMENT})
     payment_retry = ma.fields.Nested(RetryPolicy, metadata={"description": RETRY_DESCRIPTION})
     stripe_account_id = Text(allow_none=True, validate=V.Length(min=1, max=255))
+    order_reminder_hours_before_close = ma.fields.Integer(
+        strict=True, allow_none=True, validate=V.Range(min=1, max=REMINDER_MAX_HOURS),
+        metadata={"description": REMINDER})
 
 
 class ShopCreateIn(ShopSettingsIn):
@@ -115,6 +125,8 @@ class ShopOut(ma.Schema):
     late_placement = ma.fields.String(metadata={"description": LATE_PLACEMENT})
     payment_retry = ma.fields.Nested(RetryPolicyOut, metadata={"description": RETRY_DESCRIPTION})
     stripe_account_id = ma.fields.String(allow_none=True)
+    order_reminder_hours_before_close = ma.fields.Integer(allow_none=True, dump_default=None,
+                                                          metadata={"description": REMINDER})
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     version = ma.fields.Integer(metadata={"description": "the ETag"})
