@@ -39,6 +39,24 @@ PAYLOADS = {
                                         {"kind": "authorization_required", "number": "R00000044",
                                          "customer_email": "e@x", "total": 100, "currency": "EUR", "message": None}],
                              "more_issues": 0, "errors": []},
+    "order_reminder": {"order_cycle_id": "oc-1", "hours_before_close": 24},
+    "subscription_created": {"items": [{"name": "Oeufs", "quantity": 2}], "shipping_method": "Livraison",
+                             "payment_method": "Carte", "begins_at": "2026-04-01T00:00:00+00:00", "ends_at": None,
+                             "at": "2026-03-30T10:00:00+00:00"},
+    "subscription_changed": {"changes": [{"what": "item", "name": "Oeufs", "from": 2, "to": 3},
+                                         {"what": "item", "name": "Miel", "from": None, "to": 1},
+                                         {"what": "item", "name": "Panier", "from": 1, "to": None},
+                                         {"what": "shipping_method", "from": "Retrait", "to": "Livraison"},
+                                         {"what": "ends_at", "from": None, "to": "2026-06-30T00:00:00+00:00"}],
+                             "at": "2026-03-30T10:00:00+00:00"},
+    "subscription_paused": {"open_orders": "keep", "until": None, "reason": None, "at": "2026-03-30T10:00:00+00:00"},
+    "subscription_cancelled": {"open_orders": "cancel", "until": None, "reason": "moving away",
+                               "at": "2026-03-30T10:00:00+00:00"},
+    "charges_allowed": {"text": "I allow La Ruche to charge my card.", "locale": "en",
+                        "at": "2026-03-30T10:00:00+00:00", "email": "camille@example.org"},
+    "charges_withdrawn": {"text": "I withdraw it.", "locale": "en", "at": "2026-03-30T10:00:00+00:00",
+                          "email": "camille@example.org"},
+    "delivery_skipped_shop": {"order_cycle_id": "oc-1", "reason": "away", "at": "2026-03-30T10:00:00+00:00"},
 }
 
 
@@ -46,7 +64,10 @@ def context(kind, locale):
     return {"shop": dict(SHOP, locale=locale), "order": ORDER, "payload": PAYLOADS.get(kind, {}),
             "customer": {"first_name": "Camille", "last_name": "Durand", "email": "camille@example.org"},
             "cycle": {"name": "Semaine 14", "closes_at": CLOSE}, "order_url": "http://orders/o-1",
-            "may_change": True, "capped": True}
+            "may_change": True, "capped": True, "language": locale,
+            "web": {"order": "https://web.example/shops/s-1/orders/o-1",
+                    "subscriptions": "https://web.example/shops/s-1/subscriptions",
+                    "payment": "https://web.example/shops/s-1/payment"}}
 
 
 @pytest.mark.parametrize("locale", ["en", "fr"])
@@ -158,9 +179,13 @@ def test_every_reason_the_scheduler_can_give_for_a_missed_due_has_an_english_and
         assert set(MISSED[lang]) == set(MISSED_REASONS), lang
 
 
+# the payment's page (authorisation) and the payment page (consent) instead
+LINK_TO_PAYMENTS = ("authorization_required", "charges_allowed", "charges_withdrawn")
+
+
 @pytest.mark.parametrize("locale", ["en", "fr"])
 @pytest.mark.parametrize("kind", sorted(k for k, r in RECIPIENTS.items() if r == "customer"
-                                        and k != "authorization_required"))  # that one links to its payment page
+                                        and k not in LINK_TO_PAYMENTS))
 def test_every_email_to_a_customer_links_to_their_order_in_both_parts(kind, locale):
     url = "http://shop.example/shops/s-1/orders/o-1"
     _, text, html = Templates().render(kind, locale, dict(context(kind, locale), order_url=url))
@@ -177,3 +202,31 @@ def test_a_customers_link_opens_the_web_apps_order_page_and_a_shops_the_api():
             "http://orders.example/api/v1/shops/s-1/orders/o-1"
     assert email_context.links(dict(row, recipient="shop_contact", order_id=None), "c-1", api, web) == \
         "http://orders.example/api/v1/shops/s-1/order-cycles/c-1"
+
+
+def test_a_subscription_change_email_lists_what_changed_and_when_it_applies_in_french():
+    subscriptions = "https://web.example/shops/s-1/subscriptions"
+    subject, text, html = Templates().render("subscription_changed", "fr",
+                                             dict(context("subscription_changed", "fr"), order_url=subscriptions))
+    assert subject == "La Ruche : votre abonnement a été modifié"
+    for line in ("Oeufs : 2 -> 3", "Ajouté : 1 x Miel", "Retiré : Panier", "Livraison : Retrait -> Livraison",
+                 "Fin : aucune -> mardi 30 juin 2026 à 02:00", "Cela s'applique dès maintenant",
+                 "https://web.example/shops/s-1/subscriptions"):
+        assert line in text, line
+    assert 'href="https://web.example/shops/s-1/subscriptions"' in html
+
+
+def test_the_reminder_links_to_the_customers_order_page_and_says_when_orders_close():
+    order_page = "https://web.example/shops/s-1/orders/o-1"
+    subject, text, html = Templates().render("order_reminder", "en",
+                                             dict(context("order_reminder", "en"), order_url=order_page))
+    assert subject == "La Ruche: you can change order R00000042 until Friday 3 April 2026 at 17:00"
+    assert "Orders close in 24 hours" in text
+    assert "See or change your order: https://web.example/shops/s-1/orders/o-1" in text
+    assert 'href="https://web.example/shops/s-1/orders/o-1"' in html
+
+
+def test_the_consent_email_quotes_the_text_the_customer_was_shown():
+    _, text, html = Templates().render("charges_allowed", "en", context("charges_allowed", "en"))
+    assert "I allow La Ruche to charge my card." in text and "camille@example.org" in text
+    assert "https://web.example/shops/s-1/payment" in text and "<blockquote" in html

@@ -29,14 +29,30 @@ def recipient(row: dict[str, Any], shop: dict[str, Any], customer: dict[str, Any
     return str(address)
 
 
+def language(row: dict[str, Any], shop: dict[str, Any], customer: dict[str, Any] | None) -> str:
+    """The email's language: a consent's own (the text the customer was shown), else the customer's for an email
+    to them, else the shop's."""
+    chosen = row["payload"].get("locale")
+    if not chosen and row["recipient"] == "customer":
+        chosen = (customer or {}).get("locale")
+    return str(chosen or shop.get("locale") or "en")
+
+
+def web_links(public_web_url: str, shop_id: str, order_id: str | None) -> dict[str, str | None]:
+    """The customer's pages an email links to (the web app asks for a sign-in link first when needed)."""
+    shop = f"{public_web_url}/shops/{shop_id}"
+    return {"order": f"{shop}/orders/{order_id}" if order_id else None, "subscriptions": f"{shop}/subscriptions",
+            "payment": f"{shop}/payment"}
+
+
 def links(row: dict[str, Any], cycle_id: str | None, order_service_url: str, public_web_url: str) -> str:
     """Where the email's link goes. A customer's: the web app's page of their order (or, without one, of their
     subscriptions), which asks for a sign-in link when their session is missing or expired and then opens that page.
     A shop's: the REST API's address of the order or the cycle (the managers have no pages yet)."""
     shop_id, order_id = row["shop_id"], row["order_id"]
     if row["recipient"] == "customer":
-        return (f"{public_web_url}/shops/{shop_id}/orders/{order_id}" if order_id
-                else f"{public_web_url}/shops/{shop_id}/subscriptions")
+        web = web_links(public_web_url, shop_id, order_id)
+        return str(web["order"] or web["subscriptions"])
     return (f"{order_service_url}/api/v1/shops/{shop_id}/orders/{order_id}" if order_id
             else f"{order_service_url}/api/v1/shops/{shop_id}/order-cycles/{cycle_id}")
 
@@ -65,6 +81,7 @@ def build(conn: psycopg.Connection, row: dict[str, Any], order_service_url: str,
         "order": order, "cycle": cycle, "payload": row["payload"], "order_url": url,
         "may_change": bool(shop["allow_order_changes"]) and (order or {}).get("status") == "placed",
         "capped": any(line["quantity"] < line["requested_quantity"] for line in (order or {}).get("lines", [])),
+        "language": language(row, shop, customer), "web": web_links(public_web_url, row["shop_id"], row["order_id"]),
     }
     return to, context
 

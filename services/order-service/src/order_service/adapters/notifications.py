@@ -30,6 +30,15 @@ RECIPIENTS = {
     "confirmation_summary": "shop_contact",
     "payment_failed_shop": "shop_contact",
     "authorization_required_shop": "shop_owner",
+    "order_reminder": "customer",
+    "subscription_created": "customer",
+    "subscription_changed": "customer",
+    "subscription_paused": "customer",
+    "subscription_cancelled": "customer",
+    "charges_allowed": "customer",
+    "charges_withdrawn": "customer",
+    "order_cancelled_shop": "shop_contact",
+    "delivery_skipped_shop": "shop_contact",
 }
 
 

@@ -83,7 +83,7 @@ class Notifier:
         try:
             to, context = email_context.build(conn, row, self.mail.order_service_url,
                                               self.mail.public_web_url)
-            locale = context["shop"].get("locale") or "en"
+            locale = context["language"]
             subject, text, html = self.templates.render(row["kind"], locale, context)
             reply_to = context["shop"].get("contact_email") if row["recipient"] == "customer" else None
             message_id = mailer.message_id_for(str(row["notification_id"]), self.mail.mail_from)

@@ -90,8 +90,9 @@ def cancel_order(conn: psycopg.Connection, cmd: commands.CancelOrder, req: Reque
     decision = editing.cancel(order, editor, req.now)
     record(conn, order, decision, occurred_at=req.now, actor=req.principal.actor(), reason=req.reason,
            correlation_id=req.correlation_id)
-    notifications.queue(conn, [notifications.Notice("order_cancelled", f"{order.order_id}:{order.version + 1}",
-                                                    order.shop_id, order.customer_id, order.order_id)])
+    told = ["order_cancelled", "order_cancelled_shop"] if editor.role == "customer" else ["order_cancelled"]
+    notifications.queue(conn, [notifications.Notice(kind, f"{order.order_id}:{order.version + 1}", order.shop_id,
+                                                    order.customer_id, order.order_id) for kind in told])
 
 
 def resume_order(conn: psycopg.Connection, cmd: commands.ResumeOrder, req: Request) -> None:

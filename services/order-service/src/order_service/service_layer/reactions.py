@@ -8,7 +8,7 @@ from collections.abc import Callable
 import psycopg
 
 from order_service.config import ReactionSettings
-from order_service.service_layer import cycles, payments, placement, subscription_changes
+from order_service.service_layer import cycles, notices, payments, placement, subscription_changes
 from shared_events import Envelope
 
 Reaction = Callable[[psycopg.Connection, Envelope, ReactionSettings], None]
@@ -35,3 +35,4 @@ def react(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> Non
     fn = REACTIONS.get(env.event_type)
     if fn is not None:
         fn(conn, env, cfg)
+    notices.tell(conn, env)  # the emails that tell of it (service_layer/notices.py)
