@@ -31,6 +31,29 @@ class System:
         return [n for s in SERVICES for n in self.stack.process_names(s)]
 
 
+def subscribe_once_the_catalog_arrived(shop: Any, customer: Any, schedule_id: str, ship_id: str, pay_id: str,
+                                       begins_at: Any, items: dict[str, int] | None = None) -> dict[str, Any]:
+    """The manager subscribes the customer, waiting for the catalog (it reaches subscription-service through Kafka)."""
+    from devstack.scenario import ApiError
+    from devstack.testing import wait_for
+
+    def attempt() -> dict[str, Any] | None:
+        try:
+            return shop.subscribe(customer, schedule_id, ship_id, pay_id, items or {"box": 1}, begins_at=begins_at)
+        except ApiError as exc:
+            if " -> 422 " in str(exc) and "available" in str(exc):
+                return None
+            raise
+
+    return wait_for(attempt, 30, "the catalog to reach subscription-service")
+
+
+@pytest.fixture(scope="session")
+def subscribe():
+    """``subscribe_once_the_catalog_arrived``."""
+    return subscribe_once_the_catalog_arrived
+
+
 @pytest.fixture(scope="session")
 def system(infra) -> System:
     stack = infra.stack

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import requests
 
-from devstack.scenario import ApiError, iso
+from devstack.scenario import iso
 from devstack.stack import SERVICES
 from devstack.testing import wait_for
 
@@ -33,18 +33,6 @@ def _scheduler():
     return next(s for s in SERVICES if s.name == "scheduler-service")
 
 
-def _subscribe(shop, customer, schedule_id, ship_id, cash_id, begins_at):
-    def attempt():
-        try:
-            return shop.subscribe(customer, schedule_id, ship_id, cash_id, {"box": 1}, begins_at=begins_at)
-        except ApiError as exc:  # the catalog reaches subscription-service through Kafka
-            if " -> 422 " in str(exc) and "available" in str(exc):
-                return None
-            raise
-
-    return wait_for(attempt, 30, "the catalog to reach subscription-service")
-
-
 def _scheduler_events(system, aggregate_id: str) -> list[dict]:
     """scheduler-service's published events of one aggregate (its event store, rows the relay has published)."""
     dsn = system.stack.db_url(_scheduler().database)
@@ -55,7 +43,7 @@ def _scheduler_events(system, aggregate_id: str) -> list[dict]:
 
 
 def test_a_cycle_whose_whole_window_passes_while_the_scheduler_is_stopped_is_told_everywhere_not_lost(
-        system, monkeypatch):
+        system, monkeypatch, subscribe):
     p, stack = system.platform, system.stack
     shop = p.create_shop(name="Missed window hub")  # late_placement: the default, while_open
     assert shop.data["late_placement"] == "while_open"
@@ -66,7 +54,7 @@ def test_a_cycle_whose_whole_window_passes_while_the_scheduler_is_stopped_is_tol
     cycle = shop.order_cycle("Missed week", now + timedelta(hours=1), now + timedelta(days=1))
     schedule = shop.schedule("Missed week schedule", [cycle["id"]])
     customer = shop.customer("Mona", "Missed")
-    sub = _subscribe(shop, customer, schedule["id"], ship["id"], cash["id"], now)
+    sub = subscribe(shop, customer, schedule["id"], ship["id"], cash["id"], now)
     p.scheduler_caught_up()
     wait_for(lambda: shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}"), 30, "the subscription")
     before = _missed_total(system)

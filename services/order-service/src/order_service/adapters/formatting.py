@@ -53,3 +53,12 @@ def when(at: datetime | str | None, timezone: str, locale: str = "en") -> str:
     day, month = DAYS[lang][moment.weekday()], MONTHS[lang][moment.month - 1]
     joiner = "à" if lang == "fr" else "at"
     return f"{day} {moment.day} {month} {moment.year} {joiner} {moment:%H:%M}"
+
+
+def day(on: str | None, locale: str = "en") -> str:
+    """Friday 1 May 2026 / vendredi 1 mai 2026, from an ISO date (a day of the shop's calendar)."""
+    if not on:
+        return "?"
+    moment = datetime.fromisoformat(str(on)[:10])
+    lang = "fr" if locale == "fr" else "en"
+    return f"{DAYS[lang][moment.weekday()]} {moment.day} {MONTHS[lang][moment.month - 1]} {moment.year}"

@@ -41,13 +41,16 @@ class Templates:
         def when(at: Any) -> str:
             return formatting.when(at, tz, lang)
 
+        def day(on: str | None) -> str:
+            return formatting.day(on, lang)
+
         def reason(payload: dict[str, Any]) -> str:
             return failure_reason(payload, lang)
 
         def missed(code: str) -> str:
             return missed_reason(code, lang)
 
-        helpers = {"money": money, "when": when, "reason": reason, "missed_reason": missed}
+        helpers = {"money": money, "when": when, "day": day, "reason": reason, "missed_reason": missed}
         template = self.env.get_template(f"{lang}/{kind}.j2")
         ctx = template.new_context({**context, **helpers})
 

@@ -4,9 +4,10 @@ each notification derives from its kind and the aggregate and version it tells o
 
 - ``OrderCycleClosingSoon`` (the shop's cut-off reminder): each customer whose placed order can still be changed
   gets ``order_reminder`` with the link to their order (once per order, ever);
-- a subscription created, changed, paused or cancelled by the shop (a manager or the admin, not the customer):
-  the customer gets ``subscription_<what>`` saying what changed and when it takes effect;
-- a delivery the customer skipped themself: the shop gets ``delivery_skipped_shop``;
+- a subscription created, changed, paused (until a date, if it says) or cancelled by the shop (a manager or the
+  admin, not the customer nor the platform ending a pause): the customer gets ``subscription_<what>`` saying what
+  changed and when it takes effect;
+- a delivery the customer skipped themself: the shop gets ``delivery_skipped_shop`` (one for a whole holiday);
 - the permission to charge a card given or withdrawn by the customer: the customer gets ``charges_allowed`` or
   ``charges_withdrawn`` with the consent text they were shown, in its language.
 (A customer cancelling an order: the API queues ``order_cancelled_shop`` with the customer's ``order_cancelled``.)
@@ -118,9 +119,19 @@ def _stopped(kind: str) -> Callable[[psycopg.Connection, Envelope], list[Notice]
             return []
         return [Notice(kind, _key(env), p["shop_id"], customer_id, payload={
             "subscription_id": p["subscription_id"], "open_orders": p.get("open_orders"),
-            "until": p.get("until"), "reason": p.get("reason"), "at": env.occurred_at})]
+            "until": p.get("resumes_at"),  # a pause until a date: when it resumes by itself
+            "reason": p.get("reason"), "at": env.occurred_at})]
 
     return notices
+
+
+def skip_key(env: Envelope) -> str:
+    """One shop email per skip, or per holiday: a holiday skips each of its deliveries with an OccurrenceSkipped of
+    its own (consecutive versions, the same ``holiday``), and the shop is told once, of the days away."""
+    holiday = env.payload.get("holiday")
+    if holiday:
+        return f"{env.aggregate_id}:holiday:{holiday['first_day']}:{holiday['last_day']}"
+    return _key(env)
 
 
 def on_occurrence_skipped(conn: psycopg.Connection, env: Envelope) -> list[Notice]:
@@ -128,9 +139,9 @@ def on_occurrence_skipped(conn: psycopg.Connection, env: Envelope) -> list[Notic
     customer_id = notice_facts.customer_of(conn, p["subscription_id"])
     if not by_the_customer(env) or customer_id is None:
         return []
-    return [Notice("delivery_skipped_shop", _key(env), p["shop_id"], customer_id, payload={
+    return [Notice("delivery_skipped_shop", skip_key(env), p["shop_id"], customer_id, payload={
         "subscription_id": p["subscription_id"], "order_cycle_id": p["order_cycle_id"], "reason": p.get("reason"),
-        "at": env.occurred_at})]
+        "holiday": p.get("holiday"), "at": env.occurred_at})]
 
 
 def _consent(kind: str) -> Callable[[psycopg.Connection, Envelope], list[Notice]]:
