@@ -78,7 +78,7 @@ def test_the_cut_off_reminder_emails_each_changeable_order_once_with_its_link_in
     anne_order = orders.order_of(people["anne"][0])
     link = f"http://shop.example/shops/{shop.shop_id}/orders/{anne_order['order_id']}"
     assert anne["subject"].startswith(f"{shop.name} : vous pouvez modifier la commande {anne_order['number']}")
-    assert "Les commandes ferment dans 24 heures" in anne["text"] and link in anne["text"]
+    assert "Les commandes ferment dans 48 heures" in anne["text"] and link in anne["text"]  # the hours really left
     assert f'href="{link}"' in anne["html"]
     assert anne["message_id"] == f"<{notification_id('order_reminder', anne_order['order_id'])}@orders.example>"
     assert ben["subject"].startswith(f"{shop.name}: you can change order")  # no language of his own: the shop's

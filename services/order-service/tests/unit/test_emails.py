@@ -39,7 +39,7 @@ PAYLOADS = {
                                         {"kind": "authorization_required", "number": "R00000044",
                                          "customer_email": "e@x", "total": 100, "currency": "EUR", "message": None}],
                              "more_issues": 0, "errors": []},
-    "order_reminder": {"order_cycle_id": "oc-1", "hours_before_close": 24},
+    "order_reminder": {"order_cycle_id": "oc-1", "hours_before_close": 24, "hours_left": 24},
     "subscription_created": {"items": [{"name": "Oeufs", "quantity": 2}], "shipping_method": "Livraison",
                              "payment_method": "Carte", "begins_at": "2026-04-01T00:00:00+00:00", "ends_at": None,
                              "at": "2026-03-30T10:00:00+00:00"},

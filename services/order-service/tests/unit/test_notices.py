@@ -1,8 +1,10 @@
 """What the emails outside an order's life say and in which language (pure decisions, no I/O)."""
 
+from datetime import UTC, datetime, timedelta
+
 from order_service.adapters.email_context import language, web_links
 from order_service.adapters.mailer import Templates
-from order_service.service_layer.notices import describe_changes, skip_key
+from order_service.service_layer.notices import describe_changes, hours_left, skip_key
 from shared_events import Envelope
 
 NAMES = {"eggs": "Eggs", "honey": "Honey", "box": "Veg box"}
@@ -79,3 +81,11 @@ def test_a_pause_until_a_date_says_when_the_subscription_resumes_by_itself():
                "at": "2026-07-01T08:00:00+00:00"}
     _, text, _ = _render("subscription_paused", "en", payload)
     assert "no new order is placed for you until Sunday 2 August 2026 at 00:00, when it resumes by itself" in text
+
+
+def test_the_reminder_counts_the_hours_really_left_when_it_comes_late():
+    close = datetime(2026, 4, 3, 15, 0, tzinfo=UTC)
+    assert hours_left(close, close - timedelta(hours=24)) == 24
+    assert hours_left(close, close - timedelta(hours=23, minutes=50)) == 24
+    assert hours_left(close, close - timedelta(hours=5, minutes=20)) == 5
+    assert hours_left(close, close - timedelta(minutes=10)) == 1

@@ -16,6 +16,7 @@ each notification derives from its kind and the aggregate and version it tells o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -42,10 +43,18 @@ def _key(env: Envelope) -> str:
     return f"{env.aggregate_id}:{env.aggregate_version}"
 
 
+def hours_left(closes_at: datetime, at: datetime) -> int:
+    """Whole hours from ``at`` to the close, as the reminder says them: the shop's setting when the reminder is on
+    time, fewer when it came late (a ticker caught up, a setting turned on with less time left)."""
+    return max(1, round((closes_at - at).total_seconds() / 3600))
+
+
 def on_cycle_closing_soon(conn: psycopg.Connection, env: Envelope) -> list[Notice]:
     p = env.payload
+    left = hours_left(p["closes_at"], env.occurred_at)
     return [Notice("order_reminder", o["order_id"], o["shop_id"], o["customer_id"], o["order_id"],
-                   payload={"order_cycle_id": p["order_cycle_id"], "hours_before_close": p["hours_before_close"]})
+                   payload={"order_cycle_id": p["order_cycle_id"], "hours_before_close": p["hours_before_close"],
+                            "hours_left": left})
             for o in notice_facts.changeable_orders(conn, p["order_cycle_id"], env.occurred_at)]
 
 
