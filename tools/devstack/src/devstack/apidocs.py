@@ -61,9 +61,13 @@ def documents() -> dict[Path, str]:
 
 
 def main() -> None:
+    from shared_events.catalogue import write_samples
+
     for path, text in documents().items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+        print(f"wrote {path}")
+    for path in write_samples():  # the golden sample of a new event type (an existing one is never rewritten)
         print(f"wrote {path}")
 
 
