@@ -6,4 +6,4 @@ ALTER TABLE cycle_boundaries ADD CONSTRAINT cycle_boundaries_kind_check CHECK (k
 -- a shop's reminder setting decides when its next reminders fire: wake the tickers when it changes
 DROP TRIGGER IF EXISTS shops_wakeup ON shops;
 CREATE TRIGGER shops_wakeup AFTER INSERT OR UPDATE ON shops
-    FOR EACH STATEMENT EXECUTE FUNCTION scheduler_wakeup();
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_channel('scheduler_wakeup');
