@@ -57,6 +57,8 @@ def bodies(w: World) -> dict[tuple[str, str, str], Any]:
             "items": [{"variant_id": "box", "quantity": 50}], "ship_address": ADDRESS},
         (sub, "POST", "/api/v1/shops/{shop_id}/subscriptions/{subscription_id}/pause"): {"open_orders": "cancel"},
         (sub, "POST", "/api/v1/shops/{shop_id}/subscriptions/{subscription_id}/cancel"): {"open_orders": "cancel"},
+        (sub, "POST", "/api/v1/shops/{shop_id}/subscriptions/{subscription_id}/holidays"): {"from": "2031-01-05",
+                                                                                         "to": "2031-01-20"},
         (sub, "POST", "/api/v1/tokens"): {"role": "manager", "shop_ids": [ids["shop_id"]], "label": "evil"},
         ("scheduler-service", "POST", "/api/v1/test-clock"): {"at": "2040-01-01T00:00:00+00:00"},
         ("scheduler-service", "POST", "/api/v1/test-clock/advance"): {"seconds": 3600},

@@ -224,3 +224,60 @@ def test_a_missed_due_shows_its_occurrence_as_missed_with_its_reason_once_and_a_
     assert report.undecodable == 0
     assert report.differences == {t: 0 for t in PROJECTION_TABLES}, report.differences
     assert "missed_dues" in PROJECTION_TABLES
+
+
+def test_a_pause_until_a_date_ends_by_itself_once_when_its_pause_ended_arrives_and_a_rebuild_equals_live(
+        topics, admin, kit, app, infra, clock):
+    from subscription_service.entrypoints.consumer import RESUMED_AUTOMATICALLY, react
+
+    shop = kit.make_shop(admin, app)
+    sub = kit.ok(shop.manager.post(f"/shops/{shop.id}/subscriptions", kit.subscription_body(shop)), 201)
+    url = f"/shops/{shop.id}/subscriptions/{sub['id']}"
+    kit.ok(shop.session.post(f"{url}/holidays", {"from": "2026-03-25", "to": "2026-04-05"}))  # versions 2, 3
+    kit.ok(shop.manager.post(f"{url}/pause", {}))  # 4, then unpaused (5): a pause whose end never comes
+    kit.ok(shop.manager.post(f"{url}/unpause"))
+    paused = kit.ok(shop.session.post(f"{url}/pause", {"until": "2026-04-01"}))  # 6
+    assert paused["version"] == 6 and paused["paused_until"] == "2026-03-31T22:00:00+00:00"
+    clock(datetime(2026, 3, 31, 22, tzinfo=UTC))
+    producer = kafka_clients.producer(infra.bootstrap)
+    catalog = CatalogPublisher(producer=producer)  # make_shop projected its catalog directly: publish it for real
+    catalog.variant(shop.id, "veg-box", "Veg box", unit_price=2500, currency="EUR")
+    catalog.variant(shop.id, "eggs-6", "Eggs", unit_price=320, currency="EUR")
+
+    def pause_ended(version, resumes_at):
+        return publish(producer, "PauseEnded", f"{sub['id']}:pause:{version}", 1, {
+            "subscription_id": sub["id"], "shop_id": shop.id, "paused_version": version, "resumes_at": resumes_at,
+            "lateness_seconds": 0.01})
+
+    ended = pause_ended(6, paused["paused_until"])
+    producer.flush()
+    consumer = EventConsumer(app.dsn, "subscription-service", CONSUMED_TOPICS, react, bootstrap=infra.bootstrap,
+                             set_based=True)  # as entrypoints/consumer.py runs it
+    with Worker(consumer), Worker(Relay(app.dsn, "subscription-service", bootstrap=infra.bootstrap)):
+        wait_for(lambda: kit.ok(shop.manager.get(url))["state"] == "active", timeout=90,
+                 what="the consumer to resume the subscription")
+        duplicates = consumer.stats.duplicates
+        kafka_clients.send(producer, physical("scheduler.events"), ended.aggregate_id.encode(), encode(ended))
+        stale = pause_ended(4, paused["paused_until"])  # the end of a pause that was unpaused by hand
+        producer.flush()
+        wait_for(lambda: consumer.stats.duplicates > duplicates and scalar(
+            app.dsn, "SELECT count(*) FROM inbox WHERE event_id = %s", [stale.event_id]) == 1,
+            timeout=60, what="the consumer to skip the redelivery and apply the stale end")
+        wait_for(lambda: unpublished(app.dsn) == 0, what="the relay to publish the outbox")
+    view = kit.ok(shop.customer_api.get(url))
+    assert view["state"] == "active" and view["version"] == 7 and view["paused_until"] is None
+    last = kit.ok(shop.manager.get(f"{url}/history"))["items"][-1]
+    assert last["event_type"] == "SubscriptionUnpaused" and last["version"] == 7
+    assert last["actor"] == {"type": "system", "id": "scheduler-service"} and last["reason"] == RESUMED_AUTOMATICALLY
+    assert last["data"]["automatic"] is True
+    published = [decode(r.value) for r in topic_records(infra.bootstrap, "subscriptions.events")
+                 if r.key.decode() == sub["id"]]
+    assert [e.event_type for e in published][-3:] == ["SubscriptionUnpaused", "SubscriptionPaused",
+                                                      "SubscriptionUnpaused"]
+    assert published[-1].payload["automatic"] is True and published[-2].payload["resumes_on"].isoformat() == \
+        "2026-04-01"
+
+    report = rebuild.run(app.dsn, infra.bootstrap)
+    assert report.undecodable == 0
+    assert report.differences == {t: 0 for t in PROJECTION_TABLES}, report.differences
+    assert scalar(app.dsn, "SELECT count(*) FROM occurrence_skips WHERE skipped") == 2

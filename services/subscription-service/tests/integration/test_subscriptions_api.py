@@ -110,6 +110,8 @@ def test_an_unavailable_variant_is_a_warning(shop, kit, app):
 
 
 def test_customers_cannot_create_or_change_subscriptions(shop, kit):
+    """Pausing is theirs only when the shop lets them skip deliveries (test_holidays_and_pause_until.py)."""
+    kit.ok(shop.manager.patch(f"/shops/{shop.id}", {"allow_customer_skip": False}))
     assert shop.customer_api.post(subs(shop), kit.subscription_body(shop)).status_code == 403
     sub = create(shop, kit)
     assert kit.ok(shop.customer_api.get(subs(shop, sub["id"])))["id"] == sub["id"]

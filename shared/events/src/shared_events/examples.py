@@ -118,6 +118,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                        "schedule_id": SCHEDULE, "opens_at": T_OPEN, "closes_at": T_CLOSE, "due_at": T_OPEN,
                        "due_reason": "cycle_opened", "reason": "open_processed_after_close",
                        "late_placement": "while_open", "lateness_seconds": 302400.0},
+    "PauseEnded": {"subscription_id": SUB, "shop_id": SHOP, "paused_version": 4, "resumes_at": T_OPEN,
+                   "lateness_seconds": 0.03},
     "OrderCycleOpened": {**BOUNDARY, "boundary_at": T_OPEN, "lateness_seconds": 0.05, "due_count": 1},
     "OrderCycleClosed": {**BOUNDARY, "boundary_at": T_CLOSE, "lateness_seconds": 0.05},
     "OrderCycleClosingSoon": {**BOUNDARY, "boundary_at": T_REMIND, "lateness_seconds": 0.05, "hours_before_close": 24},
@@ -188,5 +190,5 @@ AGGREGATE_IDS: dict[str, str] = {
     "Token": TOKEN, "Shop": SHOP, "Customer": CUSTOMER, "OrderCycle": CYCLE, "Schedule": SCHEDULE,
     "Subscription": SUB, "Occurrence": f"{SUB}:{CYCLE}",
     "OrderCycleReminder": f"{CYCLE}:closing-soon", "Order": ORDER, "Payment": PAYMENT,
-    "Variant": f"{SHOP}:veg-box-large",
+    "Variant": f"{SHOP}:veg-box-large", "PauseEnd": f"{SUB}:pause:4",
 }

@@ -211,7 +211,7 @@ def subscription_from_row(row: dict[str, Any], skipped: Iterable[str] = ()) -> S
     terms = Terms.from_data({n: row[n] for n in TERM_NAMES})
     return Subscription(row["subscription_id"], row["shop_id"], row["customer_id"], row["schedule_id"],
                         row["currency"], row["version"], terms, row["created_at"], row["paused_at"],
-                        row["cancelled_at"], frozenset(skipped))
+                        row["cancelled_at"], frozenset(skipped), row.get("paused_until"))
 
 
 def skipped_cycles(conn: psycopg.Connection, subscription_ids: list[str]) -> dict[str, set[str]]:

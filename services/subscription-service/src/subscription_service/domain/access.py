@@ -70,3 +70,14 @@ def change_occurrence(p: Principal, shop_id: str, customer_id: str, customers_ma
     see_subscription(p, shop_id, customer_id)
     if p.is_customer and not customers_may_skip:
         raise Forbidden("This shop does not let customers skip or resume deliveries; please contact the shop.")
+
+
+def take_time_off(p: Principal, shop_id: str, customer_id: str, customers_may: bool) -> None:
+    """Holidays and pausing (until a date or not) and unpausing: managers for any subscription of their shop; a
+    customer for their own, when the shop lets customers skip deliveries (the same setting)."""
+    see_subscription(p, shop_id, customer_id)
+    if p.is_customer and not customers_may:
+        raise Forbidden("This shop does not let customers skip deliveries, take holidays or pause their "
+                        "subscription; please contact the shop.")
+    if not p.is_customer:
+        manage_shop(p, shop_id)

@@ -8,16 +8,19 @@ caller chooses); unpause re-runs every validation; cancel cannot be undone; cust
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from subscription_service.domain.common import By, Decided
 from subscription_service.domain.cycles import OrderCycle
 from subscription_service.domain.errors import Conflict, Invalid, NotFound
 from subscription_service.domain.terms import EDITABLE, Terms, differences
 from subscription_service.domain.validation import Context, Draft, estimate, validate
+from subscription_service.domain.wallclock import to_utc
 
 OPEN_ORDER_CHOICES = ("keep", "cancel")
+MAX_AHEAD_DAYS = 366  # a pause's end or a holiday's last day: at most this many days after today
 STATES = ("active", "pending", "paused", "ended", "cancelled")
 
 
@@ -34,6 +37,7 @@ class Subscription:
     paused_at: datetime | None = None
     cancelled_at: datetime | None = None
     skipped: frozenset[str] = field(default_factory=frozenset)  # order cycle ids
+    paused_until: datetime | None = None  # a pause until a date: when it resumes by itself
 
     def draft(self) -> Draft:
         return Draft(self.customer_id, self.schedule_id, self.terms)
@@ -114,13 +118,45 @@ def _open_orders(action: str, open_cycle_ids: list[str], choice: str | None) -> 
     raise ChoiceNeeded(action, open_cycle_ids)
 
 
-def pause(sub: Subscription, open_cycle_ids: list[str], choice: str | None, by: By) -> list[Decided]:
+def today(now: datetime, timezone: str) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def start_of(day: date, timezone: str) -> datetime:
+    """The first instant of ``day`` in ``timezone`` (a midnight that does not exist moves forward: wallclock)."""
+    return to_utc(datetime.combine(day, time()), ZoneInfo(timezone))
+
+
+def _later_day(name: str, day: date, now: datetime, timezone: str, message: str) -> None:
+    first = today(now, timezone)
+    if day <= first:
+        raise Invalid({name: [message]})
+    if day > first + timedelta(days=MAX_AHEAD_DAYS):
+        raise Invalid({name: [f"Choose a date at most {MAX_AHEAD_DAYS} days from today."]})
+
+
+def pause(sub: Subscription, open_cycle_ids: list[str], choice: str | None, by: By,
+          until: date | None = None, timezone: str = "UTC") -> list[Decided]:
+    """``until``: a date of the shop's time zone, after today; the subscription resumes by itself at its start."""
+    if until is not None:
+        _later_day("until", until, by.now, timezone, "Choose a date after today.")
     current = state(sub, by.now)
     if current in ("cancelled", "paused", "ended"):
         raise Conflict(f"This subscription is {current}; it cannot be paused.")
     decided = _open_orders("pause", open_cycle_ids, choice)
-    return [Decided("SubscriptionPaused", by.stamp({
-        **sub.ids(), "open_orders": decided, "open_order_cycle_ids": list(open_cycle_ids)}))]
+    payload: dict[str, Any] = {**sub.ids(), "open_orders": decided, "open_order_cycle_ids": list(open_cycle_ids)}
+    if until is not None:
+        payload |= {"resumes_at": start_of(until, timezone), "resumes_on": until.isoformat()}
+    return [Decided("SubscriptionPaused", by.stamp(payload))]
+
+
+def resume_automatically(sub: Subscription, resumes_at: datetime, by: By) -> list[Decided]:
+    """The end of a pause until a date (scheduler-service's PauseEnded): unpaused if that pause still stands (not
+    unpaused, re-paused or cancelled since). Not re-validated: the date was chosen when pausing; what fails at the
+    next order is told then."""
+    if sub.cancelled_at is not None or sub.paused_at is None or sub.paused_until != resumes_at:
+        return []
+    return [Decided("SubscriptionUnpaused", by.stamp({**sub.ids(), "automatic": True}))]
 
 
 def unpause(sub: Subscription, ctx: Context, by: By) -> tuple[list[Decided], list[str]]:
@@ -147,6 +183,36 @@ def skip(sub: Subscription, cycle: OrderCycle, is_occurrence: bool, by: By) -> l
     if cycle.order_cycle_id in sub.skipped:
         return []
     return [Decided("OccurrenceSkipped", by.stamp({**sub.ids(), "order_cycle_id": cycle.order_cycle_id}))]
+
+
+def holidays(sub: Subscription, cycles: list[OrderCycle], first_day: date, last_day: date, timezone: str,
+             by: By) -> tuple[list[Decided], list[str]]:
+    """Skip, in one step, every occurrence whose cycle closes on a day from ``first_day`` to ``last_day`` (both
+    included, in the shop's time zone) and has not closed yet: one OccurrenceSkipped each, carrying the holiday.
+    ``cycles``: the subscription's occurrences' cycles. Returns (events, the cycle ids in the holiday); asking
+    again changes nothing (those already skipped are not skipped twice)."""
+    errors: dict[str, list[str]] = {}
+    first = today(by.now, timezone)
+    if first_day < first:
+        errors["from"] = ["Choose a day from today on."]
+    if last_day < first_day:
+        errors["to"] = ["Choose a day on or after the first day."]
+    elif last_day > first + timedelta(days=MAX_AHEAD_DAYS):
+        errors["to"] = [f"Choose a date at most {MAX_AHEAD_DAYS} days from today."]
+    if errors:
+        raise Invalid(errors)
+    if sub.cancelled_at is not None:
+        raise Conflict("Could not skip the orders: the subscription is cancelled.")
+    zone = ZoneInfo(timezone)
+    within = [c for c in cycles if by.now < c.closes_at
+              and first_day <= c.closes_at.astimezone(zone).date() <= last_day]
+    if not within:
+        raise Invalid({"from": ["No delivery of this subscription falls between these dates."]})
+    span = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}
+    return ([Decided("OccurrenceSkipped", by.stamp({**sub.ids(), "order_cycle_id": c.order_cycle_id,
+                                                    "holiday": span}))
+             for c in within if c.order_cycle_id not in sub.skipped],
+            [c.order_cycle_id for c in within])
 
 
 def resume(sub: Subscription, cycle: OrderCycle, is_occurrence: bool, by: By) -> list[Decided]:

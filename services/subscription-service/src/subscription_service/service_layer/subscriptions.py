@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
@@ -132,16 +132,54 @@ def _open_cycles(conn: psycopg.Connection, sub: Subscription, now: datetime) -> 
     return occurrences.open_order_cycle_ids(views.occurrences_of(conn, sub, now), now)
 
 
+def _for_time_off(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str) -> tuple[
+        Shop, Subscription]:
+    """Managers, or the customer themself when the shop allows it (access.take_time_off)."""
+    shop = load_shop(conn, caller, shop_id, manage=False)
+    sub = load_subscription(conn, caller, shop_id, subscription_id, "update")
+    access.take_time_off(caller.principal, shop_id, sub.customer_id, bool(shop.settings.get("allow_customer_skip")))
+    caller.check_version(sub.version)
+    return shop, sub
+
+
 def pause(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
-          open_orders: str | None) -> dict:
-    _, sub = _for_change(conn, caller, shop_id, subscription_id)
-    decided = subs.pause(sub, _open_cycles(conn, sub, caller.now), open_orders, caller.by)
+          open_orders: str | None, until: date | None = None) -> dict:
+    """``until``: resumes by itself at the start of that day (shop's time zone): scheduler-service's PauseEnded,
+    then ``resume_automatically``."""
+    shop, sub = _for_time_off(conn, caller, shop_id, subscription_id)
+    decided = subs.pause(sub, _open_cycles(conn, sub, caller.now), open_orders, caller.by, until, shop.timezone)
     record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
     return _view(conn, caller, shop_id, subscription_id)
 
 
+def resume_automatically(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
+                         resumes_at: datetime) -> None:
+    """The consumer's reaction to PauseEnded (``caller``: the system, at the event's time)."""
+    sub = repo.subscription(conn, shop_id, subscription_id, "update")
+    if sub is None:
+        return
+    record_decided(conn, caller, subscription_id, shop_id, sub.version,
+                   subs.resume_automatically(sub, resumes_at, caller.by))
+
+
+def take_holidays(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str, first_day: date,
+                  last_day: date) -> tuple[dict[str, Any], int]:
+    """Skip every occurrence closing from ``first_day`` to ``last_day`` (shop's time zone) in one step."""
+    shop, sub = _for_time_off(conn, caller, shop_id, subscription_id)
+    found = views.occurrences_of(conn, sub, caller.now, shop)
+    decided, cycle_ids = subs.holidays(sub, [o.cycle for o in found], first_day, last_day, shop.timezone,
+                                       caller.by)
+    version = record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
+    fresh = load_subscription(conn, caller, shop_id, subscription_id)
+    wanted = set(cycle_ids)
+    items = [views.occurrence_view(o, shop.timezone, caller.now) for o in views.occurrences_of(conn, fresh,
+                                                                                                caller.now, shop)
+             if o.cycle.order_cycle_id in wanted]
+    return {"first_day": first_day, "last_day": last_day, "skipped_now": len(decided), "occurrences": items}, version
+
+
 def unpause(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str) -> dict:
-    shop, sub = _for_change(conn, caller, shop_id, subscription_id)
+    shop, sub = _for_time_off(conn, caller, shop_id, subscription_id)
     ctx = context(conn, shop, sub.customer_id, sub.schedule_id, [i.variant_id for i in sub.terms.items], caller.now)
     decided, warnings = subs.unpause(sub, ctx, caller.by)
     notices = occurrences.unpause_notices(views.occurrences_of(conn, sub, caller.now), caller.now)

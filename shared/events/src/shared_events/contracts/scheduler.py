@@ -134,3 +134,25 @@ class OrderCycleClosingSoonV1(_CycleBoundary):
     """
 
     hours_before_close = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+
+
+def pause_end_id(subscription_id: str, paused_version: int) -> str:
+    """The aggregate id (and Kafka key) of a PauseEnded: one per pause."""
+    return f"{subscription_id}:pause:{paused_version}"
+
+
+@event("PauseEnded", 1, topic=TOPIC, aggregate="PauseEnd")
+class PauseEndedV1(Schema):
+    """The date a subscription was paused until has come (``resumes_at``, the start of that day in the shop's
+    time zone): subscription-service records SubscriptionUnpaused (automatic) if that pause still stands.
+
+    Emitted once per pause (the SubscriptionPaused at ``paused_version``), at its instant, in time order with the
+    cycles' boundaries (the test clock stops at it too): a cycle opening at or after it counts the subscription
+    as due. Keyed by ``"<subscription_id>:pause:<paused_version>"``.
+    """
+
+    subscription_id = Id(required=True)
+    shop_id = Id(required=True)
+    paused_version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    resumes_at = Utc(required=True)
+    lateness_seconds = fields.Float(required=True, validate=validate.Range(min=0))

@@ -82,14 +82,22 @@ class SubscriptionPausedV1(CommandEvent):
     shop_id = Id(required=True)
     open_orders = fields.String(required=True, validate=validate.OneOf(OPEN_ORDERS_CHOICES))
     open_order_cycle_ids = fields.List(Id(), load_default=list)
+    # a pause until a date: the subscription resumes by itself at the start of ``resumes_on`` (a date in the
+    # shop's time zone), the instant ``resumes_at``; scheduler-service emits PauseEnded then and this service
+    # records SubscriptionUnpaused (automatic). Both absent (null): paused until someone unpauses it.
+    resumes_at = Utc(load_default=None, allow_none=True)
+    resumes_on = fields.Date(load_default=None, allow_none=True)
 
 
 @event("SubscriptionUnpaused", 1, topic=TOPIC, aggregate="Subscription")
 class SubscriptionUnpausedV1(CommandEvent):
-    """Unpaused after re-validation; a cycle open right now gets its order at once."""
+    """Unpaused after re-validation; a cycle open right now gets its order at once. ``automatic``: the end of a
+    pause until a date (scheduler.events PauseEnded), actor ``system``, not re-validated: the date was chosen
+    when pausing, and what fails at the next order (an item, the card) is told then."""
 
     subscription_id = Id(required=True)
     shop_id = Id(required=True)
+    automatic = fields.Boolean(load_default=False)
 
 
 @event("SubscriptionCancelled", 1, topic=TOPIC, aggregate="Subscription")
@@ -102,13 +110,23 @@ class SubscriptionCancelledV1(CommandEvent):
     open_order_cycle_ids = fields.List(Id(), load_default=list)
 
 
+class Holiday(Schema):
+    """Days away, both included, as dates in the shop's time zone."""
+
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+
+
 @event("OccurrenceSkipped", 1, topic=TOPIC, aggregate="Subscription")
 class OccurrenceSkippedV1(CommandEvent):
-    """One occurrence (subscription x order cycle) is skipped; if its order was placed it is cancelled."""
+    """One occurrence (subscription x order cycle) is skipped; if its order was placed it is cancelled.
+    ``holiday``: skipped by a holiday (every occurrence whose cycle closes within those days, skipped in one
+    step: one such event each, with consecutive versions); null for a single skip."""
 
     subscription_id = Id(required=True)
     shop_id = Id(required=True)
     order_cycle_id = Id(required=True)
+    holiday = fields.Nested(Holiday, load_default=None, allow_none=True)
 
 
 @event("OccurrenceResumed", 1, topic=TOPIC, aggregate="Subscription")

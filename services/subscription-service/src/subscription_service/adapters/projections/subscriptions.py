@@ -44,8 +44,9 @@ def _occurrence(skipped: bool):  # type: ignore[no-untyped-def]
 PROJECTORS = {
     "SubscriptionCreated": subscription_created,
     "SubscriptionUpdated": lambda c, e: _set(c, e, _terms(e.payload["changes"])),
-    "SubscriptionPaused": lambda c, e: _set(c, e, {"paused_at": e.occurred_at}),
-    "SubscriptionUnpaused": lambda c, e: _set(c, e, {"paused_at": None}),
+    "SubscriptionPaused": lambda c, e: _set(c, e, {"paused_at": e.occurred_at,
+                                                   "paused_until": e.payload.get("resumes_at")}),
+    "SubscriptionUnpaused": lambda c, e: _set(c, e, {"paused_at": None, "paused_until": None}),
     "SubscriptionCancelled": lambda c, e: _set(c, e, {"cancelled_at": e.occurred_at}),
     "OccurrenceSkipped": _occurrence(True),
     "OccurrenceResumed": _occurrence(False),

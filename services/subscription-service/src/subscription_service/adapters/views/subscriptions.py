@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -53,7 +54,10 @@ def subscription_from(r: dict[str, Any], sub: Subscription, variants: dict[str, 
         "shipping_method_id": t.shipping_method_id, "payment_method_id": t.payment_method_id,
         "payment_kind": t.payment_kind, "bill_address": t.bill_address, "ship_address": t.ship_address,
         "begins_at": t.begins_at, "ends_at": t.ends_at, "begins_at_local": local(t.begins_at, tz),
-        "ends_at_local": local(t.ends_at, tz), "paused_at": sub.paused_at, "cancelled_at": sub.cancelled_at,
+        "ends_at_local": local(t.ends_at, tz), "paused_at": sub.paused_at,
+        "paused_until": sub.paused_until,
+        "resumes_on": sub.paused_until.astimezone(ZoneInfo(tz)).date() if sub.paused_until else None,
+        "cancelled_at": sub.cancelled_at,
         "estimate": {"item_total": t.item_total(), "shipping_fee": t.shipping_fee_estimate,
                      "payment_fee": t.payment_fee_estimate, "total": t.estimated_total()},
         "skipped_order_cycle_ids": sorted(sub.skipped), "created_at": r["created_at"],

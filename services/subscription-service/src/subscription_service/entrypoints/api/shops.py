@@ -85,7 +85,9 @@ class ShopSettingsIn(StrictSchema):
     owner_email = ma.fields.Email(allow_none=True, validate=V.Length(max=254))
     subscriptions_enabled = StrictBool(metadata={"description": "the kill switch: false = no new orders"})
     allow_order_changes = StrictBool(metadata={"description": "customers may change/cancel placed orders"})
-    allow_customer_skip = StrictBool(metadata={"description": "customers may skip/resume single occurrences"})
+    allow_customer_skip = StrictBool(metadata={"description": (
+        "customers may skip and resume single occurrences, take holidays (skip every delivery between two dates), "
+        "and pause (until a date or not) and unpause their own subscriptions")})
     allocation_policy = ma.fields.String(validate=V.OneOf(["first_come", "fair_share"]))
     late_placement = ma.fields.String(validate=V.OneOf(["while_open", "always"]),
                                       metadata={"description": LATE_PLACEMENT})

@@ -75,6 +75,20 @@ class OpenOrdersIn(StrictSchema):
                                                             "(required when there are some: 409 otherwise)"})
 
 
+class PauseIn(OpenOrdersIn):
+    until = ma.fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "optional: a date of the shop's time zone, after today and at most 366 days away; the "
+                       "subscription resumes by itself at the start of that day (SubscriptionUnpaused, automatic, "
+                       "actor system, in its history). Without it, paused until someone unpauses it."})
+
+
+class HolidayIn(StrictSchema):
+    first_day = ma.fields.Date(required=True, data_key="from", metadata={
+        "description": "first day away (shop's time zone), today or later"})
+    last_day = ma.fields.Date(required=True, data_key="to", metadata={
+        "description": "last day away, included, on or after `from`, at most 366 days from today"})
+
+
 class ItemOut(ma.Schema):
     variant_id = ma.fields.String()
     quantity = ma.fields.Integer()
@@ -122,6 +136,9 @@ class SubscriptionOut(ma.Schema):
     begins_at_local = ma.fields.String(allow_none=True)
     ends_at_local = ma.fields.String(allow_none=True)
     paused_at = ma.fields.DateTime(allow_none=True)
+    paused_until = ma.fields.DateTime(allow_none=True, metadata={
+        "description": "a pause until a date: when it resumes by itself (the start of `resumes_on`)"})
+    resumes_on = ma.fields.Date(allow_none=True, metadata={"description": "that day, in the shop's time zone"})
     cancelled_at = ma.fields.DateTime(allow_none=True)
     estimate = ma.fields.Nested(EstimateOut)
     skipped_order_cycle_ids = ma.fields.List(ma.fields.String())
@@ -196,6 +213,14 @@ class OccurrenceOut(ma.Schema):
         "description": "set when the state is `missed` (scheduler-service's OrderDueMissed), else null"})
 
 
+class HolidayOut(ma.Schema):
+    first_day = ma.fields.Date(data_key="from")
+    last_day = ma.fields.Date(data_key="to")
+    skipped_now = ma.fields.Integer(metadata={"description": "occurrences this request skipped (0 on a repeat)"})
+    occurrences = ma.fields.List(ma.fields.Nested(OccurrenceOut), metadata={
+        "description": "every occurrence in the holiday, as it is now (skipped)"})
+
+
 class OccurrenceListArgs(StrictSchema):
     limit = ma.fields.Integer(load_default=100, validate=V.Range(min=1, max=200))
     cursor = Text(load_default=None, validate=V.Length(max=1000))
@@ -264,13 +289,30 @@ def update_subscription(args: dict[str, Any], shop_id, subscription_id):  # type
 
 @blp.route(f"{ONE}/pause", methods=["POST"])
 @blp.doc(parameters=WRITE)
-@blp.arguments(OpenOrdersIn)
+@blp.arguments(PauseIn)
 @blp.response(200, SubscriptionOut)
 @problems(blp, *WRITE_PROBLEMS)
 def pause(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
-    """Pause: no new orders. 409 asks keep|cancel when orders are already placed in open cycles."""
+    """Pause: no new orders, until `until` if given. 409 asks keep|cancel when orders are already placed in open
+    cycles. Managers; the customer too when the shop allows it (`allow_customer_skip`), else 403."""
     return with_version(handlers.pause(request_conn(), caller(), str(shop_id), str(subscription_id),
-                                       args["open_orders"]))
+                                       args["open_orders"], args["until"]))
+
+
+@blp.route(f"{ONE}/holidays", methods=["POST"])
+@blp.doc(parameters=WRITE)
+@blp.arguments(HolidayIn)
+@blp.response(200, HolidayOut)
+@problems(blp, *WRITE_PROBLEMS)
+def holidays(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
+    """Skip in one step every occurrence whose cycle closes from `from` to `to` (shop's time zone) and is still
+    open to skipping: one OccurrenceSkipped each (with `holiday`), in its history. Asking again skips nothing more
+    (same answer). 422 by field: a day before today, `to` before `from`, too far, no delivery in the range.
+    Managers; the customer too when the shop allows it (`allow_customer_skip`), else 403. ETag: the
+    subscription's."""
+    data, version = handlers.take_holidays(request_conn(), caller(), str(shop_id), str(subscription_id),
+                                           args["first_day"], args["last_day"])
+    return with_version(data, version=version)
 
 
 @blp.route(f"{ONE}/unpause", methods=["POST"])
@@ -278,7 +320,8 @@ def pause(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-un
 @blp.response(200, SubscriptionOut)
 @problems(blp, *WRITE_PROBLEMS)
 def unpause(shop_id, subscription_id):  # type: ignore[no-untyped-def]
-    """Unpause after re-validating everything (422 if a rule now fails)."""
+    """Unpause after re-validating everything (422 if a rule now fails). Managers; the customer too when the shop
+    allows it (`allow_customer_skip`)."""
     return with_version(handlers.unpause(request_conn(), caller(), str(shop_id), str(subscription_id)))
 
 
