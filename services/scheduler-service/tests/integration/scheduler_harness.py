@@ -135,8 +135,11 @@ class Feed:
         return self._sub_event("SubscriptionUpdated", sub_id, shop_id, changes=changes,
                                previous={k: None for k in changes if k == "ends_at"})
 
-    def pause(self, sub_id: str, shop_id: str) -> Envelope:
-        return self._sub_event("SubscriptionPaused", sub_id, shop_id, open_orders="none", open_order_cycle_ids=[])
+    def pause(self, sub_id: str, shop_id: str, until: datetime | None = None) -> Envelope:
+        """``until``: a pause until a date (its instant; the date is the UTC one here)."""
+        extra = {"resumes_at": until, "resumes_on": until.date().isoformat()} if until is not None else {}
+        return self._sub_event("SubscriptionPaused", sub_id, shop_id, open_orders="none", open_order_cycle_ids=[],
+                               **extra)
 
     def unpause(self, sub_id: str, shop_id: str) -> Envelope:
         return self._sub_event("SubscriptionUnpaused", sub_id, shop_id)

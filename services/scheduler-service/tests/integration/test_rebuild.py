@@ -40,6 +40,9 @@ def feed_a_bit_of_everything(f):
     f.pause(subs[3], shop)
     f.unpause(subs[3], shop)
     f.cancel(subs[4], shop)
+    holiday = f.subscription(shop, schedule, START - days(1))
+    f.pause(holiday, shop, until=START + days(5))  # ends (PauseEnded) during the advance below
+    subs.append(holiday)
     f.skip(subs[5], shop, cycles[0])
     f.skip(subs[5], shop, cycles[1])
     f.resume(subs[5], shop, cycles[1])
@@ -59,6 +62,7 @@ def test_the_projections_rebuilt_from_offset_zero_equal_the_live_ones(harness):
     h.api().advance(to=START + days(9))  # two opens, a close, and their dues
     h.wait_published()
     assert len(h.outbox("OrderCycleOpened")) == 2 and len(h.outbox("OrderCycleClosed")) == 1
+    assert len(h.outbox("PauseEnded")) == 1
     h.stop("consumer")
     with psycopg.connect(h.dsn) as conn:
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in PROJECTION_TABLES}

@@ -22,6 +22,7 @@ ORDER_DUE_MISSED = Counter(
     ["reason"])
 for _reason in MISSED_REASONS:  # exported at 0 from the start, so that increase() sees the first miss
     ORDER_DUE_MISSED.labels(_reason)
+PAUSE_ENDS = Counter("scheduler_pause_ends_total", "PauseEnded events emitted: pauses until a date that ended")
 FAILURES = Counter("scheduler_boundary_failures_total", "Boundaries that failed and were rolled back (retried)")
 OVERDUE = Gauge("scheduler_overdue_boundaries", "Boundaries whose time has come and that are not emitted yet",
                 multiprocess_mode="livemax")

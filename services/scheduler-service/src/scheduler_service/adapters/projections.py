@@ -184,11 +184,13 @@ def subscription_updated(conn: psycopg.Connection, env: Envelope) -> None:
 
 
 def subscription_paused(conn: psycopg.Connection, env: Envelope) -> None:
-    _update_subscription(conn, env, {"paused": True})
+    """``resumes_at`` set: a pause until a date, whose end the ticker emits (PauseEnded)."""
+    _update_subscription(conn, env, {"paused": True, "resumes_at": env.payload.get("resumes_at"),
+                                     "paused_version": env.aggregate_version})
 
 
 def subscription_unpaused(conn: psycopg.Connection, env: Envelope) -> None:
-    _update_subscription(conn, env, {"paused": False})
+    _update_subscription(conn, env, {"paused": False, "resumes_at": None})
 
 
 def subscription_cancelled(conn: psycopg.Connection, env: Envelope) -> None:
@@ -225,6 +227,15 @@ def _boundary(kind: str) -> Projector:
     return project
 
 
+def pause_ended(conn: psycopg.Connection, env: Envelope) -> None:
+    """The pause's end (our own event): due from now on, if that pause still stands (a later unpause or pause
+    changed ``paused_version`` or ``resumes_at``). The subscription's version is subscription-service's: unchanged."""
+    p = env.payload
+    conn.execute("UPDATE subscriptions SET paused = false, resumes_at = NULL WHERE subscription_id = %s "
+                 "AND paused AND paused_version = %s AND resumes_at IS NOT NULL",
+                 [p["subscription_id"], p["paused_version"]])
+
+
 PROJECTORS: dict[str, Projector] = {
     "TokenIssued": apply_identity_event,
     "TokenRevoked": apply_identity_event,
@@ -247,6 +258,7 @@ PROJECTORS: dict[str, Projector] = {
     "OrderCycleOpened": _boundary(OPEN),
     "OrderCycleClosed": _boundary(CLOSE),
     "OrderCycleClosingSoon": _boundary(REMINDER),
+    "PauseEnded": pause_ended,
 }
 
 

@@ -23,6 +23,7 @@ from scheduler_service.domain.model import (
     Candidate,
     OpenCycleCandidate,
     OrderCycle,
+    PauseEnd,
     ShopPolicy,
     Subscription,
 )
@@ -99,9 +100,29 @@ def pending_boundaries(conn: psycopg.Connection, *, until: datetime | None = Non
 
 
 def next_fire_at(conn: psycopg.Connection) -> datetime | None:
-    """When the earliest pending boundary fires (possibly in the past), or None."""
+    """When the earliest pending boundary or pause end fires (possibly in the past), or None."""
     found = pending_boundaries(conn, limit=1)
-    return found[0].fire_at if found else None
+    ends = pending_pause_ends(conn, limit=1)
+    times = [t for t in (found[0].fire_at if found else None, ends[0].resumes_at if ends else None) if t is not None]
+    return min(times) if times else None
+
+
+def pending_pause_ends(conn: psycopg.Connection, *, until: datetime | None = None, subscription_id: str | None = None,
+                       limit: int = 200) -> list[PauseEnd]:
+    """Pauses until a date whose end is not emitted yet, earliest first (``until``: due by then)."""
+    rows = conn.cursor(row_factory=tuple_row).execute(
+        "SELECT subscription_id, shop_id, paused_version, resumes_at FROM subscriptions "
+        "WHERE paused AND NOT cancelled AND resumes_at IS NOT NULL "
+        "AND (%(until)s::timestamptz IS NULL OR resumes_at <= %(until)s) "
+        "AND (%(sub)s::text IS NULL OR subscription_id = %(sub)s) "
+        "ORDER BY resumes_at, subscription_id LIMIT %(limit)s",
+        {"until": until, "sub": subscription_id, "limit": limit}).fetchall()
+    return [PauseEnd(*r) for r in rows]
+
+
+def boundary_due_before(conn: psycopg.Connection, at: datetime) -> bool:
+    """Whether a boundary is pending that fires strictly before ``at`` (it is emitted first: time order)."""
+    return any(b.fire_at < at for b in pending_boundaries(conn, until=at, limit=1))
 
 
 def reminder_hours(conn: psycopg.Connection, shop_id: str) -> int | None:

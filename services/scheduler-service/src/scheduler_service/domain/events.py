@@ -14,15 +14,16 @@ from datetime import datetime
 from functools import cache
 
 from scheduler_service import SERVICE_NAME
-from scheduler_service.domain.model import WHILE_OPEN, Due, Missed, OrderCycle, Subscription
+from scheduler_service.domain.model import WHILE_OPEN, Due, Missed, OrderCycle, PauseEnd, Subscription
 from scheduler_service.domain.rules import lateness_seconds
 from shared_events import REGISTRY, Envelope, new_envelope
-from shared_events.contracts.scheduler import closing_soon_id, occurrence_id
+from shared_events.contracts.scheduler import closing_soon_id, occurrence_id, pause_end_id
 
 ORDER_DUE_VERSION = 1
 OPENED_VERSION = 1
 CLOSED_VERSION = 2
 CLOSING_SOON_VERSION = 1  # of aggregate "<order_cycle_id>:closing-soon" (closing_soon_id)
+PAUSE_ENDED_VERSION = 1  # of aggregate "<subscription_id>:pause:<paused_version>": one per pause
 
 
 def order_due(due: Due, now: datetime, *, correlation_id: str | None = None,
@@ -110,4 +111,12 @@ def cycle_closing_soon(cycle: OrderCycle, boundary_at: datetime, now: datetime, 
     payload = {**_boundary_payload(cycle, boundary_at, now), "hours_before_close": hours_before_close}
     return new_envelope("OrderCycleClosingSoon", closing_soon_id(cycle.order_cycle_id), CLOSING_SOON_VERSION,
                         payload, producer=SERVICE_NAME, shop_id=cycle.shop_id, occurred_at=now,
+                        correlation_id=correlation_id)
+
+
+def pause_ended(end: PauseEnd, now: datetime, *, correlation_id: str | None = None) -> Envelope:
+    payload = {"subscription_id": end.subscription_id, "shop_id": end.shop_id, "paused_version": end.paused_version,
+               "resumes_at": end.resumes_at, "lateness_seconds": lateness_seconds(now, end.resumes_at)}
+    return new_envelope("PauseEnded", pause_end_id(end.subscription_id, end.paused_version), PAUSE_ENDED_VERSION,
+                        payload, producer=SERVICE_NAME, shop_id=end.shop_id, occurred_at=now,
                         correlation_id=correlation_id)

@@ -72,6 +72,16 @@ class OpenCycleCandidate:
 
 
 @dataclass(frozen=True)
+class PauseEnd:
+    """The end of a pause until a date (``resumes_at``), due once per pause (``paused_version``)."""
+
+    subscription_id: str
+    shop_id: str
+    paused_version: int
+    resumes_at: datetime
+
+
+@dataclass(frozen=True)
 class Boundary:
     """One instant at which the scheduler must emit: a cycle's open or close, due at ``fire_at``."""
 

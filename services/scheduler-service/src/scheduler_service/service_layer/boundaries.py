@@ -163,6 +163,29 @@ def _observe(emitted: Emitted) -> None:
         metrics.ORDER_DUE_MISSED.labels(OPEN_PROCESSED_AFTER_CLOSE).inc(emitted.missed_count)
 
 
+def emit_pause_end(conn: psycopg.Connection, now: datetime, *, wait: bool, skip_shops: Collection[str] = ()) -> str:
+    """Emit the earliest pause end due at ``now`` unless a boundary is due before it (time order: a cycle that
+    opened while the subscription was paused does not count it; one opening at or after its end does), under its
+    shop's claim, in the caller's transaction. Returns "emitted", NOTHING_DUE or CONTENDED."""
+    ends = [e for e in repository.pending_pause_ends(conn, until=now, limit=50) if e.shop_id not in skip_shops]
+    for end in ends:
+        if repository.boundary_due_before(conn, end.resumes_at):
+            return NOTHING_DUE  # the boundaries go first
+        if wait:
+            repository.lock_shop(conn, end.shop_id)
+        elif not repository.try_lock_shop(conn, end.shop_id):
+            continue
+        mine = repository.pending_pause_ends(conn, until=now, subscription_id=end.subscription_id, limit=1)
+        if not mine:
+            return "retry"
+        envelope = events.pause_ended(mine[0], now, correlation_id=str(uuid.uuid4()))
+        outbox.append_new(conn, [envelope])  # a second copy (another replica) is refused by the outbox's key
+        projections.apply(conn, envelope)
+        metrics.PAUSE_ENDS.inc()
+        return "emitted"
+    return CONTENDED if ends else NOTHING_DUE
+
+
 def run_due(conn: psycopg.Connection, clock: Clock, *, worker: str, wait: bool = False,
             before_commit: BeforeCommit | None = None, skip_shops: Collection[str] = ()) -> RunResult:
     """Emit every boundary due at the clock's "now", earliest first, each in its own transaction.
@@ -177,6 +200,12 @@ def run_due(conn: psycopg.Connection, clock: Clock, *, worker: str, wait: bool =
     skipped = set(skip_shops)
     while True:
         now = clock.now()
+        with conn.transaction():
+            ended = emit_pause_end(conn, now, wait=wait, skip_shops=skipped)
+        if ended in ("emitted", "retry"):
+            continue
+        if ended == CONTENDED:
+            result.contended = True
         emitted = None
         claimed: Boundary | str = NOTHING_DUE
         try:
@@ -208,8 +237,11 @@ def run_due(conn: psycopg.Connection, clock: Clock, *, worker: str, wait: bool =
 
 
 def report_pending(conn: psycopg.Connection, now: datetime, skip_shops: Collection[str] = ()) -> datetime | None:
-    """Update the overdue/next-boundary gauges; return when the next boundary not of ``skip_shops`` fires."""
+    """Update the overdue/next-boundary gauges; return when the next boundary (or pause end) not of
+    ``skip_shops`` fires."""
     pending = repository.pending_boundaries(conn, limit=1000)
     metrics.OVERDUE.set(sum(1 for b in pending if b.fire_at <= now))
     metrics.NEXT_BOUNDARY.set((pending[0].fire_at - now).total_seconds() if pending else float("inf"))
-    return next((b.fire_at for b in pending if b.shop_id not in skip_shops), None)
+    times = [b.fire_at for b in pending if b.shop_id not in skip_shops][:1]
+    times += [e.resumes_at for e in repository.pending_pause_ends(conn, limit=50) if e.shop_id not in skip_shops][:1]
+    return min(times) if times else None
