@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -101,6 +101,25 @@ def _checked(checks: tuple[Callable[[Any], bool], ...], value: Any) -> Any:
     return value
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_format(field: fields.Date) -> None:
+    if field.format not in (None, "iso", "iso8601"):
+        raise _Unsupported("Date other than iso")
+
+
+def _iso_day(value: Any) -> str:
+    """``value`` if it is a valid day as YYYY-MM-DD (what marshmallow's iso Date reads and writes), else _Defer."""
+    if type(value) is not str or not _ISO_DAY.fullmatch(value):
+        raise _DEFER
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise _DEFER from None
+    return value
+
+
 # -- loading (tolerant decode: what marshmallow's Schema.load returns) ------------------------------------------
 
 def _load_field(field: fields.Field) -> Callable[[Any], Any]:
@@ -132,6 +151,11 @@ def _load_field(field: fields.Field) -> Callable[[Any], Any]:
             if ret.tzinfo is None or ret.tzinfo.utcoffset(ret) is None:
                 raise _DEFER
             return ret
+    elif type(field) is fields.Date:
+        _iso_date_format(field)
+
+        def convert(value: Any) -> Any:
+            return date.fromisoformat(_iso_day(value))
     elif type(field) in (fields.String, fields.Email):  # Email = String + a validator in field.validators
 
         def convert(value: Any) -> Any:
@@ -304,6 +328,11 @@ def _dump_field(field: fields.Field) -> Callable[[Any], Any]:
             if value.tzinfo is None or value.utcoffset() is None:
                 raise _DEFER
             return value
+    elif type(field) is fields.Date:  # given as its ISO text (a payload holds no date object): dumped the same
+        _iso_date_format(field)
+
+        def convert(value: Any) -> Any:
+            return _iso_day(value)
     elif type(field) in (fields.String, fields.Email):
 
         def convert(value: Any) -> Any:
