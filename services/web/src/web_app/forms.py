@@ -10,8 +10,9 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, IntegerField
-from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Regexp
+from wtforms import BooleanField, DateField, EmailField, HiddenField, IntegerField, RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from web_app import refusals
 from web_app.api import ApiError
@@ -56,6 +57,32 @@ class WithdrawForm(FlaskForm):
     """Withdrawing the permission: the language of the withdrawal text shown."""
 
     locale = HiddenField(validators=[AnyOf(("en", "fr"))])
+
+
+class HolidayForm(FlaskForm):
+    """Days away: every delivery whose orders close from the first to the last day (the shop's dates) is skipped.
+    The API's rules (from today, within a year, a delivery in between) come back by the field."""
+
+    first_day = DateField(_l("First day away"), validators=[InputRequired(message=_l("Enter the first day you are "
+                                                                                      "away"))])
+    last_day = DateField(_l("Last day away"), validators=[InputRequired(message=_l("Enter the last day you are "
+                                                                                    "away"))])
+
+    def validate_last_day(self, field: DateField) -> None:
+        if self.first_day.data and field.data and field.data < self.first_day.data:
+            raise ValidationError(str(_l("The last day must be on or after the first day")))
+
+
+class PauseForm(FlaskForm):
+    """Pause until a day (the shop's date): the subscription starts again by itself that day. ``open_orders`` is
+    asked only when an order is already placed in a cycle still open (the API answers 409 until it is chosen)."""
+
+    until = DateField(_l("Start my deliveries again on"), validators=[
+        InputRequired(message=_l("Enter the day your deliveries start again"))])
+    open_orders = RadioField(_l("An order is already placed for a delivery still open"), choices=[
+        SelectChoice("keep", _l("Keep it: it is delivered and charged as planned")),  # type: ignore[arg-type]
+        SelectChoice("cancel", _l("Cancel it"))],  # type: ignore[arg-type]
+        validators=[Optional()], validate_choice=False)
 
 
 def show_problem(form: FlaskForm, error: ApiError, fields: Mapping[str, str] | None = None) -> None:

@@ -55,6 +55,18 @@ FIELD_MESSAGES: tuple[Known, ...] = (
     _known(r"The card setup is not finished.*", lambda m: str(_l("Your card is not confirmed yet. Enter your card "
                                                                 "details and confirm with your bank if asked."))),
     _known(r"No default card on file\.", lambda m: str(_l("Save a card first."))),
+    # subscription-service (holidays and pausing: domain/subscriptions.py)
+    _known(r"Choose a day from today on\.", lambda m: str(_l("Choose a day from today on"))),
+    _known(r"Choose a day on or after the first day\.",
+           lambda m: str(_l("The last day must be on or after the first day"))),
+    _known(r"No delivery of this subscription falls between these dates\.",
+           lambda m: str(_l("None of your deliveries falls between these dates"))),
+    _known(r"Choose a date at most \d+ days from today\.", lambda m: str(_l("Choose a date within a year from "
+                                                                             "today"))),
+    _known(r"Choose a date after today\.", lambda m: str(_l("Choose a date after today"))),
+    _known(r"Choose keep or cancel\.", lambda m: str(_l("Choose whether to keep or cancel the order already "
+                                                        "placed"))),
+    _known(r"Not a valid date\.", lambda m: str(_l("Enter a date, like 24/12/2026."))),
     # marshmallow's (every API's schemas)
     _known(r"Missing data for required field\.", lambda m: str(_l("This is required."))),
     _known(r"Field may not be null\.", lambda m: str(_l("This is required."))),
@@ -80,6 +92,14 @@ DETAILS: tuple[Known, ...] = (
     _known(r"This order was not cancelled by you: only the shop can resume it.*",
            lambda m: str(_l("This order was cancelled by the shop or by a change to your subscription: only the "
                             "shop can resume it. Write to the shop."))),
+    _known(r"This shop does not let customers skip deliveries.*|This shop does not let customers skip or resume.*",
+           lambda m: str(_l("This shop does not let you skip deliveries or pause your subscription yourself. "
+                            "Please write to the shop."))),
+    _known(r"Could not (skip|resume) the order: its order cycle has closed\.",
+           lambda m: str(_l("This delivery can no longer be changed: its orders have closed."))),
+    _known(r"This subscription is (?P<state>paused|cancelled|ended); it cannot be paused\.",
+           lambda m: str(_l("Your subscription cannot be paused now: reload the page to see it as it is."))),
+    _known(r"This subscription is not paused\.", lambda m: str(_l("Your subscription is not paused."))),
     _known(r"Only the shop's managers can .*", lambda m: str(_l("Only the shop can do this. Write to the shop."))),
     _known(r".* is already cancelled\.", lambda m: str(_l("This order is already cancelled."))),
     _known(r".* is not cancelled\.", lambda m: str(_l("This order is not cancelled: there is nothing to resume."))),

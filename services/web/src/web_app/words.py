@@ -84,3 +84,4 @@ CARD_BRANDS = {  # Stripe's card brands
 
 def label(table: dict[str, object], code: str | None) -> str:
     return str(table.get(code or "", code or ""))
+

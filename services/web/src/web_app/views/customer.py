@@ -66,6 +66,15 @@ def home():  # type: ignore[no-untyped-def]
 @bp.get("/shops/<uuid:shop_id>/subscriptions")
 @customer_of_shop
 def subscriptions(person: people.Person, shop_id: str):  # type: ignore[no-untyped-def]
+    return subscriptions_page(person, shop_id)
+
+
+def subscriptions_page(person: people.Person, shop_id: str, *, refused: tuple[str, Any] | None = None,
+                       status: int = 200) -> Any:
+    """The page; ``refused``: (subscription id, the form the API or the form's checks refused), shown with its
+    errors by its fields (views/time_off.py)."""
+    from web_app.views.time_off import time_off_forms
+
     api = people.api(person)
     base = f"/api/v1/shops/{shop_id}"
     shop = api.get("subscriptions", base)
@@ -74,5 +83,8 @@ def subscriptions(person: people.Person, shop_id: str):  # type: ignore[no-untyp
     subs = api.all_items("subscriptions", f"{base}/subscriptions", customer_id=person.customer_id)
     for sub in subs:
         sub["deliveries"] = deliveries(api, f"{base}/subscriptions/{sub['id']}/occurrences")
+        sub["forms"] = time_off_forms(sub, refused)
     subs.sort(key=lambda s: (s["state"] == "cancelled", s["created_at"]))
-    return render_template("subscriptions.html", shop=shop, customer=customer, subscriptions=subs)
+    form = refused[1] if refused else None
+    return render_template("subscriptions.html", shop=shop, customer=customer, subscriptions=subs,
+                           form=form), status
