@@ -208,7 +208,8 @@ def test_pause_and_cancel_ask_keep_or_cancel_when_an_order_is_placed_in_an_open_
     assert shop.manager.post(f"{url}/cancel", {}).status_code == 409
     kit.ok(shop.manager.post(f"{url}/cancel", {"open_orders": "cancel"}))
     history = kit.ok(shop.manager.get(f"{url}/history"))["items"]
-    assert history[1]["data"] == {"open_orders": "keep", "open_order_cycle_ids": [shop.cycles[0]["id"]]}
+    assert history[1]["data"] == {"open_orders": "keep", "open_order_cycle_ids": [shop.cycles[0]["id"]],
+                                  "resumes_at": None, "resumes_on": None}  # paused until unpaused
     assert history[4]["data"] == {"open_orders": "cancel", "open_order_cycle_ids": [shop.cycles[0]["id"]]}
 
 

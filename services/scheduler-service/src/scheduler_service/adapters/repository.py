@@ -120,9 +120,10 @@ def pending_pause_ends(conn: psycopg.Connection, *, until: datetime | None = Non
     return [PauseEnd(*r) for r in rows]
 
 
-def boundary_due_before(conn: psycopg.Connection, at: datetime) -> bool:
-    """Whether a boundary is pending that fires strictly before ``at`` (it is emitted first: time order)."""
-    return any(b.fire_at < at for b in pending_boundaries(conn, until=at, limit=1))
+def boundary_due_before(conn: psycopg.Connection, shop_id: str, at: datetime) -> bool:
+    """Whether a boundary of the shop is pending that fires strictly before ``at`` (it is emitted first: time
+    order; a subscription's cycles are its shop's)."""
+    return any(b.fire_at < at for b in pending_boundaries(conn, until=at, shop_id=shop_id, limit=1))
 
 
 def reminder_hours(conn: psycopg.Connection, shop_id: str) -> int | None:

@@ -163,27 +163,43 @@ def _observe(emitted: Emitted) -> None:
         metrics.ORDER_DUE_MISSED.labels(OPEN_PROCESSED_AFTER_CLOSE).inc(emitted.missed_count)
 
 
-def emit_pause_end(conn: psycopg.Connection, now: datetime, *, wait: bool, skip_shops: Collection[str] = ()) -> str:
-    """Emit the earliest pause end due at ``now`` unless a boundary is due before it (time order: a cycle that
-    opened while the subscription was paused does not count it; one opening at or after its end does), under its
-    shop's claim, in the caller's transaction. Returns "emitted", NOTHING_DUE or CONTENDED."""
-    ends = [e for e in repository.pending_pause_ends(conn, until=now, limit=50) if e.shop_id not in skip_shops]
-    for end in ends:
-        if repository.boundary_due_before(conn, end.resumes_at):
-            return NOTHING_DUE  # the boundaries go first
+@dataclass
+class PauseEndRun:
+    status: str  # "emitted", "retry", NOTHING_DUE or CONTENDED
+    shop_id: str | None = None  # the shop whose pause end this run looked at last
+
+
+def emit_pause_end(conn: psycopg.Connection, now: datetime, *, wait: bool, skip_shops: Collection[str] = (),
+                   run: PauseEndRun | None = None) -> PauseEndRun:
+    """Emit the earliest pause end due at ``now`` whose shop has no boundary due before it (time order: a cycle
+    that opened while the subscription was paused does not count it; one opening at or after its end does), under
+    its shop's claim, in the caller's transaction. ``run`` (filled in as it goes) tells the caller which shop a
+    failure was about."""
+    run = run or PauseEndRun(NOTHING_DUE)
+    contended = False
+    for end in repository.pending_pause_ends(conn, until=now, limit=50):
+        if end.shop_id in skip_shops:
+            continue
+        run.shop_id = end.shop_id
+        if repository.boundary_due_before(conn, end.shop_id, end.resumes_at):
+            continue  # that shop's earlier boundaries go first
         if wait:
             repository.lock_shop(conn, end.shop_id)
         elif not repository.try_lock_shop(conn, end.shop_id):
+            contended = True
             continue
         mine = repository.pending_pause_ends(conn, until=now, subscription_id=end.subscription_id, limit=1)
         if not mine:
-            return "retry"
+            run.status = "retry"
+            return run
         envelope = events.pause_ended(mine[0], now, correlation_id=str(uuid.uuid4()))
         outbox.append_new(conn, [envelope])  # a second copy (another replica) is refused by the outbox's key
         projections.apply(conn, envelope)
         metrics.PAUSE_ENDS.inc()
-        return "emitted"
-    return CONTENDED if ends else NOTHING_DUE
+        run.status = "emitted"
+        return run
+    run.status = CONTENDED if contended else NOTHING_DUE
+    return run
 
 
 def run_due(conn: psycopg.Connection, clock: Clock, *, worker: str, wait: bool = False,
@@ -200,11 +216,23 @@ def run_due(conn: psycopg.Connection, clock: Clock, *, worker: str, wait: bool =
     skipped = set(skip_shops)
     while True:
         now = clock.now()
-        with conn.transaction():
-            ended = emit_pause_end(conn, now, wait=wait, skip_shops=skipped)
-        if ended in ("emitted", "retry"):
+        pause_run = PauseEndRun(NOTHING_DUE)
+        try:
+            with conn.transaction():
+                emit_pause_end(conn, now, wait=wait, skip_shops=skipped, run=pause_run)
+        except TRANSIENT:
+            raise
+        except Exception as exc:  # like a failed boundary: its shop waits, the others go on
+            if pause_run.shop_id is None:
+                raise
+            log.exception("pause end failed; its shop waits", extra={"shop_id": pause_run.shop_id})
+            metrics.FAILURES.inc()
+            result.failed[pause_run.shop_id] = f"pause end: {type(exc).__name__}: {exc}"
+            skipped.add(pause_run.shop_id)
             continue
-        if ended == CONTENDED:
+        if pause_run.status in ("emitted", "retry"):
+            continue
+        if pause_run.status == CONTENDED:
             result.contended = True
         emitted = None
         claimed: Boundary | str = NOTHING_DUE
