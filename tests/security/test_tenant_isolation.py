@@ -69,6 +69,7 @@ def bodies(w: World) -> dict[tuple[str, str, str], Any]:
         ("billing-service", "POST", "/api/v1/shops/{shop_id}/payments/{payment_id}/refunds"): {"amount": 100},
         ("billing-service", "POST", "/api/v1/shops/{shop_id}/payments/{payment_id}/retry"): {},
         ("billing-service", "POST", "/api/v1/shops/{shop_id}/payments/{payment_id}/mark-paid"): {"note": "evil"},
+        ("billing-service", "POST", "/api/v1/shops/{shop_id}/payments/{payment_id}/authorization"): {},
     }
 
 
