@@ -29,9 +29,15 @@ _INSERT = sql.SQL("INSERT INTO event_store ({}) VALUES ({})").format(
 )
 
 
-def _row(env: Envelope) -> tuple[Any, ...]:
+def _row(env: Envelope, body: bytes | None = None) -> tuple[Any, ...]:
     return (env.event_id, env.topic_family, env.aggregate_id, env.aggregate_version, env.event_type,
-            env.occurred_at, encode(env))
+            env.occurred_at, encode(env) if body is None else body)
+
+
+def _rows(envelopes: Sequence[Envelope], bodies: Sequence[bytes] | None) -> list[tuple[Any, ...]]:
+    if bodies is None:
+        return [_row(e) for e in envelopes]
+    return [_row(e, b) for e, b in zip(envelopes, bodies, strict=True)]
 
 
 def atomically(conn: psycopg.Connection) -> AbstractContextManager[Any]:
@@ -45,32 +51,37 @@ def atomically(conn: psycopg.Connection) -> AbstractContextManager[Any]:
     return nullcontext()
 
 
-def append(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> None:
+def append(conn: psycopg.Connection, envelopes: Sequence[Envelope], *, bodies: Sequence[bytes] | None = None) -> None:
     """Store events for publication. Raises ConcurrencyError on a version conflict.
 
     All of them or none: in the caller's transaction, or in one of its own on a connection outside a transaction.
-    After a ConcurrencyError the caller's transaction is failed and must be rolled back."""
+    After a ConcurrencyError the caller's transaction is failed and must be rolled back. ``bodies``: the
+    envelopes already encoded, in the same order (``shared_events.recording`` encodes each once); without it,
+    they are encoded here."""
     if not envelopes:
         return
     try:
         with atomically(conn), conn.cursor() as cur:
-            if len(envelopes) == 1:  # a request's usual one: executemany's pipeline costs more than it saves
-                cur.execute(_INSERT, _row(envelopes[0]))
+            rows = _rows(envelopes, bodies)
+            if len(rows) == 1:  # a request's usual one: executemany's pipeline costs more than it saves
+                cur.execute(_INSERT, rows[0])
             else:
-                cur.executemany(_INSERT, [_row(e) for e in envelopes])
+                cur.executemany(_INSERT, rows)
     except psycopg.errors.UniqueViolation as exc:
         raise ConcurrencyError(str(exc.diag.message_detail or exc)) from exc
 
 
-def append_new(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[Envelope]:
+def append_new(conn: psycopg.Connection, envelopes: Sequence[Envelope], *,
+               bodies: Sequence[bytes] | None = None) -> list[Envelope]:
     """Store the events whose (topic, aggregate, version) is not stored yet; return those stored.
 
-    For "exactly once per key" producers (the scheduler): a duplicate is silently skipped.
+    For "exactly once per key" producers (the scheduler): a duplicate is silently skipped. ``bodies`` as for
+    ``append``.
     """
     if not envelopes:
         return []
     if len(envelopes) >= COPY_THRESHOLD:
-        return _append_new_copy(conn, envelopes)
+        return _append_new_copy(conn, envelopes, bodies)
     stored: list[Envelope] = []
     by_id = {e.event_id: e for e in envelopes}
     with conn.cursor(row_factory=tuple_row) as cur:  # rows by position, even on a dict-row connection
@@ -82,7 +93,7 @@ def append_new(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[
             ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING
             RETURNING event_id
             """,
-            [list(col) for col in zip(*(_row(e) for e in envelopes), strict=True)],
+            [list(col) for col in zip(*_rows(envelopes, bodies), strict=True)],
         )
         for (event_id,) in cur.fetchall():
             stored.append(by_id[str(event_id)])
@@ -94,10 +105,11 @@ _STAGE_COLUMNS = ("ord", *_COLUMNS)
 _STAGE_TYPES = ("int4", "uuid", "text", "text", "int4", "text", "timestamptz", "bytea")
 
 
-def _append_new_copy(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[Envelope]:
+def _append_new_copy(conn: psycopg.Connection, envelopes: Sequence[Envelope],
+                     bodies: Sequence[bytes] | None) -> list[Envelope]:
     """append_new for a burst (a cycle's open stores 100,000 OrderDue in one transaction), by ``store_rows_new``.
     Returns the envelopes stored, in the given order."""
-    inserted = store_rows_new(conn, [_row(e) for e in envelopes])
+    inserted = store_rows_new(conn, _rows(envelopes, bodies))
     return [e for e in envelopes if e.event_id in inserted]
 
 

@@ -1,5 +1,5 @@
 """PostgreSQL access of the write path: load a Payment (locked), the context it is decided from, and store
-decided events (projection + outbox, in the caller's transaction).
+decided events (through the shared recording step: projection + outbox, in the caller's transaction).
 
 Works on any connection (the consumer's returns tuples, the pools' dicts): every cursor asks for dict rows.
 """
@@ -22,12 +22,11 @@ from billing_service.domain.model import (
     Attempt,
     CardLabel,
     CardOnFile,
-    Event,
     Payment,
     RetryPolicy,
     ShopTerms,
 )
-from shared_events import Envelope, new_envelope, outbox
+from shared_events import Decided, Envelope, decided, recording
 
 PAYMENT_NAMESPACE = uuid.UUID("5d0b6f0e-3c52-4f4e-9b1e-6a1f0c2b7d11")
 
@@ -97,22 +96,18 @@ def load_shop(conn: psycopg.Connection, shop_id: str) -> ShopTerms | None:
 
 
 def store(conn: psycopg.Connection, aggregate: Payment | None, payment_id: str, shop_id: str,
-          events: list[Event], *, occurred_at: datetime, correlation_id: str | None = None,
+          events: list[Decided], *, occurred_at: datetime, correlation_id: str | None = None,
           causation_id: str | None = None, deterministic_ids: bool = False) -> list[Envelope]:
-    """Wrap decided events in envelopes (versions after the aggregate's), apply them, put them in the outbox.
+    """Wrap decided events in envelopes (versions after the aggregate's) and record them
+    (``shared_events.recording``: applied to the projections, put in the outbox).
 
-    A concurrent writer of the same version makes ``outbox.append`` raise ConcurrencyError: the transaction
+    A concurrent writer of the same version makes the outbox raise ConcurrencyError: the transaction
     rolls back and nothing of this decision remains.
     """
-    version = aggregate.version if aggregate else 0
-    envelopes = []
-    for i, (event_type, payload) in enumerate(events, start=1):
-        env = new_envelope(event_type, payment_id, version + i, payload, producer=SERVICE_NAME, shop_id=shop_id,
-                           occurred_at=occurred_at, correlation_id=correlation_id, causation_id=causation_id)
-        if deterministic_ids and causation_id:  # a reaction to an event: the same ids on any re-run
-            env = replace(env, event_id=str(uuid.uuid5(PAYMENT_NAMESPACE, f"{causation_id}:{i}")))
-        envelopes.append(env)
-    for env in envelopes:
-        apply_billing(conn, env)
-    outbox.append(conn, envelopes)
-    return envelopes
+    envelopes = decided.envelopes(events, payment_id, aggregate.version if aggregate else 0, producer=SERVICE_NAME,
+                                  shop_id=shop_id, occurred_at=occurred_at, correlation_id=correlation_id,
+                                  causation_id=causation_id)
+    if deterministic_ids and causation_id:  # a reaction to an event: the same ids on any re-run
+        envelopes = [replace(env, event_id=str(uuid.uuid5(PAYMENT_NAMESPACE, f"{causation_id}:{i}")))
+                     for i, env in enumerate(envelopes, start=1)]
+    return recording.record(conn, envelopes, apply_billing)

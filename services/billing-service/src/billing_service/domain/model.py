@@ -139,6 +139,3 @@ class PaymentRequest:
     currency: str
     payment_kind: str
 
-
-# An event decided by the domain: (event type, payload). The service layer wraps it in an envelope.
-Event = tuple[str, dict]

@@ -28,12 +28,12 @@ from billing_service.domain.model import (
     Attempt,
     CardLabel,
     CardOnFile,
-    Event,
     Payment,
     PaymentRequest,
     RetryPolicy,
     idempotency_key,
 )
+from shared_events import Decided
 
 
 def _base(payment: Payment, actor: dict | None = None, reason: str | None = None) -> dict:
@@ -43,16 +43,16 @@ def _base(payment: Payment, actor: dict | None = None, reason: str | None = None
 # -- opening ------------------------------------------------------------------------------------------------------
 
 
-def open_payment(request: PaymentRequest, payment_id: str) -> list[Event]:
+def open_payment(request: PaymentRequest, payment_id: str) -> list[Decided]:
     """One Payment per order: cash waits for a manager; stripe starts attempt 1 at once (the charger calls
     Stripe only after this is committed)."""
     ids = {"payment_id": payment_id, "order_id": request.order_id, "shop_id": request.shop_id,
            "customer_id": request.customer_id}
-    events: list[Event] = [("PaymentPending", {
+    events: list[Decided] = [Decided("PaymentPending", {
         **ids, "amount": request.amount, "currency": request.currency, "method": request.payment_kind,
         "order_number": request.number, "actor": SYSTEM_ACTOR, "reason": None})]
     if request.payment_kind == "stripe":
-        events.append(("PaymentAttemptStarted", {
+        events.append(Decided("PaymentAttemptStarted", {
             **ids, "attempt": 1, "idempotency_key": idempotency_key(request.order_id, 1), "amount": request.amount,
             "actor": SYSTEM_ACTOR, "reason": None}))
     return events
@@ -70,9 +70,9 @@ def precheck(card: CardOnFile | None) -> str | None:
 # -- attempts and their outcomes ---------------------------------------------------------------------------------
 
 
-def start_attempt(payment: Payment, actor: dict | None = None, reason: str | None = None) -> Event:
+def start_attempt(payment: Payment, actor: dict | None = None, reason: str | None = None) -> Decided:
     n = payment.attempts + 1
-    return ("PaymentAttemptStarted", {**_base(payment, actor, reason), "attempt": n,
+    return Decided("PaymentAttemptStarted", {**_base(payment, actor, reason), "attempt": n,
                                       "idempotency_key": idempotency_key(payment.order_id, n),
                                       "amount": payment.amount})
 
@@ -91,7 +91,7 @@ def accepts(payment: Payment, attempt: Attempt | None, outcome: oc.Outcome) -> b
 
 
 def record_outcome(payment: Payment, attempt_no: int, outcome: oc.Outcome, policy: RetryPolicy, now: datetime,
-                   authorization_url: Callable[[int], str], card: CardLabel | None = None) -> list[Event]:
+                   authorization_url: Callable[[int], str], card: CardLabel | None = None) -> list[Decided]:
     """Events for what Stripe answered for one attempt (empty when it changes nothing). ``card``: the card the
     charge used, named on the customer's receipt."""
     attempt = payment.attempt(attempt_no)
@@ -100,7 +100,7 @@ def record_outcome(payment: Payment, attempt_no: int, outcome: oc.Outcome, polic
     assert attempt is not None
     base = {**_base(payment), "attempt": attempt_no}
     if outcome.kind == oc.SUCCEEDED:
-        return [("PaymentSucceeded", {**base, "amount": attempt.amount, "currency": payment.currency,
+        return [Decided("PaymentSucceeded", {**base, "amount": attempt.amount, "currency": payment.currency,
                                       "stripe_payment_intent_id": outcome.payment_intent_id,
                                       "stripe_charge_id": outcome.charge_id,
                                       "card_brand": card.brand if card else None,
@@ -109,20 +109,20 @@ def record_outcome(payment: Payment, attempt_no: int, outcome: oc.Outcome, polic
         if not outcome.payment_intent_id:  # nothing the customer could authorise
             return record_outcome(payment, attempt_no, oc.failed("authentication_required", None, False), policy,
                                   now, authorization_url)
-        return [("PaymentAuthorizationRequired", {
+        return [Decided("PaymentAuthorizationRequired", {
             **base, "amount": attempt.amount, "currency": payment.currency,
             "stripe_payment_intent_id": outcome.payment_intent_id,
             "authorization_url": authorization_url(attempt_no)})]
     next_at = policy.next_attempt_at(attempt_no, now) if outcome.retryable else None
     code = outcome.code or oc.CARD_DECLINED
     intent = outcome.payment_intent_id or attempt.stripe_payment_intent_id
-    return [("PaymentFailed", {**base, "code": code, "decline_code": outcome.decline_code,
+    return [Decided("PaymentFailed", {**base, "code": code, "decline_code": outcome.decline_code,
                                "message": outcome.message or oc.message_for(code), "retryable": outcome.retryable,
                                "final": next_at is None, "next_attempt_at": next_at,
                                "stripe_payment_intent_id": intent})]
 
 
-def refuse_before_call(payment: Payment, attempt_no: int, code: str, now: datetime) -> list[Event]:
+def refuse_before_call(payment: Payment, attempt_no: int, code: str, now: datetime) -> list[Decided]:
     """No Stripe call: no card, or no permission. Final (a manager can retry once the customer fixed it)."""
     return record_outcome(payment, attempt_no, oc.failed(code, None, retryable=False), _NO_RETRY, now,
                           lambda _n: "")
@@ -136,14 +136,14 @@ def retry_is_due(payment: Payment, now: datetime) -> bool:
             and payment.next_attempt_at <= now)
 
 
-def scheduled_retry(payment: Payment, now: datetime) -> list[Event]:
+def scheduled_retry(payment: Payment, now: datetime) -> list[Decided]:
     return [start_attempt(payment)] if retry_is_due(payment, now) else []
 
 
 # -- manager commands --------------------------------------------------------------------------------------------
 
 
-def retry_now(payment: Payment, actor: dict, reason: str | None) -> list[Event]:
+def retry_now(payment: Payment, actor: dict, reason: str | None) -> list[Decided]:
     """A manager asks for another attempt at once (after the customer fixed their card, say)."""
     if payment.method != "stripe":
         raise PaymentStateError("Only card payments can be charged again; mark a cash payment paid instead.")
@@ -154,7 +154,7 @@ def retry_now(payment: Payment, actor: dict, reason: str | None) -> list[Event]:
     return [start_attempt(payment, actor, reason)]
 
 
-def mark_paid(payment: Payment, note: str | None, actor: dict, reason: str | None) -> list[Event]:
+def mark_paid(payment: Payment, note: str | None, actor: dict, reason: str | None) -> list[Decided]:
     """Paid by other means (cash collected, bank transfer...). Refused while a card charge may still land."""
     if payment.status in COLLECTED:
         raise PaymentStateError(f"The payment is already {payment.status}.")
@@ -162,7 +162,7 @@ def mark_paid(payment: Payment, note: str | None, actor: dict, reason: str | Non
         raise PaymentStateError("A card charge is in progress; try again in a moment.")
     if payment.status not in (PENDING, FAILED, REQUIRES_ACTION):
         raise PaymentStateError(f"The payment is {payment.status}.")
-    return [("PaymentMarkedPaid", {**_base(payment, actor, reason), "amount": payment.amount, "note": note})]
+    return [Decided("PaymentMarkedPaid", {**_base(payment, actor, reason), "amount": payment.amount, "note": note})]
 
 
 def refund_amount(payment: Payment, requested: int | None, pending: int) -> int:
@@ -181,11 +181,11 @@ def refund_amount(payment: Payment, requested: int | None, pending: int) -> int:
 
 
 def refunded(payment: Payment, refund_id: str, amount: int, stripe_refund_id: str | None, actor: dict,
-             reason: str | None) -> Event:
+             reason: str | None) -> Decided:
     total = payment.amount_refunded + amount
     if total > payment.collected_amount:  # the invariant, whatever the caller checked
         raise RefundRefused(f"At most {payment.refundable} can still be refunded.", payment.refundable)
-    return ("PaymentRefunded", {**_base(payment, actor, reason), "refund_id": refund_id, "amount": amount,
+    return Decided("PaymentRefunded", {**_base(payment, actor, reason), "refund_id": refund_id, "amount": amount,
                                 "total_refunded": total, "currency": payment.currency,
                                 "stripe_refund_id": stripe_refund_id})
 

@@ -18,8 +18,9 @@ from order_service.domain import errors
 from order_service.domain.commands import AddLine, ChangeDetails, ChangeLineQuantity, RemoveLine
 from order_service.domain.model import Fees, Line, Order, Payload, Stock, stock_delta
 from order_service.domain.placement import Variant
+from shared_events.decided import Decided
 
-Decision = list[tuple[str, Payload]]
+Decision = list[Decided]
 
 LAST_LINE = "Cannot remove the final item from an order, please cancel the order instead."
 CANCELLED_BY_OTHERS = ("This order was not cancelled by you: only the shop can resume it; please contact the "
@@ -106,7 +107,7 @@ def change_line_quantity(order: Order, cmd: ChangeLineQuantity, editor: Editor, 
     _check_stock(line.variant_id, line.name, cmd.quantity - line.quantity, stock, line.quantity)
     changed = replace(line, quantity=cmd.quantity, requested_quantity=cmd.quantity, edited_by=editor.role)
     lines = [changed if other.line_id == line.line_id else other for other in order.lines]
-    return [("OrderLineChanged", {
+    return [Decided("OrderLineChanged", {
         "line_id": line.line_id, "variant_id": line.variant_id, "quantity": cmd.quantity,
         "previous_quantity": line.quantity, "requested_quantity": cmd.quantity, "by": editor.role,
         "totals": fees.totals(lines, order.shipping_method_id, order.payment_method_id),
@@ -119,7 +120,7 @@ def remove_line(order: Order, cmd: RemoveLine, editor: Editor, fees: Fees, now: 
     rest = [other for other in order.lines if other.line_id != line.line_id]
     if not any(other.quantity > 0 for other in rest):
         raise errors.InvalidChange(LAST_LINE, {"line_id": [LAST_LINE]})
-    return [("OrderLineRemoved", {
+    return [Decided("OrderLineRemoved", {
         "line_id": line.line_id, "variant_id": line.variant_id, "by": editor.role,
         "totals": fees.totals(rest, order.shipping_method_id, order.payment_method_id),
         "stock_delta": stock_delta([line], [])})]
@@ -141,7 +142,7 @@ def add_line(order: Order, cmd: AddLine, editor: Editor, variant: Variant | None
     line = Line(order.next_line_id(), cmd.variant_id, variant.name, variant.unit_price, cmd.quantity, cmd.quantity,
                 editor.role)
     lines = [*order.lines, line]
-    return [("OrderLineAdded", {
+    return [Decided("OrderLineAdded", {
         "line": line.to_payload(), "by": editor.role,
         "totals": fees.totals(lines, order.shipping_method_id, order.payment_method_id),
         "stock_delta": stock_delta([], [line])})]
@@ -175,7 +176,7 @@ def change_details(order: Order, cmd: ChangeDetails, editor: Editor, methods: di
     payload["by"] = editor.role
     payload["totals"] = fees.totals(order.lines, payload.get("shipping_method_id", order.shipping_method_id),
                                     payload.get("payment_method_id", order.payment_method_id))
-    return [("OrderDetailsChanged", payload)]
+    return [Decided("OrderDetailsChanged", payload)]
 
 
 def cancel(order: Order, editor: Editor, now: datetime, *, cause: str | None = None, by: str | None = None
@@ -187,7 +188,7 @@ def cancel(order: Order, editor: Editor, now: datetime, *, cause: str | None = N
         raise errors.OrderNotEditable(f"Order {order.number} is already cancelled.")
     if order.status == "empty":
         raise errors.OrderNotEditable(f"Nothing was available for order {order.number}: there is nothing to cancel.")
-    return [("OrderCancelled", {"by": by or editor.role, "cause": cause or editor.role,
+    return [Decided("OrderCancelled", {"by": by or editor.role, "cause": cause or editor.role,
                                 "stock_delta": stock_delta(order.lines, [])})]
 
 
@@ -208,7 +209,7 @@ def resume(order: Order, editor: Editor, stock: Stock, fees: Fees, now: datetime
         quantity = stock.cap(line.variant_id, line.requested_quantity)
         stock.take(line.variant_id, quantity)
         lines.append(replace(line, quantity=quantity))
-    return [("OrderResumed", {
+    return [Decided("OrderResumed", {
         "by": by or editor.role, "lines": [line.to_payload() for line in lines],
         "totals": fees.totals(lines, order.shipping_method_id, order.payment_method_id),
         "stock_delta": stock_delta([], lines)})]

@@ -21,11 +21,12 @@ from typing import Any
 
 from order_service.domain.model import Fees, Line, Order, Payload, Stock, stock_delta
 from order_service.domain.placement import Variant
+from shared_events.decided import Decided
 
 
 @dataclass
 class Propagation:
-    events: list[tuple[str, Payload]] = field(default_factory=list)
+    events: list[Decided] = field(default_factory=list)
     issues: list[Payload] = field(default_factory=list)
 
 
@@ -79,7 +80,7 @@ def propagate(order: Order, changes: Mapping[str, Any], previous: Mapping[str, A
         if field_name == "payment_method_id" and changes.get("payment_kind"):
             payload["payment_kind"] = changes["payment_kind"]
         payload["totals"] = totals()
-        out.events.append(("OrderDetailsChanged", payload))
+        out.events.append(Decided("OrderDetailsChanged", payload))
     for field_name, label in (("bill_address", "billing"), ("ship_address", "shipping")):
         if field_name not in changes:
             continue
@@ -91,7 +92,8 @@ def propagate(order: Order, changes: Mapping[str, Any], previous: Mapping[str, A
                                                             f"order, so the subscription's new {label} address "
                                                             "was not applied."))
             continue
-        out.events.append(("OrderDetailsChanged", {field_name: new, "by": "subscription", "totals": totals()}))
+        out.events.append(Decided("OrderDetailsChanged",
+                                  {field_name: new, "by": "subscription", "totals": totals()}))
     return out
 
 
@@ -126,7 +128,7 @@ def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int]
         lines[lines.index(line)] = changed
         if got < wanted:
             out.issues.append(_shortage(name, variant_id, wanted, got))
-        out.events.append(("OrderLineChanged", {
+        out.events.append(Decided("OrderLineChanged", {
             "line_id": line.line_id, "variant_id": variant_id, "quantity": got, "previous_quantity": line.quantity,
             "requested_quantity": wanted, "by": "subscription", "totals": totals(),
             "stock_delta": stock_delta([line], [changed])}))
@@ -150,8 +152,8 @@ def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int]
         lines.append(line)
         if got < wanted:
             out.issues.append(_shortage(name, variant_id, wanted, got))
-        out.events.append(("OrderLineAdded", {"line": line.to_payload(), "by": "subscription", "totals": totals(),
-                                              "stock_delta": stock_delta([], [line])}))
+        out.events.append(Decided("OrderLineAdded", {"line": line.to_payload(), "by": "subscription",
+                                                     "totals": totals(), "stock_delta": stock_delta([], [line])}))
 
     for variant_id in before:  # removed items
         if variant_id in after:
@@ -162,15 +164,15 @@ def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int]
         rest = [other for other in lines if other is not line]
         if any(other.quantity > 0 for other in rest):
             lines.remove(line)
-            out.events.append(("OrderLineRemoved", {"line_id": line.line_id, "variant_id": variant_id,
-                                                    "by": "subscription", "totals": totals(),
-                                                    "stock_delta": stock_delta([line], [])}))
+            out.events.append(Decided("OrderLineRemoved", {"line_id": line.line_id, "variant_id": variant_id,
+                                                           "by": "subscription", "totals": totals(),
+                                                           "stock_delta": stock_delta([line], [])}))
         elif line.quantity or line.requested_quantity:
             # the last line with anything on it is never removed (that would be a cancel): it goes to 0
             emptied = replace(line, quantity=0, requested_quantity=0, edited_by="subscription")
             stock.take(variant_id, -line.quantity)
             lines[lines.index(line)] = emptied
-            out.events.append(("OrderLineChanged", {
+            out.events.append(Decided("OrderLineChanged", {
                 "line_id": line.line_id, "variant_id": variant_id, "quantity": 0, "previous_quantity": line.quantity,
                 "requested_quantity": 0, "by": "subscription", "totals": totals(),
                 "stock_delta": stock_delta([line], [emptied])}))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import psycopg
 
@@ -20,6 +19,7 @@ from order_service.service_layer.recording import record
 from servicekit.auth import Principal
 from servicekit.web.http import etag
 from servicekit.web.problems import NotFound, PreconditionFailed
+from shared_events import Decided
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def load(conn: psycopg.Connection, shop_id: str, order_id: str, req: Request) ->
     return order, editing.Editor(role, customers_may_change)
 
 
-def _record(conn: psycopg.Connection, order: Order, decision: list[tuple[str, dict[str, Any]]], req: Request) -> None:
+def _record(conn: psycopg.Connection, order: Order, decision: list[Decided], req: Request) -> None:
     if decision:
         record(conn, order, decision, occurred_at=req.now, actor=req.principal.actor(), reason=req.reason,
                correlation_id=req.correlation_id)

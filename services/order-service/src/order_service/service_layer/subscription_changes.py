@@ -22,7 +22,7 @@ from order_service.domain import editing, errors, propagation
 from order_service.domain.model import Order
 from order_service.service_layer.placement import Placing, place_dues
 from order_service.service_layer.recording import record
-from shared_events import Envelope
+from shared_events import Decided, Envelope
 
 
 def _variants(*item_lists: object) -> set[str]:
@@ -45,7 +45,7 @@ def on_subscription_updated(conn: psycopg.Connection, env: Envelope, _cfg: React
             result = propagation.propagate(order, p["changes"], p["previous"], catalog, stock, fees)
         decision = list(result.events)
         if result.issues:
-            decision.append(("OrderUpdateIssuesRecorded", {"subscription_event_id": env.event_id,
+            decision.append(Decided("OrderUpdateIssuesRecorded", {"subscription_event_id": env.event_id,
                                                            "issues": result.issues}))
         if decision:
             record(conn, order, decision, occurred_at=env.occurred_at, actor=p.get("actor"), reason=p.get("reason"),

@@ -3,11 +3,11 @@
 At a cycle's open, ONE transaction stores an OrderDue (reason cycle_opened) per due subscription (or, when
 the open is processed after the cycle closed and the shop places nothing late, an OrderDueMissed), then
 OrderCycleOpened{due_count, missed_count}; at its close OrderCycleClosed; in between, when the shop asks for a
-cut-off reminder, OrderCycleClosingSoon that many hours before the close. The transaction also writes the boundary's row
-(the same projector a replay of scheduler.events uses) and an operations row. Exactly once comes from two
-unique keys written in that transaction: the outbox's (topic, aggregate_id, aggregate_version) and
-cycle_boundaries' (order_cycle_id, kind). A crash before the commit leaves nothing; after it, the boundary
-is no longer pending.
+cut-off reminder, OrderCycleClosingSoon that many hours before the close. The transaction also writes the
+boundary's row (``shared_events.recording.record_new``: the same projector a replay of scheduler.events uses)
+and an operations row. Exactly once comes from two unique keys written in that transaction: the outbox's
+(topic, aggregate_id, aggregate_version) and cycle_boundaries' (order_cycle_id, kind). A crash before the commit
+leaves nothing; after it, the boundary is no longer pending.
 
 Claims and replicas: boundaries are claimed per shop with a transaction-scoped PostgreSQL advisory lock
 (``repository.try_lock_shop``), so replicas work on different shops at once, a shop's boundaries are
@@ -33,7 +33,7 @@ from scheduler_service.domain.model import CLOSE, OPEN, OPEN_PROCESSED_AFTER_CLO
 from scheduler_service.domain.planning import plan_open
 from scheduler_service.domain.rules import lateness_seconds
 from servicekit.config import env_int
-from shared_events import Envelope, decode, outbox
+from shared_events import Envelope, decode, outbox, recording
 from shared_events.contracts.scheduler import closing_soon_id
 
 log = logging.getLogger("scheduler_service.boundaries")
@@ -141,10 +141,9 @@ def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *
         envelope = events.cycle_closing_soon(cycle, boundary.fire_at, now, hours, correlation_id=correlation_id)
     else:
         envelope = events.cycle_closed(cycle, boundary.fire_at, now, correlation_id=correlation_id)
-    if not outbox.append_new(conn, [envelope]):
+    if not recording.record_new(conn, [envelope], projections.apply):
         raise RuntimeError(f"{envelope.event_type} of {cycle.order_cycle_id} appeared while this replica held "
                            "the shop's claim")
-    projections.apply(conn, envelope)
     lag = clock.lag_seconds(boundary.fire_at)
     repository.record_run(conn, boundary, worker=worker, lag_seconds=lag, not_due=not_due,
                           late_skipped=missed_count, started_at=started_at)

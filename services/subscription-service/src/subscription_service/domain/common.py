@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared_events.decided import Decided
+
+__all__ = ["By", "Decided"]
+
 
 @dataclass(frozen=True)
 class By:
@@ -17,11 +21,3 @@ class By:
 
     def stamp(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {**payload, "actor": dict(self.actor), "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class Decided:
-    """One event a domain function decided on; the service layer puts it in an envelope."""
-
-    event_type: str
-    payload: dict[str, Any]
