@@ -84,3 +84,13 @@ def test_record_new_skips_and_does_not_apply_a_key_already_stored(conn, encodes)
     assert stored == envs[1:]
     assert [e.event_id for e in applied] == [e.event_id for e in envs]
     assert applied == [decode(body) for body in stored_bodies(conn, token_id)]
+
+
+def test_as_built_the_projector_gets_the_envelopes_themselves_still_encoded_once(conn, encodes):
+    token_id = str(uuid.uuid4())
+    envs = envelopes(issued_then_revoked(token_id), token_id, 0, producer="test", shop_id=None, occurred_at=NOW)
+    applied = []
+    recording.record(conn, envs, lambda _c, env: applied.append(env), as_stored=False)
+    assert all(a is e for a, e in zip(applied, envs, strict=True)) and len(applied) == 2
+    assert dict(encodes) == {e.event_id: 1 for e in envs}
+    assert [decode(body).event_id for body in stored_bodies(conn, token_id)] == [e.event_id for e in envs]

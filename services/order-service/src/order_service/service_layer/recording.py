@@ -26,4 +26,4 @@ def record(conn: psycopg.Connection, order: Order, decision: Sequence[Decided], 
                              occurred_at=occurred_at,
                              correlation_id=cause.correlation_id if cause else correlation_id,
                              causation_id=cause.event_id if cause else None)
-    return recording.record(conn, envs, order_projection.apply)
+    return recording.record(conn, envs, order_projection.apply, as_stored=False)
