@@ -73,8 +73,8 @@ def precheck(card: CardOnFile | None) -> str | None:
 def start_attempt(payment: Payment, actor: dict | None = None, reason: str | None = None) -> Decided:
     n = payment.attempts + 1
     return Decided("PaymentAttemptStarted", {**_base(payment, actor, reason), "attempt": n,
-                                      "idempotency_key": idempotency_key(payment.order_id, n),
-                                      "amount": payment.amount})
+                                             "idempotency_key": idempotency_key(payment.order_id, n),
+                                             "amount": payment.amount})
 
 
 def accepts(payment: Payment, attempt: Attempt | None, outcome: oc.Outcome) -> bool:
@@ -101,10 +101,10 @@ def record_outcome(payment: Payment, attempt_no: int, outcome: oc.Outcome, polic
     base = {**_base(payment), "attempt": attempt_no}
     if outcome.kind == oc.SUCCEEDED:
         return [Decided("PaymentSucceeded", {**base, "amount": attempt.amount, "currency": payment.currency,
-                                      "stripe_payment_intent_id": outcome.payment_intent_id,
-                                      "stripe_charge_id": outcome.charge_id,
-                                      "card_brand": card.brand if card else None,
-                                      "card_last4": card.last4 if card else None})]
+                                             "stripe_payment_intent_id": outcome.payment_intent_id,
+                                             "stripe_charge_id": outcome.charge_id,
+                                             "card_brand": card.brand if card else None,
+                                             "card_last4": card.last4 if card else None})]
     if outcome.kind == oc.REQUIRES_ACTION:
         if not outcome.payment_intent_id:  # nothing the customer could authorise
             return record_outcome(payment, attempt_no, oc.failed("authentication_required", None, False), policy,
@@ -117,9 +117,10 @@ def record_outcome(payment: Payment, attempt_no: int, outcome: oc.Outcome, polic
     code = outcome.code or oc.CARD_DECLINED
     intent = outcome.payment_intent_id or attempt.stripe_payment_intent_id
     return [Decided("PaymentFailed", {**base, "code": code, "decline_code": outcome.decline_code,
-                               "message": outcome.message or oc.message_for(code), "retryable": outcome.retryable,
-                               "final": next_at is None, "next_attempt_at": next_at,
-                               "stripe_payment_intent_id": intent})]
+                                      "message": outcome.message or oc.message_for(code),
+                                      "retryable": outcome.retryable, "final": next_at is None,
+                                      "next_attempt_at": next_at,
+                                      "stripe_payment_intent_id": intent})]
 
 
 def refuse_before_call(payment: Payment, attempt_no: int, code: str, now: datetime) -> list[Decided]:
@@ -186,8 +187,8 @@ def refunded(payment: Payment, refund_id: str, amount: int, stripe_refund_id: st
     if total > payment.collected_amount:  # the invariant, whatever the caller checked
         raise RefundRefused(f"At most {payment.refundable} can still be refunded.", payment.refundable)
     return Decided("PaymentRefunded", {**_base(payment, actor, reason), "refund_id": refund_id, "amount": amount,
-                                "total_refunded": total, "currency": payment.currency,
-                                "stripe_refund_id": stripe_refund_id})
+                                       "total_refunded": total, "currency": payment.currency,
+                                       "stripe_refund_id": stripe_refund_id})
 
 
 STATUSES = (PENDING, PROCESSING, REQUIRES_ACTION, FAILED, SUCCEEDED, PAID, REFUNDED)

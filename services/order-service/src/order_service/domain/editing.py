@@ -189,7 +189,7 @@ def cancel(order: Order, editor: Editor, now: datetime, *, cause: str | None = N
     if order.status == "empty":
         raise errors.OrderNotEditable(f"Nothing was available for order {order.number}: there is nothing to cancel.")
     return [Decided("OrderCancelled", {"by": by or editor.role, "cause": cause or editor.role,
-                                "stock_delta": stock_delta(order.lines, [])})]
+                                       "stock_delta": stock_delta(order.lines, [])})]
 
 
 def resume(order: Order, editor: Editor, stock: Stock, fees: Fees, now: datetime, *, by: str | None = None
