@@ -110,4 +110,4 @@ def store(conn: psycopg.Connection, aggregate: Payment | None, payment_id: str, 
     if deterministic_ids and causation_id:  # a reaction to an event: the same ids on any re-run
         envelopes = [replace(env, event_id=str(uuid.uuid5(PAYMENT_NAMESPACE, f"{causation_id}:{i}")))
                      for i, env in enumerate(envelopes, start=1)]
-    return recording.record(conn, envelopes, apply_billing, as_stored=False)  # one PaymentRequested at a time
+    return recording.record(conn, envelopes, apply_billing, as_stored=False)  # as built: no decode per payment opened
