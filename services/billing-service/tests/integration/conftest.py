@@ -176,8 +176,9 @@ class BillingStack:
         return out
 
     def order(self, shop_id: str, customer_id: str, amount: int = 3640, *, kind: str = "stripe",
-              cycle_id: str | None = None) -> dict[str, Any]:
-        """An order placed, confirmed at close and whose payment is requested (as order-service emits them)."""
+              cycle_id: str | None = None, at: datetime | None = None) -> dict[str, Any]:
+        """An order placed, confirmed at close and whose payment is requested (as order-service emits them), at
+        ``at`` (default T0)."""
         order_id = str(uuid.uuid4())
         ids = {"order_id": order_id, "shop_id": shop_id, "customer_id": customer_id,
                "subscription_id": str(uuid.uuid4()), "order_cycle_id": cycle_id or str(uuid.uuid4())}
@@ -191,7 +192,7 @@ class BillingStack:
             ("PaymentRequested", {**EXAMPLES["PaymentRequested"], **ids, "number": number, "amount": amount,
                                   "payment_kind": kind, "actor": SYSTEM}),
         ]
-        envs = [Envelope(t, order_id, v, p, "order-service", shop_id=shop_id, occurred_at=T0)
+        envs = [Envelope(t, order_id, v, p, "order-service", shop_id=shop_id, occurred_at=at or T0)
                 for v, (t, p) in enumerate(events, 1)]
         self.publish(*envs)
         return {**ids, "number": number, "amount": amount, "envelopes": envs}

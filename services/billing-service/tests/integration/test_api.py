@@ -1,6 +1,8 @@
 """The REST API: payments of a shop (filters, pagination), of an order, attempts with their Stripe references;
 who sees what; problem details; OpenAPI."""
 
+from datetime import timedelta
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -19,7 +21,8 @@ def shop_with_payments(billing):
     orders = {
         "alice14": billing.order(shop, alice["customer_id"], 1000, cycle_id=week_14),
         "bob14": billing.order(shop, bob["customer_id"], 2000, cycle_id=week_14),
-        "alice15": billing.order(shop, alice["customer_id"], 3000, cycle_id=week_15),
+        "alice15": billing.order(shop, alice["customer_id"], 3000, cycle_id=week_15,
+                                  at=billing.T0 + timedelta(days=7)),  # a week later: newest
     }
     payments = {
         "alice14": billing.wait_payment(orders["alice14"]["order_id"], "succeeded"),

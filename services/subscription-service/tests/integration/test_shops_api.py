@@ -158,3 +158,16 @@ def test_the_cut_off_reminder_is_off_by_default_and_a_manager_sets_and_clears_it
     assert kit.ok(shop.manager.get(path))["order_reminder_hours_before_close"] == 24
     assert kit.ok(shop.manager.patch(path, {"order_reminder_hours_before_close": None}))[
         "order_reminder_hours_before_close"] is None
+
+
+@pytest.mark.parametrize("account", ["acct 1", "\U0005b457", "cus_123", "acct_", "acct_1\n"])
+def test_a_stripe_account_id_that_is_not_one_is_a_422_naming_it_and_changes_nothing(shop, kit, account):
+    # it travels to Stripe as a request header (Stripe-Account): anything else fails there, far from its cause
+    path = f"/shops/{shop.id}"
+    before = kit.ok(shop.manager.get(path))
+    resp = shop.manager.patch(path, {"stripe_account_id": account})
+    assert resp.status_code == 422, resp.get_json()
+    assert "stripe_account_id" in resp.get_json()["errors"]
+    assert kit.ok(shop.manager.get(path)) == before
+    assert kit.ok(shop.manager.patch(path, {"stripe_account_id": "acct_1ShopConnected"}))[
+        "stripe_account_id"] == "acct_1ShopConnected"

@@ -92,7 +92,9 @@ class ShopSettingsIn(StrictSchema):
     late_placement = ma.fields.String(validate=V.OneOf(["while_open", "always"]),
                                       metadata={"description": LATE_PLACEMENT})
     payment_retry = ma.fields.Nested(RetryPolicy, metadata={"description": RETRY_DESCRIPTION})
-    stripe_account_id = Text(allow_none=True, validate=V.Length(min=1, max=255))
+    stripe_account_id = Text(allow_none=True, validate=[V.Length(min=1, max=255), V.Regexp(
+        r"acct_[A-Za-z0-9]+\Z", error="Not a Stripe account id (acct_ then letters and digits).")],
+        metadata={"description": "the shop's connected Stripe account (acct_...): charges are made on it"})
     order_reminder_hours_before_close = ma.fields.Integer(
         strict=True, allow_none=True, validate=V.Range(min=1, max=REMINDER_MAX_HOURS),
         metadata={"description": REMINDER})
