@@ -13,6 +13,7 @@ otherwise, and shows any refusal next to the field or button it concerns, in the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -123,18 +124,30 @@ def _refused(err: ApiError) -> bool:
 @customer_of_shop
 def change_quantity(person: people.Person, shop_id: str, order_id: str, line_id: str):  # type: ignore[no-untyped-def]
     form = QuantityForm(prefix=f"line-{line_id}")
+
+    def refused(err: ApiError) -> None:
+        form.quantity.errors = [*form.quantity.errors, *_messages(err, "quantity")]
+
+    return _submit(person, shop_id, order_id, form, f"quantity:{line_id}", _("The quantity is changed."), refused,
+                   lambda: _send(person, "PATCH", f"{_path(shop_id, order_id)}/lines/{line_id}", form.version.data,
+                                 {"quantity": form.quantity.data}))
+
+
+def _submit(person: people.Person, shop_id: str, order_id: str, form: Any, key: str, done: str,
+            refused: Callable[[ApiError], None], send: Callable[[], Any]) -> Any:
+    """A form of the order page posted: ``send`` it to the API; done, back to the order saying ``done``; refused
+    (closed, not allowed, a stale version...), the page again with the refusal where ``refused`` puts it."""
     if form.validate_on_submit():
         try:
-            _send(person, "PATCH", f"{_path(shop_id, order_id)}/lines/{line_id}", form.version.data,
-                  {"quantity": form.quantity.data})
+            send()
         except ApiError as err:
             if not _refused(err):
                 raise
-            form.quantity.errors = [*form.quantity.errors, *_messages(err, "quantity")]
+            refused(err)
         else:
-            flash(_("The quantity is changed."))
+            flash(done)
             return redirect(url_for("orders.order", shop_id=shop_id, order_id=order_id), 303)
-    return _page(person, shop_id, order_id, forms={f"quantity:{line_id}": form}, status=422)
+    return _page(person, shop_id, order_id, forms={key: form}, status=422)
 
 
 def _messages(err: ApiError, field: str) -> list[str]:
@@ -151,32 +164,16 @@ def _messages(err: ApiError, field: str) -> list[str]:
 @customer_of_shop
 def remove_line(person: people.Person, shop_id: str, order_id: str, line_id: str):  # type: ignore[no-untyped-def]
     form = OrderActionForm(prefix=f"remove-{line_id}")
-    if form.validate_on_submit():
-        try:
-            _send(person, "DELETE", f"{_path(shop_id, order_id)}/lines/{line_id}", form.version.data)
-        except ApiError as err:
-            if not _refused(err):
-                raise
-            form.form_errors.extend(_messages(err, "line_id"))
-        else:
-            flash(_("The product is removed from your order."))
-            return redirect(url_for("orders.order", shop_id=shop_id, order_id=order_id), 303)
-    return _page(person, shop_id, order_id, forms={f"remove:{line_id}": form}, status=422)
+    return _submit(person, shop_id, order_id, form, f"remove:{line_id}", _("The product is removed from your order."),
+                   lambda err: form.form_errors.extend(_messages(err, "line_id")),
+                   lambda: _send(person, "DELETE", f"{_path(shop_id, order_id)}/lines/{line_id}", form.version.data))
 
 
 def _order_action(person: people.Person, shop_id: str, order_id: str, action: str, done: str) -> Any:
     form = OrderActionForm(prefix="order")
-    if form.validate_on_submit():
-        try:
-            _send(person, "POST", f"{_path(shop_id, order_id)}/{action}", form.version.data)
-        except ApiError as err:
-            if not _refused(err):
-                raise
-            form.form_errors.extend(_messages(err, action))
-        else:
-            flash(done)
-            return redirect(url_for("orders.order", shop_id=shop_id, order_id=order_id), 303)
-    return _page(person, shop_id, order_id, forms={"order": form}, status=422)
+    return _submit(person, shop_id, order_id, form, "order", done,
+                   lambda err: form.form_errors.extend(_messages(err, action)),
+                   lambda: _send(person, "POST", f"{_path(shop_id, order_id)}/{action}", form.version.data))
 
 
 @bp.post("/shops/<uuid:shop_id>/orders/<uuid:order_id>/cancel")
