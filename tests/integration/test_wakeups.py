@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 CHANNELS = {  # table -> the channel its trigger wakes, per service
     "subscription": (SUBSCRIPTION, {"event_store": "event_store"}),
     "scheduler": (SCHEDULER, {"event_store": "event_store", "order_cycles": "scheduler_wakeup",
-                              "cycle_boundaries": "scheduler_wakeup"}),
+                              "cycle_boundaries": "scheduler_wakeup", "shops": "scheduler_wakeup"}),
     "order": (ORDER, {"event_store": "event_store", "notifications": "notifications"}),
     "billing": (BILLING, {"event_store": "event_store", "payment_attempts": "billing_attempts"}),
 }
