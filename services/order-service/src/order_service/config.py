@@ -44,6 +44,7 @@ class MailSettings:
     order_service_url: str
     max_attempts: int
     public_web_url: str = "http://127.0.0.1:8080"
+    lease_s: float = 120.0  # a claimed email nobody marked sent or failed is claimed again after this
 
     @classmethod
     def from_env(cls) -> MailSettings:
@@ -56,6 +57,7 @@ class MailSettings:
             order_service_url=(env("ORDER_SERVICE_URL", f"http://127.0.0.1:{DEFAULT_PORT}") or "").rstrip("/"),
             max_attempts=env_int("MAIL_MAX_ATTEMPTS", 8),
             public_web_url=(env("PUBLIC_WEB_URL", "http://127.0.0.1:8080") or "").rstrip("/"),
+            lease_s=float(env("MAIL_LEASE_S", "120") or 120),
         )
 
 

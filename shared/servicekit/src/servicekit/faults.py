@@ -1,9 +1,9 @@
-"""Fault injection for the kill tests: the one hook the relay, the consumers, scheduler's ticker and billing's
-charger die by at their fault points (refused in production).
+"""Fault injection for the kill tests: the one hook the relay, the consumers, scheduler's ticker, order-service's
+notifier and billing's charger die by at their fault points (refused in production).
 
 Each process names its fault point (``RELAY_FAULT=crash_before_mark``, ``CONSUMER_FAULT=crash_after_db_commit``,
-``SCHEDULER_FAULT=crash_before_commit``, ``CHARGER_FAULT=crash_after_stripe_call``) and asks ``crash_hook`` for the
-function to call there.
+``SCHEDULER_FAULT=crash_before_commit``, ``CHARGER_FAULT=crash_after_stripe_call``,
+``NOTIFIER_FAULT=crash_after_send``) and asks ``crash_hook`` for the function to call there.
 """
 
 from __future__ import annotations

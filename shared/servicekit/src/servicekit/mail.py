@@ -5,12 +5,16 @@ header policy, one connection that reopens after an error, one set of settings (
 
 from __future__ import annotations
 
+import email.generator
 import email.policy
+import io
+import re
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, getaddresses, parseaddr
 
 from servicekit.config import env, env_int
 
@@ -79,14 +83,37 @@ class Smtp:
     def from_settings(cls, s: SmtpSettings) -> Smtp:
         return cls(s.host, s.port, s.timeout_s)
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: EmailMessage, *, commit: Callable[[], None] | None = None) -> None:
+        """Send one message. ``commit``: called once the whole message is with the server, just before the line
+        that makes the server take it (the final "."), so that the sender's own record of "sent" is the point of
+        no return. If ``commit`` raises, the connection is dropped without that line: the server discards the
+        message. If the server refuses the message after ``commit``, SMTPDataError says so (the caller undoes
+        its record). If the connection is lost after that line, the message is taken as sent: the server had
+        all of it, and sending it again could deliver it twice."""
+        client = self._connect()
+        try:
+            if commit is None:
+                client.send_message(msg)
+            else:
+                _send_with_commit_point(client, msg, commit)
+        except BaseException as exc:
+            if not isinstance(exc, smtplib.SMTPResponseException):  # a refusal leaves the connection usable
+                self._drop()
+            raise
+
+    def _connect(self) -> smtplib.SMTP:
         if self._client is None:
             self._client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        try:
-            self._client.send_message(msg)
-        except (smtplib.SMTPServerDisconnected, OSError):
-            self.close()
-            raise
+        return self._client
+
+    def _drop(self) -> None:
+        """Close the socket without a word: in the middle of DATA, a QUIT would become part of the message."""
+        if self._client is not None:
+            try:
+                self._client.close()
+            except OSError:
+                pass
+            self._client = None
 
     def close(self) -> None:
         if self._client is not None:
@@ -95,3 +122,44 @@ class Smtp:
             except (smtplib.SMTPException, OSError):
                 pass
             self._client = None
+
+
+class LostAfterCommit(Exception):
+    """The connection was lost once the message's last line had left: the server had all of it."""
+
+
+def _send_with_commit_point(client: smtplib.SMTP, msg: EmailMessage, commit: Callable[[], None]) -> None:
+    """smtplib's send_message, with ``commit`` between the message's bytes and its final "." line."""
+    client.ehlo_or_helo_if_needed()
+    sender = parseaddr(str(msg["Sender"] or msg["From"]))[1]
+    recipients = [a for _, a in getaddresses([str(v) for f in ("To", "Cc") for v in msg.get_all(f, [])])]
+    out = io.BytesIO()
+    email.generator.BytesGenerator(out, policy=msg.policy.clone(linesep="\r\n")).flatten(msg, linesep="\r\n")
+    data = re.sub(rb"(?m)^\.", b"..", out.getvalue())  # RFC 5321 4.5.2: a line starting with "." gets another
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    code, reply = client.mail(sender)
+    if code != 250:
+        client.rset()
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused = {}
+    for rcpt in recipients:
+        code, reply = client.rcpt(rcpt)
+        if code not in (250, 251):
+            refused[rcpt] = (code, reply)
+    if len(refused) == len(recipients):
+        client.rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    code, reply = client.docmd("data")
+    if code != 354:
+        client.rset()
+        raise smtplib.SMTPDataError(code, reply)
+    client.send(data)
+    commit()
+    client.send(b".\r\n")
+    try:
+        code, reply = client.getreply()
+    except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        raise LostAfterCommit(str(exc)) from exc
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
