@@ -89,6 +89,9 @@ def test_the_customer_is_told_once_each_when_the_shop_creates_changes_pauses_or_
     shop = f.shop(locale="fr")
     f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
     f.variant(shop, "honey", "Honey", price=900, on_hand=None)
+    # The products' names come from catalog.events, another topic than the subscription's: known first, as in a shop
+    orders.wait_projected("SELECT count(*) = 2 FROM catalog_variants WHERE shop_id = %s", [shop.shop_id],
+                          "the catalog's two products")
     customer, email = f.customer(shop, first_name="Emma", locale="en")
     sub = f.subscription(shop, customer, {"eggs": 2}, by=MANAGER_ACTOR)
     [created] = _of_kind(orders, email, "subscription_created")
