@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from servicekit import logs
 from servicekit.config import env
 from servicekit.web.app import internal
-from web_app import SERVICE_NAME, i18n, people, words
+from web_app import SERVICE_NAME, i18n, manage, people, words
 from web_app.api import ApiError
 from web_app.config import WebSettings
 from web_app.forms import ConfirmForm
@@ -70,6 +70,7 @@ def create_app(settings: WebSettings | None = None) -> Flask:
     app.register_blueprint(payments.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(time_off.bp)
+    manage.register(app)  # the managers' console, with every page module of web_app/manage
 
     @app.get("/healthz")
     @internal
@@ -87,6 +88,8 @@ def create_app(settings: WebSettings | None = None) -> Flask:
     def api_refused(err: ApiError) -> Any:
         if err.status == 401:  # the credential expired or was revoked: sign in again, then come back here
             people.sign_out()
+            if (request.blueprint or "").startswith("manage"):
+                return redirect(url_for("manage.sign_in", next=manage.coming_back_to()))
             shop_id = (request.view_args or {}).get("shop_id")
             if shop_id:
                 return redirect(url_for("auth.ask_for_link", shop_id=shop_id, next=customer.coming_back_to()))

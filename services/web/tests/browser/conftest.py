@@ -105,3 +105,45 @@ def visit(chromium, request) -> Iterator[Visit]:
         yield v
     finally:
         context.close()
+
+
+@dataclass
+class Manager:
+    """A manager signed in in the ``visit`` tab: ``email`` (their address), ``shop_ids`` (the shops they manage),
+    ``token`` (their session's bearer token, to check what the API holds)."""
+
+    email: str
+    shop_ids: tuple[str, ...]
+    token: str
+    page: Any
+
+
+@pytest.fixture
+def manager_session(web_system, visit) -> Any:
+    """``manager_session(*shops)`` signs the ``visit`` tab in as a manager of those shops (devstack ``Shop``s or
+    their ids) and returns the :class:`Manager`; the tab then opens any console page as they would.
+
+    Until managers sign in by an emailed link, the platform admin issues the manager's token through the API (as
+    ``Platform.create_shop`` does) and the test puts it in the browser's session cookie the way the web app itself
+    builds it (``web_app.people.sign_in`` in ``web_app.sessions``' encrypted cookie): no route of the app exists
+    for tests."""
+    import time
+    import uuid
+
+    from web_app.config import LOCAL_SECRET_KEY
+    from web_app.sessions import EncryptedCookie, fernet_for
+
+    def sign_in(*shops: Any) -> Manager:
+        shop_ids = tuple(s if isinstance(s, str) else s.id for s in shops)
+        email = f"manager-{uuid.uuid4().hex[:8]}@example.org"
+        issued = web_system.platform.admin.post("/api/v1/tokens", {"role": "manager", "shop_ids": list(shop_ids),
+                                                                   "label": email})
+        secret = web_system.stack.web_env().get("SECRET_KEY") or LOCAL_SECRET_KEY
+        cookie = EncryptedCookie(fernet_for(secret)).dumps({
+            "_permanent": True, "token": issued["token"], "token_id": issued["id"], "role": "manager",
+            "shop_ids": list(shop_ids), "customer_id": None, "signed_in_at": time.time()})
+        visit.page.context.add_cookies([{"name": "session", "value": cookie, "url": web_system.url,
+                                         "httpOnly": True, "sameSite": "Lax"}])
+        return Manager(email, shop_ids, issued["token"], visit.page)
+
+    return sign_in

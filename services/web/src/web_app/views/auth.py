@@ -85,6 +85,7 @@ def sign_out():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         abort(400)
     shop_id = session.get("shop_ids", [None])[0]
+    manager = session.get("role") == "manager"
     person, token_id = people.current(), session.get("token_id")
     if person is not None and token_id:  # the API session ends too: a copy of the old cookie is worth nothing
         try:
@@ -92,4 +93,6 @@ def sign_out():  # type: ignore[no-untyped-def]
         except ApiError as err:  # already revoked or expired: signed out all the same
             log.info("session not revoked at sign-out", extra={"status": err.status})
     people.sign_out()
+    if manager:
+        return redirect(url_for("manage.sign_in"), 303)
     return redirect(url_for("auth.ask_for_link", shop_id=shop_id) if shop_id else url_for("customer.home"), 303)

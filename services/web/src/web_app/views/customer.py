@@ -60,6 +60,8 @@ def home():  # type: ignore[no-untyped-def]
     person = people.current()
     if person is not None and person.role == "customer" and person.shop_ids:
         return redirect(url_for("customer.subscriptions", shop_id=person.shop_ids[0]))
+    if person is not None and person.role == "manager":
+        return redirect(url_for("manage.shops"))
     return render_template("home.html")
 
 
