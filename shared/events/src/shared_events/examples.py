@@ -181,7 +181,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                         "reason": "damaged eggs"},
     "VariantUpdated": {"variant_id": "veg-box-large", "shop_id": SHOP, "product_name": "Vegetable box",
                        "variant_name": "large", "unit_price": 2500, "currency": "EUR", "on_hand": 40,
-                       "available": True},
+                       "available": True, "supplier": "Ferme des Trois Chênes"},
     "StockAdjusted": {"variant_id": "veg-box-large", "shop_id": SHOP, "delta": 20, "reason": "delivery from farm"},
     "VariantDeleted": {"variant_id": "veg-box-large", "shop_id": SHOP},
 }

@@ -1,7 +1,7 @@
 """What another platform team does to talk to us: publish catalog.events (used by the demo, tests, bench).
 
     pub = CatalogPublisher(bootstrap)
-    pub.variant(shop_id, "eggs-6", "Eggs", unit_price=320, currency="EUR", on_hand=40)
+    pub.variant(shop_id, "eggs-6", "Eggs", unit_price=320, currency="EUR", on_hand=40, supplier="Ferme du Pré")
     pub.adjust_stock(shop_id, "eggs-6", +10)
     pub.flush()
 """
@@ -38,11 +38,12 @@ class CatalogPublisher:
         return env
 
     def variant(self, shop_id: str, variant_id: str, product_name: str, *, unit_price: int, currency: str,
-                on_hand: int | None = None, available: bool = True, variant_name: str | None = None) -> Envelope:
+                on_hand: int | None = None, available: bool = True, variant_name: str | None = None,
+                supplier: str | None = None) -> Envelope:
         return self._send("VariantUpdated", shop_id, variant_id, {
             "variant_id": variant_id, "shop_id": shop_id, "product_name": product_name,
             "variant_name": variant_name, "unit_price": unit_price, "currency": currency, "on_hand": on_hand,
-            "available": available})
+            "available": available, "supplier": supplier})
 
     def adjust_stock(self, shop_id: str, variant_id: str, delta: int, reason: str | None = None) -> Envelope:
         return self._send("StockAdjusted", shop_id, variant_id,

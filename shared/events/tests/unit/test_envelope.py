@@ -151,3 +151,19 @@ def test_an_item_is_priced_at_its_catalog_price_else_at_its_last_estimate():
 
     assert unit_price(1421, 1117) == 1421 and unit_price(0, 1117) == 0
     assert unit_price(None, 1117) == 1117 and unit_price(None, None) is None
+
+
+def test_a_variant_updated_from_before_the_supplier_decodes_unchanged_with_no_supplier():
+    raw = SAMPLES.joinpath("VariantUpdated@1.json").read_bytes()
+    assert "supplier" not in json.loads(raw)["payload"]  # the golden sample was written before the field
+    env = decode(raw)
+    assert env.payload["supplier"] is None
+    assert {k: v for k, v in env.payload.items() if k != "supplier"} == json.loads(raw)["payload"]
+    assert REGISTRY.latest_version("VariantUpdated") == 1  # an optional field: no new version, no upcaster
+
+
+def test_a_variant_updated_carries_its_supplier_and_refuses_an_empty_one():
+    env = decode(encode(_env("VariantUpdated", EXAMPLES["VariantUpdated"])))
+    assert env.payload["supplier"] == "Ferme des Trois Chênes"
+    with pytest.raises(ValueError, match="supplier"):
+        encode(_env("VariantUpdated", dict(EXAMPLES["VariantUpdated"], supplier="")))

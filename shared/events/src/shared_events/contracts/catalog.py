@@ -22,7 +22,9 @@ def variant_key(shop_id: str, variant_id: str) -> str:
 
 @event("VariantUpdated", 1, topic=TOPIC, aggregate="Variant")
 class VariantUpdatedV1(Schema):
-    """The full current state of a variant in a shop: name, unit price, stock."""
+    """The full current state of a variant in a shop: name, unit price, stock, and who produces it.
+    ``supplier``: the producer (farm, maker) the hub orders it from, as the catalog names it, so that a hub can
+    total what it must order from each (null, or absent in older events: the catalog does not say)."""
 
     variant_id = Id(required=True)
     shop_id = Id(required=True)
@@ -32,6 +34,7 @@ class VariantUpdatedV1(Schema):
     currency = Currency(required=True)
     on_hand = fields.Integer(strict=True, load_default=None, allow_none=True)
     available = fields.Boolean(required=True)
+    supplier = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=300))
 
 
 @event("StockAdjusted", 1, topic=TOPIC, aggregate="Variant")
