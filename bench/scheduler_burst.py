@@ -46,6 +46,7 @@ from scheduler_service.config import MIGRATIONS_DIR
 from scheduler_service.domain import events as events_
 from scheduler_service.domain.model import Due, OrderCycle, Subscription
 from scheduler_service.service_layer import test_clock
+from scheduler_service.service_layer.boundaries import stamp
 from servicekit.clock import init_test_clock
 from servicekit.db import ensure_database, migrate_dsn, with_database
 from shared_events import Envelope, encode, new_envelope
@@ -232,8 +233,8 @@ def ready(port: int) -> bool:
 def encode_cost(sample: int = 5_000) -> float:
     """Microseconds to validate and encode one OrderDue (shared_events.encode), for reading the numbers."""
     cycle = OrderCycle("c", "s", START, START + WEEK)
-    dues = [events_.order_due(Due(Subscription(str(i), "s", "c", "sch", START, None, False, False), cycle, START,
-                                  "cycle_opened", False), START) for i in range(sample)]
+    dues = stamp([events_.order_due(Due(Subscription(str(i), "s", "c", "sch", START, None, False, False), cycle,
+                                        START, "cycle_opened", False), START) for i in range(sample)], START)
     started = time.perf_counter()
     for env in dues:
         encode(env)

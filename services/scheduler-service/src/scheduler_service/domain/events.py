@@ -1,23 +1,23 @@
-"""The scheduler.events it produces (contract: shared_events/contracts/scheduler.py), built without I/O.
+"""The scheduler.events it decides on (contract: shared_events/contracts/scheduler.py), without I/O.
 
-Exactly-once keys: an OrderDue (or, for a due processed after its cycle closed in a shop that places nothing
-late, an OrderDueMissed) is aggregate "<subscription_id>:<order_cycle_id>" version 1; a cycle's
-OrderCycleOpened is version 1 and its OrderCycleClosed version 2 of aggregate "<order_cycle_id>"; its
-OrderCycleClosingSoon (the shop's cut-off reminder) version 1 of aggregate "<order_cycle_id>:closing-soon". The outbox's
-unique (topic, aggregate_id, aggregate_version) therefore refuses any second copy, whoever tries.
+Each function returns the ``Decided`` event; ``key`` gives its exactly-once key, from the event alone: an
+OrderDue (or, for a due processed after its cycle closed in a shop that places nothing late, an OrderDueMissed) is
+aggregate "<subscription_id>:<order_cycle_id>" version 1; a cycle's OrderCycleOpened is version 1 and its
+OrderCycleClosed version 2 of aggregate "<order_cycle_id>"; its OrderCycleClosingSoon (the shop's cut-off
+reminder) version 1 of aggregate "<order_cycle_id>:closing-soon"; a pause's PauseEnded version 1 of
+"<subscription_id>:pause:<paused_version>". The outbox's unique (topic, aggregate_id, aggregate_version)
+therefore refuses any second copy, whoever tries. The service layer makes the envelopes
+(``shared_events.decided.keyed_envelopes``).
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from functools import cache
 
-from scheduler_service import SERVICE_NAME
 from scheduler_service.domain.model import WHILE_OPEN, Due, Missed, OrderCycle, PauseEnd, Subscription
 from scheduler_service.domain.rules import lateness_seconds
-from shared_events import REGISTRY, Envelope, new_envelope
 from shared_events.contracts.scheduler import closing_soon_id, occurrence_id, pause_end_id
+from shared_events.decided import Decided
 
 ORDER_DUE_VERSION = 1
 OPENED_VERSION = 1
@@ -26,31 +26,26 @@ CLOSING_SOON_VERSION = 1  # of aggregate "<order_cycle_id>:closing-soon" (closin
 PAUSE_ENDED_VERSION = 1  # of aggregate "<subscription_id>:pause:<paused_version>": one per pause
 
 
-def order_due(due: Due, now: datetime, *, correlation_id: str | None = None,
-              causation_id: str | None = None) -> Envelope:
-    payload = {
+def order_due(due: Due, now: datetime) -> Decided:
+    return Decided("OrderDue", {
         **_occurrence_fields(due.subscription, due.cycle),
         "due_at": due.due_at,
         "reason": due.reason,
         "lateness_seconds": lateness_seconds(now, due.due_at),
         "late": due.late,
-    }
-    return _occurrence_event("OrderDue", due.subscription, due.cycle, payload, now, correlation_id, causation_id)
+    })
 
 
-def order_due_missed(missed: Missed, now: datetime, *, correlation_id: str | None = None,
-                     causation_id: str | None = None) -> Envelope:
-    """The other outcome of a (subscription, cycle) pair: same aggregate and version as its OrderDue."""
-    payload = {
+def order_due_missed(missed: Missed, now: datetime) -> Decided:
+    """The other outcome of a (subscription, cycle) pair: same key as its OrderDue."""
+    return Decided("OrderDueMissed", {
         **_occurrence_fields(missed.subscription, missed.cycle),
         "due_at": missed.due_at,
         "due_reason": missed.due_reason,
         "reason": missed.reason,
         "late_placement": WHILE_OPEN,
         "lateness_seconds": lateness_seconds(now, missed.due_at),
-    }
-    return _occurrence_event("OrderDueMissed", missed.subscription, missed.cycle, payload, now, correlation_id,
-                             causation_id)
+    })
 
 
 def _occurrence_fields(sub: Subscription, cycle: OrderCycle) -> dict:
@@ -66,20 +61,6 @@ def _occurrence_fields(sub: Subscription, cycle: OrderCycle) -> dict:
     }
 
 
-def _occurrence_event(event_type: str, sub: Subscription, cycle: OrderCycle, payload: dict, now: datetime,
-                      correlation_id: str | None, causation_id: str | None) -> Envelope:
-    # built directly (not new_envelope) with the schema version looked up once: an open emits one per subscription
-    return Envelope(event_type=event_type, schema_version=_latest(event_type),
-                    aggregate_id=occurrence_id(sub.subscription_id, cycle.order_cycle_id),
-                    aggregate_version=ORDER_DUE_VERSION, payload=payload, producer=SERVICE_NAME, shop_id=sub.shop_id,
-                    occurred_at=now, correlation_id=correlation_id or str(uuid.uuid4()), causation_id=causation_id)
-
-
-@cache
-def _latest(event_type: str) -> int:
-    return REGISTRY.latest_version(event_type)
-
-
 def _boundary_payload(cycle: OrderCycle, boundary_at: datetime, now: datetime) -> dict:
     return {
         "order_cycle_id": cycle.order_cycle_id,
@@ -92,31 +73,39 @@ def _boundary_payload(cycle: OrderCycle, boundary_at: datetime, now: datetime) -
 
 
 def cycle_opened(cycle: OrderCycle, boundary_at: datetime, now: datetime, due_count: int, *,
-                 missed_count: int = 0, correlation_id: str | None = None) -> Envelope:
-    payload = {**_boundary_payload(cycle, boundary_at, now), "due_count": due_count, "missed_count": missed_count}
-    return new_envelope("OrderCycleOpened", cycle.order_cycle_id, OPENED_VERSION, payload, producer=SERVICE_NAME,
-                        shop_id=cycle.shop_id, occurred_at=now, correlation_id=correlation_id)
+                 missed_count: int = 0) -> Decided:
+    return Decided("OrderCycleOpened", {**_boundary_payload(cycle, boundary_at, now), "due_count": due_count,
+                                        "missed_count": missed_count})
 
 
-def cycle_closed(cycle: OrderCycle, boundary_at: datetime, now: datetime, *,
-                 correlation_id: str | None = None) -> Envelope:
-    return new_envelope("OrderCycleClosed", cycle.order_cycle_id, CLOSED_VERSION,
-                        _boundary_payload(cycle, boundary_at, now), producer=SERVICE_NAME, shop_id=cycle.shop_id,
-                        occurred_at=now, correlation_id=correlation_id)
+def cycle_closed(cycle: OrderCycle, boundary_at: datetime, now: datetime) -> Decided:
+    return Decided("OrderCycleClosed", _boundary_payload(cycle, boundary_at, now))
 
 
-def cycle_closing_soon(cycle: OrderCycle, boundary_at: datetime, now: datetime, hours_before_close: int, *,
-                       correlation_id: str | None = None) -> Envelope:
-    """The shop's cut-off reminder of this cycle: once per cycle (its own aggregate, version 1)."""
-    payload = {**_boundary_payload(cycle, boundary_at, now), "hours_before_close": hours_before_close}
-    return new_envelope("OrderCycleClosingSoon", closing_soon_id(cycle.order_cycle_id), CLOSING_SOON_VERSION,
-                        payload, producer=SERVICE_NAME, shop_id=cycle.shop_id, occurred_at=now,
-                        correlation_id=correlation_id)
+def cycle_closing_soon(cycle: OrderCycle, boundary_at: datetime, now: datetime, hours_before_close: int) -> Decided:
+    """The shop's cut-off reminder of this cycle: once per cycle."""
+    return Decided("OrderCycleClosingSoon", {**_boundary_payload(cycle, boundary_at, now),
+                                             "hours_before_close": hours_before_close})
 
 
-def pause_ended(end: PauseEnd, now: datetime, *, correlation_id: str | None = None) -> Envelope:
-    payload = {"subscription_id": end.subscription_id, "shop_id": end.shop_id, "paused_version": end.paused_version,
-               "resumes_at": end.resumes_at, "lateness_seconds": lateness_seconds(now, end.resumes_at)}
-    return new_envelope("PauseEnded", pause_end_id(end.subscription_id, end.paused_version), PAUSE_ENDED_VERSION,
-                        payload, producer=SERVICE_NAME, shop_id=end.shop_id, occurred_at=now,
-                        correlation_id=correlation_id)
+def pause_ended(end: PauseEnd, now: datetime) -> Decided:
+    return Decided("PauseEnded", {"subscription_id": end.subscription_id, "shop_id": end.shop_id,
+                                  "paused_version": end.paused_version, "resumes_at": end.resumes_at,
+                                  "lateness_seconds": lateness_seconds(now, end.resumes_at)})
+
+
+def key(decided: Decided) -> tuple[str, int]:
+    """The event's exactly-once key: (aggregate_id, aggregate_version)."""
+    p = decided.payload
+    match decided.event_type:
+        case "OrderDue" | "OrderDueMissed":
+            return occurrence_id(p["subscription_id"], p["order_cycle_id"]), ORDER_DUE_VERSION
+        case "OrderCycleOpened":
+            return p["order_cycle_id"], OPENED_VERSION
+        case "OrderCycleClosed":
+            return p["order_cycle_id"], CLOSED_VERSION
+        case "OrderCycleClosingSoon":
+            return closing_soon_id(p["order_cycle_id"]), CLOSING_SOON_VERSION
+        case "PauseEnded":
+            return pause_end_id(p["subscription_id"], p["paused_version"]), PAUSE_ENDED_VERSION
+    raise ValueError(f"scheduler-service decides no {decided.event_type}")

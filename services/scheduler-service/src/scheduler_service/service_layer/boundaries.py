@@ -27,6 +27,7 @@ from typing import Protocol
 
 import psycopg
 
+from scheduler_service import SERVICE_NAME
 from scheduler_service.adapters import metrics, projections, repository
 from scheduler_service.domain import events
 from scheduler_service.domain.model import CLOSE, OPEN, OPEN_PROCESSED_AFTER_CLOSE, REMINDER, Boundary
@@ -35,6 +36,7 @@ from scheduler_service.domain.rules import lateness_seconds
 from servicekit.config import env_int
 from shared_events import Envelope, decode, outbox, recording
 from shared_events.contracts.scheduler import closing_soon_id
+from shared_events.decided import Decided, keyed_envelopes
 
 log = logging.getLogger("scheduler_service.boundaries")
 
@@ -45,6 +47,13 @@ CONTENDED = "contended"  # due boundaries exist but other replicas hold their sh
 RETRY = "retry"  # the claimed shop's boundary was emitted meanwhile: look again
 
 BeforeCommit = Callable[[Boundary], None]
+
+
+def stamp(decided: list[Decided], now: datetime, correlation_id: str | None = None,
+          causation_id: str | None = None) -> list[Envelope]:
+    """The scheduler's decided events as envelopes, each under its own exactly-once key (``events.key``)."""
+    return keyed_envelopes(decided, events.key, producer=SERVICE_NAME, occurred_at=now,
+                           correlation_id=correlation_id, causation_id=causation_id)
 
 
 class Clock(Protocol):
@@ -129,18 +138,18 @@ def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *
                 shops.update(repository.shops(conn, unknown))
             plan = plan_open(cycle, boundary.fire_at, candidates, shops, now)
             due_count += len(outbox.append_new(
-                conn, [events.order_due(d, now, correlation_id=correlation_id) for d in plan.dues]))
+                conn, stamp([events.order_due(d, now) for d in plan.dues], now, correlation_id)))
             missed_count += len(outbox.append_new(
-                conn, [events.order_due_missed(m, now, correlation_id=correlation_id) for m in plan.missed]))
+                conn, stamp([events.order_due_missed(m, now) for m in plan.missed], now, correlation_id)))
             not_due += plan.not_due
-        envelope = events.cycle_opened(cycle, boundary.fire_at, now, due_count, missed_count=missed_count,
-                                       correlation_id=correlation_id)
+        decided = events.cycle_opened(cycle, boundary.fire_at, now, due_count, missed_count=missed_count)
     elif boundary.kind == REMINDER:
         hours = repository.reminder_hours(conn, cycle.shop_id)
         assert hours is not None, "a pending reminder always has its shop's setting"
-        envelope = events.cycle_closing_soon(cycle, boundary.fire_at, now, hours, correlation_id=correlation_id)
+        decided = events.cycle_closing_soon(cycle, boundary.fire_at, now, hours)
     else:
-        envelope = events.cycle_closed(cycle, boundary.fire_at, now, correlation_id=correlation_id)
+        decided = events.cycle_closed(cycle, boundary.fire_at, now)
+    [envelope] = stamp([decided], now, correlation_id)
     if not recording.record_new(conn, [envelope], projections.apply):
         raise RuntimeError(f"{envelope.event_type} of {cycle.order_cycle_id} appeared while this replica held "
                            "the shop's claim")
@@ -191,9 +200,8 @@ def emit_pause_end(conn: psycopg.Connection, now: datetime, *, wait: bool, skip_
         if not mine:
             run.status = "retry"
             return run
-        envelope = events.pause_ended(mine[0], now, correlation_id=str(uuid.uuid4()))
-        outbox.append_new(conn, [envelope])  # a second copy (another replica) is refused by the outbox's key
-        projections.apply(conn, envelope)
+        # a second copy (another replica) is refused by the outbox's key
+        recording.record_new(conn, stamp([events.pause_ended(mine[0], now)], now), projections.apply)
         metrics.PAUSE_ENDS.inc()
         run.status = "emitted"
         return run

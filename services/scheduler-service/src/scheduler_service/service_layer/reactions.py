@@ -18,6 +18,7 @@ from scheduler_service.adapters import metrics, repository
 from scheduler_service.adapters.repository import Scope
 from scheduler_service.domain import events
 from scheduler_service.domain.planning import plan_mid_cycle
+from scheduler_service.service_layer.boundaries import stamp
 from shared_events import Envelope, outbox
 
 
@@ -63,8 +64,9 @@ def react(conn: psycopg.Connection, env: Envelope, now: Callable[[], datetime]) 
     at = now()
     shops = repository.shops(conn, {c.subscription.shop_id for c in candidates})
     plan = plan_mid_cycle(candidates, shops, at, env.occurred_at, trigger.reason)
-    stored = outbox.append_new(conn, [events.order_due(d, at, **env.caused()) for d in plan.dues]
-                               + [events.order_due_missed(m, at, **env.caused()) for m in plan.missed])
+    stored = outbox.append_new(conn, stamp([events.order_due(d, at) for d in plan.dues]
+                                           + [events.order_due_missed(m, at) for m in plan.missed], at,
+                                           **env.caused()))
     for envelope in stored:
         if envelope.event_type == "OrderDue":
             metrics.ORDER_DUE.labels(trigger.reason, str(envelope.payload["late"]).lower()).inc()
