@@ -109,41 +109,52 @@ def visit(chromium, request) -> Iterator[Visit]:
 
 @dataclass
 class Manager:
-    """A manager signed in in the ``visit`` tab: ``email`` (their address), ``shop_ids`` (the shops they manage),
-    ``token`` (their session's bearer token, to check what the API holds)."""
+    """A manager signed in in the ``visit`` tab: ``email`` (the address they sign in with), ``shop_ids`` (the
+    shops they manage), ``page`` (the tab)."""
 
     email: str
     shop_ids: tuple[str, ...]
-    token: str
     page: Any
+
+
+def sign_in_as_manager(web_system, page: Any, email: str, check: Any = None) -> None:
+    """What a manager does: ask for a link on the console's sign-in page, open the link emailed to them (read from
+    the SMTP sink), press the button. ``check(label)``: called on each page on the way (axe-core, screenshot)."""
+    from devstack.testing import emailed_sign_in_token, last_message_id
+
+    page.goto(f"{web_system.url}/manage/sign-in")
+    before = last_message_id(web_system.smtp_api)
+    page.locator("#email").fill(email)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    if check:
+        check("manager sign-in link sent")
+    page.goto(f"{web_system.url}/manage/sign-in/{emailed_sign_in_token(web_system.smtp_api, email.lower(), before)}")
+    if check:
+        check("manager sign-in link opened")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+
+
+@pytest.fixture
+def sign_in_manager(web_system) -> Any:
+    """``sign_in_manager(page, email, check=None)``: :func:`sign_in_as_manager` for test modules."""
+    return lambda page, email, check=None: sign_in_as_manager(web_system, page, email, check)
 
 
 @pytest.fixture
 def manager_session(web_system, visit) -> Any:
-    """``manager_session(*shops)`` signs the ``visit`` tab in as a manager of those shops (devstack ``Shop``s or
-    their ids) and returns the :class:`Manager`; the tab then opens any console page as they would.
-
-    Until managers sign in by an emailed link, the platform admin issues the manager's token through the API (as
-    ``Platform.create_shop`` does) and the test puts it in the browser's session cookie the way the web app itself
-    builds it (``web_app.people.sign_in`` in ``web_app.sessions``' encrypted cookie): no route of the app exists
-    for tests."""
-    import time
+    """``manager_session(*shops)`` makes a new address a manager of those shops (devstack ``Shop``s or their ids,
+    through the API as the platform admin) and signs the ``visit`` tab in with it through the real emailed link;
+    returns the :class:`Manager`, whose tab then shows ``/manage`` (the shop's home for a manager of one shop)."""
     import uuid
-
-    from web_app.config import LOCAL_SECRET_KEY
-    from web_app.sessions import EncryptedCookie, fernet_for
 
     def sign_in(*shops: Any) -> Manager:
         shop_ids = tuple(s if isinstance(s, str) else s.id for s in shops)
         email = f"manager-{uuid.uuid4().hex[:8]}@example.org"
-        issued = web_system.platform.admin.post("/api/v1/tokens", {"role": "manager", "shop_ids": list(shop_ids),
-                                                                   "label": email})
-        secret = web_system.stack.web_env().get("SECRET_KEY") or LOCAL_SECRET_KEY
-        cookie = EncryptedCookie(fernet_for(secret)).dumps({
-            "_permanent": True, "token": issued["token"], "token_id": issued["id"], "role": "manager",
-            "shop_ids": list(shop_ids), "customer_id": None, "signed_in_at": time.time()})
-        visit.page.context.add_cookies([{"name": "session", "value": cookie, "url": web_system.url,
-                                         "httpOnly": True, "sameSite": "Lax"}])
-        return Manager(email, shop_ids, issued["token"], visit.page)
+        for shop_id in shop_ids:
+            web_system.platform.admin.post(f"/api/v1/shops/{shop_id}/managers", {"email": email})
+        sign_in_as_manager(web_system, visit.page, email)
+        return Manager(email, shop_ids, visit.page)
 
     return sign_in

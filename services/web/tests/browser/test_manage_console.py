@@ -1,26 +1,76 @@
-"""The console's foundation in a real browser on a phone-sized screen against the real stack: a visitor is sent to
-the managers' sign-in, a manager of two shops picks one and finds its home and the menu of its pages (in the shop's
-language), a manager of one shop goes straight to it and finds another shop's pages not there, and signing out ends
-the session at the API. Every page passes axe-core and is photographed."""
+"""The console's foundation in a real browser on a phone-sized screen against the real stack: the platform admin
+makes someone a shop's first manager with platformctl, who signs in with the link emailed to them and finds the
+shop's set-up checklist (in the shop's language), done step by step; a manager of two shops picks one and finds the
+menu of its pages; a manager of one shop goes straight to it, finds another shop's pages not there, and signing
+out ends the session at the API. Every page passes axe-core and is photographed."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from datetime import timedelta
 
 import pytest
-
-from devstack.scenario import ApiError
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
-def test_a_visitor_who_is_not_signed_in_is_sent_to_the_managers_sign_in(web_system, visit):
-    shop = web_system.platform.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}")
+def platformctl(web_system, *args: str) -> str:
+    p = web_system.platform
+    out = subprocess.run([sys.executable, "-m", "platformctl.cli", *args], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "SUBSCRIPTION_SERVICE_URL": p.urls["subscription-service"],
+                                           "ADMIN_TOKEN": p.admin_token, "COLUMNS": "200"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def checklist(page) -> dict[str, str]:
+    """Each step of the set-up checklist and the state shown beside it."""
+    return {li.get_attribute("id").removeprefix("check-"): li.locator(".state").inner_text()
+            for li in page.locator(".checklist li").all()}
+
+
+def test_the_first_manager_added_with_platformctl_signs_in_by_email_and_sets_the_shop_up_from_the_checklist(
+        web_system, visit, sign_in_manager):
+    p = web_system.platform
+    shop = p.create_shop(name=f"La Ruche {uuid.uuid4().hex[:4]}", locale="fr", subscriptions_enabled=False)
+    email = f"Alex-{uuid.uuid4().hex[:6]}@example.org"
+    assert email.lower() in platformctl(web_system, "shops", "add-manager", shop.id, email)
+    assert email.lower() in platformctl(web_system, "shops", "managers", shop.id)
+
     page = visit.page
     page.goto(f"{web_system.url}/manage/shops/{shop.id}")
     assert page.url == f"{web_system.url}/manage/sign-in?next=/manage/shops/{shop.id}"
     assert page.locator("h1").inner_text() == "Sign in to manage your shop"
     visit.check("manager sign-in")
+    page.locator("#email").fill("not an address")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.locator("#email-error").is_visible() and page.locator(".error-summary a").count() == 1
+    visit.check("manager sign-in refused")
+    sign_in_manager(page, email, visit.check)
+    assert page.url == f"{web_system.url}/manage/shops/{shop.id}"  # back where they were going
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert checklist(page) == dict.fromkeys(
+        ("subscriptions_enabled", "shipping_method", "payment_method", "customers", "schedule"), "À faire")
+    visit.check("checklist of a new shop in french")
+
+    shop.subs().patch(shop.base, {"subscriptions_enabled": True},
+                      headers={"If-Match": f'"{shop.subs().get(shop.base)["version"]}"'})
+    shop.shipping_method("Home delivery")
+    shop.payment_method("cash")
+    shop.customer("Ann", "Martin")
+    page.reload()
+    assert [name for name, state in checklist(page).items() if state == "À faire"] == ["schedule"]
+    now = p.now()
+    cycle = shop.order_cycle("Week 1", now + timedelta(days=1), now + timedelta(days=3))
+    shop.schedule("Weekly box", [cycle["id"]])
+    page.reload()
+    assert set(checklist(page).values()) == {"Fait"}
+    assert "Votre boutique est prête" in page.locator("main").inner_text()
+    visit.check("checklist of a ready shop")
 
 
 def test_a_manager_of_two_shops_picks_one_and_finds_its_pages_in_the_shops_language(web_system, visit,
@@ -30,7 +80,7 @@ def test_a_manager_of_two_shops_picks_one_and_finds_its_pages_in_the_shops_langu
     abeille = p.create_shop(name=f"Abeille {uuid.uuid4().hex[:4]}", locale="en")
     manager = manager_session(ruche, abeille)
     page = visit.page
-    page.goto(f"{web_system.url}/manage")
+    assert page.url == f"{web_system.url}/manage"
     assert page.locator("h1").inner_text() == "Your shops"
     assert page.locator(".shop-list a").all_inner_texts() == [abeille.data["name"], ruche.data["name"]]
     visit.check("shop picker")
@@ -64,8 +114,9 @@ def test_a_manager_of_one_shop_goes_straight_to_it_finds_another_shop_not_there_
         web_system, visit, manager_session):
     p = web_system.platform
     mine, theirs = (p.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale="en") for _ in range(2))
-    manager = manager_session(mine)
+    manager_session(mine)
     page = visit.page
+    assert page.url == f"{web_system.url}/manage/shops/{mine.id}"
     page.goto(f"{web_system.url}/manage")
     assert page.url == f"{web_system.url}/manage/shops/{mine.id}"
     assert page.get_by_role("link", name="Your shops").count() == 0
@@ -79,7 +130,29 @@ def test_a_manager_of_one_shop_goes_straight_to_it_finds_another_shop_not_there_
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
     assert page.url == f"{web_system.url}/manage/sign-in"
-    with pytest.raises(ApiError, match=" -> 401 "):  # ended at the API too: a copied cookie is worth nothing
-        p.api("subscription-service", manager.token).get(f"/api/v1/shops/{mine.id}")
+    sessions = [t for t in p.admin.get("/api/v1/tokens", params={"shop_id": mine.id, "role": "manager",
+                                                                 "include_revoked": "true"})["items"]
+                if t["obtained_by"] == "email_sign_in_link"]
+    assert len(sessions) == 1 and sessions[0]["revoked_at"]  # ended at the API too: a copied cookie is worthless
     page.goto(f"{web_system.url}/manage/shops/{mine.id}")
     assert page.url.startswith(f"{web_system.url}/manage/sign-in")
+
+
+def test_the_link_make_runs_demo_prints_for_a_shops_manager_opens_the_shops_console(web_system, visit):
+    from devstack.demo import ensure_manager, manager_sign_in_link
+
+    p = web_system.platform
+    shop = p.create_shop(name=f"Demo hub {uuid.uuid4().hex[:4]}", locale="en")
+    email = f"demo-{uuid.uuid4().hex[:6]}@example.org"
+    ensure_manager(p, shop.id, email)
+    ensure_manager(p, shop.id, email)  # a second run adds nobody
+    assert [m["email"] for m in p.admin.get(f"/api/v1/shops/{shop.id}/managers")["items"]] == [email]
+    link = manager_sign_in_link(p, email)
+    assert link.startswith(f"{web_system.url}/manage/sign-in/")
+    page = visit.page
+    page.goto(link)
+    visit.check("the demo's manager link")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert page.url == f"{web_system.url}/manage/shops/{shop.id}"
+    assert page.locator("h1").inner_text() == shop.data["name"]

@@ -25,10 +25,22 @@ def shop(shop_id: str, name: str = "La Ruche", locale: str = "en") -> dict:
             "contact_email": "hub@example.org"}
 
 
+CHECKS = ("subscriptions_enabled", "shipping_method", "payment_method", "customers", "schedule")
+
+
+def readiness(*done: str) -> dict:
+    return {"ready": set(done) == set(CHECKS), "checks": [{"name": n, "done": n in done} for n in CHECKS]}
+
+
+def answer_shop(fake_http, shop_id: str, **kw) -> None:
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, **kw))
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/readiness")] = (200, readiness("shipping_method"))
+
+
 @pytest.fixture
 def manager(client, fake_http, shop_id):
     as_manager(client, shop_id)
-    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id))
+    answer_shop(fake_http, shop_id)
     return client
 
 
@@ -52,7 +64,7 @@ def test_a_manager_of_another_shop_is_told_the_shop_is_not_there(manager, fake_h
 
 
 def test_the_shop_home_is_read_with_the_managers_own_token_in_the_shops_language(manager, fake_http, shop_id):
-    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, "Les Paniers", locale="fr"))
+    answer_shop(fake_http, shop_id, name="Les Paniers", locale="fr")
     page = manager.get(f"/manage/shops/{shop_id}").get_data(as_text=True)
     assert "<h1>Les Paniers</h1>" in page and '<html lang="fr">' in page
     assert fake_http.sent[0]["headers"]["Authorization"] == "Bearer rop_manager"
@@ -83,7 +95,7 @@ def test_a_page_module_is_registered_and_put_in_the_nav_by_defining_bp(make_app,
     assert isinstance(app.blueprints["manage_reports"], Blueprint)
     client = app.test_client()
     as_manager(client, shop_id)
-    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id))
+    answer_shop(fake_http, shop_id)
     assert client.get(f"/manage/shops/{shop_id}/reports").get_data(as_text=True) == f"reports of {shop_id}"
     home = client.get(f"/manage/shops/{shop_id}").get_data(as_text=True)
     assert f'href="/manage/shops/{shop_id}/reports">Reports</a>' in home
@@ -126,3 +138,90 @@ def test_a_manager_who_signs_out_is_sent_to_the_managers_sign_in(manager, fake_h
 def test_the_managers_sign_in_page_speaks_french(client):
     page = client.get("/manage/sign-in", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert 'lang="fr"' in page and "<h1>Connectez-vous pour gérer votre boutique</h1>" in page
+
+
+def test_the_shop_home_lists_each_set_up_step_done_or_to_do_linking_only_to_pages_that_exist(
+        make_app, fake_http, shop_id, monkeypatch, tmp_path):
+    pkg = tmp_path / "pages"
+    pkg.mkdir()
+    (pkg / "customers.py").write_text(
+        "from flask import Blueprint\n"
+        "bp = Blueprint('manage_customers', __name__, url_prefix='/manage/shops/<uuid:shop_id>/customers')\n"
+        "@bp.get('')\ndef index(shop_id):\n    return 'customers'\n")
+    monkeypatch.setattr(manage, "__path__", [*manage.__path__, str(pkg)])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    client = make_app().test_client()
+    as_manager(client, shop_id)
+    answer_shop(fake_http, shop_id)
+    page = client.get(f"/manage/shops/{shop_id}").get_data(as_text=True)
+    items = {name: page.split(f'id="check-{name}"', 1)[1].split("</li>", 1)[0] for name in CHECKS}
+    assert "To do" in items["customers"] and f'href="/manage/shops/{shop_id}/customers">Add your customers</a>' in \
+        items["customers"]
+    assert "Done" in items["shipping_method"] and "To do" not in items["shipping_method"]
+    assert "href" not in items["schedule"] and "Create a schedule with upcoming order cycles" in items["schedule"]
+    assert "Before your customers can subscribe" in page
+    assert fake_http.sent[-1]["path"] == f"/api/v1/shops/{shop_id}/readiness"
+
+
+def test_a_ready_shop_says_so_in_french(manager, fake_http, shop_id):
+    answer_shop(fake_http, shop_id, locale="fr")
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/readiness")] = (200, readiness(*CHECKS))
+    page = manager.get(f"/manage/shops/{shop_id}").get_data(as_text=True)
+    assert "Votre boutique est prête" in page and page.count("Fait") == len(CHECKS) and "À faire" not in page
+
+
+def test_a_manager_asks_for_a_link_and_is_told_the_same_whoever_they_are(client, fake_http, csrf_of, shop_id):
+    fake_http.answers[("POST", "/api/v1/manager-sign-in-links")] = (202, {"status": "on its way"})
+    form = client.get(f"/manage/sign-in?next=/manage/shops/{shop_id}").get_data(as_text=True)
+    resp = client.post("/manage/sign-in", data={"csrf_token": csrf_of(form), "email": "alex@example.org",
+                                                "next": f"/manage/shops/{shop_id}"})
+    assert resp.status_code == 303 and resp.headers["Location"] == "/manage/sign-in/sent?email=alex@example.org"
+    assert fake_http.sent[-1]["json"] == {"email": "alex@example.org"}
+    sent = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "If alex@example.org is the address of a shop's manager" in sent
+
+
+def test_a_mistyped_address_is_shown_by_its_field_and_nothing_is_asked(client, fake_http, csrf_of):
+    form = client.get("/manage/sign-in").get_data(as_text=True)
+    resp = client.post("/manage/sign-in", data={"csrf_token": csrf_of(form), "email": "alex.example.org"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'href="#email"' in page and "like name@example.com" in page
+    assert not fake_http.sent
+
+
+def test_too_many_links_asked_for_says_to_wait(client, fake_http, csrf_of):
+    fake_http.answers[("POST", "/api/v1/manager-sign-in-links")] = (429, {"title": "Too Many Requests"})
+    form = client.get("/manage/sign-in").get_data(as_text=True)
+    page = client.post("/manage/sign-in", data={"csrf_token": csrf_of(form), "email": "alex@example.org"}
+                       ).get_data(as_text=True)
+    assert "Too many sign-in links were asked for" in page
+
+
+def test_the_emailed_link_signs_the_manager_in_on_the_button_only_and_brings_them_back(
+        client, fake_http, csrf_of, shop_id):
+    fake_http.answers[("POST", "/api/v1/manager-sign-in-links")] = (202, {"status": "on its way"})
+    form = client.get(f"/manage/sign-in?next=/manage/shops/{shop_id}").get_data(as_text=True)
+    client.post("/manage/sign-in", data={"csrf_token": csrf_of(form), "email": "alex@example.org",
+                                         "next": f"/manage/shops/{shop_id}"})
+    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {
+        "id": "tok-1", "token": "rop_manager_session", "role": "manager", "shop_ids": [shop_id, OTHER_SHOP],
+        "customer_id": None, "obtained_by": "email_sign_in_link"})
+    landing = client.get("/manage/sign-in/rsl_abc")
+    assert landing.headers["Referrer-Policy"] == "no-referrer"
+    assert not any(s["path"] == "/api/v1/sessions" for s in fake_http.sent)  # a link preview uses up nothing
+    resp = client.post("/manage/sign-in/rsl_abc", data={"csrf_token": csrf_of(landing.get_data(as_text=True))})
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/manage/shops/{shop_id}"
+    assert fake_http.sent[-1]["json"] == {"token": "rsl_abc"}
+    with client.session_transaction() as session:
+        assert session["role"] == "manager" and session["shop_ids"] == [shop_id, OTHER_SHOP]
+        assert session["token"] == "rop_manager_session"
+
+
+def test_a_used_or_expired_link_says_so_and_offers_a_new_one(client, fake_http, csrf_of):
+    fake_http.answers[("POST", "/api/v1/sessions")] = (401, {"title": "Unauthorized", "status": 401})
+    landing = client.get("/manage/sign-in/rsl_old").get_data(as_text=True)
+    resp = client.post("/manage/sign-in/rsl_old", data={"csrf_token": csrf_of(landing)})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 401 and "This link no longer works" in page and 'href="/manage/sign-in"' in page
+    with client.session_transaction() as session:
+        assert "token" not in session

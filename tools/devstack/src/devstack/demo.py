@@ -4,7 +4,9 @@ that works, one declined at charge time, one that needs 3-D Secure, cash) and su
 Loaded through the public APIs (devstack.scenario), so the demo exercises exactly what users do: each customer with
 a card signs in with the link emailed to them (read from the SMTP sink's API), confirms a card setup with the
 publishable key as Stripe.js would (3-D Secure included) and gives their consent through the charges-permission
-route. Loading twice does nothing the second time (the shops are found by name).
+route. Each hub has a manager, known by their email address: every run prints a fresh one-time link that signs
+them in to the hub's console (asked for and read from the mailbox as the manager would). Loading twice loads
+nothing the second time (the shops are found by name).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ HUBS: list[dict[str, Any]] = [
         "rule": {"opens_weekday": "tuesday", "opens_time": "09:00", "closes_weekday": "friday",
                  "closes_time": "17:00", "count": 8, "interval_weeks": 1, "name_prefix": "Semaine"},
         "schedule": "Panier hebdomadaire",
+        "manager": "camille@ruche-lyon.example",
         "customers": [("Camille", "Durand", CARD_OK, {"panier-legumes-grand": 1, "oeufs-6": 2}),
                       ("Louis", "Martin", CARD_DECLINED_AT_CHARGE, {"panier-legumes-grand": 1, "chevre-frais": 4}),
                       ("Inès", "Bernard", CARD_NEEDS_3DS, {"pain-campagne": 2, "chevre-frais": 4}),
@@ -50,6 +53,7 @@ HUBS: list[dict[str, Any]] = [
         "rule": {"opens_weekday": "monday", "opens_time": "08:00", "closes_weekday": "wednesday",
                  "closes_time": "20:00", "count": 6, "interval_weeks": 2, "name_prefix": "Fortnight"},
         "schedule": "Fortnightly box",
+        "manager": "sam@bristolvegbox.example",
         "customers": [("Alice", "Smith", CARD_OK, {"veg-box-medium": 1, "apples-1kg": 2}),
                       ("Ben", "Jones", None, {"veg-box-medium": 1})],
     },
@@ -60,8 +64,29 @@ def _existing(platform: Platform) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in platform.admin.all_pages("/api/v1/shops")}
 
 
+def ensure_manager(platform: Platform, shop_id: str, email: str) -> None:
+    """``email`` manages the shop (added as the platform admin adds a shop's first manager, unless it already is)."""
+    managers = platform.admin.all_pages(f"/api/v1/shops/{shop_id}/managers")
+    if email not in {m["email"] for m in managers}:
+        platform.admin.post(f"/api/v1/shops/{shop_id}/managers", {"email": email})
+
+
+def manager_sign_in_link(platform: Platform, email: str) -> str:
+    """A fresh one-time link that signs the manager in to the console, as they would get it: asked for with their
+    address, read from the mailbox (valid a few minutes, once)."""
+    from devstack.testing import emailed_sign_in_token, last_message_id, sink_messages
+
+    assert platform.smtp_api, "the demo reads the link from the mailbox"
+    before = last_message_id(platform.smtp_api)
+    platform.api("subscription-service").post("/api/v1/manager-sign-in-links", {"email": email})
+    token = emailed_sign_in_token(platform.smtp_api, email, before)
+    sent = [m for m in sink_messages(platform.smtp_api, email) if m["id"] > before]
+    return next(line.strip() for line in sent[-1]["text"].splitlines() if line.strip().endswith(f"/{token}"))
+
+
 def _load_hub(platform: Platform, hub: dict[str, Any], start: date) -> dict[str, Any]:
     shop = platform.create_shop(**hub["settings"])
+    ensure_manager(platform, shop.id, hub["manager"])
     shipping = [shop.shipping_method(name, fee, 0, pickup) for name, fee, pickup in hub["shipping"]]
     card = shop.payment_method("stripe", fee_percent_bp=150)
     cash = shop.payment_method("cash")
@@ -101,14 +126,27 @@ def load(stack: Any, console: Any) -> None:
         name = hub["settings"]["name"]
         if name in existing:
             console.print(f"demo: {name} is already there")
+            ensure_manager(platform, existing[name]["id"], hub["manager"])
             continue
         loaded.append(_load_hub(platform, hub, start))
         console.print(f"demo: loaded {name}")
     if not loaded:
         console.print("demo data already loaded; tokens were printed the first time (or issue new ones with "
                       "`platformctl tokens issue`)")
-        return
-    _print_guide(stack, platform, loaded, console)
+    else:
+        _print_guide(stack, platform, loaded, console)
+    _print_console_links(stack, platform, console)
+
+
+def _print_console_links(stack: Any, platform: Platform, console: Any) -> None:
+    """Every run: a fresh sign-in link to each demo hub's console (the links of the previous run are used or
+    expired)."""
+    console.print("\n[bold]The managers' console[/bold] (each link works once, for a few minutes; afterwards ask "
+                  f"for a new one at {stack.web_url}/manage/sign-in with the manager's address):")
+    for hub in HUBS:
+        email = hub["manager"]
+        console.print(f"  {hub['settings']['name']}, manager {email}:")
+        console.print(f"    {manager_sign_in_link(platform, email)}")
 
 
 def _print_guide(stack: Any, platform: Platform, loaded: list[dict[str, Any]], console: Any) -> None:

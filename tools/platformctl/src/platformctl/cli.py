@@ -22,7 +22,7 @@ from platformctl.targets import SERVICES, all_targets, bootstrap
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics: list, show, replay after a fix.")
 tokens_app = typer.Typer(no_args_is_help=True, help="API tokens: issue, list, revoke.")
-shops_app = typer.Typer(no_args_is_help=True, help="Shops: list, enable or disable subscriptions.")
+shops_app = typer.Typer(no_args_is_help=True, help="Shops: list, enable or disable subscriptions, managers.")
 clock_app = typer.Typer(no_args_is_help=True, help="The test clock (test clock mode only): show, advance.")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(tokens_app, name="tokens")
@@ -193,6 +193,23 @@ def shops_enable(shop_id: str, reason: str | None = typer.Option(None)) -> None:
 def shops_disable(shop_id: str, reason: str | None = typer.Option(None)) -> None:
     """The kill switch: no new orders are placed for this shop."""
     _set_enabled(shop_id, False, reason)
+
+
+@shops_app.command("add-manager")
+def shops_add_manager(shop_id: str, email: str) -> None:
+    """Make EMAIL a manager of the shop (its first one, typically): they sign in to the shop's console with a
+    one-time link sent to that address (the console's sign-in page, /manage/sign-in)."""
+    added = _api("subscription-service", "POST", f"/api/v1/shops/{shop_id}/managers", json={"email": email})
+    console.print(f"{added['email']} manages shop {shop_id} (manager {added['id']})")
+
+
+@shops_app.command("managers")
+def shops_managers(shop_id: str) -> None:
+    """The shop's managers."""
+    table = Table("id", "email", "added")
+    for m in _pages("subscription-service", f"/api/v1/shops/{shop_id}/managers"):
+        table.add_row(m["id"], m["email"], m["added_at"])
+    console.print(table)
 
 
 # -- test clock and report -------------------------------------------------------------------------------------

@@ -259,7 +259,8 @@ def _attempts_started(conn: psycopg.Connection, run: list[Envelope]) -> None:
 
 
 _SHOP_TYPES = {"ShopCreated", "ShopUpdated"}
-_SHOP_OTHER = {"ShippingMethodSaved", "ShippingMethodRemoved", "PaymentMethodSaved", "PaymentMethodRemoved"}
+_SHOP_OTHER = {"ShippingMethodSaved", "ShippingMethodRemoved", "PaymentMethodSaved", "PaymentMethodRemoved",
+               "ShopManagerAdded", "ShopManagerRemoved"}
 _CUSTOMER_TYPES = {"CustomerCreated", "CustomerUpdated", "CustomerCardSet", "CustomerCardRemoved",
                    "CustomerChargesAllowed", "CustomerChargesRevoked", "CustomerDeleted"}
 _ORDER_TYPES = {"OrderPlaced", "OrderLineChanged", "OrderLineAdded", "OrderLineRemoved", "OrderDetailsChanged",

@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 from servicekit.auth import EMAIL_SIGN_IN
 from subscription_service.domain.customers import Card, Customer
 from subscription_service.domain.cycles import OrderCycle
+from subscription_service.domain.managers import Manager
 from subscription_service.domain.occurrences import MissedFact, OrderFact, PaymentFact
 from subscription_service.domain.schedules import Schedule
 from subscription_service.domain.shops import Method, Shop
@@ -124,14 +125,43 @@ def customer_by_email(conn: psycopg.Connection, shop_id: str, email: str) -> Cus
 
 def add_sign_in_link(conn: psycopg.Connection, link: SignInLink, token_hash: str, created_at: datetime,
                      expires_at: datetime) -> None:
-    conn.execute("INSERT INTO sign_in_links (link_id, token_hash, shop_id, customer_id, email, created_at, expires_at)"
-                 " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                 [link.link_id, token_hash, link.shop_id, link.customer_id, link.email, created_at, expires_at])
+    conn.execute("INSERT INTO sign_in_links (link_id, token_hash, shop_id, customer_id, email, created_at, expires_at,"
+                 " role) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                 [link.link_id, token_hash, link.shop_id, link.customer_id, link.email, created_at, expires_at,
+                  link.role])
 
 
-def sign_in_links_since(conn: psycopg.Connection, customer_id: str, since: datetime) -> int:
+def sign_in_links_since(conn: psycopg.Connection, link: SignInLink, since: datetime) -> int:
+    """Links sent lately to the same person: the customer (customers' links), the address (managers')."""
+    if link.role == "manager":
+        return count(conn, "SELECT count(*) AS n FROM sign_in_links WHERE role = 'manager' AND email = %s "
+                           "AND created_at >= %s", [link.email, since])
     return count(conn, "SELECT count(*) AS n FROM sign_in_links WHERE customer_id = %s AND created_at >= %s",
-                 [customer_id, since])
+                 [link.customer_id, since])
+
+
+def managers(conn: psycopg.Connection, shop_id: str) -> list[Manager]:
+    """The shop's managers now (call with the shop locked for update: adding and removing them is serialised)."""
+    return [Manager(str(r["manager_id"]), r["shop_id"], r["email"]) for r in _all(
+        conn, "SELECT manager_id, shop_id, email FROM shop_managers WHERE shop_id = %s AND removed_at IS NULL "
+              "ORDER BY email", [shop_id])]
+
+
+def shops_managed_by(conn: psycopg.Connection, email: str) -> list[str]:
+    """The shops where this address is a manager now, share-locked until the session is recorded (a removal at the
+    same moment waits, then ends the session it sees)."""
+    return [r["shop_id"] for r in _all(
+        conn, "SELECT shop_id FROM shop_managers WHERE email = %s AND removed_at IS NULL ORDER BY shop_id FOR SHARE",
+        [email])]
+
+
+def live_manager_sessions(conn: psycopg.Connection, shop_id: str, email: str) -> list[Token]:
+    """The sessions this address opened with its emailed links that reach the shop and still work."""
+    rows = _all(conn, "SELECT t.* FROM api_tokens t JOIN sign_in_links l ON l.session_token_id = t.token_id "
+                      "WHERE l.role = 'manager' AND l.email = %s AND t.role = 'manager' AND %s = ANY(t.shop_ids) "
+                      "AND t.revoked_at IS NULL ORDER BY t.token_id FOR UPDATE OF t", [email, shop_id])
+    return [Token(str(r["token_id"]), r["role"], tuple(r["shop_ids"]), r["customer_id"], r["version"],
+                  obtained_by=r["obtained_by"]) for r in rows]
 
 
 def use_sign_in_link(conn: psycopg.Connection, token_hash: str, now: datetime,
@@ -140,8 +170,9 @@ def use_sign_in_link(conn: psycopg.Connection, token_hash: str, now: datetime,
     of the same link wait, then find it used: a link opens one session at most."""
     row = _one(conn, "UPDATE sign_in_links SET used_at = %s, session_token_id = %s "
                      "WHERE token_hash = %s AND used_at IS NULL AND expires_at > %s "
-                     "RETURNING link_id::text, shop_id, customer_id, email", [now, session_token_id, token_hash, now])
-    return SignInLink(row["link_id"], row["shop_id"], row["customer_id"], row["email"]) if row else None
+                     "RETURNING link_id::text, shop_id, customer_id, email, role",
+               [now, session_token_id, token_hash, now])
+    return SignInLink(row["link_id"], row["shop_id"], row["customer_id"], row["email"], row["role"]) if row else None
 
 
 def email_taken(conn: psycopg.Connection, shop_id: str, email: str, except_id: str | None = None) -> bool:

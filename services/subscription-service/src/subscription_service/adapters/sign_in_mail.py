@@ -1,5 +1,5 @@
-"""The sign-in email: the one-time link, in the customer's language (fr or en), sent over SMTP
-(servicekit.mail) once the link is committed. A failure is logged, never shown to the caller: the answer to a
+"""The sign-in email: the one-time link, in the customer's language (fr or en; a manager's: their shops'), sent
+over SMTP (servicekit.mail) once the link is committed. A failure is logged, never shown to the caller: the answer to a
 link request says nothing about who is a customer, and the customer can ask again."""
 
 from __future__ import annotations
@@ -24,10 +24,22 @@ WORDS = {
                    "minutes. Si vous ne l'avez pas demandé, ignorez ce message : rien ne se passe sans ce lien.\n",
            "button": "Me connecter"},
 }
+MANAGER_WORDS = {  # {shop}: the shops the address manages
+    "en": {"subject": "Your sign-in link to manage {shop}",
+           "body": "Hello,\n\nHere is your link to sign in to the console of {shop}, where you manage the shop:"
+                   "\n\n{url}\n\nIt works once, for {minutes} minutes. If you did not ask for it, ignore this "
+                   "email: nothing happens without the link.\n",
+           "button": "Sign in"},
+    "fr": {"subject": "Votre lien de connexion pour gérer {shop}",
+           "body": "Bonjour,\n\nVoici votre lien pour vous connecter à l'espace de gestion de {shop} :\n\n{url}"
+                   "\n\nIl fonctionne une seule fois, pendant {minutes} minutes. Si vous ne l'avez pas demandé, "
+                   "ignorez ce message : rien ne se passe sans ce lien.\n",
+           "button": "Me connecter"},
+}
 
 
 def render(mail: SignInMail) -> Email:
-    words = WORDS.get(mail.locale, WORDS["en"])
+    words = (MANAGER_WORDS if mail.role == "manager" else WORDS).get(mail.locale, WORDS["en"])
     text = words["body"].format(shop=mail.shop_name, url=mail.url, minutes=mail.ttl_minutes)
     paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n") if p.strip() and p.strip() != mail.url)
     link = f'<p><a href="{html.escape(mail.url, quote=True)}">{html.escape(words["button"])}</a></p>'

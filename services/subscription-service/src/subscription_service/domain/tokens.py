@@ -67,12 +67,14 @@ def issue_token(p: Principal, req: TokenRequest, token_id: str, token_hash: str,
 
 @dataclass(frozen=True)
 class SignInLink:
-    """A one-time link emailed to a customer's address (its token is kept only as a hash)."""
+    """A one-time link emailed to a customer's address, or to a manager's (``role="manager"``: no shop, no
+    customer); its token is kept only as a hash."""
 
     link_id: str
-    shop_id: str
-    customer_id: str
+    shop_id: str | None
+    customer_id: str | None
     email: str
+    role: str = "customer"
 
 
 def open_session(link: SignInLink, customer: Customer | None, token_id: str, token_hash: str, now: datetime,
@@ -88,6 +90,19 @@ def open_session(link: SignInLink, customer: Customer | None, token_id: str, tok
         "obtained_by": EMAIL_SIGN_IN, "sign_in_link_id": link.link_id}))]
 
 
+def open_manager_session(link: SignInLink, shop_ids: list[str], token_id: str, token_hash: str, now: datetime,
+                         ttl: timedelta) -> list[Decided]:
+    """A manager followed the link emailed to them: a manager session for every shop where the address is a
+    manager now, marked as obtained that way. Refused when it is a manager of none any more."""
+    if not shop_ids:
+        raise Unauthenticated("This sign-in link no longer works: ask for a new one.")
+    by = By(actor={"type": "manager", "id": token_id}, now=now)
+    return [Decided("TokenIssued", by.stamp({
+        "token_id": token_id, "token_hash": token_hash, "role": "manager", "shop_ids": sorted(shop_ids),
+        "customer_id": None, "label": "signed in by email", "expires_at": now + ttl,
+        "obtained_by": EMAIL_SIGN_IN, "sign_in_link_id": link.link_id}))]
+
+
 def may_see_token(p: Principal, t: Token) -> bool:
     if p.is_admin or t.token_id == p.token_id:
         return True
@@ -95,8 +110,9 @@ def may_see_token(p: Principal, t: Token) -> bool:
 
 
 def end_session(t: Token, by: By) -> list[Decided]:
-    """A session proven by an address that is no longer the customer's ends, whoever changed the address (the
-    customer themself ends their other sessions too, which they could not revoke one by one)."""
+    """A session proven by an address that is no longer the customer's (or no longer a manager of a shop the session
+    reaches) ends, whoever changed the address (the customer themself ends their other sessions too, which they
+    could not revoke one by one)."""
     return [] if t.revoked else [Decided("TokenRevoked", by.stamp({"token_id": t.token_id}))]
 
 

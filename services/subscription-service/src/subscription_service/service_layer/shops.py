@@ -1,4 +1,4 @@
-"""Use cases on shops and their shipping and payment methods."""
+"""Use cases on shops: their settings, shipping and payment methods, managers, and readiness."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import Any
 
 import psycopg
 
+from servicekit.auth import EMAIL_SIGN_IN
 from subscription_service.adapters import repository as repo
 from subscription_service.adapters.views import shops as views
-from subscription_service.domain import access, shops
+from subscription_service.domain import access, managers, readiness, shops, tokens
 from subscription_service.domain.errors import NotFound
 from subscription_service.domain.shops import Shop
 from subscription_service.service_layer.caller import Caller
-from subscription_service.service_layer.recorder import record_decided
+from subscription_service.service_layer.recorder import envelopes, record, record_decided
 
 
 def load_shop(conn: psycopg.Connection, caller: Caller, shop_id: str, *, manage: bool = True,
@@ -95,3 +96,47 @@ def list_methods(conn: psycopg.Connection, caller: Caller, shop_id: str, kind: s
                  active: bool | None) -> tuple[list, Any]:
     load_shop(conn, caller, shop_id, manage=False)
     return views.list_methods(conn, shop_id, kind, page, active)
+
+
+def readiness_of(conn: psycopg.Connection, caller: Caller, shop_id: str) -> dict[str, Any]:
+    """The set-up checklist (the shop's managers): what is done and what is left before subscriptions run."""
+    load_shop(conn, caller, shop_id)
+    return readiness.readiness(views.readiness_facts(conn, shop_id, caller.now))
+
+
+def list_managers(conn: psycopg.Connection, caller: Caller, shop_id: str, page: Any) -> tuple[list, Any]:
+    load_shop(conn, caller, shop_id)
+    return views.list_managers(conn, shop_id, page)
+
+
+def get_manager(conn: psycopg.Connection, caller: Caller, shop_id: str, manager_id: str) -> dict[str, Any]:
+    load_shop(conn, caller, shop_id)
+    found = views.manager(conn, shop_id, manager_id)
+    if found is None:
+        raise NotFound("No such manager.")
+    return found
+
+
+def add_manager(conn: psycopg.Connection, caller: Caller, shop_id: str, email: str) -> dict[str, Any]:
+    """The admin or the shop's managers add a manager by their email address."""
+    shop = load_shop(conn, caller, shop_id, lock="update")
+    manager_id = str(uuid.uuid4())
+    decided = managers.add_manager(shop, repo.managers(conn, shop_id), manager_id, email, caller.by)
+    record_decided(conn, caller, shop_id, shop_id, shop.version, decided)
+    return views.manager(conn, shop_id, manager_id)  # type: ignore[return-value]
+
+
+def remove_manager(conn: psycopg.Connection, caller: Caller, shop_id: str, manager_id: str) -> None:
+    """The manager no longer manages the shop: the sessions they opened by email that reach it end (they sign in
+    again for the shops they still manage)."""
+    shop = load_shop(conn, caller, shop_id, lock="update")
+    found = views.manager(conn, shop_id, manager_id)
+    if found is None:
+        raise NotFound("No such manager.")
+    caller.check_version(found["version"])
+    decided = managers.remove_manager(shop, repo.managers(conn, shop_id), manager_id, caller.by)
+    envs = envelopes(caller, shop_id, shop_id, shop.version, decided)
+    for t in repo.live_manager_sessions(conn, shop_id, found["email"]):
+        if t.obtained_by == EMAIL_SIGN_IN:
+            envs += envelopes(caller, t.token_id, None, t.version, tokens.end_session(t, caller.by))
+    record(conn, envs)

@@ -1,6 +1,8 @@
 """Use cases of signing in by email: a customer asks for a one-time link (sent to the address the shop has for
 them), then exchanges the link's token for a customer session of their own (a bearer token published on
-identity.events, marked as obtained through the emailed link)."""
+identity.events, marked as obtained through the emailed link). Managers sign in the same way, with the same links
+(hashed, expiring, used once, as many per address in a link's lifetime): the link names no shop, and the session it
+opens is a manager token for every shop where the address is a manager when the link is used."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ MAX_LINKS_PER_WINDOW = 5  # links sent to one customer within one link lifetime;
 
 @dataclass(frozen=True)
 class SignInMail:
-    """What to send once the link is committed."""
+    """What to send once the link is committed. ``shop_name``: the customer's shop, or the manager's shops."""
 
     link_id: str
     to: str
@@ -36,6 +38,16 @@ class SignInMail:
     shop_name: str
     url: str
     ttl_minutes: int
+    role: str = "customer"
+
+
+def _new_link(conn: psycopg.Connection, link: SignInLink, now: datetime, ttl: timedelta) -> str | None:
+    """Record the link and return its secret, or None when enough links went to the same person lately."""
+    if repo.sign_in_links_since(conn, link, now - ttl) >= MAX_LINKS_PER_WINDOW:
+        return None
+    secret = LINK_PREFIX + secrets.token_urlsafe(32)
+    repo.add_sign_in_link(conn, link, token_hash(secret), now, now + ttl)
+    return secret
 
 
 def request_sign_in_link(conn: psycopg.Connection, now: datetime, shop_id: str, email: str, *, public_web_url: str,
@@ -46,26 +58,52 @@ def request_sign_in_link(conn: psycopg.Connection, now: datetime, shop_id: str, 
     customer = repo.customer_by_email(conn, shop_id, normalise_email(email)) if shop is not None else None
     if shop is None or customer is None:
         return None
-    if repo.sign_in_links_since(conn, customer.customer_id, now - ttl) >= MAX_LINKS_PER_WINDOW:
-        return None
-    secret = LINK_PREFIX + secrets.token_urlsafe(32)
     link = SignInLink(str(uuid.uuid4()), shop_id, customer.customer_id, customer.email)
-    repo.add_sign_in_link(conn, link, token_hash(secret), now, now + ttl)
+    secret = _new_link(conn, link, now, ttl)
+    if secret is None:
+        return None
     locale = consent.language(None, customer.details.get("locale"), shop.settings.get("locale"))
     return SignInMail(link.link_id, customer.email, locale, shop.name, f"{public_web_url}/sign-in/{secret}",
                       int(ttl.total_seconds() // 60))
 
 
+def request_manager_sign_in_link(conn: psycopg.Connection, now: datetime, email: str, *, public_web_url: str,
+                                 ttl: timedelta) -> SignInMail | None:
+    """A link for the manager with this address, or None (a manager of no shop, or enough links sent lately): the
+    caller answers the same either way, so nobody learns who is a manager."""
+    email = normalise_email(email)
+    shops = [s for s in (repo.shop(conn, shop_id) for shop_id in repo.shops_managed_by(conn, email)) if s]
+    if not shops:
+        return None
+    link = SignInLink(str(uuid.uuid4()), None, None, email, "manager")
+    secret = _new_link(conn, link, now, ttl)
+    if secret is None:
+        return None
+    shops.sort(key=lambda s: s.name.casefold())
+    locales = {s.settings.get("locale") for s in shops}
+    locale = consent.language(None, None, locales.pop() if len(locales) == 1 else None)
+    return SignInMail(link.link_id, email, locale, ", ".join(s.name for s in shops),
+                      f"{public_web_url}/manage/sign-in/{secret}", int(ttl.total_seconds() // 60), "manager")
+
+
 def open_session(conn: psycopg.Connection, now: datetime, correlation_id: str | None, secret: str,
                  ttl: timedelta) -> dict[str, Any]:
-    """Use the link (once, before it expires) and issue the customer's session; its secret is shown once."""
+    """Use the link (once, before it expires) and issue the person's session (a customer's, or a manager's for the
+    shops they manage now); its secret is shown once."""
     token_id = str(uuid.uuid4())
     link = repo.use_sign_in_link(conn, token_hash(secret), now, token_id)
     if link is None:
         raise Unauthenticated("This sign-in link is unknown, already used or expired: ask for a new one.")
-    customer = repo.customer(conn, link.shop_id, link.customer_id, "share")
     session_secret = new_token()
-    decided = tokens.open_session(link, customer, token_id, token_hash(session_secret), now, ttl)
-    session = Principal("customer", token_id, frozenset([link.shop_id]), link.customer_id, EMAIL_SIGN_IN)
-    record_decided(conn, Caller(session, now, correlation_id=correlation_id), token_id, link.shop_id, 0, decided)
+    if link.role == "manager":
+        shop_ids = repo.shops_managed_by(conn, link.email)
+        decided = tokens.open_manager_session(link, shop_ids, token_id, token_hash(session_secret), now, ttl)
+        session = Principal("manager", token_id, frozenset(shop_ids), None, EMAIL_SIGN_IN)
+        record_decided(conn, Caller(session, now, correlation_id=correlation_id), token_id, None, 0, decided)
+    else:
+        assert link.shop_id is not None and link.customer_id is not None  # a customer's link names both
+        customer = repo.customer(conn, link.shop_id, link.customer_id, "share")
+        decided = tokens.open_session(link, customer, token_id, token_hash(session_secret), now, ttl)
+        session = Principal("customer", token_id, frozenset([link.shop_id]), link.customer_id, EMAIL_SIGN_IN)
+        record_decided(conn, Caller(session, now, correlation_id=correlation_id), token_id, link.shop_id, 0, decided)
     return {**views.token(conn, token_id), "token": session_secret}  # type: ignore[dict-item]

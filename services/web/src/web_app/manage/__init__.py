@@ -1,6 +1,8 @@
 """The managers' console under ``/manage``: the foundation every console page builds on.
 
-- ``bp`` (blueprint ``manage``): the manager's sign-in, the shop picker at ``/manage`` (a manager of one shop goes
+- ``bp`` (blueprint ``manage``): the manager's sign-in (a one-time link emailed to the address the shop knows them
+  by, ``/manage/sign-in``; the link opens ``/manage/sign-in/<token>``: a session for every shop they manage), the
+  shop picker at ``/manage`` (a manager of one shop goes
   straight to it) and the shop's home at ``/manage/shops/<shop_id>``.
 - :func:`register` registers ``bp`` and AUTO-REGISTERS every module ``web_app/manage/<page>.py`` that defines a
   Blueprint ``bp`` (``Blueprint("manage_<page>", __name__, url_prefix="/manage/shops/<uuid:shop_id>/<page>")``),
@@ -21,10 +23,26 @@ import pkgutil
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    after_this_request,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web_app import people
+from web_app.api import ApiError
+from web_app.forms import ConfirmForm, SignInForm, show_problem
 from web_app.i18n import use_reader
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -54,6 +72,11 @@ def register(app: Flask) -> None:
     def console() -> dict[str, Any]:
         """``shop`` for every template of a shop's page (a view's own ``shop=`` wins), and the nav."""
         return {"shop": g.shop, "console_nav": nav(g.shop["id"])} if "shop" in g else {}
+
+
+def no_referrer(resp: Response) -> Response:
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the one-time token is in this page's address
+    return resp
 
 
 def endpoint_exists(endpoint: str) -> bool:
@@ -129,15 +152,83 @@ def shops():  # type: ignore[no-untyped-def]
     return render_template("manage/shops.html", shops=mine)
 
 
+# The set-up checklist: each check of ``GET /api/v1/shops/<shop>/readiness``, what it asks the manager to do, and
+# the console page where they do it (linked only when that page exists).
+CHECKLIST: dict[str, tuple[Any, str]] = {
+    "subscriptions_enabled": (_l("Turn subscriptions on"), "manage_settings.index"),
+    "shipping_method": (_l("Add a shipping method: delivery or pickup"), "manage_settings.index"),
+    "payment_method": (_l("Add a payment method: cash or card"), "manage_settings.index"),
+    "customers": (_l("Add your customers"), "manage_customers.index"),
+    "schedule": (_l("Create a schedule with upcoming order cycles"), "manage_schedules.index"),
+}
+
+
+def checklist(shop_id: str, readiness: dict[str, Any]) -> list[dict[str, Any]]:
+    lines = []
+    for check in readiness["checks"]:
+        label, endpoint = CHECKLIST.get(check["name"], (check["name"], ""))
+        url = url_for(endpoint, shop_id=shop_id) if endpoint_exists(endpoint) else None
+        lines.append({"name": check["name"], "label": label, "done": check["done"], "url": url})
+    return lines
+
+
 @bp.get("/shops/<uuid:shop_id>")
 @shop_page
 def home(shop_id: str):  # type: ignore[no-untyped-def]
-    return render_template("manage/home.html")
+    """The shop's home: the set-up checklist, each line linking to the page that does it."""
+    readiness = manager_api().get("subscriptions", f"/api/v1/shops/{shop_id}/readiness")
+    return render_template("manage/home.html", ready=readiness["ready"], checklist=checklist(shop_id, readiness))
 
 
-@bp.get("/sign-in")
+# -- signing in: a one-time link emailed to the manager (views/auth.py's way, for the shops the address manages) --
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():  # type: ignore[no-untyped-def]
-    from web_app.forms import SignInForm
-
+    """Ask for a link: ``POST /api/v1/manager-sign-in-links`` answers the same whether or not the address is a
+    manager's, and so does this page. Where the manager was going (``next``) is kept in their session."""
     form = SignInForm(next=people.safe_next(request.args.get("next")))
-    return render_template("manage/sign_in.html", form=form)
+    if form.validate_on_submit():
+        try:
+            people.api(None).post("subscriptions", "/api/v1/manager-sign-in-links", {"email": form.email.data})
+        except ApiError as err:
+            if err.status == 429:
+                form.form_errors.append(_("Too many sign-in links were asked for. Wait a few minutes, then try "
+                                          "again."))
+            elif err.status == 422:
+                show_problem(form, err)
+            else:
+                raise
+        else:
+            session["next"] = people.safe_next(form.next.data)
+            return redirect(url_for("manage.link_sent", email=form.email.data), 303)
+    return render_template("manage/sign_in.html", form=form), 200 if not form.errors else 422
+
+
+@bp.get("/sign-in/sent")
+def link_sent():  # type: ignore[no-untyped-def]
+    return render_template("manage/sign_in_sent.html", email=request.args.get("email", ""))
+
+
+@bp.route("/sign-in/<token>", methods=["GET", "POST"])
+def use_link(token: str):  # type: ignore[no-untyped-def]
+    """The emailed link's page: one button, whose post exchanges the token for the manager's session
+    (``POST /api/v1/sessions``); never on the GET, which mail scanners and link previews open."""
+    if len(token) > 200:
+        abort(404)
+    after_this_request(no_referrer)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            issued = people.api(None).post("subscriptions", "/api/v1/sessions", {"token": token})
+        except ApiError as err:
+            if err.status not in (401, 422):
+                raise
+            return render_template("manage/sign_in_expired.html",
+                                   going=people.safe_next(session.get("next"))), 401
+        going = people.safe_next(session.get("next"))
+        person = people.sign_in(issued)
+        if person.role != "manager":  # a customer's link opened here: their own pages
+            return redirect(url_for("customer.subscriptions", shop_id=person.shop_ids[0]), 303)
+        return redirect(going or url_for("manage.shops"), 303)
+    return render_template("manage/sign_in_confirm.html", form=form)

@@ -17,9 +17,10 @@ class TokenIssuedV1(CommandEvent):
     """A bearer token was issued. role=manager: scoped to shop_ids; role=customer: one customer of one shop.
 
     ``obtained_by``: absent/null for a token issued through the API (by the admin or a manager);
-    ``email_sign_in_link`` for a customer session the customer opened with the one-time link sent to their own
-    email address (``sign_in_link_id`` names that link). Only such a session may save a card or give (or withdraw)
-    the consent to charges.
+    ``email_sign_in_link`` for a session a person opened with the one-time link sent to their own email address
+    (``sign_in_link_id`` names that link): a customer's session, or a manager's (role=manager, shop_ids: the shops
+    where that address was a manager when the link was used). Only a customer's such session may save a card or
+    give (or withdraw) the consent to charges.
     """
 
     token_id = Id(required=True)

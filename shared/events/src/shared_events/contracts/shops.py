@@ -1,4 +1,4 @@
-"""shops.events: shops and their shipping and payment methods (producer: subscription-service)."""
+"""shops.events: shops, their shipping and payment methods and their managers (producer: subscription-service)."""
 
 from typing import Any
 
@@ -113,3 +113,24 @@ class PaymentMethodRemovedV1(CommandEvent):
 
     shop_id = Id(required=True)
     method_id = Id(required=True)
+
+
+@event("ShopManagerAdded", 1, topic=TOPIC, aggregate="Shop")
+class ShopManagerAddedV1(CommandEvent):
+    """A person became a manager of the shop (by the platform admin or another of its managers). ``email``
+    (trimmed, lower case) is how they sign in: a one-time link sent to it opens a manager session for every shop
+    they manage."""
+
+    shop_id = Id(required=True)
+    manager_id = Id(required=True)
+    email = fields.Email(required=True)
+
+
+@event("ShopManagerRemoved", 1, topic=TOPIC, aggregate="Shop")
+class ShopManagerRemovedV1(CommandEvent):
+    """A manager no longer manages the shop; the sessions they opened by email that reach the shop end
+    (TokenRevoked on identity.events)."""
+
+    shop_id = Id(required=True)
+    manager_id = Id(required=True)
+    email = fields.Email(required=True)

@@ -15,7 +15,7 @@ OWN_TOPICS = ["identity.events", "shops.events", "customers.events", "schedules.
 CONSUMED_TOPICS = ["identity.events", "catalog.events", "orders.events", "billing.events", "scheduler.events"]
 ALL_TOPICS = list(dict.fromkeys(OWN_TOPICS + CONSUMED_TOPICS))
 
-PROJECTION_TABLES = ["api_tokens", "shops", "shop_methods", "customers", "order_cycles", "schedules",
+PROJECTION_TABLES = ["api_tokens", "shops", "shop_methods", "shop_managers", "customers", "order_cycles", "schedules",
                      "subscriptions", "occurrence_skips", "variants", "order_dues", "missed_dues",
                      "occurrence_orders", "order_payments"]
 

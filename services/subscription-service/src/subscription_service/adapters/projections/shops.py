@@ -1,4 +1,4 @@
-"""shops.events -> shops, shop_methods."""
+"""shops.events -> shops, shop_methods, shop_managers."""
 
 from __future__ import annotations
 
@@ -45,6 +45,20 @@ def method_removed(conn: psycopg.Connection, env: Envelope) -> None:
     _bump(conn, env)
 
 
+def manager_added(conn: psycopg.Connection, env: Envelope) -> None:
+    p = env.payload
+    upsert(conn, "shop_managers", {"manager_id": p["manager_id"]},
+           {"removed_at": None, "updated_at": env.occurred_at, "version": env.aggregate_version},
+           insert_only={"shop_id": p["shop_id"], "email": p["email"], "added_at": env.occurred_at})
+    _bump(conn, env)
+
+
+def manager_removed(conn: psycopg.Connection, env: Envelope) -> None:
+    update(conn, "shop_managers", {"manager_id": env.payload["manager_id"]},
+           {"removed_at": env.occurred_at, "updated_at": env.occurred_at, "version": env.aggregate_version})
+    _bump(conn, env)
+
+
 PROJECTORS = {
     "ShopCreated": shop_created,
     "ShopUpdated": shop_updated,
@@ -52,4 +66,6 @@ PROJECTORS = {
     "PaymentMethodSaved": _method_saved("payment"),
     "ShippingMethodRemoved": method_removed,
     "PaymentMethodRemoved": method_removed,
+    "ShopManagerAdded": manager_added,
+    "ShopManagerRemoved": manager_removed,
 }

@@ -9,9 +9,11 @@ import psycopg
 from servicekit.auth import Principal
 from subscription_service.adapters.queries import PageRequest, Query, Sort, fetch_page, like_pattern, select
 from subscription_service.adapters.views.common import row, rows
+from subscription_service.domain.readiness import ShopFacts
 
 SHOP_SORTS = {"created_at": Sort("created_at", "created_at"), "name": Sort("name", "settings->>'name'", "text")}
 METHOD_SORTS = {"created_at": Sort("created_at", "created_at"), "name": Sort("name", "name", "text")}
+MANAGER_SORTS = {"email": Sort("email", "email", "text"), "added_at": Sort("added_at", "added_at")}
 
 
 def shop_from_row(r: dict[str, Any]) -> dict[str, Any]:
@@ -62,3 +64,41 @@ def list_methods(conn: psycopg.Connection, shop_id: str, kind: str, page: PageRe
 
 def all_methods(conn: psycopg.Connection, shop_id: str) -> list[dict[str, Any]]:
     return [method_from_row(r) for r in rows(conn, "SELECT * FROM shop_methods WHERE shop_id = %s", [shop_id])]
+
+
+def readiness_facts(conn: psycopg.Connection, shop_id: str, now: Any) -> ShopFacts:
+    """The counts the set-up checklist reads, in one statement."""
+    found = row(conn, """
+        SELECT coalesce((s.settings->>'subscriptions_enabled')::boolean, false) AS subscriptions_enabled,
+          (SELECT count(*) FROM shop_methods m WHERE m.shop_id = s.shop_id AND m.method_type = 'shipping'
+             AND m.active AND m.removed_at IS NULL) AS shipping_methods,
+          (SELECT count(*) FROM shop_methods m WHERE m.shop_id = s.shop_id AND m.method_type = 'payment'
+             AND m.active AND m.removed_at IS NULL) AS payment_methods,
+          (SELECT count(*) FROM (SELECT 1 FROM customers c WHERE c.shop_id = s.shop_id AND c.deleted_at IS NULL
+             LIMIT 1) c) AS customers,
+          (SELECT count(*) FROM schedules sc WHERE sc.shop_id = s.shop_id AND sc.deleted_at IS NULL
+             AND EXISTS (SELECT 1 FROM order_cycles oc WHERE oc.order_cycle_id = ANY(sc.order_cycle_ids)
+                         AND oc.shop_id = s.shop_id AND oc.deleted_at IS NULL AND oc.closes_at > %s))
+             AS schedules_with_upcoming_cycles
+        FROM shops s WHERE s.shop_id = %s""", [now, shop_id])
+    assert found is not None  # the caller loaded the shop
+    return ShopFacts(**found)
+
+
+def manager_from_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {"id": str(r["manager_id"]), "shop_id": r["shop_id"], "email": r["email"], "added_at": r["added_at"],
+            "version": r["version"]}
+
+
+def manager(conn: psycopg.Connection, shop_id: str, manager_id: str) -> dict[str, Any] | None:
+    found = row(conn, "SELECT * FROM shop_managers WHERE manager_id::text = %s AND shop_id = %s "
+                      "AND removed_at IS NULL", [manager_id, shop_id])
+    return manager_from_row(found) if found else None
+
+
+def list_managers(conn: psycopg.Connection, shop_id: str, page: PageRequest) -> tuple[list, Any]:
+    sort = MANAGER_SORTS[page.sort]
+    query = Query(select("*", "shop_managers", sort, "manager_id::text"), "manager_id::text")
+    query.filter("shop_id = %s", shop_id).filter("removed_at IS NULL")
+    found, cursor = fetch_page(conn, query, MANAGER_SORTS, page)
+    return [manager_from_row(r) for r in found], cursor

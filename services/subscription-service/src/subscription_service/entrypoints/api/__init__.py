@@ -6,10 +6,18 @@ from flask import Flask
 from flask_smorest import Api
 
 from subscription_service.domain.errors import DomainError
-from subscription_service.entrypoints.api import customers, schedules, shops, sign_in, subscriptions, tokens
+from subscription_service.entrypoints.api import (
+    customers,
+    managers,
+    schedules,
+    shops,
+    sign_in,
+    subscriptions,
+    tokens,
+)
 from subscription_service.entrypoints.api.common import domain_error_response
 
-BLUEPRINTS = [shops.blp, customers.blp, schedules.blp, subscriptions.blp, tokens.blp, sign_in.blp]
+BLUEPRINTS = [shops.blp, managers.blp, customers.blp, schedules.blp, subscriptions.blp, tokens.blp, sign_in.blp]
 
 
 def register(app: Flask, api: Api) -> None:

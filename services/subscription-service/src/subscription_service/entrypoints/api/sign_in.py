@@ -1,5 +1,7 @@
 """/api/v1/sign-in-links and /api/v1/sessions: a customer signs in with a one-time link emailed to them, and gets
-a customer session of their own (the only credential that may save a card or give consent)."""
+a customer session of their own (the only credential that may save a card or give consent).
+/api/v1/manager-sign-in-links: a shop's manager asks for such a link the same way; the same /api/v1/sessions opens
+their manager session, for every shop where their address is a manager."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ V = ma.validate
 class SignInLinkIn(StrictSchema):
     email = ma.fields.Email(required=True, validate=V.Length(max=254))
     shop_id = ma.fields.UUID(required=True)
+
+
+class ManagerSignInLinkIn(StrictSchema):
+    email = ma.fields.Email(required=True, validate=V.Length(max=254))
 
 
 class SignInLinkOut(ma.Schema):
@@ -55,6 +61,30 @@ def request_sign_in_link(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     return resp
 
 
+@blp.route("/manager-sign-in-links", methods=["POST"])
+@public
+@blp.doc(security=[])
+@blp.arguments(ManagerSignInLinkIn)
+@blp.response(202, SignInLinkOut)
+@problems(blp, 422, 429)
+def request_manager_sign_in_link(args: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Email a one-time sign-in link to the manager with this address (in their shops' language when they share
+    one, else English). The answer is 202 whether or not the address manages a shop; the link is
+    `{PUBLIC_WEB_URL}/manage/sign-in/<token>`, works once, and expires (15 minutes by default), like a customer's;
+    POST /api/v1/sessions exchanges it for a manager session."""
+    limit_rate(f"ip:{request.remote_addr}")
+    settings = current_app.extensions["service_settings"]
+    mail = handlers.request_manager_sign_in_link(request_conn(), now(), args["email"],
+                                                 public_web_url=settings.public_web_url,
+                                                 ttl=settings.sign_in_link_ttl)
+    resp = jsonify({"status": "If this address is a shop manager's, a sign-in link is on its way."})
+    resp.status_code = 202
+    if mail is not None:
+        mailer = current_app.extensions["sign_in_mailer"]
+        resp.call_on_close(lambda: mailer.send(mail))
+    return resp
+
+
 @blp.route("/sessions", methods=["POST"])
 @public
 @blp.doc(security=[])
@@ -62,9 +92,10 @@ def request_sign_in_link(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 @blp.response(201, IssuedTokenOut)
 @problems(blp, 401, 422, 429)
 def open_session(args: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Exchange the token of an emailed sign-in link (once, before it expires) for a customer session: a bearer
-    token shown once, valid 30 days by default, accepted by every service, marked `obtained_by:
-    email_sign_in_link`. A link used or expired: 401, nothing issued."""
+    """Exchange the token of an emailed sign-in link (once, before it expires) for a session: a bearer token shown
+    once, valid 30 days by default, accepted by every service, marked `obtained_by: email_sign_in_link`. A
+    customer's link opens a customer session; a manager's, a manager session for every shop where the address is a
+    manager now. A link used or expired: 401, nothing issued."""
     limit_rate(f"ip:{request.remote_addr}")
     settings = current_app.extensions["service_settings"]
     return handlers.open_session(request_conn(), now(), g.get("correlation_id"), args["token"],
