@@ -25,7 +25,7 @@ from subscription_service.service_layer.caller import Caller
 from subscription_service.service_layer.recorder import record_decided
 
 LINK_PREFIX = "rsl_"
-MAX_LINKS_PER_WINDOW = 5  # links sent to one customer within one link lifetime; more are not sent (still a 202)
+MAX_LINKS_PER_WINDOW = 5  # links sent to one person within one link lifetime; more are not sent (still a 202)
 
 
 @dataclass(frozen=True)

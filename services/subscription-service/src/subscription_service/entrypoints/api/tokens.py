@@ -51,7 +51,8 @@ class TokenOut(ma.Schema):
     issued_at = ma.fields.DateTime()
     revoked_at = ma.fields.DateTime(allow_none=True)
     obtained_by = ma.fields.String(allow_none=True, metadata={
-        "description": "null: issued through this API; email_sign_in_link: a customer's own session"})
+        "description": "null: issued through this API; email_sign_in_link: a session a customer or a manager opened "
+                       "with the one-time link emailed to them"})
     version = ma.fields.Integer()
 
 
