@@ -225,3 +225,12 @@ def test_a_used_or_expired_link_says_so_and_offers_a_new_one(client, fake_http, 
     assert resp.status_code == 401 and "This link no longer works" in page and 'href="/manage/sign-in"' in page
     with client.session_transaction() as session:
         assert "token" not in session
+
+
+def test_a_managers_link_opened_on_the_customers_link_page_brings_them_to_their_console(client, fake_http, csrf_of,
+                                                                                          shop_id):
+    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"id": "tok-1", "token": "rop_m", "role": "manager",
+                                                             "shop_ids": [shop_id], "customer_id": None})
+    landing = client.get("/sign-in/rsl_abc").get_data(as_text=True)
+    resp = client.post("/sign-in/rsl_abc", data={"csrf_token": csrf_of(landing)})
+    assert resp.status_code == 303 and resp.headers["Location"] == "/manage"

@@ -75,6 +75,8 @@ def use_link(token: str):  # type: ignore[no-untyped-def]
                                    going=people.safe_next(session.get("next"))), 401
         going = session.get("next")
         person = people.sign_in(issued)
+        if person.role == "manager":  # a manager's link opened here: their console
+            return redirect(url_for("manage.shops"), 303)
         return redirect(going or url_for("customer.subscriptions", shop_id=person.shop_ids[0]), 303)
     return render_template("sign_in_confirm.html", form=form)
 
