@@ -154,9 +154,9 @@ class Feed:
     # -- the platform's catalog ------------------------------------------------------------------------------
 
     def variant(self, shop: Shop, variant_id: str, name: str, *, price: int, on_hand: int | None,
-                available: bool = True) -> None:
+                available: bool = True, variant_name: str | None = None, supplier: str | None = None) -> None:
         self.catalog.variant(shop.shop_id, variant_id, name, unit_price=price, currency="EUR", on_hand=on_hand,
-                             available=available)
+                             available=available, variant_name=variant_name, supplier=supplier)
         self.catalog.flush()
 
     # -- scheduler-service -----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 def test_projections_rebuilt_from_the_topics_equal_the_live_ones(orders):
     f = orders.feed
     shop = f.shop(locale="fr", policy="fair_share")
-    f.variant(shop, "eggs", "Eggs", price=320, on_hand=5)
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=5, supplier="Ferme du Pré")
     f.variant(shop, "milk", "Milk", price=150, on_hand=None)
     f.variant(shop, "jam", "Jam", price=450, on_hand=4)
     f.catalog.adjust_stock(shop.shop_id, "jam", -1, "broken jar")

@@ -221,20 +221,21 @@ def due_missed(conn: psycopg.Connection, env: Envelope) -> None:
 
 
 def variant_updated(conn: psycopg.Connection, env: Envelope) -> None:
+    """The variant's whole state; ``supplier`` is null when the event does not say (older events)."""
     p = env.payload
     conn.execute(
         """
         INSERT INTO catalog_variants (shop_id, variant_id, product_name, variant_name, unit_price, currency,
-                                      on_hand, available, deleted, version)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, false, %s)
+                                      on_hand, available, supplier, deleted, version)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, false, %s)
         ON CONFLICT (shop_id, variant_id) DO UPDATE SET product_name = EXCLUDED.product_name,
             variant_name = EXCLUDED.variant_name, unit_price = EXCLUDED.unit_price, currency = EXCLUDED.currency,
-            on_hand = EXCLUDED.on_hand, available = EXCLUDED.available, deleted = false,
-            version = EXCLUDED.version
+            on_hand = EXCLUDED.on_hand, available = EXCLUDED.available, supplier = EXCLUDED.supplier,
+            deleted = false, version = EXCLUDED.version
         WHERE catalog_variants.version < EXCLUDED.version
         """,
         [p["shop_id"], p["variant_id"], p["product_name"], p.get("variant_name"), p["unit_price"], p["currency"],
-         p.get("on_hand"), p["available"], env.aggregate_version],
+         p.get("on_hand"), p["available"], p.get("supplier"), env.aggregate_version],
     )
 
 

@@ -258,3 +258,28 @@ def confirmation_summary(conn: psycopg.Connection, shop_id: str, order_cycle_id:
     return {"order_cycle_id": order_cycle_id, "name": known["name"], "closes_at": known["closes_at"],
             "closed_at": known["closed_at"], "orders": counts, "issues": issues,
             "runs": _runs(conn, "confirmation", order_cycle_id)}
+
+
+VARIANT_COLUMNS = ("variant_id", "product_name", "variant_name", "unit_price", "currency", "on_hand", "available",
+                   "supplier")
+
+
+def variants(conn: psycopg.Connection, shop_id: str, search: str | None, limit: int, after: list[Any] | None
+             ) -> list[dict[str, Any]]:
+    """The shop's variants as the platform's catalog publishes them (deleted ones aside), by product then variant
+    name; ``on_hand`` is what is left after this service's allocations (null: unlimited). ``search``: words found
+    in the product's, the variant's or the supplier's name (case aside). ``after`` = [product_name,
+    variant_name or '', variant_id] of the last item of the previous page. One more than ``limit`` is returned
+    when there is a next page."""
+    where = [sql.SQL("shop_id = %s AND NOT deleted")]
+    params: list[Any] = [shop_id]
+    for word in (search or "").split():
+        where.append(sql.SQL("concat_ws(' ', product_name, variant_name, supplier) ILIKE %s"))
+        params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    if after:
+        where.append(sql.SQL("(product_name, coalesce(variant_name, ''), variant_id) > (%s, %s, %s)"))
+        params += after
+    query = sql.SQL("SELECT {} FROM catalog_variants WHERE {} "
+                    "ORDER BY product_name, coalesce(variant_name, ''), variant_id LIMIT %s").format(
+        sql.SQL(", ").join(map(sql.Identifier, VARIANT_COLUMNS)), sql.SQL(" AND ").join(where))
+    return all_rows(conn, query, [*params, limit + 1])

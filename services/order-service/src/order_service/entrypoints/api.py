@@ -1,6 +1,7 @@
 """REST routes under /api/v1: orders by shop, cycle, customer and status; one order with its lines,
 history and payment; edits until the cycle closes; cancel/resume; the cycle's placement and
-confirmation summaries. Managers see their shops' orders, customers only their own."""
+confirmation summaries; the shop's catalog (its variants, as catalog.events tell). Managers see their shops'
+orders, customers only their own."""
 
 from __future__ import annotations
 
@@ -186,6 +187,24 @@ def resume(shop_id: str, order_id: str) -> Response:
     they cancelled themselves); lines are re-allocated within stock."""
     handlers.resume_order(request_conn(), commands.ResumeOrder(shop_id, order_id), _request())
     return _order_response(shop_id, order_id)
+
+
+@blp.route("/shops/<shop_id>/variants", methods=["GET"])
+@blp.arguments(s.VariantsArgs, location="query")
+@blp.response(200, s.VariantPage)
+@blp.alt_response(404, response="NOT_FOUND")
+def list_variants(args: dict[str, Any], shop_id: str) -> Response:
+    """The shop's catalog as the platform publishes it (catalog.events), by product and variant name: price,
+    stock left after the orders placed, availability, supplier (managers)."""
+    _manager_only(shop_id, "read the shop's catalog")
+    after = decode_cursor(args.get("cursor"), ("text", "text", "text"))
+    limit = args["limit"]
+    items = views.variants(request_conn(), shop_id, args.get("q"), limit, after)
+    if not items and not views.parent_exists(request_conn(), shop_id, None):
+        raise NotFound("No such shop.")
+    last = items[limit - 1] if len(items) > limit else None
+    cursor = encode_cursor([last["product_name"], last["variant_name"] or "", last["variant_id"]]) if last else None
+    return jsonify(_schema(s.VariantPage).dump({"items": items[:limit], "next_cursor": cursor}))
 
 
 @blp.route("/shops/<shop_id>/order-cycles/<order_cycle_id>/placement-summary", methods=["GET"])

@@ -157,6 +157,33 @@ class OrderPage(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class VariantsArgs(_Request):
+    q = fields.String(validate=validate.Length(min=1, max=100),
+                      metadata={"description": "words to find in the product's, the variant's or the supplier's "
+                                               "name (each of them, case aside)"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=500), metadata={"description": "next_cursor of the "
+                                                                                       "previous page"})
+
+
+class Variant(Schema):
+    variant_id = fields.String(required=True)
+    product_name = fields.String(required=True)
+    variant_name = fields.String(allow_none=True)
+    unit_price = fields.Integer(required=True, metadata={"description": "the shop's price, in minor units"})
+    currency = fields.String(required=True)
+    on_hand = fields.Integer(allow_none=True, metadata={"description": "units left after the orders placed "
+                                                                       "(null: unlimited)"})
+    available = fields.Boolean(required=True)
+    supplier = fields.String(allow_none=True, metadata={"description": "the producer the hub orders it from "
+                                                                       "(null: the catalog does not say)"})
+
+
+class VariantPage(Schema):
+    items = fields.List(fields.Nested(Variant))
+    next_cursor = fields.String(allow_none=True)
+
+
 class HistoryEntry(Schema):
     event_id = fields.String()
     event_type = fields.String()
