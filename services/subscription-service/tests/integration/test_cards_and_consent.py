@@ -346,3 +346,41 @@ def test_the_customer_changes_their_own_email_from_their_session_which_ends_thei
     kit.ok(fresh.delete(path(shop, me, "/charges-permission")))
     [(_, withdrawal)] = [e for e in events_of(app.dsn, me) if e[0] == "CustomerChargesRevoked"]
     assert withdrawal["consent"]["email"] == "new-" + current["email"]
+
+
+def test_a_manager_invites_a_customer_who_gets_the_sign_in_email_in_their_language_and_signs_in_through_it(
+        app, shop, other_shop, kit):
+    c = new_customer(shop, kit, locale="fr")
+    invite = path(shop, c["id"], "/sign-in-link")
+    assert kit.ok(shop.manager.get(path(shop, c["id"])))["email_proven"] is False
+    before = last_message_id(app.infra.smtp_api)
+    assert shop.customer_api.post(invite).status_code == 403  # not a customer's to send
+    assert other_shop.manager.post(invite).status_code == 404
+    assert shop.manager.post(path(shop, str(uuid.uuid4()), "/sign-in-link")).status_code == 404
+    links = db_scalar(app.dsn, "SELECT count(*) FROM sign_in_links WHERE customer_id = %s", [c["id"]])
+    assert links == 0 and sink_messages(app.infra.smtp_api, c["email"]) == []
+
+    sent = kit.ok(shop.manager.post(invite), 202)
+    assert sent["email"] == c["email"]
+    assert sent["expires_at"] == (kit.NOW + timedelta(minutes=15)).isoformat()
+    token = emailed_sign_in_token(app.infra.smtp_api, c["email"], before)
+    [mail] = [m for m in sink_messages(app.infra.smtp_api, c["email"]) if m["id"] > before]
+    assert mail["subject"].startswith("Votre lien de connexion") and f"/sign-in/{token}" in mail["text"]
+
+    session = kit.ok(kit.Client(app, None).post("/api/v1/sessions", {"token": token}), 201)
+    assert session["customer_id"] == c["id"] and session["obtained_by"] == "email_sign_in_link"
+    assert kit.ok(shop.manager.get(path(shop, c["id"])))["email_proven"] is True
+    listed = kit.ok(shop.manager.get(f"/shops/{shop.id}/customers?q={c['email']}"))["items"]
+    assert [x["email_proven"] for x in listed] == [True]
+    assert shop.manager.patch(path(shop, c["id"]), {"email": "else@example.org"}).status_code == 403
+
+
+def test_a_manager_cannot_flood_a_customer_with_invitations(app, shop, kit):
+    c = new_customer(shop, kit)
+    invite = path(shop, c["id"], "/sign-in-link")
+    for _ in range(5):
+        kit.ok(shop.manager.post(invite), 202)
+    refused = shop.manager.post(invite)
+    assert refused.status_code == 409 and refused.headers["Content-Type"] == "application/problem+json"
+    assert "5 sign-in links" in refused.get_json()["detail"]
+    assert db_scalar(app.dsn, "SELECT count(*) FROM sign_in_links WHERE customer_id = %s", [c["id"]]) == 5

@@ -18,11 +18,14 @@ from servicekit.auth import EMAIL_SIGN_IN, Principal, new_token, token_hash
 from subscription_service.adapters import repository as repo
 from subscription_service.adapters.views import tokens as views
 from subscription_service.domain import consent, tokens
-from subscription_service.domain.customers import normalise_email
-from subscription_service.domain.errors import Unauthenticated
+from subscription_service.domain.customers import Customer, normalise_email
+from subscription_service.domain.errors import Conflict, Unauthenticated
+from subscription_service.domain.shops import Shop
 from subscription_service.domain.tokens import SignInLink
 from subscription_service.service_layer.caller import Caller
+from subscription_service.service_layer.customers import load_customer
 from subscription_service.service_layer.recorder import record_decided
+from subscription_service.service_layer.shops import load_shop
 
 LINK_PREFIX = "rsl_"
 MAX_LINKS_PER_WINDOW = 5  # links sent to one person within one link lifetime; more are not sent (still a 202)
@@ -38,6 +41,7 @@ class SignInMail:
     shop_name: str
     url: str
     ttl_minutes: int
+    expires_at: datetime
     role: str = "customer"
 
 
@@ -58,13 +62,36 @@ def request_sign_in_link(conn: psycopg.Connection, now: datetime, shop_id: str, 
     customer = repo.customer_by_email(conn, shop_id, normalise_email(email)) if shop is not None else None
     if shop is None or customer is None:
         return None
-    link = SignInLink(str(uuid.uuid4()), shop_id, customer.customer_id, customer.email)
+    return _customer_link(conn, now, shop, customer, public_web_url, ttl)
+
+
+TOO_MANY_LINKS = ("{n} sign-in links were sent to this customer in the last {minutes} minutes: wait until the first "
+                  "expires before sending another.")
+
+
+def invite(conn: psycopg.Connection, caller: Caller, shop_id: str, customer_id: str, *, public_web_url: str,
+           ttl: timedelta) -> SignInMail:
+    """A manager invites the shop's customer: the same sign-in link email a customer asks for, sent to the address
+    the shop has for them. The manager knows the customer, so a refusal is said: 404 for no such customer, 409 when
+    enough links were sent lately (the same limit as the customer's own requests)."""
+    shop = load_shop(conn, caller, shop_id)
+    customer = load_customer(conn, shop_id, customer_id)
+    mail = _customer_link(conn, caller.now, shop, customer, public_web_url, ttl)
+    if mail is None:
+        raise Conflict(TOO_MANY_LINKS.format(n=MAX_LINKS_PER_WINDOW, minutes=int(ttl.total_seconds() // 60)))
+    return mail
+
+
+def _customer_link(conn: psycopg.Connection, now: datetime, shop: Shop, customer: Customer, public_web_url: str,
+                   ttl: timedelta) -> SignInMail | None:
+    """Store a new one-time link for the customer (its token hashed) and say what to email, in their language."""
+    link = SignInLink(str(uuid.uuid4()), shop.shop_id, customer.customer_id, customer.email)
     secret = _new_link(conn, link, now, ttl)
     if secret is None:
         return None
     locale = consent.language(None, customer.details.get("locale"), shop.settings.get("locale"))
     return SignInMail(link.link_id, customer.email, locale, shop.name, f"{public_web_url}/sign-in/{secret}",
-                      int(ttl.total_seconds() // 60))
+                      int(ttl.total_seconds() // 60), now + ttl)
 
 
 def request_manager_sign_in_link(conn: psycopg.Connection, now: datetime, email: str, *, public_web_url: str,
@@ -83,7 +110,8 @@ def request_manager_sign_in_link(conn: psycopg.Connection, now: datetime, email:
     locales = {s.settings.get("locale") for s in shops}
     locale = consent.language(None, None, locales.pop() if len(locales) == 1 else None)
     return SignInMail(link.link_id, email, locale, ", ".join(s.name for s in shops),
-                      f"{public_web_url}/manage/sign-in/{secret}", int(ttl.total_seconds() // 60), "manager")
+                      f"{public_web_url}/manage/sign-in/{secret}", int(ttl.total_seconds() // 60), now + ttl,
+                      "manager")
 
 
 def open_session(conn: psycopg.Connection, now: datetime, correlation_id: str | None, secret: str,

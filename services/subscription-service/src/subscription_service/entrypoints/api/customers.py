@@ -103,6 +103,9 @@ class CustomerOut(ma.Schema):
     ship_address = ma.fields.Nested(AddressOut, allow_none=True)
     card = ma.fields.Nested(CardOut, allow_none=True)
     allow_charges = ma.fields.Boolean(metadata={"description": "the customer lets the shop charge their card"})
+    email_proven = ma.fields.Boolean(metadata={
+        "description": "the address is the customer's own: they signed in with a link emailed to it, saved a card or "
+                       "consented to charges; from then on only the customer changes it"})
     subscriptions_not_cancelled = ma.fields.Integer()
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()

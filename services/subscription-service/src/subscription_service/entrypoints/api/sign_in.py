@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 
 from servicekit.web.app import limit_rate, now, public, request_conn
 from servicekit.web.blueprint import Blueprint
-from subscription_service.entrypoints.api.common import StrictSchema, Text, problems
+from subscription_service.entrypoints.api.common import StrictSchema, Text, caller, problems
 from subscription_service.entrypoints.api.tokens import IssuedTokenOut
 from subscription_service.service_layer import sign_in as handlers
 
@@ -54,8 +54,13 @@ def request_sign_in_link(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     mail = handlers.request_sign_in_link(request_conn(), now(), str(args["shop_id"]), args["email"],
                                          public_web_url=settings.public_web_url, ttl=settings.sign_in_link_ttl)
     resp = jsonify({"status": "If this address is a customer's of this shop, a sign-in link is on its way."})
+    return _mailed_after(resp, mail)
+
+
+def _mailed_after(resp: Response, mail: handlers.SignInMail | None) -> Response:
+    """A 202 that emails the link once the response is out: after the link is committed, and as fast either way."""
     resp.status_code = 202
-    if mail is not None:  # sent once the response is out, so after the link is committed, and as fast either way
+    if mail is not None:
         mailer = current_app.extensions["sign_in_mailer"]
         resp.call_on_close(lambda: mailer.send(mail))
     return resp
@@ -78,11 +83,25 @@ def request_manager_sign_in_link(args: dict[str, Any]):  # type: ignore[no-untyp
                                                  public_web_url=settings.public_web_url,
                                                  ttl=settings.sign_in_link_ttl)
     resp = jsonify({"status": "If this address is a shop manager's, a sign-in link is on its way."})
-    resp.status_code = 202
-    if mail is not None:
-        mailer = current_app.extensions["sign_in_mailer"]
-        resp.call_on_close(lambda: mailer.send(mail))
-    return resp
+    return _mailed_after(resp, mail)
+
+
+class InvitationOut(ma.Schema):
+    email = ma.fields.String(required=True, metadata={"description": "where the link was sent"})
+    expires_at = ma.fields.DateTime(required=True, metadata={"description": "the link works once, until then"})
+
+
+@blp.route("/shops/<uuid:shop_id>/customers/<uuid:customer_id>/sign-in-link", methods=["POST"])
+@blp.response(202, InvitationOut)
+@problems(blp, 401, 403, 404, 409)
+def invite_customer(shop_id, customer_id):  # type: ignore[no-untyped-def]
+    """Invite the customer (managers): email them the sign-in link they would get by asking for one (`POST
+    /sign-in-links`), in their language, to the address the shop has for them; from the page it opens they save
+    their card and give the permission to charge it. 409 when enough links were sent to them lately."""
+    settings = current_app.extensions["service_settings"]
+    mail = handlers.invite(request_conn(), caller(), str(shop_id), str(customer_id),
+                           public_web_url=settings.public_web_url, ttl=settings.sign_in_link_ttl)
+    return _mailed_after(jsonify({"email": mail.to, "expires_at": mail.expires_at.isoformat()}), mail)
 
 
 @blp.route("/sessions", methods=["POST"])
