@@ -70,3 +70,22 @@ def test_subscription_services_card_refusals_are_in_the_web_apps_table():
         text = f.read()
     assert '"No such card setup."' in text and '"The card setup is not finished' in text
     assert '"No default card on file."' in text and "Save a default card first" in text
+
+
+def test_subscription_services_refusals_of_a_customers_details_and_invitation_are_in_the_web_apps_table():
+    from subscription_service.domain import customers
+    from subscription_service.domain.errors import DomainError
+    from subscription_service.service_layer import sign_in
+
+    proven = customers.Customer("c", "shop", 1, {"email": "a@example.org"}, allow_charges=True)
+    by = customers.By(actor={"type": "manager", "id": "m"}, now=NOW, reason=None)
+    with pytest.raises(DomainError) as caught:
+        customers.update_customer(proven, {"email": "b@example.org"}, by, email_taken=False)
+    assert known(DETAILS, caught.value.message), caught.value.message
+    with pytest.raises(DomainError) as caught:
+        customers.create_customer("c", "shop", {"email": "a@example.org", "first_name": "A", "last_name": "B"}, by,
+                                  email_taken=True)
+    for message in caught.value.errors["email"]:
+        assert known(FIELD_MESSAGES, message), message
+    too_many = sign_in.TOO_MANY_LINKS.format(n=sign_in.MAX_LINKS_PER_WINDOW, minutes=15)
+    assert known(DETAILS, too_many), too_many

@@ -55,6 +55,9 @@ FIELD_MESSAGES: tuple[Known, ...] = (
     _known(r"The card setup is not finished.*", lambda m: str(_l("Your card is not confirmed yet. Enter your card "
                                                                 "details and confirm with your bank if asked."))),
     _known(r"No default card on file\.", lambda m: str(_l("Save a card first."))),
+    # subscription-service (customers: domain/customers.py)
+    _known(r"Already used by another customer of this shop\.",
+           lambda m: str(_l("Another customer of this shop already has this email address."))),
     # subscription-service (holidays and pausing: domain/subscriptions.py)
     _known(r"Choose a day from today on\.", lambda m: str(_l("Choose a day from today on"))),
     _known(r"Choose a day on or after the first day\.",
@@ -108,6 +111,12 @@ DETAILS: tuple[Known, ...] = (
     _known(r"Nothing was available for order .*",
            lambda m: str(_l("Nothing was available for this order: there is nothing to change."))),
     _known(r"Save a default card first.*", lambda m: str(_l("Save a card first."))),
+    _known(r"Only the customer can change this email address.*",
+           lambda m: str(_l("Only the customer can change their email address now: they have signed in with it, "
+                            "saved a card or given permission to charge it."))),
+    _known(r"\d+ sign-in links were sent to this customer in the last \d+ minutes.*",
+           lambda m: str(_l("Several sign-in links were sent to this customer in the last few minutes. Wait a "
+                            "quarter of an hour before sending another."))),
     _known(r"This customer has no card on file\.", lambda m: str(_l("You have no card saved at this shop."))),
 )
 

@@ -99,3 +99,20 @@ def csrf_of() -> Callable[[str], str]:
 @pytest.fixture
 def shop_id() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture
+def console_manager(client: Any, fake_http: FakeHttp, shop_id: str) -> Callable[..., Any]:
+    """``console_manager(locale="en")``: the test client signed in as a manager of ``shop_id`` (the session the
+    web app keeps), the shop answered by subscription-service in that language."""
+
+    def sign_in(locale: str = "en") -> Any:
+        with client.session_transaction() as session:
+            session.update(token="rop_manager", token_id=str(uuid.uuid4()), role="manager", shop_ids=[shop_id],
+                           customer_id=None, signed_in_at=0)
+        fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, {
+            "id": shop_id, "name": "La Ruche", "locale": locale, "timezone": "Europe/Paris", "currency": "EUR",
+            "contact_email": "hub@example.org"})
+        return client
+
+    return sign_in
