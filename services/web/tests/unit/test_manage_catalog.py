@@ -23,7 +23,7 @@ def test_the_catalog_shows_each_product_with_its_producer_price_stock_and_sale_s
     page = manager.get(f"/manage/shops/{shop_id}/catalog").get_data(as_text=True)
     rows = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert "Eggs – dozen" in rows and "Ferme du Pré" in rows and "€6.00" in rows and ">6<" in rows
-    assert "Honey" in rows and "Not given" in rows and "Unlimited" in rows and "Not for sale" in rows
+    assert "Honey" in rows and "Not said" in rows and "Unlimited" in rows and "Not for sale" in rows
     [asked] = [s for s in fake_http.sent if s["path"].endswith("/variants")]
     assert asked["params"] == {"limit": 50} and asked["headers"]["Authorization"] == "Bearer rop_manager"
     assert 'rel="next"' not in page and "First page" not in page
