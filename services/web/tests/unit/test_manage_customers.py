@@ -128,3 +128,16 @@ def test_an_invitation_refused_for_too_many_links_is_said_by_its_button_in_frenc
     page = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert 'id="invite-error"' in page and "Plusieurs liens de connexion ont été envoyés" in page
+
+
+def test_a_form_posted_after_the_session_ended_at_the_api_comes_back_to_its_page_through_sign_in(
+        manager, fake_http, shop_id, csrf_of):
+    fake_http.answers[("GET", _path(shop_id, f"/{CUSTOMER_ID}"))] = (200, NEW)
+    page = manager.get(f"/manage/shops/{shop_id}/customers/{CUSTOMER_ID}").get_data(as_text=True)
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (401, {"title": "Authentication required"})
+    resp = manager.post(f"/manage/shops/{shop_id}/customers/{CUSTOMER_ID}", data={
+        "csrf_token": csrf_of(page), "version": "1", "email": "zoe@example.org", "first_name": "Zo",
+        "last_name": "Roux"})
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == f"/manage/sign-in?next=/manage/shops/{shop_id}/customers/{CUSTOMER_ID}"
+    assert "PATCH" not in [s["method"] for s in fake_http.sent]

@@ -12,9 +12,10 @@ a card or consented) is theirs to change: the page says so instead of offering t
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -123,7 +124,22 @@ def index(shop_id: str):  # type: ignore[no-untyped-def]
         first_url=url_for("manage_customers.index", shop_id=shop_id, q=search))
 
 
+def back_here(view: Any) -> Any:
+    """A form posted by a manager whose session ended comes back to its page after signing in (``g.back_to``: the
+    foundation's sign-in sends them there, never into a post)."""
+
+    @wraps(view)
+    def wrapper(shop_id: Any, **kw: Any) -> Any:
+        if request.method == "POST":
+            g.back_to = url_for("manage_customers.customer", shop_id=shop_id, customer_id=kw["customer_id"]) \
+                if "customer_id" in kw else url_for("manage_customers.new", shop_id=shop_id)
+        return view(shop_id=shop_id, **kw)
+
+    return wrapper
+
+
 @bp.route("/new", methods=["GET", "POST"])
+@back_here
 @shop_page
 def new(shop_id: str):  # type: ignore[no-untyped-def]
     form = CustomerForm()
@@ -148,6 +164,7 @@ def new(shop_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<uuid:customer_id>", methods=["GET", "POST"])
+@back_here
 @shop_page
 def customer(shop_id: str, customer_id: Any):  # type: ignore[no-untyped-def]
     customer_id = str(customer_id)
@@ -178,6 +195,7 @@ def customer(shop_id: str, customer_id: Any):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<uuid:customer_id>/invite")
+@back_here
 @shop_page
 def invite(shop_id: str, customer_id: Any):  # type: ignore[no-untyped-def]
     customer_id = str(customer_id)
