@@ -214,3 +214,57 @@ def test_a_cycle_given_in_local_time_in_the_autumn_fold_is_the_first_of_the_two_
     moved = kit.ok(shop.manager.patch(f"{cycles(shop)}/{c['id']}", {"opens_at": "2027-03-28T02:15:00"}))
     assert [(w["field"], w["kind"]) for w in moved["warnings"]] == [("opens_at", "moved_forward")]
     assert "warnings" not in kit.ok(shop.manager.get(f"{cycles(shop)}/{c['id']}"))
+
+
+SEASON = {"opens_weekday": "tuesday", "opens_time": "09:00", "closes_weekday": "friday", "closes_time": "17:00",
+          "start_date": "2026-04-06", "count": 4, "name_prefix": "Spring"}
+
+
+def test_a_schedule_is_created_with_a_generated_season_and_existing_cycles_in_one_step(shop, kit):
+    s = kit.ok(shop.manager.post(schedules(shop), {"name": "Spring boxes", "order_cycle_ids": [shop.cycles[0]["id"]],
+                                                   "generate": SEASON}), 201)
+    assert s["name"] == "Spring boxes" and len(s["order_cycle_ids"]) == 5
+    assert s["order_cycle_ids"][0] == shop.cycles[0]["id"]
+    made = [c for c in s["order_cycles"] if c["name"].startswith("Spring")]
+    assert [c["opens_at_local"] for c in made] == [f"2026-04-{d}T09:00:00+02:00" for d in ("07", "14", "21", "28")]
+    assert all(c["schedule_ids"] == [s["id"]] for c in made) and s["warnings"] == []
+    alone = kit.ok(shop.manager.post(schedules(shop), {"name": "Only a season", "generate": {**SEASON, "count": 1}}),
+                   201)
+    assert len(alone["order_cycle_ids"]) == 1
+
+
+def test_a_refused_season_or_name_creates_neither_the_schedule_nor_any_cycle(shop, kit):
+    def counts():
+        return (len(kit.ok(shop.manager.get(cycles(shop) + "?limit=200"))["items"]),
+                len(kit.ok(shop.manager.get(schedules(shop)))["items"]))
+
+    before = counts()
+    bad_rule = shop.manager.post(schedules(shop), {"name": "S", "generate": {**SEASON, "count": 261,
+                                                                           "opens_weekday": "funday"}})
+    assert bad_rule.status_code == 422
+    assert {"generate.opens_weekday", "generate.count"} <= set(bad_rule.get_json()["errors"])
+    past_years = shop.manager.post(schedules(shop), {"name": "S", "generate": {**SEASON, "start_date": "2199-12-10"}})
+    assert past_years.status_code == 422 and list(past_years.get_json()["errors"]) == ["generate.count"]
+    blank = shop.manager.post(schedules(shop), {"name": "   ", "generate": SEASON})
+    assert blank.status_code == 422 and list(blank.get_json()["errors"]) == ["name"]
+    nothing = shop.manager.post(schedules(shop), {"name": "Empty"})
+    assert nothing.status_code == 422
+    assert nothing.get_json()["errors"] == {"order_cycle_ids": ["Please select at least one order cycle."]}
+    assert counts() == before
+
+
+def test_a_single_cycle_joins_a_schedule_in_the_same_step_and_a_stale_schedule_refuses_it_whole(shop, kit):
+    url = f"{schedules(shop)}/{shop.schedule['id']}"
+    version = kit.ok(shop.manager.get(url))["version"]
+    body = {"name": "Extra", "opens_at": "2026-05-05T09:00:00", "closes_at": "2026-05-08T17:00:00",
+            "schedule_id": shop.schedule["id"]}
+    stale = shop.manager.post(cycles(shop), body, headers={"If-Match": f'"{version - 1}"'} if version > 1 else
+                              {"If-Match": f'"{version + 1}"'})
+    assert stale.status_code == 412
+    assert not [c for c in kit.ok(shop.manager.get(cycles(shop) + "?limit=200"))["items"] if c["name"] == "Extra"]
+    c = kit.ok(shop.manager.post(cycles(shop), body, headers={"If-Match": f'"{version}"'}), 201)
+    assert c["schedule_ids"] == [shop.schedule["id"]] and c["opens_at_local"] == "2026-05-05T09:00:00+02:00"
+    after = kit.ok(shop.manager.get(url))
+    assert after["order_cycle_ids"][-1] == c["id"] and after["version"] == version + 1
+    missing = shop.manager.post(cycles(shop), {**body, "schedule_id": "00000000-0000-4000-8000-000000000000"})
+    assert missing.status_code == 404

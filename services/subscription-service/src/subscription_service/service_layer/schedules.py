@@ -38,14 +38,33 @@ def load_schedule(conn: psycopg.Connection, shop_id: str, schedule_id: str, lock
 
 
 def create_cycle(conn: psycopg.Connection, caller: Caller, shop_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """A new cycle; a time given without an offset is the shop's local time (``warnings`` say if it moved)."""
+    """A new cycle; a time given without an offset is the shop's local time (``warnings`` say if it moved). With
+    ``schedule_id`` it joins that schedule in the same transaction (If-Match: the schedule's version)."""
     shop = load_shop(conn, caller, shop_id)
     at, notices = cycles.instants(shop.timezone, opens_at=data["opens_at"], closes_at=data["closes_at"])
+    schedule = _schedule_to_grow(conn, caller, shop_id, data.get("schedule_id"))
     cycle_id = str(uuid.uuid4())
-    decided = cycles.create_cycle(cycle_id, shop_id, data["name"], at["opens_at"], at["closes_at"],  # type: ignore[arg-type]
-                                  caller.by)
-    record_decided(conn, caller, cycle_id, shop_id, 0, decided)
+    envs = envelopes(caller, cycle_id, shop_id, 0, cycles.create_cycle(
+        cycle_id, shop_id, data["name"], at["opens_at"], at["closes_at"], caller.by))  # type: ignore[arg-type]
+    record(conn, envs + _added_to(caller, schedule, [cycle_id]))
     return _with_warnings(views.cycle(conn, shop_id, cycle_id, caller.now), notices)  # type: ignore[arg-type]
+
+
+def _schedule_to_grow(conn: psycopg.Connection, caller: Caller, shop_id: str,
+                      schedule_id: str | None) -> Schedule | None:
+    """The schedule new cycles join (locked; the caller's If-Match is its version), or None."""
+    if schedule_id is None:
+        return None
+    schedule = load_schedule(conn, shop_id, schedule_id, "update")
+    caller.check_version(schedule.version)
+    return schedule
+
+
+def _added_to(caller: Caller, schedule: Schedule | None, ids: list[str]) -> list[Any]:
+    if schedule is None:
+        return []
+    return envelopes(caller, schedule.schedule_id, schedule.shop_id, schedule.version,
+                     schedules.change_cycles(schedule, caller.by, add=ids, known=set(ids)))
 
 
 def _with_warnings(view: dict[str, Any], notices: list[TimeNotice]) -> dict[str, Any]:
@@ -83,17 +102,28 @@ def delete_cycle(conn: psycopg.Connection, caller: Caller, shop_id: str, cycle_i
 def generate_cycles(conn: psycopg.Connection, caller: Caller, shop_id: str, rule: dict[str, Any]) -> dict[str, Any]:
     """Order cycles from a weekly rule in the shop's (or the rule's) time zone; optionally added to a schedule."""
     shop = load_shop(conn, caller, shop_id)
-    tz = rule.get("timezone") or shop.timezone
+    windows = _windows(rule, shop.timezone)
+    schedule = _schedule_to_grow(conn, caller, shop_id, rule.get("schedule_id"))
+    envs, ids, warnings = _season(caller, shop_id, windows)
+    record(conn, envs + _added_to(caller, schedule, ids))
+    return {"order_cycles": views.cycles_in_order(conn, shop_id, ids, caller.now),
+            "schedule_id": schedule.schedule_id if schedule else None, "warnings": warnings}
+
+
+def _windows(rule: dict[str, Any], shop_timezone: str) -> list[generator.Window]:
+    tz = rule.get("timezone") or shop_timezone
     if why := timezone_error(tz):
         raise Invalid({"timezone": [why if rule.get("timezone") else f"The shop's time zone: {why} Give one here."]})
-    windows = generator.generate(generator.WeeklyRule(
+    return generator.generate(generator.WeeklyRule(
         opens_weekday=generator.WEEKDAYS.index(rule["opens_weekday"]), opens_time=rule["opens_time"],
         closes_weekday=generator.WEEKDAYS.index(rule["closes_weekday"]), closes_time=rule["closes_time"],
         timezone=tz, start_date=rule["start_date"], count=rule["count"], interval_weeks=rule.get("interval_weeks", 1),
         name_prefix=rule.get("name_prefix") or "Order cycle"))
-    schedule = load_schedule(conn, shop_id, rule["schedule_id"], "update") if rule.get("schedule_id") else None
-    if schedule is not None:
-        caller.check_version(schedule.version)
+
+
+def _season(caller: Caller, shop_id: str,
+            windows: list[generator.Window]) -> tuple[list[Any], list[str], list[dict[str, Any]]]:
+    """The generated cycles' events (not yet recorded), their ids, and the warnings of the local times moved."""
     envs, ids, warnings = [], [], []
     for n, w in enumerate(windows):
         cycle_id = str(uuid.uuid4())
@@ -104,12 +134,7 @@ def generate_cycles(conn: psycopg.Connection, caller: Caller, shop_id: str, rule
         envs += envelopes(caller, cycle_id, shop_id, 0, decided)
         ids.append(cycle_id)
         warnings += [notice.data(index=n, order_cycle_id=cycle_id, order_cycle_name=w.name) for notice in w.notices]
-    if schedule is not None:
-        envs += envelopes(caller, schedule.schedule_id, shop_id, schedule.version,
-                          schedules.change_cycles(schedule, caller.by, add=ids, known=set(ids)))
-    record(conn, envs)
-    return {"order_cycles": views.cycles_in_order(conn, shop_id, ids, caller.now),
-            "schedule_id": schedule.schedule_id if schedule else None, "warnings": warnings}
+    return envs, ids, warnings
 
 
 def list_cycles(conn: psycopg.Connection, caller: Caller, shop_id: str, page: Any, **filters: Any) -> tuple[list, Any]:
@@ -126,13 +151,23 @@ def _shop_cycles(conn: psycopg.Connection, shop_id: str, ids: list[str]) -> set[
 
 
 def create_schedule(conn: psycopg.Connection, caller: Caller, shop_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    load_shop(conn, caller, shop_id)
+    """A schedule of existing cycles and/or a weekly season generated with it, all in one transaction: a refused
+    rule or name leaves no cycle behind."""
+    shop = load_shop(conn, caller, shop_id)
     schedule_id = str(uuid.uuid4())
     ids = list(data.get("order_cycle_ids") or [])
-    decided = schedules.create_schedule(schedule_id, shop_id, data["name"], ids, _shop_cycles(conn, shop_id, ids),
-                                        caller.by)
-    record_decided(conn, caller, schedule_id, shop_id, 0, decided)
-    return views.schedule(conn, shop_id, schedule_id, caller.now)  # type: ignore[return-value]
+    envs: list[Any] = []
+    warnings: list[dict[str, Any]] = []
+    known = _shop_cycles(conn, shop_id, ids)
+    if data.get("generate") is not None:
+        try:
+            envs, generated, warnings = _season(caller, shop_id, _windows(data["generate"], shop.timezone))
+        except Invalid as exc:
+            raise Invalid({f"generate.{k}": v for k, v in exc.errors.items()}) from exc
+        ids, known = ids + generated, known | set(generated)
+    decided = schedules.create_schedule(schedule_id, shop_id, data["name"], ids, known, caller.by)
+    record(conn, envs + envelopes(caller, schedule_id, shop_id, 0, decided))
+    return {**views.schedule(conn, shop_id, schedule_id, caller.now), "warnings": warnings}  # type: ignore[dict-item]
 
 
 def get_schedule(conn: psycopg.Connection, caller: Caller, shop_id: str, schedule_id: str) -> dict[str, Any]:

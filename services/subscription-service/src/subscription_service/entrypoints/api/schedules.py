@@ -56,6 +56,8 @@ class CycleCreateIn(CycleIn):
     name = Text(required=True, validate=V.Length(min=1, max=200))
     opens_at = LocalOrInstant(required=True, metadata={"description": LOCAL_TIME_DOC})
     closes_at = LocalOrInstant(required=True, metadata={"description": LOCAL_TIME_DOC})
+    schedule_id = ma.fields.UUID(load_default=None, metadata={
+        "description": "also add it to this schedule, in the same step (If-Match: the schedule's version)"})
 
 
 class TimeWarningOut(ma.Schema):
@@ -99,7 +101,7 @@ class CycleListArgs(page_args(["opens_at", "closes_at", "created_at"], "opens_at
     opens_before = When(load_default=None)
 
 
-class GenerateIn(StrictSchema):
+class WeeklyRuleIn(StrictSchema):
     """"Every Tuesday 09:00 to Friday 17:00, Europe/Paris, 12 weeks": right across daylight-saving changes.
 
     A local time that a clock change skips is moved forward by the gap (02:30 -> 03:30), one that it repeats is
@@ -118,7 +120,11 @@ class GenerateIn(StrictSchema):
                                                        "last closing by the year 2200"})
     interval_weeks = ma.fields.Integer(strict=True, load_default=1, validate=V.Range(min=1, max=52))
     name_prefix = Text(load_default=None, validate=V.Length(min=1, max=180))
-    schedule_id = ma.fields.UUID(load_default=None, metadata={"description": "also add them to this schedule"})
+
+
+class GenerateIn(WeeklyRuleIn):
+    schedule_id = ma.fields.UUID(load_default=None, metadata={
+        "description": "also add them to this schedule (If-Match: the schedule's version)"})
 
 
 class GenerateOut(ma.Schema):
@@ -137,8 +143,15 @@ class ScheduleIn(StrictSchema):
 
 
 class ScheduleCreateIn(StrictSchema):
+    """A name and at least one order cycle: the shop's existing ones, a weekly season generated in the same step
+    (``generate``: the generator's rule), or both."""
+
     name = Text(required=True, validate=V.Length(min=1, max=200))
-    order_cycle_ids = ma.fields.List(Id(), required=True, validate=V.Length(min=1, max=1000))
+    order_cycle_ids = ma.fields.List(Id(), load_default=list, validate=V.Length(max=1000),
+                                     metadata={"description": "existing order cycles of the shop"})
+    generate = ma.fields.Nested(WeeklyRuleIn, load_default=None, metadata={
+        "description": "a weekly season to generate into it (as POST .../order-cycles/generate; its refusals are "
+                       "named generate.<field>)"})
 
 
 class ScheduleOut(ma.Schema):
@@ -151,6 +164,8 @@ class ScheduleOut(ma.Schema):
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     version = ma.fields.Integer()
+    warnings = ma.fields.List(ma.fields.Nested(TimeWarningOut), metadata={
+        "description": "on the answer to a create with ``generate``: local times moved or ambiguous, by cycle"})
 
 
 class ScheduleListArgs(page_args(["created_at", "name"], "created_at")):  # type: ignore[misc]
@@ -168,8 +183,10 @@ SCHEDULES = "/shops/<uuid:shop_id>/schedules"
 @blp.response(201, CycleOut)
 @problems(blp, *WRITE_PROBLEMS)
 def create_cycle(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
-    """Add an order cycle; ``warnings`` name a local time moved out of a clock change's gap or taken first in its
-    fold."""
+    """Add an order cycle (and with ``schedule_id`` add it to that schedule in the same step); ``warnings`` name a
+    local time moved out of a clock change's gap or taken first in its fold."""
+    if args.get("schedule_id") is not None:
+        args["schedule_id"] = str(args["schedule_id"])
     return with_version(handlers.create_cycle(request_conn(), caller(), str(shop_id), args), 201)
 
 
@@ -232,7 +249,8 @@ def delete_cycle(shop_id, cycle_id):  # type: ignore[no-untyped-def]
 @blp.response(201, ScheduleOut)
 @problems(blp, *WRITE_PROBLEMS)
 def create_schedule(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
-    """Create a schedule with at least one of the shop's order cycles."""
+    """Create a schedule with at least one order cycle: existing ones of the shop (``order_cycle_ids``) and/or a
+    weekly season generated with it in one step (``generate``)."""
     return with_version(handlers.create_schedule(request_conn(), caller(), str(shop_id), args), 201)
 
 
