@@ -89,3 +89,44 @@ def test_subscription_services_refusals_of_a_customers_details_and_invitation_ar
         assert known(FIELD_MESSAGES, message), message
     too_many = sign_in.TOO_MANY_LINKS.format(n=sign_in.MAX_LINKS_PER_WINDOW, minutes=15)
     assert known(DETAILS, too_many), too_many
+def _schedule_and_cycle_refusals():
+    """What subscription-service's schedule, cycle and generator rules say to a manager, from its own code."""
+    from datetime import date, time
+
+    from subscription_service.domain import cycles, generator, schedules
+    from subscription_service.domain.common import By
+
+    by = By(actor={"kind": "manager"}, now=NOW, reason=None)
+    s = schedules.Schedule("s", "shop", 1, "Weekly", ("c1",))
+    c = cycles.OrderCycle("c1", "shop", 1, "Week 1", NOW - timedelta(days=2), NOW - timedelta(days=1))
+    rule = generator.WeeklyRule(1, time(9), 4, time(17), "Europe/Paris", date(2199, 12, 10), 4)
+    return [
+        lambda: schedules.create_schedule("s", "shop", "Weekly", [], set(), by),
+        lambda: schedules.create_schedule("s", "shop", "Weekly", ["gone"], set(), by),
+        lambda: schedules.change_cycles(s, by, remove=["c1"], known=set()),
+        lambda: schedules.change_cycles(s, by, remove=["other"], known=set()),
+        lambda: schedules.rename_schedule(s, " ", by),
+        lambda: cycles.create_cycle("c", "shop", "W", NOW + timedelta(days=2), NOW + timedelta(days=1), by),
+        lambda: cycles.create_cycle("c", "shop", "W", NOW - timedelta(days=2), NOW - timedelta(days=1), by),
+        lambda: cycles.create_cycle("c", "shop", "W", NOW.replace(year=1999), NOW, by),
+        lambda: generator.generate(rule),
+        lambda: generator.generate(replace(rule, start_date=date(2200, 1, 10), count=1)),
+        lambda: cycles.delete_cycle(c, ["Weekly"], by),
+        lambda: schedules.delete_schedule(s, 2, by),
+        lambda: cycles.move_cycle(c, by, name="New"),
+    ]
+
+
+def test_subscription_services_schedule_and_cycle_refusals_to_a_manager_are_in_the_web_apps_table():
+    from subscription_service.domain.errors import DomainError
+
+    for call in _schedule_and_cycle_refusals():
+        with pytest.raises(DomainError) as caught:
+            call()
+        found = caught.value
+        if found.errors and found.message.startswith("The request breaks"):
+            for messages in found.errors.values():
+                for message in messages:
+                    assert known(FIELD_MESSAGES, message), message
+        else:
+            assert known(DETAILS, found.message), found.message

@@ -70,6 +70,29 @@ FIELD_MESSAGES: tuple[Known, ...] = (
     _known(r"Choose keep or cancel\.", lambda m: str(_l("Choose whether to keep or cancel the order already "
                                                         "placed"))),
     _known(r"Not a valid date\.", lambda m: str(_l("Enter a date, like 24/12/2026."))),
+    # subscription-service (schedules and order cycles: domain/schedules.py, cycles.py, generator.py)
+    _known(r"Please select at least one order cycle\.",
+           lambda m: str(_l("Choose at least one order cycle, or describe a weekly season."))),
+    _known(r"A schedule needs at least one order cycle\.",
+           lambda m: str(_l("A schedule keeps at least one order cycle: add another one before removing this "
+                            "one."))),
+    _known(r"\S+ is not an order cycle of this shop\.",
+           lambda m: str(_l("This order cycle no longer exists. Reload the page."))),
+    _known(r"\S+ is not in this schedule\.",
+           lambda m: str(_l("This order cycle is no longer in this schedule. Reload the page."))),
+    _known(r"Must be after opens_at\.", lambda m: str(_l("Orders must close after they open."))),
+    _known(r"Must be in the future: a closed order cycle would never get orders\.",
+           lambda m: str(_l("Orders must close in the future: an order cycle that has already closed would never "
+                            "get orders."))),
+    _known(r"Must be between the years 2000 and 2200: from this start date and interval at most (?P<n>\d+) "
+           r"cycles fit\.",
+           lambda m: str(_l("From this start date and interval, at most %(n)s order cycles fit before the year "
+                            "2200.", n=m["n"]))),
+    _known(r"Must be between the years 2000 and 2200.*", lambda m: str(_l("Choose a date between the years 2000 and "
+                                                                          "2200."))),
+    _known(r"May not be empty\.", lambda m: str(_l("This is required."))),
+    _known(r"Not a valid time\.", lambda m: str(_l("Enter a time, like 09:00."))),
+    _known(r"Not a valid datetime.*", lambda m: str(_l("Enter a day and a time."))),
     # marshmallow's (every API's schemas)
     _known(r"Missing data for required field\.", lambda m: str(_l("This is required."))),
     _known(r"Field may not be null\.", lambda m: str(_l("This is required."))),
@@ -117,6 +140,16 @@ DETAILS: tuple[Known, ...] = (
     _known(r"\d+ sign-in links were sent to this customer in the last \d+ minutes.*",
            lambda m: str(_l("Several sign-in links were sent to this customer in the last few minutes. Wait a "
                             "quarter of an hour before sending another."))),
+    # subscription-service (schedules and order cycles)
+    _known(r"This order cycle is linked to a schedule and cannot be deleted; remove it from (?P<names>.+) first\.",
+           lambda m: str(_l("This order cycle is in the schedule %(names)s, so it cannot be deleted: remove it from "
+                            "the schedule first.", names=m["names"]))),
+    _known(r"This schedule cannot be deleted because it has associated subscriptions \((?P<n>\d+), cancelled ones "
+           r"included\)\.",
+           lambda m: str(_l("This schedule is used by subscriptions (%(n)s, cancelled ones count too), so it "
+                            "cannot be deleted.", n=m["n"]))),
+    _known(r"This order cycle has closed; it can no longer be changed\.",
+           lambda m: str(_l("This order cycle has closed: it can no longer be changed."))),
     _known(r"This customer has no card on file\.", lambda m: str(_l("You have no card saved at this shop."))),
 )
 

@@ -85,3 +85,10 @@ CARD_BRANDS = {  # Stripe's card brands
 def label(table: dict[str, object], code: str | None) -> str:
     return str(table.get(code or "", code or ""))
 
+
+
+CYCLE_STATUSES = {  # subscription-service's order cycle statuses
+    "upcoming": _l("Upcoming"),
+    "open": _l("Open"),
+    "closed": _l("Closed"),
+}
