@@ -123,7 +123,7 @@ def test_a_schedule_is_created_with_a_weekly_season_sent_as_the_generators_rule_
     [create] = sent(fake_http, "POST")[1:]
     assert create["json"] == {"name": "Spring", "order_cycle_ids": [C3], "generate": {
         "opens_weekday": "tuesday", "opens_time": "09:00", "closes_weekday": "friday", "closes_time": "17:00",
-        "start_date": "2027-04-05", "count": 12, "interval_weeks": 1}}
+        "start_date": "2027-04-05", "count": 12, "interval_weeks": 1, "name_prefix": "Spring"}}
     text = text_of(english.get(resp.headers["Location"]).get_data(as_text=True))
     assert "The schedule Spring is created. Order cycles in it: 2." in text
     assert "2027-03-28 02:30 does not exist that day in Europe/Paris" in text
@@ -213,6 +213,7 @@ def test_a_season_and_a_single_cycle_go_into_the_schedule_with_its_version_and_l
     assert resp.status_code == 303
     generate, single = sent(fake_http, "POST")[1:]
     assert generate["json"]["schedule_id"] == SCHEDULE_ID and generate["json"]["count"] == 12
+    assert generate["json"]["name_prefix"] == "Weekly box"  # the schedule's name, the date added by the API
     assert generate["headers"]["If-Match"] == '"4"'
     assert single["json"] == {"name": "Christmas", "opens_at": "2026-12-20T09:00:00",
                               "closes_at": "2026-12-22T17:00:00", "schedule_id": SCHEDULE_ID}

@@ -92,15 +92,15 @@ class SeasonForm(FlaskForm):
 
     SEASON = ("opens_weekday", "opens_time", "closes_weekday", "closes_time", "start_date", "count")
 
-    def rule(self) -> dict[str, Any]:
-        """The generator's rule, as the API takes it."""
+    def rule(self, default_name: str) -> dict[str, Any]:
+        """The generator's rule, as the API takes it; the cycles are named after ``default_name`` (the schedule's)
+        unless the manager gave a name."""
         rule: dict[str, Any] = {"opens_weekday": self.opens_weekday.data, "closes_weekday": self.closes_weekday.data,
                                 "opens_time": self.opens_time.data.strftime("%H:%M"),
                                 "closes_time": self.closes_time.data.strftime("%H:%M"),
                                 "start_date": self.start_date.data.isoformat(), "count": self.count.data,
                                 "interval_weeks": int(self.interval_weeks.data or 1)}
-        if self.name_prefix.data and self.name_prefix.data.strip():
-            rule["name_prefix"] = self.name_prefix.data.strip()
+        rule["name_prefix"] = ((self.name_prefix.data or "").strip() or default_name.strip())[:180]
         return rule
 
 
@@ -300,7 +300,7 @@ def create(shop_id: Any):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         body: dict[str, Any] = {"name": form.name.data.strip(), "order_cycle_ids": form.order_cycle_ids.data or []}
         if form.season_given():
-            body["generate"] = form.rule()
+            body["generate"] = form.rule(form.name.data)
         try:
             made = manager_api().post("subscriptions", f"{_base(shop_id)}/schedules", body)
         except ApiError as err:
@@ -461,7 +461,8 @@ def generate(shop_id: Any, schedule_id: Any):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             made = manager_api().post("subscriptions", f"{_base(shop_id)}/order-cycles/generate",
-                                      {**form.rule(), "schedule_id": schedule_id},
+                                      {**form.rule(_schedule(shop_id, schedule_id)["name"]),
+                                       "schedule_id": schedule_id},
                                       headers=_if_match(form.version.data))
         except ApiError as err:
             if err.status not in REFUSALS:
