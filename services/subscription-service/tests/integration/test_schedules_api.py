@@ -253,7 +253,8 @@ def test_a_refused_season_or_name_creates_neither_the_schedule_nor_any_cycle(sho
     assert counts() == before
 
 
-def test_a_single_cycle_joins_a_schedule_in_the_same_step_and_a_stale_schedule_refuses_it_whole(shop, kit):
+def test_a_single_cycle_joins_a_schedule_in_the_same_step_and_a_stale_schedule_refuses_it_whole(shop, kit,
+                                                                                                   other_shop):
     url = f"{schedules(shop)}/{shop.schedule['id']}"
     version = kit.ok(shop.manager.get(url))["version"]
     body = {"name": "Extra", "opens_at": "2026-05-05T09:00:00", "closes_at": "2026-05-08T17:00:00",
@@ -268,3 +269,7 @@ def test_a_single_cycle_joins_a_schedule_in_the_same_step_and_a_stale_schedule_r
     assert after["order_cycle_ids"][-1] == c["id"] and after["version"] == version + 1
     missing = shop.manager.post(cycles(shop), {**body, "schedule_id": "00000000-0000-4000-8000-000000000000"})
     assert missing.status_code == 404
+    foreign = shop.manager.post(cycles(shop), {**body, "schedule_id": other_shop.schedule["id"]})
+    assert foreign.status_code == 404
+    assert len(kit.ok(other_shop.manager.get(f"{schedules(other_shop)}/{other_shop.schedule['id']}"))[
+        "order_cycle_ids"]) == len(other_shop.cycles)
