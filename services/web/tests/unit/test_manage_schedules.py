@@ -94,7 +94,8 @@ def test_the_schedules_and_cycles_are_listed_with_their_times_in_the_shops_time_
     text = text_of(resp.get_data(as_text=True))
     assert resp.status_code == 200
     assert "Weekly box Week 14 closes Fri, Dec 11, 2026, 5:00 PM 2 3" in text  # 16:00 UTC is 17:00 in Paris
-    assert "Week 15 Upcoming Tue, Dec 15, 2026, 9:00 AM" in text
+    assert ("Week 15 Upcoming In schedules: Weekly box In a schedule: remove it from the schedule to delete it. "
+            "Tue, Dec 15, 2026, 9:00 AM") in text
     assert "An order cycle that is in a schedule cannot be deleted" in text
     assert "A schedule that any subscription has used, even a cancelled one, cannot be deleted." in text
     assert "In a schedule: remove it from the schedule to delete it." in text
