@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from babel.dates import get_day_names
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -37,7 +37,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from web_app import refusals
 from web_app.api import ApiError
-from web_app.manage import manager_api, shop_page
+from web_app.manage import endpoint_exists, manager_api, shop_page
 
 bp = Blueprint("manage_schedules", __name__, url_prefix="/manage/shops/<uuid:shop_id>/schedules")
 
@@ -282,7 +282,8 @@ def _index(shop_id: str, *, forms: dict[str, FlaskForm] | None = None, status: i
 
 
 def _subscriptions_page() -> str | None:
-    return "manage_subscriptions.index" if "manage_subscriptions.index" in current_app.view_functions else None
+    """The subscriptions page's endpoint, to link a schedule's subscriptions to, once that page exists."""
+    return "manage_subscriptions.index" if endpoint_exists("manage_subscriptions.index") else None
 
 
 @bp.get("")
