@@ -239,3 +239,26 @@ def test_a_schedule_in_use_says_why_it_cannot_be_deleted_and_a_refusal_of_its_de
 def test_a_customer_or_nobody_is_sent_to_the_managers_sign_in(client, shop_id):
     resp = client.get(page(shop_id))
     assert resp.status_code == 302 and "/manage/sign-in" in resp.headers["Location"]
+
+
+def test_existing_cycles_are_offered_and_added_to_the_schedule_with_its_version(english, fake_http, shop_id):
+    html = english.get(page(shop_id, f"/{SCHEDULE_ID}")).get_data(as_text=True)
+    offered = html.split('id="add-order_cycle_ids"', 1)[1].split("</fieldset>", 1)[0]
+    assert "Christmas" in offered and "Week 14" not in offered  # only those not in it yet
+    path = f"/api/v1/shops/{shop_id}/schedules/{SCHEDULE_ID}"
+    fake_http.answers[("PATCH", path)] = (200, schedule(order_cycle_ids=[C1, C2, C3], version=5))
+    tail = f"/{SCHEDULE_ID}/add"
+    resp = english.post(page(shop_id, tail), data={**csrf_in(html, page(shop_id, tail)), "add-version": "4",
+                                                   "add-order_cycle_ids": [C3]})
+    assert resp.status_code == 303
+    [patch] = sent(fake_http, "PATCH")
+    assert patch["json"] == {"add": [C3]} and patch["headers"]["If-Match"] == '"4"'
+    text = text_of(english.get(resp.headers["Location"]).get_data(as_text=True))
+    assert "The order cycles are added. Order cycles in the schedule: 3." in text
+
+
+def test_closed_cycles_are_asked_for_only_when_the_manager_wants_them(english, fake_http, shop_id):
+    english.get(page(shop_id))
+    english.get(page(shop_id, "?show=closed"))
+    asked = [s["params"]["status"] for s in fake_http.sent if s["path"].endswith("/order-cycles")]
+    assert asked == [["upcoming", "open"], ["upcoming", "open", "closed"]]
