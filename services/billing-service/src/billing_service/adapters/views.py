@@ -15,8 +15,9 @@ _PAYMENT_COLUMNS = """
     p.currency, p.status, p.attempts, p.collected_amount, p.amount_refunded, p.failure_code, p.decline_code,
     p.failure_message, p.retryable, p.final, p.next_attempt_at, p.stripe_payment_intent_id, p.stripe_charge_id,
     p.authorization_url, p.paid_note, p.paid_at, p.card_brand, p.card_last4, p.created_at, p.updated_at, p.version,
-    s.timezone"""
-_FROM = "FROM payments p LEFT JOIN orders o ON o.order_id = p.order_id LEFT JOIN shops s ON s.shop_id = p.shop_id"
+    s.timezone, c.email AS customer_email"""
+_FROM = ("FROM payments p LEFT JOIN orders o ON o.order_id = p.order_id LEFT JOIN shops s ON s.shop_id = p.shop_id "
+         "LEFT JOIN customers c ON c.customer_id = p.customer_id")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -37,7 +38,8 @@ def payment_doc(row: dict[str, Any]) -> dict[str, Any]:
     if row["failure_code"]:
         failure = {"code": row["failure_code"], "decline_code": row["decline_code"],
                    "message": row["failure_message"], "retryable": row["retryable"], "final": row["final"]}
-    keys = ("payment_id", "order_id", "order_number", "order_cycle_id", "shop_id", "customer_id", "method", "amount",
+    keys = ("payment_id", "order_id", "order_number", "order_cycle_id", "shop_id", "customer_id", "customer_email",
+            "method", "amount",
             "currency", "status", "attempts", "collected_amount", "amount_refunded", "stripe_payment_intent_id",
             "stripe_charge_id", "authorization_url", "paid_note", "version")
     return {**{k: row[k] for k in keys}, "failure": failure,

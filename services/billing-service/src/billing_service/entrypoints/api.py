@@ -124,20 +124,25 @@ def list_refunds(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
 
 
 @blp.route("/shops/<shop_id>/payments/<payment_id>/retry", methods=["POST"])
+@idempotent
 @blp.arguments(s.RetrySchema, required=False)
 @blp.response(202, s.PaymentSchema)
 def retry(_args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
-    """Retry now: a new attempt with a new idempotency key, charged within moments (failed payments only)."""
+    """Retry now: a new attempt with a new idempotency key, charged within moments (failed payments only). Send
+    If-Match and an Idempotency-Key: a repeated request (a double click, a resent form) gets the first answer and
+    never starts a second attempt."""
     cmd = handlers.PaymentCommand(shop_id, payment_id, _manager(shop_id), _reason())
     handlers.retry_payment(request_conn(), cmd, now=now(), check_version=check_version)
     return _payment_response(shop_id, payment_id, 202)
 
 
 @blp.route("/shops/<shop_id>/payments/<payment_id>/mark-paid", methods=["POST"])
+@idempotent
 @blp.arguments(s.MarkPaidSchema, required=False)
 @blp.response(200, s.PaymentSchema)
 def mark_paid(args: dict[str, Any], shop_id: str, payment_id: str) -> Any:
-    """Paid by other means (cash collected, bank transfer). A card payment waiting for 3-D Secure is cancelled."""
+    """Paid by other means (cash collected, bank transfer). A card payment waiting for 3-D Secure is cancelled.
+    Send an Idempotency-Key: a repeated request gets the first answer (not a 409 "already paid")."""
     cmd = handlers.PaymentCommand(shop_id, payment_id, _manager(shop_id), _reason())
     handlers.mark_paid(request_conn(), cmd, (args or {}).get("note"), gateway=current_app.extensions["stripe"],
                        now=now(), check_version=check_version)

@@ -62,6 +62,9 @@ class PaymentSchema(ma.Schema):
     order_cycle_id = fields.String(allow_none=True)
     shop_id = fields.String()
     customer_id = fields.String()
+    customer_email = fields.String(allow_none=True, metadata={"description": "the customer's address, as "
+                                                                            "customers.events last told it (who "
+                                                                            "to contact about the payment)"})
     method = fields.String(metadata={"description": "cash | stripe"})
     amount = fields.Integer(metadata={"description": "minor units"})
     currency = fields.String()
