@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from billing_service.domain import payments as decide
+from billing_service.domain.errors import DomainError as BillingRefusal
+from billing_service.domain.model import MANUAL_RETRY_CAP, Payment
 from order_service.domain import editing, errors
 from order_service.domain.commands import ChangeLineQuantity, RemoveLine
 from order_service.domain.model import Fee, Fees, Line, Order, Stock
@@ -130,3 +133,40 @@ def test_subscription_services_schedule_and_cycle_refusals_to_a_manager_are_in_t
                     assert known(FIELD_MESSAGES, message), message
         else:
             assert known(DETAILS, found.message), found.message
+
+
+def _payment(status: str, method: str = "stripe", attempts: int = 1, refunded: int = 0):
+    collected = 1000 if status in ("succeeded", "paid", "refunded") else 0
+    return Payment(payment_id="p-1", order_id="o-1", shop_id="s-1", customer_id="c-1", method=method, amount=1000,
+                   currency="EUR", status=status, version=4, attempts=attempts, collected_amount=collected,
+                   collected_by="stripe" if collected else None, amount_refunded=refunded)
+
+
+def _billing_refusal(call):
+    with pytest.raises(BillingRefusal) as caught:
+        call()
+    return caught.value
+
+
+MANAGER = {"type": "manager", "id": "tok-1"}
+
+
+@pytest.mark.parametrize("call", [
+    lambda: decide.retry_now(_payment("succeeded"), MANAGER, None),
+    lambda: decide.retry_now(_payment("pending", method="cash"), MANAGER, None),
+    lambda: decide.retry_now(_payment("failed", attempts=MANUAL_RETRY_CAP), MANAGER, None),
+    lambda: decide.mark_paid(_payment("paid"), None, MANAGER, None),
+    lambda: decide.mark_paid(_payment("processing"), None, MANAGER, None),
+    lambda: decide.refund_amount(_payment("failed"), 100, 0),
+], ids=["retry a paid one", "retry cash", "retried too often", "mark paid twice", "mark paid while charging",
+        "refund nothing collected"])
+def test_billing_services_refusals_of_a_managers_command_are_in_the_web_apps_table(call):
+    found = _billing_refusal(call)
+    assert known(DETAILS, str(found)), str(found)
+
+
+@pytest.mark.parametrize("requested, refunded", [(1500, 0), (1, 1000), (0, 0)],
+                         ids=["more than was charged", "all refunded", "nothing"])
+def test_billing_services_refund_refusals_by_the_amount_are_in_the_web_apps_table(requested, refunded):
+    found = _billing_refusal(lambda: decide.refund_amount(_payment("succeeded", refunded=refunded), requested, 0))
+    assert known(FIELD_MESSAGES, str(found)), str(found)

@@ -9,6 +9,7 @@ Dates and times are shown in the shop's time zone; money is an integer of minor 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -58,6 +59,18 @@ def money(minor: int | None, currency: str) -> str:
     if minor is None:
         return ""
     return format_currency(Decimal(minor).scaleb(-get_currency_precision(currency)), currency)
+
+
+def minor_units(text: str | None, currency: str) -> int | None:
+    """An amount a person typed in the currency's major unit ("12.50", "12,50", "12") -> integer minor units
+    (1250), exactly, through Decimal; None when it is not such an amount (more decimals than the currency has,
+    a sign, letters). The inverse of :func:`money`."""
+    digits = get_currency_precision(currency)
+    cleaned = (text or "").strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    pattern = r"\d{1,12}" + (rf"(\.\d{{1,{digits}}})?" if digits else "")
+    if not re.fullmatch(pattern, cleaned):
+        return None
+    return int(Decimal(cleaned).scaleb(digits))
 
 
 def when(value: str | datetime | None) -> str:

@@ -93,6 +93,13 @@ FIELD_MESSAGES: tuple[Known, ...] = (
     _known(r"May not be empty\.", lambda m: str(_l("This is required."))),
     _known(r"Not a valid time\.", lambda m: str(_l("Enter a time, like 09:00."))),
     _known(r"Not a valid datetime.*", lambda m: str(_l("Enter a day and a time."))),
+    # billing-service (refunds: domain/payments.py refund_amount, shown to a manager by the amount)
+    _known(r"At most (?P<n>\d+) can still be refunded\.",
+           lambda m: str(_l("This is more than can still be refunded: refund less.")) if m["n"] != "0"
+           else str(_l("Everything paid was already refunded."))),
+    _known(r"Everything collected was already refunded\.", lambda m: str(_l("Everything paid was already "
+                                                                           "refunded."))),
+    _known(r"A refund must be at least 1 \(minor unit\)\.", lambda m: str(_l("Enter an amount like 12.50"))),
     # marshmallow's (every API's schemas)
     _known(r"Missing data for required field\.", lambda m: str(_l("This is required."))),
     _known(r"Field may not be null\.", lambda m: str(_l("This is required."))),
@@ -150,6 +157,25 @@ DETAILS: tuple[Known, ...] = (
                             "cannot be deleted.", n=m["n"]))),
     _known(r"This order cycle has closed; it can no longer be changed\.",
            lambda m: str(_l("This order cycle has closed: it can no longer be changed."))),
+    # billing-service (a manager's commands on a payment: domain/payments.py, service_layer/handlers.py)
+    _known(r"The payment is (?P<state>\w+): only a failed payment can be retried\.",
+           lambda m: str(_l("Only a failed payment can be charged again, and this one is no longer failed: here it "
+                            "is as it is now."))),
+    _known(r"Only card payments can be charged again; mark a cash payment paid instead\.",
+           lambda m: str(_l("Only a card payment can be charged again: mark this payment paid once the customer "
+                            "has paid."))),
+    _known(r"The payment was already tried (?P<n>\d+) times\.",
+           lambda m: str(_l("This card was already charged %(n)s times without success: ask the customer to pay "
+                            "another way, then mark the payment paid.", n=m["n"]))),
+    _known(r"The payment is already (?P<state>\w+)\.",
+           lambda m: str(_l("This payment is already paid or refunded: here it is as it is now."))),
+    _known(r"A card charge is in progress; try again in a moment\.",
+           lambda m: str(_l("The card is being charged right now: reload the page in a moment."))),
+    _known(r"The payment is (?P<state>\w+): nothing was collected, nothing can be refunded\.",
+           lambda m: str(_l("Nothing was paid for this payment, so nothing can be refunded."))),
+    _known(r"The card payment waiting for the customer's authorisation could not be cancelled.*",
+           lambda m: str(_l("The card payment waiting for the customer's bank check could not be stopped (it may "
+                            "have just gone through): reload the page in a moment."))),
     _known(r"This customer has no card on file\.", lambda m: str(_l("You have no card saved at this shop."))),
 )
 

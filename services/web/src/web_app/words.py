@@ -30,7 +30,7 @@ DELIVERY_STATES = {  # subscription-service's occurrence states
     "refunded": _l("Refunded"),
 }
 
-PAYMENT_STATES = {  # billing-service's payment states, as a customer reads them
+PAYMENT_STATES = {  # billing-service's payment states, as a customer (and the shop) reads them
     "pending": _l("Waiting for payment"),
     "processing": _l("Being processed"),
     "requires_action": _l("Action needed"),
@@ -38,6 +38,14 @@ PAYMENT_STATES = {  # billing-service's payment states, as a customer reads them
     "succeeded": _lp("payment", "Paid"),
     "paid": _lp("payment", "Paid"),
     "refunded": _lp("payment", "Refunded"),
+}
+
+ATTEMPT_STATES = {  # billing-service's states of one attempt to charge a card
+    "started": _l("Being processed"),
+    "requires_action": _l("Waiting for the customer's bank check"),
+    "succeeded": _lp("payment", "Paid"),
+    "failed": _lp("payment", "Failed"),
+    "canceled": _l("Cancelled"),
 }
 
 FAILURE_REASONS = {  # billing-service's failure codes and Stripe's decline codes, in the customer's words
@@ -53,13 +61,29 @@ FAILURE_REASONS = {  # billing-service's failure codes and Stripe's decline code
 }
 
 
-def failure_reason(failure: dict[str, object] | None) -> str:
-    """Why a payment failed: its decline code's words, else its code's, else a declined payment's."""
+MANAGER_FAILURE_REASONS = {  # the same codes, as the shop's manager reads them (about the customer)
+    "insufficient_funds": _l("The customer's bank declined the payment: there were not enough funds on the card."),
+    "expired_card": _l("The customer's card has expired: they need to save a new card."),
+    "card_declined": _l("The customer's bank declined the payment."),
+    "authentication_failed": _l("The customer's bank check (3-D Secure) did not succeed, so the payment was not "
+                                "taken."),
+    "authentication_required": _l("The customer's bank asks them to confirm this payment."),
+    "no_card": _l("The customer has no card saved, so the payment could not be taken."),
+    "no_permission": _l("The customer had not allowed the shop to charge their card, so the payment could not be "
+                        "taken."),
+    "stripe_unavailable": _l("The card payment service did not answer in time."),
+    "canceled": _l("The card payment was cancelled."),
+}
+
+
+def failure_reason(failure: dict[str, object] | None, reasons: dict[str, object] = FAILURE_REASONS) -> str:
+    """Why a payment failed: its decline code's words, else its code's, else a declined payment's. ``reasons``:
+    the words of the reader (the customer's by default, ``MANAGER_FAILURE_REASONS`` for the shop's)."""
     failure = failure or {}
     for code in (failure.get("decline_code"), failure.get("code")):
-        if isinstance(code, str) and code in FAILURE_REASONS:
-            return str(FAILURE_REASONS[code])
-    return str(FAILURE_REASONS["card_declined"])
+        if isinstance(code, str) and code in reasons:
+            return str(reasons[code])
+    return str(reasons["card_declined"])
 
 
 ORDER_STATUSES = {  # order-service's order statuses
