@@ -197,3 +197,15 @@ def test_the_managers_reasons_cover_every_code_the_customers_do():
     ("", "EUR", None)])
 def test_an_amount_typed_in_the_major_unit_becomes_exact_integer_minor_units(typed, currency, minor):
     assert minor_units(typed, currency) == minor
+
+
+def test_a_refund_stripe_refused_is_told_as_such_by_the_refund_form(manager, fake_http, csrf_of, shop_id):
+    fake_http.answers[("POST", f"/api/v1/shops/{shop_id}/payments/{PAID_ID}/refunds")] = (502, {
+        "type": "https://docs.recurring-orders.example/problems/stripe-refused", "title": "Stripe refused the request",
+        "detail": "Stripe refused the refund."})
+    _resp, html, _text = page_of(manager, f"/manage/shops/{shop_id}/payments/{PAID_ID}")
+    resp = manager.post(f"/manage/shops/{shop_id}/payments/{PAID_ID}/refund", data={
+        "csrf_token": csrf_of(html), "refund-version": "3", "refund-key": "k7", "refund-amount": "5"})
+    text = text_of(resp.get_data(as_text=True))
+    assert resp.status_code == 422 and "Le service de paiement par carte a refusé. Réessayez dans quelques minutes." \
+        in text and "autre carte" not in text

@@ -162,6 +162,9 @@ def _show_refusal(form: CommandForm, err: ApiError) -> None:
         form.form_errors.append(_("This payment changed since you opened the page: here it is as it is now. Check "
                                   "it and try again. Nothing was done."))
         return
+    if err.status == 502:  # Stripe refused what billing asked of it (a refund, cancelling a waiting payment)
+        form.form_errors.append(_("The card payment service refused this. Try again in a few minutes."))
+        return
     for name, messages in refusals.field_errors(err).items():
         target = form._fields.get(name)
         if target is not None and name not in ("csrf_token", "version", "key"):
