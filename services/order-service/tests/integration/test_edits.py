@@ -150,6 +150,25 @@ def test_managers_change_lines_add_products_methods_cancel_and_resume_and_if_mat
     assert history[1]["reason"] == "asked by phone" and history[1]["actor"]["type"] == "manager"
 
 
+def test_a_manager_is_offered_the_products_the_shop_sells_that_are_not_on_the_order_with_the_stock_left(orders):
+    shop, _, order, tok = _placed(orders)
+    orders.feed.variant(shop, "honey", "Honey", price=900, on_hand=None)
+    orders.feed.variant(shop, "gone", "Sold out", price=100, on_hand=0)
+    path = f"/shops/{shop.shop_id}/orders/{order['order_id']}"
+    offered = orders.api("GET", f"{path}/products-to-add", tok["manager"])
+    assert offered.status_code == 200, offered.json
+    assert offered.json["items"] == [{"variant_id": "honey", "name": "Honey", "unit_price": 900, "available": None},
+                                     {"variant_id": "jam", "name": "Jam", "unit_price": 450, "available": 3}]
+    assert orders.api("POST", f"{path}/lines", tok["manager"], json={"variant_id": "jam", "quantity": 1}
+                      ).status_code == 201
+    assert [p["variant_id"] for p in orders.api("GET", f"{path}/products-to-add", tok["manager"]).json["items"]] == [
+        "honey"]
+    assert orders.api("GET", f"{path}/products-to-add", tok["customer"]).status_code == 403
+    assert orders.api("GET", f"{path}/products-to-add", tok["stranger"]).status_code == 404
+    assert orders.api("GET", f"/shops/{shop.shop_id}/orders/no-such-order/products-to-add", tok["manager"]
+                      ).status_code == 404
+
+
 def test_every_change_is_refused_once_the_cycle_has_closed(orders):
     shop, cycle, order, tok = _placed(orders)
     path = f"/shops/{shop.shop_id}/orders/{order['order_id']}"
@@ -205,6 +224,59 @@ def test_orders_are_listed_by_cycle_customer_and_status_page_by_page_and_custome
     assert len(seen) == 4 == len(set(seen))
     assert orders.api("GET", f"/shops/{shop.shop_id}/order-cycles/{cycles[0]['order_cycle_id']}/placement-summary",
                       token).status_code == 403
+
+
+def test_a_cycles_order_counts_split_its_orders_by_status_and_count_those_a_subscription_change_left_issues_on(
+        orders):
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=10)
+    f.variant(shop, "gone", "Sold out", price=100, on_hand=0)
+    cycle = f.cycle(shop)
+    subs = []
+    for items in ({"eggs": 1}, {"eggs": 1}, {"eggs": 1}, {"gone": 1}):
+        customer, _ = f.customer(shop)
+        subs.append((f.subscription(shop, customer, items), customer))
+        f.due(shop, cycle, subs[-1][0], customer, reason="subscription_created")
+    orders.wait_orders(shop, 4)
+    _, cancelled, edited, empty = (orders.order_of(sub) for sub, _ in subs)
+    assert empty["status"] == "empty"
+    base = f"/shops/{shop.shop_id}"
+    assert orders.api("POST", f"{base}/orders/{cancelled['order_id']}/cancel").status_code == 200
+    eggs = orders.lines(edited["order_id"])[0]["line_id"]
+    assert orders.api("PATCH", f"{base}/orders/{edited['order_id']}/lines/{eggs}", json={"quantity": 3}
+                      ).status_code == 200
+    item = {"variant_id": "eggs", "quantity": 2, "price_estimate": None}
+    f.subscription_event("SubscriptionUpdated", shop, subs[2][0], changes={"items": [item]},
+                         previous={"items": [{**item, "quantity": 1}]})
+    orders.wait(lambda: "OrderUpdateIssuesRecorded" in orders.events(edited["order_id"]), "the propagation")
+    manager, manager_id = f.token("manager", [shop.shop_id])
+    customer, customer_id = f.token("customer", [shop.shop_id], subs[0][1])
+    stranger, stranger_id = f.token("manager", ["some-other-shop"])
+    for token_id in (manager_id, customer_id, stranger_id):
+        orders.wait_token(token_id)
+    path = f"{base}/order-cycles/{cycle['order_cycle_id']}/order-counts"
+
+    got = orders.api("GET", path, manager)
+    assert got.status_code == 200, got.json
+    assert got.json["counts"] == {"placed": 2, "confirmed": 0, "cancelled": 1, "empty": 1, "orders": 4,
+                                  "with_update_issues": 1}
+    assert got.json["open"] is True and got.json["name"] == "Week 14"
+    assert got.json["closes_at_local"].endswith("+01:00")  # Europe/Paris in winter
+    listed = orders.api("GET", f"{base}/orders?order_cycle_id={cycle['order_cycle_id']}&status=placed", manager).json
+    assert {o["order_id"]: o["update_issue_count"] for o in listed["items"]} == {
+        orders.order_of(subs[0][0])["order_id"]: 0, edited["order_id"]: 1}
+
+    assert orders.api("GET", path, customer).status_code == 403
+    assert orders.api("GET", path, stranger).status_code == 404
+    assert orders.api("GET", f"{base}/order-cycles/no-such-cycle/order-counts", manager).status_code == 404
+
+    f.boundary("OrderCycleClosed", cycle)
+    orders.wait(lambda: orders.order_of(subs[0][0])["status"] == "confirmed", "the confirmation")
+    closed = orders.api("GET", path, manager).json
+    assert closed["open"] is False
+    assert closed["counts"] == {"placed": 0, "confirmed": 2, "cancelled": 1, "empty": 1, "orders": 4,
+                                "with_update_issues": 1}
 
 
 def _race(orders, calls):

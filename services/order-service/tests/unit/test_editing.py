@@ -156,3 +156,20 @@ def test_a_customer_resumes_an_order_they_cancelled_but_not_one_the_shop_or_thei
     with pytest.raises(errors.ChangeNotAllowed, match="does not allow customers"):
         editing.resume(mine, CUSTOMER_NOT_ALLOWED, Stock({"eggs": 10}), FEES, NOW)
     assert editing.resume(replace(mine, cancel_cause=cause), MANAGER, Stock({"eggs": 10}), FEES, NOW)
+
+
+def test_the_products_a_manager_may_add_are_those_add_line_takes_sold_not_on_the_order_with_stock_left_by_name():
+    o = order(line(1, "eggs", 2), line(2, "milk", 1))
+    catalog = [variant("jam", on_hand=3), variant("eggs", on_hand=9), variant("honey", on_hand=None),
+               variant("gone", on_hand=0), variant("old", sellable=False), variant("bread", on_hand=1)]
+    offered = editing.products_to_add(o, catalog)
+    assert [v.variant_id for v in offered] == ["bread", "honey", "jam"]
+    for v in offered:
+        [(event_type, _)] = editing.add_line(o, AddLine("shop", o.order_id, v.variant_id, 1), MANAGER, v,
+                                             Stock({v.variant_id: v.on_hand}), FEES, NOW)
+        assert event_type == "OrderLineAdded"
+    for v in catalog:
+        if v not in offered:
+            with pytest.raises(errors.InvalidChange):
+                editing.add_line(o, AddLine("shop", o.order_id, v.variant_id, 1), MANAGER, v,
+                                 Stock({v.variant_id: v.on_hand} if v.sellable else {}), FEES, NOW)

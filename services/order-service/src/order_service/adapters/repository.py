@@ -138,6 +138,22 @@ def catalog_and_fees(conn: psycopg.Connection, shop_id: str, variant_ids: Iterab
     return (catalog, stock, *_fees_and_methods(row["methods"]))
 
 
+def sellable_catalog(conn: psycopg.Connection, shop_id: str) -> list[Variant]:
+    """The shop's variants that are available and not deleted, with the stock this service may still allocate (not
+    locked: what a page offers, not what a decision takes)."""
+    rows = all_rows(conn, "SELECT * FROM catalog_variants WHERE shop_id = %s AND available AND NOT deleted",
+                    [shop_id])
+    return [Variant(r["variant_id"], variant_name(r["product_name"], r["variant_name"]), r["unit_price"],
+                    r["on_hand"], True) for r in rows]
+
+
+def order(conn: psycopg.Connection, shop_id: str, order_id: str) -> Order | None:
+    """The shop's order with its lines, as it is (not locked: for reading)."""
+    return next(iter(_with_lines(conn, all_rows(conn, ORDER_SQL.format(shop="") +
+                                                " WHERE o.order_id = %s AND o.shop_id = %s", [order_id, shop_id]))),
+                None)
+
+
 def _locked_catalog(conn: psycopg.Connection, shop_id: str, first_read: list[dict[str, Any]]
                     ) -> tuple[dict[str, Variant], Stock]:
     rows = {r["variant_id"]: r for r in first_read}

@@ -24,6 +24,7 @@ ORDER_SQL = """
            p.authorization_url AS payment_authorization_url, p.amount_refunded AS payment_amount_refunded,
            p.updated_at AS payment_updated_at,
            (SELECT count(*) FROM order_lines l WHERE l.order_id = o.order_id) AS line_count,
+           (SELECT count(*) FROM order_update_issues u WHERE u.order_id = o.order_id) AS update_issue_count,
            EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id
                    AND l.quantity < l.requested_quantity) AS capped
     FROM orders o
@@ -59,7 +60,7 @@ def _summary(row: dict[str, Any], now: datetime) -> dict[str, Any]:
         "closes_at": row["cycle_closes_at"], "closes_at_local": local(row["cycle_closes_at"], tz),
         "placed_at_local": local(row["placed_at"], tz),
         "totals": {k: row[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")},
-        "line_count": row["line_count"],
+        "line_count": row["line_count"], "update_issue_count": row["update_issue_count"],
         "editable": {"by_manager": open_placed or (row["status"] == "cancelled" and not closed),
                      "by_customer": bool(row["allow_order_changes"]) and (open_placed or (
                          row["status"] == "cancelled" and row["cancel_cause"] == "customer" and not closed))},
@@ -159,6 +160,36 @@ def cycle(conn: psycopg.Connection, shop_id: str, order_cycle_id: str) -> dict[s
         return None
     return known or {"order_cycle_id": order_cycle_id, "name": None, "opens_at": None, "closes_at": None,
                      "opened_at": None, "closed_at": None, "due_count": None}
+
+
+def order_counts(conn: psycopg.Connection, shop_id: str, order_cycle_id: str, now: datetime
+                 ) -> dict[str, Any] | None:
+    """A cycle's orders counted by status (and those with update issues), and whether the cycle is still open
+    for changes: what a manager's list of the cycle's orders shows above it."""
+    row = one_row(
+        conn,
+        """
+        SELECT c.name, c.opens_at, c.closes_at, c.closed_at, s.timezone,
+               count(o.order_id) FILTER (WHERE o.status = 'placed') AS placed,
+               count(o.order_id) FILTER (WHERE o.status = 'confirmed') AS confirmed,
+               count(o.order_id) FILTER (WHERE o.status = 'cancelled') AS cancelled,
+               count(o.order_id) FILTER (WHERE o.status = 'empty') AS empty,
+               count(o.order_id) AS orders,
+               count(o.order_id) FILTER (WHERE EXISTS (SELECT 1 FROM order_update_issues u
+                                                       WHERE u.order_id = o.order_id)) AS with_update_issues
+        FROM order_cycles c LEFT JOIN shops s ON s.shop_id = c.shop_id
+        LEFT JOIN orders o ON o.order_cycle_id = c.order_cycle_id AND o.shop_id = c.shop_id
+        WHERE c.order_cycle_id = %s AND c.shop_id = %s
+        GROUP BY c.order_cycle_id, s.timezone
+        """, [order_cycle_id, shop_id])
+    if row is None:
+        return None
+    closes_at = row["closes_at"]
+    return {"order_cycle_id": order_cycle_id, "name": row["name"], "opens_at": row["opens_at"],
+            "closes_at": closes_at, "closes_at_local": local(closes_at, row["timezone"] or "UTC"),
+            "open": row["closed_at"] is None and closes_at is not None and now < closes_at,
+            "counts": {k: row[k] for k in ("placed", "confirmed", "cancelled", "empty", "orders",
+                                           "with_update_issues")}}
 
 
 def _runs(conn: psycopg.Connection, kind: str, order_cycle_id: str) -> list[dict[str, Any]]:

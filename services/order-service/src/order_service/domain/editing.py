@@ -11,6 +11,7 @@ the order itself is not changed here. Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -126,16 +127,32 @@ def remove_line(order: Order, cmd: RemoveLine, editor: Editor, fees: Fees, now: 
         "stock_delta": stock_delta([line], [])})]
 
 
+def cannot_add(order: Order, variant_id: str, variant: Variant | None) -> errors.InvalidChange | None:
+    """Why this product cannot be added to the order (not sold by the shop, already on it), or None."""
+    if variant is None or not variant.sellable:
+        return errors.InvalidChange(f"{variant_id} is not sold by this shop.",
+                                    {"variant_id": ["Not available from this shop."]})
+    if order.line_for_variant(variant_id) is not None:
+        return errors.InvalidChange(f"{variant.name} is already on this order: change its quantity instead.",
+                                    {"variant_id": ["Already on this order."]})
+    return None
+
+
+def products_to_add(order: Order, catalog: Iterable[Variant]) -> list[Variant]:
+    """The products a manager may add to the order now (the ones ``add_line`` would take), by name: sold by the
+    shop, not on the order yet, and with stock left (None: unlimited)."""
+    return sorted((v for v in catalog if cannot_add(order, v.variant_id, v) is None
+                   and (v.on_hand is None or v.on_hand > 0)), key=lambda v: (v.name.casefold(), v.variant_id))
+
+
 def add_line(order: Order, cmd: AddLine, editor: Editor, variant: Variant | None, stock: Stock, fees: Fees,
              now: datetime) -> Decision:
     ensure_manager(editor, "add products to an order")
     ensure_editable(order, editor, now)
-    if variant is None or not variant.sellable:
-        raise errors.InvalidChange(f"{cmd.variant_id} is not sold by this shop.",
-                                   {"variant_id": ["Not available from this shop."]})
-    if order.line_for_variant(cmd.variant_id) is not None:
-        raise errors.InvalidChange(f"{variant.name} is already on this order: change its quantity instead.",
-                                   {"variant_id": ["Already on this order."]})
+    refused = cannot_add(order, cmd.variant_id, variant)
+    if refused is not None:
+        raise refused
+    assert variant is not None  # cannot_add refuses an unknown variant
     if cmd.quantity < 1:
         raise errors.InvalidChange("A quantity must be at least 1.", {"quantity": ["Must be at least 1."]})
     _check_stock(cmd.variant_id, variant.name, cmd.quantity, stock, 0)

@@ -1,5 +1,5 @@
 """REST routes under /api/v1: orders by shop, cycle, customer and status; one order with its lines,
-history and payment; edits until the cycle closes; cancel/resume; the cycle's placement and
+history and payment; edits until the cycle closes; cancel/resume; a cycle's order counts, placement and
 confirmation summaries; the shop's catalog (its variants, as catalog.events tell). Managers see their shops'
 orders, customers only their own."""
 
@@ -142,6 +142,16 @@ def change_details(args: dict[str, Any], shop_id: str, order_id: str) -> Respons
     return _order_response(shop_id, order_id)
 
 
+@blp.route(ORDER + "/products-to-add", methods=["GET"])
+@blp.response(200, s.ProductsToAdd)
+def products_to_add(shop_id: str, order_id: str) -> Response:
+    """The products a manager may add to this order with POST .../lines, by name: sold by the shop, not on the order
+    yet, with stock left (managers only; whether the order can still change is the order's ``editable``)."""
+    _manager_only(shop_id, "add products to an order")
+    found = handlers.products_to_add(request_conn(), shop_id, order_id, principal())
+    return jsonify(_schema(s.ProductsToAdd).dump({"items": found}))
+
+
 @blp.route(ORDER + "/lines", methods=["POST"])
 @idempotent
 @blp.arguments(s.NewLine)
@@ -205,6 +215,19 @@ def list_variants(args: dict[str, Any], shop_id: str) -> Response:
     last = items[limit - 1] if len(items) > limit else None
     cursor = encode_cursor([last["product_name"], last["variant_name"] or "", last["variant_id"]]) if last else None
     return jsonify(_schema(s.VariantPage).dump({"items": items[:limit], "next_cursor": cursor}))
+
+
+@blp.route("/shops/<shop_id>/order-cycles/<order_cycle_id>/order-counts", methods=["GET"])
+@blp.response(200, s.CycleOrderCounts)
+def order_counts(shop_id: str, order_cycle_id: str) -> Response:
+    """The cycle's orders counted by status (placed, confirmed, cancelled, empty) and those with update issues,
+    and whether it is still open: the heading of a manager's list of the cycle's orders (the list itself is
+    GET .../orders?order_cycle_id=&status=). 404 for a cycle this service has not heard of."""
+    _manager_only(shop_id, "read a cycle's order counts")
+    found = views.order_counts(request_conn(), shop_id, order_cycle_id, now())
+    if found is None:
+        raise NotFound(f"No order cycle {order_cycle_id} in this shop.")
+    return jsonify(_schema(s.CycleOrderCounts).dump(found))
 
 
 @blp.route("/shops/<shop_id>/order-cycles/<order_cycle_id>/placement-summary", methods=["GET"])

@@ -140,6 +140,8 @@ class OrderSummary(Schema):
     confirmed_at = fields.DateTime(allow_none=True)
     cancelled_at = fields.DateTime(allow_none=True)
     line_count = fields.Integer()
+    update_issue_count = fields.Integer(metadata={"description": "subscription changes that could not be applied "
+                                                                "to this order (the order's update_issues)"})
     editable = fields.Nested(Editable)
     payment = fields.Nested(Payment)
     version = fields.Integer()
@@ -182,6 +184,39 @@ class Variant(Schema):
 class VariantPage(Schema):
     items = fields.List(fields.Nested(Variant))
     next_cursor = fields.String(allow_none=True)
+
+
+class ProductToAdd(Schema):
+    variant_id = fields.String()
+    name = fields.String()
+    unit_price = fields.Integer(metadata={"description": "minor units of the order's currency"})
+    available = fields.Integer(allow_none=True, attribute="on_hand",
+                               metadata={"description": "units that can still be had; null: unlimited"})
+
+
+class ProductsToAdd(Schema):
+    items = fields.List(fields.Nested(ProductToAdd))
+
+
+class OrderCounts(Schema):
+    placed = fields.Integer(metadata={"description": "placed, not yet confirmed (changeable while the cycle is open)"})
+    confirmed = fields.Integer()
+    cancelled = fields.Integer()
+    empty = fields.Integer(metadata={"description": "nothing could be allocated: nothing to confirm or charge"})
+    orders = fields.Integer(metadata={"description": "all of them"})
+    with_update_issues = fields.Integer(metadata={"description": "orders a subscription change could not be "
+                                                                 "applied to in full (see each order's "
+                                                                 "update_issues)"})
+
+
+class CycleOrderCounts(Schema):
+    order_cycle_id = fields.String()
+    name = fields.String(allow_none=True)
+    opens_at = fields.DateTime(allow_none=True)
+    closes_at = fields.DateTime(allow_none=True)
+    closes_at_local = fields.DateTime(allow_none=True, metadata={"description": "in the shop's time zone"})
+    open = fields.Boolean(metadata={"description": "orders may still change: the cycle has not closed"})
+    counts = fields.Nested(OrderCounts)
 
 
 class HistoryEntry(Schema):

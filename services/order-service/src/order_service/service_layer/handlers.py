@@ -15,6 +15,7 @@ import psycopg
 from order_service.adapters import notifications, repository
 from order_service.domain import commands, editing
 from order_service.domain.model import Order
+from order_service.domain.placement import Variant
 from order_service.service_layer.recording import record
 from servicekit.auth import Principal
 from servicekit.web.http import etag
@@ -49,6 +50,15 @@ def load(conn: psycopg.Connection, shop_id: str, order_id: str, req: Request) ->
                                  f"{etag(order.version)}.", headers={"ETag": etag(order.version)})
     role = "customer" if req.principal.is_customer else "manager"
     return order, editing.Editor(role, customers_may_change)
+
+
+def products_to_add(conn: psycopg.Connection, shop_id: str, order_id: str, principal: Principal) -> list[Variant]:
+    """What a manager may add to the order (editing.products_to_add); 404 when the shop has no such order."""
+    ensure_shop_visible(principal, shop_id)
+    order = repository.order(conn, shop_id, order_id)
+    if order is None:
+        raise NotFound(f"No order {order_id} in this shop.")
+    return editing.products_to_add(order, repository.sellable_catalog(conn, shop_id))
 
 
 def _record(conn: psycopg.Connection, order: Order, decision: list[Decided], req: Request) -> None:
