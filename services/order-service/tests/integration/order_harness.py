@@ -15,6 +15,7 @@ import subprocess
 import uuid
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,6 +68,9 @@ class Feed:
         self.producer = kafka_clients.producer(bootstrap)
         self.catalog = CatalogPublisher(producer=self.producer)
         self.versions: dict[tuple[str, str], int] = defaultdict(int)
+        # called with (shop, variant id, catalog version) after a variant is published: the stack waits there until
+        # its consumer has applied it (see OrderStack.variant_applied)
+        self.variant_published: Callable[[Shop, str, int], None] | None = None
 
     def send(self, event_type: str, aggregate_id: str, payload: dict[str, Any], *, shop_id: str | None,
              producer: str = "tests", occurred_at: datetime | None = None) -> Envelope:
@@ -155,9 +159,11 @@ class Feed:
 
     def variant(self, shop: Shop, variant_id: str, name: str, *, price: int, on_hand: int | None,
                 available: bool = True, variant_name: str | None = None, supplier: str | None = None) -> None:
-        self.catalog.variant(shop.shop_id, variant_id, name, unit_price=price, currency="EUR", on_hand=on_hand,
-                             available=available, variant_name=variant_name, supplier=supplier)
+        env = self.catalog.variant(shop.shop_id, variant_id, name, unit_price=price, currency="EUR", on_hand=on_hand,
+                                   available=available, variant_name=variant_name, supplier=supplier)
         self.catalog.flush()
+        if self.variant_published is not None:
+            self.variant_published(shop, variant_id, env.aggregate_version)
 
     # -- scheduler-service -----------------------------------------------------------------------------------
 
@@ -218,6 +224,7 @@ class OrderStack:
         self._old_prefix = os.environ.get("TOPIC_PREFIX")
         os.environ["TOPIC_PREFIX"] = self.prefix  # the feed publishes to this stack's topics
         self.feed = Feed(infra.bootstrap)
+        self.feed.variant_published = self.variant_applied
 
     # -- processes -------------------------------------------------------------------------------------------
 
@@ -324,6 +331,16 @@ class OrderStack:
 
     def wait_projected(self, query: str, params: Any, what: str) -> None:
         self.wait(lambda: self.scalar(query, params), what)
+
+    def variant_applied(self, shop: Shop, variant_id: str, version: int) -> None:
+        """With the consumer running, wait until it has applied this version of a variant. The catalog is a topic of
+        its own: Kafka keeps no order between topics, so a due published after a variant may be applied before it,
+        and an order placed for a variant not known yet gets none of it (an empty order, which no one can change
+        or cancel). Stacks whose consumer is not running (yet) publish without waiting."""
+        consumer = self.procs.get("consumer")
+        if consumer is not None and consumer.poll() is None:
+            self.wait_projected("SELECT 1 FROM catalog_variants WHERE shop_id = %s AND variant_id = %s "
+                                "AND version >= %s", [shop.shop_id, variant_id, version], f"the variant {variant_id}")
 
     def wait_token(self, token_id: str) -> None:
         self.wait_projected("SELECT 1 FROM api_tokens WHERE token_id = %s", [token_id], "the token to be projected")
