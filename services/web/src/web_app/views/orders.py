@@ -45,7 +45,7 @@ def back_to_order(view: Any) -> Any:
     return wrapper
 
 
-def _path(shop_id: str, order_id: str) -> str:
+def order_path(shop_id: str, order_id: str) -> str:
     return f"/api/v1/shops/{shop_id}/orders/{order_id}"
 
 
@@ -66,16 +66,10 @@ def _why_not(order: dict[str, Any]) -> str | None:
              "order.")
 
 
-def _page(person: people.Person, shop_id: str, order_id: str, *, forms: dict[str, Any] | None = None,
-          problems: list[str] | None = None, status: int = 200) -> Any:
-    """The order's page. ``forms``: forms to show as the person sent them (with their errors), keyed by line id or
-    by ``cancel``/``resume``; ``problems``: refusals about the whole order, at the top."""
-    api = people.api(person)
-    shop = api.get("subscriptions", f"/api/v1/shops/{shop_id}")
-    customer = api.get("subscriptions", f"/api/v1/shops/{shop_id}/customers/{person.customer_id}")
-    use_reader(customer=customer, shop=shop)
-    order = api.get("orders", _path(shop_id, order_id))
-    forms = forms or {}
+def order_forms(order: dict[str, Any], forms: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+    """The order's lines to show, each with its quantity and remove forms, and the order's own form (cancel,
+    resume): the ones in ``forms`` as the person sent them (with their errors), keyed ``quantity:<line>``,
+    ``remove:<line>`` and ``order``; fresh ones otherwise. Each carries the version the page shows (If-Match)."""
     version = str(order["version"])
     lines = []
     for line in order["lines"]:
@@ -89,19 +83,37 @@ def _page(person: people.Person, shop_id: str, order_id: str, *, forms: dict[str
         lines.append({**line, "form": quantity, "remove_form": remove})
     order_form = forms.get("order") or OrderActionForm(prefix="order", formdata=None)
     order_form.version.data = version
-    errors = [(f"{form_id}", message) for form_id, message in _field_errors(lines)]
-    errors += [("order-actions", m) for m in order_form.form_errors] + [("order", m) for m in problems or []]
-    return render_template("order.html", shop=shop, customer=customer, order=order, lines=lines,
-                           order_form=order_form, why_not=_why_not(order), errors=errors,
-                           may_remove=sum(1 for line in lines if line["quantity"] > 0) > 1), status
+    return lines, order_form
 
 
-def _field_errors(lines: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    found = []
+def may_remove(lines: list[dict[str, Any]]) -> bool:
+    """A line may be removed while another has something on it (never the last: the API refuses it)."""
+    return sum(1 for line in lines if line["quantity"] > 0) > 1
+
+
+def page_errors(lines: list[dict[str, Any]], order_form: Any, problems: list[str] | None = None
+                ) -> list[tuple[str, str]]:
+    """The error summary's entries: (the id of the field or button, the message)."""
+    errors = []
     for line in lines:
-        found += [(line["form"].quantity.id, m) for m in line["form"].quantity.errors]
-        found += [(f"remove-{line['line_id']}", m) for m in line["remove_form"].form_errors]
-    return found
+        errors += [(line["form"].quantity.id, m) for m in line["form"].quantity.errors]
+        errors += [(f"remove-{line['line_id']}", m) for m in line["remove_form"].form_errors]
+    return errors + [("order-actions", m) for m in order_form.form_errors] + [("order", m) for m in problems or []]
+
+
+def _page(person: people.Person, shop_id: str, order_id: str, *, forms: dict[str, Any] | None = None,
+          problems: list[str] | None = None, status: int = 200) -> Any:
+    """The order's page. ``forms``: forms to show as the person sent them (with their errors), keyed by line id or
+    by ``cancel``/``resume``; ``problems``: refusals about the whole order, at the top."""
+    api = people.api(person)
+    shop = api.get("subscriptions", f"/api/v1/shops/{shop_id}")
+    customer = api.get("subscriptions", f"/api/v1/shops/{shop_id}/customers/{person.customer_id}")
+    use_reader(customer=customer, shop=shop)
+    order = api.get("orders", order_path(shop_id, order_id))
+    lines, order_form = order_forms(order, forms or {})
+    return render_template("order.html", shop=shop, customer=customer, order=order, lines=lines,
+                           order_form=order_form, why_not=_why_not(order),
+                           errors=page_errors(lines, order_form, problems), may_remove=may_remove(lines)), status
 
 
 @bp.get("/shops/<uuid:shop_id>/orders/<uuid:order_id>")
@@ -110,12 +122,19 @@ def order(person: people.Person, shop_id: str, order_id: Any):  # type: ignore[n
     return _page(person, shop_id, str(order_id))
 
 
-def _send(person: people.Person, method: str, path: str, version: str | None, json: Any = None) -> None:
+def send(api: people.Api, method: str, path: str, version: str | None, json: Any = None) -> None:
+    """One change of an order, sent with ``If-Match``: the version the page showed (a change made meanwhile is a 412,
+    nothing done)."""
     headers = {"If-Match": f'"{version}"'} if version and version.isdigit() else {}
-    people.api(person).request(method, "orders", path, json=json, headers=headers)
+    api.request(method, "orders", path, json=json, headers=headers)
 
 
-def _refused(err: ApiError) -> bool:
+def _send(person: people.Person, method: str, path: str, version: str | None, json: Any = None) -> None:
+    send(people.api(person), method, path, version, json)
+
+
+def refused(err: ApiError) -> bool:
+    """A refusal the page shows by its form (anything else is the app's error page)."""
     return err.status in REFUSALS
 
 
@@ -126,31 +145,39 @@ def change_quantity(person: people.Person, shop_id: str, order_id: str, line_id:
     form = QuantityForm(prefix=f"line-{line_id}")
 
     def refused(err: ApiError) -> None:
-        form.quantity.errors = [*form.quantity.errors, *_messages(err, "quantity")]
+        form.quantity.errors = [*form.quantity.errors, *messages(err, "quantity")]
 
     return _submit(person, shop_id, order_id, form, f"quantity:{line_id}", _("The quantity is changed."), refused,
-                   lambda: _send(person, "PATCH", f"{_path(shop_id, order_id)}/lines/{line_id}", form.version.data,
-                                 {"quantity": form.quantity.data}))
+                   lambda: _send(person, "PATCH", f"{order_path(shop_id, order_id)}/lines/{line_id}",
+                                 form.version.data, {"quantity": form.quantity.data}))
 
 
 def _submit(person: people.Person, shop_id: str, order_id: str, form: Any, key: str, done: str,
             refused: Callable[[ApiError], None], send: Callable[[], Any]) -> Any:
-    """A form of the order page posted: ``send`` it to the API; done, back to the order saying ``done``; refused
-    (closed, not allowed, a stale version...), the page again with the refusal where ``refused`` puts it."""
+    return submit(form, key, done, refused, send,
+                  back=lambda: url_for("orders.order", shop_id=shop_id, order_id=order_id),
+                  page=lambda forms: _page(person, shop_id, order_id, forms=forms, status=422))
+
+
+def submit(form: Any, key: str, done: str, on_refusal: Callable[[ApiError], None], send: Callable[[], Any], *,
+           back: Callable[[], str], page: Callable[[dict[str, Any]], Any]) -> Any:
+    """A form of an order's page posted (the customer's, a manager's): ``send`` it to the API; done, back to the page
+    (``back``) saying ``done``; refused (closed, not allowed, a stale version...), the ``page`` again with the form
+    as sent (under ``key``) and the refusal where ``on_refusal`` puts it."""
     if form.validate_on_submit():
         try:
             send()
         except ApiError as err:
-            if not _refused(err):
+            if not refused(err):
                 raise
-            refused(err)
+            on_refusal(err)
         else:
             flash(done)
-            return redirect(url_for("orders.order", shop_id=shop_id, order_id=order_id), 303)
-    return _page(person, shop_id, order_id, forms={key: form}, status=422)
+            return redirect(back(), 303)
+    return page({key: form})
 
 
-def _messages(err: ApiError, field: str) -> list[str]:
+def messages(err: ApiError, field: str) -> list[str]:
     """The refusal's messages for one field or button: its field errors in our words, else the refusal as a
     whole."""
     errors = refusals.field_errors(err)
@@ -165,15 +192,16 @@ def _messages(err: ApiError, field: str) -> list[str]:
 def remove_line(person: people.Person, shop_id: str, order_id: str, line_id: str):  # type: ignore[no-untyped-def]
     form = OrderActionForm(prefix=f"remove-{line_id}")
     return _submit(person, shop_id, order_id, form, f"remove:{line_id}", _("The product is removed from your order."),
-                   lambda err: form.form_errors.extend(_messages(err, "line_id")),
-                   lambda: _send(person, "DELETE", f"{_path(shop_id, order_id)}/lines/{line_id}", form.version.data))
+                   lambda err: form.form_errors.extend(messages(err, "line_id")),
+                   lambda: _send(person, "DELETE", f"{order_path(shop_id, order_id)}/lines/{line_id}",
+                                 form.version.data))
 
 
 def _order_action(person: people.Person, shop_id: str, order_id: str, action: str, done: str) -> Any:
     form = OrderActionForm(prefix="order")
     return _submit(person, shop_id, order_id, form, "order", done,
-                   lambda err: form.form_errors.extend(_messages(err, action)),
-                   lambda: _send(person, "POST", f"{_path(shop_id, order_id)}/{action}", form.version.data))
+                   lambda err: form.form_errors.extend(messages(err, action)),
+                   lambda: _send(person, "POST", f"{order_path(shop_id, order_id)}/{action}", form.version.data))
 
 
 @bp.post("/shops/<uuid:shop_id>/orders/<uuid:order_id>/cancel")
