@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, HiddenField, IntegerField, RadioField
+from wtforms import BooleanField, DateField, EmailField, HiddenField, IntegerField, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
@@ -117,4 +117,17 @@ class OrderActionForm(FlaskForm):
     change made meanwhile refuses the action (the API's 412) instead of acting on an order the person did not
     see."""
 
+    version = HiddenField()
+
+
+class AddProductForm(FlaskForm):
+    """A manager adds a product to an order: one of those the order can take (order-service's products-to-add, the
+    page's choices; the API decides again when it is sent) and how many, with the version of the order shown."""
+
+    variant_id = SelectField(_l("Product"), validators=[InputRequired(message=_l("Choose a product"))],
+                             validate_choice=False)
+    quantity = IntegerField(_l("Quantity"), default=1, validators=[
+        InputRequired(message=_l("Enter a quantity")),
+        NumberRange(min=1, max=1_000_000, message=_l("Enter a quantity of 1 or more.")),
+    ], render_kw={"inputmode": "numeric", "min": 1, "max": 1_000_000})
     version = HiddenField()

@@ -93,6 +93,50 @@ ORDER_STATUSES = {  # order-service's order statuses
     "confirmed": _l("Confirmed"),
 }
 
+ORDER_STATES_SHORT = {  # order-service's order statuses, as a list of orders names them
+    "placed": _l("Placed"),
+    "confirmed": _l("Confirmed"),
+    "cancelled": _l("Cancelled"),
+    "empty": _l("Empty"),
+}
+
+CANCEL_CAUSES = {  # why an order was cancelled (order-service's cancel_cause)
+    "manager": _l("By the shop."),
+    "customer": _l("By the customer."),
+    "occurrence_skipped": _l("The customer skipped this delivery."),
+    "subscription_paused": _l("The subscription was paused."),
+    "subscription_cancelled": _l("The subscription was cancelled."),
+}
+
+LINE_EDITORS = {  # who last set an order line's quantity (order-service's edited_by)
+    "manager": _l("Changed by the shop"),
+    "customer": _l("Changed by the customer"),
+    "subscription": _l("Changed with the subscription"),
+}
+
+UPDATE_ISSUES = {  # what a subscription change could not do to an open order (order-service's propagation)
+    "out_of_stock": _l("%(name)s: out of stock, none of the new quantity could be had."),
+    "insufficient_stock": _l("%(name)s: not enough stock, only part of the new quantity could be had."),
+    "line_hand_edited": _l("%(name)s: changed by hand on this order, so the subscription's change was not applied "
+                           "to it."),
+    "line_missing": _l("%(name)s: no longer on this order, so the subscription's new quantity was not applied."),
+    "shipping_method_hand_edited": _l("The delivery method was changed by hand on this order, so the "
+                                      "subscription's new one was not applied."),
+    "payment_method_hand_edited": _l("The payment method was changed by hand on this order, so the subscription's "
+                                     "new one was not applied."),
+    "address_hand_edited": _l("An address was changed by hand on this order, so the subscription's new address was "
+                              "not applied."),
+}
+
+
+def update_issue(kind: str, name: str) -> str:
+    """An update issue in the reader's words, naming its product; a kind not listed here gets a general sentence."""
+    words = UPDATE_ISSUES.get(kind)
+    if words is None:
+        return str(_l("A change of the subscription could not be applied to this order in full."))
+    return str(words) % {"name": name}  # a mapping: a sentence without %(name)s is left as it is
+
+
 CARD_BRANDS = {  # Stripe's card brands
     "visa": _l("Visa"),
     "mastercard": _l("Mastercard"),
