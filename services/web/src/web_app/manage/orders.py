@@ -13,10 +13,9 @@ stale is refused by the API (412) and the page says so, showing the order as it 
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from web_app import forms as web_forms
@@ -85,17 +84,7 @@ def index(shop_id: str):  # type: ignore[no-untyped-def]
 # -- one order -------------------------------------------------------------------------------------------------------
 
 
-def back_to_order(view: Any) -> Any:
-    """A post about an order comes back to the order's page (also through signing in again)."""
-
-    @wraps(view)
-    def wrapper(shop_id: Any, order_id: Any, **kw: Any) -> Any:
-        if not order_page.LINE_ID.fullmatch(kw.get("line_id", "l")):
-            abort(404)
-        g.back_to = url_for("manage_orders.order", shop_id=shop_id, order_id=order_id)
-        return view(shop_id=shop_id, order_id=str(order_id), **kw)
-
-    return wrapper
+back_to_order = order_page.back_to("manage_orders.order")
 
 
 def why_not(order: dict[str, Any]) -> str | None:

@@ -32,17 +32,24 @@ LINE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")  # order-service's line ids (l-1, 
 REFUSALS = (403, 404, 409, 412, 422)  # what a change can be refused with; the page shows them (404: a line gone)
 
 
-def back_to_order(view: Any) -> Any:
-    """A post about an order comes back to the order's page, also through signing in again (``next``)."""
+def back_to(page: str) -> Callable[[Any], Any]:
+    """A post about an order comes back to the order's page (the endpoint ``page``: the customer's, a manager's),
+    also through signing in again (``next``); a line id that is not one of order-service's is not found."""
 
-    @wraps(view)
-    def wrapper(shop_id: Any, order_id: Any, **kw: Any) -> Any:
-        if not LINE_ID.fullmatch(kw.get("line_id", "l")):
-            abort(404)
-        g.back_to = url_for("orders.order", shop_id=shop_id, order_id=order_id)
-        return view(shop_id=shop_id, order_id=str(order_id), **kw)
+    def decorate(view: Any) -> Any:
+        @wraps(view)
+        def wrapper(shop_id: Any, order_id: Any, **kw: Any) -> Any:
+            if not LINE_ID.fullmatch(kw.get("line_id", "l")):
+                abort(404)
+            g.back_to = url_for(page, shop_id=shop_id, order_id=order_id)
+            return view(shop_id=shop_id, order_id=str(order_id), **kw)
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+back_to_order = back_to("orders.order")
 
 
 def order_path(shop_id: str, order_id: str) -> str:
