@@ -8,6 +8,7 @@ from flask import Flask, Response, g, request
 from order_service.config import ServiceSettings
 from order_service.domain import errors
 from order_service.entrypoints.api import blp
+from order_service.entrypoints.reports_api import blp as reports_blp
 from servicekit import logs
 from servicekit.clock import make_clock
 from servicekit.db import make_pool
@@ -39,6 +40,7 @@ def create_app(settings: ServiceSettings | None = None) -> Flask:
         clock=make_clock(base.test_clock_url),
     )
     api.register_blueprint(blp)
+    api.register_blueprint(reports_blp)
 
     @app.errorhandler(errors.DomainError)
     def _domain_error(exc: errors.DomainError) -> Response:
