@@ -128,6 +128,55 @@ def measure_page(http: requests.Session, web: str, path: str, requests_per_page:
             "inline_bytes": page.inline_bytes, "html_bytes": len(html.encode())}
 
 
+def _p95(times: list[float]) -> float:
+    xs = sorted(times)
+    return round(xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))], 1)
+
+
+def measure_get(http: requests.Session, url: str, n: int, headers: dict[str, str] | None = None
+                ) -> dict[str, Any]:
+    """``n`` GETs one after another after a warm-up; the whole body is read each time (a file: every byte)."""
+    for _ in range(min(n, 3)):
+        http.get(url, headers=headers, timeout=120).content  # noqa: B018 - read to the end
+    times: list[float] = []
+    size = status = 0
+    for _ in range(n):
+        started = time.perf_counter()
+        r = http.get(url, headers=headers, timeout=120)
+        size = len(r.content)
+        times.append((time.perf_counter() - started) * 1000)
+        status = r.status_code
+    return {"status": status, "p50_ms": round(statistics.median(times), 1), "p95_ms": _p95(times),
+            "max_ms": round(max(times), 1), "bytes": size, "requests": n}
+
+
+def console_reports(stack: Stack, report: Report, args: argparse.Namespace, world: dict[str, Any]) -> None:
+    """The console's reports of the cycle of ``web_subscriptions`` orders: order-service's REST reports with a
+    manager's token (the JSON pages and the whole packing list as CSV, read to its last byte)."""
+    shop = world["shop"]
+    token = shop.subs(stack.cfg.admin_token).post("/api/v1/tokens", {"role": "manager", "shop_ids": [shop.id],
+                                                                      "label": "bench reports"})["token"]
+    pipeline.wait(lambda: requests.get(f"{stack.service_url('order-service')}/api/v1/shops/{shop.id}/orders?limit=1",
+                                       headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 200,
+                  60, "the manager's token at order-service", 0.5)
+    base = f"{stack.service_url('order-service')}/api/v1/shops/{shop.id}/order-cycles/{world['cycle_id']}/reports"
+    http = requests.Session()
+    auth = {"Authorization": f"Bearer {token}"}
+    load = pipeline.load()
+    for name, path, n in (("packing list, a page of 50", "/packing-list?limit=50", args.web_requests),
+                          ("product totals", "/product-totals", args.web_requests),
+                          ("orders and payments, a page of 50", "/orders?limit=50", args.web_requests),
+                          ("packing list CSV (whole cycle)", "/packing-list.csv", args.web_file_requests),
+                          ("orders CSV (whole cycle)", "/orders.csv", args.web_file_requests)):
+        m = measure_get(http, base + path, n, auth)
+        report.detail(f"console report {name}", m)
+        csv_file = path.endswith(".csv")
+        report.add("web", f"REST report {name}: {'time' if csv_file else 'p95'}", m["p95_ms"], "ms",
+                   target="< 2000 ms" if csv_file else "< 200 ms",
+                   note=f"p50 {m['p50_ms']} ms, max {m['max_ms']} ms, HTTP {m['status']}, {m['bytes']:,} B, "
+                        f"{n} requests one after another, {world['subscriptions']:,} orders, load {load}")
+
+
 def run_web(stack: Stack, report: Report, args: argparse.Namespace) -> None:
     if not web_installed():
         report.add("web", "SKIPPED", "web app not installed")
@@ -142,6 +191,11 @@ def run_web(stack: Stack, report: Report, args: argparse.Namespace) -> None:
     pipeline.wait(lambda: pipeline.scalar(stack.db_url("orders"), "SELECT count(*) FROM orders WHERE shop_id = %s",
                                           [shop.id]) >= args.web_subscriptions, 600, "the shop's orders placed", 1.0)
     pipeline.wait(lambda: pipeline.total_lag(stack.bootstrap) == 0, 600, "every consumer group to catch up", 1.0)
+    parts = {p.strip() for p in args.web_parts.split(",")}
+    if "reports" in parts:
+        console_reports(stack, report, args, world)
+    if "customer" not in parts:
+        return
     web = stack.web_url
     http = requests.Session()
     assert platform.smtp_api, "the customer signs in by email"
