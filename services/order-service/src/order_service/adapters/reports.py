@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from order_service.adapters.db import all_rows, one_row
@@ -28,7 +28,10 @@ DELIVERED = ("placed", "confirmed")
 _SUPPLIER = "NULL::text"  # TODO(s24): v.supplier once catalog variants carry their supplier
 CURSOR_BATCH = 2000
 
-# The sort keys of a box: the shipping method (a delivery round, a pickup point), then the customer's name.
+# The sort keys of a box: the shipping method (a delivery round, a pickup point), then the customer's name (then
+# the order's number). The page and the file sort by the same.
+_BOX_KEY_VALUES = """coalesce(sm.name, ''), coalesce(cu.last_name, o.ship_address->>'last_name', ''),
+           coalesce(cu.first_name, o.ship_address->>'first_name', '')"""
 _BOX_KEYS = """coalesce(sm.name, '') AS k_method,
            coalesce(cu.last_name, o.ship_address->>'last_name', '') AS k_last,
            coalesce(cu.first_name, o.ship_address->>'first_name', '') AS k_first"""
@@ -51,31 +54,43 @@ _LINE_COLUMNS = f"""l.variant_id, coalesce(v.product_name, l.name) AS product_na
 
 _VARIANT_JOIN = "LEFT JOIN catalog_variants v ON v.shop_id = o.shop_id AND v.variant_id = l.variant_id"
 
-# One box per row, its lines as a JSON array (a page of the packing list).
+# A page of the packing list: the page's boxes first (sort keys only), then the lines of those boxes alone.
 PACKING_PAGE_SQL = f"""
-    SELECT * FROM (
-        SELECT {_BOX_COLUMNS},
-               (SELECT json_agg(json_build_object('variant_id', x.variant_id, 'product_name', x.product_name,
-                                                  'variant_name', x.variant_name, 'supplier', x.supplier,
-                                                  'quantity', x.quantity) ORDER BY x.position)
-                FROM (SELECT l.position, {_LINE_COLUMNS} FROM order_lines l {_VARIANT_JOIN}
-                      WHERE l.order_id = o.order_id AND l.quantity > 0) x) AS lines
-        {_BOX_FROM}) boxes
-    WHERE (%(after)s::text[] IS NULL OR (k_method, k_last, k_first, number) >
-           ((%(after)s::text[])[1], (%(after)s::text[])[2], (%(after)s::text[])[3], (%(after)s::text[])[4]))
-    ORDER BY k_method, k_last, k_first, number
-    LIMIT %(limit)s"""  # noqa: S608 - composed of this module's constants
+    SELECT boxes.*,
+           (SELECT json_agg(json_build_object('variant_id', x.variant_id, 'product_name', x.product_name,
+                                              'variant_name', x.variant_name, 'supplier', x.supplier,
+                                              'quantity', x.quantity) ORDER BY x.position)
+            FROM (SELECT l.position, {_LINE_COLUMNS} FROM order_lines l
+                  LEFT JOIN catalog_variants v ON v.shop_id = boxes.shop_id AND v.variant_id = l.variant_id
+                  WHERE l.order_id = boxes.order_id AND l.quantity > 0) x) AS lines
+    FROM (
+        SELECT o.shop_id, {_BOX_COLUMNS} {_BOX_FROM}
+          AND (%(after)s::text[] IS NULL OR ({_BOX_KEY_VALUES}, o.number) >
+               ((%(after)s::text[])[1], (%(after)s::text[])[2], (%(after)s::text[])[3], (%(after)s::text[])[4]))
+        ORDER BY {_BOX_KEY_VALUES}, o.number
+        LIMIT %(limit)s) boxes
+    ORDER BY k_method, k_last, k_first, number"""  # noqa: S608 - composed of this module's constants
 
-# One line per row, boxes in the page's order (the whole packing list, streamed).
-PACKING_ROWS_SQL = f"""
-    SELECT {_BOX_COLUMNS}, {_LINE_COLUMNS}
+# The whole packing list as the file's rows: one line of a box per row, the columns of PACKING_FILE_COLUMNS in
+# their order, as the file writes them (the words as the caller gives them): nothing left to do per row but write
+# it. Boxes in the page's order.
+PACKING_FILE_COLUMNS = ("number", "last_name", "first_name", "email", "phone", "shipping_method", "delivery_or_pickup",
+                        "address1", "address2", "zipcode", "city", "country", "product", "variant", "supplier",
+                        "quantity")
+PACKING_FILE_SQL = f"""
+    SELECT o.number, coalesce(cu.last_name, o.ship_address->>'last_name'),
+           coalesce(cu.first_name, o.ship_address->>'first_name'), cu.email, o.ship_address->>'phone', sm.name,
+           CASE WHEN coalesce(sm.pickup, false) THEN %(pickup)s ELSE %(delivery)s END,
+           o.ship_address->>'address1', o.ship_address->>'address2', o.ship_address->>'zipcode',
+           o.ship_address->>'city', o.ship_address->>'country',
+           coalesce(v.product_name, l.name), v.variant_name, coalesce({_SUPPLIER}, %(no_supplier)s), l.quantity
     FROM orders o
     JOIN order_lines l ON l.order_id = o.order_id AND l.quantity > 0
     LEFT JOIN customers cu ON cu.customer_id = o.customer_id
     LEFT JOIN shop_methods sm ON sm.shop_id = o.shop_id AND sm.kind = 'shipping' AND sm.method_id = o.shipping_method_id
     {_VARIANT_JOIN}
     WHERE o.shop_id = %(shop_id)s AND o.order_cycle_id = %(cycle_id)s AND o.status IN ('placed', 'confirmed')
-    ORDER BY k_method, k_last, k_first, o.number, l.position"""  # noqa: S608 - composed of this module's constants
+    ORDER BY {_BOX_KEY_VALUES}, o.number, l.position"""  # noqa: S608 - composed of this module's constants
 
 # Allocated quantities and amounts per variant, suppliers first by name, no supplier last.
 PRODUCT_TOTALS_SQL = f"""
@@ -158,6 +173,8 @@ def snapshot(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
     pool when the view returns, before the body is sent."""
     with pool.connection() as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # a whole cycle's rows are sorted at once: in memory, not in temporary files
+        conn.execute("SET LOCAL work_mem = '64MB'")
         yield conn
 
 
@@ -168,9 +185,14 @@ def packing_page(conn: psycopg.Connection, shop_id: str, cycle_id: str, limit: i
                                              "limit": limit})
 
 
-def packing_rows(conn: psycopg.Connection, shop_id: str, cycle_id: str) -> Iterator[dict[str, Any]]:
-    """Every line of every box, in the page's order."""
-    return _streamed(conn, PACKING_ROWS_SQL, {"shop_id": shop_id, "cycle_id": cycle_id})
+def packing_file_rows(conn: psycopg.Connection, shop_id: str, cycle_id: str, words: dict[str, str]
+                      ) -> Iterator[list[tuple[Any, ...]]]:
+    """Every line of every box as the file's rows (``PACKING_FILE_COLUMNS``), in batches; ``words``: the file's
+    words for ``pickup``, ``delivery`` and ``no_supplier``."""
+    with conn.cursor(name=f"report_{uuid.uuid4().hex}", row_factory=tuple_row) as cur:
+        cur.execute(PACKING_FILE_SQL, {"shop_id": shop_id, "cycle_id": cycle_id, **words})
+        while batch := cur.fetchmany(CURSOR_BATCH):
+            yield batch
 
 
 def product_totals(conn: psycopg.Connection, shop_id: str, cycle_id: str) -> list[dict[str, Any]]:

@@ -72,33 +72,50 @@ def _t(en: str, fr: str) -> dict[str, str]:
     return {"en": en, "fr": fr}
 
 
-def _addr(key: str) -> Callable[[Row, Context], Any]:
-    return lambda r, _c: (r.get("ship_address") or {}).get(key) or ""
-
-
 def _supplier(r: Row, c: Context) -> str:
     return r["supplier"] if r.get("supplier") else NO_SUPPLIER[c.lang]
 
 
-PACKING_LIST: list[Column] = [
-    (_t("Order", "Commande"), lambda r, _c: r["number"]),
-    (_t("Last name", "Nom"), lambda r, _c: r["last_name"] or ""),
-    (_t("First name", "Prénom"), lambda r, _c: r["first_name"] or ""),
-    (_t("Email", "E-mail"), lambda r, _c: r["email"] or ""),
-    (_t("Phone", "Téléphone"), _addr("phone")),
-    (_t("Shipping method", "Mode de livraison"), lambda r, _c: r["shipping_method"] or ""),
-    (_t("Delivery or pickup", "Livraison ou retrait"),
-     lambda r, c: c.word(HOW, "pickup" if r["pickup"] else "delivery")),
-    (_t("Address", "Adresse"), _addr("address1")),
-    (_t("Address line 2", "Complément d'adresse"), _addr("address2")),
-    (_t("Postcode", "Code postal"), _addr("zipcode")),
-    (_t("City", "Ville"), _addr("city")),
-    (_t("Country", "Pays"), _addr("country")),
-    (_t("Product", "Produit"), lambda r, _c: r["product_name"]),
-    (_t("Variant", "Variante"), lambda r, _c: r["variant_name"] or ""),
-    (_t("Supplier", "Fournisseur"), _supplier),
-    (_t("Quantity", "Quantité"), lambda r, _c: r["quantity"]),
-]
+# The packing list's columns (adapters.reports.PACKING_FILE_COLUMNS): its rows come from the query as written.
+PACKING_LIST: dict[str, dict[str, str]] = {
+    "number": _t("Order", "Commande"),
+    "last_name": _t("Last name", "Nom"),
+    "first_name": _t("First name", "Prénom"),
+    "email": _t("Email", "E-mail"),
+    "phone": _t("Phone", "Téléphone"),
+    "shipping_method": _t("Shipping method", "Mode de livraison"),
+    "delivery_or_pickup": _t("Delivery or pickup", "Livraison ou retrait"),
+    "address1": _t("Address", "Adresse"),
+    "address2": _t("Address line 2", "Complément d'adresse"),
+    "zipcode": _t("Postcode", "Code postal"),
+    "city": _t("City", "Ville"),
+    "country": _t("Country", "Pays"),
+    "product": _t("Product", "Produit"),
+    "variant": _t("Variant", "Variante"),
+    "supplier": _t("Supplier", "Fournisseur"),
+    "quantity": _t("Quantity", "Quantité"),
+}
+
+
+def packing_words(c: Context) -> dict[str, str]:
+    """The words the packing list's query writes: delivery or pickup, and a product without a supplier."""
+    return {"pickup": HOW["pickup"][c.lang], "delivery": HOW["delivery"][c.lang], "no_supplier": NO_SUPPLIER[c.lang]}
+
+
+def written(columns: Iterable[str], batches: Iterable[list[tuple[Any, ...]]], c: Context) -> Iterator[bytes]:
+    """A file whose rows come ready from the query (``columns`` name them, in order, for the header), a batch of
+    rows at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(BOM)
+    writer.writerow([PACKING_LIST[name][c.lang] for name in columns])
+    for batch in batches:
+        writer.writerows(batch)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue().encode()
+
 
 PRODUCT_TOTALS: list[Column] = [
     (_t("Supplier", "Fournisseur"), _supplier),

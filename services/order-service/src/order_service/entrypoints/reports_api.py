@@ -90,8 +90,9 @@ def packing_list_file(args: dict[str, Any], shop_id: str, order_cycle_id: str) -
     """The whole packing list as a CSV file: one row per product in a box, with its customer, delivery or pickup
     and address."""
     cycle = _cycle(shop_id, order_cycle_id)
-    return _file(cycle, "packing-list", args.get("lang"), lambda conn, c: files.chunks(
-        files.PACKING_LIST, reports.packing_rows(conn, shop_id, order_cycle_id), c))
+    return _file(cycle, "packing-list", args.get("lang"), lambda conn, c: files.written(
+        reports.PACKING_FILE_COLUMNS, reports.packing_file_rows(conn, shop_id, order_cycle_id, files.packing_words(c)),
+        c))
 
 
 # -- product and supplier totals -------------------------------------------------------------------------------------
