@@ -94,6 +94,27 @@ class Api:
             raise ApiError.from_response(resp)
         return resp.json() if resp.content else None
 
+    def download(self, service: str, path: str, **params: Any) -> requests.Response:
+        """A file the service streams (a CSV report): the open response, whose body the caller passes on as it
+        comes (``iter_content``) and closes; a refusal raises :class:`ApiError` as ``get`` does."""
+        sent = {"Accept": "text/csv, application/problem+json"}
+        if self.token:
+            sent["Authorization"] = f"Bearer {self.token}"
+        if self.correlation_id:
+            sent["X-Correlation-ID"] = self.correlation_id
+        try:
+            resp = self.http.request("GET", self.settings.service_urls[service] + path,
+                                     params={k: v for k, v in params.items() if v is not None}, headers=sent,
+                                     timeout=self.settings.api_timeout_s, stream=True)
+        except requests.RequestException as exc:
+            raise ApiError(503, "Service unavailable", f"{service} did not answer: {type(exc).__name__}") from exc
+        if not 200 <= resp.status_code < 300:
+            try:
+                raise ApiError.from_response(resp)
+            finally:
+                resp.close()
+        return resp
+
     def get(self, service: str, path: str, **params: Any) -> Any:
         return self.request("GET", service, path, params={k: v for k, v in params.items() if v is not None})
 

@@ -160,3 +160,17 @@ CYCLE_STATUSES = {  # subscription-service's order cycle statuses
     "open": _l("Open"),
     "closed": _l("Closed"),
 }
+
+
+ORDER_PAYMENT_STATES = {  # order-service's payment state of an order, as the shop's manager reads it
+    "not_due": _l("Not due yet (the cycle is open)"),
+    "not_required": _l("Nothing to pay"),
+    "requested": _l("Requested"),
+    "pending": _l("Waiting for payment"),
+    "processing": _l("Being processed"),
+    "paid": _lp("payment", "Paid"),
+    "failed": _lp("payment", "Failed"),
+    "authorization_required": _l("Waiting for the customer's bank check"),
+    "refunded": _lp("payment", "Refunded"),
+    "partially_refunded": _l("Partly refunded"),
+}

@@ -41,7 +41,7 @@ class FakeHttp:
     sent: list[dict[str, Any]] = field(default_factory=list)
 
     def request(self, method: str, url: str, *, json: Any = None, params: Any = None, headers: Any = None,
-                timeout: float | None = None) -> requests.Response:
+                timeout: float | None = None, stream: bool = False) -> requests.Response:
         path = "/" + url.split("/", 3)[3]
         self.sent.append({"method": method, "path": path, "json": json, "params": params, "headers": headers})
         answer = self.answers.get((method, path))
@@ -51,6 +51,11 @@ class FakeHttp:
             status, body = answer(json) if callable(answer) else answer
         resp = requests.Response()
         resp.status_code = status
+        if isinstance(body, bytes):  # a file (a CSV report): the body as the service streams it
+            resp._content, resp._content_consumed = body, True
+            resp.headers["Content-Type"] = "text/csv; charset=utf-8"
+            resp.headers["Content-Disposition"] = 'attachment; filename="report.csv"'
+            return resp
         resp._content = b"" if body is None else jsonlib.dumps(body).encode()
         resp.headers["Content-Type"] = "application/json" if status < 400 else "application/problem+json"
         return resp

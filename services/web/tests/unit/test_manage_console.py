@@ -83,22 +83,24 @@ def test_a_page_module_is_registered_and_put_in_the_nav_by_defining_bp(make_app,
                                                                            tmp_path):
     pkg = tmp_path / "pages"
     pkg.mkdir()
-    (pkg / "reports.py").write_text(
+    # a page no helper builds (a real page module of the same name would shadow it)
+    (pkg / "sample.py").write_text(
         "from flask import Blueprint\n"
         "from web_app.manage import shop_page\n"
-        "bp = Blueprint('manage_reports', __name__, url_prefix='/manage/shops/<uuid:shop_id>/reports')\n"
-        "@bp.get('')\n@shop_page\ndef index(shop_id):\n    return 'reports of ' + shop_id\n")
+        "bp = Blueprint('manage_sample', __name__, url_prefix='/manage/shops/<uuid:shop_id>/sample')\n"
+        "@bp.get('')\n@shop_page\ndef index(shop_id):\n    return 'sample of ' + shop_id\n")
     (pkg / "helpers.py").write_text("X = 1\n")  # a module without bp is left alone
     monkeypatch.setattr(manage, "__path__", [*manage.__path__, str(pkg)])
+    monkeypatch.setattr(manage, "NAV", [*manage.NAV, ("manage_sample.index", "Sample")])
     monkeypatch.syspath_prepend(str(tmp_path))
     app = make_app()
-    assert isinstance(app.blueprints["manage_reports"], Blueprint)
+    assert isinstance(app.blueprints["manage_sample"], Blueprint)
     client = app.test_client()
     as_manager(client, shop_id)
     answer_shop(fake_http, shop_id)
-    assert client.get(f"/manage/shops/{shop_id}/reports").get_data(as_text=True) == f"reports of {shop_id}"
+    assert client.get(f"/manage/shops/{shop_id}/sample").get_data(as_text=True) == f"sample of {shop_id}"
     home = client.get(f"/manage/shops/{shop_id}").get_data(as_text=True)
-    assert f'href="/manage/shops/{shop_id}/reports">Reports</a>' in home
+    assert f'href="/manage/shops/{shop_id}/sample">Sample</a>' in home
 
 
 def test_a_manager_of_one_shop_goes_straight_to_it(manager, shop_id):
