@@ -14,7 +14,8 @@ pytestmark = pytest.mark.integration
 
 def _cycle_with_boxes(orders):
     """A shop whose cycle has four orders: Alice (eggs, jam, delivery), Bob (eggs, jam capped to nothing: the jam
-    is gone; switched to pickup), Chloé (milk, cancelled) and Dan (only jam: empty)."""
+    is gone; switched to pickup), Chloé (milk, cancelled) and Dan (only jam: empty). Eggs come from Ferme du Pré,
+    milk from Laiterie Blanche; the catalog names no supplier for the jam."""
     f = orders.feed
     shop = f.shop(locale="fr")
     pickup_id = str(uuid.uuid4())
@@ -22,9 +23,9 @@ def _cycle_with_boxes(orders):
         "shop_id": shop.shop_id, "method_id": pickup_id, "name": "Retrait à la ferme", "description": None,
         "fee_flat": 0, "fee_percent_bp": 0, "pickup": True, "active": True, "actor": MANAGER_ACTOR, "reason": None},
         shop_id=shop.shop_id)
-    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
-    f.variant(shop, "milk", "Milk", price=150, on_hand=None)
-    f.variant(shop, "jam", "Jam", price=450, on_hand=2)
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None, supplier="Ferme du Pré")
+    f.variant(shop, "milk", "Milk", price=150, on_hand=None, supplier="Laiterie Blanche")
+    f.variant(shop, "jam", "Jam", price=450, on_hand=2)  # the catalog does not say who makes it
     cycle = f.cycle(shop)
     wanted = {"Alice": {"eggs": 2, "jam": 2}, "Bob": {"eggs": 1, "jam": 1}, "Chloé": {"milk": 3},
               "Dan": {"jam": 1}}
@@ -72,7 +73,8 @@ def test_the_packing_list_has_one_box_per_order_to_deliver_with_the_allocated_qu
     assert [(ln["variant_id"], ln["quantity"]) for ln in bob["lines"]] == [("eggs", 1)]  # no jam was left for him
     assert alice["shipping_method"]["pickup"] is False and bob["shipping_method"] == {
         "id": bob["shipping_method"]["id"], "name": "Retrait à la ferme", "pickup": True}
-    assert alice["ship_address"]["city"] == "Lyon" and alice["lines"][0]["supplier"] is None
+    assert alice["ship_address"]["city"] == "Lyon"
+    assert [ln["supplier"] for ln in alice["lines"]] == ["Ferme du Pré", None]
 
     first = orders.api("GET", f"{base}/packing-list?limit=1", tok["manager"]).json
     assert [b["number"] for b in first["items"]] == [alice["number"]] and first["next_cursor"]
@@ -83,9 +85,9 @@ def test_the_packing_list_has_one_box_per_order_to_deliver_with_the_allocated_qu
     assert rows[0][:3] == ["Commande", "Nom", "Prénom"]  # the shop's language
     head, body = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
     assert [(r["Commande"], r["Produit"], r["Quantité"], r["Livraison ou retrait"], r["Fournisseur"])
-            for r in body] == [(alice["number"], "Eggs", "2", "livraison", "(sans fournisseur)"),
+            for r in body] == [(alice["number"], "Eggs", "2", "livraison", "Ferme du Pré"),
                                (alice["number"], "Jam", "2", "livraison", "(sans fournisseur)"),
-                               (bob["number"], "Eggs", "1", "retrait", "(sans fournisseur)")]
+                               (bob["number"], "Eggs", "1", "retrait", "Ferme du Pré")]
     assert body[0]["Ville"] == "Lyon" and body[0]["Code postal"] == "69003"
     english = _csv(orders.api("GET", f"{base}/packing-list.csv?lang=en", tok["manager"]))
     assert english[0][:3] == ["Order", "Last name", "First name"] and len(english[0]) == len(head)
@@ -109,20 +111,24 @@ def test_product_and_supplier_totals_add_up_the_allocated_quantities_with_a_buck
     base = f"/shops/{shop.shop_id}/order-cycles/{cycle['order_cycle_id']}/reports"
     got = orders.api("GET", f"{base}/product-totals", tok["manager"])
     assert got.status_code == 200, got.json
-    [group] = got.json["suppliers"]
-    assert group["supplier"] is None
-    assert [(p["variant_id"], p["quantity"], p["orders"], p["amount"]) for p in group["products"]] == [
-        ("eggs", 3, 2, 3 * 320), ("jam", 2, 1, 2 * 450)]  # Chloé's milk is cancelled, Dan got no jam
+    # Chloé's milk is cancelled (Laiterie Blanche has nothing to deliver), Dan got no jam
+    farm, nobody = got.json["suppliers"]
+    assert (farm["supplier"], farm["quantity"], farm["amount"]) == ("Ferme du Pré", 3, 3 * 320)
+    assert [(p["variant_id"], p["quantity"], p["orders"], p["amount"]) for p in farm["products"]] == [
+        ("eggs", 3, 2, 3 * 320)]
+    assert nobody["supplier"] is None  # the bucket of products whose supplier the catalog does not say, last
+    assert [(p["variant_id"], p["quantity"], p["orders"], p["amount"]) for p in nobody["products"]] == [
+        ("jam", 2, 1, 2 * 450)]
     assert got.json["totals"] == {"products": 2, "quantity": 5, "amount": 3 * 320 + 2 * 450}
-    assert group["amount"] == got.json["totals"]["amount"]
 
     rows = _csv(orders.api("GET", f"{base}/product-totals.csv?lang=en", tok["manager"]))
     assert rows == [["Supplier", "Product", "Variant", "Variant id", "Quantity", "Orders", "Amount", "Currency"],
-                    ["(no supplier)", "Eggs", "", "eggs", "3", "2", "9.60", "EUR"],
+                    ["Ferme du Pré", "Eggs", "", "eggs", "3", "2", "9.60", "EUR"],
                     ["(no supplier)", "Jam", "", "jam", "2", "1", "9.00", "EUR"]]
-    rows = _csv(orders.api("GET", f"{base}/supplier-totals.csv?lang=en", tok["manager"]))
-    assert rows == [["Supplier", "Products", "Quantity", "Amount", "Currency"],
-                    ["(no supplier)", "2", "5", "18.60", "EUR"]]
+    rows = _csv(orders.api("GET", f"{base}/supplier-totals.csv", tok["manager"]))  # the shop's French
+    assert rows == [["Fournisseur", "Produits", "Quantité", "Montant", "Devise"],
+                    ["Ferme du Pré", "1", "3", "9.60", "EUR"],
+                    ["(sans fournisseur)", "1", "2", "9.00", "EUR"]]
 
 
 def test_the_orders_report_lists_every_order_with_its_payment_and_totals_that_match_the_orders(orders):

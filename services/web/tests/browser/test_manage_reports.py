@@ -23,14 +23,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 def cycle_with_orders(web_system, *, locale: str) -> dict[str, Any]:
     """A shop with a delivery round and a pickup point, a cycle open now, Ann (delivered: a box and 2 eggs) and
-    Bob (picks up: a box and 2 eggs, but only 3 eggs are in stock: he gets 1)."""
+    Bob (picks up: a box and 2 eggs, but only 3 eggs are in stock: he gets 1). The boxes come from Ferme du Pré;
+    the catalog does not say who lays the eggs."""
     p = web_system.platform
     shop = p.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale=locale, timezone="Europe/Paris")
     delivery = shop.shipping_method("Thursday round", fee_flat=500)
     pickup = shop.shipping_method("Farm pickup", fee_flat=0, pickup=True)
     cash = shop.payment_method("cash")
-    shop.variant("box", "Vegetable box", 2000, on_hand=100)
-    shop.variant("eggs", "Eggs x6", 350, on_hand=3)
+    p.catalog.variant(shop.id, "box", "Vegetable box", unit_price=2000, currency="EUR", on_hand=100,
+                      supplier="Ferme du Pré")
+    p.catalog.variant(shop.id, "eggs", "Eggs x6", unit_price=350, currency="EUR", on_hand=3)  # no producer said
+    p.catalog.flush()
     now = p.now()
     cycle = shop.order_cycle("Week 1", now - timedelta(hours=1), now + timedelta(days=2))
     schedule = shop.schedule("Weekly box", [cycle["id"]])
@@ -102,20 +105,28 @@ def test_a_manager_reads_and_downloads_a_cycles_reports_whose_numbers_are_the_or
     assert packed == +allocated
     assert {(r["Last name"], r["Delivery or pickup"]) for r in packing} == {("Martin", "delivery"),
                                                                           ("Leroy", "pickup")}
+    assert {(r["Product"], r["Supplier"]) for r in packing} == {("Vegetable box", "Ferme du Pré"),
+                                                                ("Eggs x6", "(no supplier)")}
+
+    assert "× Vegetable box · Ferme du Pré" in " ".join(bob.inner_text().split())
 
     with page.expect_navigation():
         page.get_by_role("link", name="Products and producers").click()
-    assert "No producer given" in page.locator("main").inner_text()
+    assert page.locator("main h2").all_inner_texts() == ["Ferme du Pré", "No producer given"]
     visit.check("products and producers")
     products = records(download(page, "Download the product totals (CSV)"))
     assert {r["Product"]: int(r["Quantity"]) for r in products} == +allocated
+    assert [(r["Supplier"], r["Product"]) for r in products] == [("Ferme du Pré", "Vegetable box"),
+                                                                 ("(no supplier)", "Eggs x6")]
     by_name: Counter = Counter()
     for order in orders:
         for line in order["lines"]:
             by_name[line["name"]] += line["total"]
     assert {r["Product"]: cents(r["Amount"]) for r in products} == +by_name
     producers = records(download(page, "Download the producer totals (CSV)"))
-    assert [(r["Supplier"], cents(r["Amount"])) for r in producers] == [("(no supplier)", sum(by_name.values()))]
+    assert [(r["Supplier"], int(r["Quantity"]), cents(r["Amount"])) for r in producers] == [
+        ("Ferme du Pré", allocated["Vegetable box"], by_name["Vegetable box"]),
+        ("(no supplier)", allocated["Eggs x6"], by_name["Eggs x6"])]
 
     with page.expect_navigation():
         page.get_by_role("link", name="Orders and payments").click()

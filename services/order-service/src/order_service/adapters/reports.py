@@ -25,7 +25,6 @@ from order_service.adapters.db import all_rows, one_row
 from order_service.adapters.views import payment_state
 
 DELIVERED = ("placed", "confirmed")
-_SUPPLIER = "NULL::text"  # TODO(s24): v.supplier once catalog variants carry their supplier
 CURSOR_BATCH = 2000
 
 # The sort keys of a box: the shipping method (a delivery round, a pickup point), then the customer's name (then
@@ -49,8 +48,8 @@ _BOX_COLUMNS = f"""o.order_id, o.number, o.status, o.customer_id, cu.email, o.sh
            o.shipping_method_id, sm.name AS shipping_method, coalesce(sm.pickup, false) AS pickup,
            {_BOX_KEYS}"""
 
-_LINE_COLUMNS = f"""l.variant_id, coalesce(v.product_name, l.name) AS product_name, v.variant_name,
-           {_SUPPLIER} AS supplier, l.quantity"""
+_LINE_COLUMNS = """l.variant_id, coalesce(v.product_name, l.name) AS product_name, v.variant_name,
+           v.supplier, l.quantity"""
 
 _VARIANT_JOIN = "LEFT JOIN catalog_variants v ON v.shop_id = o.shop_id AND v.variant_id = l.variant_id"
 
@@ -83,7 +82,7 @@ PACKING_FILE_SQL = f"""
            CASE WHEN coalesce(sm.pickup, false) THEN %(pickup)s ELSE %(delivery)s END,
            o.ship_address->>'address1', o.ship_address->>'address2', o.ship_address->>'zipcode',
            o.ship_address->>'city', o.ship_address->>'country',
-           coalesce(v.product_name, l.name), v.variant_name, coalesce({_SUPPLIER}, %(no_supplier)s), l.quantity
+           coalesce(v.product_name, l.name), v.variant_name, coalesce(v.supplier, %(no_supplier)s), l.quantity
     FROM orders o
     JOIN order_lines l ON l.order_id = o.order_id AND l.quantity > 0
     LEFT JOIN customers cu ON cu.customer_id = o.customer_id
@@ -95,14 +94,14 @@ PACKING_FILE_SQL = f"""
 # Allocated quantities and amounts per variant, suppliers first by name, no supplier last.
 PRODUCT_TOTALS_SQL = f"""
     SELECT l.variant_id, min(coalesce(v.product_name, l.name)) AS product_name, min(v.variant_name) AS variant_name,
-           min({_SUPPLIER}) AS supplier, sum(l.quantity)::bigint AS quantity, count(DISTINCT o.order_id) AS orders,
+           min(v.supplier) AS supplier, sum(l.quantity)::bigint AS quantity, count(DISTINCT o.order_id) AS orders,
            sum(l.total)::bigint AS amount
     FROM orders o
     JOIN order_lines l ON l.order_id = o.order_id AND l.quantity > 0
     {_VARIANT_JOIN}
     WHERE o.shop_id = %(shop_id)s AND o.order_cycle_id = %(cycle_id)s AND o.status IN ('placed', 'confirmed')
     GROUP BY l.variant_id
-    ORDER BY min({_SUPPLIER}) NULLS LAST, min(coalesce(v.product_name, l.name)), min(v.variant_name) NULLS FIRST,
+    ORDER BY min(v.supplier) NULLS LAST, min(coalesce(v.product_name, l.name)), min(v.variant_name) NULLS FIRST,
              l.variant_id"""  # noqa: S608 - composed of this module's constants
 
 _ORDER_COLUMNS = """o.order_id, o.number, o.status, o.cancel_cause, o.customer_id, cu.email,
