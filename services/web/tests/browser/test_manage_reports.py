@@ -54,6 +54,22 @@ def cycle_with_orders(web_system, *, locale: str) -> dict[str, Any]:
     return {"shop": shop, "cycle": cycle, "orders": [shop.order(o["order_id"]) for o in orders]}
 
 
+def signed_in(web_system, manager_session, shop: Any) -> Any:
+    """The manager signed in, once order-service knows their session (identity.events reach it a moment later:
+    under load, longer than the app's first-minute wait)."""
+    manager = manager_session(shop)
+
+    def known() -> bool:
+        try:
+            web_system.platform.api("order-service", manager.token).get(f"/api/v1/shops/{shop.id}/orders?limit=1")
+        except ApiError:
+            return False
+        return True
+
+    wait_for(known, 60, "order-service to know the manager's session")
+    return manager
+
+
 def download(page: Any, link: str) -> list[list[str]]:
     with page.expect_download() as info:
         page.get_by_role("link", name=link).click()
@@ -80,7 +96,7 @@ def test_a_manager_reads_and_downloads_a_cycles_reports_whose_numbers_are_the_or
         for line in order["lines"]:
             allocated[line["name"]] += line["quantity"]
     assert allocated["Eggs x6"] == 3  # Ann 2, Bob the 1 left
-    manager_session(shop)
+    signed_in(web_system, manager_session, shop)
     page = visit.page
     page.goto(f"{web_system.url}/manage/shops/{shop.id}/reports")
     assert page.locator("h1").inner_text() == "Reports"
@@ -143,7 +159,7 @@ def test_a_manager_reads_and_downloads_a_cycles_reports_whose_numbers_are_the_or
 def test_the_reports_speak_the_shops_french_and_its_files_too(web_system, visit, manager_session):
     world = cycle_with_orders(web_system, locale="fr")
     shop = world["shop"]
-    manager_session(shop)
+    signed_in(web_system, manager_session, shop)
     page = visit.page
     page.goto(f"{web_system.url}/manage/shops/{shop.id}/reports")
     assert page.locator("html").get_attribute("lang") == "fr"
