@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from devstack.scenario import ApiError
-from devstack.testing import wait_for
+from devstack.testing import rows, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -55,16 +55,14 @@ def cycle_with_orders(web_system, *, locale: str) -> dict[str, Any]:
 
 
 def signed_in(web_system, manager_session, shop: Any) -> Any:
-    """The manager signed in, once order-service knows their session (identity.events reach it a moment later:
-    under load, longer than the app's first-minute wait)."""
+    """The manager signed in, once order-service knows every session subscription-service issued (identity.events
+    reach it a moment later: under load, longer than the app's first-minute wait)."""
     manager = manager_session(shop)
+    stack = web_system.stack
 
     def known() -> bool:
-        try:
-            web_system.platform.api("order-service", manager.token).get(f"/api/v1/shops/{shop.id}/orders?limit=1")
-        except ApiError:
-            return False
-        return True
+        issued = {r[0] for r in rows(stack.db_url("subscriptions"), "SELECT token_id FROM api_tokens")}
+        return issued <= {r[0] for r in rows(stack.db_url("orders"), "SELECT token_id FROM api_tokens")}
 
     wait_for(known, 60, "order-service to know the manager's session")
     return manager
