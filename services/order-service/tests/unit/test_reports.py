@@ -64,3 +64,19 @@ def test_products_are_summed_per_supplier_in_their_order_with_no_supplier_as_a_g
         ("Ferme A", 5, 1860, ["eggs", "jam"]), ("Laiterie B", 5, 750, ["milk"]), (None, 1, 300, ["bread"])]
     assert grand_total(products) == {"products": 4, "quantity": 11, "amount": 2910}
     assert by_supplier([]) == [] and grand_total([]) == {"products": 0, "quantity": 0, "amount": 0}
+
+
+def test_the_packing_list_file_names_every_column_its_query_writes_in_the_managers_language():
+    from order_service.adapters.reports import PACKING_FILE_COLUMNS, PACKING_FILE_SQL
+
+    assert list(files.PACKING_LIST) == list(PACKING_FILE_COLUMNS)
+    assert PACKING_FILE_SQL.count("%(pickup)s") == PACKING_FILE_SQL.count("%(no_supplier)s") == 1
+    c = files.Context("fr", "EUR", "Europe/Paris")
+    row = ("R00000001", "Martin", "Ann", None, None, "Tournée", "livraison", "12 rue des Lilas", None, "69003",
+           "Lyon", "FR", "Œufs", "x6", "Ferme du Pré", 2)
+    text = b"".join(files.written(PACKING_FILE_COLUMNS, [[row], [row]], c)).decode("utf-8")
+    table = list(csv.reader(io.StringIO(text.removeprefix(files.BOM))))
+    assert table[0][:3] == ["Commande", "Nom", "Prénom"] and len(table[0]) == len(row)
+    assert table[1] == table[2] == ["R00000001", "Martin", "Ann", "", "", "Tournée", "livraison", "12 rue des Lilas",
+                                    "", "69003", "Lyon", "FR", "Œufs", "x6", "Ferme du Pré", "2"]
+    assert files.packing_words(c) == {"pickup": "retrait", "delivery": "livraison", "no_supplier": "(sans fournisseur)"}
