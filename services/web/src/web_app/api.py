@@ -73,6 +73,19 @@ class Api:
 
     def request(self, method: str, service: str, path: str, *, json: Any = None,
                 params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> Any:
+        resp = self._send(method, service, path, json=json, params=params, headers=headers)
+        return resp.json() if resp.content else None
+
+    def download(self, service: str, path: str, **params: Any) -> requests.Response:
+        """A file the service streams (a CSV report): the open response, whose body the caller passes on as it
+        comes (``iter_content``) and closes; a refusal raises :class:`ApiError` as ``get`` does."""
+        return self._send("GET", service, path, params={k: v for k, v in params.items() if v is not None},
+                          headers={"Accept": "text/csv, application/problem+json"}, stream=True)
+
+    def _send(self, method: str, service: str, path: str, *, json: Any = None,
+              params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
+              stream: bool = False) -> requests.Response:
+        """The service's successful answer (its body read, or left to read when ``stream``), else ApiError."""
         sent = {"Accept": "application/json"}
         if self.token:
             sent["Authorization"] = f"Bearer {self.token}"
@@ -84,35 +97,20 @@ class Api:
         while True:
             try:
                 resp = self.http.request(method, url, json=json, params=params, headers=sent,
-                                         timeout=self.settings.api_timeout_s)
+                                         timeout=self.settings.api_timeout_s, stream=stream)
             except requests.RequestException as exc:
                 raise ApiError(503, "Service unavailable", f"{service} did not answer: {type(exc).__name__}") from exc
             if resp.status_code != 401 or time.monotonic() >= waited_until:
                 break
+            if stream:
+                resp.close()
             time.sleep(NEW_SESSION_RETRY_S)  # nothing was done: a 401 is answered before anything changes
-        if not 200 <= resp.status_code < 300:
-            raise ApiError.from_response(resp)
-        return resp.json() if resp.content else None
-
-    def download(self, service: str, path: str, **params: Any) -> requests.Response:
-        """A file the service streams (a CSV report): the open response, whose body the caller passes on as it
-        comes (``iter_content``) and closes; a refusal raises :class:`ApiError` as ``get`` does."""
-        sent = {"Accept": "text/csv, application/problem+json"}
-        if self.token:
-            sent["Authorization"] = f"Bearer {self.token}"
-        if self.correlation_id:
-            sent["X-Correlation-ID"] = self.correlation_id
-        try:
-            resp = self.http.request("GET", self.settings.service_urls[service] + path,
-                                     params={k: v for k, v in params.items() if v is not None}, headers=sent,
-                                     timeout=self.settings.api_timeout_s, stream=True)
-        except requests.RequestException as exc:
-            raise ApiError(503, "Service unavailable", f"{service} did not answer: {type(exc).__name__}") from exc
         if not 200 <= resp.status_code < 300:
             try:
                 raise ApiError.from_response(resp)
             finally:
-                resp.close()
+                if stream:
+                    resp.close()
         return resp
 
     def get(self, service: str, path: str, **params: Any) -> Any:
