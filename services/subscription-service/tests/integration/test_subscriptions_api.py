@@ -305,3 +305,49 @@ def test_the_shops_kill_switch_shows_on_its_subscriptions(shop, kit):
     assert shown["warnings"] == ["Subscriptions are disabled for La Ruche de Lyon: no order is placed until they "
                                  "are enabled."]
     assert shown["state"] == "active"  # the subscription itself is unchanged
+
+
+def test_a_live_estimate_prices_a_draft_as_the_saved_subscription_is_priced_and_saves_nothing(shop, kit):
+    draft = {"items": [{"variant_id": "eggs-6", "quantity": 2}, {"variant_id": "veg-box", "quantity": 1}],
+             "shipping_method_id": shop.ship["id"], "payment_method_id": shop.card["id"]}
+    estimated = kit.ok(shop.manager.post(subs(shop, "estimate"), draft))
+    saved = create(shop, kit)
+    assert estimated == {"currency": "EUR", "items": saved["items"], "estimate": saved["estimate"]}
+    assert estimated["estimate"] == {"item_total": 3140, "shipping_fee": 500, "payment_fee": 85, "total": 3725}
+    assert [s["id"] for s in kit.ok(shop.manager.get(subs(shop)))["items"]] == [saved["id"]]
+
+
+def test_a_live_estimate_without_methods_or_with_an_unknown_product_has_no_total(shop, kit):
+    items_only = kit.ok(shop.manager.post(subs(shop, "estimate"), {"items": [{"variant_id": "eggs-6",
+                                                                               "quantity": 3}]}))
+    assert items_only["items"] == [{"variant_id": "eggs-6", "quantity": 3, "price_estimate": 320,
+                                    "total_estimate": 960, "name": "Eggs", "available": True}]
+    assert items_only["estimate"] == {"item_total": 960, "shipping_fee": None, "payment_fee": None, "total": None}
+    unknown = kit.ok(shop.manager.post(subs(shop, "estimate"), {
+        "items": [{"variant_id": "eggs-6", "quantity": 1}, {"variant_id": "no-such", "quantity": 1}],
+        "shipping_method_id": shop.ship["id"], "payment_method_id": shop.cash["id"]}))
+    assert unknown["items"][1] == {"variant_id": "no-such", "quantity": 1, "price_estimate": None,
+                                   "total_estimate": None, "name": None, "available": False}
+    assert unknown["estimate"]["total"] is None
+
+
+def test_a_live_estimate_is_for_the_shops_managers_and_refuses_bad_shapes_by_field(shop, other_shop, kit):
+    body = {"items": [{"variant_id": "eggs-6", "quantity": 1}]}
+    assert shop.customer_api.post(subs(shop, "estimate"), body).status_code == 403
+    assert other_shop.manager.post(subs(shop, "estimate"), body).status_code == 404
+    bad = shop.manager.post(subs(shop, "estimate"), {"items": [{"variant_id": "eggs-6", "quantity": -1}],
+                                                     "colour": "red"})
+    assert bad.status_code == 422
+    assert set(bad.get_json()["errors"]) == {"items.0.quantity", "colour"}
+    assert shop.manager.post(subs(shop, "estimate"), {}).get_json()["errors"] == {
+        "items": ["Missing data for required field."]}
+
+
+def test_history_says_who_in_words_to_the_shops_managers_only(shop, kit):
+    sub = create(shop, kit)
+    url = subs(shop, sub["id"])
+    kit.ok(shop.customer_api.post(f"{url}/pause", {}))
+    first, second = kit.ok(shop.manager.get(f"{url}/history"))["items"]
+    assert first["who"] == {"name": "manager", "email": None}
+    assert second["who"] == {"name": "Camille Durand", "email": shop.customer["email"]}
+    assert all(e["who"] is None for e in kit.ok(shop.customer_api.get(f"{url}/history"))["items"])

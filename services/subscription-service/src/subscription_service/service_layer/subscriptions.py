@@ -245,4 +245,17 @@ def change_occurrence(conn: psycopg.Connection, caller: Caller, shop_id: str, su
 def history(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str, *, limit: int,
             cursor: list[Any] | None) -> tuple[list, Any]:
     load_subscription(conn, caller, shop_id, subscription_id)
-    return views.history(conn, subscription_id, limit, cursor[0] if cursor else 0)
+    return views.history(conn, subscription_id, limit, cursor[0] if cursor else 0,
+                         names=caller.principal.manages(shop_id))
+
+
+def estimate(conn: psycopg.Connection, caller: Caller, shop_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A draft's live estimate (managers, while filling in a subscription's form): what an order with these items
+    and methods would cost if placed now, by the rule a saved subscription's estimate follows. Nothing is
+    checked but the shop: an unknown product has no price (and no total), a method not of the shop no fee."""
+    shop = load_shop(conn, caller, shop_id)
+    items = _items(data["items"])
+    terms = Terms(items=items, shipping_method_id=data.get("shipping_method_id"),
+                  payment_method_id=data.get("payment_method_id"), payment_kind=None, bill_address=None,
+                  ship_address=None, begins_at=None)
+    return views.draft_estimate(shop, repo.variants(conn, shop_id, [i.variant_id for i in items]), terms)

@@ -16,6 +16,7 @@ from subscription_service.adapters.views.common import local, row, rows
 from subscription_service.domain import occurrences as occ
 from subscription_service.domain.shops import Shop
 from subscription_service.domain.subscriptions import Subscription, state
+from subscription_service.domain.terms import Terms
 from subscription_service.domain.validation import Context, Variant, current_estimate, warnings
 
 SUBSCRIPTION_SORTS = {"created_at": Sort("created_at", "s.created_at"), "begins_at": Sort("begins_at", "s.begins_at"),
@@ -39,18 +40,33 @@ def _item(item: dict[str, Any], v: Variant | None) -> dict[str, Any]:
             "total_estimate": price * item["quantity"] if price is not None else None}
 
 
+def priced(t: Terms, variants: dict[str, Variant]) -> dict[str, Any]:
+    """Terms already estimated (``current_estimate``): their items with names and line totals, and the estimate.
+    One shape for a saved subscription and for a draft's live estimate, so the two always agree."""
+    return {"items": [_item(i.data(), variants.get(i.variant_id)) for i in t.items],
+            "estimate": {"item_total": t.item_total(), "shipping_fee": t.shipping_fee_estimate,
+                         "payment_fee": t.payment_fee_estimate, "total": t.estimated_total()}}
+
+
+def draft_estimate(shop: Shop, variants: dict[str, Variant], terms: Terms) -> dict[str, Any]:
+    """What a subscription with these items and methods would cost per order if saved now (a form's live
+    estimate): the same rule and shape as a saved subscription's ``items`` and ``estimate``."""
+    return {"currency": shop.currency, **priced(current_estimate(shop, variants, terms), variants)}
+
+
 def subscription_from(r: dict[str, Any], sub: Subscription, variants: dict[str, Variant], shop: Shop | None,
                       now: datetime) -> dict[str, Any]:
     """The view of one subscription; its estimates are taken now, from the catalog and the shop's fees as they are
     (domain.validation.current_estimate), not as they were when it was saved."""
     t = current_estimate(shop, variants, sub.terms) if shop is not None else sub.terms
     tz = shop.timezone if shop is not None else "UTC"
+    shown = priced(t, variants)
     return {
         "id": sub.subscription_id, "shop_id": sub.shop_id, "customer_id": sub.customer_id,
         "customer": {"id": sub.customer_id, "email": r["customer_email"], "first_name": r["customer_first_name"],
                      "last_name": r["customer_last_name"]},
         "schedule_id": sub.schedule_id, "schedule_name": r["schedule_name"], "state": state(sub, now),
-        "currency": sub.currency, "items": [_item(i.data(), variants.get(i.variant_id)) for i in t.items],
+        "currency": sub.currency, "items": shown["items"],
         "shipping_method_id": t.shipping_method_id, "payment_method_id": t.payment_method_id,
         "payment_kind": t.payment_kind, "bill_address": t.bill_address, "ship_address": t.ship_address,
         "begins_at": t.begins_at, "ends_at": t.ends_at, "begins_at_local": local(t.begins_at, tz),
@@ -58,8 +74,7 @@ def subscription_from(r: dict[str, Any], sub: Subscription, variants: dict[str, 
         "paused_until": sub.paused_until,
         "resumes_on": sub.paused_until.astimezone(ZoneInfo(tz)).date() if sub.paused_until else None,
         "cancelled_at": sub.cancelled_at,
-        "estimate": {"item_total": t.item_total(), "shipping_fee": t.shipping_fee_estimate,
-                     "payment_fee": t.payment_fee_estimate, "total": t.estimated_total()},
+        "estimate": shown["estimate"],
         "skipped_order_cycle_ids": sorted(sub.skipped), "created_at": r["created_at"],
         "updated_at": r["updated_at"], "version": sub.version}
 
@@ -195,8 +210,11 @@ def list_occurrences(conn: psycopg.Connection, sub: Subscription, now: datetime,
 ID_FIELDS = ("subscription_id", "shop_id", "actor", "reason")
 
 
-def history(conn: psycopg.Connection, subscription_id: str, limit: int, after_version: int) -> tuple[list, Any]:
-    """The subscription's own events (who, when, what, why), oldest first."""
+def history(conn: psycopg.Connection, subscription_id: str, limit: int, after_version: int, *,
+            names: bool = False) -> tuple[list, Any]:
+    """The subscription's own events (who, when, what, why), oldest first. With ``names`` (a manager of the shop
+    reads it), each entry also says who in words a person knows (``who``): the customer's name and email for
+    their own changes, the credential's label for a manager's; null for the platform's own (a pause ending)."""
     found = rows(conn, "SELECT aggregate_version, event_type, occurred_at, body FROM event_store "
                        "WHERE topic = 'subscriptions.events' AND aggregate_id = %s AND aggregate_version > %s "
                        "ORDER BY aggregate_version LIMIT %s", [subscription_id, after_version, limit + 1])
@@ -206,5 +224,24 @@ def history(conn: psycopg.Connection, subscription_id: str, limit: int, after_ve
         out.append({"version": r["aggregate_version"], "event_type": r["event_type"], "occurred_at": r["occurred_at"],
                     "actor": payload.get("actor"), "reason": payload.get("reason"),
                     "data": {k: v for k, v in payload.items() if k not in ID_FIELDS}})
+    known = actors(conn, {str(e["actor"]["id"]) for e in out if (e["actor"] or {}).get("id")}) if names else {}
+    for e in out:
+        e["who"] = known.get(str((e["actor"] or {}).get("id")))
     nxt = [out[-1]["version"]] if len(found) > limit else None
     return out, nxt
+
+
+def actors(conn: psycopg.Connection, token_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Who acted with each credential, in words: a customer's name and email, else the credential's label."""
+    if not token_ids:
+        return {}
+    found = rows(conn, "SELECT t.token_id::text AS id, t.role, t.label, c.first_name, c.last_name, c.email "
+                       "FROM api_tokens t LEFT JOIN customers c ON c.customer_id = t.customer_id "
+                       "WHERE t.token_id::text = ANY(%s)", [sorted(token_ids)])
+    out = {}
+    for r in found:
+        if r["email"] is not None:
+            out[r["id"]] = {"name": f"{r['first_name']} {r['last_name']}".strip(), "email": r["email"]}
+        else:
+            out[r["id"]] = {"name": r["label"], "email": None}
+    return out

@@ -109,6 +109,23 @@ class EstimateOut(ma.Schema):
     total = ma.fields.Integer(allow_none=True)
 
 
+class EstimateIn(StrictSchema):
+    """A subscription's form as it is being filled in: its items and, once chosen, its methods."""
+
+    items = ma.fields.List(ma.fields.Nested(ItemIn), required=True, validate=V.Length(max=200))
+    shipping_method_id = Id(load_default=None, allow_none=True)
+    payment_method_id = Id(load_default=None, allow_none=True)
+
+
+class DraftEstimateOut(ma.Schema):
+    currency = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(lambda: ItemOut()), metadata={
+        "description": "each item priced as on a saved subscription; an unknown product: name, price and total "
+                       "null, available false"})
+    estimate = ma.fields.Nested(EstimateOut, metadata={
+        "description": "null totals until every product is known and both methods are chosen"})
+
+
 class CustomerRef(ma.Schema):
     id = ma.fields.String()
     email = ma.fields.String()
@@ -234,7 +251,15 @@ class HistoryEntryOut(ma.Schema):
     occurred_at = ma.fields.DateTime()
     actor = ma.fields.Dict(allow_none=True, metadata={"description": "who: {type, id}"})
     reason = ma.fields.String(allow_none=True)
+    who = ma.fields.Nested(lambda: WhoOut(), allow_none=True, metadata={
+        "description": "only for the shop's managers: who in words (a customer's name and email, a manager's "
+                       "credential's label); null for the platform's own changes or an unknown credential"})
     data = ma.fields.Dict(metadata={"description": "what: the event's content (changes and previous values)"})
+
+
+class WhoOut(ma.Schema):
+    name = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
 
 
 class HistoryArgs(StrictSchema):
@@ -255,6 +280,17 @@ ONE = f"{PATH}/<uuid:subscription_id>"
 def create_subscription(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """Create a subscription (managers); prices and fees are estimated from the catalog."""
     return with_version(handlers.create_subscription(request_conn(), caller(), str(shop_id), args), 201)
+
+
+@blp.route(f"{PATH}/estimate", methods=["POST"])
+@blp.arguments(EstimateIn)
+@blp.response(200, DraftEstimateOut)
+@problems(blp, 401, 403, 404, 422)
+def estimate_subscription(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
+    """The live estimate of a subscription being filled in (managers): what an order with these items and methods
+    would cost if placed now, by the rule and in the shape of a saved subscription's `items` and `estimate`.
+    Changes nothing; only the shapes are checked (422), the rules are checked when the subscription is saved."""
+    return handlers.estimate(request_conn(), caller(), str(shop_id), args)
 
 
 @blp.route(PATH, methods=["GET"])
