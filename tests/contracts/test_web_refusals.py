@@ -170,3 +170,88 @@ def test_billing_services_refusals_of_a_managers_command_are_in_the_web_apps_tab
 def test_billing_services_refund_refusals_by_the_amount_are_in_the_web_apps_table(requested, refunded):
     found = _billing_refusal(lambda: decide.refund_amount(_payment("succeeded", refunded=refunded), requested, 0))
     assert known(FIELD_MESSAGES, str(found)), str(found)
+
+
+
+
+# -- a subscription's rules, told to the shop's manager (the console's Subscriptions page) ---------------------------
+
+
+def _subscription_world():
+    from subscription_service.domain.customers import Customer
+    from subscription_service.domain.cycles import OrderCycle
+    from subscription_service.domain.schedules import Schedule
+    from subscription_service.domain.shops import Method, Shop
+    from subscription_service.domain.validation import Context, Variant
+
+    shop = Shop("shop", 1, {"name": "La Ruche", "currency": "EUR", "timezone": "Europe/Paris",
+                            "subscriptions_enabled": False},
+                {"ship": Method("ship", "Delivery", 0, 0, active=False)},
+                {"card": Method("card", "Card", 0, 0, kind="stripe"), "other": Method("other", "Other", 0, 0,
+                                                                                       kind="cheque")})
+    variants = {"eggs": Variant("eggs", "Eggs", None, 10**12, "EUR", available=False),
+                "usd": Variant("usd", "Tea", None, 100, "USD")}
+    cycle = OrderCycle("c-1", "shop", 1, "S1", NOW - timedelta(days=30), NOW - timedelta(days=29))
+    return Context(shop, Customer("cust", "other-shop", 1, {}), Schedule("sch", "shop", 1, "Weekly", ()),
+                   (cycle,), variants, NOW)
+
+
+def test_every_rule_a_subscription_breaks_is_told_to_the_manager_in_the_web_apps_words():
+    from subscription_service.domain.terms import Item, Terms
+    from subscription_service.domain.validation import Context, Draft, validate
+
+    ctx = _subscription_world()
+    terms = Terms((Item("eggs", 2), Item("usd", -1), Item("none", 0), Item("eggs", 1)), "ship", "other", None,
+                  {"x": 1}, {"x": 1}, NOW, NOW - timedelta(days=1))
+    errors, _ = validate(ctx, Draft("cust", "sch", terms))
+    stripe_ctx = Context(ctx.shop, replace(ctx.customer, shop_id="shop"), ctx.schedule, ctx.cycles, ctx.variants,
+                         NOW)
+    card_errors, _ = validate(stripe_ctx, Draft("cust", "sch", replace(terms, payment_method_id="card")))
+    empty, _ = validate(ctx, Draft(None, None, Terms((), None, None, None, None, None, None)))
+    messages = [m for found in (errors, card_errors, empty) for ms in found.values() for m in ms]
+    assert len(messages) >= 12
+    for message in messages:
+        assert known(FIELD_MESSAGES, message), message
+
+
+def test_every_note_on_a_saved_or_unpaused_subscription_is_told_to_the_manager_in_the_web_apps_words():
+    from subscription_service.domain.occurrences import unpause_notices
+    from subscription_service.domain.terms import Item, Terms
+    from subscription_service.domain.validation import Draft, warnings
+    from web_app.refusals import NOTICES
+
+    ctx = _subscription_world()
+    noted = warnings(ctx, Draft("cust", "sch", Terms((Item("eggs", 1),), None, None, None, None, None, NOW)))
+    assert len(noted) == 3
+    said = unpause_notices.__code__.co_consts  # its two sentences (built from occurrences, which need much more)
+    noted += [c for c in said if isinstance(c, str) and c.endswith(".") and c != unpause_notices.__doc__]
+    assert len(noted) == 5
+    for text in noted:
+        assert known(NOTICES, text), text
+
+
+def test_every_refusal_of_an_action_on_a_subscription_is_told_to_the_manager_in_the_web_apps_words():
+    from subscription_service.domain import subscriptions as subs
+    from subscription_service.domain.common import By
+    from subscription_service.domain.cycles import OrderCycle
+    from subscription_service.domain.errors import DomainError
+    from subscription_service.domain.terms import Terms
+    from web_app.refusals import MANAGER_DETAILS
+
+    by = By({"type": "manager", "id": "t"}, NOW)
+    live = subs.Subscription("s", "shop", "cust", "sch", "EUR", 1, Terms((), None, None, None, None, None, NOW), NOW)
+    cancelled = replace(live, cancelled_at=NOW)
+    closed = OrderCycle("c", "shop", 1, "S1", NOW - timedelta(days=2), NOW - timedelta(days=1))
+    calls = [lambda: subs.pause(replace(live, paused_at=NOW), [], None, by),
+             lambda: subs.unpause(live, _subscription_world(), by),
+             lambda: subs.unpause(cancelled, _subscription_world(), by),
+             lambda: subs.update_subscription(cancelled, _subscription_world(), {}, by),
+             lambda: subs.cancel(cancelled, [], None, by),
+             lambda: subs.skip(cancelled, closed, True, by),
+             lambda: subs.skip(live, closed, True, by),
+             lambda: subs.resume(live, closed, False, by),
+             lambda: subs.holidays(cancelled, [], NOW.date(), NOW.date(), "UTC", by)]
+    for call in calls:
+        with pytest.raises(DomainError) as caught:
+            call()
+        assert known(MANAGER_DETAILS, caught.value.message), caught.value.message

@@ -100,6 +100,32 @@ FIELD_MESSAGES: tuple[Known, ...] = (
     _known(r"Everything collected was already refunded\.", lambda m: str(_l("Everything paid was already "
                                                                            "refunded."))),
     _known(r"A refund must be at least 1 \(minor unit\)\.", lambda m: str(_l("Enter an amount like 12.50"))),
+    # subscription-service (a subscription's rules, to a manager: domain/validation.py, domain/subscriptions.py)
+    _known(r"Does not belong to .*\.", lambda m: str(_l("This customer is not a customer of this shop."))),
+    _known(r"Is not coordinated by .*\.", lambda m: str(_l("Choose a schedule of this shop that has order cycles."))),
+    _known(r"Is not available to .*\.", lambda m: str(_l("This method is not offered by the shop any more: choose "
+                                                          "another one."))),
+    _known(r"Must be a Cash or Stripe method\.", lambda m: str(_l("Choose a cash or card payment method."))),
+    _known(r"Credit card charges are not allowed by this customer\.",
+           lambda m: str(_l("This customer has not allowed the shop to charge their card: choose another payment "
+                            "method, or ask them to allow it from their payment page."))),
+    _known(r"No default card available for this customer\.",
+           lambda m: str(_l("This customer has no card saved: choose another payment method, or ask them to save "
+                            "a card."))),
+    _known(r"Must be after begins at\.", lambda m: str(_l("The last day must be on or after the first day"))),
+    _known(r"Please add at least one product\.", lambda m: str(_l("Add at least one product with a quantity of "
+                                                                  "1 or more."))),
+    _known(r"Must not be negative\.", lambda m: str(_l("Enter a number from 0 to 1000000."))),
+    _known(r".* is not available from .*\.", lambda m: str(_l("This product is not sold by this shop."))),
+    _known(r".* is priced in [A-Z]{3}, not in the shop's [A-Z]{3}\.",
+           lambda m: str(_l("This product is priced in another currency than the shop's."))),
+    _known(r".* has already been added; change its quantity instead\.",
+           lambda m: str(_l("This product is already on another line: change its quantity there."))),
+    _known(r"The estimated total of this line is too large\.", lambda m: str(_l("This quantity is too large."))),
+    _known(r"Cannot be changed after creation: create a new subscription instead\.",
+           lambda m: str(_l("This cannot be changed: create a new subscription instead."))),
+    _known(r"String does not match expected pattern\.", lambda m: str(_l("Enter it in the form shown."))),
+    _known(r"Shorter than minimum length 1\.", lambda m: str(_l("This is required."))),
     # marshmallow's (every API's schemas)
     _known(r"Missing data for required field\.", lambda m: str(_l("This is required."))),
     _known(r"Field may not be null\.", lambda m: str(_l("This is required."))),
@@ -178,6 +204,57 @@ DETAILS: tuple[Known, ...] = (
                             "have just gone through): reload the page in a moment."))),
     _known(r"This customer has no card on file\.", lambda m: str(_l("You have no card saved at this shop."))),
 )
+
+# Refusals of a change to a subscription, told to the shop's manager (the console), known by their detail.
+MANAGER_DETAILS: tuple[Known, ...] = (
+    _known(r"This subscription is (?P<state>paused|cancelled|ended); it cannot be paused\.",
+           lambda m: str(_l("This subscription cannot be paused: it is already paused, cancelled or ended."))),
+    _known(r"This subscription is not paused\.", lambda m: str(_l("This subscription is not paused."))),
+    _known(r"This subscription is cancelled; it (can no longer be changed|cannot be unpaused)\.",
+           lambda m: str(_l("This subscription is cancelled: it can no longer change."))),
+    _known(r"This subscription is already cancelled.*",
+           lambda m: str(_l("This subscription is already cancelled (cancelling cannot be undone)."))),
+    _known(r"Could not (skip|resume) the order: the subscription is cancelled\.|"
+           r"Could not skip the orders: the subscription is cancelled\.",
+           lambda m: str(_l("This subscription is cancelled: its deliveries can no longer change."))),
+    _known(r"Could not (skip|resume) the order: its order cycle has closed\.",
+           lambda m: str(_l("This delivery can no longer change: its order cycle has closed."))),
+    _known(r"This order cycle is not an occurrence of this subscription\.",
+           lambda m: str(_l("This delivery is not one of this subscription's any more: reload the page."))),
+)
+
+# What the API notes on a subscription it saved or unpaused (its ``warnings``), told to the manager.
+NOTICES: tuple[Known, ...] = (
+    _known(r"Subscriptions are disabled for .*: no order is placed until they are enabled\.",
+           lambda m: str(_l("Subscriptions are switched off for this shop: no order is placed until they are "
+                            "switched on in the shop's settings."))),
+    _known(r"(?P<name>.*) is currently unavailable: orders get none of it until it is back\.",
+           lambda m: str(_l("%(name)s is not available now: orders get none of it until it is back.",
+                            name=m["name"]))),
+    _known(r"There are no open or upcoming order cycles for this subscription in its schedule\.",
+           lambda m: str(_l("Its schedule has no open or upcoming order cycle: no order is placed until one is "
+                            "added."))),
+    _known(r"An order cycle of this subscription is open: an order will be placed for this customer now\.",
+           lambda m: str(_l("An order cycle is open: an order is placed for this customer now."))),
+    _known(r"Some orders for this subscription can be resumed right now: resume them from its occurrences\.",
+           lambda m: str(_l("Some of its deliveries in open order cycles are skipped or cancelled: bring them back "
+                            "from its deliveries below if they are wanted."))),
+)
+
+
+def notice(text: str) -> str:
+    """A note of the API on a subscription (a warning), in the reader's words."""
+    ours = _match(NOTICES, text)
+    if ours is None:
+        log.warning("a notice without words of ours", extra={"api_message": text[:200]})
+        return str(_l("Check this subscription: something may keep its orders from being placed."))
+    return ours
+
+
+def manager_problem(err: ApiError) -> str:
+    """A refusal as a whole, to the shop's manager: a subscription's known detail, else as to anyone."""
+    return _match(MANAGER_DETAILS, err.detail or "") or problem_message(err)
+
 
 # The kinds of problem (PROBLEM_TYPES' slugs) a person can meet on a page, then each status' general sentence.
 KINDS = {
