@@ -232,16 +232,20 @@ def history(conn: psycopg.Connection, subscription_id: str, limit: int, after_ve
 
 
 def actors(conn: psycopg.Connection, token_ids: set[str]) -> dict[str, dict[str, Any]]:
-    """Who acted with each credential, in words: a customer's name and email, else the credential's label."""
+    """Who acted with each credential, in words: a customer's name and email; a session opened with an emailed
+    link, that address; else the credential's label (a token the admin issued names its holder there)."""
     if not token_ids:
         return {}
-    found = rows(conn, "SELECT t.token_id::text AS id, t.role, t.label, c.first_name, c.last_name, c.email "
+    found = rows(conn, "SELECT t.token_id::text AS id, t.label, c.first_name, c.last_name, c.email, "
+                       "(SELECT l.email FROM sign_in_links l WHERE l.session_token_id = t.token_id LIMIT 1) AS link "
                        "FROM api_tokens t LEFT JOIN customers c ON c.customer_id = t.customer_id "
                        "WHERE t.token_id::text = ANY(%s)", [sorted(token_ids)])
     out = {}
     for r in found:
         if r["email"] is not None:
             out[r["id"]] = {"name": f"{r['first_name']} {r['last_name']}".strip(), "email": r["email"]}
+        elif r["link"] is not None:
+            out[r["id"]] = {"name": None, "email": r["link"]}
         else:
             out[r["id"]] = {"name": r["label"], "email": None}
     return out

@@ -252,8 +252,9 @@ class HistoryEntryOut(ma.Schema):
     actor = ma.fields.Dict(allow_none=True, metadata={"description": "who: {type, id}"})
     reason = ma.fields.String(allow_none=True)
     who = ma.fields.Nested(lambda: WhoOut(), allow_none=True, metadata={
-        "description": "only for the shop's managers: who in words (a customer's name and email, a manager's "
-                       "credential's label); null for the platform's own changes or an unknown credential"})
+        "description": "only for the shop's managers: who in words (a customer's name and email; for a session "
+                       "opened with an emailed link, that address; else the credential's label); null for the "
+                       "platform's own changes or an unknown credential"})
     data = ma.fields.Dict(metadata={"description": "what: the event's content (changes and previous values)"})
 
 
