@@ -223,6 +223,21 @@ MANAGER_DETAILS: tuple[Known, ...] = (
            lambda m: str(_l("This delivery is not one of this subscription's any more: reload the page."))),
 )
 
+# Field messages whose words for a customer ("your deliveries") are not a manager's: the console's words first.
+MANAGER_FIELDS: tuple[Known, ...] = (
+    _known(r"No delivery of this subscription falls between these dates\.",
+           lambda m: str(_l("None of this subscription's deliveries falls between these dates"))),
+    _known(r"Choose keep or cancel\.", lambda m: str(_l("Choose whether to keep or cancel the orders already "
+                                                        "placed"))),
+)
+
+
+def manager_field_errors(err: ApiError) -> dict[str, list[str]]:
+    """``field_errors`` for the shop's manager: the console's words where a customer's would not fit."""
+    return {name: [_match(MANAGER_FIELDS, m) or field_message(m, err) for m in messages]
+            for name, messages in err.errors.items()}
+
+
 # What the API notes on a subscription it saved or unpaused (its ``warnings``), told to the manager.
 NOTICES: tuple[Known, ...] = (
     _known(r"Subscriptions are disabled for .*: no order is placed until they are enabled\.",

@@ -153,7 +153,7 @@ def test_a_manager_creates_changes_pauses_and_cancels_a_subscription_and_reads_w
     page.reload()
     press(page, "Cancel the subscription")
     choice = page.locator("#cancel-open_orders")
-    assert "Choose whether to keep or cancel the order already placed" in choice.inner_text()
+    assert "Choose whether to keep or cancel the orders already placed" in choice.inner_text()
     assert shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}")["state"] == "active"
     visit.check("cancel asks keep or cancel")
     page.get_by_label("Keep them: they are delivered and charged as planned").check()
@@ -209,7 +209,8 @@ def test_a_french_manager_finds_subscriptions_by_search_and_state_and_reads_a_re
     page.get_by_label("Dernier jour d'absence").fill(lonely.isoformat())
     press(page, "Sauter ces livraisons")
     assert page.title().startswith("Erreur")
-    assert "Aucune de vos livraisons ne tombe entre ces dates" in page.locator("#holiday-first_day-error").inner_text()
+    refused = page.locator("#holiday-first_day-error").inner_text()
+    assert "Aucune des livraisons de cet abonnement ne tombe entre ces dates" in refused
     history = shop.subs().get(f"{shop.base}/subscriptions/{subs['Ann']['id']}/history")["items"]
     assert [h["event_type"] for h in history] == ["SubscriptionCreated"]  # nothing was skipped
     visit.check("un refus par son champ")

@@ -308,7 +308,8 @@ def test_a_refused_action_is_told_by_its_field_or_as_a_whole_in_the_managers_wor
     html = manager.post(manager.page + f"/{SUB}/holidays", data={
         "csrf_token": token, "holiday-version": "4", "holiday-first_day": "2027-02-01",
         "holiday-last_day": "2027-02-03"}).get_data(as_text=True)
-    assert re.search(r'id="holiday-first_day-error"[^>]*>\s*<span[^>]*>Erreur :</span> Aucune de vos livraisons', html)
+    assert re.search(r'id="holiday-first_day-error"[^>]*>\s*<span[^>]*>Erreur :</span> '
+                     r"Aucune des livraisons de cet abonnement ne tombe", html)
     whole = manager.post(manager.page + f"/{SUB}/unpause", data={"csrf_token": token, "act-version": "4"})
     assert "Cet abonnement n'est pas en pause." in text_of(whole.get_data(as_text=True))
 
@@ -349,3 +350,16 @@ def test_the_history_says_who_changed_what_when_and_why_in_words(manager, fake_h
     assert "Vacances du 10 décembre 2026 au 12 décembre 2026" in text
     assert "Par Automatiquement" not in text and "À la fin de sa pause" in text
     assert "dim. 1 nov. 2026, 11:00" in text
+
+
+def test_a_change_the_api_refuses_as_a_whole_is_told_in_the_managers_words_and_keeps_what_was_typed(
+        manager, fake_http, csrf_of, api):
+    fake_http.answers[("PATCH", f"{api}/subscriptions/{SUB}")] = problem(
+        409, detail="This subscription is cancelled; it can no longer be changed.", kind="conflict")
+    html = manager.get(manager.page + f"/{SUB}/edit").get_data(as_text=True)
+    resp = manager.post(manager.page + f"/{SUB}/edit", data={
+        "csrf_token": csrf_of(html), "version": "4", "shipping_method_id": SHIP, "payment_method_id": CARD,
+        "begins_on": "2026-11-02", "lines-0-variant_id": "eggs", "lines-0-quantity": "9", "action": "save"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'value="9"' in page
+    assert "Cet abonnement est annulé : il ne peut plus changer." in text_of(page)

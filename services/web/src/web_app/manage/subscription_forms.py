@@ -267,7 +267,7 @@ def _target(form: FlaskForm, name: str, rows: list[int]) -> Any:
 def show_refusal(form: FlaskForm, err: ApiError, rows: list[int] | None = None) -> None:
     """The API's refusal on the form, in the reader's words: each field's messages by its field (nested and list
     fields included), the rest in the summary. Lists of ids (a 409's ``open_order_cycle_ids``) are not messages."""
-    for name, messages in refusals.field_errors(err).items():
+    for name, messages in refusals.manager_field_errors(err).items():
         if name.endswith("_ids"):
             continue
         field = _target(form, name, rows or [])
@@ -276,7 +276,7 @@ def show_refusal(form: FlaskForm, err: ApiError, rows: list[int] | None = None) 
         else:
             form.form_errors.extend(messages)
     if not err.errors:
-        form.form_errors.append(refusals.problem_message(err))
+        form.form_errors.append(refusals.manager_problem(err))
     if isinstance(form, SubscriptionForm):
         form.lines.errors = [e.errors for e in form.lines.entries] if any(
             e.errors for e in form.lines.entries) else []

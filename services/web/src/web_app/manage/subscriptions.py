@@ -343,7 +343,7 @@ def _act(shop_id: str, subscription_id: Any, form: ActionForm, tail: str, body: 
         if err.status not in REFUSED:
             raise
         if err.status == 409 and "open_orders" in err.errors and hasattr(form, "open_orders"):
-            form.open_orders.errors = [refusals.field_message(m, err) for m in err.errors["open_orders"]]
+            form.open_orders.errors = refusals.manager_field_errors(err)["open_orders"]
             form.asked = True  # type: ignore[attr-defined]
         elif err.errors:
             show_refusal(form, err)
