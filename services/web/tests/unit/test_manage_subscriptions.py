@@ -159,15 +159,18 @@ def test_creating_sends_days_as_instants_of_the_shops_time_zone_and_only_lines_w
     fake_http.answers[("POST", f"{api}/subscriptions")] = (201, subscription(warnings=[
         "Subscriptions are disabled for La Ruche: no order is placed until they are enabled."]))
     url = manager.page + f"/new?customer_id={CUSTOMER}"
-    token = form_of(manager, csrf_of, url)
+    html = manager.get(url).get_data(as_text=True)
+    token, once = csrf_of(html), re.search(r'name="once" type="hidden" value="([^"]+)"', html).group(1)
     address = {f"{p}-{k}": v or "" for p in ("bill_address", "ship_address") for k, v in ADDRESS.items()}
     resp = manager.post(manager.page + "/new", data={
-        "csrf_token": token, "customer_id": CUSTOMER, "schedule_id": SCHEDULE, "shipping_method_id": SHIP,
+        "csrf_token": token, "once": once, "customer_id": CUSTOMER, "schedule_id": SCHEDULE, "shipping_method_id": SHIP,
         "payment_method_id": CASH, "begins_on": "2026-12-07", "ends_on": "2027-06-30",
         "lines-0-variant_id": "eggs", "lines-0-quantity": "3", "lines-1-variant_id": "veg", "lines-1-quantity": "0",
         "lines-2-variant_id": "", "lines-2-quantity": "4", "action": "save", **address})
     assert resp.status_code == 303 and resp.headers["Location"] == f"{manager.page}/{SUB}"
-    body = sent(fake_http, "POST", f"{api}/subscriptions")[0]["json"]
+    created = sent(fake_http, "POST", f"{api}/subscriptions")[0]
+    assert created["headers"]["Idempotency-Key"] == once  # the same form posted again creates nothing more
+    body = created["json"]
     assert body["items"] == [{"variant_id": "eggs", "quantity": 3}]
     assert body["begins_at"] == "2026-12-07T00:00:00+01:00" and body["ends_at"] == "2027-06-30T23:59:59+02:00"
     assert body["bill_address"] == {k: v for k, v in ADDRESS.items() if v}

@@ -85,6 +85,7 @@ class SubscriptionForm(FlaskForm):
     reason = StringField(_l("Why (optional, kept in the history)"), filters=[_strip],
                          validators=[Length(max=500, message=_l("Enter 500 characters or fewer."))])
     version = HiddenField()
+    once = HiddenField()  # a new subscription's Idempotency-Key: the form posted twice creates one subscription
 
     def validate_ends_on(self, field: DateField) -> None:
         if self.begins_on.data and field.data and field.data < self.begins_on.data:

@@ -13,6 +13,8 @@ subscription): ``static/manage_subscription.js`` asks for it as the form changes
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,6 +52,7 @@ STATES = ("active", "pending", "paused", "ended", "cancelled")
 SORTS = {"-created_at": _l("Newest first"), "created_at": _l("Oldest first"), "begins_at": _l("First day"),
          "customer_email": _l("Customer's email")}
 PAGE_SIZE = 50
+ONCE = re.compile(r"[0-9a-f-]{36}")
 REFUSED = (403, 409, 422)
 STALE = _l("This subscription was changed by someone else since you opened the page: here it is as it is now. "
            "Nothing was changed. Check it and try again.")
@@ -209,6 +212,7 @@ def new(shop_id: str):  # type: ignore[no-untyped-def]
         fill(form, {"bill_address": customer.get("bill_address"), "ship_address": customer.get("ship_address")}, tz)
         form.customer_id.data = customer["id"]
         form.begins_on.data = datetime.now(ZoneInfo(tz)).date()
+        form.once.data = str(uuid.uuid4())
         return _form_page(form, api, None, customer)
     form = SubscriptionForm()
     form.customer_id.data = customer["id"]
@@ -220,8 +224,9 @@ def new(shop_id: str):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _form_page(form, api, None, customer, status=422)
     body, rows = create_body(form, tz)
+    once = form.once.data if ONCE.fullmatch(form.once.data or "") else str(uuid.uuid4())
     try:
-        done = api.post("subscriptions", _path(shop_id), body, headers=if_match(None, form.reason.data))
+        done = api.post("subscriptions", _path(shop_id), body, headers={"Idempotency-Key": once})
     except ApiError as err:
         if err.status not in REFUSED:
             raise
