@@ -1,5 +1,6 @@
 """Subscriptions over HTTP: every validation rule, estimates, edits, pause/unpause/cancel, lists and history."""
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -352,3 +353,18 @@ def test_history_says_who_in_words_to_the_shops_managers_only(shop, kit):
     assert first["who"] == {"name": "manager", "email": None}
     assert second["who"] == third["who"] == {"name": "Camille Durand", "email": shop.customer["email"]}
     assert all(e["who"] is None for e in kit.ok(shop.customer_api.get(f"{url}/history"))["items"])
+
+
+def test_history_names_a_manager_who_signed_in_by_the_emailed_link_by_that_address(shop, kit, admin, app):
+    from devstack.testing import emailed_sign_in_token, last_message_id
+
+    address = f"alex-{uuid.uuid4().hex[:6]}@example.org"
+    kit.ok(admin.post(f"/shops/{shop.id}/managers", {"email": address}), 201)
+    before = last_message_id(app.infra.smtp_api)
+    kit.ok(kit.Client(app, None).post("/api/v1/manager-sign-in-links", {"email": address}), 202)
+    token = emailed_sign_in_token(app.infra.smtp_api, address, before)
+    alex = kit.Client(app, kit.ok(kit.Client(app, None).post("/api/v1/sessions", {"token": token}), 201)["token"])
+    sub = create(shop, kit)
+    kit.ok(alex.post(subs(shop, sub["id"], "pause"), {}))
+    entries = kit.ok(alex.get(subs(shop, sub["id"], "history")))["items"]
+    assert [e["who"] for e in entries] == [{"name": "manager", "email": None}, {"name": None, "email": address}]
