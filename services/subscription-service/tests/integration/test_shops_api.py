@@ -171,3 +171,15 @@ def test_a_stripe_account_id_that_is_not_one_is_a_422_naming_it_and_changes_noth
     assert kit.ok(shop.manager.get(path)) == before
     assert kit.ok(shop.manager.patch(path, {"stripe_account_id": "acct_1ShopConnected"}))[
         "stripe_account_id"] == "acct_1ShopConnected"
+
+
+def test_the_time_zones_a_shop_may_have_are_listed_and_each_is_accepted_and_nothing_else(shop, app, kit):
+    names = [z["name"] for z in kit.ok(shop.customer_api.get("/api/v1/time-zones"))["items"]]
+    assert names == sorted(names) and len(names) == len(set(names)) > 300
+    assert {"Europe/Paris", "America/Argentina/Buenos_Aires", "UTC", "Europe/Amsterdam"} <= set(names)
+    assert not {"US/Eastern", "Asia/Calcutta", "localtime", "Factory", "posixrules"} & set(names)
+    path = f"/shops/{shop.id}"
+    for name in names:  # the list and the shop's check are one rule: every name listed is one a shop may take
+        assert shop.manager.patch(path, {"timezone": name}).status_code == 200, name
+    assert kit.ok(shop.manager.get(path))["timezone"] == names[-1]
+    assert kit.Client(app, None).get("/api/v1/time-zones").status_code == 401

@@ -10,7 +10,7 @@ import psycopg
 from servicekit.auth import EMAIL_SIGN_IN
 from subscription_service.adapters import repository as repo
 from subscription_service.adapters.views import shops as views
-from subscription_service.domain import access, managers, readiness, shops, tokens
+from subscription_service.domain import access, managers, readiness, shops, standards, tokens
 from subscription_service.domain.errors import NotFound
 from subscription_service.domain.shops import Shop
 from subscription_service.service_layer.caller import Caller
@@ -140,3 +140,8 @@ def remove_manager(conn: psycopg.Connection, caller: Caller, shop_id: str, manag
         if t.obtained_by == EMAIL_SIGN_IN:
             envs += envelopes(caller, t.token_id, None, t.version, tokens.end_session(t, caller.by))
     record(conn, envs)
+
+
+def time_zones() -> list[str]:
+    """The names a shop's ``timezone`` may be (domain.standards), sorted."""
+    return sorted(standards.canonical_timezones())

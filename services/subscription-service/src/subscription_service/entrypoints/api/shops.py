@@ -140,6 +140,14 @@ class ShopListArgs(page_args(["created_at", "name"], "created_at")):  # type: ig
     q = Text(load_default=None, validate=V.Length(min=1, max=200), metadata={"description": "name contains"})
 
 
+class TimeZoneOut(ma.Schema):
+    name = ma.fields.String(required=True, metadata={"description": "e.g. Europe/Paris"})
+
+
+class TimeZonesOut(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TimeZoneOut), required=True)
+
+
 class MethodIn(StrictSchema):
     name = Text(validate=V.Length(min=1, max=200))
     description = Text(allow_none=True, validate=V.Length(max=1000))
@@ -232,6 +240,16 @@ def get_shop(shop_id):  # type: ignore[no-untyped-def]
 def update_shop(args: dict[str, Any], shop_id):  # type: ignore[no-untyped-def]
     """Change some settings (managers of the shop)."""
     return with_version(handlers.update_shop(request_conn(), caller(), str(shop_id), args))
+
+
+@blp.route("/time-zones", methods=["GET"])
+@blp.response(200, TimeZonesOut)
+@problems(blp, 401)
+def list_time_zones():  # type: ignore[no-untyped-def]
+    """Every time zone a shop may have (`timezone`), by name, in alphabetical order: the IANA database's zones
+    and locations, and UTC; never an old alias or a name that is no place. The same list the shop's `timezone`
+    is checked against, so a form that offers it offers nothing the API refuses. Any caller."""
+    return {"items": [{"name": name} for name in handlers.time_zones()]}
 
 
 def _method_routes(kind: str, path: str, create_in: type, update_in: type, out: type) -> None:
