@@ -126,6 +126,14 @@ FIELD_MESSAGES: tuple[Known, ...] = (
            lambda m: str(_l("This cannot be changed: create a new subscription instead."))),
     _known(r"String does not match expected pattern\.", lambda m: str(_l("Enter it in the form shown."))),
     _known(r"Shorter than minimum length 1\.", lambda m: str(_l("This is required."))),
+    # subscription-service (shop settings: domain/shops.py, domain/standards.py)
+    _known(r"'[^']*' is not an IANA time zone \(e\.g\. Europe/Paris\)\.",
+           lambda m: str(_l("Choose a time zone from the list"))),
+    _known(r"'[^']*' is an old alias of '(?P<zone>[^']*)': use '[^']*'\.",
+           lambda m: str(_l("This is an old name of the time zone %(zone)s: choose %(zone)s", zone=m["zone"]))),
+    _known(r"Delays must increase\.", lambda m: str(_l("Each wait must be longer than the one before"))),
+    _known(r"Give one delay per retry: \d+ for max_attempts=\d+\.",
+           lambda m: str(_l("Give one number of hours per new try"))),
     # marshmallow's (every API's schemas)
     _known(r"Missing data for required field\.", lambda m: str(_l("This is required."))),
     _known(r"Field may not be null\.", lambda m: str(_l("This is required."))),

@@ -1,0 +1,163 @@
+"""The shop's settings page (manage/settings.py), the API played by the stand-in: what the form shows, what it
+sends (with If-Match), a stale form shown as the shop is now, and the API's refusals by their fields in the
+manager's language."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from html import unescape
+
+import pytest
+
+ZONES = ["Africa/Abidjan", "America/Argentina/Buenos_Aires", "Europe/Paris", "UTC"]
+
+
+def shop(shop_id: str, **kw) -> dict:
+    return {"id": shop_id, "name": "La Ruche", "locale": "en", "timezone": "Europe/Paris", "currency": "EUR",
+            "contact_email": "hub@example.org", "subscriptions_enabled": True, "allow_order_changes": True,
+            "allow_customer_skip": False, "order_reminder_hours_before_close": None, "late_placement": "while_open",
+            "payment_retry": {"delays_hours": [24, 72], "max_attempts": 3}, "version": 7, **kw}
+
+
+@pytest.fixture
+def manager(client, fake_http, shop_id):
+    with client.session_transaction() as session:
+        session.update(token="rop_manager", token_id=str(uuid.uuid4()), role="manager", shop_ids=[shop_id],
+                       customer_id=None, signed_in_at=0)
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id))
+    fake_http.answers[("GET", "/api/v1/time-zones")] = (200, {"items": [{"name": z} for z in ZONES]})
+    client.url = f"/manage/shops/{shop_id}/settings"
+    return client
+
+
+def text_of(html: str) -> str:
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))).replace("\xa0", " ")
+
+
+def form_data(page: str, **changes) -> dict:
+    """What the browser sends for the page's form as shown, with ``changes`` (None: a box left unticked)."""
+    data = {"csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1),
+            "version": re.search(r'id="version" name="version" type="hidden" value="([^"]*)"', page).group(1)}
+    for name in ("subscriptions_enabled", "late_placement"):
+        data[name] = re.search(rf'checked[^>]*name="{name}"[^>]*value="([^"]+)"|name="{name}"[^>]*value="([^"]+)"'
+                               rf'[^>]*checked', page).group(0).split('value="')[1].split('"')[0]
+    for name in ("allow_order_changes", "allow_customer_skip"):
+        if re.search(rf'<input[^>]*checked[^>]*name="{name}"|<input[^>]*name="{name}"[^>]*checked', page):
+            data[name] = "y"
+    for name in ("order_reminder_hours_before_close", "retry_delays"):
+        found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page)
+        data[name] = unescape(found.group(1)) if found else ""
+    for name in ("locale", "timezone"):
+        select = page.split(f'name="{name}"', 1)[1].split("</select>", 1)[0]
+        data[name] = re.search(r'<option[^>]* selected[^>]* value="([^"]+)"', select).group(1)
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
+
+
+def test_the_page_shows_the_shops_settings_each_with_what_it_does(manager, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    text = text_of(page)
+    assert "Now on: orders are placed for subscriptions." in text and "What turning it off does" in text
+    assert "Orders already placed stay as they are" in text
+    data = form_data(page)
+    assert data["subscriptions_enabled"] == "on" and data["late_placement"] == "while_open"
+    assert data["allow_order_changes"] == "y" and "allow_customer_skip" not in data
+    assert data["retry_delays"] == "24, 72" and data["order_reminder_hours_before_close"] == ""
+    assert data["locale"] == "en" and data["timezone"] == "Europe/Paris" and data["version"] == "7"
+    assert '<optgroup label="America">' in page and '>America/Argentina/Buenos Aires</option>' in page
+    assert 'aria-current="page">Settings</a>' in page
+
+
+def test_saving_sends_every_setting_with_the_version_shown_and_comes_back_saying_so(manager, fake_http, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    sent = []
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}")] = lambda body: (sent.append(body) or
+                                                                             (200, shop(shop_id, version=8)))
+    resp = manager.post(manager.url, data=form_data(page, subscriptions_enabled="off", allow_customer_skip="y",
+                                                    order_reminder_hours_before_close="24", retry_delays="12 48, 96",
+                                                    late_placement="always", locale="fr", timezone="UTC"))
+    assert resp.status_code == 303 and resp.headers["Location"] == manager.url
+    assert sent == [{"subscriptions_enabled": False, "allow_order_changes": True, "allow_customer_skip": True,
+                     "order_reminder_hours_before_close": 24, "late_placement": "always", "locale": "fr",
+                     "timezone": "UTC", "payment_retry": {"delays_hours": [12, 48, 96], "max_attempts": 4}}]
+    patch = next(r for r in fake_http.sent if r["method"] == "PATCH")
+    assert patch["headers"]["If-Match"] == '"7"' and patch["headers"]["Authorization"] == "Bearer rop_manager"
+    assert "The settings are saved." in text_of(manager.get(manager.url).get_data(as_text=True))
+
+
+def test_no_reminder_and_no_retry_are_sent_as_the_api_says_them(manager, fake_http, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    sent = []
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}")] = lambda body: sent.append(body) or (200, shop(shop_id))
+    manager.post(manager.url, data=form_data(page, retry_delays="", allow_order_changes=None))
+    assert sent[0]["payment_retry"] == {"delays_hours": [], "max_attempts": 1}
+    assert sent[0]["order_reminder_hours_before_close"] is None and sent[0]["allow_order_changes"] is False
+
+
+def test_a_stale_form_says_so_shows_the_settings_as_they_are_now_and_saves_nothing(manager, fake_http, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    now = shop(shop_id, subscriptions_enabled=False, locale="fr", version=8)
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}")] = (412, {"title": "Precondition Failed",
+                                                                      "status": 412})
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, now)
+    resp = manager.post(manager.url, data=form_data(page, retry_delays="1, 2"))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 412
+    text = text_of(html)
+    assert "Ces paramètres ont été modifiés pendant que vous les changiez" in text
+    data = form_data(html)
+    assert data["subscriptions_enabled"] == "off" and data["version"] == "8" and data["retry_delays"] == "24, 72"
+
+
+def test_the_apis_refusals_come_back_by_their_fields_in_the_managers_words(manager, fake_http, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}")] = (422, {
+        "title": "Unprocessable Entity", "status": 422, "errors": {
+            "payment_retry.delays_hours": ["Delays must increase."],
+            "timezone": ["'Mars/Olympus' is not an IANA time zone (e.g. Europe/Paris)."],
+            "order_reminder_hours_before_close": ["Must be greater than or equal to 1 and less than or equal to "
+                                                  "168."]}})
+    resp = manager.post(manager.url, data=form_data(page, retry_delays="72, 24"))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    retry = html.split('id="retry_delays-error"', 1)[1].split("</p>", 1)[0]
+    assert "Each wait must be longer than the one before" in retry
+    assert "Choose a time zone from the list" in html.split('id="timezone-error"', 1)[1].split("</p>", 1)[0]
+    assert "Enter a number from 1 to 168." in html.split('id="order_reminder_hours_before_close-error"', 1)[1]
+    assert '<a href="#retry_delays">' in html and "IANA" not in html
+    assert 'value="72, 24"' in html  # what the manager typed is kept
+
+
+@pytest.mark.parametrize("typed,message", [
+    ("24h, 72", "Enter whole numbers of hours separated by commas, like 24, 72"),
+    (", ".join(str(h) for h in range(1, 11)), "Enter 9 numbers or fewer"),
+])
+def test_a_retry_policy_that_is_not_numbers_is_refused_before_the_api_is_asked(manager, fake_http, typed, message):
+    page = manager.get(manager.url).get_data(as_text=True)
+    resp = manager.post(manager.url, data=form_data(page, retry_delays=typed))
+    assert resp.status_code == 422 and message in resp.get_data(as_text=True)
+    assert not [r for r in fake_http.sent if r["method"] == "PATCH"]
+
+
+def test_a_french_shop_reads_its_settings_and_the_kill_switch_in_french(manager, fake_http, shop_id):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, locale="fr",
+                                                                       subscriptions_enabled=False))
+    html = manager.get(manager.url).get_data(as_text=True)
+    text = text_of(html)
+    assert '<html lang="fr">' in html and "Paramètres" in text
+    assert "Actuellement arrêtées" in text and "Ce que fait l'arrêt" in text
+    assert "Settings" not in text and "What turning it off does" not in text
+
+
+def test_a_customer_is_sent_to_the_managers_sign_in_and_the_api_is_not_asked(client, fake_http, shop_id):
+    with client.session_transaction() as session:
+        session.update(token="rop_c", role="customer", shop_ids=[shop_id], customer_id="c-1", signed_in_at=0)
+    resp = client.get(f"/manage/shops/{shop_id}/settings")
+    assert resp.status_code == 302 and "/manage/sign-in" in resp.headers["Location"]
+    assert not fake_http.sent
+
