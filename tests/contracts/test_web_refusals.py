@@ -255,3 +255,19 @@ def test_every_refusal_of_an_action_on_a_subscription_is_told_to_the_manager_in_
         with pytest.raises(DomainError) as caught:
             call()
         assert known(MANAGER_DETAILS, caught.value.message), caught.value.message
+
+
+@pytest.mark.parametrize("settings", [
+    {"timezone": "Mars/Olympus"},
+    {"timezone": "US/Eastern"},
+    {"payment_retry": {"delays_hours": [72, 24], "max_attempts": 3}},
+    {"payment_retry": {"delays_hours": [24], "max_attempts": 3}},
+], ids=["no such zone", "old alias", "delays not increasing", "one delay per retry"])
+def test_subscription_services_refusals_of_a_shops_settings_are_in_the_web_apps_table(settings):
+    from subscription_service.domain.shops import settings_errors
+
+    errors = settings_errors(settings, NOW.date())
+    assert errors
+    for messages in errors.values():
+        for message in messages:
+            assert known(FIELD_MESSAGES, message), message
