@@ -109,7 +109,7 @@ def test_a_stale_form_says_so_shows_the_settings_as_they_are_now_and_saves_nothi
     html = resp.get_data(as_text=True)
     assert resp.status_code == 412
     text = text_of(html)
-    assert "Ces paramètres ont été modifiés pendant que vous les changiez" in text
+    assert "Ces réglages ont été modifiés pendant que vous les changiez" in text
     data = form_data(html)
     assert data["subscriptions_enabled"] == "off" and data["version"] == "8" and data["retry_delays"] == "24, 72"
 
@@ -149,7 +149,7 @@ def test_a_french_shop_reads_its_settings_and_the_kill_switch_in_french(manager,
                                                                        subscriptions_enabled=False))
     html = manager.get(manager.url).get_data(as_text=True)
     text = text_of(html)
-    assert '<html lang="fr">' in html and "Paramètres" in text
+    assert "<html lang=\"fr\">" in html and "Réglages" in text
     assert "Actuellement arrêtées" in text and "Ce que fait l'arrêt" in text
     assert "Settings" not in text and "What turning it off does" not in text
 
