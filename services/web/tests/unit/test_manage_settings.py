@@ -87,7 +87,8 @@ def test_saving_sends_every_setting_with_the_version_shown_and_comes_back_saying
                      "timezone": "UTC", "payment_retry": {"delays_hours": [12, 48, 96], "max_attempts": 4}}]
     patch = next(r for r in fake_http.sent if r["method"] == "PATCH")
     assert patch["headers"]["If-Match"] == '"7"' and patch["headers"]["Authorization"] == "Bearer rop_manager"
-    assert "The settings are saved." in text_of(manager.get(manager.url).get_data(as_text=True))
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, locale="fr", version=8))
+    assert "Les réglages sont enregistrés." in text_of(manager.get(manager.url).get_data(as_text=True))
 
 
 def test_no_reminder_and_no_retry_are_sent_as_the_api_says_them(manager, fake_http, shop_id):

@@ -35,6 +35,7 @@ REFUSALS = (403, 409, 422)  # what a change of settings can be refused with, sho
 LANGUAGES = [SelectChoice("en", "English", {"lang": "en"}),  # each in its own language: a reader finds theirs
              SelectChoice("fr", "Français", {"lang": "fr"})]
 MAX_RETRIES = 9  # the API's: at most 10 attempts in all
+SAVED = "settings-saved"  # the flash category of a save
 TIME_ZONES_TTL_S = 3600.0  # the list changes only when subscription-service's time zone data does
 
 
@@ -168,6 +169,6 @@ def save(shop_id: str):  # type: ignore[no-untyped-def]
                 raise
             show_problem(form, err, _problem_fields(err))
         else:
-            flash(_("The settings are saved."))
+            flash("saved", SAVED)  # told in the language of the page that shows it: the one just saved
             return redirect(url_for("manage_settings.index", shop_id=shop_id), 303)
     return _page(shop_id, form, status=422)

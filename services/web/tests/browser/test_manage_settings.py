@@ -1,0 +1,97 @@
+"""The shop's settings in a real browser on a phone-sized screen against the real stack: a manager reads what the
+kill switch does, changes every setting and finds the shop changed at the API; a refusal of the API comes back next
+to its field with nothing changed; a form that went stale (another manager saved meanwhile) says so in French, shows
+the settings as they are now and overwrites nothing. Every state of the page passes axe-core and is photographed."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+
+def settings_of(shop) -> dict:
+    return shop.subs().get(shop.base)
+
+
+def test_a_manager_turns_orders_off_changes_every_setting_and_is_refused_by_the_field_in_english(
+        web_system, visit, manager_session):
+    shop = web_system.platform.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale="en",
+                                           allow_customer_skip=False)
+    manager_session(shop)
+    page = visit.page
+    page.goto(f"{web_system.url}/manage/shops/{shop.id}/settings")
+    assert page.locator("h1").inner_text() == "Settings"
+    assert page.get_by_text("Now on: orders are placed for subscriptions.").is_visible()
+    assert page.locator("#retry_delays").input_value() == "24, 72"
+    assert page.locator("#timezone").input_value() == "Europe/Paris"
+    visit.check("settings")
+    page.get_by_text("What turning it off does").click()
+    assert page.get_by_text("Orders already placed stay as they are").is_visible()
+    visit.check("settings kill switch explained")
+
+    page.get_by_label("Off (the kill switch)").check()
+    page.get_by_label("Customers may skip deliveries").check()
+    page.locator("#order_reminder_hours_before_close").fill("24")
+    page.locator("#retry_delays").fill("12, 48, 96")
+    page.get_by_label("Place them anyway, late").check()
+    page.locator("#timezone").select_option("America/Argentina/Buenos_Aires")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save the settings").click()
+    assert page.locator("[role=status]").inner_text() == "The settings are saved."
+    assert page.get_by_text("Now off: no order is placed for any subscription.").is_visible()
+    visit.check("settings saved")
+    now = settings_of(shop)
+    assert now["subscriptions_enabled"] is False and now["allow_customer_skip"] is True
+    assert now["allow_order_changes"] is True and now["order_reminder_hours_before_close"] == 24
+    assert now["payment_retry"] == {"delays_hours": [12, 48, 96], "max_attempts": 4}
+    assert now["late_placement"] == "always" and now["timezone"] == "America/Argentina/Buenos_Aires"
+
+    page.locator("#retry_delays").fill("72, 24")  # the API's rule: each wait longer than the one before
+    page.locator("#order_reminder_hours_before_close").fill("")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save the settings").click()
+    assert page.title().startswith("Error:")
+    summary = page.locator(".error-summary")
+    assert summary.get_by_role("link", name="Each wait must be longer than the one before").is_visible()
+    assert page.locator("#retry_delays-error").inner_text().endswith("Each wait must be longer than the one before")
+    assert page.locator("#retry_delays").input_value() == "72, 24"
+    visit.check("settings refused by the field")
+    assert settings_of(shop) == now  # nothing changed, the reminder kept
+
+
+def test_a_stale_form_says_so_in_french_shows_the_settings_as_they_are_now_and_overwrites_nothing(
+        web_system, visit, manager_session):
+    shop = web_system.platform.create_shop(name=f"La Ruche {uuid.uuid4().hex[:4]}", locale="fr",
+                                           allow_customer_skip=False)
+    manager_session(shop)
+    page = visit.page
+    page.goto(f"{web_system.url}/manage/shops/{shop.id}/settings")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator("h1").inner_text() == "Réglages"
+    visit.check("settings in french")
+
+    shop.subs().patch(shop.base, {"allow_customer_skip": True})  # another manager, meanwhile
+    page.locator("#order_reminder_hours_before_close").fill("48")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer les réglages").click()
+    alert = page.locator("#stale")
+    assert "Ces réglages ont été modifiés pendant que vous les changiez" in alert.inner_text()
+    assert page.get_by_label("Les clients peuvent eux-mêmes sauter des livraisons").is_checked()
+    assert page.locator("#order_reminder_hours_before_close").input_value() == ""
+    visit.check("settings stale in french")
+    now = settings_of(shop)
+    assert now["allow_customer_skip"] is True and now["order_reminder_hours_before_close"] is None
+
+    page.locator("#order_reminder_hours_before_close").fill("48")
+    page.locator("#locale").select_option("en")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer les réglages").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("[role=status]").inner_text() == "The settings are saved."
+    visit.check("settings saved now in english")
+    now = settings_of(shop)
+    assert now["order_reminder_hours_before_close"] == 48 and now["locale"] == "en"
+    assert now["allow_customer_skip"] is True
