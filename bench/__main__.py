@@ -70,9 +70,9 @@ def main() -> int:
     parser.add_argument("--rebuild-timeout", type=float, default=3600.0)
     parser.add_argument("--web-subscriptions", type=int, default=10_000, help="subscriptions of the web section's shop")
     parser.add_argument("--web-requests", type=int, default=100, help="requests per page in the web section")
-    parser.add_argument("--web-parts", default="customer,reports",
+    parser.add_argument("--web-parts", default="customer,reports,console",
                         help="comma list of the web section's parts: customer (the customer's pages), reports "
-                             "(the console's reports of the cycle)")
+                             "(the console's reports of the cycle), console (the console's lists and settings)")
     parser.add_argument("--web-file-requests", type=int, default=10, help="downloads of each CSV in the web section")
     parser.add_argument("--keep", action="store_true", help="leave the bench stack running")
     args = parser.parse_args()

@@ -1,4 +1,5 @@
-"""The ``web`` section: the customer's pages of the web app for a customer of a shop with N subscriptions.
+"""The ``web`` section: the customer's pages of the web app for a customer of a shop with N subscriptions, and the
+managers' console pages of that shop (:func:`console_pages`).
 
 The shop is the burst's seed (``pipeline.seed_world``: one customer made through the APIs, with a card, and N-1
 clones published to Kafka), and the cycle's open places their orders, so the customer has a placed order, a card
@@ -225,6 +226,8 @@ def run_web(stack: Stack, report: Report, args: argparse.Namespace) -> None:
     parts = {p.strip() for p in args.web_parts.split(",")}
     if "reports" in parts:
         console_reports(stack, report, args, world)
+    if "console" in parts:
+        console_pages(stack, report, args, world)
     if "customer" not in parts:
         return
     web = stack.web_url
@@ -244,3 +247,90 @@ def run_web(stack: Stack, report: Report, args: argparse.Namespace) -> None:
                         f"another, load {load_before}")
         report.add("web", f"{name}: script and style", round(m["script_and_style_bytes"] / 1024, 1), "KB",
                    target="< 100 KB", note=", ".join(f"{a} {b:,} B" for a, b in m["assets"].items()) or "none")
+
+
+# -- the managers' console ---------------------------------------------------------------------------------------
+
+LISTS_TARGET = "< 200 ms"
+
+
+def console_page_list(world: dict[str, Any], n: int) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(name, endpoint, query, target) of the console pages measured: the subscriptions list and its search (by a
+    name every subscription's customer has, by one customer's address), the orders of the cycle (all, then the
+    placed ones), the settings. A page whose endpoint the app lacks is skipped."""
+    last_name = world["customer"].data["last_name"]  # the seed's clones keep the template customer's name
+    one_email = f"bench-{n // 2}@example.org" if n > 1 else world["customer"].email
+    cycle = world["cycle_id"]
+    return [
+        ("subscriptions list", "manage_subscriptions.index", {}, LISTS_TARGET),
+        (f"subscriptions search ?q= (all {n:,} match)", "manage_subscriptions.index", {"q": last_name},
+         LISTS_TARGET),
+        ("subscriptions search ?q= (one matches)", "manage_subscriptions.index", {"q": one_email}, LISTS_TARGET),
+        ("orders of the cycle", "manage_orders.index", {"cycle": cycle}, LISTS_TARGET),
+        ("orders of the cycle, placed", "manage_orders.index", {"cycle": cycle, "state": "placed"}, LISTS_TARGET),
+        ("settings", "manage_settings.index", {}, ""),
+    ]
+
+
+def console_paths(web: str, shop_id: str, pages: list[tuple[str, str, dict[str, Any], str]]
+                  ) -> dict[str, str | None]:
+    """Each page's path as the web app itself builds it (``url_for`` of an app made in this process), None when the
+    app has no such endpoint (a page not built yet)."""
+    from flask import url_for
+
+    from web_app.app import create_app
+    from web_app.config import SERVICES, WebSettings
+
+    app = create_app(WebSettings(service_urls={name: "http://127.0.0.1:9" for name in SERVICES}, public_url=web,
+                                 secret_key="bench-" + "x" * 40, cookie_secure=False))
+    with app.test_request_context():
+        return {name: url_for(endpoint, shop_id=shop_id, **query) if endpoint in app.view_functions else None
+                for name, endpoint, query, _target in pages}
+
+
+def manager_session(stack: Stack, http: requests.Session, shop: Any) -> str:
+    """A manager of the shop signed in in ``http``: the platform admin issues the manager's token (as the browser
+    tests' ``manager_session`` does) and the session cookie is the one the web app builds at sign-in
+    (``web_app.people.sign_in`` in ``web_app.sessions``' encrypted cookie). Returns the token."""
+    from web_app.config import LOCAL_SECRET_KEY
+    from web_app.sessions import EncryptedCookie, fernet_for
+
+    issued = shop.subs(stack.cfg.admin_token).post("/api/v1/tokens", {"role": "manager", "shop_ids": [shop.id],
+                                                                       "label": "bench console"})
+    secret = stack.web_env().get("SECRET_KEY") or LOCAL_SECRET_KEY
+    http.cookies.set("session", EncryptedCookie(fernet_for(secret)).dumps({
+        "_permanent": True, "token": issued["token"], "token_id": issued["id"], "role": "manager",
+        "shop_ids": [shop.id], "customer_id": None, "signed_in_at": time.time()}))
+    return str(issued["token"])
+
+
+def console_pages(stack: Stack, report: Report, args: argparse.Namespace, world: dict[str, Any]) -> None:
+    """The console's pages of the shop of ``web_subscriptions`` subscriptions whose cycle holds as many orders,
+    as a signed-in manager, each requested ``web_requests`` times one after another on loopback (server time plus
+    a loopback round trip). A page the app does not have yet is skipped with a printed line."""
+    shop, web, n = world["shop"], stack.web_url, world["subscriptions"]
+    pages = console_page_list(world, n)
+    paths = console_paths(web, shop.id, pages)
+    for name, path in paths.items():
+        if path is None:
+            print(f"   console page {name}: skipped, no such page in the web app yet", flush=True)
+            report.detail(f"web console {name}", "skipped: no such page in the web app yet")
+    present = [(name, paths[name], target) for name, _e, _q, target in pages if paths[name]]
+    if not present:
+        return
+    http = requests.Session()
+    manager_session(stack, http, shop)
+    first = web + str(present[0][1])
+    pipeline.wait(lambda: http.get(first, allow_redirects=False, timeout=30).status_code == 200, 60,
+                  "the manager's session to open the console", 0.5)  # the token reaches every service by Kafka
+    load_before = pipeline.load()
+    for name, path, target in present:
+        landed = http.get(web + str(path), allow_redirects=False, timeout=60)
+        if landed.status_code != 200:
+            raise AssertionError(f"console page {name} ({path}) answered {landed.status_code}, not the page")
+        m = measure_page(http, web, str(path), args.web_requests)
+        report.detail(f"web console {name}", {**m, "path": str(path).replace(shop.id, "{shop}")})
+        report.add("web", f"console {name}: p95", m["p95_ms"], "ms", target=target,
+                   note=f"p50 {m['p50_ms']} ms, HTTP {m['status']}, {m['html_bytes']:,} B of HTML, "
+                        f"{args.web_requests} requests one after another, {n:,} subscriptions and orders, "
+                        f"load {load_before}")

@@ -6,6 +6,7 @@ the settings as they are now and overwrites nothing. Every state of the page pas
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -95,3 +96,41 @@ def test_a_stale_form_says_so_in_french_shows_the_settings_as_they_are_now_and_o
     now = settings_of(shop)
     assert now["order_reminder_hours_before_close"] == 48 and now["locale"] == "en"
     assert now["allow_customer_skip"] is True
+
+
+def test_the_benchs_console_part_measures_each_page_the_app_has_as_a_signed_in_manager_and_skips_the_others(
+        web_system, capsys):
+    import argparse
+    import sys
+
+    from devstack.stack import repo_root
+
+    sys.path.insert(0, str(repo_root()))
+    try:
+        from bench.report import Report
+        from bench.web import console_pages
+    finally:
+        sys.path.remove(str(repo_root()))
+    p = web_system.platform
+    shop = p.create_shop(name=f"Bench {uuid.uuid4().hex[:4]}", locale="en")
+    customer = shop.customer("Camille", "Durand")
+    now = p.now()
+    cycle = shop.order_cycle("Bench week", now + timedelta(hours=2), now + timedelta(days=2))
+    world = {"shop": shop, "customer": customer, "cycle_id": cycle["id"], "subscriptions": 1}
+    report = Report()
+    console_pages(web_system.stack, report, argparse.Namespace(web_requests=3), world)
+    rows = {r["metric"]: r for r in report.rows if r["section"] == "web"}
+    settings = rows.pop("console settings: p95")
+    assert settings["unit"] == "ms" and settings["value"] > 0 and "HTTP 200" in settings["note"]
+    from web_app.app import create_app  # the pages the app has now: each measured, the others skipped and said so
+    from web_app.config import SERVICES, WebSettings
+
+    app = create_app(WebSettings(service_urls={n: "http://127.0.0.1:9" for n in SERVICES}, public_url="http://x",
+                                 secret_key="t" * 40, cookie_secure=False))
+    printed = capsys.readouterr().out
+    for endpoint, name in (("manage_subscriptions.index", "console subscriptions list: p95"),
+                           ("manage_orders.index", "console orders of the cycle: p95")):
+        if endpoint in app.view_functions:
+            assert name in rows
+        else:
+            assert name not in rows and f"console page {name[8:-5]}: skipped" in printed
