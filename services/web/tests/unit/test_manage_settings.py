@@ -162,3 +162,23 @@ def test_a_customer_is_sent_to_the_managers_sign_in_and_the_api_is_not_asked(cli
     assert resp.status_code == 302 and "/manage/sign-in" in resp.headers["Location"]
     assert not fake_http.sent
 
+
+
+def test_a_refusal_without_a_field_is_told_at_the_top_in_the_managers_words(manager, fake_http, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}")] = (403, {
+        "title": "Forbidden", "status": 403, "type": "https://errors.example/problems/forbidden",
+        "detail": "This token may not manage this shop."})
+    resp = manager.post(manager.url, data=form_data(page))
+    summary = resp.get_data(as_text=True).split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert resp.status_code == 422 and "You are not allowed to do this." in summary
+    assert "This token" not in resp.get_data(as_text=True)
+
+
+def test_the_time_zones_are_asked_once_and_the_shops_own_zone_is_offered_even_if_the_list_lacks_it(
+        manager, fake_http, shop_id):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, timezone="Europe/Kyiv"))
+    for _ in range(2):
+        page = manager.get(manager.url).get_data(as_text=True)
+    assert form_data(page)["timezone"] == "Europe/Kyiv"
+    assert sum(1 for r in fake_http.sent if r["path"] == "/api/v1/time-zones") == 1
