@@ -182,3 +182,10 @@ def test_the_time_zones_are_asked_once_and_the_shops_own_zone_is_offered_even_if
         page = manager.get(manager.url).get_data(as_text=True)
     assert form_data(page)["timezone"] == "Europe/Kyiv"
     assert sum(1 for r in fake_http.sent if r["path"] == "/api/v1/time-zones") == 1
+
+
+def test_a_form_without_the_version_it_showed_is_never_sent_and_shows_the_settings_as_they_are(manager, fake_http):
+    page = manager.get(manager.url).get_data(as_text=True)
+    resp = manager.post(manager.url, data=form_data(page, version="", subscriptions_enabled="off"))
+    assert resp.status_code == 412 and form_data(resp.get_data(as_text=True))["subscriptions_enabled"] == "on"
+    assert not [r for r in fake_http.sent if r["method"] == "PATCH"]

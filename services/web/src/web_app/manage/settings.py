@@ -134,10 +134,16 @@ def zone_choices(names: list[str], current: str | None) -> list[SelectChoice]:
             for name in sorted({*names, *([current] if current else [])})]
 
 
-def _page(shop_id: str, form: SettingsForm, *, stale: bool = False, status: int = 200) -> Any:
+def _page(form: SettingsForm, *, stale: bool = False, status: int = 200) -> Any:
     form.timezone.choices = zone_choices(time_zones(), form.timezone.data)
-    errors = [(f.id, m) for f in form if f.errors and f.type != "CSRFTokenField" for m in f.errors]
-    return render_template("manage/settings.html", form=form, errors=errors, stale=stale), status
+    return render_template("manage/settings.html", form=form, stale=stale), status
+
+
+def _stale(shop_id: str) -> Any:
+    """The form was of another version than the shop's: nothing was saved; the settings as they are now."""
+    g.shop = manager_api().get("subscriptions", f"/api/v1/shops/{shop_id}")
+    use_reader(shop=g.shop)  # its language or time zone may be what changed
+    return _page(form_of(g.shop), stale=True, status=412)
 
 
 def _problem_fields(err: ApiError) -> dict[str, str]:
@@ -148,7 +154,7 @@ def _problem_fields(err: ApiError) -> dict[str, str]:
 @bp.get("")
 @shop_page
 def index(shop_id: str):  # type: ignore[no-untyped-def]
-    return _page(shop_id, form_of(g.shop))
+    return _page(form_of(g.shop))
 
 
 @bp.post("")
@@ -157,18 +163,18 @@ def save(shop_id: str):  # type: ignore[no-untyped-def]
     form = SettingsForm()
     if form.validate_on_submit():
         version = form.version.data or ""
+        if not version.isdigit():  # never sent without If-Match: that would overwrite whatever is there now
+            return _stale(shop_id)
         try:
             manager_api().request("PATCH", "subscriptions", f"/api/v1/shops/{shop_id}", json=form.changes(),
-                                  headers={"If-Match": f'"{version}"'} if version.isdigit() else {})
+                                  headers={"If-Match": f'"{version}"'})
         except ApiError as err:
-            if err.status == 412:  # changed meanwhile: nothing was saved; show the settings as they are now
-                g.shop = manager_api().get("subscriptions", f"/api/v1/shops/{shop_id}")
-                use_reader(shop=g.shop)  # its language or time zone may be what changed
-                return _page(shop_id, form_of(g.shop), stale=True, status=412)
+            if err.status == 412:  # changed meanwhile
+                return _stale(shop_id)
             if err.status not in REFUSALS:
                 raise
             show_problem(form, err, _problem_fields(err))
         else:
             flash("saved", SAVED)  # told in the language of the page that shows it: the one just saved
             return redirect(url_for("manage_settings.index", shop_id=shop_id), 303)
-    return _page(shop_id, form, status=422)
+    return _page(form, status=422)
