@@ -15,6 +15,7 @@ import argparse
 import re
 import statistics
 import time
+import uuid
 from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -288,26 +289,26 @@ def console_paths(web: str, shop_id: str, pages: list[tuple[str, str, dict[str, 
                 for name, endpoint, query, _target in pages}
 
 
-def manager_session(stack: Stack, http: requests.Session, shop: Any) -> str:
-    """A manager of the shop signed in in ``http``: the platform admin issues the manager's token (as the browser
-    tests' ``manager_session`` does) and the session cookie is the one the web app builds at sign-in
-    (``web_app.people.sign_in`` in ``web_app.sessions``' encrypted cookie). Returns the token."""
-    from web_app.config import LOCAL_SECRET_KEY
-    from web_app.sessions import EncryptedCookie, fernet_for
-
-    issued = shop.subs(stack.cfg.admin_token).post("/api/v1/tokens", {"role": "manager", "shop_ids": [shop.id],
-                                                                       "label": "bench console"})
-    secret = stack.web_env().get("SECRET_KEY") or LOCAL_SECRET_KEY
-    http.cookies.set("session", EncryptedCookie(fernet_for(secret)).dumps({
-        "_permanent": True, "token": issued["token"], "token_id": issued["id"], "role": "manager",
-        "shop_ids": [shop.id], "customer_id": None, "signed_in_at": time.time()}))
-    return str(issued["token"])
+def manager_signs_in(stack: Stack, http: requests.Session, shop: Any) -> None:
+    """A manager of the shop signed in in ``http`` as a person does: the platform admin adds their address to the
+    shop's managers, they ask for a link on the console's sign-in page, read it in the mailbox, press the button."""
+    web, smtp_api = stack.web_url, stack.smtp.api_url
+    email = f"bench-manager-{uuid.uuid4().hex[:8]}@example.org"
+    shop.subs(stack.cfg.admin_token).post(f"/api/v1/shops/{shop.id}/managers", {"email": email})
+    form = http.get(f"{web}/manage/sign-in", timeout=30)
+    before = last_message_id(smtp_api)
+    http.post(f"{web}/manage/sign-in", data={"email": email, "csrf_token": _csrf(form.text)},
+              timeout=30).raise_for_status()
+    token = emailed_sign_in_token(smtp_api, email, before)
+    confirm = http.get(f"{web}/manage/sign-in/{token}", timeout=30)
+    http.post(f"{web}/manage/sign-in/{token}", data={"csrf_token": _csrf(confirm.text)}, timeout=30).raise_for_status()
 
 
 def console_pages(stack: Stack, report: Report, args: argparse.Namespace, world: dict[str, Any]) -> None:
     """The console's pages of the shop of ``web_subscriptions`` subscriptions whose cycle holds as many orders,
-    as a signed-in manager, each requested ``web_requests`` times one after another on loopback (server time plus
-    a loopback round trip). A page the app does not have yet is skipped with a printed line."""
+    as a manager signed in by the emailed link, each requested ``web_requests`` times one after another on
+    loopback (server time plus a loopback round trip). A page the app does not have yet is skipped with a printed
+    line."""
     shop, web, n = world["shop"], stack.web_url, world["subscriptions"]
     pages = console_page_list(world, n)
     paths = console_paths(web, shop.id, pages)
@@ -319,7 +320,7 @@ def console_pages(stack: Stack, report: Report, args: argparse.Namespace, world:
     if not present:
         return
     http = requests.Session()
-    manager_session(stack, http, shop)
+    manager_signs_in(stack, http, shop)
     first = web + str(present[0][1])
     pipeline.wait(lambda: http.get(first, allow_redirects=False, timeout=30).status_code == 200, 60,
                   "the manager's session to open the console", 0.5)  # the token reaches every service by Kafka
