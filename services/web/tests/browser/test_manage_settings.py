@@ -63,6 +63,43 @@ def test_a_manager_turns_orders_off_changes_every_setting_and_is_refused_by_the_
     assert settings_of(shop) == now  # nothing changed, the reminder kept
 
 
+def test_a_new_shops_manager_adds_a_way_to_deliver_and_a_way_to_pay_from_the_set_up_checklist(
+        web_system, visit, manager_session):
+    shop = web_system.platform.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale="en")
+    manager_session(shop)
+    page = visit.page
+    page.goto(f"{web_system.url}/manage/shops/{shop.id}")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Add a shipping method: delivery or pickup").click()
+    assert page.url.startswith(f"{web_system.url}/manage/shops/{shop.id}/settings")
+    section = page.locator("section.methods").first
+    assert "None yet" in section.inner_text()
+    page.locator("#shipping-name").fill("Saturday pickup")
+    page.get_by_label("They pick it up").check()
+    page.locator("#shipping-fee").fill("1.5.0")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add this way to deliver").click()
+    assert page.locator("#shipping-fee-error").inner_text().endswith("Enter a number, like 4.50")
+    visit.check("settings way to deliver refused by the field")
+    page.locator("#shipping-fee").fill("1.50")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add this way to deliver").click()
+    assert "Saturday pickup is added." in page.locator("[role=status]").inner_text()
+    page.locator("#payment-name").fill("Cash at pickup")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add this way to pay").click()
+    visit.check("settings ways to deliver and to pay added")
+    [ship] = shop.subs().get(f"{shop.base}/shipping-methods")["items"]
+    [pay] = shop.subs().get(f"{shop.base}/payment-methods")["items"]
+    assert (ship["name"], ship["pickup"], ship["fee_flat"], ship["fee_percent_bp"]) == ("Saturday pickup", True, 150, 0)
+    assert (pay["name"], pay["kind"], pay["fee_flat"]) == ("Cash at pickup", "cash", 0)
+    page.goto(f"{web_system.url}/manage/shops/{shop.id}/settings")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Remove Saturday pickup").click()
+    assert "The method is removed." in page.locator("[role=status]").inner_text()
+    assert shop.subs().get(f"{shop.base}/shipping-methods")["items"] == []
+
+
 def test_a_stale_form_says_so_in_french_shows_the_settings_as_they_are_now_and_overwrites_nothing(
         web_system, visit, manager_session):
     shop = web_system.platform.create_shop(name=f"La Ruche {uuid.uuid4().hex[:4]}", locale="fr",

@@ -10,6 +10,7 @@ from html import unescape
 
 import pytest
 
+SHIP = "44444444-4444-4444-8444-444444444444"
 ZONES = ["Africa/Abidjan", "America/Argentina/Buenos_Aires", "Europe/Paris", "UTC"]
 
 
@@ -27,6 +28,11 @@ def manager(client, fake_http, shop_id):
                        customer_id=None, signed_in_at=0)
     fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id))
     fake_http.answers[("GET", "/api/v1/time-zones")] = (200, {"items": [{"name": z} for z in ZONES]})
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/shipping-methods")] = (200, {"items": [
+        {"id": SHIP, "name": "Home delivery", "pickup": False, "fee_flat": 450, "fee_percent_bp": 0, "active": True,
+         "version": 3}], "next_cursor": None})
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/payment-methods")] = (200, {"items": [],
+                                                                                    "next_cursor": None})
     client.url = f"/manage/shops/{shop_id}/settings"
     return client
 
@@ -189,3 +195,50 @@ def test_a_form_without_the_version_it_showed_is_never_sent_and_shows_the_settin
     resp = manager.post(manager.url, data=form_data(page, version="", subscriptions_enabled="off"))
     assert resp.status_code == 412 and form_data(resp.get_data(as_text=True))["subscriptions_enabled"] == "on"
     assert not [r for r in fake_http.sent if r["method"] == "PATCH"]
+
+
+def test_the_shops_ways_to_deliver_and_to_pay_are_listed_and_one_is_added_in_the_managers_number_format(
+        manager, fake_http, shop_id):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, locale="fr"))
+    page = manager.get(manager.url).get_data(as_text=True)
+    text = text_of(page)
+    assert "Home delivery" in text and "4,50" in text and "Aucun pour l'instant" in text
+    sent = []
+    fake_http.answers[("POST", f"/api/v1/shops/{shop_id}/payment-methods")] = lambda body: (sent.append(body) or
+                                                                                            (201, {"id": "p"}))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = manager.post(f"{manager.url}/payment-methods", data={
+        "payment-csrf_token": token, "payment-name": "Carte", "payment-kind": "stripe", "payment-fee": "0,30",
+        "payment-percent": "1,5"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/settings#payment-methods")
+    assert sent == [{"name": "Carte", "kind": "stripe", "fee_flat": 30, "fee_percent_bp": 150}]
+
+
+def test_a_way_to_pay_refused_by_the_api_or_by_its_amount_is_told_by_the_field(manager, fake_http, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = manager.post(f"{manager.url}/shipping-methods", data={
+        "shipping-csrf_token": token, "shipping-name": "Van", "shipping-pickup": "delivery",
+        "shipping-fee": "4.505"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Enter an amount of 0 or more, like 4.50" in html.split(
+        'id="shipping-fee-error"', 1)[1].split("</p>", 1)[0]
+    fake_http.answers[("POST", f"/api/v1/shops/{shop_id}/shipping-methods")] = (422, {
+        "title": "Unprocessable Entity", "status": 422, "errors": {"fee_flat": [
+            "Must be greater than or equal to 0 and less than or equal to 100000000."]}})
+    resp = manager.post(f"{manager.url}/shipping-methods", data={
+        "shipping-csrf_token": token, "shipping-name": "Van", "shipping-pickup": "delivery",
+        "shipping-fee": "9999999"})
+    assert "Enter a number from 0 to 100000000." in resp.get_data(as_text=True).split(
+        'id="shipping-fee-error"', 1)[1].split("</p>", 1)[0]
+
+
+def test_removing_a_way_to_deliver_sends_the_version_shown(manager, fake_http, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    fake_http.answers[("DELETE", f"/api/v1/shops/{shop_id}/shipping-methods/{SHIP}")] = (204, None)
+    resp = manager.post(f"{manager.url}/shipping-methods/{SHIP}/remove", data={"csrf_token": token, "version": "3"})
+    assert resp.status_code == 303
+    delete = next(r for r in fake_http.sent if r["method"] == "DELETE")
+    assert delete["headers"]["If-Match"] == '"3"'
+    assert "The method is removed." in text_of(manager.get(manager.url).get_data(as_text=True))

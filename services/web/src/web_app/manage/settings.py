@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import re
 import time
+from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from babel.numbers import NumberFormatError, get_currency_precision, parse_decimal
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from web_app import refusals
 from web_app.api import ApiError
-from web_app.forms import show_problem
+from web_app.forms import ConfirmForm, show_problem
 from web_app.i18n import use_reader
 from web_app.manage import manager_api, shop_page
 
@@ -134,9 +138,17 @@ def zone_choices(names: list[str], current: str | None) -> list[SelectChoice]:
             for name in sorted({*names, *([current] if current else [])})]
 
 
-def _page(form: SettingsForm, *, stale: bool = False, status: int = 200) -> Any:
+def _page(form: SettingsForm, *, stale: bool = False, status: int = 200,
+          method_forms: dict[str, MethodForm] | None = None) -> Any:
     form.timezone.choices = zone_choices(time_zones(), form.timezone.data)
-    return render_template("manage/settings.html", form=form, stale=stale), status
+    shop_id = g.shop["id"]
+    method_forms = method_forms or {}
+    methods = {kind: [{**m, "percent": format_decimal(Decimal(m["fee_percent_bp"]).scaleb(-2))}
+                      for m in manager_api().all_items("subscriptions", f"/api/v1/shops/{shop_id}/{kind}-methods")]
+               for kind in METHOD_KINDS}
+    adding = {kind: method_forms.get(kind) or MethodForm(prefix=kind, formdata=None) for kind in METHOD_KINDS}
+    return render_template("manage/settings.html", form=form, stale=stale, methods=methods, adding=adding,
+                           remove_form=ConfirmForm()), status
 
 
 def _stale(shop_id: str) -> Any:
@@ -178,3 +190,105 @@ def save(shop_id: str):  # type: ignore[no-untyped-def]
             flash("saved", SAVED)  # told in the language of the page that shows it: the one just saved
             return redirect(url_for("manage_settings.index", shop_id=shop_id), 303)
     return _page(form, status=422)
+
+
+# -- shipping and payment methods (the set-up checklist sends managers here to add one of each) -------------------
+
+METHOD_KINDS = ("shipping", "payment")
+METHOD_FIELDS = {"fee_flat": "fee", "fee_percent_bp": "percent"}  # the API's names -> the form's
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return Decimal(parse_decimal(text, locale=get_locale()))
+    except (NumberFormatError, ValueError, ArithmeticError):
+        raise ValidationError(_("Enter a number, like %(example)s", example=_decimal_example())) from None
+
+
+def _decimal_example() -> str:
+    return "4,50" if str(get_locale()).startswith("fr") else "4.50"
+
+
+class MethodForm(FlaskForm):
+    """A shipping method (``pickup``: delivery or pickup) or a payment method (``kind``: cash or card) and its fee:
+    an amount in the shop's currency and a percentage of the order (sent as minor units and basis points)."""
+
+    name = StringField(_l("Name"), validators=[InputRequired(message=_l("Enter a name")),
+                                               Length(max=200, message=_l("Enter 200 characters or fewer."))],
+                       filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    fee = StringField(_l("Fee per order (amount)"), render_kw={"inputmode": "decimal"},
+                      filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    percent = StringField(_l("Fee per order (percentage of the order)"), render_kw={"inputmode": "decimal"},
+                          filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    pickup = RadioField(_l("How customers get their order"), choices=[
+        _choice("delivery", _l("Delivered to them")), _choice("pickup", _l("They pick it up"))], default="delivery",
+        validate_choice=False)
+    kind = RadioField(_l("How customers pay"), choices=[
+        _choice("cash", _l("Cash or cheque, outside the platform")),
+        _choice("stripe", _l("Card, charged by the platform when the order cycle closes"))], default="cash",
+        validate_choice=False)
+
+    def validate_fee(self, field: StringField) -> None:
+        if field.data:
+            value = _amount(field.data)
+            if value < 0 or value != round(value, self.precision):
+                raise ValidationError(_("Enter an amount of 0 or more, like %(example)s",
+                                        example=_decimal_example()))
+
+    def validate_percent(self, field: StringField) -> None:
+        if field.data:
+            value = _amount(field.data)
+            if not 0 <= value <= 100 or value != round(value, 2):
+                raise ValidationError(_("Enter a percentage from 0 to 100, like %(example)s",
+                                        example="1,5" if str(get_locale()).startswith("fr") else "1.5"))
+
+    precision = 2
+
+    def body(self, kind: str) -> dict[str, Any]:
+        fee = _amount(self.fee.data) if self.fee.data else Decimal(0)
+        percent = _amount(self.percent.data) if self.percent.data else Decimal(0)
+        body: dict[str, Any] = {"name": self.name.data, "fee_flat": int(fee.scaleb(self.precision)),
+                                "fee_percent_bp": int(percent * 100)}
+        if kind == "shipping":
+            body["pickup"] = self.pickup.data == "pickup"
+        else:
+            body["kind"] = self.kind.data
+        return body
+
+
+@bp.post("/<any(shipping, payment):kind>-methods")
+@shop_page
+def add_method(shop_id: str, kind: str):  # type: ignore[no-untyped-def]
+    form = MethodForm(prefix=kind)
+    form.precision = get_currency_precision(g.shop["currency"])
+    if form.validate_on_submit():
+        try:
+            manager_api().post("subscriptions", f"/api/v1/shops/{shop_id}/{kind}-methods", form.body(kind))
+        except ApiError as err:
+            if err.status not in REFUSALS:
+                raise
+            show_problem(form, err, METHOD_FIELDS)
+        else:
+            flash(_("%(name)s is added.", name=form.name.data), "methods")
+            return redirect(url_for("manage_settings.index", shop_id=shop_id) + f"#{kind}-methods", 303)
+    return _page(form_of(g.shop), method_forms={kind: form}, status=422)
+
+
+@bp.post("/<any(shipping, payment):kind>-methods/<uuid:method_id>/remove")
+@shop_page
+def remove_method(shop_id: str, kind: str, method_id: Any):  # type: ignore[no-untyped-def]
+    form = ConfirmForm()
+    version = request.form.get("version", "")
+    if not version.isdigit():  # never removed unseen: the version the page showed, or nothing is done
+        abort(400)
+    if form.validate_on_submit():
+        try:
+            manager_api().request("DELETE", "subscriptions", f"/api/v1/shops/{shop_id}/{kind}-methods/{method_id}",
+                                  headers={"If-Match": f'"{version}"'})
+        except ApiError as err:
+            if err.status not in (*REFUSALS, 404, 412):
+                raise
+            flash(refusals.problem_message(err), "methods")
+        else:
+            flash(_("The method is removed. Subscriptions that use it keep it until they are changed."), "methods")
+    return redirect(url_for("manage_settings.index", shop_id=shop_id) + f"#{kind}-methods", 303)
