@@ -97,6 +97,7 @@ def build_world(system: Any) -> World:
     issued = admin_subs.post("/api/v1/tokens", {"role": "manager", "shop_ids": [a.id], "label": "A manager"})
     a_manager = Token(issued["token"], issued["id"])
     doomed = admin_subs.post("/api/v1/tokens", {"role": "manager", "shop_ids": [a.id], "label": "to revoke"})
+    a_manager_by_email = admin_subs.post(f"/api/v1/shops/{a.id}/managers", {"email": f"ana-{tag}@hub.example"})
 
     p.advance_to(now + timedelta(hours=2, minutes=1))  # the closed week is confirmed and charged, the open one placed
 
@@ -129,7 +130,7 @@ def build_world(system: Any) -> World:
            "cycle_id": open_["id"], "order_cycle_id": open_["id"], "method_id": a_ship["id"],
            "order_id": open2["order_id"], "line_id": open2["lines"][0]["line_id"], "payment_id": pay2["payment_id"],
            "token_id": a_manager.id, "closed_order_id": o2[closed["id"]]["order_id"],
-           "payment_method_id": a_card["id"]}
+           "payment_method_id": a_card["id"], "manager_id": a_manager_by_email["id"]}
     c1_ids = dict(ids, customer_id=c1.id, subscription_id=sub1["id"], order_id=open1["order_id"],
                   line_id=open1["lines"][0]["line_id"], payment_id=pay1["payment_id"],
                   closed_order_id=o1[closed["id"]]["order_id"])

@@ -40,6 +40,8 @@ def bodies(w: World) -> dict[tuple[str, str, str], Any]:
         (sub, "PUT", "/api/v1/shops/{shop_id}/customers/{customer_id}/charges-permission"): {"locale": "en"},
         (sub, "POST", "/api/v1/sign-in-links"): {"email": "evil@example.org", "shop_id": ids["shop_id"]},
         (sub, "POST", "/api/v1/sessions"): {"token": "rsl_evil"},
+        (sub, "POST", "/api/v1/manager-sign-in-links"): {"email": "evil@example.org"},
+        (sub, "POST", "/api/v1/shops/{shop_id}/managers"): {"email": f"evil-{uuid.uuid4().hex[:6]}@example.org"},
         (sub, "POST", "/api/v1/shops/{shop_id}/order-cycles"): {
             "name": "Evil", "opens_at": "2031-01-01T00:00:00+00:00", "closes_at": "2031-01-02T00:00:00+00:00"},
         (sub, "POST", "/api/v1/shops/{shop_id}/order-cycles/generate"): {
@@ -53,6 +55,9 @@ def bodies(w: World) -> dict[tuple[str, str, str], Any]:
             "shipping_method_id": ids["method_id"], "payment_method_id": ids["payment_method_id"],
             "bill_address": ADDRESS, "ship_address": ADDRESS,
             "begins_at": "2031-01-01T00:00:00+00:00", "items": [{"variant_id": "box", "quantity": 50}]},
+        (sub, "POST", "/api/v1/shops/{shop_id}/subscriptions/estimate"): {
+            "shipping_method_id": ids["method_id"], "payment_method_id": ids["payment_method_id"],
+            "items": [{"variant_id": "box", "quantity": 50}]},
         (sub, "PATCH", "/api/v1/shops/{shop_id}/subscriptions/{subscription_id}"): {
             "items": [{"variant_id": "box", "quantity": 50}], "ship_address": ADDRESS},
         (sub, "POST", "/api/v1/shops/{shop_id}/subscriptions/{subscription_id}/pause"): {"open_orders": "cancel"},
@@ -84,6 +89,7 @@ ANY_CALLER = {("subscription-service", "GET", "/api/v1/time-zones")}  # the worl
 PUBLIC = {("billing-service", "POST", "/webhooks/stripe"),  # its credential is Stripe's signature (test_bad_input)
           # a sign-in link is asked for by email address (always 202) and exchanged by its one-time token
           ("subscription-service", "POST", "/api/v1/sign-in-links"),
+          ("subscription-service", "POST", "/api/v1/manager-sign-in-links"),
           ("subscription-service", "POST", "/api/v1/sessions")}
 
 
