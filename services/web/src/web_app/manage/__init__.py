@@ -26,9 +26,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
-    after_this_request,
     current_app,
     g,
     redirect,
@@ -37,13 +35,13 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from web_app import people
-from web_app.api import ApiError
-from web_app.forms import ConfirmForm, SignInForm, show_problem
+from web_app.forms import SignInForm
 from web_app.i18n import use_reader
+from web_app.views import auth
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -72,11 +70,6 @@ def register(app: Flask) -> None:
     def console() -> dict[str, Any]:
         """``shop`` for every template of a shop's page (a view's own ``shop=`` wins), and the nav."""
         return {"shop": g.shop, "console_nav": nav(g.shop["id"])} if "shop" in g else {}
-
-
-def no_referrer(resp: Response) -> Response:
-    resp.headers["Referrer-Policy"] = "no-referrer"  # the one-time token is in this page's address
-    return resp
 
 
 def endpoint_exists(endpoint: str) -> bool:
@@ -180,7 +173,8 @@ def home(shop_id: str):  # type: ignore[no-untyped-def]
     return render_template("manage/home.html", ready=readiness["ready"], checklist=checklist(shop_id, readiness))
 
 
-# -- signing in: a one-time link emailed to the manager (views/auth.py's way, for the shops the address manages) --
+# -- signing in: a one-time link emailed to the manager (views/auth.py's send_link and link_page, the customer's
+#    steps, for the shops the address manages) --
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -188,20 +182,10 @@ def sign_in():  # type: ignore[no-untyped-def]
     """Ask for a link: ``POST /api/v1/manager-sign-in-links`` answers the same whether or not the address is a
     manager's, and so does this page. Where the manager was going (``next``) is kept in their session."""
     form = SignInForm(next=people.safe_next(request.args.get("next")))
-    if form.validate_on_submit():
-        try:
-            people.api(None).post("subscriptions", "/api/v1/manager-sign-in-links", {"email": form.email.data})
-        except ApiError as err:
-            if err.status == 429:
-                form.form_errors.append(_("Too many sign-in links were asked for. Wait a few minutes, then try "
-                                          "again."))
-            elif err.status == 422:
-                show_problem(form, err)
-            else:
-                raise
-        else:
-            session["next"] = people.safe_next(form.next.data)
-            return redirect(url_for("manage.link_sent", email=form.email.data), 303)
+    if form.validate_on_submit() and auth.send_link(form, "/api/v1/manager-sign-in-links",
+                                                    {"email": form.email.data}):
+        session["next"] = people.safe_next(form.next.data)
+        return redirect(url_for("manage.link_sent", email=form.email.data), 303)
     return render_template("manage/sign_in.html", form=form), 200 if not form.errors else 422
 
 
@@ -214,21 +198,10 @@ def link_sent():  # type: ignore[no-untyped-def]
 def use_link(token: str):  # type: ignore[no-untyped-def]
     """The emailed link's page: one button, whose post exchanges the token for the manager's session
     (``POST /api/v1/sessions``); never on the GET, which mail scanners and link previews open."""
-    if len(token) > 200:
-        abort(404)
-    after_this_request(no_referrer)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            issued = people.api(None).post("subscriptions", "/api/v1/sessions", {"token": token})
-        except ApiError as err:
-            if err.status not in (401, 422):
-                raise
-            return render_template("manage/sign_in_expired.html",
-                                   going=people.safe_next(session.get("next"))), 401
-        going = people.safe_next(session.get("next"))
-        person = people.sign_in(issued)
-        if person.role != "manager":  # a customer's link opened here: their own pages
-            return redirect(url_for("customer.subscriptions", shop_id=person.shop_ids[0]), 303)
-        return redirect(going or url_for("manage.shops"), 303)
-    return render_template("manage/sign_in_confirm.html", form=form)
+    return auth.link_page(token, "manage/sign_in_confirm.html", "manage/sign_in_expired.html", _land)
+
+
+def _land(person: people.Person, going: str | None) -> ResponseReturnValue:
+    if person.role != "manager":  # a customer's link opened here: their own pages
+        return redirect(url_for("customer.subscriptions", shop_id=person.shop_ids[0]), 303)
+    return redirect(going or url_for("manage.shops"), 303)
