@@ -3,7 +3,9 @@ answers and sees what the app sent. The real services answer in the browser test
 
 from __future__ import annotations
 
+import html as htmllib
 import json as jsonlib
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,3 +123,55 @@ def console_manager(client: Any, fake_http: FakeHttp, shop_id: str) -> Callable[
         return client
 
     return sign_in
+
+
+# -- the page tests' helpers: signing in through the emailed link, reading a page, what was sent --
+
+
+@pytest.fixture
+def signed_in_by_link(client: Any, fake_http: FakeHttp, csrf_of: Callable[[str], str],
+                      shop_id: str) -> Callable[..., Any]:
+    """``signed_in_by_link(role, **issued)``: the test client signed in through the emailed link's page,
+    subscription-service issuing a ``role`` session for ``shop_id`` (``issued``: the rest of its answer)."""
+
+    def sign_in(role: str, **issued: Any) -> Any:
+        fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"token": f"rop_{role}_session", "role": role,
+                                                                 "shop_ids": [shop_id], **issued})
+        client.post("/sign-in/t", data={"csrf_token": csrf_of(client.get("/sign-in/t").get_data(as_text=True))})
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def text_of() -> Callable[[str], str]:
+    """A page's text as a person reads it: without its tags, its spaces collapsed."""
+
+    def read(html: str) -> str:
+        return htmllib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+    return read
+
+
+@pytest.fixture
+def csrf_in() -> Callable[[str, str], dict[str, str]]:
+    """``csrf_in(html, action)``: the CSRF field (its name carries the form's prefix) of the form posting to
+    ``action``."""
+
+    def field(html: str, action: str) -> dict[str, str]:
+        form = html.split(f'action="{action}"', 1)[1]
+        found = re.search(r'name="([\w-]*csrf_token)" type="hidden" value="([^"]+)"', form)
+        assert found, action
+        return {found.group(1): found.group(2)}
+
+    return field
+
+
+@pytest.fixture
+def sent() -> Callable[[FakeHttp, str], list[dict[str, Any]]]:
+    """``sent(fake_http, method)``: what the app sent the services with that method, in order."""
+
+    def of(fake_http: FakeHttp, method: str) -> list[dict[str, Any]]:
+        return [s for s in fake_http.sent if s["method"] == method]
+
+    return of

@@ -5,9 +5,6 @@ manager's words, the schedule shown as it is now)."""
 
 from __future__ import annotations
 
-import html as htmllib
-import re
-
 import pytest
 
 SCHEDULE_ID = "5c0c3f2e-0000-4000-8000-00000000000a"
@@ -35,10 +32,8 @@ def schedule(**kw):
     return body
 
 
-def signed_in_manager(client, fake_http, csrf_of, shop_id, locale):
-    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"token": "rop_manager_session", "role": "manager",
-                                                             "shop_ids": [shop_id]})
-    client.post("/sign-in/t", data={"csrf_token": csrf_of(client.get("/sign-in/t").get_data(as_text=True))})
+def signed_in_manager(signed_in_by_link, fake_http, shop_id, locale):
+    client = signed_in_by_link("manager")
     base = f"/api/v1/shops/{shop_id}"
     fake_http.answers[("GET", base)] = (200, {"id": shop_id, "name": "La Ruche", "locale": locale,
                                               "timezone": "Europe/Paris", "currency": "EUR"})
@@ -49,38 +44,28 @@ def signed_in_manager(client, fake_http, csrf_of, shop_id, locale):
 
 
 @pytest.fixture
-def english(client, fake_http, csrf_of, shop_id):
-    return signed_in_manager(client, fake_http, csrf_of, shop_id, "en")
+def english(signed_in_by_link, fake_http, shop_id):
+    return signed_in_manager(signed_in_by_link, fake_http, shop_id, "en")
 
 
 @pytest.fixture
-def french(client, fake_http, csrf_of, shop_id):
-    return signed_in_manager(client, fake_http, csrf_of, shop_id, "fr")
-
-
-def text_of(html: str) -> str:
-    return htmllib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
-
-
-def csrf_in(html: str, action: str) -> dict[str, str]:
-    """The CSRF field (its name carries the form's prefix) of the form posting to ``action``."""
-    form = html.split(f'action="{action}"', 1)[1]
-    found = re.search(r'name="([\w-]*csrf_token)" type="hidden" value="([^"]+)"', form)
-    assert found, action
-    return {found.group(1): found.group(2)}
-
-
-def sent(fake_http, method):
-    return [s for s in fake_http.sent if s["method"] == method]
+def french(signed_in_by_link, fake_http, shop_id):
+    return signed_in_manager(signed_in_by_link, fake_http, shop_id, "fr")
 
 
 def page(shop_id, tail=""):
     return f"/manage/shops/{shop_id}/schedules{tail}"
 
 
-def post(client, shop_id, tail, data, on=""):
-    html = client.get(page(shop_id, on)).get_data(as_text=True)
-    return client.post(page(shop_id, tail), data={**csrf_in(html, page(shop_id, tail)), **data})
+@pytest.fixture
+def post(csrf_in):
+    """``post(client, shop_id, tail, data, on="")``: the form of the page at ``on`` posted to ``tail``."""
+
+    def send(client, shop_id, tail, data, on=""):
+        html = client.get(page(shop_id, on)).get_data(as_text=True)
+        return client.post(page(shop_id, tail), data={**csrf_in(html, page(shop_id, tail)), **data})
+
+    return send
 
 
 SEASON = {"schedule-opens_weekday": "tuesday", "schedule-opens_time": "09:00", "schedule-closes_weekday": "friday",
@@ -89,7 +74,7 @@ SEASON = {"schedule-opens_weekday": "tuesday", "schedule-opens_time": "09:00", "
 
 
 def test_the_schedules_and_cycles_are_listed_with_their_times_in_the_shops_time_zone_and_the_rules(english,
-                                                                                                  shop_id):
+                                                                                                  shop_id, text_of):
     resp = english.get(page(shop_id))
     text = text_of(resp.get_data(as_text=True))
     assert resp.status_code == 200
@@ -103,7 +88,7 @@ def test_the_schedules_and_cycles_are_listed_with_their_times_in_the_shops_time_
     assert f'action="{page(shop_id, f"/cycles/{C1}/delete")}"' not in resp.get_data(as_text=True)
 
 
-def test_the_pages_read_in_french_with_french_dates(french, shop_id):
+def test_the_pages_read_in_french_with_french_dates(french, shop_id, text_of):
     text = text_of(french.get(page(shop_id)).get_data(as_text=True))
     assert "Calendriers et cycles de commande" in text
     assert "ven. 11 déc. 2026, 17:00" in text
@@ -112,7 +97,7 @@ def test_the_pages_read_in_french_with_french_dates(french, shop_id):
 
 
 def test_a_schedule_is_created_with_a_weekly_season_sent_as_the_generators_rule_and_its_warnings_told(
-        english, fake_http, shop_id):
+        english, fake_http, shop_id, post, sent, text_of):
     made = schedule(id=OTHER_ID, name="Spring", warnings=[{
         "order_cycle_name": "Spring 2027-03-28", "field": "opens_at", "kind": "moved_forward",
         "local_time": "2027-03-28T02:30", "timezone": "Europe/Paris", "resolved_local": "2027-03-28T03:30+02:00"}])
@@ -131,7 +116,7 @@ def test_a_schedule_is_created_with_a_weekly_season_sent_as_the_generators_rule_
 
 
 def test_a_schedule_without_any_cycle_or_with_half_a_season_is_refused_by_the_fields_before_the_api(
-        english, fake_http, shop_id):
+        english, fake_http, shop_id, post, sent, text_of):
     resp = post(english, shop_id, "/new", {"schedule-name": "Empty"})
     text = text_of(resp.get_data(as_text=True))
     assert resp.status_code == 422 and "Choose at least one order cycle, or describe a weekly season." in text
@@ -142,7 +127,7 @@ def test_a_schedule_without_any_cycle_or_with_half_a_season_is_refused_by_the_fi
     assert len(sent(fake_http, "POST")) == 1  # the sign-in only
 
 
-def test_the_apis_refusal_of_a_season_shows_by_its_field_in_french(french, fake_http, shop_id):
+def test_the_apis_refusal_of_a_season_shows_by_its_field_in_french(french, fake_http, shop_id, post, text_of):
     fake_http.answers[("POST", f"/api/v1/shops/{shop_id}/schedules")] = (422, {
         "status": 422, "errors": {"generate.count": [
             "Must be between the years 2000 and 2200: from this start date and interval at most 3 cycles fit."]}})
@@ -156,7 +141,7 @@ def test_the_apis_refusal_of_a_season_shows_by_its_field_in_french(french, fake_
 
 
 def test_deleting_a_cycle_that_joined_a_schedule_meanwhile_is_refused_by_its_button_naming_the_schedule(
-        french, fake_http, shop_id):
+        french, fake_http, shop_id, post, sent, text_of):
     fake_http.answers[("DELETE", f"/api/v1/shops/{shop_id}/order-cycles/{C3}")] = (409, {
         "status": 409, "type": "https://docs.recurring-orders.example/problems/conflict",
         "detail": "This order cycle is linked to a schedule and cannot be deleted; remove it from Noël first.",
@@ -172,7 +157,7 @@ def test_deleting_a_cycle_that_joined_a_schedule_meanwhile_is_refused_by_its_but
 
 
 def test_removing_a_cycle_sends_the_version_shown_and_a_stale_page_shows_the_schedule_as_it_is_now(
-        english, fake_http, shop_id):
+        english, fake_http, shop_id, csrf_in, sent, text_of):
     path = f"/api/v1/shops/{shop_id}/schedules/{SCHEDULE_ID}"
     fake_http.answers[("PATCH", path)] = (412, {"status": 412, "type": "https://docs.recurring-orders.example/"
                                                                       "problems/stale-version", "detail": "x"})
@@ -189,7 +174,8 @@ def test_removing_a_cycle_sends_the_version_shown_and_a_stale_page_shows_the_sch
     assert "Weekly box (renamed)" in out and f'name="remove-{C2}-version" type="hidden" value="5"' in out
 
 
-def test_removing_the_last_cycle_is_refused_with_the_rule_in_the_managers_words(english, fake_http, shop_id):
+def test_removing_the_last_cycle_is_refused_with_the_rule_in_the_managers_words(
+        english, fake_http, shop_id, post, text_of):
     path = f"/api/v1/shops/{shop_id}/schedules/{SCHEDULE_ID}"
     fake_http.answers[("PATCH", path)] = (422, {"status": 422, "errors": {
         "remove": ["A schedule needs at least one order cycle."]}})
@@ -200,7 +186,7 @@ def test_removing_the_last_cycle_is_refused_with_the_rule_in_the_managers_words(
 
 
 def test_a_season_and_a_single_cycle_go_into_the_schedule_with_its_version_and_local_times(english, fake_http,
-                                                                                            shop_id):
+                                                                                            shop_id, post, sent):
     base = f"/api/v1/shops/{shop_id}"
     fake_http.answers[("POST", f"{base}/order-cycles/generate")] = (201, {"order_cycles": CYCLES[:2],
                                                                           "schedule_id": SCHEDULE_ID, "warnings": []})
@@ -222,7 +208,7 @@ def test_a_season_and_a_single_cycle_go_into_the_schedule_with_its_version_and_l
 
 
 def test_a_schedule_in_use_says_why_it_cannot_be_deleted_and_a_refusal_of_its_deletion_is_shown(
-        english, fake_http, shop_id):
+        english, fake_http, shop_id, post, text_of):
     text = text_of(english.get(page(shop_id, f"/{SCHEDULE_ID}")).get_data(as_text=True))
     assert "3 subscriptions use this schedule (cancelled ones count too), so it cannot be deleted." in text
     fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/schedules/{SCHEDULE_ID}")] = (200,
@@ -241,7 +227,8 @@ def test_a_customer_or_nobody_is_sent_to_the_managers_sign_in(client, shop_id):
     assert resp.status_code == 302 and "/manage/sign-in" in resp.headers["Location"]
 
 
-def test_existing_cycles_are_offered_and_added_to_the_schedule_with_its_version(english, fake_http, shop_id):
+def test_existing_cycles_are_offered_and_added_to_the_schedule_with_its_version(
+        english, fake_http, shop_id, csrf_in, sent, text_of):
     html = english.get(page(shop_id, f"/{SCHEDULE_ID}")).get_data(as_text=True)
     offered = html.split('id="add-order_cycle_ids"', 1)[1].split("</fieldset>", 1)[0]
     assert "Christmas" in offered and "Week 14" not in offered  # only those not in it yet

@@ -28,10 +28,8 @@ def order(**kw):
     return body
 
 
-def signed_in_as(client, fake_http, csrf_of, shop_id, locale):
-    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"token": "rop_customer_session", "role": "customer",
-                                                             "shop_ids": [shop_id], "customer_id": "cust-1"})
-    client.post("/sign-in/t", data={"csrf_token": csrf_of(client.get("/sign-in/t").get_data(as_text=True))})
+def signed_in_as(signed_in_by_link, fake_http, shop_id, locale):
+    client = signed_in_by_link("customer", customer_id="cust-1")
     base = f"/api/v1/shops/{shop_id}"
     fake_http.answers[("GET", base)] = (200, {"id": shop_id, "name": "La Ruche", "locale": "en",
                                               "timezone": "Europe/Paris", "currency": "EUR"})
@@ -43,32 +41,17 @@ def signed_in_as(client, fake_http, csrf_of, shop_id, locale):
 
 
 @pytest.fixture
-def english(client, fake_http, csrf_of, shop_id):
-    return signed_in_as(client, fake_http, csrf_of, shop_id, "en")
+def english(signed_in_by_link, fake_http, shop_id):
+    return signed_in_as(signed_in_by_link, fake_http, shop_id, "en")
 
 
 @pytest.fixture
-def french(client, fake_http, csrf_of, shop_id):
-    return signed_in_as(client, fake_http, csrf_of, shop_id, "fr")
+def french(signed_in_by_link, fake_http, shop_id):
+    return signed_in_as(signed_in_by_link, fake_http, shop_id, "fr")
 
 
-def text_of(html: str) -> str:
-    return htmllib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
-
-
-def csrf_in(html: str, action: str) -> dict[str, str]:
-    """The CSRF field (its name carries the form's prefix) of the form posting to ``action``."""
-    form = html.split(f'action="{action}"', 1)[1]
-    found = re.search(r'name="([\w-]*csrf_token)" type="hidden" value="([^"]+)"', form)
-    assert found, action
-    return {found.group(1): found.group(2)}
-
-
-def sent(fake_http, method):
-    return [s for s in fake_http.sent if s["method"] == method]
-
-
-def test_the_order_shows_its_lines_totals_and_close_in_the_shops_time_and_the_customers_money(english, shop_id):
+def test_the_order_shows_its_lines_totals_and_close_in_the_shops_time_and_the_customers_money(
+        english, shop_id, text_of):
     resp = english.get(f"/shops/{shop_id}/orders/{ORDER_ID}")
     text = text_of(resp.get_data(as_text=True))
     assert resp.status_code == 200
@@ -80,7 +63,7 @@ def test_the_order_shows_its_lines_totals_and_close_in_the_shops_time_and_the_cu
     assert "Change the quantity" in text and "Remove Oeufs" in text and "Cancel the order" in text
 
 
-def test_the_same_order_in_french(french, shop_id):
+def test_the_same_order_in_french(french, shop_id, text_of):
     html = french.get(f"/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True)
     text = text_of(html)
     assert 'lang="fr"' in html and "Commande R00000042" in text
@@ -88,7 +71,8 @@ def test_the_same_order_in_french(french, shop_id):
     assert "Modifier la quantité" in text and "Annuler la commande" in text
 
 
-def test_a_quantity_change_is_sent_with_the_version_shown_and_comes_back_to_the_order(english, fake_http, shop_id):
+def test_a_quantity_change_is_sent_with_the_version_shown_and_comes_back_to_the_order(
+        english, fake_http, shop_id, csrf_in, sent):
     path = f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}"
     fake_http.answers[("PATCH", f"{path}/lines/l-2")] = (200, order(version=4))
     page = f"/shops/{shop_id}/orders/{ORDER_ID}"
@@ -104,7 +88,7 @@ def test_a_quantity_change_is_sent_with_the_version_shown_and_comes_back_to_the_
 
 
 def test_a_quantity_refused_for_stock_is_shown_by_its_field_in_french_and_nothing_else_is_sent(french, fake_http,
-                                                                                              shop_id):
+                                                                                              shop_id, csrf_in, sent):
     path = f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}"
     fake_http.answers[("PATCH", f"{path}/lines/l-2")] = (422, {
         "type": "https://docs.recurring-orders.example/problems/validation", "title": "Validation failed",
@@ -123,7 +107,7 @@ def test_a_quantity_refused_for_stock_is_shown_by_its_field_in_french_and_nothin
     assert "At most" not in html and len(sent(fake_http, "PATCH")) == 1
 
 
-def test_a_quantity_that_is_not_a_number_is_refused_before_anything_is_sent(english, fake_http, shop_id):
+def test_a_quantity_that_is_not_a_number_is_refused_before_anything_is_sent(english, fake_http, shop_id, csrf_in, sent):
     page = f"/shops/{shop_id}/orders/{ORDER_ID}"
     action = f"{page}/lines/l-1"
     html = english.get(page).get_data(as_text=True)
@@ -134,7 +118,7 @@ def test_a_quantity_that_is_not_a_number_is_refused_before_anything_is_sent(engl
     assert sent(fake_http, "PATCH") == []
 
 
-def test_removing_the_last_line_is_refused_by_its_button_in_the_customers_words(english, fake_http, shop_id):
+def test_removing_the_last_line_is_refused_by_its_button_in_the_customers_words(english, fake_http, shop_id, csrf_in):
     path = f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}"
     fake_http.answers[("DELETE", f"{path}/lines/l-1")] = (422, {
         "type": "https://docs.recurring-orders.example/problems/validation", "title": "Validation failed",
@@ -163,7 +147,7 @@ def test_removing_the_last_line_is_refused_by_its_button_in_the_customers_words(
             "detail": 'You sent If-Match "3" but the current version is "4".'}),
      "This order changed since you opened the page"),
 ])
-def test_a_refused_cancel_says_why_by_its_button(english, fake_http, shop_id, answer, english_words):
+def test_a_refused_cancel_says_why_by_its_button(english, fake_http, shop_id, answer, english_words, csrf_in):
     fake_http.answers[("POST", f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}/cancel")] = answer
     page = f"/shops/{shop_id}/orders/{ORDER_ID}"
     action = f"{page}/cancel"
@@ -176,7 +160,7 @@ def test_a_refused_cancel_says_why_by_its_button(english, fake_http, shop_id, an
     assert answer[1]["detail"] not in html
 
 
-def test_the_page_says_why_the_order_cannot_be_changed(english, fake_http, shop_id):
+def test_the_page_says_why_the_order_cannot_be_changed(english, fake_http, shop_id, text_of):
     path = f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}"
     page = f"/shops/{shop_id}/orders/{ORDER_ID}"
     cases = [
