@@ -1,15 +1,12 @@
 """The subscriptions guide's story, walked as a new shop's first manager would, in a real browser on a phone-sized
-screen against the real stack: the manager signs in by the link emailed to them and finds the set-up checklist,
-adds two customers through the customers page (inviting one, the other asks the shop's sign-in page for a link),
-each customer saves a card and gives permission through their own pages (Ann's card is charged, Bob's
-4000000000000341 is declined at charge), the manager creates a schedule from a weekly season and subscribes each
-customer on the subscriptions page, the cycle opens (the test clock), the manager changes an order, the cycle
-closes, the manager finds Ann's charge paid and Bob's payment failed, charges it again, then downloads the packing
-list and the producer totals, whose numbers are the orders'.
-Every console page passes axe-core and is photographed at 375 px.
-
-The shop's shipping and payment methods and its subscriptions switched on are made through the API in
-:func:`set_up_what_the_console_has_no_page_for_yet`: the console's settings page is not part of this story yet."""
+screen against the real stack: the manager signs in by the link emailed to them, follows the set-up checklist to
+the settings page (a way to deliver, a way to pay by card, orders for subscriptions on), adds two customers on the
+customers page (inviting one; the other asks the shop's sign-in page for a link), each customer saves a card and
+gives permission on their own pages (Ann's card is charged, Bob's 4000000000000341 is declined at charge), the
+manager creates a schedule from a weekly season and subscribes each customer on the subscriptions page, the cycle
+opens (the test clock), the manager changes an order, the cycle closes, the manager finds Ann's charge paid and
+Bob's payment failed, charges it again, then downloads the packing list and the producer totals, whose numbers are
+the orders'. Every console page passes axe-core and is photographed at 375 px."""
 
 from __future__ import annotations
 
@@ -101,13 +98,19 @@ def customer_saves_a_card(web_system, chromium, shop_id: str, email: str, number
         context.close()
 
 
-def set_up_what_the_console_has_no_page_for_yet(shop: Any) -> dict[str, Any]:
-    """Through the API, as the manager's token: subscriptions switched on, a delivery round and card payment (the
-    console's settings page is not in this story yet)."""
-    subs = shop.subs()
-    subs.patch(shop.base, {"subscriptions_enabled": True},
-               headers={"If-Match": f'"{subs.get(shop.base)["version"]}"'})
-    return {"ship": shop.shipping_method("Thursday round", fee_flat=500), "card": shop.payment_method("stripe")}
+def set_up_the_ways_to_deliver_and_pay_and_turn_orders_on(page: Any) -> None:
+    """On the settings page, as the manager: a delivery round, card payment, and orders for subscriptions on."""
+    page.locator("#shipping-name").fill("Thursday round")
+    page.locator("#shipping-fee").fill("5.00")
+    press(page, "Add this way to deliver")
+    assert "Thursday round is added." in words(page.get_by_role("status"))
+    page.locator("#payment-name").fill("Card")
+    page.get_by_label("Card, charged by the platform when the order cycle closes").check()
+    press(page, "Add this way to pay")
+    page.get_by_label("On: when an order cycle opens, an order is placed for every active subscription.").check()
+    press(page, "Save the settings")
+    assert words(page.get_by_role("status")) == "The settings are saved."
+    assert page.get_by_text("Now on: orders are placed for subscriptions.").is_visible()
 
 
 def subscribe_on_the_page(page: Any, url: str, name: str, begins_on: str, items: dict[str, int],
@@ -164,8 +167,19 @@ def test_a_new_shops_manager_walks_the_guide_from_the_checklist_to_the_packing_l
         ("subscriptions_enabled", "shipping_method", "payment_method", "customers", "schedule"), "To do")
     visit.check("checklist of a new shop")
 
-    methods = set_up_what_the_console_has_no_page_for_yet(shop)
-    page.reload()
+    # the settings page, from the checklist: a delivery round, card payment, orders for subscriptions on
+    with page.expect_navigation():
+        page.get_by_role("link", name="Add a shipping method: delivery or pickup").click()
+    assert page.url.startswith(f"{url}/settings")
+    visit.check("settings of a new shop")
+    set_up_the_ways_to_deliver_and_pay_and_turn_orders_on(page)
+    visit.check("settings with ways to deliver and pay, orders on")
+    [ship] = shop.subs().get(f"{shop.base}/shipping-methods")["items"]
+    [card] = shop.subs().get(f"{shop.base}/payment-methods")["items"]
+    assert (ship["fee_flat"], card["kind"]) == (500, "stripe")
+    assert shop.subs().get(shop.base)["subscriptions_enabled"] is True
+    methods = {"ship": ship, "card": card}
+    page.goto(url)
     assert [name for name, state in checklist(page).items() if state == "To do"] == ["customers", "schedule"]
 
     # customers: Ann added and invited at once, Bob added; each saves a card and gives permission themselves
