@@ -217,7 +217,7 @@ class LocalStripe:
             argv += ["--store", str(self.state / "localstripe.pickle")]
         self.procs.spawn(self.name, argv)
         wait_until(lambda: port_open(self.port), 30, "localstripe to start",
-                   failed=lambda: None if self.procs.running(self.name) else "localstripe exited")
+                   failed=lambda: self.procs.exited(self.name))
 
     def stop(self) -> None:
         self.procs.stop(self.name)
@@ -240,7 +240,7 @@ class _Mailbox:
 
     def _wait_started(self, what: str) -> None:
         wait_until(lambda: port_open(self.smtp_port) and port_open(self.http_port), 30, f"{what} to start",
-                   failed=lambda: None if self.procs.running(self.name) else f"{self.name} exited")
+                   failed=lambda: self.procs.exited(self.name))
 
     def stop(self) -> None:
         self.procs.stop(self.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -10,11 +11,40 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_given: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port free now, never handed out twice by this process, and below the kernel's ephemeral range.
+
+    The kernel gives ports of its ephemeral range to outgoing connections (a Kafka broker's own, every database
+    client's), so a port chosen there can be taken between this choice and the server's bind: the server then
+    exits with "address in use". Ports below the range are only ever taken by a bind."""
+    try:
+        low = int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    first = max(1024, low - 12000)
+    for _ in range(500):
+        port = random.randrange(first, low)
+        if port not in _given and _bindable(port):
+            _given.add(port)
+            return port
+    with socket.socket() as s:  # a crowded range: the kernel's choice
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port = s.getsockname()[1]
+    _given.add(port)
+    return port
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
@@ -62,6 +92,16 @@ class ProcessTable:
 
     def log_path(self, name: str) -> Path:
         return self.logs / f"{name}.log"
+
+    def exited(self, name: str) -> str | None:
+        """None while the process runs; once it has exited, why, in the last lines of its log."""
+        if self.running(name):
+            return None
+        try:
+            tail = self.log_path(name).read_text(errors="replace")[-3000:]
+        except OSError:
+            tail = "(no log)"
+        return f"{name} exited; the end of {self.log_path(name)}:\n{tail}"
 
     def pid(self, name: str) -> int | None:
         f = self.pids / f"{name}.pid"

@@ -83,7 +83,8 @@ class _SmtpHandler:
 
 def serve(smtp_port: int, http_port: int, store: Path | None) -> None:
     box = Mailbox(store)
-    controller = Controller(_SmtpHandler(box), hostname="127.0.0.1", port=smtp_port)
+    # a busy machine may take longer than aiosmtpd's 5 s to answer its own start-up probe
+    controller = Controller(_SmtpHandler(box), hostname="127.0.0.1", port=smtp_port, ready_timeout=30)
     controller.start()
 
     class Api(BaseHTTPRequestHandler):

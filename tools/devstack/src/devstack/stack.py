@@ -261,11 +261,7 @@ class Stack:
             port = self.cfg.service_ports[svc.name]
             name = f"{svc.name}.api"
             wait_until(partial(port_open, port), timeout, f"{svc.name} to listen on {port}",
-                       failed=partial(self._exited, name))
-
-    def _exited(self, name: str) -> str | None:
-        """None while the process runs; else the tail of its log."""
-        return None if self.procs.running(name) else f"{name} exited:\n{self.procs.log_path(name).read_text()[-3000:]}"
+                       failed=partial(self.procs.exited, name))
 
     def web_env(self) -> dict[str, str]:
         """The web app's settings (web_app.config): the four APIs, its own address, plain http on loopback."""
@@ -289,8 +285,7 @@ class Stack:
                          env=self.web_env())
         if wait:
             wait_until(lambda: port_open(self.cfg.web_port), timeout, f"the web app to listen on {self.cfg.web_port}",
-                       failed=lambda: None if self.procs.running(WEB_PROCESS) else
-                       f"the web app exited:\n{self.procs.log_path(WEB_PROCESS).read_text()[-3000:]}")
+                       failed=partial(self.procs.exited, WEB_PROCESS))
 
     def stop_web(self) -> None:
         self.procs.stop(WEB_PROCESS)
