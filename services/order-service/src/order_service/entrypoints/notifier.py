@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import smtplib
 import threading
 from collections.abc import Callable
 
@@ -123,7 +122,7 @@ class Notifier:
                         extra={"notification_id": notification_id, "error": str(exc)})
         except psycopg.OperationalError:
             raise  # PostgreSQL went away before the mark: the server discarded the message
-        except (smtplib.SMTPException, OSError, Exception) as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a refusal, a dropped connection or a bad message: retried later
             try:
                 self._failed(conn, row, exc)
             except psycopg.OperationalError:
