@@ -83,7 +83,7 @@ class _SmtpHandler:
 
 def serve(smtp_port: int, http_port: int, store: Path | None) -> None:
     box = Mailbox(store)
-    # a busy machine may take longer than aiosmtpd's 5 s to answer its own start-up probe
+    # a busy machine may answer aiosmtpd's own start-up probe later than its default allows
     controller = Controller(_SmtpHandler(box), hostname="127.0.0.1", port=smtp_port, ready_timeout=30)
     controller.start()
 
