@@ -69,3 +69,16 @@ def test_page_arguments_are_bounded_and_sorts_listed():
     for bad in ({"limit": "0"}, {"limit": "201"}, {"sort": "price"}):
         with pytest.raises(ma.ValidationError):
             args.load(bad)
+
+
+def test_a_subscription_item_of_quantity_zero_or_with_more_than_three_substitutes_is_refused_by_its_field():
+    from subscription_service.entrypoints.api.subscriptions import SubscriptionUpdateIn
+
+    with pytest.raises(ma.ValidationError) as err:
+        SubscriptionUpdateIn().load({"items": [{"variant_id": "eggs", "quantity": 0},
+                                               {"variant_id": "milk", "quantity": 1,
+                                                "substitutes": ["a", "b", "c", "d"]}]})
+    assert set(err.value.messages["items"][0]) == {"quantity"}
+    assert set(err.value.messages["items"][1]) == {"substitutes"}
+    loaded = SubscriptionUpdateIn().load({"items": [{"variant_id": "eggs", "quantity": 1}]})
+    assert loaded["items"] == [{"variant_id": "eggs", "quantity": 1, "substitutes": []}]

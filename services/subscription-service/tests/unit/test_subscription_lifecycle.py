@@ -24,7 +24,7 @@ def test_create_validates_and_estimates(world):
     [event], warnings = subs.create_subscription("sub-9", world.ctx(), world.draft(), world.by())
     p = event.payload
     assert event.event_type == "SubscriptionCreated" and p["currency"] == "EUR"
-    assert p["terms"]["items"][0] == {"variant_id": "eggs", "quantity": 2, "price_estimate": 320}
+    assert p["terms"]["items"][0] == {"variant_id": "eggs", "quantity": 2, "price_estimate": 320, "substitutes": []}
     assert p["terms"]["payment_kind"] == "stripe" and p["terms"]["shipping_fee_estimate"] == 500
     assert warnings == []
     with pytest.raises(Invalid):

@@ -141,3 +141,31 @@ def test_an_estimate_shown_later_follows_the_catalog_and_the_fees_as_they_are_th
 def test_a_deleted_variant_is_estimated_at_its_last_catalog_price_as_an_order_would_price_it(world):
     terms = estimate(world.ctx(), world.terms(items=(Item("gone", 1, 350), Item("unknown", 2, 75))))
     assert [i.price_estimate for i in terms.items] == [400, 75]
+
+
+def test_substitutes_must_be_other_products_of_the_shop_each_named_once(world):
+    items = (Item("eggs", 2, None, ("eggs", "box", "box", "ghost")), Item("box", 1, None, ("gone", "usd", "eggs")))
+    errors = errors_of(world, items=items)
+    assert errors["items.0.substitutes"] == ["At most 3 substitutes."]
+    assert errors["items.0.substitutes.0"] == ["A product cannot be its own substitute."]
+    assert "items.0.substitutes.1" not in errors
+    assert errors["items.0.substitutes.2"] == ["Veg box is already a substitute of this product."]
+    assert errors["items.0.substitutes.3"] == ["ghost is not available from La Ruche."]
+    assert errors["items.1.substitutes.0"] == ["Old jam is not available from La Ruche."]
+    assert errors["items.1.substitutes.1"] == ["Import is priced in USD, not in the shop's EUR."]
+    assert "items.1.substitutes.2" not in errors
+
+
+def test_substitutes_are_kept_on_the_items_and_an_unavailable_one_is_accepted(world):
+    items = (Item("eggs", 2, None, ("later", "box")), Item("box", 1))
+    errors, _ = validate(world.ctx(), world.draft(items=items))
+    assert errors == {}
+    assert estimate(world.ctx(), world.terms(items=items)).items[0].substitutes == ("later", "box")
+
+
+def test_an_item_of_quantity_zero_saved_earlier_is_warned_about_and_left_as_it_is(world):
+    items = (Item("eggs", 0), Item("box", 1))
+    errors, warnings = validate(world.ctx(), world.draft(items=items))
+    assert errors == {}
+    assert warnings == ["Eggs - half dozen has a quantity of 0: orders never include it; change its quantity or "
+                        "remove it."]

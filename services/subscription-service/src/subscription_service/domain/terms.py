@@ -18,9 +18,16 @@ class Item:
     variant_id: str
     quantity: int
     price_estimate: int | None = None
+    substitutes: tuple[str, ...] = ()  # variants to place instead when this one cannot be had, preferred first
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Item:
+        return cls(data["variant_id"], data["quantity"], data.get("price_estimate"),
+                   tuple(data.get("substitutes") or ()))
 
     def data(self) -> dict[str, Any]:
-        return {"variant_id": self.variant_id, "quantity": self.quantity, "price_estimate": self.price_estimate}
+        return {"variant_id": self.variant_id, "quantity": self.quantity, "price_estimate": self.price_estimate,
+                "substitutes": list(self.substitutes)}
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class Terms:
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Terms:
-        items = tuple(Item(i["variant_id"], i["quantity"], i.get("price_estimate")) for i in data.get("items") or [])
+        items = tuple(Item.from_data(i) for i in data.get("items") or [])
         return cls(items=items, **{n: data.get(n) for n in TERM_NAMES if n != "items"})
 
     def data(self) -> dict[str, Any]:
@@ -51,8 +58,7 @@ class Terms:
         plain = {k: v for k, v in changes.items() if k in TERM_NAMES and k != "items"}
         t = replace(self, **plain)
         if "items" in changes:
-            t = replace(t, items=tuple(Item(i["variant_id"], i["quantity"], i.get("price_estimate"))
-                                       for i in changes["items"]))
+            t = replace(t, items=tuple(Item.from_data(i) for i in changes["items"]))
         return t
 
     def item_total(self) -> int | None:

@@ -113,6 +113,29 @@ def _item_errors(ctx: Context, items: tuple[Item, ...], errors: dict[str, list[s
             add_error(errors, f"items.{n}.variant_id",
                       f"{label} has already been added; change its quantity instead.")
         seen.add(item.variant_id)
+        _substitute_errors(ctx, item, f"items.{n}.substitutes", errors)
+
+
+MAX_SUBSTITUTES = 3
+
+
+def _substitute_errors(ctx: Context, item: Item, name: str, errors: dict[str, list[str]]) -> None:
+    """An item's substitutes: products of the shop, in its currency, at most three, neither the item's own product
+    nor the same one twice."""
+    if len(item.substitutes) > MAX_SUBSTITUTES:
+        add_error(errors, name, f"At most {MAX_SUBSTITUTES} substitutes.")
+    for k, variant_id in enumerate(item.substitutes):
+        v = ctx.variants.get(variant_id)
+        label = v.name if v else variant_id
+        if variant_id == item.variant_id:
+            add_error(errors, f"{name}.{k}", "A product cannot be its own substitute.")
+        elif variant_id in item.substitutes[:k]:
+            add_error(errors, f"{name}.{k}", f"{label} is already a substitute of this product.")
+        elif v is None or v.deleted:
+            add_error(errors, f"{name}.{k}", f"{label} is not available from {ctx.shop.name}.")
+        elif v.currency != ctx.shop.currency:
+            add_error(errors, f"{name}.{k}",
+                      f"{label} is priced in {v.currency}, not in the shop's {ctx.shop.currency}.")
 
 
 def warnings(ctx: Context, draft: Draft) -> list[str]:
@@ -122,7 +145,10 @@ def warnings(ctx: Context, draft: Draft) -> list[str]:
         out.append(f"Subscriptions are disabled for {ctx.shop.name}: no order is placed until they are enabled.")
     for item in draft.terms.items:
         v = ctx.variants.get(item.variant_id)
-        if v is not None and not v.deleted and not v.available:
+        if item.quantity == 0:  # saved before a quantity of 0 was refused: kept as it is, never ordered
+            out.append(f"{v.name if v else item.variant_id} has a quantity of 0: orders never include it; "
+                       "change its quantity or remove it.")
+        elif v is not None and not v.deleted and not v.available:
             out.append(f"{v.name} is currently unavailable: orders get none of it until it is back.")
     t = draft.terms
     if ctx.now is not None and t.begins_at is not None:
@@ -143,7 +169,7 @@ def estimate(ctx: Context, terms: Terms) -> Terms:
     for item in terms.items:
         v = ctx.variants.get(item.variant_id)
         price = unit_price(v.unit_price if v is not None else None, item.price_estimate)
-        items.append(Item(item.variant_id, item.quantity, price))
+        items.append(Item(item.variant_id, item.quantity, price, item.substitutes))
     t = Terms(**{**terms.__dict__, "items": tuple(items)})
     ship = ctx.shop.shipping_methods.get(t.shipping_method_id or "")
     pay = ctx.shop.payment_methods.get(t.payment_method_id or "")

@@ -39,7 +39,12 @@ def _context(conn: psycopg.Connection, refs: repo.References, now: datetime) -> 
 
 
 def _items(raw: list[dict[str, Any]] | None) -> tuple[Item, ...]:
-    return tuple(Item(i["variant_id"], i["quantity"]) for i in raw or [])
+    return tuple(Item(i["variant_id"], i["quantity"], None, tuple(i.get("substitutes") or ())) for i in raw or [])
+
+
+def _wanted(items: tuple[Item, ...]) -> list[str]:
+    """The variants the rules look at: the items' and their substitutes'."""
+    return list(dict.fromkeys(v for i in items for v in (i.variant_id, *i.substitutes)))
 
 
 def load_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
@@ -76,8 +81,7 @@ def create_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, 
                   bill_address=data.get("bill_address"), ship_address=data.get("ship_address"),
                   begins_at=data.get("begins_at"), ends_at=data.get("ends_at"))
     draft = Draft(data.get("customer_id"), data.get("schedule_id"), terms)
-    refs = repo.references(conn, shop_id, draft.customer_id, draft.schedule_id, [i.variant_id for i in terms.items],
-                           rank=True)
+    refs = repo.references(conn, shop_id, draft.customer_id, draft.schedule_id, _wanted(terms.items), rank=True)
     if refs is None or refs.rank is None:
         raise NotFound("No such shop.")
     ctx = _context(conn, refs, caller.now)
@@ -117,12 +121,11 @@ def _for_change(conn: psycopg.Connection, caller: Caller, shop_id: str, subscrip
 def update_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
                         changes: dict[str, Any]) -> dict:
     shop, sub = _for_change(conn, caller, shop_id, subscription_id)
-    items = [{"variant_id": i["variant_id"], "quantity": i["quantity"]} for i in changes["items"]] \
-        if changes.get("items") is not None else None
+    items = _items(changes["items"]) if changes.get("items") is not None else None
     if items is not None:
-        changes = {**changes, "items": items}
-    variant_ids = [i["variant_id"] for i in items] if items is not None else [i.variant_id for i in sub.terms.items]
-    ctx = context(conn, shop, sub.customer_id, sub.schedule_id, variant_ids, caller.now)
+        changes = {**changes, "items": [i.data() for i in items]}
+    wanted = _wanted(items if items is not None else sub.terms.items)
+    ctx = context(conn, shop, sub.customer_id, sub.schedule_id, wanted, caller.now)
     decided, warnings = subs.update_subscription(sub, ctx, changes, caller.by)
     record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)
     return _view(conn, caller, shop_id, subscription_id, warnings, ctx)
@@ -180,7 +183,7 @@ def take_holidays(conn: psycopg.Connection, caller: Caller, shop_id: str, subscr
 
 def unpause(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str) -> dict:
     shop, sub = _for_time_off(conn, caller, shop_id, subscription_id)
-    ctx = context(conn, shop, sub.customer_id, sub.schedule_id, [i.variant_id for i in sub.terms.items], caller.now)
+    ctx = context(conn, shop, sub.customer_id, sub.schedule_id, _wanted(sub.terms.items), caller.now)
     decided, warnings = subs.unpause(sub, ctx, caller.by)
     notices = occurrences.unpause_notices(views.occurrences_of(conn, sub, caller.now), caller.now)
     record_decided(conn, caller, subscription_id, shop_id, sub.version, decided)

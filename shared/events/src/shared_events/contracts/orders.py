@@ -20,6 +20,13 @@ class StockDelta(Schema):
     delta = fields.Integer(strict=True, required=True)
 
 
+class SubstituteFor(Schema):
+    """The subscription item a line was placed instead of: its variant and name then."""
+
+    variant_id = Id(required=True)
+    name = fields.String(required=True, validate=validate.Length(max=400))
+
+
 class Line(Schema):
     line_id = Id(required=True)
     variant_id = Id(required=True)
@@ -28,6 +35,9 @@ class Line(Schema):
     requested_quantity = Quantity(required=True)  # what the subscription asked for
     quantity = Quantity(required=True)  # what was allocated (capped to stock)
     total = Money(required=True, validate=validate.Range(min=0))
+    # the item this line stands for when its variant could not be had and a substitute was placed instead
+    # (absent in older events: None, the line is the item's own variant)
+    substitute_for = fields.Nested(SubstituteFor, load_default=None, allow_none=True)
 
 
 class Totals(Schema):

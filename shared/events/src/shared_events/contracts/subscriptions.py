@@ -28,6 +28,9 @@ class Item(Schema):
     variant_id = Id(required=True)
     quantity = Quantity(required=True)
     price_estimate = Money(load_default=None, allow_none=True)  # unit price estimate when saved; None = unknown
+    # variants to place instead, in order of preference, when this one cannot be had at placement (absent in
+    # older events: none); at most 3, neither the item's own variant nor repeated
+    substitutes = fields.List(Id(), load_default=list, validate=validate.Length(max=3))
 
 
 class SubscriptionTerms(Schema):

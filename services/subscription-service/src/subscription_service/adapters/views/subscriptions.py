@@ -40,10 +40,14 @@ def _item(item: dict[str, Any], v: Variant | None) -> dict[str, Any]:
             "total_estimate": price * item["quantity"] if price is not None else None}
 
 
+def _with_substitutes(item: dict[str, Any], variants: dict[str, Variant]) -> dict[str, Any]:
+    return {**item, "substitute_names": [v.name if (v := variants.get(s)) else None for s in item["substitutes"]]}
+
+
 def priced(t: Terms, variants: dict[str, Variant]) -> dict[str, Any]:
     """Terms already estimated (``current_estimate``): their items with names and line totals, and the estimate.
     One shape for a saved subscription and for a draft's live estimate, so the two always agree."""
-    return {"items": [_item(i.data(), variants.get(i.variant_id)) for i in t.items],
+    return {"items": [_with_substitutes(_item(i.data(), variants.get(i.variant_id)), variants) for i in t.items],
             "estimate": {"item_total": t.item_total(), "shipping_fee": t.shipping_fee_estimate,
                          "payment_fee": t.payment_fee_estimate, "total": t.estimated_total()}}
 
@@ -88,7 +92,7 @@ def subscription(conn: psycopg.Connection, shop_id: str, subscription_id: str, n
     if found is None:
         return None
     sub = repo.subscription_from_row(found, found["skipped_ids"])
-    wanted = [i.variant_id for i in sub.terms.items]
+    wanted = [v for i in sub.terms.items for v in (i.variant_id, *i.substitutes)]
     if variants is None or not set(wanted) <= set(variants):
         variants = repo.variants(conn, shop_id, wanted)
     warned = with_warnings and sub.cancelled_at is None

@@ -40,6 +40,17 @@ V = ma.validate
 
 class ItemIn(StrictSchema):
     variant_id = Id(required=True)
+    quantity = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=1, max=1_000_000), metadata={
+        "description": "at least 1 (a subscription saved earlier with a 0 keeps it, with a warning, until changed)"})
+    substitutes = ma.fields.List(Id(), load_default=list, validate=V.Length(max=3), metadata={
+        "description": "up to 3 other products of the shop, preferred first: when this one cannot be had at "
+                       "placement (deleted, unavailable, out of stock), the first that can is placed instead, at its "
+                       "own price, up to the quantity; neither this product nor the same one twice"})
+
+
+class EstimateItemIn(ItemIn):
+    """An item of a form being filled in: any quantity from 0 is priced (the form says what it refuses)."""
+
     quantity = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=0, max=1_000_000))
 
 
@@ -97,6 +108,10 @@ class ItemOut(ma.Schema):
     total_estimate = ma.fields.Integer(allow_none=True)
     name = ma.fields.String(allow_none=True)
     available = ma.fields.Boolean()
+    substitutes = ma.fields.List(ma.fields.String(), metadata={
+        "description": "variant ids placed instead when this product cannot be had, preferred first"})
+    substitute_names = ma.fields.List(ma.fields.String(allow_none=True), metadata={
+        "description": "their names, in the same order (null: not in the catalog)"})
 
 
 class EstimateOut(ma.Schema):
@@ -112,7 +127,7 @@ class EstimateOut(ma.Schema):
 class EstimateIn(StrictSchema):
     """A subscription's form as it is being filled in: its items and, once chosen, its methods."""
 
-    items = ma.fields.List(ma.fields.Nested(ItemIn), required=True, validate=V.Length(max=200))
+    items = ma.fields.List(ma.fields.Nested(EstimateItemIn), required=True, validate=V.Length(max=200))
     shipping_method_id = Id(load_default=None, allow_none=True)
     payment_method_id = Id(load_default=None, allow_none=True)
 
