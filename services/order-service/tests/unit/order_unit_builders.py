@@ -32,7 +32,8 @@ def variant(variant_id, on_hand=None, price=100, sellable=True):
 
 def terms(sub_id, items, created_at=NOW, shipping="ship", payment="card"):
     return Terms(sub_id, f"cust-{sub_id}", created_at,
-                 [{"variant_id": v, "quantity": q, "price_estimate": None} for v, q in items],
+                 [{"variant_id": v, "quantity": q, "price_estimate": None, "substitutes": list(subs)}
+                  for v, q, *subs in items],
                  shipping, payment, "stripe", ADDRESS, ADDRESS)
 
 

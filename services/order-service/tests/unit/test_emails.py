@@ -230,3 +230,16 @@ def test_the_consent_email_quotes_the_text_the_customer_was_shown():
     _, text, html = Templates().render("charges_allowed", "en", context("charges_allowed", "en"))
     assert "I allow La Ruche to charge my card." in text and "camille@example.org" in text
     assert "https://web.example/shops/s-1/payment" in text and "<blockquote" in html
+
+
+@pytest.mark.parametrize(("kind", "locale", "words"), [
+    ("order_placed", "en", "2 x Poivrons (instead of Tomates)"), ("order_confirmed", "en", "instead of Tomates"),
+    ("order_placed", "fr", "2 x Poivrons (à la place de Tomates)"), ("order_confirmed", "fr", "à la place de Tomates")])
+def test_the_placed_and_confirmed_emails_say_which_product_was_placed_instead_of_which(kind, locale, words):
+    substituted = {"name": "Poivrons", "unit_price": 450, "requested_quantity": 2, "quantity": 2, "total": 900,
+                   "substitute_for": {"variant_id": "tomatoes", "name": "Tomates"}}
+    order = dict(ORDER, lines=[*ORDER["lines"], substituted])
+    _, text, html = Templates().render(kind, locale, dict(context(kind, locale), order=order))
+    assert words in text
+    assert words.split("(")[-1].rstrip(")") in html
+    assert text.count("Tomates") == 1

@@ -104,7 +104,9 @@ def test_planning_in_slices_gives_exactly_what_planning_everything_at_once_gives
     for trial in range(40):
         requests = []
         for n in range(rng.randint(1, 30)):
-            items = [(v, rng.randint(1, 4)) for v in rng.sample(["eggs", "milk", "jam", "gone"], rng.randint(1, 3))]
+            items = [(v, rng.randint(0, 4), *rng.sample([w for w in ("eggs", "milk", "jam", "gone") if w != v],
+                                                        rng.randint(0, 2)))
+                     for v in rng.sample(["eggs", "milk", "jam", "gone"], rng.randint(1, 3))]
             seq = rng.choice([None, rng.randint(1, 50)])
             requests.append((due(f"s{n}"), replace(terms(f"s{n}", items, created_at=NOW - timedelta(days=n % 7)),
                                                    sequence=seq)))
@@ -114,6 +116,71 @@ def test_planning_in_slices_gives_exactly_what_planning_everything_at_once_gives
             whole = placement.plan(requests, cat, whole_stock, policy)
             for size in (1, 2, 5, 64):
                 sliced, stock = _sliced(requests, cat, policy, size)
-                assert [(o.terms.subscription_id, [ln.quantity for ln in o.lines]) for o in sliced] == [
-                    (o.terms.subscription_id, [ln.quantity for ln in o.lines]) for o in whole], (trial, policy, size)
+                assert [(o.terms.subscription_id, [(ln.variant_id, ln.quantity) for ln in o.lines]) for o in sliced
+                        ] == [(o.terms.subscription_id, [(ln.variant_id, ln.quantity) for ln in o.lines])
+                              for o in whole], (trial, policy, size)
                 assert all(stock.available(v) == whole_stock.available(v) for v in cat), (trial, policy, size)
+
+
+def _lines(order):
+    return [(ln.variant_id, ln.unit_price, ln.requested_quantity, ln.quantity,
+             ln.substitute_for["variant_id"] if ln.substitute_for else None) for ln in order.lines]
+
+
+def test_an_item_out_of_stock_gets_its_first_substitute_with_stock_at_its_own_price_up_to_the_quantity_asked():
+    cat = catalog(variant("tomatoes", on_hand=0, price=300), variant("courgettes", on_hand=0, price=250),
+                  variant("peppers", on_hand=2, price=450), variant("leeks", on_hand=9, price=200))
+    stock = placement.stock_levels(cat)
+    [order] = placement.plan([(due("s"), terms("s", [("tomatoes", 3, "courgettes", "peppers", "leeks")]))], cat,
+                             stock, "first_come")
+    assert _lines(order) == [("peppers", 450, 3, 2, "tomatoes")]
+    assert order.lines[0].substitute_for == {"variant_id": "tomatoes", "name": "Tomatoes"}
+    assert stock.available("peppers") == 0 and stock.available("leeks") == 9
+    payload = placement.placed_payload(order, order_id="o", number="R1", shop_id="shop", currency="EUR", fees=FEES,
+                                       policy="first_come", late=False, actor=SYSTEM_ACTOR)
+    assert payload["lines"][0]["substitute_for"] == {"variant_id": "tomatoes", "name": "Tomatoes"}
+    assert payload["stock_delta"] == [{"variant_id": "peppers", "delta": 2}]
+    assert payload["totals"]["item_total"] == 900
+
+
+def test_deleted_unavailable_and_unknown_items_are_replaced_by_their_substitute():
+    cat = catalog(variant("gone", on_hand=10, sellable=False), variant("peppers", on_hand=None, price=450))
+    [order] = placement.plan([(due("s"), terms("s", [("gone", 2, "peppers"), ("ghost", 1, "peppers")]))], cat,
+                             placement.stock_levels(cat), "fair_share")
+    assert _lines(order) == [("peppers", 450, 2, 2, "gone"), ("peppers", 450, 1, 1, "ghost")]
+    assert order.lines[1].substitute_for == {"variant_id": "ghost", "name": "ghost"}
+
+
+def test_an_item_partly_in_stock_keeps_what_it_got_and_one_without_any_substitute_left_stays_at_zero():
+    cat = catalog(variant("eggs", on_hand=1), variant("milk", on_hand=0), variant("jam", on_hand=0))
+    [order] = placement.plan([(due("s"), terms("s", [("eggs", 3, "jam"), ("milk", 2, "jam")]))], cat,
+                             placement.stock_levels(cat), "first_come")
+    assert _lines(order) == [("eggs", 100, 3, 1, None), ("milk", 100, 2, 0, None)]
+    assert order.lines[1].substitute_for is None
+
+
+def test_first_come_serves_substitutes_like_any_line_in_the_subscriptions_order():
+    cat = catalog(variant("tomatoes", on_hand=0), variant("peppers", on_hand=4))
+    early = (due("a"), terms("a", [("tomatoes", 3, "peppers")], created_at=NOW - timedelta(days=2)))
+    late = (due("b"), terms("b", [("peppers", 3)], created_at=NOW))
+    planned = placement.plan([late, early], cat, placement.stock_levels(cat), "first_come")
+    assert [(o.terms.subscription_id, _lines(o)) for o in planned] == [
+        ("a", [("peppers", 100, 3, 3, "tomatoes")]), ("b", [("peppers", 100, 3, 1, None)])]
+
+
+def test_fair_share_serves_those_naming_a_variant_first_then_shares_the_rest_among_its_substitutes():
+    cat = catalog(variant("tomatoes", on_hand=0), variant("peppers", on_hand=7))
+    requests = [(due(s), terms(s, items, created_at=NOW + timedelta(minutes=i))) for i, (s, items) in enumerate([
+        ("a", [("tomatoes", 4, "peppers")]), ("b", [("peppers", 3)]), ("c", [("tomatoes", 2, "peppers")])])]
+    planned = placement.plan(requests, cat, placement.stock_levels(cat), "fair_share")
+    assert [(o.terms.subscription_id, _lines(o)) for o in planned] == [
+        ("a", [("peppers", 100, 4, 3, "tomatoes")]), ("b", [("peppers", 100, 3, 3, None)]),
+        ("c", [("peppers", 100, 2, 1, "tomatoes")])]
+
+
+def test_an_item_of_quantity_zero_from_an_old_subscription_gets_no_line():
+    cat = catalog(variant("eggs", on_hand=5), variant("milk", on_hand=5))
+    stock = placement.stock_levels(cat)
+    [order] = placement.plan([(due("s"), terms("s", [("milk", 0), ("eggs", 2)]))], cat, stock, "fair_share")
+    assert [(ln.line_id, ln.variant_id, ln.quantity) for ln in order.lines] == [("l-2", "eggs", 2)]
+    assert stock.available("milk") == 5

@@ -109,3 +109,19 @@ def test_methods_and_addresses_follow_unless_the_order_has_other_ones():
                  {"shipping_method_id": "ship", "bill_address": ADDRESS})
     assert result.events == []
     assert [i["kind"] for i in result.issues] == ["shipping_method_hand_edited", "address_hand_edited"]
+
+
+def test_a_line_placed_as_a_substitute_follows_its_items_new_quantity_and_removal_in_its_own_variant():
+    from dataclasses import replace
+
+    peppers = replace(line(1, "jam", 2), substitute_for={"variant_id": "gone", "name": "Gone"})
+    result = run(order(peppers, line(2, "milk", 1)), {"items": items(gone=3, milk=1)},
+                 {"items": items(gone=2, milk=1)})
+    assert not result.issues
+    [(_, changed)] = result.events
+    assert (changed["line_id"], changed["variant_id"], changed["quantity"]) == ("l-1", "jam", 3)
+    assert changed["stock_delta"] == [{"variant_id": "jam", "delta": 1}]
+    removed = run(order(peppers, line(2, "milk", 1)), {"items": items(milk=1)}, {"items": items(gone=2, milk=1)})
+    [(event_type, payload)] = removed.events
+    assert event_type == "OrderLineRemoved" and payload["variant_id"] == "jam"
+    assert payload["stock_delta"] == [{"variant_id": "jam", "delta": -2}]

@@ -26,7 +26,7 @@ ORDER_COLUMNS = ("order_id", "number", "shop_id", "subscription_id", "order_cycl
                  "payment_method_id", "payment_kind", "bill_address", "ship_address", "opens_at", "closes_at", "late",
                  "allocation_policy", "placed_at", "version", "updated_at")
 LINE_COLUMNS = ("order_id", "line_id", "position", "variant_id", "name", "unit_price", "requested_quantity",
-                "quantity", "total", "edited_by")
+                "quantity", "total", "edited_by", "substitute_for")
 
 
 def apply_placed(conn: psycopg.Connection, envs: Sequence[Envelope]) -> list[str]:
@@ -59,10 +59,15 @@ def _insert_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str,
     for order_id, line, edited_by in lines:
         positions[order_id] = positions.get(order_id, 0) + 1
         rows.append((order_id, line["line_id"], positions[order_id], line["variant_id"], line["name"],
-                     line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], edited_by))
+                     line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], edited_by,
+                     _json_or_none(line.get("substitute_for"))))
     columns = ", ".join(LINE_COLUMNS)
     bulk.staged(conn, "order_lines", "order_lines", LINE_COLUMNS, rows,
                 f"INSERT INTO order_lines ({columns}) SELECT {columns} FROM {{staged}} ON CONFLICT DO NOTHING")  # noqa: S608 - column lists and SET clauses are constants of this module
+
+
+def _json_or_none(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
 
 
 TAKE_STOCK = """
@@ -163,10 +168,11 @@ def line_added(conn: psycopg.Connection, env: Envelope) -> None:
     p, line = env.payload, env.payload["line"]
     _advance(conn, env, then=f"INSERT INTO order_lines ({', '.join(LINE_COLUMNS)}) "  # noqa: S608 - column lists and SET clauses are constants of this module
                              "SELECT %s, %s, (SELECT coalesce(max(position), 0) + 1 FROM order_lines "
-                             "WHERE order_id = %s), %s, %s, %s::int, %s::int, %s::int, %s::bigint, %s "
+                             "WHERE order_id = %s), %s, %s, %s::int, %s::int, %s::int, %s::bigint, %s, %s "
                              "FROM advanced ON CONFLICT DO NOTHING",
              then_params=[p["order_id"], line["line_id"], p["order_id"], line["variant_id"], line["name"],
-                          line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], p["by"]])
+                          line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], p["by"],
+                          _json_or_none(line.get("substitute_for"))])
 
 
 def line_removed(conn: psycopg.Connection, env: Envelope) -> None:

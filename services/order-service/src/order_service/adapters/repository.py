@@ -30,7 +30,7 @@ def order_from_row(row: dict[str, Any], lines: Iterable[dict[str, Any]]) -> Orde
         subscription_id=row["subscription_id"], order_cycle_id=row["order_cycle_id"],
         customer_id=row["customer_id"], status=row["status"], currency=row["currency"],
         lines=[Line(r["line_id"], r["variant_id"], r["name"], r["unit_price"], r["requested_quantity"],
-                    r["quantity"], r["edited_by"]) for r in lines],
+                    r["quantity"], r["edited_by"], r.get("substitute_for")) for r in lines],
         shipping_method_id=row["shipping_method_id"], payment_method_id=row["payment_method_id"],
         payment_kind=row["payment_kind"], bill_address=row["bill_address"], ship_address=row["ship_address"],
         closes_at=row["cycle_closes_at"], cycle_closed=row["cycle_closed_at"] is not None,

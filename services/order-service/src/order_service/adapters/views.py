@@ -92,7 +92,7 @@ def order(conn: psycopg.Connection, shop_id: str, order_id: str, now: datetime) 
     view.update(bill_address=row["bill_address"], ship_address=row["ship_address"])
     view["lines"] = [
         {**{k: line[k] for k in ("line_id", "variant_id", "name", "unit_price", "requested_quantity", "quantity",
-                                 "total", "edited_by")},
+                                 "total", "edited_by")}, "substitute_for": line.get("substitute_for"),
          "capped": line["quantity"] < line["requested_quantity"]}
         for line in row["lines"]]
     view["update_issues"] = [{**issue, "recorded_at": datetime.fromisoformat(issue["recorded_at"])}

@@ -54,6 +54,7 @@ class Line:
     requested_quantity: int  # what was asked for (the subscription, or whoever edited the line by hand)
     quantity: int  # what is allocated (capped to stock)
     edited_by: str | None = None
+    substitute_for: Payload | None = None  # {"variant_id", "name"} of the item this line was placed instead of
 
     @property
     def total(self) -> int:
@@ -66,7 +67,7 @@ class Line:
     def to_payload(self) -> Payload:
         return {"line_id": self.line_id, "variant_id": self.variant_id, "name": self.name,
                 "unit_price": self.unit_price, "requested_quantity": self.requested_quantity,
-                "quantity": self.quantity, "total": self.total}
+                "quantity": self.quantity, "total": self.total, "substitute_for": self.substitute_for}
 
 
 @dataclass

@@ -2,9 +2,12 @@
 catalog price (``shared_events.money.unit_price``, the rule subscription-service's estimates use), quantities
 capped to stock in the shop's allocation order. Pure: no I/O.
 
-An unknown, unavailable or deleted variant is kept on the order at quantity 0 (so the customer sees
-what could not be had); an order where nothing at all could be allocated is ``empty``: nothing to
-confirm, nothing to charge.
+An item that cannot be had (its variant unknown, deleted, unavailable or out of stock) is replaced by its
+first substitute that can (``allocation.allocate_with_substitutes``): the line is the substitute's, at the
+substitute's own price, for up to the quantity asked, and names the item it stands for (``substitute_for``).
+Without one, the item is kept on the order at quantity 0 (so the customer sees what could not be had). An item
+of quantity 0 (subscriptions saved before such items were refused) asks for nothing and gets no line. An order
+where nothing at all could be allocated is ``empty``: nothing to confirm, nothing to charge.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from order_service.domain.allocation import Claim, allocate
+from order_service.domain.allocation import Claim, Pick, allocate_with_substitutes
 from order_service.domain.model import Fees, Line, Payload, Stock, stock_delta
 from shared_events import money
 
@@ -37,7 +40,7 @@ class Terms:
     subscription_id: str
     customer_id: str
     created_at: datetime
-    items: Sequence[Mapping[str, Any]]  # [{"variant_id", "quantity", "price_estimate"}]
+    items: Sequence[Mapping[str, Any]]  # [{"variant_id", "quantity", "price_estimate", "substitutes"}]
     shipping_method_id: str
     payment_method_id: str
     payment_kind: str
@@ -91,51 +94,70 @@ def first_come_order(requests: Iterable[tuple[Due, Terms]]) -> list[tuple[Due, T
 
 
 def plan(requests: Iterable[tuple[Due, Terms]], catalog: Mapping[str, Variant], stock: Stock,
-         policy: str, allocation: Mapping[str, Sequence[int]] | None = None) -> list[Planned]:
+         policy: str, allocation: Mapping[str, Sequence[Pick]] | None = None) -> list[Planned]:
     """Decide the lines of every requested order, sharing ``stock`` by ``policy``; ``stock`` is then
     reduced by what was allocated. Orders come back in first-come order.
 
-    ``allocation``: units already decided per subscription (one per item, from ``allocation_for`` over a
+    ``allocation``: what was already decided per subscription (one pick per item, from ``allocation_for`` over a
     larger run these requests are part of); ``stock`` and ``policy`` then only keep the books."""
     ranked = first_come_order(requests)
     if allocation is None:
-        given = allocate(claims_of([terms for _, terms in ranked]), stock, policy)
+        given = allocate_with_substitutes(claims_of([terms for _, terms in ranked]), stock, policy)
     else:
-        given = {(rank, index): units for rank, (_, terms) in enumerate(ranked)
-                 for index, units in enumerate(allocation[terms.subscription_id])}
+        given = {(rank, index): pick for rank, (_, terms) in enumerate(ranked)
+                 for index, pick in enumerate(allocation[terms.subscription_id])}
     planned = []
     for rank, (due, terms) in enumerate(ranked):
         lines = []
         for index, item in enumerate(terms.items):
-            variant = catalog.get(item["variant_id"])
-            quantity = given.get((rank, index), 0) if variant is not None and variant.sellable else 0
-            lines.append(Line(
-                line_id=f"l-{index + 1}",
-                variant_id=item["variant_id"],
-                name=variant.name if variant else item["variant_id"],
-                unit_price=money.unit_price(variant.unit_price if variant else None, item.get("price_estimate")) or 0,
-                requested_quantity=item["quantity"],
-                quantity=quantity,
-            ))
-            stock.take(item["variant_id"], quantity)
+            if item["quantity"] <= 0:
+                continue  # asks for nothing: never a "0 x" line
+            pick = given.get((rank, index)) or Pick(item["variant_id"], 0)
+            lines.append(line_for(f"l-{index + 1}", item, pick, catalog))
+            stock.take(pick.variant_id, lines[-1].quantity)
         planned.append(Planned(due, terms, lines))
     return planned
 
 
+def line_for(line_id: str, item: Mapping[str, Any], pick: Pick, catalog: Mapping[str, Variant]) -> Line:
+    """The order line of a subscription item given ``pick``: the item's own variant at its catalog price (the
+    subscription's estimate when the catalog does not know it), or the substitute placed instead at the
+    substitute's own price, naming the item it stands for."""
+    own = catalog.get(item["variant_id"])
+    own_name = own.name if own else item["variant_id"]
+    if pick.variant_id == item["variant_id"]:
+        return Line(line_id=line_id, variant_id=item["variant_id"], name=own_name,
+                    unit_price=money.unit_price(own.unit_price if own else None, item.get("price_estimate")) or 0,
+                    requested_quantity=item["quantity"],
+                    quantity=pick.units if own is not None and own.sellable else 0)
+    substitute = catalog[pick.variant_id]
+    return Line(line_id=line_id, variant_id=substitute.variant_id, name=substitute.name,
+                unit_price=money.unit_price(substitute.unit_price, None) or 0, requested_quantity=item["quantity"],
+                quantity=pick.units, substitute_for={"variant_id": item["variant_id"], "name": own_name})
+
+
 def claims_of(ranked: Sequence[Terms]) -> list[Claim]:
-    """The claims of subscriptions given in first-come order (rank = place in that order)."""
-    return [Claim(rank, index, item["variant_id"], item["quantity"])
-            for rank, terms in enumerate(ranked) for index, item in enumerate(terms.items)]
+    """The claims of subscriptions given in first-come order (rank = place in that order); an item of quantity
+    0 claims nothing."""
+    return [Claim(rank, index, item["variant_id"], item["quantity"], tuple(item.get("substitutes") or ()))
+            for rank, terms in enumerate(ranked) for index, item in enumerate(terms.items) if item["quantity"] > 0]
 
 
-def allocation_for(terms: Iterable[Terms], stock: Stock, policy: str) -> dict[str, list[int]]:
-    """What ``plan`` would allocate to each of these subscriptions if it placed them all at once, as units per
+def allocation_for(terms: Iterable[Terms], stock: Stock, policy: str) -> dict[str, list[Pick]]:
+    """What ``plan`` would allocate to each of these subscriptions if it placed them all at once, as one pick per
     item by subscription id: a run too large to hold in memory is planned in slices with this. Only the
     subscription's rank and items are needed, so the caller may pass light Terms."""
     ranked = sorted(terms, key=lambda t: t.first_come_key)
-    given = allocate(claims_of(ranked), stock, policy)
-    return {t.subscription_id: [given.get((rank, index), 0) for index in range(len(t.items))]
+    given = allocate_with_substitutes(claims_of(ranked), stock, policy)
+    return {t.subscription_id: [given.get((rank, index)) or Pick(item["variant_id"], 0)
+                                for index, item in enumerate(t.items)]
             for rank, t in enumerate(ranked)}
+
+
+def catalog_wanted(requests: Iterable[Terms]) -> set[str]:
+    """Every variant these subscriptions may be given: their items' and their substitutes'."""
+    return {v for terms in requests for item in terms.items
+            for v in (item["variant_id"], *(item.get("substitutes") or ()))}
 
 
 def placed_payload(order: Planned, *, order_id: str, number: str, shop_id: str, currency: str, fees: Fees,

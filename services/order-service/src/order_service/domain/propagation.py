@@ -100,7 +100,9 @@ def propagate(order: Order, changes: Mapping[str, Any], previous: Mapping[str, A
 def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int], after: dict[str, int],
                      catalog: Mapping[str, Variant], stock: Stock, totals: Any) -> None:
     def find(variant_id: str) -> Line | None:
-        return next((line for line in lines if line.variant_id == variant_id), None)
+        """The line of a subscription item: its own variant's, or the substitute placed instead of it."""
+        return next((line for line in lines if line.variant_id == variant_id), None) or next(
+            (line for line in lines if (line.substitute_for or {}).get("variant_id") == variant_id), None)
 
     for variant_id, wanted in after.items():  # changed quantities
         if variant_id not in before or before[variant_id] == wanted:
@@ -116,20 +118,21 @@ def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int]
                                                          f"so the subscription's new quantity ({wanted}) was not "
                                                          "applied.", variant_id))
             continue
-        variant = catalog.get(variant_id)
+        held = line.variant_id  # the item's own variant, or its substitute on this order
+        variant = catalog.get(held)
         if wanted <= line.quantity:
             got = wanted
         elif variant is not None and variant.sellable:
-            got = line.quantity + stock.cap(variant_id, wanted - line.quantity)
+            got = line.quantity + stock.cap(held, wanted - line.quantity)
         else:
             got = line.quantity  # no longer sold: what it holds stays, nothing more
         changed = replace(line, quantity=got, requested_quantity=wanted, edited_by="subscription")
-        stock.take(variant_id, got - line.quantity)
+        stock.take(held, got - line.quantity)
         lines[lines.index(line)] = changed
         if got < wanted:
-            out.issues.append(_shortage(name, variant_id, wanted, got))
+            out.issues.append(_shortage(name, held, wanted, got))
         out.events.append(Decided("OrderLineChanged", {
-            "line_id": line.line_id, "variant_id": variant_id, "quantity": got, "previous_quantity": line.quantity,
+            "line_id": line.line_id, "variant_id": held, "quantity": got, "previous_quantity": line.quantity,
             "requested_quantity": wanted, "by": "subscription", "totals": totals(),
             "stock_delta": stock_delta([line], [changed])}))
 
@@ -164,15 +167,16 @@ def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int]
         rest = [other for other in lines if other is not line]
         if any(other.quantity > 0 for other in rest):
             lines.remove(line)
-            out.events.append(Decided("OrderLineRemoved", {"line_id": line.line_id, "variant_id": variant_id,
+            out.events.append(Decided("OrderLineRemoved", {"line_id": line.line_id, "variant_id": line.variant_id,
                                                            "by": "subscription", "totals": totals(),
                                                            "stock_delta": stock_delta([line], [])}))
         elif line.quantity or line.requested_quantity:
             # the last line with anything on it is never removed (that would be a cancel): it goes to 0
             emptied = replace(line, quantity=0, requested_quantity=0, edited_by="subscription")
-            stock.take(variant_id, -line.quantity)
+            stock.take(line.variant_id, -line.quantity)
             lines[lines.index(line)] = emptied
             out.events.append(Decided("OrderLineChanged", {
-                "line_id": line.line_id, "variant_id": variant_id, "quantity": 0, "previous_quantity": line.quantity,
+                "line_id": line.line_id, "variant_id": line.variant_id, "quantity": 0,
+                "previous_quantity": line.quantity,
                 "requested_quantity": 0, "by": "subscription", "totals": totals(),
                 "stock_delta": stock_delta([line], [emptied])}))

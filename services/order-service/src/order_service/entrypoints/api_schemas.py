@@ -91,6 +91,11 @@ class Editable(Schema):
                                                           "the customer (resume), until the cycle closes"})
 
 
+class SubstituteFor(Schema):
+    variant_id = fields.String()
+    name = fields.String(metadata={"description": "its name when the order was placed"})
+
+
 class Line(Schema):
     line_id = fields.String()
     variant_id = fields.String()
@@ -102,6 +107,9 @@ class Line(Schema):
     capped = fields.Boolean()
     edited_by = fields.String(allow_none=True, metadata={"description": "manager, customer, subscription; "
                                                                         "null = as placed"})
+    substitute_for = fields.Nested(SubstituteFor, allow_none=True, metadata={
+        "description": "the subscription's product this line was placed instead of, because it could not be had "
+                       "(deleted, unavailable or out of stock); null: the line is the product asked for"})
 
 
 class UpdateIssue(Schema):

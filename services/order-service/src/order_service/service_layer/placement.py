@@ -54,7 +54,7 @@ class Placing:
     late: bool = False
     confirm: bool = False
     opening: bool = False
-    allocation: dict[str, list[int]] | None = None
+    allocation: dict[str, list[placement.Pick]] | None = None
 
     @classmethod
     def alone(cls, trigger: Envelope, *, late: bool = False, causes: Mapping[Pair, Envelope] | None = None
@@ -68,7 +68,7 @@ class Placing:
         return cls(trigger, late=True)
 
     @classmethod
-    def opening_slice(cls, trigger: Envelope, allocation: dict[str, list[int]] | None) -> Placing:
+    def opening_slice(cls, trigger: Envelope, allocation: dict[str, list[placement.Pick]] | None) -> Placing:
         return cls(trigger, opening=True, allocation=allocation)
 
 
@@ -127,7 +127,7 @@ def _decide_orders(conn: psycopg.Connection, shop: dict[str, Any], fees: Any,
     those that could not be decided: one bad subscription never stops the others."""
     policy = shop["allocation_policy"]
     catalog, stock = repository.catalog_for_update(
-        conn, shop["shop_id"], {item["variant_id"] for _, terms in requests for item in terms.items})
+        conn, shop["shop_id"], placement.catalog_wanted(terms for _, terms in requests))
     planned = placement.plan(requests, catalog, stock, policy, how.allocation)
     groups: list[list[Envelope]] = []
     errors: list[dict[str, Any]] = []
@@ -236,7 +236,7 @@ def place_opening_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: 
 
 
 def _whole_run_allocation(conn: psycopg.Connection, shop: dict[str, Any], methods: dict[tuple[str, str], Any],
-                          order_cycle_id: str, slices: list[list[str]]) -> dict[str, list[int]]:
+                          order_cycle_id: str, slices: list[list[str]]) -> dict[str, list[placement.Pick]]:
     """A non-first-come policy's allocation over every due of the batch that will be placed, from light terms
     (rank and items only)."""
     light: list[placement.Terms] = []
@@ -247,9 +247,10 @@ def _whole_run_allocation(conn: psycopg.Connection, shop: dict[str, Any], method
         placeable = [d for d in due_rows if rules.lacks(True, subs.get(d["subscription_id"]), methods) is None]
         requests, _, _, _ = _sort_out(conn, placeable, subs, False)
         for _, t in requests:
-            items = [{"variant_id": i["variant_id"], "quantity": i["quantity"]} for i in t.items]
-            variants.update(i["variant_id"] for i in items)
+            items = [{"variant_id": i["variant_id"], "quantity": i["quantity"], "substitutes": i.get("substitutes")}
+                     for i in t.items]
             light.append(placement.Terms(t.subscription_id, "", t.created_at, items, "", "", "", {}, {}, t.sequence))
+            variants.update(placement.catalog_wanted([light[-1]]))
     _, stock = repository.catalog_for_update(conn, shop["shop_id"], variants)
     return placement.allocation_for(light, stock, shop["allocation_policy"])
 
