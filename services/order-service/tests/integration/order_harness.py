@@ -135,11 +135,14 @@ class Feed:
 
     def subscription(self, shop: Shop, customer_id: str, items: dict[str, int], *, cash: bool = False,
                      created_at: datetime | None = None, sequence: int | None = None, sub_id: str | None = None,
-                     by: dict[str, str] | None = None) -> str:
+                     by: dict[str, str] | None = None, substitutes: dict[str, list[str]] | None = None) -> str:
         """``by``: the event's actor; without one (as events from before actors were recorded) the customer is not
-        emailed that the shop created it (service_layer/notices.py), so the other tests count only order emails."""
+        emailed that the shop created it (service_layer/notices.py), so the other tests count only order emails.
+        ``substitutes``: an item's substitutes by its variant (none without)."""
         sub_id = sub_id or uid()
-        terms = {"items": [{"variant_id": v, "quantity": q, "price_estimate": None} for v, q in items.items()],
+        terms = {"items": [{"variant_id": v, "quantity": q, "price_estimate": None,
+                            **({"substitutes": substitutes[v]} if substitutes and v in substitutes else {})}
+                           for v, q in items.items()],
                  "shipping_method_id": shop.ship_id, "payment_method_id": shop.cash_id if cash else shop.card_id,
                  "payment_kind": "cash" if cash else "stripe", "bill_address": ADDRESS, "ship_address": ADDRESS,
                  "begins_at": datetime(2026, 1, 1, tzinfo=UTC), "ends_at": None, "shipping_fee_estimate": None,
