@@ -57,8 +57,8 @@ def test_section_9_rules_are_reported_field_by_field_and_nothing_is_created(shop
         shop, customer_id=other_shop.customer["id"], schedule_id=other_shop.schedule["id"],
         shipping_method_id=other_shop.ship["id"], payment_method_id=other_shop.card["id"],
         ends_at="2026-03-16T09:00:00Z",
-        items=[{"variant_id": "unknown", "quantity": 0}, {"variant_id": "eggs-6", "quantity": 0},
-               {"variant_id": "eggs-6", "quantity": 0}])
+        items=[{"variant_id": "unknown", "quantity": 1}, {"variant_id": "eggs-6", "quantity": 1},
+               {"variant_id": "eggs-6", "quantity": 1}])
     resp = shop.manager.post(subs(shop), body)
     assert resp.status_code == 422
     errors = resp.get_json()["errors"]
@@ -67,7 +67,6 @@ def test_section_9_rules_are_reported_field_by_field_and_nothing_is_created(shop
     assert errors["shipping_method_id"] == ["Is not available to La Ruche de Lyon."]
     assert errors["payment_method_id"] == ["Is not available to La Ruche de Lyon."]
     assert errors["ends_at"] == ["Must be after begins at."]
-    assert errors["items"] == ["Please add at least one product."]
     assert errors["items.0.variant_id"] == ["unknown is not available from La Ruche de Lyon."]
     assert "has already been added" in errors["items.2.variant_id"][0]
     assert kit.ok(shop.manager.get(subs(shop)))["items"] == []
@@ -278,7 +277,8 @@ def test_history_tells_who_when_what_and_why(shop, kit):
     assert created["version"] == 1 and created["actor"]["type"] == "manager"
     assert created["actor"]["id"] == shop.manager_token["id"]
     assert updated["reason"] == "asked by phone" and updated["occurred_at"].startswith("2026-03-16T10:00:00")
-    assert updated["data"]["changes"]["items"] == [{"variant_id": "eggs-6", "quantity": 6, "price_estimate": 320}]
+    assert updated["data"]["changes"]["items"] == [{"variant_id": "eggs-6", "quantity": 6, "price_estimate": 320,
+                                                    "substitutes": []}]
     assert updated["data"]["previous"]["items"][0]["quantity"] == 2
     page = kit.ok(shop.manager.get(f"{url}/history?limit=1"))
     assert len(page["items"]) == 1
@@ -322,13 +322,15 @@ def test_a_live_estimate_without_methods_or_with_an_unknown_product_has_no_total
     items_only = kit.ok(shop.manager.post(subs(shop, "estimate"), {"items": [{"variant_id": "eggs-6",
                                                                                "quantity": 3}]}))
     assert items_only["items"] == [{"variant_id": "eggs-6", "quantity": 3, "price_estimate": 320,
-                                    "total_estimate": 960, "name": "Eggs", "available": True}]
+                                    "total_estimate": 960, "name": "Eggs", "available": True,
+                                    "substitutes": [], "substitute_names": []}]
     assert items_only["estimate"] == {"item_total": 960, "shipping_fee": None, "payment_fee": None, "total": None}
     unknown = kit.ok(shop.manager.post(subs(shop, "estimate"), {
         "items": [{"variant_id": "eggs-6", "quantity": 1}, {"variant_id": "no-such", "quantity": 1}],
         "shipping_method_id": shop.ship["id"], "payment_method_id": shop.cash["id"]}))
     assert unknown["items"][1] == {"variant_id": "no-such", "quantity": 1, "price_estimate": None,
-                                   "total_estimate": None, "name": None, "available": False}
+                                   "total_estimate": None, "name": None, "available": False,
+                                   "substitutes": [], "substitute_names": []}
     assert unknown["estimate"]["total"] is None
 
 
@@ -368,3 +370,57 @@ def test_history_names_a_manager_who_signed_in_by_the_emailed_link_by_that_addre
     kit.ok(alex.post(subs(shop, sub["id"], "pause"), {}))
     entries = kit.ok(alex.get(subs(shop, sub["id"], "history")))["items"]
     assert [e["who"] for e in entries] == [{"name": "manager", "email": None}, {"name": None, "email": address}]
+
+
+def test_an_item_names_its_substitutes_in_order_of_preference_shown_by_name_and_in_the_history(shop, kit):
+    sub = create(shop, kit, items=[{"variant_id": "eggs-6", "quantity": 2, "substitutes": ["veg-box"]}])
+    assert sub["items"][0]["substitutes"] == ["veg-box"] and sub["items"][0]["substitute_names"] == ["Veg box"]
+    url = subs(shop, sub["id"])
+    kit.ok(shop.manager.patch(url, {"items": [{"variant_id": "eggs-6", "quantity": 2, "substitutes": []},
+                                              {"variant_id": "veg-box", "quantity": 1, "substitutes": ["eggs-6"]}]},
+                              headers={"If-Match": '"1"'}))
+    shown = kit.ok(shop.manager.get(url))
+    assert [(i["variant_id"], i["substitutes"]) for i in shown["items"]] == [("eggs-6", []), ("veg-box", ["eggs-6"])]
+    [_, updated] = kit.ok(shop.manager.get(f"{url}/history"))["items"]
+    assert updated["data"]["previous"]["items"][0]["substitutes"] == ["veg-box"]
+    assert updated["data"]["changes"]["items"][1]["substitutes"] == ["eggs-6"]
+
+
+def test_substitutes_and_quantities_are_refused_field_by_field_and_nothing_is_saved(shop, kit, app):
+    kit.variant(app.dsn, shop.id, "honey", "Honey", 900)
+    kit.project(app.dsn, "VariantDeleted", f"{shop.id}:veg-box", 2, {"variant_id": "veg-box", "shop_id": shop.id})
+    zero = shop.manager.post(subs(shop), kit.subscription_body(shop, items=[{"variant_id": "eggs-6", "quantity": 0}]))
+    assert zero.status_code == 422 and set(zero.get_json()["errors"]) == {"items.0.quantity"}
+    too_many = shop.manager.post(subs(shop), kit.subscription_body(shop, items=[
+        {"variant_id": "eggs-6", "quantity": 1, "substitutes": ["a", "b", "c", "d"]}]))
+    assert too_many.status_code == 422 and set(too_many.get_json()["errors"]) == {"items.0.substitutes"}
+    bad = shop.manager.post(subs(shop), kit.subscription_body(shop, items=[
+        {"variant_id": "eggs-6", "quantity": 1, "substitutes": ["eggs-6", "unknown", "unknown"]},
+        {"variant_id": "honey", "quantity": 1, "substitutes": ["veg-box"]}]))
+    assert bad.status_code == 422
+    errors = bad.get_json()["errors"]
+    assert errors["items.0.substitutes.0"] == ["A product cannot be its own substitute."]
+    assert errors["items.0.substitutes.1"] == ["unknown is not available from La Ruche de Lyon."]
+    assert errors["items.0.substitutes.2"] == ["unknown is already a substitute of this product."]
+    assert errors["items.1.substitutes.0"] == ["Veg box is not available from La Ruche de Lyon."]
+    assert kit.ok(shop.manager.get(subs(shop)))["items"] == []
+    sub = create(shop, kit, items=[{"variant_id": "eggs-6", "quantity": 1}])
+    refused = shop.manager.patch(subs(shop, sub["id"]), {"items": [{"variant_id": "eggs-6", "quantity": 0}]})
+    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"items.0.quantity"}
+    assert kit.ok(shop.manager.get(subs(shop, sub["id"])))["version"] == 1
+
+
+def test_a_subscription_saved_earlier_with_a_quantity_of_0_is_shown_with_a_warning_and_left_as_it_is(shop, kit, app):
+    sub = create(shop, kit)
+    items = [{"variant_id": "eggs-6", "quantity": 0, "price_estimate": 320}, sub["items"][1] | {}]
+    items[1] = {k: items[1][k] for k in ("variant_id", "quantity", "price_estimate")}
+    kit.project(app.dsn, "SubscriptionUpdated", sub["id"], 2, {  # as an event from before 0 was refused
+        "subscription_id": sub["id"], "shop_id": shop.id, "changes": {"items": items},
+        "previous": {"items": []}, "actor": {"type": "manager", "id": "m"}, "reason": None})
+    url = subs(shop, sub["id"])
+    shown = kit.ok(shop.manager.get(url))
+    assert shown["version"] == 2 and [i["quantity"] for i in shown["items"]] == [0, 1]
+    assert any(w.startswith("Eggs") and "quantity of 0" in w for w in shown["warnings"])
+    # another change leaves the line as it is, and says so again
+    kept = kit.ok(shop.manager.patch(url, {"ends_at": "2026-12-31T00:00:00Z"}, headers={"If-Match": '"2"'}))
+    assert [i["quantity"] for i in kept["items"]] == [0, 1] and any("quantity of 0" in w for w in kept["warnings"])
