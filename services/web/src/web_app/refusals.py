@@ -122,6 +122,11 @@ FIELD_MESSAGES: tuple[Known, ...] = (
     _known(r".* has already been added; change its quantity instead\.",
            lambda m: str(_l("This product is already on another line: change its quantity there."))),
     _known(r"The estimated total of this line is too large\.", lambda m: str(_l("This quantity is too large."))),
+    _known(r"A product cannot be its own substitute\.",
+           lambda m: str(_l("Choose another product than the one it stands in for."))),
+    _known(r".* is already a substitute of this product\.",
+           lambda m: str(_l("This product is already a substitute of this line: choose another one."))),
+    _known(r"At most \d+ substitutes\.", lambda m: str(_l("Choose at most three substitutes."))),
     _known(r"Cannot be changed after creation: create a new subscription instead\.",
            lambda m: str(_l("This cannot be changed: create a new subscription instead."))),
     _known(r"String does not match expected pattern\.", lambda m: str(_l("Enter it in the form shown."))),
@@ -254,6 +259,9 @@ NOTICES: tuple[Known, ...] = (
     _known(r"(?P<name>.*) is currently unavailable: orders get none of it until it is back\.",
            lambda m: str(_l("%(name)s is not available now: orders get none of it until it is back.",
                             name=m["name"]))),
+    _known(r"(?P<name>.*) has a quantity of 0: orders never include it; change its quantity or remove it\.",
+           lambda m: str(_l("%(name)s has a quantity of 0: orders never include it. Change its quantity or remove "
+                            "it.", name=m["name"]))),
     _known(r"There are no open or upcoming order cycles for this subscription in its schedule\.",
            lambda m: str(_l("Its schedule has no open or upcoming order cycle: no order is placed until one is "
                             "added."))),

@@ -171,7 +171,7 @@ def test_creating_sends_days_as_instants_of_the_shops_time_zone_and_only_lines_w
     created = sent(fake_http, "POST", f"{api}/subscriptions")[0]
     assert created["headers"]["Idempotency-Key"] == once  # the same form posted again creates nothing more
     body = created["json"]
-    assert body["items"] == [{"variant_id": "eggs", "quantity": 3}]
+    assert body["items"] == [{"variant_id": "eggs", "quantity": 3, "substitutes": []}]
     assert body["begins_at"] == "2026-12-07T00:00:00+01:00" and body["ends_at"] == "2027-06-30T23:59:59+02:00"
     assert body["bill_address"] == {k: v for k, v in ADDRESS.items() if v}
     shown = text_of(manager.get(resp.headers["Location"]).get_data(as_text=True))
@@ -237,7 +237,8 @@ def test_a_change_sends_only_what_changed_with_the_version_shown_and_the_reason(
     resp = manager.post(manager.page + f"/{SUB}/edit", data=data)
     assert resp.status_code == 303
     patch = sent(fake_http, "PATCH", f"{api}/subscriptions/{SUB}")[0]
-    assert patch["json"] == {"items": [{"variant_id": "eggs", "quantity": 6}], "shipping_method_id": PICKUP}
+    assert patch["json"] == {"items": [{"variant_id": "eggs", "quantity": 6, "substitutes": []}],
+                             "shipping_method_id": PICKUP}
     assert patch["headers"]["If-Match"] == '"4"' and patch["headers"]["X-Change-Reason"] == "asked by phone"
 
 
@@ -366,3 +367,68 @@ def test_a_change_the_api_refuses_as_a_whole_is_told_in_the_managers_words_and_k
     page = resp.get_data(as_text=True)
     assert resp.status_code == 422 and 'value="9"' in page
     assert "Cet abonnement est annulé : il ne peut plus changer." in text_of(page)
+
+
+def _edit_data(html, csrf_of, **lines):
+    return {"csrf_token": csrf_of(html), "version": "4", "shipping_method_id": SHIP, "payment_method_id": CARD,
+            "begins_on": "2026-11-02", "action": "save", **lines,
+            **{f"{p}-{k}": v or "" for p in ("bill_address", "ship_address") for k, v in ADDRESS.items()}}
+
+
+def test_a_lines_substitutes_are_offered_from_the_catalog_shown_and_sent_in_order_of_preference(
+        manager, fake_http, csrf_of, api):
+    fake_http.answers[("GET", f"{api}/subscriptions/{SUB}")] = (200, subscription(items=[
+        {"variant_id": "eggs", "quantity": 2, "price_estimate": 320, "total_estimate": 640, "name": "Oeufs",
+         "available": True, "substitutes": ["veg"], "substitute_names": ["Légumes - grand"]}]))
+    fake_http.answers[("PATCH", f"{api}/subscriptions/{SUB}")] = (200, subscription(version=5))
+    shown = text_of(manager.get(manager.page + f"/{SUB}").get_data(as_text=True))
+    assert "S'il manque : Légumes - grand" in shown
+    html = manager.get(manager.page + f"/{SUB}/edit").get_data(as_text=True)
+    assert "Produits de remplacement, s'il manque" in text_of(html)
+    assert re.search(r'<select id="lines-0-substitute_1" name="lines-0-substitute_1">.*?'
+                     r'<option selected value="veg">', html, re.S)
+    unchanged = _edit_data(html, csrf_of, **{"lines-0-variant_id": "eggs", "lines-0-quantity": "2",
+                                             "lines-0-substitute_1": "veg"})
+    assert manager.post(manager.page + f"/{SUB}/edit", data=unchanged).status_code == 303
+    assert sent(fake_http, "PATCH", f"{api}/subscriptions/{SUB}")[-1]["json"] == {}  # the products unchanged
+    reordered = _edit_data(html, csrf_of, **{"lines-0-variant_id": "eggs", "lines-0-quantity": "2",
+                                             "lines-0-substitute_1": "", "lines-0-substitute_2": "veg",
+                                             "lines-0-substitute_3": "eggs"})
+    assert manager.post(manager.page + f"/{SUB}/edit", data=reordered).status_code == 303
+    patch = sent(fake_http, "PATCH", f"{api}/subscriptions/{SUB}")[-1]
+    assert patch["json"] == {"items": [{"variant_id": "eggs", "quantity": 2, "substitutes": ["veg", "eggs"]}]}
+
+
+def test_a_refused_substitute_is_shown_by_its_own_field_in_the_managers_words(manager, fake_http, csrf_of, api):
+    fake_http.answers[("PATCH", f"{api}/subscriptions/{SUB}")] = problem(422, {
+        "items.0.substitutes.1": ["A product cannot be its own substitute."]})
+    html = manager.get(manager.page + f"/{SUB}/edit").get_data(as_text=True)
+    data = _edit_data(html, csrf_of, **{"lines-0-variant_id": "eggs", "lines-0-quantity": "2",
+                                        "lines-0-substitute_1": "veg", "lines-0-substitute_2": "eggs"})
+    resp = manager.post(manager.page + f"/{SUB}/edit", data=data)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert re.search(r'id="lines-0-substitute_2-error"[^>]*>\s*<span[^>]*>[^<]*</span>\s*Choisissez un autre produit '
+                     r"que celui qu(&#39;|')il remplace\.", page)
+    assert 'href="#lines-0-substitute_2"' in page
+
+
+def test_an_old_line_of_quantity_0_is_shown_with_its_warning_and_kept_when_something_else_changes(
+        manager, fake_http, csrf_of, api):
+    old = subscription(items=[
+        {"variant_id": "eggs", "quantity": 2, "price_estimate": 320, "total_estimate": 640, "name": "Oeufs",
+         "available": True, "substitutes": [], "substitute_names": []},
+        {"variant_id": "veg", "quantity": 0, "price_estimate": 2500, "total_estimate": 0, "name": "Légumes",
+         "available": True, "substitutes": [], "substitute_names": []}],
+        warnings=["Légumes has a quantity of 0: orders never include it; change its quantity or remove it."])
+    fake_http.answers[("GET", f"{api}/subscriptions/{SUB}")] = (200, old)
+    fake_http.answers[("PATCH", f"{api}/subscriptions/{SUB}")] = (200, subscription(version=5))
+    shown = text_of(manager.get(manager.page + f"/{SUB}").get_data(as_text=True))
+    assert "Légumes a une quantité de 0 : les commandes ne l'incluent jamais." in shown
+    assert "Quantité 0 : jamais commandé." in shown
+    html = manager.get(manager.page + f"/{SUB}/edit").get_data(as_text=True)
+    data = _edit_data(html, csrf_of, **{"lines-0-variant_id": "eggs", "lines-0-quantity": "2",
+                                        "lines-1-variant_id": "veg", "lines-1-quantity": "0",
+                                        "shipping_method_id": PICKUP})
+    assert manager.post(manager.page + f"/{SUB}/edit", data=data).status_code == 303
+    assert sent(fake_http, "PATCH", f"{api}/subscriptions/{SUB}")[-1]["json"] == {"shipping_method_id": PICKUP}

@@ -249,3 +249,35 @@ def test_an_order_or_line_address_that_is_not_an_id_is_not_found_and_nothing_is_
     before = len(fake_http.sent)
     resp = english.post(f"/shops/{shop_id}/orders/{ORDER_ID}/lines/..%2E", data={token.group(1): token.group(2)})
     assert resp.status_code == 404 and len(fake_http.sent) == before
+
+
+@pytest.mark.parametrize(("locale", "words"), [("en", "Poivrons instead of Tomates €4.50 each"),
+                                               ("fr", "Poivrons à la place de Tomates 4,50 € l'unité")])
+def test_a_line_placed_as_a_substitute_says_what_it_stands_in_for(signed_in_by_link, fake_http, shop_id, text_of,
+                                                                   locale, words):
+    client = signed_in_as(signed_in_by_link, fake_http, shop_id, locale)
+    substituted = {"line_id": "l-3", "variant_id": "peppers", "name": "Poivrons", "unit_price": 450,
+                   "requested_quantity": 2, "quantity": 2, "total": 900, "capped": False,
+                   "substitute_for": {"variant_id": "tomatoes", "name": "Tomates"}}
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}")] = (200, order(
+        lines=[*order()["lines"], substituted]))
+    text = text_of(client.get(f"/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True))
+    assert words in text
+
+
+def test_the_subscriptions_page_shows_each_products_substitutes_and_an_old_line_of_quantity_0(
+        english, fake_http, shop_id, text_of):
+    base = f"/api/v1/shops/{shop_id}"
+    items = [{"variant_id": "tomatoes", "quantity": 2, "price_estimate": 300, "total_estimate": 600,
+              "name": "Tomatoes", "available": True, "substitutes": ["peppers", "gone"],
+              "substitute_names": ["Peppers", None]},
+             {"variant_id": "eggs", "quantity": 0, "price_estimate": 320, "total_estimate": 0, "name": "Eggs",
+              "available": True, "substitutes": [], "substitute_names": []}]
+    sub = {"id": "sub-1", "state": "active", "schedule_name": "Panier hebdo", "currency": "EUR",
+           "created_at": "2026-11-01T10:00:00+00:00", "begins_at": "2026-11-02T09:00:00+00:00", "ends_at": None,
+           "paused_at": None, "cancelled_at": None, "items": items, "estimate": None}
+    fake_http.answers[("GET", f"{base}/subscriptions")] = (200, {"items": [sub], "next_cursor": None})
+    fake_http.answers[("GET", f"{base}/subscriptions/sub-1/occurrences")] = (200, {"items": [], "next_cursor": None})
+    text = text_of(english.get(f"/shops/{shop_id}/subscriptions").get_data(as_text=True))
+    assert "If it cannot be had: Peppers, gone" in text
+    assert "Quantity 0: never ordered. Change its quantity or remove it." in text

@@ -67,6 +67,13 @@ class LineForm(Form):
     quantity = IntegerField(_l("Quantity"), validators=[
         Optional(), NumberRange(min=0, max=1_000_000, message=_l("Enter a number from 0 to 1000000."))],
         render_kw={"inputmode": "numeric", "min": 0})
+    substitute_1 = SelectField(_l("First substitute"), choices=[], validate_choice=False)
+    substitute_2 = SelectField(_l("Second substitute"), choices=[], validate_choice=False)
+    substitute_3 = SelectField(_l("Third substitute"), choices=[], validate_choice=False)
+
+    def substitutes(self) -> list[str]:
+        """The substitutes chosen, in order of preference (an empty choice skipped)."""
+        return [f.data for f in (self.substitute_1, self.substitute_2, self.substitute_3) if f.data]
 
 
 class SubscriptionForm(FlaskForm):
@@ -162,7 +169,7 @@ def lines_sent(form: SubscriptionForm) -> tuple[list[dict[str, Any]], list[int]]
     for n, entry in enumerate(form.lines.entries):
         variant, quantity = entry.form.variant_id.data, entry.form.quantity.data
         if variant and quantity:
-            items.append({"variant_id": variant, "quantity": quantity})
+            items.append({"variant_id": variant, "quantity": quantity, "substitutes": entry.form.substitutes()})
             rows.append(n)
     return items, rows
 
@@ -181,7 +188,9 @@ def fill(form: SubscriptionForm, sub: dict[str, Any], timezone: str, blank: int 
     while form.lines.entries:
         form.lines.pop_entry()
     for item in sub.get("items") or []:
-        form.lines.append_entry({"variant_id": item["variant_id"], "quantity": item["quantity"]})
+        chosen = list(item.get("substitutes") or [])[:3]
+        form.lines.append_entry({"variant_id": item["variant_id"], "quantity": item["quantity"],
+                                 **{f"substitute_{k + 1}": v for k, v in enumerate(chosen)}})
     for _ in range(blank):
         form.lines.append_entry()
     form.version.data = str(sub.get("version") or "")
@@ -210,8 +219,12 @@ def change_body(form: SubscriptionForm, sub: dict[str, Any], timezone: str) -> t
     with a blank line, a first day at another hour) and recorded as a change nobody made."""
     items, rows = lines_sent(form)
     body: dict[str, Any] = {}
-    if [(i["variant_id"], i["quantity"]) for i in items] != [(i["variant_id"], i["quantity"])
-                                                             for i in sub.get("items") or []]:
+    def line(i: dict[str, Any]) -> tuple[str, int, list[str]]:
+        return i["variant_id"], i["quantity"], list(i.get("substitutes") or [])
+
+    # a line of quantity 0 (saved before 0 was refused) is not on the form's lines sent: it stays as it is
+    # unless the products are changed
+    if [line(i) for i in items] != [line(i) for i in sub.get("items") or [] if i["quantity"]]:
         body["items"] = items
     for name in ("shipping_method_id", "payment_method_id"):
         if (getattr(form, name).data or None) != sub.get(name):
@@ -229,7 +242,8 @@ def change_body(form: SubscriptionForm, sub: dict[str, Any], timezone: str) -> t
 
 def estimate_body(form: SubscriptionForm) -> dict[str, Any]:
     items, _ = lines_sent(form)
-    return {"items": items, "shipping_method_id": form.shipping_method_id.data or None,
+    return {"items": [{"variant_id": i["variant_id"], "quantity": i["quantity"]} for i in items],
+            "shipping_method_id": form.shipping_method_id.data or None,
             "payment_method_id": form.payment_method_id.data or None}
 
 
@@ -255,6 +269,10 @@ def _target(form: FlaskForm, name: str, rows: list[int]) -> Any:
     if head == "items" and isinstance(form, SubscriptionForm) and form.lines.entries:
         if len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
             line = form.lines.entries[rows[int(parts[1])]].form
+            if parts[2] == "substitutes":  # items.<n>.substitutes.<k>: the k-th substitute chosen on that line
+                chosen = [f for f in (line.substitute_1, line.substitute_2, line.substitute_3) if f.data]
+                k = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 0
+                return chosen[k] if k < len(chosen) else line.substitute_1
             return getattr(line, parts[2], None) if parts[2] in line._fields else line.variant_id
         first = rows[0] if rows else 0
         return form.lines.entries[first].form.variant_id

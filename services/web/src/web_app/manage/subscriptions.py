@@ -118,8 +118,12 @@ def choices_for(form: SubscriptionForm, api: Api, shop: dict[str, Any], sub: dic
     shop_id, currency = shop["id"], shop.get("currency") or "EUR"
     variants = catalog(api, shop_id)
     kept = (sub or {}).get("items") or []
+    products = product_choices(variants, currency, kept)
+    substitutes = [("", _("No substitute")), *products[1:]]
     for entry in form.lines.entries:
-        entry.form.variant_id.choices = product_choices(variants, currency, kept)
+        entry.form.variant_id.choices = products
+        for f in (entry.form.substitute_1, entry.form.substitute_2, entry.form.substitute_3):
+            f.choices = substitutes
     shipping, payment = methods(api, shop_id, "shipping"), methods(api, shop_id, "payment")
     form.shipping_method_id.choices = method_choices(shipping, currency, (sub or {}).get("shipping_method_id"))
     form.payment_method_id.choices = method_choices(payment, currency, (sub or {}).get("payment_method_id"))
