@@ -59,6 +59,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {SECTIONS}")
     parser.add_argument("--subscriptions", type=int, default=100_000)
+    parser.add_argument("--substituted", type=float, default=0.10,
+                        help="share of the burst's order lines placed as substitutes (their product out of stock)")
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--payments", type=int, default=2_000)
     parser.add_argument("--stripe-rate", type=float, default=25.0)

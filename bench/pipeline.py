@@ -187,8 +187,12 @@ def wait_variants(stack: Stack, shop_id: str, n: int) -> None:
 
 # -- seeding -----------------------------------------------------------------------------------------------------
 
-def seed_world(stack: Stack, platform: Platform, n: int) -> dict[str, Any]:
-    """The burst's shop through the APIs, then n-1 clones of its subscription published to Kafka."""
+def seed_world(stack: Stack, platform: Platform, n: int, substituted: float = 0.0) -> dict[str, Any]:
+    """The burst's shop through the APIs, then n-1 clones of its subscription published to Kafka.
+
+    ``substituted``: the share of the order lines to be placed as substitutes. Clones spread evenly over the run
+    ask, for their second line, for a product out of stock (``bench-v3``) with the second product as its
+    substitute, so that share of the lines goes through placement's substitute rule."""
     from shared_events import decode, encode, new_envelope
     from shared_events import kafka as kafka_clients
     from shared_events.topics import physical
@@ -202,7 +206,10 @@ def seed_world(stack: Stack, platform: Platform, n: int) -> dict[str, Any]:
     schedule = shop.schedule("Weekly box", [cycle["id"]])
     for i, price in enumerate((1250, 480, 320)):
         shop.variant(f"bench-v{i}", f"Product {i}", unit_price=price, on_hand=None)
-    wait_variants(stack, shop.id, 3)
+    shop.variant("bench-v3", "Product 3 (out of stock)", unit_price=510, on_hand=0)
+    wait_variants(stack, shop.id, 4)
+    # two lines per subscription: one substituted line in every `every`-th clone makes `substituted` of the lines
+    every = round(1 / (2 * substituted)) if substituted > 0 else 0
     customer = shop.customer("Camille", "Durand", card=CARD_OK)
     sub = shop.subscribe(customer, schedule["id"], ship["id"], pay["id"], {"bench-v0": 1, "bench-v1": 2},
                          begins_at=now - timedelta(days=1))
@@ -236,6 +243,9 @@ def seed_world(stack: Stack, platform: Platform, n: int) -> dict[str, Any]:
                                                        producer=t.producer, shop_id=shop.id, occurred_at=at)))
         sp = copy.deepcopy(sub_t.payload)
         sp.update(subscription_id=sid, customer_id=cid, sequence=(sub_t.payload.get("sequence") or 1) + i + 1)
+        if every and i % every == 0:
+            item = sp["terms"]["items"][1]
+            sp["terms"]["items"][1] = {**item, "variant_id": "bench-v3", "substitutes": [item["variant_id"]]}
         envs.append((subs_topic, new_envelope("SubscriptionCreated", sid, 1, sp, producer=sub_t.producer,
                                               shop_id=shop.id, occurred_at=at)))
         for topic, env in envs:
@@ -261,6 +271,7 @@ def seed_world(stack: Stack, platform: Platform, n: int) -> dict[str, Any]:
     return {"shop": shop, "shop_id": shop.id, "customer": customer, "cycle_id": cycle["id"], "opens_at": opens,
             "closes_at": closes,
             "last_subscription_id": sid if n > 1 else sub["id"], "subscriptions": n,
+            "substituted_lines_asked": len(range(0, n - 1, every)) if every else 0,
             "published_events": (len(cus_events) + 1) * (n - 1),
             "publish_seconds": round(published_s, 1),
             "scheduler_projected_seconds": round(sched_s, 1), "order_service_projected_seconds": round(orders_s, 1),
@@ -345,7 +356,7 @@ def run_burst(stack: Stack, report: Report, args: argparse.Namespace) -> None:
     n = args.subscriptions
     platform = start_platform(stack)
     print(f"   seeding {n:,} subscriptions (1 through the API, {n - 1:,} published to Kafka) ...", flush=True)
-    world = seed_world(stack, platform, n)
+    world = seed_world(stack, platform, n, args.substituted)
     STATE.burst = world
     report.details.setdefault("notes", []).append(
         f"burst: {n:,} subscriptions on one schedule. The shop, its methods, the cycle, the schedule, the variants, "
@@ -428,13 +439,17 @@ def run_burst(stack: Stack, report: Report, args: argparse.Namespace) -> None:
         "placement_summary": summary.get("orders") if rest_visible else None,
         "order_placed_in_kafka_seconds": sampler.first_at("orders.events in Kafka", n),
         "boundaries": advanced.get("boundaries"),
+        "lines_placed_as_substitutes": orders("SELECT count(*) FROM order_lines l JOIN orders o USING (order_id) "
+                                              "WHERE o.order_cycle_id = %s AND l.substitute_for IS NOT NULL",
+                                              [cycle_id]),
     }
     report.detail("burst_open", open_result)
     report.detail("burst_open_series", {k: v[::2] for k, v in s.items()})
     kr = kafka_rate(report)
     visible = open_result["orders_visible_through_rest_seconds"]
     report.add("burst", f"cycle open: {n:,} orders placed, visible through order-service's API", visible, "s",
-               target="<= 60 s", note=f"load {load_before} -> {load_during}")
+               target="<= 60 s", note=f"load {load_before} -> {load_during}; "
+                                      f"{open_result['lines_placed_as_substitutes']:,} lines placed as substitutes")
     if visible:
         rate = n / visible
         report.add("burst", "  orders/s (open -> last order visible)", round(rate), "orders/s",
