@@ -221,3 +221,33 @@ def test_a_french_manager_finds_subscriptions_by_search_and_state_and_reads_a_re
     history = shop.subs().get(f"{shop.base}/subscriptions/{subs['Ann']['id']}/history")["items"]
     assert [h["event_type"] for h in history] == ["SubscriptionCreated"]  # nothing was skipped
     visit.check("un refus par son champ")
+
+
+def test_a_french_manager_chooses_a_lines_substitutes_in_order_and_reads_a_refused_one_by_its_field(
+        web_system, visit, manager_session):
+    world = a_shop(web_system, "fr", weeks=2)
+    shop = world["shop"]
+    ann = shop.customer("Ann", "Martin")
+    sub = shop.subscribe(ann, world["schedule"]["id"], world["ship"]["id"], world["cash"]["id"], {"box": 1},
+                         begins_at=world["now"])
+    manager_session(shop)
+    page = visit.page
+    page.goto(f"{web_system.url}/manage/shops/{shop.id}/subscriptions/{sub['id']}/edit")
+    page.get_by_text("Produits de remplacement, s'il manque").first.click()
+    page.locator("#lines-0-substitute_1").select_option("box")  # the product itself: refused by the API
+    page.locator("#lines-0-substitute_2").select_option("eggs")
+    visit.check("les produits de remplacement d'une ligne")
+    press(page, "Enregistrer les modifications")
+    assert page.title().startswith("Erreur")
+    assert "Choisissez un autre produit que celui qu'il remplace." in page.locator(
+        "#lines-0-substitute_1-error").inner_text()
+    assert page.locator(".error-summary a[href='#lines-0-substitute_1']").count() == 1
+    assert shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}")["items"][0]["substitutes"] == []
+    visit.check("un produit de remplacement refusé par son champ")
+
+    page.locator("#lines-0-substitute_1").select_option("")
+    press(page, "Enregistrer les modifications")
+    saved = shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}")
+    assert saved["items"][0]["substitutes"] == ["eggs"]
+    assert "S'il manque : Eggs" in page.locator("main").inner_text()
+    visit.check("l'abonnement et son produit de remplacement")
