@@ -271,3 +271,21 @@ def test_subscription_services_refusals_of_a_shops_settings_are_in_the_web_apps_
     for messages in errors.values():
         for message in messages:
             assert known(FIELD_MESSAGES, message), message
+
+
+def test_every_refusal_of_a_substitute_and_the_note_on_an_old_line_of_quantity_0_are_in_the_web_apps_words():
+    from subscription_service.domain.terms import Item, Terms
+    from subscription_service.domain.validation import Draft, validate, warnings
+    from web_app.refusals import NOTICES
+
+    ctx = _subscription_world()
+    terms = Terms((Item("eggs", 2, None, ("eggs", "none", "none", "usd")),), "ship", "other", None, {"x": 1},
+                  {"x": 1}, NOW)
+    errors, _ = validate(ctx, Draft("cust", "sch", terms))
+    said = [m for name, ms in errors.items() if ".substitutes" in name for m in ms]
+    assert len(said) == 5  # too many, itself, unknown, repeated, another currency
+    for message in said:
+        assert known(FIELD_MESSAGES, message), message
+    [noted] = [w for w in warnings(ctx, Draft("cust", "sch", Terms((Item("eggs", 0),), None, None, None, None, None,
+                                                                   NOW))) if "quantity of 0" in w]
+    assert known(NOTICES, noted), noted
