@@ -424,3 +424,21 @@ def test_a_subscription_saved_earlier_with_a_quantity_of_0_is_shown_with_a_warni
     # another change leaves the line as it is, and says so again
     kept = kit.ok(shop.manager.patch(url, {"ends_at": "2026-12-31T00:00:00Z"}, headers={"If-Match": '"2"'}))
     assert [i["quantity"] for i in kept["items"]] == [0, 1] and any("quantity of 0" in w for w in kept["warnings"])
+
+
+def test_a_customer_changes_only_the_substitutes_of_their_own_subscriptions_products(shop, kit):
+    sub = create(shop, kit)
+    url = subs(shop, sub["id"])
+    mine = [{"variant_id": "eggs-6", "quantity": 2, "substitutes": ["veg-box"]},
+            {"variant_id": "veg-box", "quantity": 1}]
+    changed = kit.ok(shop.customer_api.patch(url, {"items": mine}, headers={"If-Match": '"1"'}))
+    assert [i["substitutes"] for i in changed["items"]] == [["veg-box"], []] and changed["version"] == 2
+    [_, updated] = kit.ok(shop.manager.get(f"{url}/history"))["items"]
+    assert updated["actor"]["type"] == "customer"
+    more = [{"variant_id": "eggs-6", "quantity": 3, "substitutes": ["veg-box"]}, {"variant_id": "veg-box",
+                                                                                  "quantity": 1}]
+    assert shop.customer_api.patch(url, {"items": more}).status_code == 403
+    assert shop.customer_api.patch(url, {"items": mine, "ends_at": None}).status_code == 403
+    assert shop.customer_api.patch(url, {"items": mine[:1]}).status_code == 403
+    assert shop.customer_api.patch(url, {"items": mine}, headers={"If-Match": '"1"'}).status_code == 412
+    assert kit.ok(shop.manager.get(url))["version"] == 2

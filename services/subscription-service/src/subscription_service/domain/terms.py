@@ -79,3 +79,9 @@ def differences(before: Terms, after: Terms) -> tuple[dict[str, Any], dict[str, 
     a, b = before.data(), after.data()
     changed = [n for n in TERM_NAMES if a[n] != b[n]]
     return {n: b[n] for n in changed}, {n: a[n] for n in changed}
+
+
+def only_substitutes_differ(before: tuple[Item, ...], after: tuple[Item, ...]) -> bool:
+    """The same products in the same quantities and order: at most their substitutes changed (what a customer may
+    change on their own subscription)."""
+    return [(i.variant_id, i.quantity) for i in before] == [(i.variant_id, i.quantity) for i in after]

@@ -12,10 +12,10 @@ from subscription_service.adapters import repository as repo
 from subscription_service.adapters.views import subscriptions as views
 from subscription_service.domain import access, occurrences
 from subscription_service.domain import subscriptions as subs
-from subscription_service.domain.errors import NotFound
+from subscription_service.domain.errors import Forbidden, NotFound
 from subscription_service.domain.shops import Shop
 from subscription_service.domain.subscriptions import Subscription
-from subscription_service.domain.terms import Item, Terms
+from subscription_service.domain.terms import Item, Terms, only_substitutes_differ
 from subscription_service.domain.validation import Context, Draft
 from subscription_service.service_layer.caller import Caller
 from subscription_service.service_layer.recorder import record_decided
@@ -120,8 +120,17 @@ def _for_change(conn: psycopg.Connection, caller: Caller, shop_id: str, subscrip
 
 def update_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
                         changes: dict[str, Any]) -> dict:
-    shop, sub = _for_change(conn, caller, shop_id, subscription_id)
+    """A manager changes any term; a customer only the substitutes of their own subscription's products (the
+    same products and quantities sent back with other substitutes), which is theirs to prefer."""
     items = _items(changes["items"]) if changes.get("items") is not None else None
+    if caller.principal.is_customer and set(changes) == {"items"}:
+        shop = load_shop(conn, caller, shop_id, manage=False)
+        sub = load_subscription(conn, caller, shop_id, subscription_id, "update")
+        caller.check_version(sub.version)
+        if items is None or not only_substitutes_differ(sub.terms.items, items):
+            raise Forbidden("Customers may change only the substitutes of their subscription's products.")
+    else:
+        shop, sub = _for_change(conn, caller, shop_id, subscription_id)
     if items is not None:
         changes = {**changes, "items": [i.data() for i in items]}
     wanted = _wanted(items if items is not None else sub.terms.items)

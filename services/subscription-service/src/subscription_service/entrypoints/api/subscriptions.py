@@ -334,7 +334,9 @@ def get_subscription(shop_id, subscription_id):  # type: ignore[no-untyped-def]
 @blp.response(200, SubscriptionOut)
 @problems(blp, *WRITE_PROBLEMS)
 def update_subscription(args: dict[str, Any], shop_id, subscription_id):  # type: ignore[no-untyped-def]
-    """Change items, quantities, addresses, methods, dates (customer and schedule cannot change)."""
+    """Change items, quantities, addresses, methods, dates (customer and schedule cannot change). Managers; a
+    customer only the substitutes of their own subscription's products (`items` alone, the same products and
+    quantities in the same order: anything else is a 403)."""
     return with_version(handlers.update_subscription(request_conn(), caller(), str(shop_id), str(subscription_id),
                                                      args))
 
