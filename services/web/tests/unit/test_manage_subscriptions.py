@@ -432,3 +432,16 @@ def test_an_old_line_of_quantity_0_is_shown_with_its_warning_and_kept_when_somet
                                         "shipping_method_id": PICKUP})
     assert manager.post(manager.page + f"/{SUB}/edit", data=data).status_code == 303
     assert sent(fake_http, "PATCH", f"{api}/subscriptions/{SUB}")[-1]["json"] == {"shipping_method_id": PICKUP}
+
+
+def test_the_history_names_a_products_substitutes_before_and_after_a_change(manager, fake_http, api):
+    fake_http.answers[("GET", f"{api}/subscriptions/{SUB}/history")] = (200, {"items": [
+        {"version": 2, "event_type": "SubscriptionUpdated", "occurred_at": "2026-11-02T10:00:00+00:00",
+         "actor": {"type": "customer", "id": "t-2"}, "reason": None,
+         "who": {"name": "Ann Martin", "email": "ann@example.org"},
+         "data": {"changes": {"items": [{"variant_id": "eggs", "quantity": 2, "substitutes": ["veg", "jam"]}]},
+                  "previous": {"items": [{"variant_id": "eggs", "quantity": 2, "substitutes": []}]}}}],
+        "next_cursor": None})
+    text = text_of(manager.get(manager.page + f"/{SUB}/history").get_data(as_text=True))
+    assert "Oeufs, ses produits de remplacement : aucun → Légumes - grand, jam" in text
+    assert "Oeufs : 2" not in text

@@ -470,6 +470,10 @@ def _quantities(items: list[dict[str, Any]] | None) -> dict[str, int]:
     return {i["variant_id"]: i["quantity"] for i in items or []}
 
 
+def _substitutes(items: list[dict[str, Any]] | None) -> dict[str, list[str]]:
+    return {i["variant_id"]: list(i.get("substitutes") or []) for i in items or []}
+
+
 def _day(value: str | None) -> str:
     return day(value, "long") if value else _("no end")
 
@@ -496,6 +500,11 @@ def describe(entry: dict[str, Any], products: dict[str, str], cycles: dict[str, 
                 elif before[vid] != after[vid]:
                     lines.append(_("%(name)s: %(before)s → %(after)s", name=name, before=before[vid],
                                    after=after[vid]))
+            was, now = _substitutes(previous.get("items")), _substitutes(changes.get("items"))
+            for vid in [v for v in now if v in was and was[v] != now[v]]:
+                lines.append(_("%(name)s, its substitutes: %(before)s → %(after)s", name=products.get(vid, vid),
+                               before=", ".join(products.get(v, v) for v in was[vid]) or _("none"),
+                               after=", ".join(products.get(v, v) for v in now[vid]) or _("none")))
         for key, label in (("shipping_method_id", _("Delivery or pickup")), ("payment_method_id",
                                                                                _("Payment method"))):
             if key in changes:
