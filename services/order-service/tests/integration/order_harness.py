@@ -92,14 +92,14 @@ class Feed:
     # -- subscription-service --------------------------------------------------------------------------------
 
     def shop(self, *, locale: str = "en", allow_order_changes: bool = True, policy: str = "first_come",
-             currency: str = "EUR") -> Shop:
+             currency: str = "EUR", **more: Any) -> Shop:
         shop = Shop(uid(), f"Shop {uuid.uuid4().hex[:6]}", locale, f"contact-{uuid.uuid4().hex[:8]}@shop.example",
                     f"owner-{uuid.uuid4().hex[:8]}@shop.example")
         settings = {"name": shop.name, "timezone": "Europe/Paris", "currency": currency, "locale": locale,
                     "contact_email": shop.contact_email, "owner_email": shop.owner_email,
                     "subscriptions_enabled": True, "allow_order_changes": allow_order_changes,
                     "allow_customer_skip": False, "allocation_policy": policy, "late_placement": "always",
-                    "payment_retry": {"delays_hours": [24], "max_attempts": 2}, "stripe_account_id": None}
+                    "payment_retry": {"delays_hours": [24], "max_attempts": 2}, "stripe_account_id": None, **more}
         self.send("ShopCreated", shop.shop_id, {"shop_id": shop.shop_id, "settings": settings,
                                                 "actor": {"type": "admin", "id": "admin"}, "reason": None},
                   shop_id=shop.shop_id)

@@ -36,6 +36,15 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email (a receipt's PDF): its name, MIME type (``application/pdf``) and bytes."""
+
+    filename: str
+    mime_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Email:
     to: str
     subject: str
@@ -43,6 +52,7 @@ class Email:
     html: str
     reply_to: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 # Headers are not folded below RFC 5322's hard limit: Python folds a long all-ASCII subject right after
@@ -63,6 +73,9 @@ def build_message(mail: Email, *, sender: str, message_id: str, when: datetime |
         msg[name] = value
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
+    for file in mail.attachments:
+        maintype, _, subtype = file.mime_type.partition("/")
+        msg.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=file.filename)
     return msg
 
 

@@ -8,6 +8,7 @@ DELETE /messages        -> forget everything
 from __future__ import annotations
 
 import argparse
+import base64
 import email
 import email.policy
 import json
@@ -33,9 +34,13 @@ class Mailbox:
     def add(self, envelope_from: str, rcpt: list[str], raw: bytes) -> None:
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         text = html = None
+        attachments = []
         for part in msg.walk() if msg.is_multipart() else [msg]:
             ctype = part.get_content_type()
-            if ctype == "text/plain" and text is None:
+            if part.get_content_disposition() == "attachment":  # kept whole, base64 (a receipt's PDF)
+                attachments.append({"filename": part.get_filename(), "content_type": ctype,
+                                    "base64": base64.b64encode(part.get_payload(decode=True) or b"").decode()})
+            elif ctype == "text/plain" and text is None:
                 text = part.get_content()
             elif ctype == "text/html" and html is None:
                 html = part.get_content()
@@ -50,6 +55,7 @@ class Mailbox:
             "headers": {k: str(v) for k, v in msg.items()},
             "text": text,
             "html": html,
+            "attachments": attachments,
         }
         with self.lock:
             item["id"] = len(self.messages) + 1

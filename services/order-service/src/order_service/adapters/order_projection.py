@@ -223,6 +223,19 @@ def resumed(conn: psycopg.Connection, env: Envelope) -> None:
                      [line["quantity"], line["total"], p["order_id"], line["line_id"]])
 
 
+def receipt_issued(conn: psycopg.Connection, env: Envelope) -> None:
+    """The order was paid: its receipt (and invoice number, if any) on the order's row; the shop's invoice sequence
+    moved to at least that number (the live path took it from there already; a replay rebuilds it)."""
+    p = env.payload
+    if not _advance(conn, env, ", paid_at = %s, paid_amount = %s, receipt_payment_id = %s, invoice_number = %s",
+                    [p["paid_at"], p["amount"], p["payment_id"], p.get("invoice_number")]):
+        return
+    if p.get("invoice_number") is not None:
+        conn.execute("INSERT INTO invoice_sequences (shop_id, last_number) VALUES (%s, %s) ON CONFLICT (shop_id) "
+                     "DO UPDATE SET last_number = greatest(invoice_sequences.last_number, EXCLUDED.last_number)",
+                     [p["shop_id"], p["invoice_number"]])
+
+
 def placed(conn: psycopg.Connection, env: Envelope) -> None:
     apply_placed(conn, [env])
 
@@ -238,6 +251,7 @@ PROJECTORS = {
     "OrderUpdateIssuesRecorded": issues_recorded,
     "OrderCancelled": cancelled,
     "OrderResumed": resumed,
+    "ReceiptIssued": receipt_issued,
 }
 
 

@@ -21,7 +21,7 @@ from shared_events.setwrite import insert_new_statement, update_statement, upser
 Projector = Callable[[psycopg.Connection, Envelope], None]
 
 SHOP_COLUMNS = ("name", "timezone", "currency", "locale", "contact_email", "owner_email", "allow_order_changes",
-                "allocation_policy", "late_placement")
+                "allocation_policy", "late_placement", "invoices_enabled", "attach_invoice_to_email")
 CUSTOMER_COLUMNS = ("email", "first_name", "last_name", "locale")
 TERM_COLUMNS = ("items", "shipping_method_id", "payment_method_id", "payment_kind", "bill_address", "ship_address",
                 "begins_at", "ends_at")
@@ -345,7 +345,7 @@ PROJECTORS: dict[str, Projector] = {
 
 PROJECTION_TABLES = ["api_tokens", "shops", "shop_methods", "customers", "subscriptions", "occurrences",
                      "order_cycles", "catalog_variants", "orders", "order_lines", "order_update_issues",
-                     "order_payments", "payment_events", "missed_dues"]
+                     "order_payments", "payment_events", "missed_dues", "invoice_sequences"]
 
 
 def project(conn: psycopg.Connection, env: Envelope) -> None:

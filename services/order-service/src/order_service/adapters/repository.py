@@ -221,3 +221,37 @@ def placed_orders_to_confirm(conn: psycopg.Connection, orders: OrdersOfCycle | O
 
 def cycle(conn: psycopg.Connection, order_cycle_id: str) -> dict[str, Any] | None:
     return one_row(conn, "SELECT * FROM order_cycles WHERE order_cycle_id = %s", [order_cycle_id])
+
+
+# -- receipts and invoices ---------------------------------------------------------------------------------------
+
+
+def order_for_receipt(conn: psycopg.Connection, order_id: str) -> tuple[Order, bool, bool] | None:
+    """The order, locked, with whether its receipt was issued already and whether its shop issues invoices."""
+    rows = all_rows(conn, ORDER_SQL.format(shop=", s.invoices_enabled") +
+                    " LEFT JOIN shops s ON s.shop_id = o.shop_id WHERE o.order_id = %s FOR UPDATE OF o", [order_id])
+    if not rows:
+        return None
+    return _with_lines(conn, rows)[0], rows[0]["paid_at"] is not None, bool(rows[0]["invoices_enabled"])
+
+
+def next_invoice_number(conn: psycopg.Connection, shop_id: str) -> int:
+    """The shop's next invoice number, held (the sequence row stays locked) until the caller's transaction ends: a
+    concurrent issuer of the same shop waits and takes the one after; a rollback gives it back."""
+    row = one_row(conn, "INSERT INTO invoice_sequences AS q (shop_id, last_number) VALUES (%s, 1) "
+                        "ON CONFLICT (shop_id) DO UPDATE SET last_number = q.last_number + 1 RETURNING last_number",
+                  [shop_id])
+    assert row is not None
+    return int(row["last_number"])
+
+
+def receipt_document(conn: psycopg.Connection, shop_id: str, order_id: str) -> dict[str, Any] | None:
+    """What a receipt shows: the paid order with its lines, its shop and its customer; None when the order is not
+    this shop's or has no receipt (not paid)."""
+    row = one_row(conn, """
+        SELECT o.*, to_jsonb(s.*) AS shop, to_jsonb(c.*) AS customer,
+               (SELECT coalesce(jsonb_agg(to_jsonb(l.*) ORDER BY l.position), '[]') FROM order_lines l
+                WHERE l.order_id = o.order_id AND l.quantity > 0) AS lines
+        FROM orders o JOIN shops s ON s.shop_id = o.shop_id LEFT JOIN customers c ON c.customer_id = o.customer_id
+        WHERE o.order_id = %s AND o.shop_id = %s AND o.paid_at IS NOT NULL""", [order_id, shop_id])
+    return row

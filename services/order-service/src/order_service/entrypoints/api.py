@@ -13,7 +13,7 @@ from flask import Response, g, jsonify, request
 from order_service.adapters import views
 from order_service.domain import commands
 from order_service.entrypoints import api_schemas as s
-from order_service.service_layer import handlers
+from order_service.service_layer import handlers, receipts
 from servicekit.web.app import now, principal, request_conn
 from servicekit.web.blueprint import Blueprint
 from servicekit.web.http import decode_cursor, encode_cursor, expected_version, idempotent, with_etag
@@ -250,3 +250,23 @@ def confirmation_summary(shop_id: str, order_cycle_id: str) -> Response:
     if found is None:
         raise NotFound(f"No order cycle {order_cycle_id} in this shop.")
     return jsonify(_schema(s.ConfirmationSummary).dump(found))
+
+
+@blp.route(ORDER + "/receipt.pdf", methods=["GET"])
+@blp.arguments(s.ReceiptArgs, location="query")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
+              description="the receipt, or the invoice in a shop that issues invoices (`invoices_enabled`)")
+@blp.alt_response(404, response="NOT_FOUND")
+def receipt_pdf(args: dict[str, Any], shop_id: str, order_id: str) -> Response:
+    """The paid order's receipt (an invoice with its number in a shop that issues invoices) as a PDF, in `lang`,
+    else the customer's language, else the shop's. The order's customer and the shop's managers; 404 for an order
+    not paid yet, another customer's or another shop's."""
+    _visible(shop_id)
+    view = views.order(request_conn(), shop_id, order_id, now())
+    if view is None or (principal().is_customer and view["customer_id"] != principal().customer_id):
+        raise NotFound(f"No order {order_id} in this shop.")
+    made = receipts.pdf(request_conn(), shop_id, order_id, args.get("lang"))
+    if made is None:
+        raise NotFound(f"Order {order_id} has no receipt: it is not paid.")
+    name, body = made
+    return Response(body, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -300,3 +300,8 @@ class ConfirmationSummary(Schema):
                                                   "amount_requested"})
     issues = fields.List(fields.Dict())
     runs = fields.List(fields.Nested(Run))
+
+
+class ReceiptArgs(_Request):
+    lang = fields.String(validate=validate.OneOf(["en", "fr"]), metadata={
+        "description": "the document's language; the customer's when absent, else the shop's"})

@@ -31,6 +31,7 @@ from order_service import SERVICE_NAME
 from order_service.adapters import email_context, mailer, runs
 from order_service.adapters.db import all_rows
 from order_service.config import MailSettings, ServiceSettings
+from order_service.service_layer import receipts
 from servicekit import logs
 from servicekit.faults import crash_hook
 from servicekit.mail import LostAfterCommit
@@ -103,7 +104,8 @@ class Notifier:
             headers = [("X-Notification-Kind", row["kind"]), ("Content-Language", locale)]
             if context.get("order"):
                 headers.append(("X-Order-Number", context["order"]["number"]))
-            msg = mailer.build_message(mailer.Email(to, subject, text, html, reply_to, tuple(headers)),
+            files = receipts.attachments(conn, row, locale)
+            msg = mailer.build_message(mailer.Email(to, subject, text, html, reply_to, tuple(headers), files),
                                        sender=self.mail.mail_from, message_id=message_id)
         except Exception as exc:  # noqa: BLE001 - a notification that cannot be rendered yet is retried
             self._failed(conn, row, exc)

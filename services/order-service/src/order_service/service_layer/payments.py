@@ -8,6 +8,8 @@ import psycopg
 from order_service.adapters import notifications, repository, runs
 from order_service.adapters.notifications import Notice
 from order_service.config import ReactionSettings
+from order_service.domain.receipts import PAID_EVENTS
+from order_service.service_layer import receipts
 from shared_events import Envelope
 
 OUTCOMES = {
@@ -27,6 +29,8 @@ def on_payment_event(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSett
     if order is None:  # not one of ours (billing only charges orders we confirmed)
         return
     shop_id, customer_id, order_id = order["shop_id"], order["customer_id"], order["order_id"]
+    if env.event_type in PAID_EVENTS:
+        receipts.issue(conn, env)  # before the email that tells it, which may carry it
     attempt = f"{p['payment_id']}:{p.get('attempt', 0)}"
     told_shop, complete = runs.record_outcome(conn, order_id, outcome)
     notices: list[Notice] = []

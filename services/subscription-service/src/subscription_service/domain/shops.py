@@ -24,6 +24,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "payment_retry": default_payment_retry(),  # 24 h then 72 h, 3 attempts: billing's schedule
     "stripe_account_id": None,
     "order_reminder_hours_before_close": None,  # the cut-off reminder: off by default
+    "invoices_enabled": False,  # receipts only; true: numbered invoices (order-service)
+    "attach_invoice_to_email": False,  # the receipt's or invoice's PDF attached to the email telling it is paid
 }
 SETTING_NAMES = (*REQUIRED_SETTINGS, *DEFAULT_SETTINGS)
 METHOD_FIELDS = ("name", "description", "fee_flat", "fee_percent_bp", "active")

@@ -194,3 +194,18 @@ class PaymentRequestedV1(_OrderEvent):
     currency = Currency(required=True)
     payment_kind = fields.String(required=True, validate=validate.OneOf(PAYMENT_KINDS))
     payment_method_id = Id(required=True)
+
+
+@event("ReceiptIssued", 1, topic=TOPIC, aggregate="Order")
+class ReceiptIssuedV1(_OrderEvent):
+    """The confirmed order was paid (billing.events' PaymentSucceeded or PaymentMarkedPaid): its receipt exists from
+    now on, once per order, as a PDF (``GET .../orders/{id}/receipt.pdf``) in the customer's language. In a shop
+    whose ``invoices_enabled`` was on at that moment it is an invoice: ``invoice_number`` is the shop's next number
+    (1, 2, 3..., never skipped or repeated, whatever the concurrency or replays); null otherwise."""
+
+    number = fields.String(required=True)  # the order's number
+    payment_id = Id(required=True)
+    amount = Money(required=True, validate=validate.Range(min=0))  # what was paid
+    currency = Currency(required=True)
+    paid_at = Utc(required=True)
+    invoice_number = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1))

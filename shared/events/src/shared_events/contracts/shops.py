@@ -56,6 +56,11 @@ class ShopSettings(Schema):
     # changed is emailed a reminder (scheduler-service's OrderCycleClosingSoon); None or absent = no reminder
     order_reminder_hours_before_close = fields.Integer(strict=True, allow_none=True,
                                                        validate=validate.Range(min=1, max=REMINDER_MAX_HOURS))
+    # documents (order-service): every paid order gets a receipt; with ``invoices_enabled`` it is an invoice with
+    # the shop's next invoice number (1, 2, 3... never skipped or repeated); ``attach_invoice_to_email`` attaches
+    # the PDF to the email telling the customer their order is paid. Absent (older events) = false.
+    invoices_enabled = fields.Boolean()
+    attach_invoice_to_email = fields.Boolean()
 
 
 @event("ShopCreated", 1, topic=TOPIC, aggregate="Shop")

@@ -74,6 +74,14 @@ REMINDER = (
     "that instant; a change applies to the cycles not reminded yet.")
 
 
+INVOICES = (
+    "Every paid order gets a receipt (a PDF, order-service's `GET .../orders/{id}/receipt.pdf`). `true`: it is an "
+    "invoice numbered in the shop's own sequence (1, 2, 3..., never skipped or repeated), from the next order paid "
+    "on. Default `false`.")
+ATTACH = ("`true`: the receipt's (or invoice's) PDF is attached to the email telling the customer their order is "
+          "paid. Default `false`.")
+
+
 class ShopSettingsIn(StrictSchema):
     """Every setting; on create name, timezone, currency and contact_email are required."""
 
@@ -98,6 +106,8 @@ class ShopSettingsIn(StrictSchema):
     order_reminder_hours_before_close = ma.fields.Integer(
         strict=True, allow_none=True, validate=V.Range(min=1, max=REMINDER_MAX_HOURS),
         metadata={"description": REMINDER})
+    invoices_enabled = StrictBool(metadata={"description": INVOICES})
+    attach_invoice_to_email = StrictBool(metadata={"description": ATTACH})
 
 
 class ShopCreateIn(ShopSettingsIn):
@@ -131,6 +141,8 @@ class ShopOut(ma.Schema):
     stripe_account_id = ma.fields.String(allow_none=True)
     order_reminder_hours_before_close = ma.fields.Integer(allow_none=True, dump_default=None,
                                                           metadata={"description": REMINDER})
+    invoices_enabled = ma.fields.Boolean(dump_default=False, metadata={"description": INVOICES})
+    attach_invoice_to_email = ma.fields.Boolean(dump_default=False, metadata={"description": ATTACH})
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     version = ma.fields.Integer(metadata={"description": "the ETag"})
