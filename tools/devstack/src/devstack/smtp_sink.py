@@ -38,8 +38,9 @@ class Mailbox:
         for part in msg.walk() if msg.is_multipart() else [msg]:
             ctype = part.get_content_type()
             if part.get_content_disposition() == "attachment":  # kept whole, base64 (a receipt's PDF)
+                data = part.get_payload(decode=True)
                 attachments.append({"filename": part.get_filename(), "content_type": ctype,
-                                    "base64": base64.b64encode(part.get_payload(decode=True) or b"").decode()})
+                                    "base64": base64.b64encode(data if isinstance(data, bytes) else b"").decode()})
             elif ctype == "text/plain" and text is None:
                 text = part.get_content()
             elif ctype == "text/html" and html is None:
