@@ -76,11 +76,12 @@ class Api:
         resp = self._send(method, service, path, json=json, params=params, headers=headers)
         return resp.json() if resp.content else None
 
-    def download(self, service: str, path: str, **params: Any) -> requests.Response:
-        """A file the service streams (a CSV report): the open response, whose body the caller passes on as it
-        comes (``iter_content``) and closes; a refusal raises :class:`ApiError` as ``get`` does."""
+    def download(self, service: str, path: str, accept: str = "text/csv", **params: Any) -> requests.Response:
+        """A file the service streams (a CSV report, a receipt's PDF: ``accept``): the open response, whose body the
+        caller passes on as it comes (``iter_content``) and closes; a refusal raises :class:`ApiError` as ``get``
+        does."""
         return self._send("GET", service, path, params={k: v for k, v in params.items() if v is not None},
-                          headers={"Accept": "text/csv, application/problem+json"}, stream=True)
+                          headers={"Accept": f"{accept}, application/problem+json"}, stream=True)
 
     def _send(self, method: str, service: str, path: str, *, json: Any = None,
               params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,

@@ -245,3 +245,17 @@ def test_cancel_and_resume_are_sent_with_the_version_shown(manager, api, shop_id
     refused = manager.post(f"{page}/resume", data={**csrf_in(html, f"{page}/resume"), "order-version": "4"})
     assert refused.status_code == 422
     assert "Orders for this delivery have closed" in text_of(refused.get_data(as_text=True))
+
+
+def test_a_paid_orders_page_links_its_receipt_which_the_console_passes_on(manager, api, shop_id):
+    base = f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}"
+    api.answers[("GET", base)] = (200, order(status="confirmed", editable={"by_manager": False, "by_customer": False},
+                                             receipt={"paid_at": "2026-12-11T15:01:00+00:00", "amount": 3200,
+                                                      "invoice_number": None}))
+    page = manager.get(f"/manage/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True)
+    assert f'href="/manage/shops/{shop_id}/orders/{ORDER_ID}/receipt.pdf" download' in page
+    assert "Download the receipt (PDF)" in page
+    api.answers[("GET", f"{base}/receipt.pdf")] = (200, b"%PDF-1.7")
+    resp = manager.get(f"/manage/shops/{shop_id}/orders/{ORDER_ID}/receipt.pdf")
+    assert resp.status_code == 200 and resp.data == b"%PDF-1.7" and resp.mimetype == "application/pdf"
+    assert api.sent[-1]["params"] == {"lang": "en"} and api.sent[-1]["headers"]["Authorization"] == "Bearer rop_manager"

@@ -281,3 +281,28 @@ def test_the_subscriptions_page_shows_each_products_substitutes_and_an_old_line_
     text = text_of(english.get(f"/shops/{shop_id}/subscriptions").get_data(as_text=True))
     assert "If it cannot be had: Peppers, gone" in text
     assert "Quantity 0: never ordered. Change its quantity or remove it." in text
+PDF = b"%PDF-1.7 receipt"
+
+
+def test_a_paid_order_links_its_invoice_in_the_customers_language_and_the_link_passes_the_pdf_on(
+        french, fake_http, shop_id):
+    base = f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}"
+    fake_http.answers[("GET", base)] = (200, order(status="confirmed", receipt={
+        "paid_at": "2026-12-11T15:01:00+00:00", "amount": 3200, "invoice_number": 7}))
+    page = french.get(f"/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True)
+    link = f'href="/shops/{shop_id}/orders/{ORDER_ID}/receipt.pdf" download'
+    assert link in page and "Télécharger la facture n° 7 (PDF)" in page
+
+    fake_http.answers[("GET", f"{base}/receipt.pdf")] = (200, PDF)
+    resp = french.get(f"/shops/{shop_id}/orders/{ORDER_ID}/receipt.pdf")
+    assert resp.status_code == 200 and resp.data == PDF and resp.mimetype == "application/pdf"
+    sent = fake_http.sent[-1]
+    assert sent["params"] == {"lang": "fr"} and sent["headers"]["Accept"].startswith("application/pdf")
+
+
+def test_an_order_not_paid_has_no_receipt_link_and_its_receipt_is_not_found(english, fake_http, shop_id):
+    page = english.get(f"/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True)
+    assert "receipt.pdf" not in page and "Download the receipt" not in page
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}/receipt.pdf")] = (
+        404, {"title": "Not found", "status": 404})
+    assert english.get(f"/shops/{shop_id}/orders/{ORDER_ID}/receipt.pdf").status_code == 404

@@ -69,6 +69,8 @@ def _summary(row: dict[str, Any], now: datetime) -> dict[str, Any]:
                         "payment_id", "payment_amount", "payment_attempt", "payment_code", "payment_decline_code",
                         "payment_message", "payment_final", "payment_next_attempt_at", "payment_authorization_url",
                         "payment_amount_refunded", "payment_updated_at")}},
+        "receipt": None if row["paid_at"] is None else {
+            "paid_at": row["paid_at"], "amount": row["paid_amount"], "invoice_number": row["invoice_number"]},
     }
 
 

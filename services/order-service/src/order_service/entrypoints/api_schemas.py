@@ -121,6 +121,13 @@ class UpdateIssue(Schema):
     recorded_at = fields.DateTime()
 
 
+class Receipt(Schema):
+    paid_at = fields.DateTime()
+    amount = fields.Integer(metadata={"description": "what was paid, in minor units"})
+    invoice_number = fields.Integer(allow_none=True, metadata={
+        "description": "the shop's invoice number (a shop with `invoices_enabled`); null: a receipt"})
+
+
 class OrderSummary(Schema):
     order_id = fields.String()
     number = fields.String()
@@ -152,6 +159,8 @@ class OrderSummary(Schema):
                                                                 "to this order (the order's update_issues)"})
     editable = fields.Nested(Editable)
     payment = fields.Nested(Payment)
+    receipt = fields.Nested(Receipt, allow_none=True, metadata={
+        "description": "the paid order's receipt (its PDF: `.../receipt.pdf`); null until the order is paid"})
     version = fields.Integer()
 
 

@@ -142,6 +142,13 @@ def order(shop_id: str, order_id: Any):  # type: ignore[no-untyped-def]
     return _page(shop_id, str(order_id))
 
 
+@bp.get("/<uuid:order_id>/receipt.pdf")
+@shop_page
+def receipt(shop_id: str, order_id: Any):  # type: ignore[no-untyped-def]
+    """The paid order's receipt or invoice, as the customer gets it (in the manager's language)."""
+    return order_page.receipt_file(manager_api(), shop_id, str(order_id))
+
+
 def _submit(shop_id: str, order_id: str, form: Any, key: str, done: str, on_refusal: Any, send: Any) -> Any:
     return order_page.submit(form, key, done, on_refusal, send,
                              back=lambda: url_for("manage_orders.order", shop_id=shop_id, order_id=order_id),

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, stream_with_context, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from web_app import people, refusals
@@ -127,6 +128,31 @@ def _page(person: people.Person, shop_id: str, order_id: str, *, forms: dict[str
 @customer_of_shop
 def order(person: people.Person, shop_id: str, order_id: Any):  # type: ignore[no-untyped-def]
     return _page(person, shop_id, str(order_id))
+
+
+def receipt_file(api: Any, shop_id: str, order_id: str) -> Response:
+    """The paid order's receipt (or invoice) as order-service makes it, in the page's language, passed on as it
+    comes; the customer's page and the managers' console both give it this way (an order not paid: 404)."""
+    upstream = api.download("orders", f"{order_path(shop_id, order_id)}/receipt.pdf", accept="application/pdf",
+                            lang=str(get_locale()))
+
+    def body() -> Any:
+        try:
+            yield from upstream.iter_content(64 * 1024)
+        finally:
+            upstream.close()
+
+    return Response(stream_with_context(body()), mimetype="application/pdf", headers={
+        "Content-Disposition": upstream.headers.get("Content-Disposition", 'inline; filename="receipt.pdf"')})
+
+
+@bp.get("/shops/<uuid:shop_id>/orders/<uuid:order_id>/receipt.pdf")
+@customer_of_shop
+def receipt(person: people.Person, shop_id: str, order_id: Any):  # type: ignore[no-untyped-def]
+    api = people.api(person)
+    use_reader(customer=api.get("subscriptions", f"/api/v1/shops/{shop_id}/customers/{person.customer_id}"),
+               shop=api.get("subscriptions", f"/api/v1/shops/{shop_id}"))
+    return receipt_file(api, str(shop_id), str(order_id))
 
 
 def send(api: people.Api, method: str, path: str, version: str | None, json: Any = None) -> None:
