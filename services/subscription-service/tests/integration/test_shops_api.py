@@ -183,3 +183,16 @@ def test_the_time_zones_a_shop_may_have_are_listed_and_each_is_accepted_and_noth
         assert shop.manager.patch(path, {"timezone": name}).status_code == 200, name
     assert kit.ok(shop.manager.get(path))["timezone"] == names[-1]
     assert kit.Client(app, None).get("/api/v1/time-zones").status_code == 401
+
+
+def test_invoices_and_their_email_attachment_are_off_by_default_and_a_manager_turns_them_on(shop, admin, kit):
+    created = kit.ok(admin.post("/shops", SHOP), 201)
+    assert (created["invoices_enabled"], created["attach_invoice_to_email"]) == (False, False)
+    path = f"/shops/{shop.id}"
+    changed = kit.ok(shop.manager.patch(path, {"invoices_enabled": True, "attach_invoice_to_email": True}))
+    assert (changed["invoices_enabled"], changed["attach_invoice_to_email"]) == (True, True)
+    before = kit.ok(shop.manager.get(path))
+    resp = shop.manager.patch(path, {"invoices_enabled": "yes", "attach_invoice_to_email": 1})
+    assert resp.status_code == 422 and set(resp.get_json()["errors"]) == {"invoices_enabled",
+                                                                          "attach_invoice_to_email"}
+    assert kit.ok(shop.manager.get(path)) == before
