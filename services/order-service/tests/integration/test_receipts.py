@@ -164,3 +164,30 @@ def _paid_mail(orders, to):
     mails = orders.wait_mails(to, 2, "(placed, then confirmed and paid)")
     [paid] = [m for m in mails if m["headers"].get("X-Notification-Kind") == "order_confirmed"]
     return paid
+
+
+def test_a_cash_payment_marked_paid_emails_the_receipt_once_to_a_shop_that_asks_for_it_and_to_no_other(orders):
+    f = orders.feed
+    shop = f.shop(locale="fr", attach_invoice_to_email=True)
+    plain = f.shop(locale="fr")
+    for s in (shop, plain):
+        f.variant(s, "eggs", "Oeufs", price=320, on_hand=None)
+    [order], people = _confirmed_orders(orders, shop, 1)
+    [plain_order], plain_people = _confirmed_orders(orders, plain, 1)
+    email = people[order["order_id"]][1]
+    orders.wait_mails(email, 2, "(placed, confirmed)")
+    paid = _pay(orders, order)
+    _pay(orders, plain_order)
+
+    mail = orders.wait(lambda: next((m for m in orders.mails(email)
+                                     if m["headers"].get("X-Notification-Kind") == "order_paid"), None), "the receipt")
+    assert mail["subject"] == f"{shop.name} : paiement reçu pour la commande {order['number']}"
+    [attached] = mail["attachments"]
+    assert attached["filename"] == f"recu-{order['number']}.pdf"
+    assert "Reçu" in _text(base64.b64decode(attached["base64"])) and "Oeufs 2 3,20 € 6,40 €" in _text(
+        base64.b64decode(attached["base64"]))
+    f.resend(paid)
+    orders.settle()
+    orders.wait(lambda: orders.scalar("SELECT count(*) FROM notifications WHERE sent_at IS NULL") == 0, "the mails")
+    assert len(orders.mails(email)) == 3  # placed, confirmed, paid: once
+    assert len(orders.mails(plain_people[plain_order["order_id"]][1])) == 2  # no receipt email for that shop

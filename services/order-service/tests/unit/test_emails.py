@@ -57,6 +57,7 @@ PAYLOADS = {
     "charges_withdrawn": {"text": "I withdraw it.", "locale": "en", "at": "2026-03-30T10:00:00+00:00",
                           "email": "camille@example.org"},
     "delivery_skipped_shop": {"order_cycle_id": "oc-1", "reason": "away", "at": "2026-03-30T10:00:00+00:00"},
+    "order_paid": {"paid": True, "amount": 1140, "currency": "EUR"},
 }
 
 

@@ -23,6 +23,7 @@ RECIPIENTS = {
     "order_placed": "customer",
     "order_empty": "customer",
     "order_confirmed": "customer",
+    "order_paid": "customer",  # a payment marked paid (cash), to a shop that emails receipts
     "order_cancelled": "customer",
     "payment_failed": "customer",
     "authorization_required": "customer",

@@ -29,14 +29,17 @@ def on_payment_event(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSett
     if order is None:  # not one of ours (billing only charges orders we confirmed)
         return
     shop_id, customer_id, order_id = order["shop_id"], order["customer_id"], order["order_id"]
-    if env.event_type in PAID_EVENTS:
-        receipts.issue(conn, env)  # before the email that tells it, which may carry it
+    issued = receipts.issue(conn, env) if env.event_type in PAID_EVENTS else []  # before the email carrying it
     attempt = f"{p['payment_id']}:{p.get('attempt', 0)}"
     told_shop, complete = runs.record_outcome(conn, order_id, outcome)
     notices: list[Notice] = []
     if env.event_type == "PaymentSucceeded":
         notices.append(Notice("order_confirmed", order_id, shop_id, customer_id, order_id,
                               payload={"paid": True, "amount": p["amount"], "currency": p["currency"]}))
+    elif env.event_type == "PaymentMarkedPaid" and issued and receipts.emails_receipts(conn, shop_id):
+        # paid by other means (cash): the customer gets their receipt when the shop emails receipts
+        notices.append(Notice("order_paid", order_id, shop_id, customer_id, order_id,
+                              payload={"paid": True, "amount": p["amount"], "currency": issued[0].payload["currency"]}))
     elif env.event_type == "PaymentFailed":
         detail = {k: p.get(k) for k in ("attempt", "code", "decline_code", "message", "retryable", "final")}
         detail["next_attempt_at"] = p["next_attempt_at"].isoformat() if p.get("next_attempt_at") else None

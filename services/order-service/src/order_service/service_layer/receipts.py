@@ -15,8 +15,8 @@ from order_service.service_layer import recording
 from servicekit.mail import Attachment
 from shared_events import Envelope
 
-# the emails that tell the customer their order is paid (a card payment's confirmation)
-TELLS_PAID = ("order_confirmed",)
+# the emails that tell the customer their order is paid: a card payment's confirmation, a cash payment received
+TELLS_PAID = ("order_confirmed", "order_paid")
 
 
 def issue(conn: psycopg.Connection, env: Envelope) -> list[Envelope]:
@@ -46,13 +46,18 @@ def pdf(conn: psycopg.Connection, shop_id: str, order_id: str, locale: str | Non
     return receipt_pdf.file_name(doc, lang), receipt_pdf.render(doc, lang)
 
 
+def emails_receipts(conn: psycopg.Connection, shop_id: str) -> bool:
+    """Whether the shop has its receipts emailed (``attach_invoice_to_email``)."""
+    shop = repository.shop(conn, shop_id)
+    return bool(shop and shop.get("attach_invoice_to_email"))
+
+
 def attachments(conn: psycopg.Connection, notification: dict[str, Any], locale: str) -> tuple[Attachment, ...]:
     """The receipt's PDF for the email telling the customer their order is paid, when the shop attaches it
     (``attach_invoice_to_email``); nothing for any other email."""
     if notification["kind"] not in TELLS_PAID or not (notification.get("payload") or {}).get("paid"):
         return ()
-    shop = repository.shop(conn, notification["shop_id"])
-    if shop is None or not shop.get("attach_invoice_to_email") or notification.get("order_id") is None:
+    if not emails_receipts(conn, notification["shop_id"]) or notification.get("order_id") is None:
         return ()
     made = pdf(conn, notification["shop_id"], str(notification["order_id"]), locale)
     return (Attachment(made[0], "application/pdf", made[1]),) if made else ()
