@@ -85,10 +85,12 @@ def test_saving_sends_every_setting_with_the_version_shown_and_comes_back_saying
     fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}")] = lambda body: (sent.append(body) or
                                                                              (200, shop(shop_id, version=8)))
     resp = manager.post(manager.url, data=form_data(page, subscriptions_enabled="off", allow_customer_skip="y",
-                                                    order_reminder_hours_before_close="24", retry_delays="12 48, 96",
+                                                    invoices_enabled="y", order_reminder_hours_before_close="24",
+                                                    retry_delays="12 48, 96",
                                                     late_placement="always", locale="fr", timezone="UTC"))
     assert resp.status_code == 303 and resp.headers["Location"] == manager.url
     assert sent == [{"subscriptions_enabled": False, "allow_order_changes": True, "allow_customer_skip": True,
+                     "invoices_enabled": True, "attach_invoice_to_email": False,
                      "order_reminder_hours_before_close": 24, "late_placement": "always", "locale": "fr",
                      "timezone": "UTC", "payment_retry": {"delays_hours": [12, 48, 96], "max_attempts": 4}}]
     patch = next(r for r in fake_http.sent if r["method"] == "PATCH")

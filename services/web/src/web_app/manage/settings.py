@@ -59,6 +59,8 @@ class SettingsForm(FlaskForm):
                                           "closes"))
     allow_customer_skip = BooleanField(_l("Customers may skip deliveries, take holidays and pause their "
                                           "subscriptions themselves"))
+    invoices_enabled = BooleanField(_l("Issue numbered invoices"))
+    attach_invoice_to_email = BooleanField(_l("Email the receipt or invoice to the customer when an order is paid"))
     order_reminder_hours_before_close = IntegerField(
         _l("Cut-off reminder: hours before an order cycle closes"),
         validators=[Optional(), NumberRange(min=1, max=168, message=_l("Enter a number from 1 to 168, or leave it "
@@ -96,6 +98,8 @@ class SettingsForm(FlaskForm):
             "subscriptions_enabled": self.subscriptions_enabled.data == "on",
             "allow_order_changes": bool(self.allow_order_changes.data),
             "allow_customer_skip": bool(self.allow_customer_skip.data),
+            "invoices_enabled": bool(self.invoices_enabled.data),
+            "attach_invoice_to_email": bool(self.attach_invoice_to_email.data),
             "order_reminder_hours_before_close": self.order_reminder_hours_before_close.data,
             "payment_retry": {"delays_hours": delays, "max_attempts": len(delays) + 1},
             "late_placement": self.late_placement.data,
@@ -111,6 +115,8 @@ def form_of(shop: dict[str, Any]) -> SettingsForm:
         "subscriptions_enabled": "on" if shop.get("subscriptions_enabled") else "off",
         "allow_order_changes": bool(shop.get("allow_order_changes")),
         "allow_customer_skip": bool(shop.get("allow_customer_skip")),
+        "invoices_enabled": bool(shop.get("invoices_enabled")),
+        "attach_invoice_to_email": bool(shop.get("attach_invoice_to_email")),
         "order_reminder_hours_before_close": shop.get("order_reminder_hours_before_close"),
         "retry_delays": ", ".join(str(h) for h in retry.get("delays_hours") or []),
         "late_placement": shop.get("late_placement") or "while_open",
