@@ -57,3 +57,6 @@ def test_the_tax_of_each_line_and_the_tax_total_are_shown_when_the_order_carries
     french = flat(receipt_pdf.html(taxed, "fr"))
     assert "Taux de TVA" in french and "5,5 %" in french and "0,33 €" in french and "Dont TVA" in french
     assert "5.5 %" in flat(receipt_pdf.html(taxed, "en"))
+    untaxed = document(tax_total=0, lines=[{"name": "Oeufs", "quantity": 2, "unit_price": 320, "total": 640, "tax": 0,
+                                            "tax_category": None, "tax_rate_bp": 0}])
+    assert "TVA" not in flat(receipt_pdf.html(untaxed, "fr"))  # nothing taxed: no tax columns

@@ -78,7 +78,8 @@ def html(doc: dict[str, Any], locale: str) -> str:
     if isinstance(paid_at, str):
         paid_at = datetime.fromisoformat(paid_at)
     lines = doc["lines"]
-    taxed = any(line.get("tax") is not None for line in lines) or doc.get("tax_total") is not None
+    # an order from before tax (or of a shop that taxes nothing) shows no tax columns: its lines have no category
+    taxed = bool(doc.get("tax_total")) or any(line.get("tax") or line.get("tax_category") for line in lines)
     return str(_template().render(
         lang=lang, w=WORDS[lang], doc=doc, shop=shop, customer=customer, lines=lines, taxed=taxed,
         address=doc.get("bill_address") or {},
