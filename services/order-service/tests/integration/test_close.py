@@ -112,4 +112,5 @@ def test_billings_outcomes_update_the_orders_payment_state_and_the_confirmation_
     assert orders.api("GET", path(cash)).json["payment"]["state"] == "paid"
     history = orders.api("GET", f"{path(card)}/history").json["items"]
     assert [h["event_type"] for h in history] == ["OrderPlaced", "OrderConfirmed", "PaymentRequested",
-                                                  "PaymentPending", "PaymentSucceeded", "PaymentRefunded"]
+                                                  "PaymentPending", "PaymentSucceeded", "ReceiptIssued",
+                                                  "PaymentRefunded"]

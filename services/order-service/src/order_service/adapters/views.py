@@ -151,7 +151,9 @@ def history(conn: psycopg.Connection, order_id: str) -> list[dict[str, Any]]:
         entries.append({"event_id": str(row["event_id"]), "event_type": row["event_type"], "source": "billing.events",
                         "version": row["version"], "occurred_at": row["occurred_at"], "actor": None,
                         "reason": None, "detail": row["detail"]})
-    return sorted(entries, key=lambda e: (e["occurred_at"], e["source"] != "orders.events", e["version"]))
+    # at the same instant our events come first, but a receipt, which follows the payment that caused it (its time)
+    return sorted(entries, key=lambda e: (e["occurred_at"], 2 if e["event_type"] == "ReceiptIssued"
+                                          else int(e["source"] != "orders.events"), e["version"]))
 
 
 def cycle(conn: psycopg.Connection, shop_id: str, order_cycle_id: str) -> dict[str, Any] | None:
