@@ -58,6 +58,8 @@ PAYLOADS = {
                           "email": "camille@example.org"},
     "delivery_skipped_shop": {"order_cycle_id": "oc-1", "reason": "away", "at": "2026-03-30T10:00:00+00:00"},
     "order_paid": {"paid": True, "amount": 1140, "currency": "EUR"},
+    "line_withdrawn": {"name": "Miel", "quantity": 2, "unit_price": 850, "cause": "deleted", "status": "placed",
+                       "totals": {"item_total": 3140, "shipping_fee": 500, "payment_fee": 55, "total": 3695}},
 }
 
 
@@ -109,6 +111,20 @@ def test_failed_payment_emails_give_the_reason_and_the_authorisation_email_the_l
     assert "not enough funds on the card" in text and "We will try again on Saturday 4 April 2026" in text
     text = Templates().render("authorization_required", "fr", context("authorization_required", "fr"))[1]
     assert "https://billing.example/pay/authorize/pi_1" in text
+
+
+def test_a_withdrawn_line_email_says_what_left_the_order_that_nothing_is_charged_for_it_and_the_order_now():
+    subject, text, _ = Templates().render("line_withdrawn", "en", context("line_withdrawn", "en"))
+    assert subject == "La Ruche: Miel removed from your order R00000042"
+    assert "Miel is no longer sold by La Ruche, so it has been removed from your order R00000042 (2 x €8.50)" in text
+    assert "Nothing will be charged for it." in text and "Total: €36.95" in text and "Miel" not in text.split(
+        "Your order now:")[1]
+    subject, text, _ = Templates().render("line_withdrawn", "fr", dict(
+        context("line_withdrawn", "fr"), payload={**PAYLOADS["line_withdrawn"], "cause": "unavailable",
+                                                  "status": "empty"}))
+    assert subject == "La Ruche : Miel retiré de votre commande R00000042"
+    assert "Miel n'est plus disponible chez La Ruche" in text and "elle ne sera pas confirmée" in text
+    assert "Total" not in text
 
 
 def test_money_is_written_as_people_read_it():

@@ -23,6 +23,6 @@ def test_the_order_consumer_applies_runs_of_order_due_with_the_same_bulk_handler
     envs = [Envelope(event_type="OrderDue", aggregate_id=str(i), aggregate_version=1, payload=EXAMPLES["OrderDue"],
                      producer="test") for i in range(3)]
     handlers = consumer.bulk(ReactionSettings())
-    assert set(handlers) == {"OrderDue"}
+    assert set(handlers) == {"OrderDue", "VariantUpdated", "VariantDeleted"}
     handlers["OrderDue"](None, envs)  # type: ignore[arg-type]
     assert runs == [envs]

@@ -40,6 +40,7 @@ RECIPIENTS = {
     "charges_withdrawn": "customer",
     "order_cancelled_shop": "shop_contact",
     "delivery_skipped_shop": "shop_contact",
+    "line_withdrawn": "customer",
 }
 
 

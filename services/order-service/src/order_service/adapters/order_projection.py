@@ -234,6 +234,55 @@ def receipt_issued(conn: psycopg.Connection, env: Envelope) -> None:
         conn.execute("INSERT INTO invoice_sequences (shop_id, last_number) VALUES (%s, %s) ON CONFLICT (shop_id) "
                      "DO UPDATE SET last_number = greatest(invoice_sequences.last_number, EXCLUDED.last_number)",
                      [p["shop_id"], p["invoice_number"]])
+WITHDRAWN_ORDER = ("order_id", "version", "status", "item_total", "shipping_fee", "payment_fee", "total",
+                   "updated_at")
+ISSUE_COLUMNS = ("event_id", "position", "order_id", "subscription_event_id", "kind", "variant_id", "message",
+                 "recorded_at")
+WITHDRAWN_WORDS = {"deleted": "deleted from the catalog", "unavailable": "made unavailable in the catalog"}
+
+
+def withdrawn_issue(payload: Mapping[str, Any]) -> str:
+    """The update issue's message of an OrderLineWithdrawn (what the managers read on the order)."""
+    return (f"{payload['name']}: {WITHDRAWN_WORDS[payload['cause']]} after the order was placed, so it was withdrawn "
+            f"from this order ({payload['quantity']} released); nothing is charged for it.")
+
+
+def apply_withdrawn(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
+    """OrderLineWithdrawn, set-based (a variant withdrawn from thousands of orders: a few statements for all): each
+    order moves to its last event's version, totals and status, the lines leave it, their stock comes back, and each
+    withdrawal is an update issue of the order (kind ``line_withdrawn``; ``subscription_event_id`` holds the catalog
+    event that caused it). An order's events here are all new or all applied already (a replay brings them one at a
+    time): one already applied changes nothing."""
+    if not envs:
+        return
+    last: dict[str, Envelope] = {}
+    for env in envs:
+        seen = last.get(env.payload["order_id"])
+        if seen is None or seen.aggregate_version < env.aggregate_version:
+            last[env.payload["order_id"]] = env
+    advanced = {r["order_id"] for r in bulk.staged(
+        conn, "withdrawn_orders", "orders", WITHDRAWN_ORDER,
+        [(o, e.aggregate_version, e.payload["status"], *(e.payload["totals"][k] for k in
+                                                          ("item_total", "shipping_fee", "payment_fee", "total")),
+          e.occurred_at) for o, e in last.items()],
+        """
+        UPDATE orders o SET version = d.version, status = d.status, item_total = d.item_total,
+            shipping_fee = d.shipping_fee, payment_fee = d.payment_fee, total = d.total, updated_at = d.updated_at
+        FROM {staged} d WHERE o.order_id = d.order_id AND o.version < d.version RETURNING o.order_id
+        """)}
+    done = [env for env in envs if env.payload["order_id"] in advanced]
+    if not done:
+        return
+    bulk.staged(conn, "withdrawn_lines", "order_lines", ("order_id", "line_id"),
+                [(e.payload["order_id"], e.payload["line_id"]) for e in done],
+                "DELETE FROM order_lines l USING {staged} d WHERE l.order_id = d.order_id AND l.line_id = d.line_id")
+    _take_stock(conn, [(e.payload["shop_id"], d) for e in done for d in e.payload["stock_delta"]])
+    columns = ", ".join(ISSUE_COLUMNS)
+    bulk.staged(conn, "withdrawn_issues", "order_update_issues", ISSUE_COLUMNS,
+                [(e.event_id, 1, e.payload["order_id"], e.payload["catalog_event_id"], "line_withdrawn",
+                  e.payload["variant_id"], withdrawn_issue(e.payload), e.occurred_at) for e in done],
+                f"INSERT INTO order_update_issues ({columns}) SELECT {columns} FROM {{staged}} "  # noqa: S608 - column names from the ISSUE_COLUMNS constant
+                "ON CONFLICT DO NOTHING")
 
 
 def placed(conn: psycopg.Connection, env: Envelope) -> None:
@@ -247,6 +296,7 @@ PROJECTORS = {
     "OrderLineChanged": line_changed,
     "OrderLineAdded": line_added,
     "OrderLineRemoved": line_removed,
+    "OrderLineWithdrawn": lambda conn, env: apply_withdrawn(conn, [env]),
     "OrderDetailsChanged": details_changed,
     "OrderUpdateIssuesRecorded": issues_recorded,
     "OrderCancelled": cancelled,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -57,6 +58,25 @@ def placed_orders_for_update(conn: psycopg.Connection, subscription_id: str,
         return _with_lines(conn, all_rows(conn, PLACED_OF_SUBSCRIPTION_IN_CYCLES,
                                           [subscription_id, list(order_cycle_ids)]))
     return _with_lines(conn, all_rows(conn, PLACED_OF_SUBSCRIPTION, [subscription_id]))
+
+
+OPEN_HOLDING = _locking("o.shop_id = %s AND o.status = 'placed' AND c.closed_at IS NULL "
+                        "AND coalesce(c.closes_at, o.closes_at) > %s AND EXISTS (SELECT FROM order_lines l "
+                        "WHERE l.order_id = o.order_id AND l.variant_id = ANY(%s))")
+
+
+def open_orders_holding_for_update(conn: psycopg.Connection, shop_id: str, variant_ids: Sequence[str],
+                                   now: datetime) -> list[Order]:
+    """The shop's placed orders of cycles still open at ``now`` with a line of any of these variants, locked in id
+    order, with their lines (one statement for the orders and one for their lines, however many)."""
+    return _with_lines(conn, all_rows(conn, OPEN_HOLDING, [shop_id, now, list(variant_ids)]))
+
+
+def catalog_states(conn: psycopg.Connection, shop_id: str, variant_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Whether each of these variants of the shop is available and deleted, as projected (those known)."""
+    return {r["variant_id"]: r for r in all_rows(
+        conn, "SELECT variant_id, available, deleted FROM catalog_variants WHERE shop_id = %s AND variant_id = ANY(%s)",
+        [shop_id, sorted(set(variant_ids))])}
 
 
 def occurrence_orders_for_update(conn: psycopg.Connection, subscription_id: str, order_cycle_id: str) -> list[Order]:

@@ -5,10 +5,14 @@ Each event is first projected (facts -> rows, the same functions a rebuild repla
 
 A cycle's opening brings 100,000 OrderDue at once: the shared consumer hands each run of consecutive OrderDue of
 a poll to ``service_layer.cycles.on_order_dues`` at once (``bulk``), the handler that also applies one OrderDue
-alone (the run of one), when a run fails and the consumer isolates its faulty event.
+alone (the run of one), when a run fails and the consumer isolates its faulty event. Runs of VariantUpdated and
+VariantDeleted go to ``service_layer.withdrawals.on_catalog_events`` the same way (a variant gone from the catalog
+leaves every open order that holds it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import psycopg
 
@@ -16,6 +20,7 @@ from order_service.adapters.projections import project
 from order_service.config import ReactionSettings, ServiceSettings
 from order_service.service_layer.cycles import on_order_dues
 from order_service.service_layer.reactions import react
+from order_service.service_layer.withdrawals import CATALOG_TYPES, on_catalog_events
 from servicekit import logs
 from servicekit.config import Settings
 from servicekit.runners import make_consumer
@@ -38,8 +43,14 @@ def handler(_settings: Settings | None = None, reactions: ReactionSettings | Non
 
 
 def bulk(reactions: ReactionSettings) -> dict[str, BulkHandler]:
-    """The event types applied a run at once (OrderDue is not projected: its reaction is all there is)."""
-    return {"OrderDue": lambda conn, envs: on_order_dues(conn, envs, reactions)}
+    """The event types applied a run at once: OrderDue (not projected: its reaction is all there is), and the
+    catalog's VariantUpdated and VariantDeleted (one function for both, so that they share runs: projected, then the
+    open orders lose the variants gone, set-based)."""
+    def catalog(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
+        on_catalog_events(conn, envs, reactions)
+
+    return {"OrderDue": lambda conn, envs: on_order_dues(conn, envs, reactions),
+            **{event_type: catalog for event_type in CATALOG_TYPES}}
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import psycopg
 
 from order_service.config import ReactionSettings
-from order_service.service_layer import cycles, notices, payments, placement, subscription_changes
+from order_service.service_layer import cycles, notices, payments, placement, subscription_changes, withdrawals
 from shared_events import Envelope
 
 Reaction = Callable[[psycopg.Connection, Envelope, ReactionSettings], None]
@@ -25,6 +25,8 @@ REACTIONS: dict[str, Reaction] = {
     "OccurrenceSkipped": subscription_changes.on_occurrence_skipped,
     "OccurrenceResumed": subscription_changes.on_occurrence_resumed,
     **{t: payments.on_payment_event for t in payments.OUTCOMES},
+    # a variant gone from the catalog leaves the open orders (the consumer applies runs of them in bulk)
+    **{t: withdrawals.on_catalog_event for t in withdrawals.CATALOG_TYPES},
     # what a waiting due lacked has arrived
     "SubscriptionCreated": placement.on_subscription_created,
     **{t: placement.on_shop_data_saved for t in ("ShopCreated", "ShippingMethodSaved", "PaymentMethodSaved")},

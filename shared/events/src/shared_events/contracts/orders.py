@@ -115,6 +115,27 @@ class OrderLineRemovedV1(_OrderEvent):
     stock_delta = fields.List(fields.Nested(StockDelta), required=True)
 
 
+@event("OrderLineWithdrawn", 1, topic=TOPIC, aggregate="Order")
+class OrderLineWithdrawnV1(_OrderEvent):
+    """A line of an open order was withdrawn because its variant left the catalog after placement (``cause``
+    ``deleted``: VariantDeleted; ``unavailable``: VariantUpdated with available false). Not a manager's removal
+    (OrderLineRemoved): nothing is charged for it, its stock is released (``stock_delta``), ``totals`` are the
+    order's after it, and ``status`` is the order's status after it (``empty`` when nothing is left on it:
+    nothing to confirm or charge). ``catalog_event_id``: the catalog event that withdrew it."""
+
+    line_id = Id(required=True)
+    variant_id = Id(required=True)
+    name = fields.String(required=True, validate=validate.Length(max=400))
+    unit_price = Money(required=True, validate=validate.Range(min=0))
+    quantity = Quantity(required=True)  # what the line held (released)
+    cause = fields.String(required=True, validate=validate.OneOf(["deleted", "unavailable"]))
+    status = fields.String(required=True, validate=validate.OneOf(["placed", "empty"]))
+    catalog_event_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    by = fields.String(required=True, validate=validate.OneOf(EDITORS))
+    totals = fields.Nested(Totals, required=True)
+    stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+
+
 @event("OrderDetailsChanged", 1, topic=TOPIC, aggregate="Order")
 class OrderDetailsChangedV1(_OrderEvent):
     """Shipping/payment method or addresses changed (only the changed ones are present)."""

@@ -1,0 +1,93 @@
+"""Reactions to catalog.events on the orders already placed (OFN #6363): a variant deleted or made unavailable
+leaves every open order that holds it (the rule: ``domain.withdrawal``), the customer is emailed (``line_withdrawn``)
+and the order gets an update issue the managers read (projected from the event).
+
+Set-based: one catalog event may touch thousands of open orders. The consumer hands each run of consecutive
+VariantUpdated and VariantDeleted to ``on_catalog_events`` (its ``bulk``); a single event (a run that failed and is
+applied one by one) goes through ``on_catalog_event``, the run of one. Either way the orders are read, locked and
+written with a few statements per shop, whatever their number.
+
+What counts is the variant's state once the events at hand are projected: a variant made unavailable and available
+again within one run is still sold, and a stale event (an older version, not projected) withdraws nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+
+from order_service.adapters import event_store, notifications, order_projection, repository
+from order_service.adapters.projections import project
+from order_service.config import ReactionSettings
+from order_service.domain.model import SYSTEM_ACTOR
+from order_service.domain.withdrawal import Gone, cause_of, withdraw
+from order_service.events import order_envelope
+from shared_events import Envelope
+
+CATALOG_TYPES = ("VariantUpdated", "VariantDeleted")
+
+
+def on_catalog_events(conn: psycopg.Connection, envs: Sequence[Envelope], cfg: ReactionSettings) -> None:
+    """A run of VariantUpdated/VariantDeleted: each projected, then the open orders lose the variants gone."""
+    for env in envs:
+        project(conn, env)
+    withdraw_gone(conn, envs)
+
+
+def on_catalog_event(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    """One catalog event (already projected by the consumer's handler): the run of one."""
+    withdraw_gone(conn, [env])
+
+
+def _candidates(envs: Sequence[Envelope]) -> dict[str, dict[str, Envelope]]:
+    """By shop, the variants these events may have taken out of the catalog, each with the last such event."""
+    found: dict[str, dict[str, Envelope]] = {}
+    for env in envs:
+        if env.event_type == "VariantDeleted" or (env.event_type == "VariantUpdated" and not env.payload["available"]):
+            found.setdefault(env.payload["shop_id"], {})[env.payload["variant_id"]] = env
+    return found
+
+
+def withdraw_gone(conn: psycopg.Connection, envs: Sequence[Envelope]) -> list[Envelope]:
+    """Withdraw from the open orders the lines of every variant these (projected) events left unsellable; returns
+    the OrderLineWithdrawn events recorded."""
+    recorded: list[Envelope] = []
+    for shop_id, by_variant in _candidates(envs).items():
+        states = repository.catalog_states(conn, shop_id, by_variant)
+        gone = {}
+        for variant_id, env in by_variant.items():
+            state = states.get(variant_id)
+            cause = cause_of(available=state["available"], deleted=state["deleted"]) if state else None
+            if cause is not None:
+                gone[variant_id] = Gone(variant_id, cause, env.event_id)
+        if gone:
+            recorded += _withdraw_in_shop(conn, shop_id, gone, by_variant)
+    return recorded
+
+
+def _withdraw_in_shop(conn: psycopg.Connection, shop_id: str, gone: dict[str, Gone],
+                      causes: dict[str, Envelope]) -> list[Envelope]:
+    now = max(env.occurred_at for env in causes.values())
+    orders = repository.open_orders_holding_for_update(conn, shop_id, sorted(gone), now)
+    if not orders:
+        return []
+    fees, _ = repository.fees_and_methods(conn, shop_id)
+    groups = []
+    for order in orders:
+        decided = withdraw(order, gone, fees, now)
+        if not decided:
+            continue
+        cause = causes[decided[0].payload["variant_id"]]
+        groups.append([order_envelope(event_type, {**order.ids(), **body, "actor": SYSTEM_ACTOR, "reason": None},
+                                      order.version + n, occurred_at=cause.occurred_at, cause=cause)
+                       for n, (event_type, body) in enumerate(decided, start=1)])
+    stored = event_store.store_new(conn, groups).of_type("OrderLineWithdrawn")
+    order_projection.apply_withdrawn(conn, stored)
+    notifications.queue(conn, [
+        notifications.Notice("line_withdrawn", f"{e.aggregate_id}:{e.aggregate_version}", shop_id,
+                             e.payload["customer_id"], e.payload["order_id"], e.event_id,
+                             payload={k: e.payload[k] for k in ("name", "quantity", "unit_price", "cause", "status",
+                                                                "totals")})
+        for e in stored])
+    return stored
