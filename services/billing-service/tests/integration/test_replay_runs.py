@@ -86,3 +86,15 @@ def test_a_set_based_run_leaves_the_rows_of_applying_each_event_in_turn(make_db)
     assert attempts == {(1, 1), (1, 2), (2, 1), (3, 1)}  # the run is not trivial: every case above happened
     assert sorted((payments[r[0]], r[8], r[9]) for r in expected["payments"]) == [
         (1, "processing", 2), (2, "processing", 1), (3, "processing", 1), (4, "pending", 0)]
+
+
+def test_an_order_that_loses_its_last_product_to_the_catalog_is_empty_with_nothing_to_charge(make_db):
+    order, _ = _order(9)
+    withdrawn = _env("OrderLineWithdrawn", order, 2, {
+        **EXAMPLES["OrderLineWithdrawn"], "order_id": order, "shop_id": SHOP, "customer_id": CUSTOMER,
+        "status": "empty", "totals": {"item_total": 0, "shipping_fee": 0, "payment_fee": 0, "total": 0}}, 20)
+    with psycopg.connect(make_db(MIGRATIONS_DIR)) as conn:
+        project(conn, _placed(9, 19))
+        project(conn, withdrawn)
+        assert conn.execute("SELECT status, total, version FROM orders WHERE order_id = %s", [order]).fetchone() == (
+            "empty", 0, 2)

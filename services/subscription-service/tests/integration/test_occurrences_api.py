@@ -133,6 +133,24 @@ def test_empty_and_cancelled_orders_and_closed_cycles_without_order(shop, kit, a
     assert states(shop, kit, other)[0][1] == "not_placed"
 
 
+def test_an_order_that_loses_a_withdrawn_product_shows_its_new_total_and_is_empty_once_nothing_is_left(
+        shop, kit, app, clock):
+    sub = create(shop, kit)
+    clock(OPEN_FIRST)
+    events = Orders(kit, app, shop, sub, shop.cycles[0])
+    events.placed()
+    withdrawn = {"variant_id": "eggs-6", "name": "Eggs", "unit_price": 320, "cause": "deleted",
+                 "catalog_event_id": "c-1", "by": "system", "actor": None, "reason": None}
+    events.order("OrderLineWithdrawn", **withdrawn, line_id="l2", quantity=2, status="placed",
+                 totals={**TOTALS, "item_total": 2500, "total": 3085}, stock_delta=[])
+    occ = kit.ok(shop.manager.get(occurrences_url(shop, sub, shop.cycles[0])))
+    assert (occ["state"], occ["total"]) == ("placed", 3085)
+    events.order("OrderLineWithdrawn", **withdrawn, line_id="l1", quantity=1, status="empty",
+                 totals={"item_total": 0, "shipping_fee": 0, "payment_fee": 0, "total": 0}, stock_delta=[])
+    occ = kit.ok(shop.manager.get(occurrences_url(shop, sub, shop.cycles[0])))
+    assert (occ["state"], occ["total"]) == ("empty", 0)
+
+
 def test_skip_and_resume_until_the_cycle_closes(shop, kit, clock):
     sub = create(shop, kit)
     third = shop.cycles[2]

@@ -106,6 +106,8 @@ def project_order(conn: psycopg.Connection, env: Envelope) -> None:
         values = {"status": "cancelled"}
     elif t == "OrderResumed":
         values = {"status": "placed", "total": p["totals"]["total"]}
+    elif t == "OrderLineWithdrawn":  # a product gone from the catalog: the total without it, empty when nothing left
+        values = {"status": p["status"], "total": p["totals"]["total"]}
     elif "totals" in p:  # line and detail changes
         values = {"total": p["totals"]["total"]}
         if p.get("payment_kind"):
@@ -263,8 +265,8 @@ _SHOP_OTHER = {"ShippingMethodSaved", "ShippingMethodRemoved", "PaymentMethodSav
                "ShopManagerAdded", "ShopManagerRemoved"}
 _CUSTOMER_TYPES = {"CustomerCreated", "CustomerUpdated", "CustomerCardSet", "CustomerCardRemoved",
                    "CustomerChargesAllowed", "CustomerChargesRevoked", "CustomerDeleted"}
-_ORDER_TYPES = {"OrderPlaced", "OrderLineChanged", "OrderLineAdded", "OrderLineRemoved", "OrderDetailsChanged",
-                "OrderCancelled", "OrderResumed", "OrderConfirmed", "PaymentRequested"}
+_ORDER_TYPES = {"OrderPlaced", "OrderLineChanged", "OrderLineAdded", "OrderLineRemoved", "OrderLineWithdrawn",
+                "OrderDetailsChanged", "OrderCancelled", "OrderResumed", "OrderConfirmed", "PaymentRequested"}
 # what other services tell us; their projectors never decide on a statement's rowcount (a rebuild pipelines them)
 CONTEXT_TYPES = frozenset({"TokenIssued", "TokenRevoked", *_SHOP_TYPES, *_SHOP_OTHER, *_CUSTOMER_TYPES,
                            *_ORDER_TYPES})

@@ -60,6 +60,8 @@ PROJECTORS: dict[str, Any] = {
     "OrderLineChanged": lambda c, e: _order(c, e, _totals(e.payload)),
     "OrderLineAdded": lambda c, e: _order(c, e, _totals(e.payload)),
     "OrderLineRemoved": lambda c, e: _order(c, e, _totals(e.payload)),
+    # a product gone from the catalog after placement: the order's totals without it, empty when nothing is left
+    "OrderLineWithdrawn": lambda c, e: _order(c, e, {"status": e.payload["status"], **_totals(e.payload)}),
     "OrderDetailsChanged": lambda c, e: _order(c, e, _totals(e.payload)),
     "OrderUpdateIssuesRecorded": lambda c, e: _order(c, e, {"update_issues": jsonb(e.payload["issues"])}),
     "OrderCancelled": lambda c, e: _order(c, e, {"status": "cancelled", "cancelled_at": e.occurred_at,
