@@ -21,13 +21,16 @@ class ReactionSettings:
     summary_wait_s: float = 3600.0  # a confirmation summary waits at most this long for payment outcomes
     batch_wait_s: float = 60.0  # an opening batch waits at most this long for subscriptions not projected yet
     placement_slice: int = 2000  # an opening batch is placed this many dues at a time (memory stays flat)
+    # a due whose products the catalog has not told of yet waits at most this long for them (domain.dues)
+    catalog_wait_s: float = 60.0
 
     @classmethod
     def from_env(cls) -> ReactionSettings:
         return cls(run_window_s=float(env("PLACEMENT_RUN_WINDOW_S", "300") or 300),
                    summary_wait_s=float(env("CONFIRMATION_SUMMARY_WAIT_S", "3600") or 3600),
                    batch_wait_s=float(env("BATCH_WAIT_S", "60") or 60),
-                   placement_slice=max(1, int(env("PLACEMENT_SLICE", "2000") or 2000)))
+                   placement_slice=max(1, int(env("PLACEMENT_SLICE", "2000") or 2000)),
+                   catalog_wait_s=float(env("CATALOG_WAIT_S", "60") or 60))
 
 
 @dataclass(frozen=True)

@@ -215,8 +215,10 @@ class OrderStack:
         migrate_dsn(self.dsn, MIGRATIONS_DIR)
         self.admin_token = "rop_admin_" + uuid.uuid4().hex
         # slices of 2: every opening batch of more than two dues is placed in several slices
+        # a due waits for products the catalog has not told of CATALOG_WAIT_S at most: tests of a variant the catalog
+        # never publishes wait that long
         self.reaction_env = {"PLACEMENT_RUN_WINDOW_S": 1, "CONFIRMATION_SUMMARY_WAIT_S": 600, "BATCH_WAIT_S": 4,
-                             "PLACEMENT_SLICE": 2, **reaction_env}
+                             "PLACEMENT_SLICE": 2, "CATALOG_WAIT_S": 6, **reaction_env}
         base = replace(Settings.from_env(SERVICE_NAME, DEFAULT_PORT), database_url=self.dsn,
                        kafka_bootstrap=infra.bootstrap, topic_prefix=self.prefix, admin_token=self.admin_token,
                        app_env="test", test_clock_url=None)

@@ -4,6 +4,8 @@ from order_service.domain.dues import (
     OpeningBatch,
     Route,
     batch_keeps_waiting,
+    catalog_known,
+    keeps_waiting_for_catalog,
     lacks,
     ready_to_place,
     route,
@@ -54,6 +56,18 @@ def test_a_due_lacks_its_shop_then_its_subscription_then_its_methods():
     assert lacks(True, dict(SUB, shipping_method_id="ship-2"), METHODS) == "shipping_method"
     assert lacks(True, dict(SUB, payment_method_id="pay-2"), METHODS) == "payment_method"
     assert lacks(True, SUB, METHODS) is None
+
+
+def test_a_due_whose_products_the_catalog_has_not_told_of_lacks_the_catalog_after_all_the_rest():
+    assert lacks(True, SUB, METHODS, catalog_known=False) == "catalog"
+    assert lacks(True, dict(SUB, payment_method_id="pay-2"), METHODS, catalog_known=False) == "payment_method"
+    items = [{"variant_id": "eggs", "quantity": 2}, {"variant_id": "honey", "quantity": 1}]
+    assert catalog_known(items, {"eggs", "honey", "bread"}) and not catalog_known(items, {"eggs"})
+    assert catalog_known([], set())
+
+
+def test_a_due_waits_for_the_catalog_only_a_bounded_time():
+    assert keeps_waiting_for_catalog(59.9, 60) and not keeps_waiting_for_catalog(60, 60)
 
 
 def test_a_paused_or_cancelled_subscriptions_due_is_set_aside_and_so_is_a_skipped_occurrence():

@@ -165,20 +165,24 @@ def opening_in_first_come_order(conn: psycopg.Connection, order_cycle_id: str, c
     """Every pending opening due of the cycle in first-come order (Terms.first_come_key, computed here: unranked
     subscriptions first by creation time, then ranked ones by rank; ties by id, compared bytewise as Python compares
     str; dues whose subscription is not projected yet last), streamed from a server-side cursor ``chunk`` rows at a
-    time: (subscription id, its shipping and payment method ids, or None when it is not projected yet)."""
+    time: (subscription id, its shipping and payment method ids and whether the shop's catalog has told of every
+    variant it asks for, or None when it is not projected yet)."""
     with conn.cursor(name=f"opening_batch_{uuid.uuid4().hex}", row_factory=tuple_row) as cur:
         cur.execute(
             """
-            SELECT d.subscription_id, s.subscription_id IS NOT NULL, s.shipping_method_id, s.payment_method_id
+            SELECT d.subscription_id, s.subscription_id IS NOT NULL, s.shipping_method_id, s.payment_method_id,
+                   NOT EXISTS (SELECT FROM jsonb_array_elements(s.items) i WHERE NOT EXISTS (
+                       SELECT FROM catalog_variants c WHERE c.shop_id = d.shop_id
+                                                        AND c.variant_id = i->>'variant_id'))
             FROM order_dues d LEFT JOIN subscriptions s ON s.subscription_id = d.subscription_id
             WHERE d.order_cycle_id = %s AND d.state = 'pending' AND d.reason = 'cycle_opened'
             ORDER BY CASE WHEN s.subscription_id IS NULL THEN 2 WHEN s.sequence IS NULL THEN 0 ELSE 1 END,
                      coalesce(s.sequence, 0), s.created_at, d.subscription_id COLLATE "C"
             """, [order_cycle_id])
         while rows := cur.fetchmany(chunk):
-            for subscription_id, known, shipping, payment in rows:
-                yield subscription_id, ({"shipping_method_id": shipping, "payment_method_id": payment} if known
-                                        else None)
+            for subscription_id, known, shipping, payment, catalog_known in rows:
+                yield subscription_id, ({"shipping_method_id": shipping, "payment_method_id": payment,
+                                         "catalog_known": catalog_known} if known else None)
 
 
 def skipped_occurrences(conn: psycopg.Connection, pairs: Sequence[Pair]) -> set[Pair]:

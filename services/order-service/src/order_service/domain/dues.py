@@ -8,7 +8,7 @@ confirmed at once.
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -51,10 +51,14 @@ def route(*, late: bool, reason: str, cycle_closed: bool, batch_placed: bool) ->
     return Route.ALONE
 
 
-def lacks(shop_known: bool, subscription: Mapping[str, Any] | None, methods: Container[tuple[str, str]]
-          ) -> str | None:
+def lacks(shop_known: bool, subscription: Mapping[str, Any] | None, methods: Container[tuple[str, str]],
+          catalog_known: bool = True) -> str | None:
     """What a due still lacks to be placed (its shop, its subscription, the subscription's shipping or payment
-    method among the shop's ``methods``, keyed (kind, method id)), or None. Such a due waits for it."""
+    method among the shop's ``methods``, keyed (kind, method id), or ``catalog``: a product the subscription asks
+    for that the catalog has not told of yet, ``catalog_known`` False), or None. Such a due waits for it: the
+    catalog and the scheduler are topics of their own, with no order between them, and a due placed before its
+    products are known would place them at quantity 0 (an empty order). A product the catalog may never tell of is
+    waited for a bounded time only (``keeps_waiting_for_catalog``)."""
     if not shop_known:
         return "shop"
     if subscription is None:
@@ -62,7 +66,22 @@ def lacks(shop_known: bool, subscription: Mapping[str, Any] | None, methods: Con
     for kind in ("shipping", "payment"):
         if (kind, subscription[f"{kind}_method_id"]) not in methods:
             return f"{kind}_method"
+    if not catalog_known:
+        return "catalog"
     return None
+
+
+def catalog_known(items: Iterable[Mapping[str, Any]], known_variants: Container[str]) -> bool:
+    """Whether the catalog has told of every variant these subscription items ask for (deleted or unavailable
+    ones included: they are known, and placed at quantity 0 as before)."""
+    return all(item["variant_id"] in known_variants for item in items)
+
+
+def keeps_waiting_for_catalog(waited_s: float, patience_s: float) -> bool:
+    """A due that lacks only products the catalog has not told of waits for them ``patience_s`` at most, then is
+    placed as before (those products at quantity 0): the catalog may never tell of a variant (a platform's
+    mistake), and nothing due may wait for ever."""
+    return waited_s < patience_s
 
 
 def set_aside_because(subscription_state: str, occurrence_skipped: bool) -> str | None:

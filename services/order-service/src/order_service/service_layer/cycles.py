@@ -37,8 +37,8 @@ def on_order_dues(conn: psycopg.Connection, envs: Sequence[Envelope], cfg: React
             by_run.setdefault((due["shop_id"], due["order_cycle_id"]), []).append(due)
         for run in by_run.values():
             causes = {(d["subscription_id"], d["order_cycle_id"]): by_id[str(d["event_id"])] for d in run}
-            place_dues(conn, run, Placing.alone(list(causes.values())[-1], late=kind is Route.LATE, causes=causes),
-                       cfg)
+            place_dues(conn, run, Placing.alone(list(causes.values())[-1], late=kind is Route.LATE, causes=causes,
+                                                patient=True), cfg)
 
 
 def _completing(recorded: list[dict], cycle_id: str, envs: Sequence[Envelope]) -> Envelope:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,8 @@ class Placing:
     occurrence due, when it is not ``trigger``. ``late``: the cycle has closed, so the orders are late;
     ``confirm``: they are confirmed at once. ``opening``: the dues are one slice of the cycle's opening batch
     (``place_opening_batch``), which has waited for missing data, decided the ``allocation`` when the shop's policy
-    is not first-come, and summarises the run once every slice is placed."""
+    is not first-come, and summarises the run once every slice is placed. ``patient``: placed as their OrderDue
+    comes, so a due whose products the catalog has not told of yet may wait for them (``_hold_back_lacking``)."""
 
     trigger: Envelope
     causes: Mapping[Pair, Envelope] = field(default_factory=dict)
@@ -55,12 +56,13 @@ class Placing:
     confirm: bool = False
     opening: bool = False
     allocation: dict[str, list[placement.Pick]] | None = None
+    patient: bool = False
 
     @classmethod
-    def alone(cls, trigger: Envelope, *, late: bool = False, causes: Mapping[Pair, Envelope] | None = None
-              ) -> Placing:
+    def alone(cls, trigger: Envelope, *, late: bool = False, causes: Mapping[Pair, Envelope] | None = None,
+              patient: bool = False) -> Placing:
         """Dues placed as they come, joining the shop's open placement run of the cycle; late ones confirmed."""
-        return cls(trigger, causes or {}, late=late, confirm=late)
+        return cls(trigger, causes or {}, late=late, confirm=late, patient=patient)
 
     @classmethod
     def at_close(cls, trigger: Envelope) -> Placing:
@@ -83,7 +85,7 @@ def place_dues(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], how
     shop = repository.shop(conn, shop_id)
     subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
     fees, methods = repository.fees_and_methods(conn, shop_id)
-    due_rows = _hold_back_lacking(conn, due_rows, shop, subs, methods)
+    due_rows = _hold_back_lacking(conn, due_rows, shop, subs, methods, how, cfg)
     if not due_rows:
         return []
     assert shop is not None
@@ -107,17 +109,40 @@ def place_dues(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], how
 
 
 def _hold_back_lacking(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], shop: dict[str, Any] | None,
-                       subs: dict[str, dict[str, Any]], methods: dict[tuple[str, str], Any]
-                       ) -> Sequence[dict[str, Any]]:
-    """The dues that have all they need; the others wait (state waiting, with what they lack)."""
+                       subs: dict[str, dict[str, Any]], methods: dict[tuple[str, str], Any], how: Placing,
+                       cfg: ReactionSettings) -> Sequence[dict[str, Any]]:
+    """The dues that have all they need; the others wait (state waiting, with what they lack).
+
+    A due placed as its OrderDue comes (``how.patient``) whose products the catalog has not told of yet waits for
+    them in the consumer: RetryLater pauses the due's partition and redelivers it, while the catalog's topic goes on
+    being applied; after ``cfg.catalog_wait_s`` (the consumer says how long it has waited) it is placed as before,
+    those products at quantity 0. A waiting state would have no clock to end the wait; the consumer's redelivery
+    has one. Placed any other way (set aside then taken up again, an opening batch that has waited already, at the
+    close), a due does not wait for the catalog."""
+    known = _known_variants(conn, shop["shop_id"], subs.values()) if how.patient and shop is not None else None
     lacking = {}
     for d in due_rows:
-        if why := rules.lacks(shop is not None, subs.get(d["subscription_id"]), methods):
+        sub = subs.get(d["subscription_id"])
+        told = known is None or sub is None or rules.catalog_known(sub["items"] or [], known)
+        why = rules.lacks(shop is not None, sub, methods, told)
+        if why == "catalog":
+            waited = waited_s()
+            if rules.keeps_waiting_for_catalog(waited, cfg.catalog_wait_s):
+                raise RetryLater(f"subscription {d['subscription_id']} asks for products the catalog has not told "
+                                 "of yet")
+            log.warning("placing a due whose products the catalog has not told of",
+                        extra={"subscription_id": d["subscription_id"], "waited_s": round(waited, 1)})
+        elif why:
             lacking[(d["subscription_id"], d["order_cycle_id"])] = why
     if not lacking:
         return due_rows
     dues.mark(conn, list(lacking), "waiting", list(lacking.values()))
     return [d for d in due_rows if (d["subscription_id"], d["order_cycle_id"]) not in lacking]
+
+
+def _known_variants(conn: psycopg.Connection, shop_id: str, subs: Iterable[dict[str, Any]]) -> set[str]:
+    """The variants of these subscriptions' items that the shop's catalog has told of."""
+    return set(repository.catalog_states(conn, shop_id, {i["variant_id"] for sub in subs for i in sub["items"] or []}))
 
 
 def _decide_orders(conn: psycopg.Connection, shop: dict[str, Any], fees: Any,
@@ -209,7 +234,7 @@ def place_opening_batch(conn: psycopg.Connection, order_cycle_id: str, trigger: 
     lacking: list[str] = []
     for subscription_id, sub in dues.opening_in_first_come_order(conn, order_cycle_id, cfg.placement_slice):
         ids.append(subscription_id)
-        if why := rules.lacks(shop is not None, sub, methods):
+        if why := rules.lacks(shop is not None, sub, methods, sub is None or sub["catalog_known"]):
             lacking.append(why)
     if not ids:
         if runs.has_unreported_misses(conn, shop_id, order_cycle_id):  # every due missed: say so all the same
@@ -257,9 +282,11 @@ def _whole_run_allocation(conn: psycopg.Connection, shop: dict[str, Any], method
 
 def place_waiting(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, waiting: DuesOf) -> None:
     """Dues that waited for data are placed now, each as a single placement; a due of a cycle that has closed
-    meanwhile is placed and confirmed at once."""
+    meanwhile is placed and confirmed at once. What they waited for may have come before the catalog: they may
+    wait for it too (patient)."""
     for due in release_waiting(conn, waiting):
-        place_dues(conn, [due], Placing.alone(env, late=due["late"] or due["closed_at"] is not None), cfg)
+        place_dues(conn, [due], Placing.alone(env, late=due["late"] or due["closed_at"] is not None, patient=True),
+                   cfg)
 
 
 def on_subscription_created(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
