@@ -114,7 +114,8 @@ LINE_EDITORS = {  # who last set an order line's quantity (order-service's edite
     "subscription": _l("Changed with the subscription"),
 }
 
-UPDATE_ISSUES = {  # what a subscription change could not do to an open order (order-service's propagation)
+UPDATE_ISSUES = {  # what a subscription change could not do to an open order (order-service's propagation), and
+    # a product withdrawn from it because the catalog no longer sells it
     "out_of_stock": _l("%(name)s: out of stock, none of the new quantity could be had."),
     "insufficient_stock": _l("%(name)s: not enough stock, only part of the new quantity could be had."),
     "line_hand_edited": _l("%(name)s: changed by hand on this order, so the subscription's change was not applied "
@@ -126,6 +127,8 @@ UPDATE_ISSUES = {  # what a subscription change could not do to an open order (o
                                      "new one was not applied."),
     "address_hand_edited": _l("An address was changed by hand on this order, so the subscription's new address was "
                               "not applied."),
+    "line_withdrawn": _l("%(name)s: deleted from the catalog or made unavailable after the order was placed, so it "
+                         "was taken off this order and the customer was told; nothing is charged for it."),
 }
 
 

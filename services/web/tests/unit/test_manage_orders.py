@@ -160,6 +160,18 @@ def test_an_order_shows_its_customer_lines_update_issues_in_words_and_what_can_b
     assert "Change the quantity" in text and "Remove Oeufs" in text and "Cancel the order" in text
 
 
+def test_a_product_withdrawn_from_the_catalog_after_placement_is_an_update_issue_in_the_managers_words(
+        manager, api, shop_id):
+    path = f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}"
+    api.answers[("GET", path)] = (200, order(update_issues=[{
+        "issue_event_id": "e2", "subscription_event_id": "c1", "kind": "line_withdrawn", "variant_id": "honey",
+        "message": "Honey: deleted from the catalog after the order was placed...",
+        "recorded_at": "2026-12-09T11:00:00+00:00"}]))
+    text = text_of(manager.get(f"/manage/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True))
+    assert ("honey: deleted from the catalog or made unavailable after the order was placed, so it was taken off "
+            "this order and the customer was told; nothing is charged for it.") in text
+
+
 def test_a_closed_or_empty_order_offers_no_change_and_says_why(manager, api, shop_id):
     path = f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}"
     api.answers[("GET", path)] = (200, order(status="confirmed", editable={"by_manager": False,
