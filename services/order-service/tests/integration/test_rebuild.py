@@ -44,6 +44,9 @@ def test_projections_rebuilt_from_the_topics_equal_the_live_ones(orders):
     assert orders.api("POST", f"/shops/{shop.shop_id}/orders/{placed[2]['order_id']}/cancel", token).status_code == 200
     assert orders.api("POST", f"/shops/{shop.shop_id}/orders/{placed[2]['order_id']}/resume", token
                       ).status_code == 200
+    f.catalog.delete(shop.shop_id, "jam")  # withdrawn from the open orders that hold it, set-based
+    f.catalog.flush()
+    orders.wait(lambda: "OrderLineWithdrawn" in orders.events(first["order_id"]), "the withdrawal")
     f.boundary("OrderCycleClosed", cycle)
     orders.wait(lambda: orders.order_of(subs[0])["status"] == "confirmed", "the close")
     for order in orders.orders(shop):
