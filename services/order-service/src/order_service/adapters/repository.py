@@ -72,6 +72,19 @@ def open_orders_holding_for_update(conn: psycopg.Connection, shop_id: str, varia
     return _with_lines(conn, all_rows(conn, OPEN_HOLDING, [shop_id, now, list(variant_ids)]))
 
 
+LOCK_OPEN_HOLDING = sql.SQL("SELECT o.order_id FROM orders o LEFT JOIN order_cycles c ON c.order_cycle_id = "
+                            "o.order_cycle_id WHERE o.shop_id = %s AND o.status = 'placed' AND c.closed_at IS NULL "
+                            "AND coalesce(c.closes_at, o.closes_at) > %s AND EXISTS (SELECT FROM order_lines l "
+                            "WHERE l.order_id = o.order_id AND l.variant_id = ANY(%s)) ORDER BY o.order_id "
+                            "FOR UPDATE OF o").as_string(None)
+
+
+def lock_open_orders_holding(conn: psycopg.Connection, shop_id: str, variant_ids: Sequence[str], now: datetime
+                             ) -> None:
+    """Lock what ``open_orders_holding_for_update`` will read, without reading it (the lock alone, taken early)."""
+    all_rows(conn, LOCK_OPEN_HOLDING, [shop_id, now, list(variant_ids)])
+
+
 def catalog_states(conn: psycopg.Connection, shop_id: str, variant_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Whether each of these variants of the shop is available and deleted, as projected (those known)."""
     return {r["variant_id"]: r for r in all_rows(

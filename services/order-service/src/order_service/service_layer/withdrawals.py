@@ -29,14 +29,23 @@ CATALOG_TYPES = ("VariantUpdated", "VariantDeleted")
 
 
 def on_catalog_events(conn: psycopg.Connection, envs: Sequence[Envelope], cfg: ReactionSettings) -> None:
-    """A run of VariantUpdated/VariantDeleted: each projected, then the open orders lose the variants gone."""
+    """A run of VariantUpdated/VariantDeleted: each projected, then the open orders lose the variants gone.
+
+    The open orders that may lose a line are locked first: projecting writes (locks) the variants' rows, and every
+    edit of an order locks the order, then its variants; taking them the other way round could deadlock with an
+    edit made meanwhile."""
+    for shop_id, by_variant in _candidates(envs).items():
+        repository.lock_open_orders_holding(conn, shop_id, sorted(by_variant),
+                                            max(env.occurred_at for env in by_variant.values()))
     for env in envs:
         project(conn, env)
     withdraw_gone(conn, envs)
 
 
 def on_catalog_event(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
-    """One catalog event (already projected by the consumer's handler): the run of one."""
+    """One catalog event (already projected by the consumer's handler): the run of one. Only a run that failed
+    comes this way, one event at a time; its variant's row is locked before the orders then (a deadlock with an
+    edit is possible there, and the consumer redelivers the event after it)."""
     withdraw_gone(conn, [env])
 
 
