@@ -81,6 +81,14 @@ def test_a_deleted_variant_leaves_the_open_orders_releases_its_stock_tells_the_c
                                                                                     deleted.event_id)
     assert "Honey: deleted from the catalog after the order was placed" in issue["message"]
 
+    [shop_mail] = orders.wait(lambda: (lambda found: found or None)(
+        [m for m in orders.mails(shop.contact_email) if m["headers"]["X-Notification-Kind"] == "lines_withdrawn_shop"]),
+        "the shop's email")
+    assert shop_mail["subject"] == f"{shop.name}: Honey withdrawn from 2 open orders"
+    assert "(4 units released to stock)" in shop_mail["text"] and "1 of these orders was left with nothing" in \
+        shop_mail["text"]
+    assert f"Orders: {', '.join(sorted([amelie_order['number'], bruno_order['number']]))}\r\n" in shop_mail["text"]
+
     f.catalog.delete(shop.shop_id, "honey")  # told again: nothing left to withdraw
     f.catalog.flush()
     f.boundary("OrderCycleClosed", cycle)
@@ -88,6 +96,8 @@ def test_a_deleted_variant_leaves_the_open_orders_releases_its_stock_tells_the_c
     orders.settle()
     assert orders.order_of(bruno_sub)["status"] == "empty"  # nothing to confirm, nothing to charge
     assert len(_withdrawn(orders, amelie_email)) == 1 and len(_withdrawn(orders, bruno_email)) == 1
+    assert [m["headers"]["X-Notification-Kind"] for m in orders.mails(shop.contact_email)].count(
+        "lines_withdrawn_shop") == 1
     requests = [e for e in orders.wait_published(
         lambda evs: any(e.event_type == "PaymentRequested" and e.aggregate_id == amelie_order["order_id"]
                         for e in evs), "Amelie's payment request") if e.event_type == "PaymentRequested"

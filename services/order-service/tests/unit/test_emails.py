@@ -60,6 +60,8 @@ PAYLOADS = {
     "order_paid": {"paid": True, "amount": 1140, "currency": "EUR"},
     "line_withdrawn": {"name": "Miel", "quantity": 2, "unit_price": 850, "cause": "deleted", "status": "placed",
                        "totals": {"item_total": 3140, "shipping_fee": 500, "payment_fee": 55, "total": 3695}},
+    "lines_withdrawn_shop": {"name": "Miel", "cause": "unavailable", "count": 3, "units": 5, "order_cycle_id": "oc-1",
+                             "numbers": ["R00000042", "R00000043"], "emptied": 1},
 }
 
 
@@ -125,6 +127,18 @@ def test_a_withdrawn_line_email_says_what_left_the_order_that_nothing_is_charged
     assert subject == "La Ruche : Miel retiré de votre commande R00000042"
     assert "Miel n'est plus disponible chez La Ruche" in text and "elle ne sera pas confirmée" in text
     assert "Total" not in text
+
+
+def test_the_shop_is_told_once_which_open_orders_lost_a_withdrawn_product():
+    subject, text, _ = Templates().render("lines_withdrawn_shop", "en", context("lines_withdrawn_shop", "en"))
+    assert subject == "La Ruche: Miel withdrawn from 3 open orders"
+    assert ("Miel was made unavailable in the catalog after orders were placed, so it was withdrawn from 3 open "
+            "orders (5 units released to stock)") in text
+    assert "1 of these orders was left with nothing: it will not be confirmed." in text
+    assert "Orders: R00000042, R00000043 and 1 more" in text
+    subject, text, _ = Templates().render("lines_withdrawn_shop", "fr", context("lines_withdrawn_shop", "fr"))
+    assert subject == "La Ruche : Miel retiré de 3 commandes en cours"
+    assert "Commandes : R00000042, R00000043 et 1 autre\n" in text
 
 
 def test_money_is_written_as_people_read_it():

@@ -41,6 +41,7 @@ RECIPIENTS = {
     "order_cancelled_shop": "shop_contact",
     "delivery_skipped_shop": "shop_contact",
     "line_withdrawn": "customer",
+    "lines_withdrawn_shop": "shop_contact",
 }
 
 

@@ -1,6 +1,7 @@
 """Reactions to catalog.events on the orders already placed (OFN #6363): a variant deleted or made unavailable
-leaves every open order that holds it (the rule: ``domain.withdrawal``), the customer is emailed (``line_withdrawn``)
-and the order gets an update issue the managers read (projected from the event).
+leaves every open order that holds it (the rule: ``domain.withdrawal``), the customer is emailed (``line_withdrawn``),
+the order gets an update issue the managers read (projected from the event) and the shop one email per catalog event
+(``lines_withdrawn_shop``: the product, how many open orders lost it, which).
 
 Set-based: one catalog event may touch thousands of open orders. The consumer hands each run of consecutive
 VariantUpdated and VariantDeleted to ``on_catalog_events`` (its ``bulk``); a single event (a run that failed and is
@@ -98,5 +99,22 @@ def _withdraw_in_shop(conn: psycopg.Connection, shop_id: str, gone: dict[str, Go
                              e.payload["customer_id"], e.payload["order_id"], e.event_id,
                              payload={k: e.payload[k] for k in ("name", "quantity", "unit_price", "cause", "status",
                                                                 "totals")})
-        for e in stored])
+        for e in stored] + _shop_notices(shop_id, stored, {order.order_id: order.number for order in orders}))
     return stored
+
+
+SHOP_LIST_MAX = 50  # order numbers an email to the shop lists; the others are counted
+
+
+def _shop_notices(shop_id: str, stored: Sequence[Envelope], numbers: dict[str, str]) -> list[notifications.Notice]:
+    """One email to the shop per catalog event that withdrew something: the product, why, how many open orders
+    lost it and which (once per catalog event: its id is the notification's key)."""
+    by_cause: dict[str, list[Envelope]] = {}
+    for e in stored:
+        by_cause.setdefault(e.payload["catalog_event_id"], []).append(e)
+    return [notifications.Notice("lines_withdrawn_shop", catalog_event_id, shop_id, payload={
+        "name": events[0].payload["name"], "cause": events[0].payload["cause"], "count": len(events),
+        "units": sum(e.payload["quantity"] for e in events), "order_cycle_id": events[0].payload["order_cycle_id"],
+        "numbers": sorted(numbers[e.payload["order_id"]] for e in events)[:SHOP_LIST_MAX],
+        "emptied": sum(e.payload["status"] == "empty" for e in events)})
+        for catalog_event_id, events in by_cause.items()]
