@@ -156,7 +156,9 @@ class OrderSummary(Schema):
     cancelled_at = fields.DateTime(allow_none=True)
     line_count = fields.Integer()
     update_issue_count = fields.Integer(metadata={"description": "subscription changes that could not be applied "
-                                                                "to this order (the order's update_issues)"})
+                                                                "to this order, and products withdrawn from it "
+                                                                "because the catalog no longer sells them "
+                                                                "(kind line_withdrawn): the order's update_issues"})
     editable = fields.Nested(Editable)
     payment = fields.Nested(Payment)
     receipt = fields.Nested(Receipt, allow_none=True, metadata={
