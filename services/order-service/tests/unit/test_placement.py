@@ -53,7 +53,8 @@ def test_an_order_with_nothing_available_is_empty_and_costs_nothing():
     payload = placement.placed_payload(order, order_id="o", number="R1", shop_id="shop", currency="EUR", fees=FEES,
                                        policy="first_come", late=False, actor=SYSTEM_ACTOR)
     assert payload["status"] == "empty"
-    assert payload["totals"] == {"item_total": 0, "shipping_fee": 0, "payment_fee": 0, "total": 0}
+    assert payload["totals"] == {"item_total": 0, "shipping_fee": 0, "payment_fee": 0, "shipping_tax": 0,
+                                 "payment_tax": 0, "tax_total": 0, "total": 0}
     assert payload["stock_delta"] == []
     assert payload["lines"][0]["requested_quantity"] == 2 and payload["lines"][0]["quantity"] == 0
     assert placement.confirmation(payload["totals"]["total"], "empty") == (False, 0)

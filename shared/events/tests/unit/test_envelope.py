@@ -142,6 +142,7 @@ def test_fees_round_half_up_and_an_empty_order_costs_nothing():
 
     assert percent_of(1000, 150) == 15 and percent_of(1, 5000) == 1 and percent_of(3, 1666) == 0
     assert order_totals(3140, (500, 0), (0, 150)) == {"item_total": 3140, "shipping_fee": 500, "payment_fee": 55,
+                                                       "shipping_tax": 0, "payment_tax": 0, "tax_total": 0,
                                                        "total": 3695}
     assert order_totals(0, (500, 0), (30, 150))["total"] == 0
 

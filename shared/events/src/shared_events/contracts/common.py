@@ -54,5 +54,10 @@ class CommandEvent(Schema):
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
+TAX_CATEGORY = validate.Regexp(r"^[a-z0-9_-]{1,40}$")
+"""A tax category is a slug ("reduced", "standard", "zero"); a shop gives each its rate."""
+TAX_RATE = validate.Range(min=0, max=10_000)
+"""A tax rate in basis points: 5.5 % = 550, 20 % = 2000."""
+
 OPEN_ORDERS_CHOICES = ["keep", "cancel", "none"]
 PAYMENT_KINDS = ["cash", "stripe"]

@@ -4,11 +4,29 @@
 Every event that changes quantities carries ``stock_delta`` (positive = this
 service allocated that much more of the variant, negative = released), so the
 platform's inventory can follow what subscriptions hold.
+
+Tax (``shared_events.money``): each line carries its tax category, the rate copied
+from the shop at placement (a later rate change never touches it) and its tax,
+per line, rounded half-even; ``Totals.tax_total`` is the lines' tax plus the fees'.
+Where the order's prices exclude tax, total = items + fees + tax_total; where they
+include it, total = items + fees. Events from before tax carry none of these
+fields and read as untaxed: tax 0, no category, rate 0, prices excluding tax.
 """
 
 from marshmallow import Schema, fields, validate
 
-from shared_events.contracts.common import PAYMENT_KINDS, Address, CommandEvent, Currency, Id, Money, Quantity, Utc
+from shared_events.contracts.common import (
+    PAYMENT_KINDS,
+    TAX_CATEGORY,
+    TAX_RATE,
+    Address,
+    CommandEvent,
+    Currency,
+    Id,
+    Money,
+    Quantity,
+    Utc,
+)
 from shared_events.registry import event
 
 TOPIC = "orders.events"
@@ -38,6 +56,11 @@ class Line(Schema):
     # the item this line stands for when its variant could not be had and a substitute was placed instead
     # (absent in older events: None, the line is the item's own variant)
     substitute_for = fields.Nested(SubstituteFor, load_default=None, allow_none=True)
+    # the line's tax (shared_events.money.tax_of of ``total``): on top of it or included in it, as the
+    # order's ``prices_include_tax`` says; absent in events from before tax: 0
+    tax = Money(load_default=0, validate=validate.Range(min=0))
+    tax_category = fields.String(load_default=None, allow_none=True, validate=TAX_CATEGORY)  # None: not taxed
+    tax_rate_bp = fields.Integer(strict=True, load_default=0, validate=TAX_RATE)  # copied at placement
 
 
 class Totals(Schema):
@@ -45,6 +68,11 @@ class Totals(Schema):
     shipping_fee = Money(required=True)
     payment_fee = Money(required=True)
     total = Money(required=True)
+    # all tax of the order (lines + fees); included in ``total`` or added to it (see the module's docstring);
+    # absent in events from before tax: 0
+    tax_total = Money(load_default=0, validate=validate.Range(min=0))
+    shipping_tax = Money(load_default=0, validate=validate.Range(min=0))  # the shipping fee's tax, in tax_total
+    payment_tax = Money(load_default=0, validate=validate.Range(min=0))  # the payment fee's tax, in tax_total
 
 
 class _OrderEvent(CommandEvent):
@@ -76,6 +104,8 @@ class OrderPlacedV1(_OrderEvent):
     late = fields.Boolean(required=True)
     allocation_policy = fields.String(required=True)
     stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+    # the shop's setting at placement, kept by the order for its whole life (absent before tax: false)
+    prices_include_tax = fields.Boolean(load_default=False)
 
 
 @event("OrderLineChanged", 1, topic=TOPIC, aggregate="Order")
