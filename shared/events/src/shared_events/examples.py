@@ -23,18 +23,23 @@ ADDRESS = {"first_name": "Camille", "last_name": "Durand", "address1": "12 rue d
            "city": "Lyon", "zipcode": "69003", "state": None, "country": "FR", "phone": "+33 4 72 00 00 00"}
 ITEMS = [{"variant_id": "veg-box-large", "quantity": 1, "price_estimate": 2500},
          {"variant_id": "eggs-6", "quantity": 2, "price_estimate": 320}]
-TOTALS = {"item_total": 3140, "shipping_fee": 500, "payment_fee": 0, "total": 3640}
+# a French shop whose prices include tax: the food at 5.5 % ("reduced"), the delivery at 20 % ("standard")
+TOTALS = {"item_total": 3140, "shipping_fee": 500, "payment_fee": 0, "shipping_tax": 83, "payment_tax": 0,
+          "tax_total": 246, "total": 3640}
+TAXED = {"tax_category": "reduced", "tax_rate_bp": 550}
 LINE = {"line_id": "l-1", "variant_id": "veg-box-large", "name": "Vegetable box - large", "unit_price": 2500,
-        "requested_quantity": 1, "quantity": 1, "total": 2500}
+        "requested_quantity": 1, "quantity": 1, "total": 2500, "tax": 130, **TAXED}
 LINE2 = {"line_id": "l-2", "variant_id": "eggs-6", "name": "Eggs - half dozen", "unit_price": 320,
-         "requested_quantity": 3, "quantity": 2, "total": 640}
+         "requested_quantity": 3, "quantity": 2, "total": 640, "tax": 33, **TAXED}
 ORD = {"order_id": ORDER, "shop_id": SHOP, "subscription_id": SUB, "order_cycle_id": CYCLE, "customer_id": CUSTOMER}
 PAY = {"payment_id": PAYMENT, "order_id": ORDER, "shop_id": SHOP, "customer_id": CUSTOMER}
 SETTINGS = {"name": "La Ruche de Lyon", "timezone": "Europe/Paris", "currency": "EUR", "locale": "fr",
             "contact_email": "bonjour@ruche-lyon.example", "owner_email": "owner@ruche-lyon.example",
             "subscriptions_enabled": True, "allow_order_changes": True, "allow_customer_skip": False,
             "allocation_policy": "first_come", "late_placement": "while_open",
-            "payment_retry": {"delays_hours": [24, 72], "max_attempts": 3}, "stripe_account_id": None}
+            "payment_retry": {"delays_hours": [24, 72], "max_attempts": 3}, "stripe_account_id": None,
+            "prices_include_tax": True, "tax_rates": [{"category": "reduced", "rate_bp": 550},
+                                                      {"category": "standard", "rate_bp": 2000}]}
 BOUNDARY = {"order_cycle_id": CYCLE, "shop_id": SHOP, "opens_at": T_OPEN, "closes_at": T_CLOSE}
 
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -48,11 +53,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "ShopUpdated": {"shop_id": SHOP, "changes": {"subscriptions_enabled": False},
                     "previous": {"subscriptions_enabled": True}, "actor": ACTOR, "reason": "winter break"},
     "ShippingMethodSaved": {"shop_id": SHOP, "method_id": SHIP, "name": "Home delivery", "description": None,
-                            "fee_flat": 500, "fee_percent_bp": 0, "active": True, "pickup": False, "actor": ACTOR,
+                            "fee_flat": 500, "fee_percent_bp": 0, "active": True, "pickup": False,
+                            "tax_category": "standard", "actor": ACTOR,
                             "reason": None},
     "ShippingMethodRemoved": {"shop_id": SHOP, "method_id": SHIP, "actor": ACTOR, "reason": None},
     "PaymentMethodSaved": {"shop_id": SHOP, "method_id": PAYM, "name": "Card", "description": "Charged at close",
-                           "fee_flat": 0, "fee_percent_bp": 150, "active": True, "kind": "stripe", "actor": ACTOR,
+                           "fee_flat": 0, "fee_percent_bp": 150, "active": True, "kind": "stripe",
+                           "tax_category": None, "actor": ACTOR,
                            "reason": None},
     "PaymentMethodRemoved": {"shop_id": SHOP, "method_id": PAYM, "actor": ACTOR, "reason": None},
     "ShopManagerAdded": {"shop_id": SHOP, "manager_id": "7d3c2a9e-1f04-4b8e-9a51-0c6f2e8d4b17",
@@ -130,19 +137,19 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "OrderPlaced": {**ORD, "number": "R2026-000123", "status": "placed", "currency": "EUR", "lines": [LINE, LINE2],
                     "totals": TOTALS, "shipping_method_id": SHIP, "payment_method_id": PAYM,
                     "payment_kind": "stripe", "bill_address": ADDRESS, "ship_address": ADDRESS, "opens_at": T_OPEN,
-                    "closes_at": T_CLOSE, "late": False, "allocation_policy": "first_come",
+                    "closes_at": T_CLOSE, "late": False, "allocation_policy": "first_come", "prices_include_tax": True,
                     "stock_delta": [{"variant_id": "veg-box-large", "delta": 1}, {"variant_id": "eggs-6", "delta": 2}],
                     "actor": {"type": "system", "id": "order-service"}, "reason": None},
     "OrderLineChanged": {**ORD, "line_id": "l-2", "variant_id": "eggs-6", "quantity": 1, "previous_quantity": 2,
-                         "by": "customer", "totals": {**TOTALS, "item_total": 2820, "total": 3320},
+                         "by": "customer", "totals": {**TOTALS, "item_total": 2820, "tax_total": 230, "total": 3320},
                          "stock_delta": [{"variant_id": "eggs-6", "delta": -1}],
                          "actor": {"type": "customer", "id": TOKEN}, "reason": None},
     "OrderLineAdded": {**ORD, "line": {**LINE2, "line_id": "l-3", "requested_quantity": 1, "quantity": 1,
-                                       "total": 320},
+                                       "total": 320, "tax": 17},
                        "by": "manager", "totals": TOTALS, "stock_delta": [{"variant_id": "eggs-6", "delta": 1}],
                        "actor": ACTOR, "reason": None},
     "OrderLineRemoved": {**ORD, "line_id": "l-2", "variant_id": "eggs-6", "by": "manager",
-                         "totals": {**TOTALS, "item_total": 2500, "total": 3000},
+                         "totals": {**TOTALS, "item_total": 2500, "tax_total": 213, "total": 3000},
                          "stock_delta": [{"variant_id": "eggs-6", "delta": -2}], "actor": ACTOR, "reason": None},
     "OrderLineWithdrawn": {**ORD, "line_id": "l-2", "variant_id": "eggs-6", "name": "Eggs - half dozen",
                            "unit_price": 320, "quantity": 2, "cause": "deleted", "status": "placed",
@@ -194,7 +201,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                         "reason": "damaged eggs"},
     "VariantUpdated": {"variant_id": "veg-box-large", "shop_id": SHOP, "product_name": "Vegetable box",
                        "variant_name": "large", "unit_price": 2500, "currency": "EUR", "on_hand": 40,
-                       "available": True, "supplier": "Ferme des Trois Chênes"},
+                       "available": True, "supplier": "Ferme des Trois Chênes", "tax_category": "reduced"},
     "StockAdjusted": {"variant_id": "veg-box-large", "shop_id": SHOP, "delta": 20, "reason": "delivery from farm"},
     "VariantDeleted": {"variant_id": "veg-box-large", "shop_id": SHOP},
 }

@@ -39,11 +39,11 @@ class CatalogPublisher:
 
     def variant(self, shop_id: str, variant_id: str, product_name: str, *, unit_price: int, currency: str,
                 on_hand: int | None = None, available: bool = True, variant_name: str | None = None,
-                supplier: str | None = None) -> Envelope:
+                supplier: str | None = None, tax_category: str | None = None) -> Envelope:
         return self._send("VariantUpdated", shop_id, variant_id, {
             "variant_id": variant_id, "shop_id": shop_id, "product_name": product_name,
             "variant_name": variant_name, "unit_price": unit_price, "currency": currency, "on_hand": on_hand,
-            "available": available, "supplier": supplier})
+            "available": available, "supplier": supplier, "tax_category": tax_category})
 
     def adjust_stock(self, shop_id: str, variant_id: str, delta: int, reason: str | None = None) -> Envelope:
         return self._send("StockAdjusted", shop_id, variant_id,

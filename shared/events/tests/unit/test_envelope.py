@@ -159,8 +159,34 @@ def test_a_variant_updated_from_before_the_supplier_decodes_unchanged_with_no_su
     assert "supplier" not in json.loads(raw)["payload"]  # the golden sample was written before the field
     env = decode(raw)
     assert env.payload["supplier"] is None
-    assert {k: v for k, v in env.payload.items() if k != "supplier"} == json.loads(raw)["payload"]
+    assert {k: v for k, v in env.payload.items() if k not in ("supplier", "tax_category")} == json.loads(raw)["payload"]
     assert REGISTRY.latest_version("VariantUpdated") == 1  # an optional field: no new version, no upcaster
+
+
+def test_events_from_before_tax_decode_untaxed():
+    variant = decode(SAMPLES.joinpath("VariantUpdated@1.json").read_bytes()).payload
+    assert variant["tax_category"] is None
+    placed = decode(SAMPLES.joinpath("OrderPlaced@1.json").read_bytes()).payload
+    assert "tax_total" not in json.loads(SAMPLES.joinpath("OrderPlaced@1.json").read_bytes())["payload"]["totals"]
+    assert placed["prices_include_tax"] is False
+    assert placed["totals"]["tax_total"] == 0 and placed["totals"]["shipping_tax"] == 0
+    assert all(line["tax"] == 0 and line["tax_category"] is None and line["tax_rate_bp"] == 0
+               for line in placed["lines"])
+    method = decode(SAMPLES.joinpath("ShippingMethodSaved@1.json").read_bytes()).payload
+    assert method["tax_category"] is None
+    shop = decode(SAMPLES.joinpath("ShopCreated@1.json").read_bytes()).payload
+    assert "tax_rates" not in shop["settings"] and "prices_include_tax" not in shop["settings"]
+
+
+def test_tax_categories_are_slugs_and_rates_between_zero_and_one_hundred_percent():
+    assert decode(encode(_env("VariantUpdated", EXAMPLES["VariantUpdated"]))).payload["tax_category"] == "reduced"
+    with pytest.raises(ValueError, match="tax_category"):
+        encode(_env("VariantUpdated", dict(EXAMPLES["VariantUpdated"], tax_category="Reduced Rate")))
+    settings = EXAMPLES["ShopCreated"]["settings"]
+    for rate in (-1, 10_001):
+        bad = dict(settings, tax_rates=[{"category": "standard", "rate_bp": rate}])
+        with pytest.raises(ValueError, match="rate_bp"):
+            encode(_env("ShopCreated", dict(EXAMPLES["ShopCreated"], settings=bad)))
 
 
 def test_a_variant_updated_carries_its_supplier_and_refuses_an_empty_one():

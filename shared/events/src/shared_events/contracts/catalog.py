@@ -10,7 +10,7 @@ shrinkage). Allocations made by order-service are published in orders.events
 
 from marshmallow import Schema, fields, validate
 
-from shared_events.contracts.common import Currency, Id, Money
+from shared_events.contracts.common import TAX_CATEGORY, Currency, Id, Money
 from shared_events.registry import event
 
 TOPIC = "catalog.events"
@@ -24,7 +24,9 @@ def variant_key(shop_id: str, variant_id: str) -> str:
 class VariantUpdatedV1(Schema):
     """The full current state of a variant in a shop: name, unit price, stock, and who produces it.
     ``supplier``: the producer (farm, maker) the hub orders it from, as the catalog names it, so that a hub can
-    total what it must order from each (null, or absent in older events: the catalog does not say)."""
+    total what it must order from each (null, or absent in older events: the catalog does not say).
+    ``tax_category``: the variant's tax category (a slug such as "reduced" or "standard"; the shop's tax rates
+    give its rate); null, or absent in older events: not taxed."""
 
     variant_id = Id(required=True)
     shop_id = Id(required=True)
@@ -35,6 +37,7 @@ class VariantUpdatedV1(Schema):
     on_hand = fields.Integer(strict=True, load_default=None, allow_none=True)
     available = fields.Boolean(required=True)
     supplier = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=300))
+    tax_category = fields.String(load_default=None, allow_none=True, validate=TAX_CATEGORY)
 
 
 @event("StockAdjusted", 1, topic=TOPIC, aggregate="Variant")

@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from shared_events.contracts.common import PAYMENT_KINDS, CommandEvent, Currency, Id, Money
+from shared_events.contracts.common import PAYMENT_KINDS, TAX_CATEGORY, TAX_RATE, CommandEvent, Currency, Id, Money
 from shared_events.registry import event
 
 TOPIC = "shops.events"
@@ -36,6 +36,13 @@ class RetryPolicy(Schema):
     max_attempts = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))
 
 
+class TaxRate(Schema):
+    """The rate of one tax category in the shop, in basis points (5.5 % = 550)."""
+
+    category = fields.String(required=True, validate=TAX_CATEGORY)
+    rate_bp = fields.Integer(strict=True, required=True, validate=TAX_RATE)
+
+
 class ShopSettings(Schema):
     """Every setting of a shop; in ShopUpdated only the changed ones are present."""
 
@@ -61,6 +68,11 @@ class ShopSettings(Schema):
     # the PDF to the email telling the customer their order is paid. Absent (older events) = false.
     invoices_enabled = fields.Boolean()
     attach_invoice_to_email = fields.Boolean()
+    # tax (shared_events.money): whether the shop's prices (catalog and fees) include tax, and the rate of each
+    # tax category its variants and methods name (one entry per category). Absent (shops from before tax):
+    # false and no rates, i.e. nothing is taxed. Orders copy them at placement.
+    prices_include_tax = fields.Boolean()
+    tax_rates = fields.List(fields.Nested(TaxRate))
 
 
 @event("ShopCreated", 1, topic=TOPIC, aggregate="Shop")
@@ -88,6 +100,8 @@ class _Method(CommandEvent):
     fee_flat = Money(required=True, validate=validate.Range(min=0))
     fee_percent_bp = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10_000))
     active = fields.Boolean(required=True)
+    # the tax category of the fee, one of the shop's tax rates (null, or absent in older events: not taxed)
+    tax_category = fields.String(load_default=None, allow_none=True, validate=TAX_CATEGORY)
 
 
 @event("ShippingMethodSaved", 1, topic=TOPIC, aggregate="Shop")
