@@ -92,7 +92,10 @@ class Feed:
     # -- subscription-service --------------------------------------------------------------------------------
 
     def shop(self, *, locale: str = "en", allow_order_changes: bool = True, policy: str = "first_come",
-             currency: str = "EUR", **more: Any) -> Shop:
+             currency: str = "EUR", prices_include_tax: bool | None = None,
+             tax_rates: dict[str, int] | None = None, shipping_tax_category: str | None = None, **more: Any) -> Shop:
+        """A shop with a delivery (5.00), a card (1.5 %) and a cash method. Without the tax arguments, its events
+        have the shape they had before tax (no tax fields)."""
         shop = Shop(uid(), f"Shop {uuid.uuid4().hex[:6]}", locale, f"contact-{uuid.uuid4().hex[:8]}@shop.example",
                     f"owner-{uuid.uuid4().hex[:8]}@shop.example")
         settings = {"name": shop.name, "timezone": "Europe/Paris", "currency": currency, "locale": locale,
@@ -100,14 +103,19 @@ class Feed:
                     "subscriptions_enabled": True, "allow_order_changes": allow_order_changes,
                     "allow_customer_skip": False, "allocation_policy": policy, "late_placement": "always",
                     "payment_retry": {"delays_hours": [24], "max_attempts": 2}, "stripe_account_id": None, **more}
+        if prices_include_tax is not None:
+            settings["prices_include_tax"] = prices_include_tax
+        if tax_rates is not None:
+            settings["tax_rates"] = [{"category": c, "rate_bp": r} for c, r in tax_rates.items()]
         self.send("ShopCreated", shop.shop_id, {"shop_id": shop.shop_id, "settings": settings,
                                                 "actor": {"type": "admin", "id": "admin"}, "reason": None},
                   shop_id=shop.shop_id)
         method = {"shop_id": shop.shop_id, "description": None, "active": True, "actor": MANAGER_ACTOR,
                   "reason": None}
+        taxed = {"tax_category": shipping_tax_category} if shipping_tax_category else {}
         self.send("ShippingMethodSaved", shop.shop_id, {**method, "method_id": shop.ship_id, "name": "Delivery",
-                                                        "fee_flat": 500, "fee_percent_bp": 0, "pickup": False},
-                  shop_id=shop.shop_id)
+                                                        "fee_flat": 500, "fee_percent_bp": 0, "pickup": False,
+                                                        **taxed}, shop_id=shop.shop_id)
         self.send("PaymentMethodSaved", shop.shop_id, {**method, "method_id": shop.card_id, "name": "Card",
                                                        "fee_flat": 0, "fee_percent_bp": 150, "kind": "stripe"},
                   shop_id=shop.shop_id)
@@ -161,9 +169,11 @@ class Feed:
     # -- the platform's catalog ------------------------------------------------------------------------------
 
     def variant(self, shop: Shop, variant_id: str, name: str, *, price: int, on_hand: int | None,
-                available: bool = True, variant_name: str | None = None, supplier: str | None = None) -> None:
+                available: bool = True, variant_name: str | None = None, supplier: str | None = None,
+                tax_category: str | None = None) -> None:
         env = self.catalog.variant(shop.shop_id, variant_id, name, unit_price=price, currency="EUR", on_hand=on_hand,
-                                   available=available, variant_name=variant_name, supplier=supplier)
+                                   available=available, variant_name=variant_name, supplier=supplier,
+                                   tax_category=tax_category)
         self.catalog.flush()
         if self.variant_published is not None:
             self.variant_published(shop, variant_id, env.aggregate_version)

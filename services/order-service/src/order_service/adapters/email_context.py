@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from order_service.adapters.db import all_rows, one_row
+from order_service.domain.model import TOTAL_KEYS
 
 SNAPSHOT_KINDS = {"order_placed", "order_empty"}
 
@@ -103,7 +104,7 @@ def _order(conn: psycopg.Connection, row: dict[str, Any]) -> dict[str, Any] | No
     )
     if order is None:
         raise NotReady(f"order {row['order_id']} is not known yet")
-    order["totals"] = {k: order[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")}
+    order["totals"] = {k: order[k] for k in TOTAL_KEYS}
     snapshot = None
     if row["kind"] in SNAPSHOT_KINDS and row["event_id"]:
         body = one_row(conn, "SELECT body FROM event_store WHERE event_id = %s", [row["event_id"]])

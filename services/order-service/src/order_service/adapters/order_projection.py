@@ -19,14 +19,22 @@ from psycopg.types.json import Jsonb
 
 from order_service.adapters import bulk
 from order_service.adapters.db import one_row
+from order_service.domain.model import TOTAL_KEYS
 from shared_events import Envelope
 
 ORDER_COLUMNS = ("order_id", "number", "shop_id", "subscription_id", "order_cycle_id", "customer_id", "status",
                  "currency", "item_total", "shipping_fee", "payment_fee", "total", "shipping_method_id",
                  "payment_method_id", "payment_kind", "bill_address", "ship_address", "opens_at", "closes_at", "late",
-                 "allocation_policy", "placed_at", "version", "updated_at")
+                 "allocation_policy", "placed_at", "version", "updated_at", "prices_include_tax", "tax_rates",
+                 "tax_total", "shipping_tax", "payment_tax")
 LINE_COLUMNS = ("order_id", "line_id", "position", "variant_id", "name", "unit_price", "requested_quantity",
-                "quantity", "total", "edited_by", "substitute_for")
+                "quantity", "total", "edited_by", "substitute_for", "tax", "tax_category", "tax_rate_bp")
+TOTAL_COLUMNS = TOTAL_KEYS
+
+
+def _totals(totals: Mapping[str, Any]) -> list[Any]:
+    """The order's total columns from an event's totals (the tax ones 0 in events from before tax)."""
+    return [totals.get(k, 0) for k in TOTAL_COLUMNS]
 
 
 def apply_placed(conn: psycopg.Connection, envs: Sequence[Envelope]) -> list[str]:
@@ -40,7 +48,9 @@ def apply_placed(conn: psycopg.Connection, envs: Sequence[Envelope]) -> list[str
                      p["customer_id"], p["status"], p["currency"], t["item_total"], t["shipping_fee"],
                      t["payment_fee"], t["total"], p["shipping_method_id"], p["payment_method_id"], p["payment_kind"],
                      Jsonb(p["bill_address"]), Jsonb(p["ship_address"]), p["opens_at"], p["closes_at"], p["late"],
-                     p["allocation_policy"], env.occurred_at, env.aggregate_version, env.occurred_at))
+                     p["allocation_policy"], env.occurred_at, env.aggregate_version, env.occurred_at,
+                     p.get("prices_include_tax", False), Jsonb(p.get("tax_rates") or []), t.get("tax_total", 0),
+                     t.get("shipping_tax", 0), t.get("payment_tax", 0)))
     columns = ", ".join(ORDER_COLUMNS)
     inserted = {r["order_id"] for r in bulk.staged(
         conn, "placed_orders", "orders", ORDER_COLUMNS, rows,
@@ -60,7 +70,8 @@ def _insert_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str,
         positions[order_id] = positions.get(order_id, 0) + 1
         rows.append((order_id, line["line_id"], positions[order_id], line["variant_id"], line["name"],
                      line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], edited_by,
-                     _json_or_none(line.get("substitute_for"))))
+                     _json_or_none(line.get("substitute_for")), line.get("tax", 0), line.get("tax_category"),
+                     line.get("tax_rate_bp", 0)))
     columns = ", ".join(LINE_COLUMNS)
     bulk.staged(conn, "order_lines", "order_lines", LINE_COLUMNS, rows,
                 f"INSERT INTO order_lines ({columns}) SELECT {columns} FROM {{staged}} ON CONFLICT DO NOTHING")  # noqa: S608 - column lists and SET clauses are constants of this module
@@ -104,15 +115,14 @@ def apply_confirmed(conn: psycopg.Connection, envs: Sequence[Envelope],
     for env in envs:
         last = (then or {}).get((env.aggregate_id, env.aggregate_version), env)
         rows.append((env.payload["order_id"], env.payload["confirmed_at"], env.payload["payment_required"],
-                     *(env.payload["totals"][k] for k in ("item_total", "shipping_fee", "payment_fee", "total")),
-                     last.aggregate_version, last.occurred_at, "confirmed"))
+                     *_totals(env.payload["totals"]), last.aggregate_version, last.occurred_at, "confirmed"))
     bulk.staged(
         conn, "confirmed_orders", "orders",
-        ("order_id", "confirmed_at", "payment_required", "item_total", "shipping_fee", "payment_fee", "total",
-         "version", "updated_at", "status"), rows,
+        ("order_id", "confirmed_at", "payment_required", *TOTAL_COLUMNS, "version", "updated_at", "status"), rows,
         """
         UPDATE orders o SET status = d.status, confirmed_at = d.confirmed_at, payment_required = d.payment_required,
             item_total = d.item_total, shipping_fee = d.shipping_fee, payment_fee = d.payment_fee, total = d.total,
+            tax_total = d.tax_total, shipping_tax = d.shipping_tax, payment_tax = d.payment_tax,
             version = d.version, updated_at = d.updated_at
         FROM {staged} d WHERE o.order_id = d.order_id AND o.version < d.version
         """)
@@ -138,8 +148,8 @@ def _advance(conn: psycopg.Connection, env: Envelope, extra: str = "", params: S
     earlier in its transaction (the REST handlers and the propagation do), so that snapshot holds its lines."""
     p = env.payload
     totals = p.get("totals")
-    total_sets = ", item_total = %s, shipping_fee = %s, payment_fee = %s, total = %s" if totals else ""
-    total_params = [totals[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")] if totals else []
+    total_sets = "".join(f", {c} = %s" for c in TOTAL_COLUMNS) if totals else ""
+    total_params = _totals(totals) if totals else []
     sql = (f"WITH advanced AS (UPDATE orders SET version = %s, updated_at = %s{total_sets}{extra} "  # noqa: S608 - column lists and SET clauses are constants of this module
            "WHERE order_id = %s AND version < %s RETURNING order_id)")
     args = [env.aggregate_version, env.occurred_at, *total_params, *params, p["order_id"], env.aggregate_version]
@@ -159,20 +169,22 @@ def line_changed(conn: psycopg.Connection, env: Envelope) -> None:
     if requested is None and p["by"] in ("manager", "customer"):
         requested = p["quantity"]
     _advance(conn, env, then="UPDATE order_lines SET quantity = %s, total = unit_price * %s, edited_by = %s, "
-                             "requested_quantity = coalesce(%s, requested_quantity) "
+                             "requested_quantity = coalesce(%s, requested_quantity), tax = %s "
                              "WHERE order_id = %s AND line_id = %s AND EXISTS (SELECT FROM advanced)",
-             then_params=[p["quantity"], p["quantity"], p["by"], requested, p["order_id"], p["line_id"]])
+             then_params=[p["quantity"], p["quantity"], p["by"], requested, p.get("tax", 0), p["order_id"],
+                          p["line_id"]])
 
 
 def line_added(conn: psycopg.Connection, env: Envelope) -> None:
     p, line = env.payload, env.payload["line"]
     _advance(conn, env, then=f"INSERT INTO order_lines ({', '.join(LINE_COLUMNS)}) "  # noqa: S608 - column lists and SET clauses are constants of this module
                              "SELECT %s, %s, (SELECT coalesce(max(position), 0) + 1 FROM order_lines "
-                             "WHERE order_id = %s), %s, %s, %s::int, %s::int, %s::int, %s::bigint, %s, %s "
-                             "FROM advanced ON CONFLICT DO NOTHING",
+                             "WHERE order_id = %s), %s, %s, %s::int, %s::int, %s::int, %s::bigint, %s, %s, "
+                             "%s::bigint, %s, %s::int FROM advanced ON CONFLICT DO NOTHING",
              then_params=[p["order_id"], line["line_id"], p["order_id"], line["variant_id"], line["name"],
                           line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], p["by"],
-                          _json_or_none(line.get("substitute_for"))])
+                          _json_or_none(line.get("substitute_for")), line.get("tax", 0), line.get("tax_category"),
+                          line.get("tax_rate_bp", 0)])
 
 
 def line_removed(conn: psycopg.Connection, env: Envelope) -> None:
@@ -219,8 +231,8 @@ def resumed(conn: psycopg.Connection, env: Envelope) -> None:
     if not _advance(conn, env, ", status = 'placed', cancel_cause = NULL, cancelled_at = NULL"):
         return
     for line in p["lines"]:
-        conn.execute("UPDATE order_lines SET quantity = %s, total = %s WHERE order_id = %s AND line_id = %s",
-                     [line["quantity"], line["total"], p["order_id"], line["line_id"]])
+        conn.execute("UPDATE order_lines SET quantity = %s, total = %s, tax = %s WHERE order_id = %s AND line_id = %s",
+                     [line["quantity"], line["total"], line.get("tax", 0), p["order_id"], line["line_id"]])
 
 
 def receipt_issued(conn: psycopg.Connection, env: Envelope) -> None:

@@ -21,11 +21,12 @@ from shared_events.setwrite import insert_new_statement, update_statement, upser
 Projector = Callable[[psycopg.Connection, Envelope], None]
 
 SHOP_COLUMNS = ("name", "timezone", "currency", "locale", "contact_email", "owner_email", "allow_order_changes",
-                "allocation_policy", "late_placement", "invoices_enabled", "attach_invoice_to_email")
+                "allocation_policy", "late_placement", "invoices_enabled", "attach_invoice_to_email",
+                "prices_include_tax", "tax_rates")
 CUSTOMER_COLUMNS = ("email", "first_name", "last_name", "locale")
 TERM_COLUMNS = ("items", "shipping_method_id", "payment_method_id", "payment_kind", "bill_address", "ship_address",
                 "begins_at", "ends_at")
-JSON_COLUMNS = {"items", "bill_address", "ship_address"}
+JSON_COLUMNS = {"items", "bill_address", "ship_address", "tax_rates"}
 
 
 def _value(column: str, value: Any) -> Any:
@@ -67,16 +68,17 @@ def method_saved(conn: psycopg.Connection, env: Envelope) -> None:
     conn.execute(
         """
         INSERT INTO shop_methods (shop_id, kind, method_id, name, description, fee_flat, fee_percent_bp, active,
-                                  pickup, payment_kind, removed, version)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, false, %s)
+                                  pickup, payment_kind, tax_category, removed, version)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, false, %s)
         ON CONFLICT (shop_id, kind, method_id) DO UPDATE SET name = EXCLUDED.name,
             description = EXCLUDED.description, fee_flat = EXCLUDED.fee_flat,
             fee_percent_bp = EXCLUDED.fee_percent_bp, active = EXCLUDED.active, pickup = EXCLUDED.pickup,
-            payment_kind = EXCLUDED.payment_kind, removed = false, version = EXCLUDED.version
+            payment_kind = EXCLUDED.payment_kind, tax_category = EXCLUDED.tax_category, removed = false,
+            version = EXCLUDED.version
         WHERE shop_methods.version < EXCLUDED.version
         """,
         [p["shop_id"], kind, p["method_id"], p["name"], p.get("description"), p["fee_flat"], p["fee_percent_bp"],
-         p["active"], p.get("pickup"), p.get("kind"), env.aggregate_version],
+         p["active"], p.get("pickup"), p.get("kind"), p.get("tax_category"), env.aggregate_version],
     )
 
 
@@ -221,21 +223,22 @@ def due_missed(conn: psycopg.Connection, env: Envelope) -> None:
 
 
 def variant_updated(conn: psycopg.Connection, env: Envelope) -> None:
-    """The variant's whole state; ``supplier`` is null when the event does not say (older events)."""
+    """The variant's whole state; ``supplier`` and ``tax_category`` are null when the event does not say (older
+    events)."""
     p = env.payload
     conn.execute(
         """
         INSERT INTO catalog_variants (shop_id, variant_id, product_name, variant_name, unit_price, currency,
-                                      on_hand, available, supplier, deleted, version)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, false, %s)
+                                      on_hand, available, supplier, tax_category, deleted, version)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, false, %s)
         ON CONFLICT (shop_id, variant_id) DO UPDATE SET product_name = EXCLUDED.product_name,
             variant_name = EXCLUDED.variant_name, unit_price = EXCLUDED.unit_price, currency = EXCLUDED.currency,
             on_hand = EXCLUDED.on_hand, available = EXCLUDED.available, supplier = EXCLUDED.supplier,
-            deleted = false, version = EXCLUDED.version
+            tax_category = EXCLUDED.tax_category, deleted = false, version = EXCLUDED.version
         WHERE catalog_variants.version < EXCLUDED.version
         """,
         [p["shop_id"], p["variant_id"], p["product_name"], p.get("variant_name"), p["unit_price"], p["currency"],
-         p.get("on_hand"), p["available"], p.get("supplier"), env.aggregate_version],
+         p.get("on_hand"), p["available"], p.get("supplier"), p.get("tax_category"), env.aggregate_version],
     )
 
 

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from order_service.adapters.db import all_rows, one_row
 from order_service.domain.editing import Method
-from order_service.domain.model import Fee, Fees, Line, Order, Stock
+from order_service.domain.model import TOTAL_KEYS, Fee, Fees, Line, Order, Stock, TaxTerms
 from order_service.domain.placement import Terms, Variant
 
 ORDER_SQL = """
@@ -26,16 +26,19 @@ def shop(conn: psycopg.Connection, shop_id: str) -> dict[str, Any] | None:
 
 
 def order_from_row(row: dict[str, Any], lines: Iterable[dict[str, Any]]) -> Order:
+    included = bool(row["prices_include_tax"])
     return Order(
         order_id=row["order_id"], number=row["number"], shop_id=row["shop_id"],
         subscription_id=row["subscription_id"], order_cycle_id=row["order_cycle_id"],
         customer_id=row["customer_id"], status=row["status"], currency=row["currency"],
         lines=[Line(r["line_id"], r["variant_id"], r["name"], r["unit_price"], r["requested_quantity"],
-                    r["quantity"], r["edited_by"], r.get("substitute_for")) for r in lines],
+                    r["quantity"], r["edited_by"], r.get("substitute_for"), tax_category=r["tax_category"],
+                    tax_rate_bp=r["tax_rate_bp"], prices_include_tax=included) for r in lines],
         shipping_method_id=row["shipping_method_id"], payment_method_id=row["payment_method_id"],
         payment_kind=row["payment_kind"], bill_address=row["bill_address"], ship_address=row["ship_address"],
         closes_at=row["cycle_closes_at"], cycle_closed=row["cycle_closed_at"] is not None,
         version=row["version"], total=row["total"], cancel_cause=row["cancel_cause"],
+        tax=TaxTerms.of(included, row["tax_rates"]),
     )
 
 
@@ -132,7 +135,8 @@ def _fees_and_methods(rows: Iterable[dict[str, Any]]) -> tuple[Fees, dict[tuple[
     payment: dict[str, Fee] = {}
     methods: dict[tuple[str, str], Method] = {}
     for r in rows:
-        (shipping if r["kind"] == "shipping" else payment)[r["method_id"]] = Fee(r["fee_flat"], r["fee_percent_bp"])
+        fee = Fee(r["fee_flat"], r["fee_percent_bp"], r.get("tax_category"))
+        (shipping if r["kind"] == "shipping" else payment)[r["method_id"]] = fee
         methods[(r["kind"], r["method_id"])] = Method(r["method_id"], r["kind"], r["active"] and not r["removed"],
                                                       r["payment_kind"])
     return Fees(shipping, payment), methods
@@ -177,7 +181,7 @@ def sellable_catalog(conn: psycopg.Connection, shop_id: str) -> list[Variant]:
     rows = all_rows(conn, "SELECT * FROM catalog_variants WHERE shop_id = %s AND available AND NOT deleted",
                     [shop_id])
     return [Variant(r["variant_id"], variant_name(r["product_name"], r["variant_name"]), r["unit_price"],
-                    r["on_hand"], True) for r in rows]
+                    r["on_hand"], True, r["tax_category"]) for r in rows]
 
 
 def order(conn: psycopg.Connection, shop_id: str, order_id: str) -> Order | None:
@@ -194,7 +198,7 @@ def _locked_catalog(conn: psycopg.Connection, shop_id: str, first_read: list[dic
     if counted:
         rows.update((r["variant_id"], r) for r in all_rows(conn, CATALOG_SQL + " FOR UPDATE", [shop_id, counted]))
     catalog = {v: Variant(v, variant_name(r["product_name"], r["variant_name"]), r["unit_price"], r["on_hand"],
-                          r["available"] and not r["deleted"]) for v, r in rows.items()}
+                          r["available"] and not r["deleted"], r.get("tax_category")) for v, r in rows.items()}
     return catalog, Stock({v.variant_id: v.on_hand for v in catalog.values() if v.sellable})
 
 
@@ -227,7 +231,7 @@ class OrdersWithIds:
 
 
 TO_CONFIRM = ("order_id", "shop_id", "subscription_id", "order_cycle_id", "customer_id", "number", "status",
-              "currency", "item_total", "shipping_fee", "payment_fee", "total", "payment_kind", "payment_method_id",
+              "currency", *TOTAL_KEYS, "payment_kind", "payment_method_id",
               "version")
 
 

@@ -10,6 +10,7 @@ from psycopg import sql
 
 from order_service.adapters.db import all_rows, one_row
 from order_service.adapters.formatting import local
+from order_service.domain.model import TOTAL_KEYS
 from shared_events import outbox
 
 ISSUE_LIMIT = 500
@@ -54,12 +55,13 @@ def _summary(row: dict[str, Any], now: datetime) -> dict[str, Any]:
         **{k: row[k] for k in ("order_id", "number", "shop_id", "subscription_id", "order_cycle_id",
                                "order_cycle_name", "customer_id", "status", "cancel_cause", "currency", "late",
                                "allocation_policy", "payment_kind", "shipping_method_id", "payment_method_id",
-                               "placed_at", "confirmed_at", "cancelled_at", "opens_at", "version", "capped")},
+                               "placed_at", "confirmed_at", "cancelled_at", "opens_at", "version", "capped",
+                               "prices_include_tax")},
         "customer": {"email": row["customer_email"], "first_name": row["customer_first_name"],
                      "last_name": row["customer_last_name"]},
         "closes_at": row["cycle_closes_at"], "closes_at_local": local(row["cycle_closes_at"], tz),
         "placed_at_local": local(row["placed_at"], tz),
-        "totals": {k: row[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")},
+        "totals": {k: row[k] for k in TOTAL_KEYS},
         "line_count": row["line_count"], "update_issue_count": row["update_issue_count"],
         "editable": {"by_manager": open_placed or (row["status"] == "cancelled" and not closed),
                      "by_customer": bool(row["allow_order_changes"]) and (open_placed or (
@@ -91,10 +93,11 @@ def order(conn: psycopg.Connection, shop_id: str, order_id: str, now: datetime) 
     if row is None:
         return None
     view = _summary(row, now)
-    view.update(bill_address=row["bill_address"], ship_address=row["ship_address"])
+    view.update(bill_address=row["bill_address"], ship_address=row["ship_address"], tax_rates=row["tax_rates"])
     view["lines"] = [
         {**{k: line[k] for k in ("line_id", "variant_id", "name", "unit_price", "requested_quantity", "quantity",
-                                 "total", "edited_by")}, "substitute_for": line.get("substitute_for"),
+                                 "total", "edited_by", "tax", "tax_category", "tax_rate_bp")},
+         "substitute_for": line.get("substitute_for"),
          "capped": line["quantity"] < line["requested_quantity"]}
         for line in row["lines"]]
     view["update_issues"] = [{**issue, "recorded_at": datetime.fromisoformat(issue["recorded_at"])}
@@ -296,7 +299,7 @@ def confirmation_summary(conn: psycopg.Connection, shop_id: str, order_cycle_id:
 
 
 VARIANT_COLUMNS = ("variant_id", "product_name", "variant_name", "unit_price", "currency", "on_hand", "available",
-                   "supplier")
+                   "supplier", "tax_category")
 
 
 def variants(conn: psycopg.Connection, shop_id: str, search: str | None, limit: int, after: list[Any] | None

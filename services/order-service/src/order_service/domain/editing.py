@@ -111,7 +111,8 @@ def change_line_quantity(order: Order, cmd: ChangeLineQuantity, editor: Editor, 
     return [Decided("OrderLineChanged", {
         "line_id": line.line_id, "variant_id": line.variant_id, "quantity": cmd.quantity,
         "previous_quantity": line.quantity, "requested_quantity": cmd.quantity, "by": editor.role,
-        "totals": fees.totals(lines, order.shipping_method_id, order.payment_method_id),
+        "tax": changed.tax,
+        "totals": order.totals(fees, lines),
         "stock_delta": stock_delta([line], [changed])})]
 
 
@@ -123,7 +124,7 @@ def remove_line(order: Order, cmd: RemoveLine, editor: Editor, fees: Fees, now: 
         raise errors.InvalidChange(LAST_LINE, {"line_id": [LAST_LINE]})
     return [Decided("OrderLineRemoved", {
         "line_id": line.line_id, "variant_id": line.variant_id, "by": editor.role,
-        "totals": fees.totals(rest, order.shipping_method_id, order.payment_method_id),
+        "totals": order.totals(fees, rest),
         "stock_delta": stock_delta([line], [])})]
 
 
@@ -157,11 +158,11 @@ def add_line(order: Order, cmd: AddLine, editor: Editor, variant: Variant | None
         raise errors.InvalidChange("A quantity must be at least 1.", {"quantity": ["Must be at least 1."]})
     _check_stock(cmd.variant_id, variant.name, cmd.quantity, stock, 0)
     line = Line(order.next_line_id(), cmd.variant_id, variant.name, variant.unit_price, cmd.quantity, cmd.quantity,
-                editor.role)
+                editor.role, **order.tax.line_tax(variant.tax_category))
     lines = [*order.lines, line]
     return [Decided("OrderLineAdded", {
         "line": line.to_payload(), "by": editor.role,
-        "totals": fees.totals(lines, order.shipping_method_id, order.payment_method_id),
+        "totals": order.totals(fees, lines),
         "stock_delta": stock_delta([], [line])})]
 
 
@@ -191,8 +192,7 @@ def change_details(order: Order, cmd: ChangeDetails, editor: Editor, methods: di
     if not payload:
         return []
     payload["by"] = editor.role
-    payload["totals"] = fees.totals(order.lines, payload.get("shipping_method_id", order.shipping_method_id),
-                                    payload.get("payment_method_id", order.payment_method_id))
+    payload["totals"] = order.totals(fees, None, payload.get("shipping_method_id"), payload.get("payment_method_id"))
     return [Decided("OrderDetailsChanged", payload)]
 
 
@@ -228,7 +228,7 @@ def resume(order: Order, editor: Editor, stock: Stock, fees: Fees, now: datetime
         lines.append(replace(line, quantity=quantity))
     return [Decided("OrderResumed", {
         "by": by or editor.role, "lines": [line.to_payload() for line in lines],
-        "totals": fees.totals(lines, order.shipping_method_id, order.payment_method_id),
+        "totals": order.totals(fees, lines),
         "stock_delta": stock_delta([], lines)})]
 
 

@@ -8,6 +8,10 @@ substitute's own price, for up to the quantity asked, and names the item it stan
 Without one, the item is kept on the order at quantity 0 (so the customer sees what could not be had). An item
 of quantity 0 (subscriptions saved before such items were refused) asks for nothing and gets no line. An order
 where nothing at all could be allocated is ``empty``: nothing to confirm, nothing to charge.
+
+Each line is taxed with the shop's rate of its variant's tax category (a substitute's, its own), copied onto the
+line (and the shop's setting and rates onto the order: ``TaxTerms``), so a later rate change never touches a
+placed order.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from order_service.domain.allocation import Claim, Pick, allocate_with_substitutes
-from order_service.domain.model import Fees, Line, Payload, Stock, stock_delta
+from order_service.domain.model import UNTAXED, Fees, Line, Payload, Stock, TaxTerms, stock_delta
 from shared_events import money
 
 
@@ -31,6 +35,7 @@ class Variant:
     unit_price: int
     on_hand: int | None  # None = unlimited
     sellable: bool  # available and not deleted
+    tax_category: str | None = None  # None: not taxed
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,10 @@ def first_come_order(requests: Iterable[tuple[Due, Terms]]) -> list[tuple[Due, T
 
 
 def plan(requests: Iterable[tuple[Due, Terms]], catalog: Mapping[str, Variant], stock: Stock,
-         policy: str, allocation: Mapping[str, Sequence[Pick]] | None = None) -> list[Planned]:
+         policy: str, allocation: Mapping[str, Sequence[Pick]] | None = None, tax: TaxTerms = UNTAXED
+         ) -> list[Planned]:
     """Decide the lines of every requested order, sharing ``stock`` by ``policy``; ``stock`` is then
-    reduced by what was allocated. Orders come back in first-come order.
+    reduced by what was allocated. Orders come back in first-come order. ``tax``: the shop's setting and rates.
 
     ``allocation``: what was already decided per subscription (one pick per item, from ``allocation_for`` over a
     larger run these requests are part of); ``stock`` and ``policy`` then only keep the books."""
@@ -113,27 +119,31 @@ def plan(requests: Iterable[tuple[Due, Terms]], catalog: Mapping[str, Variant], 
             if item["quantity"] <= 0:
                 continue  # asks for nothing: never a "0 x" line
             pick = given.get((rank, index)) or Pick(item["variant_id"], 0)
-            lines.append(line_for(f"l-{index + 1}", item, pick, catalog))
+            lines.append(line_for(f"l-{index + 1}", item, pick, catalog, tax))
             stock.take(pick.variant_id, lines[-1].quantity)
         planned.append(Planned(due, terms, lines))
     return planned
 
 
-def line_for(line_id: str, item: Mapping[str, Any], pick: Pick, catalog: Mapping[str, Variant]) -> Line:
+def line_for(line_id: str, item: Mapping[str, Any], pick: Pick, catalog: Mapping[str, Variant],
+             tax: TaxTerms = UNTAXED) -> Line:
     """The order line of a subscription item given ``pick``: the item's own variant at its catalog price (the
     subscription's estimate when the catalog does not know it), or the substitute placed instead at the
-    substitute's own price, naming the item it stands for."""
+    substitute's own price, naming the item it stands for; taxed at ``tax``'s rate of the placed variant's
+    category."""
     own = catalog.get(item["variant_id"])
     own_name = own.name if own else item["variant_id"]
     if pick.variant_id == item["variant_id"]:
         return Line(line_id=line_id, variant_id=item["variant_id"], name=own_name,
                     unit_price=money.unit_price(own.unit_price if own else None, item.get("price_estimate")) or 0,
                     requested_quantity=item["quantity"],
-                    quantity=pick.units if own is not None and own.sellable else 0)
+                    quantity=pick.units if own is not None and own.sellable else 0,
+                    **tax.line_tax(own.tax_category if own else None))
     substitute = catalog[pick.variant_id]
     return Line(line_id=line_id, variant_id=substitute.variant_id, name=substitute.name,
                 unit_price=money.unit_price(substitute.unit_price, None) or 0, requested_quantity=item["quantity"],
-                quantity=pick.units, substitute_for={"variant_id": item["variant_id"], "name": own_name})
+                quantity=pick.units, substitute_for={"variant_id": item["variant_id"], "name": own_name},
+                **tax.line_tax(substitute.tax_category))
 
 
 def claims_of(ranked: Sequence[Terms]) -> list[Claim]:
@@ -161,10 +171,11 @@ def catalog_wanted(requests: Iterable[Terms]) -> set[str]:
 
 
 def placed_payload(order: Planned, *, order_id: str, number: str, shop_id: str, currency: str, fees: Fees,
-                   policy: str, late: bool, actor: Payload) -> Payload:
-    """The OrderPlaced payload of a planned order (status empty when nothing could be allocated)."""
+                   policy: str, late: bool, actor: Payload, tax: TaxTerms = UNTAXED) -> Payload:
+    """The OrderPlaced payload of a planned order (status empty when nothing could be allocated), with the
+    shop's tax setting and rates (``tax``) copied onto it."""
     terms, due = order.terms, order.due
-    totals = fees.totals(order.lines, terms.shipping_method_id, terms.payment_method_id)
+    totals = fees.totals(order.lines, terms.shipping_method_id, terms.payment_method_id, tax)
     return {
         "order_id": order_id, "shop_id": shop_id, "subscription_id": terms.subscription_id,
         "order_cycle_id": due.order_cycle_id, "customer_id": terms.customer_id,
@@ -174,6 +185,7 @@ def placed_payload(order: Planned, *, order_id: str, number: str, shop_id: str, 
         "payment_kind": terms.payment_kind, "bill_address": terms.bill_address, "ship_address": terms.ship_address,
         "opens_at": due.opens_at, "closes_at": due.closes_at, "late": late, "allocation_policy": policy,
         "stock_delta": stock_delta([], order.lines), "actor": actor, "reason": None,
+        "prices_include_tax": tax.prices_include_tax, "tax_rates": tax.rates_payload(),
     }
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from order_service.domain.model import Fees, Line, Order, Payload, Stock, stock_delta
+from order_service.domain.model import Fees, Line, Order, Payload, Stock, TaxTerms, stock_delta
 from order_service.domain.placement import Variant
 from shared_events.decided import Decided
 
@@ -58,11 +58,11 @@ def propagate(order: Order, changes: Mapping[str, Any], previous: Mapping[str, A
     details = {"shipping_method_id": order.shipping_method_id, "payment_method_id": order.payment_method_id}
 
     def totals() -> dict[str, int]:
-        return fees.totals(lines, details["shipping_method_id"], details["payment_method_id"])
+        return order.totals(fees, lines, details["shipping_method_id"], details["payment_method_id"])
 
     if "items" in changes:
         _propagate_items(out, lines, _quantities(previous.get("items")), _quantities(changes["items"]),
-                         catalog, stock, totals)
+                         catalog, stock, totals, order.tax)
     for field_name, kind in (("shipping_method_id", "shipping_method_hand_edited"),
                              ("payment_method_id", "payment_method_hand_edited")):
         if field_name not in changes:
@@ -98,7 +98,7 @@ def propagate(order: Order, changes: Mapping[str, Any], previous: Mapping[str, A
 
 
 def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int], after: dict[str, int],
-                     catalog: Mapping[str, Variant], stock: Stock, totals: Any) -> None:
+                     catalog: Mapping[str, Variant], stock: Stock, totals: Any, tax: TaxTerms) -> None:
     def find(variant_id: str) -> Line | None:
         """The line of a subscription item: its own variant's, or the substitute placed instead of it."""
         return next((line for line in lines if line.variant_id == variant_id), None) or next(
@@ -133,7 +133,7 @@ def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int]
             out.issues.append(_shortage(name, held, wanted, got))
         out.events.append(Decided("OrderLineChanged", {
             "line_id": line.line_id, "variant_id": held, "quantity": got, "previous_quantity": line.quantity,
-            "requested_quantity": wanted, "by": "subscription", "totals": totals(),
+            "requested_quantity": wanted, "by": "subscription", "tax": changed.tax, "totals": totals(),
             "stock_delta": stock_delta([line], [changed])}))
 
     for variant_id, wanted in after.items():  # new items
@@ -151,7 +151,8 @@ def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int]
         n = len(lines) + 1
         while f"l-{n}" in used:
             n += 1
-        line = Line(f"l-{n}", variant_id, name, variant.unit_price if variant else 0, wanted, got, "subscription")
+        line = Line(f"l-{n}", variant_id, name, variant.unit_price if variant else 0, wanted, got, "subscription",
+                    **tax.line_tax(variant.tax_category if variant else None))
         lines.append(line)
         if got < wanted:
             out.issues.append(_shortage(name, variant_id, wanted, got))
@@ -178,5 +179,5 @@ def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int]
             out.events.append(Decided("OrderLineChanged", {
                 "line_id": line.line_id, "variant_id": line.variant_id, "quantity": 0,
                 "previous_quantity": line.quantity,
-                "requested_quantity": 0, "by": "subscription", "totals": totals(),
+                "requested_quantity": 0, "by": "subscription", "tax": 0, "totals": totals(),
                 "stock_delta": stock_delta([line], [emptied])}))

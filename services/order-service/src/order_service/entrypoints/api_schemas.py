@@ -52,11 +52,26 @@ class OrderDetails(_Request):
 # -- responses -----------------------------------------------------------------------------------------------------
 
 
+TAX_RULE = ("each line's tax is computed on its total at the rate copied at placement, and each fee's at its "
+            "method's category rate, rounded half-even (shared_events.money)")
+
+
 class Totals(Schema):
     item_total = fields.Integer(metadata={"description": "minor units of the order's currency"})
     shipping_fee = fields.Integer()
     payment_fee = fields.Integer()
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "what the customer pays: items + fees, + tax_total where the "
+                                                    "order's prices exclude tax"})
+    tax_total = fields.Integer(metadata={"description": "all the order's tax (lines + fees); included in total "
+                                                        "where prices include tax, added to it where they exclude "
+                                                        "it; " + TAX_RULE})
+    shipping_tax = fields.Integer(metadata={"description": "the shipping fee's tax (part of tax_total)"})
+    payment_tax = fields.Integer(metadata={"description": "the payment fee's tax (part of tax_total)"})
+
+
+class TaxRate(Schema):
+    category = fields.String()
+    rate_bp = fields.Integer(metadata={"description": "basis points: 5.5 % = 550"})
 
 
 class Customer(Schema):
@@ -110,6 +125,10 @@ class Line(Schema):
     substitute_for = fields.Nested(SubstituteFor, allow_none=True, metadata={
         "description": "the subscription's product this line was placed instead of, because it could not be had "
                        "(deleted, unavailable or out of stock); null: the line is the product asked for"})
+    tax = fields.Integer(metadata={"description": "the line's tax, minor units (included in or added to total, as "
+                                                  "the order's prices_include_tax says)"})
+    tax_category = fields.String(allow_none=True, metadata={"description": "null = not taxed"})
+    tax_rate_bp = fields.Integer(metadata={"description": "the rate copied at placement, basis points"})
 
 
 class UpdateIssue(Schema):
@@ -141,6 +160,7 @@ class OrderSummary(Schema):
     cancel_cause = fields.String(allow_none=True)
     currency = fields.String()
     totals = fields.Nested(Totals)
+    prices_include_tax = fields.Boolean(metadata={"description": "the shop's setting when the order was placed"})
     late = fields.Boolean()
     capped = fields.Boolean()
     allocation_policy = fields.String()
@@ -167,6 +187,8 @@ class OrderSummary(Schema):
 
 
 class Order(OrderSummary):
+    tax_rates = fields.List(fields.Nested(TaxRate), metadata={"description": "the shop's tax rates copied at "
+                                                                            "placement (lines added later use them)"})
     bill_address = fields.Dict()
     ship_address = fields.Dict()
     lines = fields.List(fields.Nested(Line))
@@ -198,6 +220,8 @@ class Variant(Schema):
     available = fields.Boolean(required=True)
     supplier = fields.String(allow_none=True, metadata={"description": "the producer the hub orders it from "
                                                                        "(null: the catalog does not say)"})
+    tax_category = fields.String(allow_none=True, metadata={"description": "the catalog's tax category (null: "
+                                                                           "not taxed)"})
 
 
 class VariantPage(Schema):

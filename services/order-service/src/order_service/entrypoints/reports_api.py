@@ -14,6 +14,7 @@ from flask import Response, current_app, jsonify
 
 from order_service.adapters import reports
 from order_service.adapters.formatting import local
+from order_service.domain.model import TOTAL_KEYS
 from order_service.domain.reports import by_supplier, grand_total
 from order_service.entrypoints import report_files as files
 from order_service.entrypoints import report_schemas as s
@@ -139,7 +140,7 @@ def _order(row: dict[str, Any], tz: str) -> dict[str, Any]:
     return {**{k: row[k] for k in ("order_id", "number", "status", "cancel_cause", "customer_id", "shipping_method",
                                    "payment_method", "payment_kind", "placed_at", "confirmed_at")},
             "customer": {"email": row["email"], "first_name": row["first_name"], "last_name": row["last_name"]},
-            "totals": {k: row[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")},
+            "totals": {k: row[k] for k in TOTAL_KEYS},
             "placed_at_local": local(row["placed_at"], tz), "confirmed_at_local": local(row["confirmed_at"], tz),
             "payment": {"state": row["payment_state"], "amount": row["payment_amount"], "paid": row["paid"],
                         "refunded": row["refunded"], "code": row["payment_code"],

@@ -17,7 +17,7 @@ import psycopg
 from order_service.adapters import event_store, notifications, order_projection, repository, runs
 from order_service.config import ReactionSettings
 from order_service.domain import placement
-from order_service.domain.model import SYSTEM_ACTOR
+from order_service.domain.model import SYSTEM_ACTOR, TOTAL_KEYS
 from order_service.events import order_envelope
 from shared_events import Envelope
 
@@ -30,7 +30,7 @@ def confirmation_events(order: dict[str, Any], trigger: Envelope) -> list[Envelo
     """OrderConfirmed (+ PaymentRequested for the outstanding balance) of one placed order."""
     ids = {k: order[k] for k in IDS}
     required, amount = placement.confirmation(order["total"], order["status"])
-    totals = {k: order[k] for k in ("item_total", "shipping_fee", "payment_fee", "total")}
+    totals = {k: order[k] for k in TOTAL_KEYS}
     at = trigger.occurred_at
     events = [order_envelope("OrderConfirmed", {
         **ids, "number": order["number"], "currency": order["currency"], "totals": totals,

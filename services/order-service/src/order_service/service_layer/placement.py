@@ -22,7 +22,7 @@ from order_service.adapters.dues import DuesOf, release_waiting
 from order_service.config import ReactionSettings
 from order_service.domain import dues as rules
 from order_service.domain import placement
-from order_service.domain.model import SYSTEM_ACTOR
+from order_service.domain.model import SYSTEM_ACTOR, TaxTerms
 from order_service.events import order_envelope
 from shared_events import Envelope
 from shared_events.consumer import RetryLater, waited_s
@@ -153,7 +153,8 @@ def _decide_orders(conn: psycopg.Connection, shop: dict[str, Any], fees: Any,
     policy = shop["allocation_policy"]
     catalog, stock = repository.catalog_for_update(
         conn, shop["shop_id"], placement.catalog_wanted(terms for _, terms in requests))
-    planned = placement.plan(requests, catalog, stock, policy, how.allocation)
+    tax = TaxTerms.of(shop["prices_include_tax"], shop["tax_rates"])
+    planned = placement.plan(requests, catalog, stock, policy, how.allocation, tax)
     groups: list[list[Envelope]] = []
     errors: list[dict[str, Any]] = []
     for order, number in zip(planned, dues.order_numbers(conn, len(planned)), strict=True):
@@ -161,7 +162,7 @@ def _decide_orders(conn: psycopg.Connection, shop: dict[str, Any], fees: Any,
         try:
             payload = placement.placed_payload(
                 order, order_id=ids[pair], number=number, shop_id=shop["shop_id"], currency=shop["currency"],
-                fees=fees, policy=policy, late=how.late, actor=SYSTEM_ACTOR)
+                fees=fees, policy=policy, late=how.late, actor=SYSTEM_ACTOR, tax=tax)
             groups.append([order_envelope("OrderPlaced", payload, 1, occurred_at=how.trigger.occurred_at,
                                           cause=how.causes.get(pair, how.trigger))])
         except Exception as exc:

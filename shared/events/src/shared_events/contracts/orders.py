@@ -27,6 +27,7 @@ from shared_events.contracts.common import (
     Quantity,
     Utc,
 )
+from shared_events.contracts.shops import TaxRate
 from shared_events.registry import event
 
 TOPIC = "orders.events"
@@ -104,8 +105,10 @@ class OrderPlacedV1(_OrderEvent):
     late = fields.Boolean(required=True)
     allocation_policy = fields.String(required=True)
     stock_delta = fields.List(fields.Nested(StockDelta), required=True)
-    # the shop's setting at placement, kept by the order for its whole life (absent before tax: false)
+    # the shop's setting and tax rates at placement, kept by the order for its whole life: lines added later and
+    # the fees are taxed with these (absent before tax: false and no rates)
     prices_include_tax = fields.Boolean(load_default=False)
+    tax_rates = fields.List(fields.Nested(TaxRate), load_default=list)
 
 
 @event("OrderLineChanged", 1, topic=TOPIC, aggregate="Order")
@@ -122,6 +125,8 @@ class OrderLineChangedV1(_OrderEvent):
     # what the line now asks for: above ``quantity`` when a subscription change was capped to stock
     # (None from older producers: a manager's or customer's edit asks for exactly ``quantity``)
     requested_quantity = Quantity(load_default=None, allow_none=True)
+    # the line's tax at its new quantity (at the rate the line carries); absent in events from before tax: 0
+    tax = Money(load_default=0, validate=validate.Range(min=0))
 
 
 @event("OrderLineAdded", 1, topic=TOPIC, aggregate="Order")
