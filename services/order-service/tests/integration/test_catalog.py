@@ -18,10 +18,12 @@ def _tokens(orders, shop, customer_id):
     return {k: v[0] for k, v in tokens.items()}
 
 
-def test_a_manager_lists_the_shops_variants_by_name_with_price_stock_left_availability_and_supplier(orders):
+def test_a_manager_lists_the_shops_variants_by_name_with_price_stock_left_availability_supplier_and_tax_category(
+        orders):
     f = orders.feed
     shop = f.shop()
-    f.variant(shop, "eggs-12", "Eggs", price=600, on_hand=10, variant_name="dozen", supplier="Ferme du Pré")
+    f.variant(shop, "eggs-12", "Eggs", price=600, on_hand=10, variant_name="dozen", supplier="Ferme du Pré",
+              tax_category="reduced")
     f.variant(shop, "eggs-6", "Eggs", price=320, on_hand=None, variant_name="half dozen", supplier="Ferme du Pré")
     f.variant(shop, "apples", "Apples", price=250, on_hand=3, available=False)
     f.variant(shop, "gone", "Bread", price=400, on_hand=5, supplier="Boulangerie Martin")
@@ -38,11 +40,11 @@ def test_a_manager_lists_the_shops_variants_by_name_with_price_stock_left_availa
     assert got.status_code == 200, got.json
     assert got.json == {"next_cursor": None, "items": [
         {"variant_id": "apples", "product_name": "Apples", "variant_name": None, "unit_price": 250, "currency": "EUR",
-         "on_hand": 3, "available": False, "supplier": None},
+         "on_hand": 3, "available": False, "supplier": None, "tax_category": None},
         {"variant_id": "eggs-12", "product_name": "Eggs", "variant_name": "dozen", "unit_price": 600,
-         "currency": "EUR", "on_hand": 6, "available": True, "supplier": "Ferme du Pré"},
+         "currency": "EUR", "on_hand": 6, "available": True, "supplier": "Ferme du Pré", "tax_category": "reduced"},
         {"variant_id": "eggs-6", "product_name": "Eggs", "variant_name": "half dozen", "unit_price": 320,
-         "currency": "EUR", "on_hand": None, "available": True, "supplier": "Ferme du Pré"}]}
+         "currency": "EUR", "on_hand": None, "available": True, "supplier": "Ferme du Pré", "tax_category": None}]}
 
 
 def test_the_catalog_comes_page_by_page_and_a_search_finds_words_of_the_product_variant_or_supplier(orders):

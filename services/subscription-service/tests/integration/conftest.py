@@ -141,10 +141,12 @@ def project(dsn: str, event_type: str, aggregate_id: str, version: int, payload:
 
 
 def variant(dsn: str, shop_id: str, variant_id: str, name: str, price: int, *, version: int = 1,
-            available: bool = True, currency: str = "EUR") -> None:
+            available: bool = True, currency: str = "EUR", tax_category: str | None = None) -> None:
+    """A VariantUpdated; without ``tax_category``, of the shape it had before tax."""
+    taxed = {"tax_category": tax_category} if tax_category else {}
     project(dsn, "VariantUpdated", f"{shop_id}:{variant_id}", version, {
         "variant_id": variant_id, "shop_id": shop_id, "product_name": name, "variant_name": None,
-        "unit_price": price, "currency": currency, "on_hand": None, "available": available})
+        "unit_price": price, "currency": currency, "on_hand": None, "available": available, **taxed})
 
 
 def make_shop(admin: Client, app: Any, **settings: Any) -> SimpleNamespace:

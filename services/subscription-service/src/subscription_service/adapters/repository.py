@@ -43,7 +43,8 @@ def _all(conn: psycopg.Connection, query: str, params: list[Any]) -> list[dict[s
 
 def _method(row: dict[str, Any]) -> Method:
     return Method(row["method_id"], row["name"], row["fee_flat"], row["fee_percent_bp"], row["active"],
-                  row["description"], row["pickup"], row["kind"], row["removed_at"] is not None)
+                  row["description"], row["pickup"], row["kind"], row["removed_at"] is not None,
+                  row.get("tax_category"))
 
 
 SHOP_SQL = ("SELECT s.*, (SELECT coalesce(json_agg(m ORDER BY m.created_at, m.method_id), '[]') "
@@ -275,7 +276,7 @@ def variants(conn: psycopg.Connection, shop_id: str, variant_ids: Iterable[str])
 
 def variant_from_row(r: dict[str, Any]) -> Variant:
     return Variant(r["variant_id"], r["product_name"], r["variant_name"], r["unit_price"], r["currency"],
-                   r["available"], r["deleted"])
+                   r["available"], r["deleted"], r.get("tax_category"))
 
 
 def token(conn: psycopg.Connection, token_id: str, lock: str | None = None) -> Token | None:

@@ -42,14 +42,19 @@ class Terms:
     ends_at: datetime | None = None
     shipping_fee_estimate: int | None = None
     payment_fee_estimate: int | None = None
+    # taken with the fees' estimates, never recorded (not in TERM_NAMES): the estimate's tax, and whether the shop's
+    # prices include it (else the total adds it)
+    tax_estimate: int | None = None
+    tax_included: bool = True
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Terms:
         items = tuple(Item.from_data(i) for i in data.get("items") or [])
-        return cls(items=items, **{n: data.get(n) for n in TERM_NAMES if n != "items"})
+        known: dict[str, Any] = {n: data.get(n) for n in TERM_NAMES if n != "items"}
+        return cls(items=items, **known)
 
     def data(self) -> dict[str, Any]:
-        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name in TERM_NAMES}
         out["items"] = [i.data() for i in self.items]
         return out
 
@@ -71,7 +76,8 @@ class Terms:
         items = self.item_total()
         if items is None or self.shipping_fee_estimate is None or self.payment_fee_estimate is None:
             return None
-        return items + self.shipping_fee_estimate + self.payment_fee_estimate
+        added = 0 if self.tax_included or self.tax_estimate is None else self.tax_estimate
+        return items + self.shipping_fee_estimate + self.payment_fee_estimate + added
 
 
 def differences(before: Terms, after: Terms) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared_events.money import order_totals, unit_price
+from shared_events.money import lines_totals, unit_price
 from subscription_service.domain.customers import Customer
 from subscription_service.domain.cycles import OrderCycle
 from subscription_service.domain.errors import add_error
@@ -33,6 +33,7 @@ class Variant:
     currency: str
     available: bool = True
     deleted: bool = False
+    tax_category: str | None = None  # None: not taxed
 
     @property
     def name(self) -> str:
@@ -163,23 +164,32 @@ def estimate(ctx: Context, terms: Terms) -> Terms:
     """The terms priced as an order placed now would be, by order-service's rules: each item at its variant's
     catalog price (shared_events.money.unit_price), every item had in full (stock is shared out at placement;
     an unavailable item is a warning), the fees of the chosen methods as they stand, whether or not the methods
-    can still be chosen (shared_events.money.order_totals). Taken when the subscription is saved and again
-    whenever it is shown, so that what is shown follows catalog.events and the shop's fees."""
+    can still be chosen, each item taxed at the shop's rate of its variant's category and each fee at its method's
+    (shared_events.money.lines_totals, the function order-service totals its orders with). Taken when the
+    subscription is saved and again whenever it is shown, so that what is shown follows catalog.events and the
+    shop's fees and rates."""
     items = []
+    rates = []
     for item in terms.items:
         v = ctx.variants.get(item.variant_id)
         price = unit_price(v.unit_price if v is not None else None, item.price_estimate)
         items.append(Item(item.variant_id, item.quantity, price, item.substitutes))
+        rates.append(ctx.shop.tax_rate(v.tax_category if v is not None else None))
     t = Terms(**{**terms.__dict__, "items": tuple(items)})
     ship = ctx.shop.shipping_methods.get(t.shipping_method_id or "")
     pay = ctx.shop.payment_methods.get(t.payment_method_id or "")
     item_total = t.item_total()
     if ship is None or pay is None or item_total is None:
         return Terms(**{**t.__dict__, "shipping_fee_estimate": None, "payment_fee_estimate": None,
-                        "payment_kind": pay.kind if pay else t.payment_kind})
-    totals = order_totals(item_total, (ship.fee_flat, ship.fee_percent_bp), (pay.fee_flat, pay.fee_percent_bp))
+                        "tax_estimate": None, "payment_kind": pay.kind if pay else t.payment_kind})
+    totals = lines_totals([((i.price_estimate or 0) * i.quantity, rate) for i, rate in zip(items, rates, strict=True)],
+                          (ship.fee_flat, ship.fee_percent_bp), (pay.fee_flat, pay.fee_percent_bp),
+                          shipping_tax_bp=ctx.shop.tax_rate(ship.tax_category),
+                          payment_tax_bp=ctx.shop.tax_rate(pay.tax_category),
+                          prices_include_tax=ctx.shop.prices_include_tax)
     return Terms(**{**t.__dict__, "shipping_fee_estimate": totals["shipping_fee"],
-                    "payment_fee_estimate": totals["payment_fee"], "payment_kind": pay.kind})
+                    "payment_fee_estimate": totals["payment_fee"], "tax_estimate": totals["tax_total"],
+                    "tax_included": ctx.shop.prices_include_tax, "payment_kind": pay.kind})
 
 
 def current_estimate(shop: Shop, variants: dict[str, Variant], terms: Terms) -> Terms:

@@ -13,7 +13,7 @@ def variant_updated(conn: psycopg.Connection, env: Envelope) -> None:
     upsert(conn, "variants", {"shop_id": p["shop_id"], "variant_id": p["variant_id"]}, {
         "product_name": p["product_name"], "variant_name": p.get("variant_name"), "unit_price": p["unit_price"],
         "currency": p["currency"], "on_hand": p.get("on_hand"), "available": p["available"], "deleted": False,
-        "version": env.aggregate_version})
+        "tax_category": p.get("tax_category"), "version": env.aggregate_version})
 
 
 def stock_adjusted(conn: psycopg.Connection, env: Envelope) -> None:

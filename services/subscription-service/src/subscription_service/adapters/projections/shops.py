@@ -32,7 +32,8 @@ def _method_saved(method_type: str):  # type: ignore[no-untyped-def]
         upsert(conn, "shop_methods", {"method_id": p["method_id"]}, {
             "name": p["name"], "description": p.get("description"), "fee_flat": p["fee_flat"],
             "fee_percent_bp": p["fee_percent_bp"], "active": p["active"], "pickup": p.get("pickup"),
-            "kind": p.get("kind"), "updated_at": env.occurred_at, "version": env.aggregate_version},
+            "kind": p.get("kind"), "tax_category": p.get("tax_category"), "updated_at": env.occurred_at,
+            "version": env.aggregate_version},
             insert_only={"shop_id": p["shop_id"], "method_type": method_type, "created_at": env.occurred_at})
         _bump(conn, env)
 

@@ -10,6 +10,7 @@ from servicekit.auth import Principal
 from subscription_service.adapters.queries import PageRequest, Query, Sort, fetch_page, like_pattern, select
 from subscription_service.adapters.views.common import row, rows
 from subscription_service.domain.readiness import ShopFacts
+from subscription_service.domain.shops import TAX_DEFAULTS
 
 SHOP_SORTS = {"created_at": Sort("created_at", "created_at"), "name": Sort("name", "settings->>'name'", "text")}
 METHOD_SORTS = {"created_at": Sort("created_at", "created_at"), "name": Sort("name", "name", "text")}
@@ -17,8 +18,8 @@ MANAGER_SORTS = {"email": Sort("email", "email", "text"), "added_at": Sort("adde
 
 
 def shop_from_row(r: dict[str, Any]) -> dict[str, Any]:
-    return {"id": r["shop_id"], **r["settings"], "created_at": r["created_at"], "updated_at": r["updated_at"],
-            "version": r["version"]}
+    return {"id": r["shop_id"], **TAX_DEFAULTS, **r["settings"], "created_at": r["created_at"],
+            "updated_at": r["updated_at"], "version": r["version"]}
 
 
 def shop(conn: psycopg.Connection, shop_id: str) -> dict[str, Any] | None:
@@ -40,6 +41,7 @@ def list_shops(conn: psycopg.Connection, p: Principal, page: PageRequest, q: str
 def method_from_row(r: dict[str, Any]) -> dict[str, Any]:
     out = {"id": r["method_id"], "shop_id": r["shop_id"], "name": r["name"], "description": r["description"],
            "fee_flat": r["fee_flat"], "fee_percent_bp": r["fee_percent_bp"], "active": r["active"],
+           "tax_category": r["tax_category"],
            "created_at": r["created_at"], "updated_at": r["updated_at"], "version": r["version"]}
     out.update({"pickup": r["pickup"]} if r["method_type"] == "shipping" else {"kind": r["kind"]})
     return out

@@ -80,6 +80,29 @@ INVOICES = (
     "on. Default `false`.")
 ATTACH = ("`true`: the receipt's (or invoice's) PDF is attached to the email telling the customer their order is "
           "paid. Default `false`.")
+TAX_CATEGORY_DOC = ("a tax category: a slug of lower-case letters, digits, _ and - (e.g. reduced, standard, zero), "
+                    "as catalog variants name it (catalog.events tax_category)")
+PRICES_INCLUDE_TAX = (
+    "whether the catalog's prices and the methods' fees include tax (default false). true: an order's total is its "
+    "items and fees, and its tax_total says how much of it is tax; false: the tax is added to the total. Each line's "
+    "tax is computed on its total, each fee's on the fee, rounded half-even (shared_events.money). Orders keep the "
+    "setting and the rates they were placed with.")
+TAX_RATES = ("the rate of each tax category the shop's variants and methods name, one entry per category (default "
+             "none: nothing is taxed; a variant whose category has no rate is not taxed). A category a shipping or "
+             "payment method uses cannot be removed.")
+
+
+class TaxRateIn(StrictSchema):
+    category = Text(required=True, validate=V.Regexp(r"[a-z0-9_-]{1,40}\Z", error="Not a tax category (a-z, 0-9, "
+                                                                                  "_ and -, up to 40)."),
+                    metadata={"description": TAX_CATEGORY_DOC})
+    rate_bp = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=0, max=10_000),
+                                metadata={"description": "basis points: 5.5 % = 550, 20 % = 2000 (0 to 10000)"})
+
+
+class TaxRateOut(ma.Schema):
+    category = ma.fields.String()
+    rate_bp = ma.fields.Integer()
 
 
 class ShopSettingsIn(StrictSchema):
@@ -108,6 +131,9 @@ class ShopSettingsIn(StrictSchema):
         metadata={"description": REMINDER})
     invoices_enabled = StrictBool(metadata={"description": INVOICES})
     attach_invoice_to_email = StrictBool(metadata={"description": ATTACH})
+    prices_include_tax = StrictBool(metadata={"description": PRICES_INCLUDE_TAX})
+    tax_rates = ma.fields.List(ma.fields.Nested(TaxRateIn), validate=V.Length(max=20),
+                               metadata={"description": TAX_RATES})
 
 
 class ShopCreateIn(ShopSettingsIn):
@@ -143,6 +169,8 @@ class ShopOut(ma.Schema):
                                                           metadata={"description": REMINDER})
     invoices_enabled = ma.fields.Boolean(dump_default=False, metadata={"description": INVOICES})
     attach_invoice_to_email = ma.fields.Boolean(dump_default=False, metadata={"description": ATTACH})
+    prices_include_tax = ma.fields.Boolean(metadata={"description": PRICES_INCLUDE_TAX})
+    tax_rates = ma.fields.List(ma.fields.Nested(TaxRateOut), metadata={"description": TAX_RATES})
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     version = ma.fields.Integer(metadata={"description": "the ETag"})
@@ -168,6 +196,9 @@ class MethodIn(StrictSchema):
     fee_percent_bp = ma.fields.Integer(strict=True, validate=V.Range(min=0, max=10_000),
                                        metadata={"description": "basis points of the base (150 = 1.5 %)"})
     active = StrictBool()
+    tax_category = Text(allow_none=True, validate=V.Regexp(r"[a-z0-9_-]{1,40}\Z", error="Not a tax category."),
+                        metadata={"description": "the fee's tax category, one of the shop's tax_rates (null, the "
+                                                 "default: the fee is not taxed)"})
 
 
 class ShippingIn(MethodIn):
@@ -199,6 +230,7 @@ class MethodOut(ma.Schema):
     fee_flat = ma.fields.Integer()
     fee_percent_bp = ma.fields.Integer()
     active = ma.fields.Boolean()
+    tax_category = ma.fields.String(allow_none=True, metadata={"description": "null: the fee is not taxed"})
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     version = ma.fields.Integer(metadata={"description": "the ETag: the shop version when this method last changed"})

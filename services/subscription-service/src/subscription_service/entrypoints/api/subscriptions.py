@@ -121,6 +121,9 @@ class EstimateOut(ma.Schema):
     item_total = ma.fields.Integer(allow_none=True)
     shipping_fee = ma.fields.Integer(allow_none=True)
     payment_fee = ma.fields.Integer(allow_none=True)
+    tax_total = ma.fields.Integer(allow_none=True, metadata={
+        "description": "the tax of such an order (each item at its category's rate, each fee at its method's): "
+                       "part of total where the shop's prices include tax, added to it where they exclude it"})
     total = ma.fields.Integer(allow_none=True)
 
 
