@@ -274,3 +274,42 @@ def test_the_placed_and_confirmed_emails_say_which_product_was_placed_instead_of
     assert words in text
     assert words.split("(")[-1].rstrip(")") in html
     assert text.count("Tomates") == 1
+
+
+FRENCH_TAXED = {**ORDER, "prices_include_tax": True,
+                "totals": {"item_total": 3140, "shipping_fee": 500, "payment_fee": 0, "shipping_tax": 83,
+                           "payment_tax": 0, "tax_total": 246, "total": 3640},
+                "tax_by_rate": [(550, 163)]}
+UK_TAXED = {**ORDER, "currency": "GBP", "prices_include_tax": False,
+            "totals": {"item_total": 2500, "shipping_fee": 350, "payment_fee": 0, "shipping_tax": 70,
+                       "payment_tax": 0, "tax_total": 210, "total": 3060},
+            "tax_by_rate": [(2000, 140)]}
+
+
+@pytest.mark.parametrize("kind", ["order_placed", "order_confirmed"])
+def test_an_order_whose_prices_include_tax_shows_the_tax_it_includes_per_rate_in_both_languages(kind):
+    ctx = {**context(kind, "fr"), "order": FRENCH_TAXED}
+    _, text, html = Templates().render(kind, "fr", ctx)
+    assert "Dont TVA : 2,46\u00a0€" in text
+    assert "à 5,5\u00a0% : 1,63\u00a0€" in text and "sur la livraison : 0,83\u00a0€" in text
+    assert "Dont TVA" in html and "5,5\u00a0%" in html
+    _, text, _ = Templates().render(kind, "en", {**context(kind, "en"), "order": FRENCH_TAXED})
+    assert "Including tax: €2.46" in text and "at 5.5\u00a0%: €1.63" in text and "on shipping: €0.83" in text
+
+
+def test_an_order_whose_prices_exclude_tax_lists_the_tax_added_before_the_total():
+    _, text, html = Templates().render("order_placed", "en", {**context("order_placed", "en"), "order": UK_TAXED})
+    assert text.index("Tax at 20\u00a0%: £1.40") < text.index("Tax on shipping: £0.70") < text.index("Total: £30.60")
+    assert "Tax at 20\u00a0%" in html
+    _, text, _ = Templates().render("order_placed", "fr", {**context("order_placed", "fr"), "order": UK_TAXED})
+    assert "TVA à 20\u00a0% : 1,40\u00a0£" in text
+
+
+def test_an_untaxed_order_shows_no_tax_line():
+    _, text, _ = Templates().render("order_placed", "en", context("order_placed", "en"))
+    assert "tax" not in text.lower()
+
+
+def test_rates_are_written_as_percentages():
+    assert formatting.percent(550, "fr") == "5,5\u00a0%" and formatting.percent(2000, "en") == "20\u00a0%"
+    assert formatting.percent(1250, "en") == "12.5\u00a0%" and formatting.percent(5, "en") == "0.05\u00a0%"

@@ -39,8 +39,8 @@ def test_a_subscription_is_created_with_catalog_prices_and_fee_estimates(shop, k
     assert sub["state"] == "active" and sub["payment_kind"] == "stripe" and sub["currency"] == "EUR"
     assert [(i["variant_id"], i["price_estimate"], i["name"]) for i in sub["items"]] == [
         ("eggs-6", 320, "Eggs"), ("veg-box", 2500, "Veg box")]
-    assert sub["estimate"] == {"item_total": 3140, "shipping_fee": 500, "payment_fee": 85, "tax_total": 0,
-                               "total": 3725}
+    assert sub["estimate"] == {"item_total": 3140, "shipping_fee": 500, "payment_fee": 85, "shipping_tax": 0,
+                               "payment_tax": 0, "tax_total": 0, "total": 3725}
     assert sub["customer"]["email"] == shop.customer["email"] and sub["schedule_name"] == "Weekly"
     assert sub["begins_at_local"] == "2026-03-16T11:00:00+01:00"
     assert sub["warnings"] == []
@@ -315,8 +315,8 @@ def test_a_live_estimate_prices_a_draft_as_the_saved_subscription_is_priced_and_
     estimated = kit.ok(shop.manager.post(subs(shop, "estimate"), draft))
     saved = create(shop, kit)
     assert estimated == {"currency": "EUR", "items": saved["items"], "estimate": saved["estimate"]}
-    assert estimated["estimate"] == {"item_total": 3140, "shipping_fee": 500, "payment_fee": 85, "tax_total": 0,
-                                     "total": 3725}
+    assert estimated["estimate"] == {"item_total": 3140, "shipping_fee": 500, "payment_fee": 85, "shipping_tax": 0,
+                                     "payment_tax": 0, "tax_total": 0, "total": 3725}
     assert [s["id"] for s in kit.ok(shop.manager.get(subs(shop)))["items"]] == [saved["id"]]
 
 

@@ -87,6 +87,7 @@ def test_estimates_carry_the_tax_of_the_order_they_foresee(shop, kit, app):
     sub = kit.ok(shop.manager.post(f"/shops/{shop.id}/subscriptions", kit.subscription_body(shop)), 201)
     # eggs 2 x 3.20 at 5.5 %: 0.35; box 25.00 at 20 %: 5.00; delivery 5.00 at 20 %: 1.00; card fee untaxed
     assert sub["estimate"]["tax_total"] == 35 + 500 + 100
+    assert (sub["estimate"]["shipping_tax"], sub["estimate"]["payment_tax"]) == (100, 0)
     assert sub["estimate"]["total"] == 3140 + 500 + 85 + 635
     draft = kit.ok(shop.manager.post(f"/shops/{shop.id}/subscriptions/estimate", {
         "items": [{"variant_id": "eggs-6", "quantity": 2}, {"variant_id": "veg-box", "quantity": 1}],

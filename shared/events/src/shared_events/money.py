@@ -92,3 +92,12 @@ def lines_totals(lines: Iterable[tuple[int, int]], shipping: tuple[int, int], pa
         line_tax += tax_of(total, rate_bp, prices_include_tax)
     return order_totals(item_total, shipping, payment, line_tax=line_tax, shipping_tax_bp=shipping_tax_bp,
                         payment_tax_bp=payment_tax_bp, prices_include_tax=prices_include_tax)
+
+
+def tax_by_rate(lines: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The lines' tax summed per rate, as (rate_bp, tax) by rate: what a receipt or an invoice lists per rate.
+    ``lines`` are (rate_bp, tax) pairs (each line's own, rounded tax); rates whose lines owe no tax are left out."""
+    summed: dict[int, int] = {}
+    for rate_bp, tax in lines:
+        summed[rate_bp] = summed.get(rate_bp, 0) + tax
+    return sorted((rate, tax) for rate, tax in summed.items() if tax)

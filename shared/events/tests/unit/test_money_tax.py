@@ -102,3 +102,10 @@ def test_totals_equal_the_sum_of_their_parts_for_random_orders(lines, shipping, 
         assert totals["tax_total"] <= totals["total"]
     else:
         assert totals["total"] == item_total + fees + totals["tax_total"]
+
+
+def test_the_lines_tax_is_summed_per_rate_leaving_out_rates_that_owe_nothing():
+    from shared_events.money import tax_by_rate
+
+    assert tax_by_rate([(2000, 200), (550, 110), (2000, 50), (0, 0), (550, 0)]) == [(550, 110), (2000, 250)]
+    assert tax_by_rate([]) == []

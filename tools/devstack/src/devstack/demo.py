@@ -1,6 +1,9 @@
 """Demo data for `make run`: a French food hub and an English one, their catalogs, schedules, customers (a card
 that works, one declined at charge time, one that needs 3-D Secure, cash) and subscriptions.
 
+Tax: the French hub's prices include tax, food at the reduced rate (5.5 %), cider and delivery at the standard rate
+(20 %); the English hub's prices exclude tax, food at the zero rate, cider and delivery at the standard rate (20 %).
+
 Loaded through the public APIs (devstack.scenario), so the demo exercises exactly what users do: each customer with
 a card signs in with the link emailed to them (read from the SMTP sink's API), confirms a card setup with the
 publishable key as Stripe.js would (3-D Secure included) and gives their consent through the charges-permission
@@ -29,16 +32,21 @@ HUBS: list[dict[str, Any]] = [
         "settings": {"name": "La Ruche de Lyon", "timezone": "Europe/Paris", "currency": "EUR", "locale": "fr",
                      "contact_email": "bonjour@ruche-lyon.example", "owner_email": "camille@ruche-lyon.example",
                      "allow_order_changes": True, "allow_customer_skip": True, "allocation_policy": "first_come",
-                     "payment_retry": {"delays_hours": [24, 72], "max_attempts": 3}},
+                     "payment_retry": {"delays_hours": [24, 72], "max_attempts": 3},
+                     "prices_include_tax": True,
+                     "tax_rates": [{"category": "reduced", "rate_bp": 550}, {"category": "standard", "rate_bp": 2000}]},
         "shipping": [("Livraison à domicile", 490, False), ("Retrait à la ferme", 0, True)],
-        "catalog": [("panier-legumes-grand", "Panier de légumes (grand)", 2500, 40),
-                    ("oeufs-6", "Œufs bio x6", 320, 100), ("pain-campagne", "Pain de campagne", 450, 30),
-                    ("chevre-frais", "Chèvre frais", 380, 6)],
+        "shipping_tax_category": "standard",
+        "catalog": [("panier-legumes-grand", "Panier de légumes (grand)", 2500, 40, "reduced"),
+                    ("oeufs-6", "Œufs bio x6", 320, 100, "reduced"),
+                    ("pain-campagne", "Pain de campagne", 450, 30, "reduced"),
+                    ("chevre-frais", "Chèvre frais", 380, 6, "reduced"),
+                    ("cidre-brut", "Cidre brut fermier 75 cl", 650, 24, "standard")],
         "rule": {"opens_weekday": "tuesday", "opens_time": "09:00", "closes_weekday": "friday",
                  "closes_time": "17:00", "count": 8, "interval_weeks": 1, "name_prefix": "Semaine"},
         "schedule": "Panier hebdomadaire",
         "manager": "camille@ruche-lyon.example",
-        "customers": [("Camille", "Durand", CARD_OK, {"panier-legumes-grand": 1, "oeufs-6": 2}),
+        "customers": [("Camille", "Durand", CARD_OK, {"panier-legumes-grand": 1, "oeufs-6": 2, "cidre-brut": 1}),
                       ("Louis", "Martin", CARD_DECLINED_AT_CHARGE, {"panier-legumes-grand": 1, "chevre-frais": 4}),
                       ("Inès", "Bernard", CARD_NEEDS_3DS, {"pain-campagne": 2, "chevre-frais": 4}),
                       ("Hugo", "Petit", None, {"oeufs-6": 1, "pain-campagne": 1})],
@@ -47,14 +55,19 @@ HUBS: list[dict[str, Any]] = [
         "settings": {"name": "Bristol Veg Box", "timezone": "Europe/London", "currency": "GBP", "locale": "en",
                      "contact_email": "hello@bristolvegbox.example", "allow_order_changes": False,
                      "allow_customer_skip": False, "allocation_policy": "fair_share",
-                     "payment_retry": {"delays_hours": [24], "max_attempts": 2}},
+                     "payment_retry": {"delays_hours": [24], "max_attempts": 2},
+                     "prices_include_tax": False,
+                     "tax_rates": [{"category": "zero", "rate_bp": 0}, {"category": "standard", "rate_bp": 2000}]},
         "shipping": [("Doorstep delivery", 350, False)],
-        "catalog": [("veg-box-medium", "Veg box (medium)", 1800, 25), ("apples-1kg", "Apples 1 kg", 290, 50)],
+        "shipping_tax_category": "standard",
+        "catalog": [("veg-box-medium", "Veg box (medium)", 1800, 25, "zero"),
+                    ("apples-1kg", "Apples 1 kg", 290, 50, "zero"),
+                    ("cider-500", "Somerset cider 500 ml", 350, 40, "standard")],
         "rule": {"opens_weekday": "monday", "opens_time": "08:00", "closes_weekday": "wednesday",
                  "closes_time": "20:00", "count": 6, "interval_weeks": 2, "name_prefix": "Fortnight"},
         "schedule": "Fortnightly box",
         "manager": "sam@bristolvegbox.example",
-        "customers": [("Alice", "Smith", CARD_OK, {"veg-box-medium": 1, "apples-1kg": 2}),
+        "customers": [("Alice", "Smith", CARD_OK, {"veg-box-medium": 1, "apples-1kg": 2, "cider-500": 2}),
                       ("Ben", "Jones", None, {"veg-box-medium": 1})],
     },
 ]
@@ -87,11 +100,12 @@ def manager_sign_in_link(platform: Platform, email: str) -> str:
 def _load_hub(platform: Platform, hub: dict[str, Any], start: date) -> dict[str, Any]:
     shop = platform.create_shop(**hub["settings"])
     ensure_manager(platform, shop.id, hub["manager"])
-    shipping = [shop.shipping_method(name, fee, 0, pickup) for name, fee, pickup in hub["shipping"]]
+    shipping = [shop.shipping_method(name, fee, 0, pickup, hub["shipping_tax_category"])
+                for name, fee, pickup in hub["shipping"]]
     card = shop.payment_method("stripe", fee_percent_bp=150)
     cash = shop.payment_method("cash")
-    for variant_id, name, price, stock in hub["catalog"]:
-        shop.variant(variant_id, name, price, stock)
+    for variant_id, name, price, stock, tax_category in hub["catalog"]:
+        shop.variant(variant_id, name, price, stock, tax_category)
     generated = shop.subs().post(f"{shop.base}/order-cycles/generate",
                                  dict(hub["rule"], start_date=start.isoformat(),
                                       timezone=hub["settings"]["timezone"]))

@@ -245,19 +245,21 @@ class Shop:
         return self.platform.api("billing-service", token or self.manager_token)
 
     def shipping_method(self, name: str = "Home delivery", fee_flat: int = 500, fee_percent_bp: int = 0,
-                        pickup: bool = False) -> dict[str, Any]:
+                        pickup: bool = False, tax_category: str | None = None) -> dict[str, Any]:
         return self.subs().post(f"{self.base}/shipping-methods", {"name": name, "fee_flat": fee_flat,
-                                                                  "fee_percent_bp": fee_percent_bp, "pickup": pickup})
+                                                                  "fee_percent_bp": fee_percent_bp, "pickup": pickup,
+                                                                  "tax_category": tax_category})
 
     def payment_method(self, kind: str, name: str | None = None, fee_flat: int = 0,
-                       fee_percent_bp: int = 0) -> dict[str, Any]:
+                       fee_percent_bp: int = 0, tax_category: str | None = None) -> dict[str, Any]:
         return self.subs().post(f"{self.base}/payment-methods", {
             "name": name or ("Card" if kind == "stripe" else "Cash on pickup"), "kind": kind,
-            "fee_flat": fee_flat, "fee_percent_bp": fee_percent_bp})
+            "fee_flat": fee_flat, "fee_percent_bp": fee_percent_bp, "tax_category": tax_category})
 
-    def variant(self, variant_id: str, name: str, unit_price: int, on_hand: int | None = None) -> None:
+    def variant(self, variant_id: str, name: str, unit_price: int, on_hand: int | None = None,
+                tax_category: str | None = None) -> None:
         self.platform.catalog.variant(self.id, variant_id, name, unit_price=unit_price,
-                                      currency=self.data["currency"], on_hand=on_hand)
+                                      currency=self.data["currency"], on_hand=on_hand, tax_category=tax_category)
         self.platform.catalog.flush()
         self.variants[variant_id] = {"name": name, "unit_price": unit_price, "on_hand": on_hand}
 

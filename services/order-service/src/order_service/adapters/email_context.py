@@ -10,6 +10,7 @@ import psycopg
 
 from order_service.adapters.db import all_rows, one_row
 from order_service.domain.model import TOTAL_KEYS
+from shared_events.money import tax_by_rate
 
 SNAPSHOT_KINDS = {"order_placed", "order_empty"}
 
@@ -111,8 +112,9 @@ def _order(conn: psycopg.Connection, row: dict[str, Any]) -> dict[str, Any] | No
         snapshot = json.loads(bytes(body["body"]))["payload"] if body else None  # our own, validated bytes
     if snapshot:
         order["lines"] = snapshot["lines"]
-        order["totals"] = snapshot["totals"]
+        order["totals"] = {**dict.fromkeys(TOTAL_KEYS, 0), **snapshot["totals"]}  # no tax in events before it
     else:
         order["lines"] = all_rows(conn, "SELECT * FROM order_lines WHERE order_id = %s ORDER BY position",
                                   [row["order_id"]])
+    order["tax_by_rate"] = tax_by_rate((line.get("tax_rate_bp", 0), line.get("tax", 0)) for line in order["lines"])
     return order

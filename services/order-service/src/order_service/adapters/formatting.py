@@ -33,6 +33,13 @@ def money(amount: int | None, currency: str, locale: str = "en") -> str:
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
 
 
+def percent(basis_points: int, locale: str = "en") -> str:
+    """5.5 % (en) / 5,5 % (fr) from 550 basis points; 20 % from 2000."""
+    whole, rest = divmod(int(basis_points), 100)
+    number = f"{whole}" if not rest else f"{whole}.{rest:02d}".rstrip("0")
+    return f"{number.replace('.', ',') if locale == 'fr' else number}\u00a0%"
+
+
 def local(at: datetime | str | None, timezone: str) -> datetime | None:
     if at is None:
         return None

@@ -44,13 +44,17 @@ class Templates:
         def day(on: str | None) -> str:
             return formatting.day(on, lang)
 
+        def percent(basis_points: int) -> str:
+            return formatting.percent(basis_points, lang)
+
         def reason(payload: dict[str, Any]) -> str:
             return failure_reason(payload, lang)
 
         def missed(code: str) -> str:
             return missed_reason(code, lang)
 
-        helpers = {"money": money, "when": when, "day": day, "reason": reason, "missed_reason": missed}
+        helpers = {"money": money, "when": when, "day": day, "reason": reason, "missed_reason": missed,
+                   "percent": percent}
         template = self.env.get_template(f"{lang}/{kind}.j2")
         ctx = template.new_context({**context, **helpers})
 

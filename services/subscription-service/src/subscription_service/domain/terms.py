@@ -42,9 +42,11 @@ class Terms:
     ends_at: datetime | None = None
     shipping_fee_estimate: int | None = None
     payment_fee_estimate: int | None = None
-    # taken with the fees' estimates, never recorded (not in TERM_NAMES): the estimate's tax, and whether the shop's
-    # prices include it (else the total adds it)
+    # taken with the fees' estimates, never recorded (not in TERM_NAMES): the estimate's tax (all of it, and the
+    # fees' parts of it), and whether the shop's prices include it (else the total adds it)
     tax_estimate: int | None = None
+    shipping_tax_estimate: int | None = None
+    payment_tax_estimate: int | None = None
     tax_included: bool = True
 
     @classmethod

@@ -181,7 +181,8 @@ def estimate(ctx: Context, terms: Terms) -> Terms:
     item_total = t.item_total()
     if ship is None or pay is None or item_total is None:
         return Terms(**{**t.__dict__, "shipping_fee_estimate": None, "payment_fee_estimate": None,
-                        "tax_estimate": None, "payment_kind": pay.kind if pay else t.payment_kind})
+                        "tax_estimate": None, "shipping_tax_estimate": None, "payment_tax_estimate": None,
+                        "payment_kind": pay.kind if pay else t.payment_kind})
     totals = lines_totals([((i.price_estimate or 0) * i.quantity, rate) for i, rate in zip(items, rates, strict=True)],
                           (ship.fee_flat, ship.fee_percent_bp), (pay.fee_flat, pay.fee_percent_bp),
                           shipping_tax_bp=ctx.shop.tax_rate(ship.tax_category),
@@ -189,6 +190,7 @@ def estimate(ctx: Context, terms: Terms) -> Terms:
                           prices_include_tax=ctx.shop.prices_include_tax)
     return Terms(**{**t.__dict__, "shipping_fee_estimate": totals["shipping_fee"],
                     "payment_fee_estimate": totals["payment_fee"], "tax_estimate": totals["tax_total"],
+                    "shipping_tax_estimate": totals["shipping_tax"], "payment_tax_estimate": totals["payment_tax"],
                     "tax_included": ctx.shop.prices_include_tax, "payment_kind": pay.kind})
 
 

@@ -49,7 +49,8 @@ def priced(t: Terms, variants: dict[str, Variant]) -> dict[str, Any]:
     One shape for a saved subscription and for a draft's live estimate, so the two always agree."""
     return {"items": [_with_substitutes(_item(i.data(), variants.get(i.variant_id)), variants) for i in t.items],
             "estimate": {"item_total": t.item_total(), "shipping_fee": t.shipping_fee_estimate,
-                         "payment_fee": t.payment_fee_estimate, "tax_total": t.tax_estimate,
+                         "payment_fee": t.payment_fee_estimate, "shipping_tax": t.shipping_tax_estimate,
+                         "payment_tax": t.payment_tax_estimate, "tax_total": t.tax_estimate,
                          "total": t.estimated_total()}}
 
 

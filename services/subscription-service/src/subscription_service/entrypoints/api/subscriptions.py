@@ -124,6 +124,8 @@ class EstimateOut(ma.Schema):
     tax_total = ma.fields.Integer(allow_none=True, metadata={
         "description": "the tax of such an order (each item at its category's rate, each fee at its method's): "
                        "part of total where the shop's prices include tax, added to it where they exclude it"})
+    shipping_tax = ma.fields.Integer(allow_none=True, metadata={"description": "the shipping fee's tax"})
+    payment_tax = ma.fields.Integer(allow_none=True, metadata={"description": "the payment fee's tax"})
     total = ma.fields.Integer(allow_none=True)
 
 
