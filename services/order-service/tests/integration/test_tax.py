@@ -96,3 +96,32 @@ def test_a_shop_and_catalog_from_before_tax_place_untaxed_orders_as_before(order
     order = _place(orders, shop, {"eggs": 2})
     assert (order["tax_total"], order["prices_include_tax"], order["total"]) == (0, False, 640 + 500)
     assert orders.lines(order["order_id"])[0]["tax_category"] is None
+
+
+def test_the_reports_show_the_tax_of_the_orders_and_of_each_product(orders):
+    import csv
+    import io
+
+    f = orders.feed
+    shop = _french_shop(f)
+    cycle = f.cycle(shop)
+    order = _place(orders, shop, {"veg": 2, "wine": 1}, cycle)
+    token, token_id = f.token("manager", [shop.shop_id])
+    orders.wait_token(token_id)
+    base = f"/shops/{shop.shop_id}/order-cycles/{cycle['order_cycle_id']}/reports"
+
+    report = orders.api("GET", f"{base}/orders", token).get_json()
+    assert report["items"][0]["totals"]["tax_total"] == order["tax_total"] == 503
+    assert report["totals"]["tax_total"] == 503
+    products = orders.api("GET", f"{base}/product-totals", token).get_json()
+    assert {p["variant_id"]: p["tax"] for s in products["suppliers"] for p in s["products"]} == {"veg": 220,
+                                                                                                "wine": 200}
+    assert products["totals"]["tax"] == 420
+
+    rows = list(csv.DictReader(io.StringIO(orders.api("GET", f"{base}/orders.csv?lang=fr", token)
+                                           .get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0]["TVA"] == "5.03" and rows[0]["Total"] == "59.20"
+    assert rows[-1]["Commande"] == "Total" and rows[-1]["TVA"] == "5.03"
+    rows = list(csv.DictReader(io.StringIO(orders.api("GET", f"{base}/product-totals.csv?lang=en", token)
+                                           .get_data(as_text=True).lstrip("\ufeff"))))
+    assert {r["Variant id"]: r["Tax"] for r in rows} == {"veg": "2.20", "wine": "2.00"}

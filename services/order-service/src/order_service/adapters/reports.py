@@ -7,7 +7,8 @@ through a server-side cursor in batches, so a cycle of any size streams in const
 What counts: the packing list and the product totals take the allocated quantity (``order_lines.quantity``, what is
 in the box, never the requested one) of the orders that will be delivered (placed or confirmed), lines at zero
 left out; the orders report lists every order of the cycle, cancelled and empty ones included, and its totals count
-the placed and confirmed ones.
+the placed and confirmed ones. Tax: an order's as it carries it (``tax_total``, included in its total or added to it as
+its ``prices_include_tax`` says); a product's, the sum of its lines' own tax.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ PACKING_FILE_SQL = f"""
 PRODUCT_TOTALS_SQL = f"""
     SELECT l.variant_id, min(coalesce(v.product_name, l.name)) AS product_name, min(v.variant_name) AS variant_name,
            min(v.supplier) AS supplier, sum(l.quantity)::bigint AS quantity, count(DISTINCT o.order_id) AS orders,
-           sum(l.total)::bigint AS amount
+           sum(l.total)::bigint AS amount, sum(l.tax)::bigint AS tax
     FROM orders o
     JOIN order_lines l ON l.order_id = o.order_id AND l.quantity > 0
     {_VARIANT_JOIN}
@@ -108,7 +109,8 @@ _ORDER_COLUMNS = """o.order_id, o.number, o.status, o.cancel_cause, o.customer_i
            coalesce(cu.first_name, o.bill_address->>'first_name') AS first_name,
            coalesce(cu.last_name, o.bill_address->>'last_name') AS last_name,
            sm.name AS shipping_method, pm.name AS payment_method, o.payment_kind, o.currency,
-           o.item_total, o.shipping_fee, o.payment_fee, o.total, o.placed_at, o.confirmed_at, o.cancelled_at,
+           o.item_total, o.shipping_fee, o.payment_fee, o.total, o.tax_total, o.shipping_tax, o.payment_tax,
+           o.prices_include_tax, o.placed_at, o.confirmed_at, o.cancelled_at,
            o.payment_required, p.state AS payment_state, p.amount AS payment_amount,
            p.amount_refunded AS payment_amount_refunded, p.code AS payment_code, p.updated_at AS payment_updated_at"""
 
@@ -137,6 +139,7 @@ ORDERS_TOTALS_SQL = """
            coalesce(sum(o.shipping_fee) FILTER (WHERE o.status IN ('placed', 'confirmed')), 0)::bigint AS shipping_fee,
            coalesce(sum(o.payment_fee) FILTER (WHERE o.status IN ('placed', 'confirmed')), 0)::bigint AS payment_fee,
            coalesce(sum(o.total) FILTER (WHERE o.status IN ('placed', 'confirmed')), 0)::bigint AS total,
+           coalesce(sum(o.tax_total) FILTER (WHERE o.status IN ('placed', 'confirmed')), 0)::bigint AS tax_total,
            coalesce(sum(p.amount) FILTER (WHERE p.state IN ('paid', 'partially_refunded', 'refunded')), 0)::bigint
                AS paid,
            coalesce(sum(p.amount_refunded), 0)::bigint AS refunded,

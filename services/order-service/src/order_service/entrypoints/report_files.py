@@ -125,6 +125,7 @@ PRODUCT_TOTALS: list[Column] = [
     (_t("Quantity", "Quantité"), lambda r, _c: r["quantity"]),
     (_t("Orders", "Commandes"), lambda r, _c: r["orders"]),
     (_t("Amount", "Montant"), lambda r, c: c.amount(r["amount"])),
+    (_t("Tax", "TVA"), lambda r, c: c.amount(r["tax"])),
     (_t("Currency", "Devise"), lambda _r, c: c.currency),
 ]
 
@@ -133,6 +134,7 @@ SUPPLIER_TOTALS: list[Column] = [
     (_t("Products", "Produits"), lambda r, _c: len(r["products"])),
     (_t("Quantity", "Quantité"), lambda r, _c: r["quantity"]),
     (_t("Amount", "Montant"), lambda r, c: c.amount(r["amount"])),
+    (_t("Tax", "TVA"), lambda r, c: c.amount(r["tax"])),
     (_t("Currency", "Devise"), lambda _r, c: c.currency),
 ]
 
@@ -150,6 +152,7 @@ ORDERS: list[Column] = [
     (_t("Products", "Produits"), lambda r, c: c.amount(r["item_total"])),
     (_t("Shipping fee", "Frais de livraison"), lambda r, c: c.amount(r["shipping_fee"])),
     (_t("Payment fee", "Frais de paiement"), lambda r, c: c.amount(r["payment_fee"])),
+    (_t("Tax", "TVA"), lambda r, c: c.amount(r["tax_total"])),
     (_t("Total", "Total"), lambda r, c: c.amount(r["total"])),
     (_t("Payment", "Paiement"), lambda r, c: c.word(PAYMENT_STATES, r["payment_state"])),
     (_t("Paid", "Payé"), lambda r, c: c.amount(r["paid"])),
@@ -172,7 +175,8 @@ def orders_total_row(totals: Row, c: Context) -> list[Any]:
     """The last row of the orders file: the sums of the placed and confirmed orders, as the page shows them."""
     by_header = {"Order": TOTAL[c.lang], "Products": c.amount(totals["item_total"]),
                  "Shipping fee": c.amount(totals["shipping_fee"]), "Payment fee": c.amount(totals["payment_fee"]),
-                 "Total": c.amount(totals["total"]), "Paid": c.amount(totals["paid"]),
+                 "Tax": c.amount(totals["tax_total"]), "Total": c.amount(totals["total"]),
+                 "Paid": c.amount(totals["paid"]),
                  "Refunded": c.amount(totals["refunded"]), "Currency": c.currency}
     return [by_header.get(names["en"], "") for names, _ in ORDERS]
 

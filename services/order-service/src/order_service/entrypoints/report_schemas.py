@@ -76,6 +76,9 @@ class ProductTotal(Schema):
                                                        "orders"})
     orders = fields.Integer(metadata={"description": "orders with this product"})
     amount = fields.Integer(metadata=MINOR_UNITS)
+    tax = fields.Integer(metadata={"description": "the tax of these lines (each line's own, summed), minor units; "
+                                                "in the amount or on top of it as each order's prices_include_tax "
+                                                "says"})
 
 
 class SupplierTotal(Schema):
@@ -83,6 +86,9 @@ class SupplierTotal(Schema):
                                                                        "catalog does not say"})
     quantity = fields.Integer()
     amount = fields.Integer(metadata=MINOR_UNITS)
+    tax = fields.Integer(metadata={"description": "the tax of these lines (each line's own, summed), minor units; "
+                                                "in the amount or on top of it as each order's prices_include_tax "
+                                                "says"})
     products = fields.List(fields.Nested(ProductTotal))
 
 
@@ -90,6 +96,9 @@ class GrandTotal(Schema):
     products = fields.Integer()
     quantity = fields.Integer()
     amount = fields.Integer(metadata=MINOR_UNITS)
+    tax = fields.Integer(metadata={"description": "the tax of these lines (each line's own, summed), minor units; "
+                                                "in the amount or on top of it as each order's prices_include_tax "
+                                                "says"})
 
 
 class ProductTotals(Schema):
@@ -136,6 +145,8 @@ class OrdersTotals(Schema):
     shipping_fee = fields.Integer()
     payment_fee = fields.Integer()
     total = fields.Integer()
+    tax_total = fields.Integer(metadata={"description": "the tax of the placed and confirmed orders (in their totals, "
+                                                        "or added to them)"})
     paid = fields.Integer(metadata={"description": "charged or marked paid"})
     refunded = fields.Integer()
     unpaid = fields.Integer(metadata={"description": "total of the confirmed orders that need a payment not made "
