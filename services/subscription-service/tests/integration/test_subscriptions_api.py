@@ -326,7 +326,8 @@ def test_a_live_estimate_without_methods_or_with_an_unknown_product_has_no_total
     assert items_only["items"] == [{"variant_id": "eggs-6", "quantity": 3, "price_estimate": 320,
                                     "total_estimate": 960, "name": "Eggs", "available": True,
                                     "substitutes": [], "substitute_names": []}]
-    assert items_only["estimate"] == {"item_total": 960, "shipping_fee": None, "payment_fee": None, "total": None}
+    assert items_only["estimate"] == {"item_total": 960, "shipping_fee": None, "payment_fee": None,
+                                      "shipping_tax": None, "payment_tax": None, "tax_total": None, "total": None}
     unknown = kit.ok(shop.manager.post(subs(shop, "estimate"), {
         "items": [{"variant_id": "eggs-6", "quantity": 1}, {"variant_id": "no-such", "quantity": 1}],
         "shipping_method_id": shop.ship["id"], "payment_method_id": shop.cash["id"]}))
