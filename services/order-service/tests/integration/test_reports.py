@@ -119,16 +119,17 @@ def test_product_and_supplier_totals_add_up_the_allocated_quantities_with_a_buck
     assert nobody["supplier"] is None  # the bucket of products whose supplier the catalog does not say, last
     assert [(p["variant_id"], p["quantity"], p["orders"], p["amount"]) for p in nobody["products"]] == [
         ("jam", 2, 1, 2 * 450)]
-    assert got.json["totals"] == {"products": 2, "quantity": 5, "amount": 3 * 320 + 2 * 450}
+    assert got.json["totals"] == {"products": 2, "quantity": 5, "amount": 3 * 320 + 2 * 450, "tax": 0}  # untaxed
 
     rows = _csv(orders.api("GET", f"{base}/product-totals.csv?lang=en", tok["manager"]))
-    assert rows == [["Supplier", "Product", "Variant", "Variant id", "Quantity", "Orders", "Amount", "Currency"],
-                    ["Ferme du Pré", "Eggs", "", "eggs", "3", "2", "9.60", "EUR"],
-                    ["(no supplier)", "Jam", "", "jam", "2", "1", "9.00", "EUR"]]
+    assert rows == [["Supplier", "Product", "Variant", "Variant id", "Quantity", "Orders", "Amount", "Tax",
+                     "Currency"],
+                    ["Ferme du Pré", "Eggs", "", "eggs", "3", "2", "9.60", "0.00", "EUR"],
+                    ["(no supplier)", "Jam", "", "jam", "2", "1", "9.00", "0.00", "EUR"]]
     rows = _csv(orders.api("GET", f"{base}/supplier-totals.csv", tok["manager"]))  # the shop's French
-    assert rows == [["Fournisseur", "Produits", "Quantité", "Montant", "Devise"],
-                    ["Ferme du Pré", "1", "3", "9.60", "EUR"],
-                    ["(sans fournisseur)", "1", "2", "9.00", "EUR"]]
+    assert rows == [["Fournisseur", "Produits", "Quantité", "Montant", "TVA", "Devise"],
+                    ["Ferme du Pré", "1", "3", "9.60", "0.00", "EUR"],
+                    ["(sans fournisseur)", "1", "2", "9.00", "0.00", "EUR"]]
 
 
 def test_the_orders_report_lists_every_order_with_its_payment_and_totals_that_match_the_orders(orders):
