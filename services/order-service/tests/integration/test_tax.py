@@ -125,3 +125,17 @@ def test_the_reports_show_the_tax_of_the_orders_and_of_each_product(orders):
     rows = list(csv.DictReader(io.StringIO(orders.api("GET", f"{base}/product-totals.csv?lang=en", token)
                                            .get_data(as_text=True).lstrip("\ufeff"))))
     assert {r["Variant id"]: r["Tax"] for r in rows} == {"veg": "2.20", "wine": "2.00"}
+
+
+def test_the_customers_placement_email_lists_the_tax_the_order_includes_per_rate(orders):
+    f = orders.feed
+    shop = _french_shop(f)
+    cycle = f.cycle(shop)
+    customer, email = f.customer(shop)
+    sub = f.subscription(shop, customer, {"veg": 2, "wine": 1}, cash=True)
+    f.due(shop, cycle, sub, customer, reason="subscription_created")
+    [mail] = orders.wait_mails(email, 1, "the placement email")
+    text = mail["text"]
+    assert "Dont TVA : 5,03\u00a0€" in text
+    assert "à 5,5\u00a0% : 2,20\u00a0€" in text and "à 20\u00a0% : 2,00\u00a0€" in text
+    assert "sur la livraison : 0,83\u00a0€" in text
