@@ -93,3 +93,14 @@ def test_the_order_keeps_its_tax_terms_and_address_from_placement():
     placed = _french_order()
     assert placed.tax == FRANCE and placed.bill_address == ADDRESS
     assert placed.totals(TAXED_FEES)["tax_total"] == 220 + 200 + 83
+
+
+def test_a_substitute_placed_instead_of_an_item_is_taxed_in_its_own_category():
+    catalog = {**CATALOG, "veg": Variant("veg", "Vegetables", 2110, 0, True, "reduced")}
+    terms_ = replace(terms("s", [("veg", 1)]), items=[{"variant_id": "veg", "quantity": 1, "price_estimate": None,
+                                                        "substitutes": ["wine"]}])
+    [planned] = placement.plan([(due("s"), terms_)], catalog, placement.stock_levels(catalog), "first_come",
+                               tax=FRANCE)
+    [line] = planned.lines
+    assert (line.variant_id, line.substitute_for["variant_id"]) == ("wine", "veg")
+    assert (line.tax_category, line.tax_rate_bp, line.tax) == ("standard", 2000, 200)
