@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_skeleton, format_time, get_datetime_format
-from babel.numbers import get_currency_precision
+from babel.numbers import format_percent, get_currency_precision
 from flask import current_app, g, request, session
 from flask_babel import Babel, format_currency, format_date, get_locale, refresh, to_user_timezone
 
@@ -73,6 +73,26 @@ def minor_units(text: str | None, currency: str) -> int | None:
     return int(Decimal(cleaned).scaleb(digits))
 
 
+def percent(basis_points: int | None) -> str:
+    """A rate in basis points as the reader writes a percentage: ``percent(550)`` -> "5.5%" (en), "5,5 %" (fr,
+    a narrow no-break space as CLDR has it); as many decimals as it has (at most two), none added or cut. ``None``
+    (no rate) -> "". The inverse of :func:`basis_points`."""
+    if basis_points is None:
+        return ""
+    return format_percent(Decimal(basis_points).scaleb(-4), locale=get_locale(), decimal_quantization=False)
+
+
+def basis_points(text: str | None) -> int | None:
+    """A percentage a person typed ("5,5", "5.5", "5.5 %", "20") -> basis points (550, 2000), exactly, through
+    Decimal (a comma or a point before the decimals, as :func:`minor_units` reads amounts); None when it is not
+    a percentage from 0 to 100 with at most two decimals. The inverse of :func:`percent`."""
+    cleaned = re.sub(r"[\s\u00a0\u202f]*%?\Z", "", (text or "").strip())
+    if not re.fullmatch(r"\d{1,3}([.,]\d{1,2})?", cleaned):  # at most 100: no group separator to read
+        return None
+    bp = int(Decimal(cleaned.replace(",", ".")).scaleb(2))  # exact: two decimals at most
+    return bp if bp <= 10_000 else None
+
+
 def when(value: str | datetime | None) -> str:
     """A date and time to the minute, in the page's time zone (the shop's) and language, joined as CLDR joins
     them for that language: "Wed, Dec 9, 2026, 3:04 AM", "mer. 9 déc. 2026, 03:04"."""
@@ -93,5 +113,5 @@ def day(value: str | datetime | None, fmt: str = "full") -> str:
 
 def init_app(app: Any) -> Babel:
     babel = Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    app.jinja_env.filters.update(money=money, when=when, day=day)
+    app.jinja_env.filters.update(money=money, when=when, day=day, percent=percent)
     return babel

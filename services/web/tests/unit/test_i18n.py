@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
 
 from web_app import i18n
@@ -65,3 +66,32 @@ def test_times_are_shown_in_the_shops_time_zone(make_app):
         assert i18n.when("2026-03-01T23:30:00+00:00") == "lun. 2 mars 2026, 12:30"
         i18n.use_reader(customer={"locale": "en"})
         assert "Monday" in i18n.day("2026-03-01T23:30:00+00:00")  # 2 March in Auckland
+
+
+@pytest.mark.parametrize("locale,bp,shown", [
+    ("en", 550, "5.5%"), ("en", 2000, "20%"), ("en", 0, "0%"), ("en", 1, "0.01%"), ("en", 10_000, "100%"),
+    ("fr", 550, "5,5\u202f%"), ("fr", 2000, "20\u202f%"), ("fr", 1050, "10,5\u202f%"), ("fr", 0, "0\u202f%")])
+def test_a_rate_in_basis_points_is_a_percentage_in_the_readers_format_with_its_own_decimals(make_app, locale, bp,
+                                                                                                shown):
+    with make_app().test_request_context("/"):
+        i18n.use_reader(customer={"locale": locale})
+        assert i18n.percent(bp).replace("\xa0", "\u202f") == shown
+        assert i18n.percent(None) == ""
+
+
+@pytest.mark.parametrize("typed,bp", [
+    ("5,5", 550), ("5.5", 550), ("5.5 %", 550), ("5,5\u202f%", 550), ("20", 2000), (" 20% ", 2000), ("0", 0),
+    ("0,01", 1), ("100", 10_000), ("19.60", 1960),
+    ("", None), ("-5", None), ("5.555", None), ("100.01", None), ("1 000", None), ("cinq", None), ("5,5,5", None),
+    (None, None)])
+def test_a_typed_percentage_is_read_as_exact_basis_points_or_refused(make_app, typed, bp):
+    with make_app().test_request_context("/"):
+        i18n.use_reader(customer={"locale": "fr"})
+        assert i18n.basis_points(typed) == bp
+
+
+def test_a_rate_shown_then_typed_back_is_the_same_rate_in_both_languages(make_app):
+    with make_app().test_request_context("/"):
+        for locale in ("en", "fr"):
+            i18n.use_reader(customer={"locale": locale})
+            assert all(i18n.basis_points(i18n.percent(bp)) == bp for bp in (0, 1, 99, 550, 1960, 2000, 10_000))
