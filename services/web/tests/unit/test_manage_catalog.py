@@ -55,3 +55,22 @@ def test_the_catalog_is_the_shops_managers_alone(client, fake_http, shop_id):
         session.update(token="rop_manager", role="manager", shop_ids=["another-shop"], signed_in_at=0)
     assert client.get(f"/manage/shops/{shop_id}/catalog").status_code == 404
     assert not fake_http.sent
+
+
+def test_each_product_shows_its_tax_category_with_the_shops_rate_in_the_managers_format(
+        console_manager, fake_http, shop_id, text_of):
+    manager = console_manager("fr")
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")][1].update(
+        prices_include_tax=True, tax_rates=[{"category": "reduced", "rate_bp": 550},
+                                            {"category": "standard", "rate_bp": 2000}])
+    wine = {**HONEY, "variant_id": "wine", "product_name": "Vin", "tax_category": "alcohol"}
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/variants")] = (200, {"items": [
+        {**EGGS, "tax_category": "reduced"}, {**HONEY, "tax_category": "standard"}, wine,
+        {**EGGS, "variant_id": "bag", "product_name": "Sac", "tax_category": None}], "next_cursor": None})
+    page = manager.get(f"/manage/shops/{shop_id}/catalog").get_data(as_text=True)
+    rows = [text_of(r).replace("\u202f", " ").replace("\xa0", " ")
+            for r in page.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr")[1:]]
+    assert "reduced, 5,5 %" in rows[0] and "standard, 20 %" in rows[1]
+    assert "alcohol : pas de taux, non taxé" in rows[2]
+    assert "Non taxé" in rows[3]
+    assert "Les prix sont TTC." in text_of(page)

@@ -244,3 +244,138 @@ def test_removing_a_way_to_deliver_sends_the_version_shown(manager, fake_http, s
     delete = next(r for r in fake_http.sent if r["method"] == "DELETE")
     assert delete["headers"]["If-Match"] == '"3"'
     assert "The method is removed." in text_of(manager.get(manager.url).get_data(as_text=True))
+
+
+# -- tax ----------------------------------------------------------------------------------------------------------
+
+FRENCH_TAX = {"prices_include_tax": True, "tax_rates": [{"category": "reduced", "rate_bp": 550},
+                                                        {"category": "standard", "rate_bp": 2000}]}
+
+
+def tax_data(page: str, **changes) -> dict:
+    """What the browser sends for the tax form as shown (its rows), with ``changes``."""
+    form = page.split('action="' + page.split('/settings/tax"', 1)[0].rsplit('action="', 1)[1] + '/settings/tax"',
+                      1)[1].split("</form>", 1)[0]
+    data = {name: unescape(value) for name, value in re.findall(r'name="(tax-[^"]+)"[^>]*value="([^"]*)"', form)}
+    data.update({name: unescape(value) for value, name in
+                 re.findall(r'value="([^"]*)"[^>]*name="(tax-rates-[^"]+)"', form)})
+    data["tax-prices_include_tax"] = re.search(r'<input[^>]*checked[^>]*name="tax-prices_include_tax"[^>]*value="(\w+)"'
+                                               r'|<input[^>]*name="tax-prices_include_tax"[^>]*value="(\w+)"[^>]*checked',
+                                               form).group(0).split('value="')[1].split('"')[0]
+    for name in re.findall(r'name="(tax-rates-\d+-\w+)"', form):
+        data.setdefault(name, "")
+    data.update(changes)
+    return data
+
+
+def test_the_shops_tax_rates_are_shown_as_percentages_in_the_managers_format_with_empty_rows_for_new_ones(
+        manager, fake_http, shop_id):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, locale="fr", **FRENCH_TAX))
+    page = manager.get(manager.url).get_data(as_text=True)
+    data = tax_data(page)
+    assert data["tax-prices_include_tax"] == "include" and data["tax-version"] == "7"
+    assert (data["tax-rates-0-category"], data["tax-rates-0-percent"]) == ("reduced", "5,5")
+    assert (data["tax-rates-1-category"], data["tax-rates-1-percent"]) == ("standard", "20")
+    assert data["tax-rates-2-category"] == data["tax-rates-3-percent"] == ""
+    assert "Enregistrer les réglages de TVA" in text_of(page)
+
+
+def test_saving_the_tax_sends_the_rates_in_basis_points_with_the_version_shown(manager, fake_http, shop_id):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, locale="fr", **FRENCH_TAX))
+    page = manager.get(manager.url).get_data(as_text=True)
+    sent = []
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}")] = lambda body: (sent.append(body) or
+                                                                             (200, shop(shop_id, version=8)))
+    resp = manager.post(f"{manager.url}/tax", data=tax_data(
+        page, **{"tax-prices_include_tax": "exclude", "tax-rates-0-category": "", "tax-rates-0-percent": "",
+                 "tax-rates-1-percent": "19,6", "tax-rates-2-category": "zero", "tax-rates-2-percent": "0 %"}))
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/settings#tax")
+    assert sent == [{"prices_include_tax": False, "tax_rates": [{"category": "standard", "rate_bp": 1960},
+                                                                {"category": "zero", "rate_bp": 0}]}]
+    patch = next(r for r in fake_http.sent if r["method"] == "PATCH")
+    assert patch["headers"]["If-Match"] == '"7"'
+    assert "Les réglages de TVA sont enregistrés." in text_of(manager.get(manager.url).get_data(as_text=True))
+
+
+def test_a_rate_that_is_not_a_percentage_or_a_category_twice_is_told_by_its_field_and_nothing_is_sent(
+        manager, fake_http, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    resp = manager.post(f"{manager.url}/tax", data=tax_data(
+        page, **{"tax-rates-0-category": "reduced", "tax-rates-0-percent": "5,555",
+                 "tax-rates-1-category": "reduced", "tax-rates-1-percent": "20"}))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and not [r for r in fake_http.sent if r["method"] == "PATCH"]
+    assert "Enter a percentage from 0 to 100 with at most two decimals, like 5.5" in html.split(
+        'id="tax-rates-0-percent-error"', 1)[1].split("</p>", 1)[0]
+    assert "This category already has a rate" in html.split('id="tax-rates-1-category-error"', 1)[1].split("</p>")[0]
+    assert '<a href="#tax-rates-0-percent">' in html and 'value="5,555"' in html  # typed, kept
+
+
+def test_the_apis_refusal_of_a_rate_is_shown_by_the_row_it_names_in_the_managers_words(manager, fake_http, shop_id):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, **FRENCH_TAX))
+    page = manager.get(manager.url).get_data(as_text=True)
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}")] = (422, {
+        "title": "Unprocessable Entity", "status": 422,
+        "errors": {"tax_rates.1.category": ["Not a tax category."]}})
+    resp = manager.post(f"{manager.url}/tax", data=tax_data(page, **{
+        "tax-rates-0-category": "", "tax-rates-0-percent": "", "tax-rates-2-category": "zero",
+        "tax-rates-2-percent": "0"}))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422  # the second row sent is the form's third: the first was emptied
+    assert "This value is not accepted." in html.split('id="tax-rates-2-category-error"', 1)[1].split("</p>")[0]
+    assert 'id="tax-rates-1-category-error"' not in html and "Not a tax category" not in html
+    assert '<a href="#tax-rates-2-category">' in html
+
+
+def test_a_stale_tax_form_says_so_and_shows_the_rates_as_they_are_now(manager, fake_http, shop_id):
+    page = manager.get(manager.url).get_data(as_text=True)
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}")] = (412, {"title": "Precondition Failed",
+                                                                      "status": 412})
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, version=9, **FRENCH_TAX))
+    resp = manager.post(f"{manager.url}/tax", data=tax_data(page, **{"tax-rates-0-category": "zero",
+                                                                     "tax-rates-0-percent": "0"}))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 412 and "The tax settings were changed while you were editing them" in text_of(html)
+    data = tax_data(html)
+    assert data["tax-version"] == "9" and data["tax-rates-0-category"] == "reduced"
+
+
+def test_each_method_shows_its_tax_and_is_changed_with_its_tax_category_and_the_version_shown(
+        manager, fake_http, shop_id):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, locale="fr", **FRENCH_TAX))
+    method = {"id": SHIP, "name": "Home delivery", "pickup": False, "fee_flat": 450, "fee_percent_bp": 150,
+              "active": True, "version": 3, "tax_category": None}
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/shipping-methods/{SHIP}")] = (200, method)
+    assert "Non taxé" in text_of(manager.get(manager.url).get_data(as_text=True))
+    page = manager.get(f"{manager.url}/shipping-methods/{SHIP}").get_data(as_text=True)
+    assert 'value="4,50"' in page and 'value="1,5"' in page
+    assert re.search(r'<option value="standard">standard \(20\s%\)</option>', page)
+    sent = []
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}/shipping-methods/{SHIP}")] = lambda body: (
+        sent.append(body) or (200, {**method, "tax_category": "standard", "version": 8}))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = manager.post(f"{manager.url}/shipping-methods/{SHIP}", data={
+        "csrf_token": token, "version": "3", "name": "Home delivery", "pickup": "delivery", "fee": "4,50",
+        "percent": "1,5", "tax_category": "standard", "active": "y"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/settings#shipping-methods")
+    assert sent == [{"name": "Home delivery", "fee_flat": 450, "fee_percent_bp": 150, "pickup": False,
+                     "tax_category": "standard", "active": True}]
+    assert next(r for r in fake_http.sent if r["method"] == "PATCH")["headers"]["If-Match"] == '"3"'
+
+
+def test_a_stale_method_form_shows_the_method_as_it_is_now_and_saves_nothing(manager, fake_http, shop_id):
+    now = {"id": SHIP, "name": "Van", "pickup": False, "fee_flat": 500, "fee_percent_bp": 0, "active": True,
+           "version": 9, "tax_category": "standard"}
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, **FRENCH_TAX))
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/shipping-methods/{SHIP}")] = (200, now)
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}/shipping-methods/{SHIP}")] = (412, {
+        "title": "Precondition Failed", "status": 412})
+    page = manager.get(f"{manager.url}/shipping-methods/{SHIP}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = manager.post(f"{manager.url}/shipping-methods/{SHIP}", data={
+        "csrf_token": token, "version": "3", "name": "Home delivery", "pickup": "delivery", "fee": "4.50",
+        "tax_category": ""})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 412 and "This method was changed while you were editing it" in text_of(html)
+    assert 'value="Van"' in html and 'value="9"' in html
+    assert re.search(r'<option[^>]*selected[^>]*value="standard"|<option[^>]*value="standard"[^>]*selected', html)

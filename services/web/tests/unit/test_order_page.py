@@ -306,3 +306,39 @@ def test_an_order_not_paid_has_no_receipt_link_and_its_receipt_is_not_found(engl
     fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}/receipt.pdf")] = (
         404, {"title": "Not found", "status": 404})
     assert english.get(f"/shops/{shop_id}/orders/{ORDER_ID}/receipt.pdf").status_code == 404
+
+
+def taxed_order(include: bool) -> dict:
+    """The French demo's order: a box at 5.5 %, eggs at 20 %, delivery at 20 %; the tax per line, as order-service
+    sends it (shared_events.money's rule)."""
+    lines = order()["lines"]
+    lines[0].update(tax_category="reduced", tax_rate_bp=550, tax=104 if include else 110)
+    lines[1].update(tax_category="standard", tax_rate_bp=2000, tax=117 if include else 140)
+    totals = {"item_total": 2700, "shipping_fee": 500, "payment_fee": 0, "shipping_tax": 83 if include else 100}
+    totals["tax_total"] = lines[0]["tax"] + lines[1]["tax"] + totals["shipping_tax"]
+    totals["total"] = 3200 if include else 3200 + totals["tax_total"]
+    return order(lines=lines, totals=totals, prices_include_tax=include)
+
+
+def test_an_order_whose_prices_exclude_tax_shows_each_lines_rate_and_tax_and_adds_the_tax_to_the_total(
+        english, fake_http, shop_id, text_of):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}")] = (200, taxed_order(False))
+    text = text_of(english.get(f"/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True))
+    assert "Prices exclude tax: the tax is added to the total." in text
+    assert "Panier €20.00 each Tax 5.5%: €1.10 1 €20.00" in text
+    assert "Oeufs €3.50 each Tax 20%: €1.40" in text
+    assert "Delivery €5.00 Tax €3.50 Total €35.50" in text
+
+
+def test_an_order_whose_prices_include_tax_says_how_much_of_its_total_is_tax_in_french(
+        french, fake_http, shop_id, text_of):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}")] = (200, taxed_order(True))
+    text = text_of(french.get(f"/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True)).replace("\u202f", " ")
+    assert "Les prix sont TTC." in text
+    assert "TVA 5,5 % incluse : 1,04 €" in text
+    assert "Total 32,00 € Dont TVA 3,04 €" in text
+
+
+def test_an_order_placed_before_tax_existed_reads_as_it_always_did(english, shop_id, text_of):
+    text = text_of(english.get(f"/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True))
+    assert "Tax" not in text and "Prices exclude tax" not in text and "Not taxed" not in text

@@ -1,5 +1,6 @@
 """The shop's catalog, as the platform's catalog publishes it: each product's name, the producer the hub orders it
-from, its price, the stock left after the orders placed, and whether it is for sale.
+from, its price, its tax category (with the shop's rate for it, from the shop's settings), the stock left after the
+orders placed, and whether it is for sale.
 
 Read from order-service's ``GET /api/v1/shops/<shop>/variants`` (catalog.events as it projects them) with the
 manager's own token; searched by words of the product's, the variant's or the producer's name; a page at a time
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, g, render_template, request, url_for
 
 from web_app.manage import manager_api, shop_page
 
@@ -30,6 +31,8 @@ def index(shop_id: str):  # type: ignore[no-untyped-def]
     following = page.get("next_cursor")
     return render_template(
         "manage/catalog.html", variants=page["items"], search=search or "", first_page=cursor is None,
+        rates={r["category"]: r["rate_bp"] for r in g.shop.get("tax_rates") or []},
+        prices_include_tax=bool(g.shop.get("prices_include_tax")),
         next_url=url_for("manage_catalog.index", shop_id=shop_id, q=search, cursor=following) if following else None,
         first_url=url_for("manage_catalog.index", shop_id=shop_id, q=search))
 

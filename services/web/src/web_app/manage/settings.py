@@ -27,11 +27,12 @@ from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from web_app import refusals
+from web_app import i18n, refusals
 from web_app.api import ApiError
 from web_app.forms import ConfirmForm, show_problem
 from web_app.i18n import use_reader
 from web_app.manage import manager_api, shop_page
+from web_app.manage.tax_forms import TaxForm, percent_typed, tax_form_of, with_new_rows
 
 bp = Blueprint("manage_settings", __name__, url_prefix="/manage/shops/<uuid:shop_id>/settings")
 
@@ -145,22 +146,34 @@ def zone_choices(names: list[str], current: str | None) -> list[SelectChoice]:
 
 
 def _page(form: SettingsForm, *, stale: bool = False, status: int = 200,
-          method_forms: dict[str, MethodForm] | None = None) -> Any:
+          method_forms: dict[str, MethodForm] | None = None, tax_form: TaxForm | None = None,
+          tax_stale: bool = False) -> Any:
     form.timezone.choices = zone_choices(time_zones(), form.timezone.data)
     shop_id = g.shop["id"]
     method_forms = method_forms or {}
-    methods = {kind: [{**m, "percent": format_decimal(Decimal(m["fee_percent_bp"]).scaleb(-2))}
-                      for m in manager_api().all_items("subscriptions", f"/api/v1/shops/{shop_id}/{kind}-methods")]
+    methods = {kind: manager_api().all_items("subscriptions", f"/api/v1/shops/{shop_id}/{kind}-methods")
                for kind in METHOD_KINDS}
     adding = {kind: method_forms.get(kind) or MethodForm(prefix=kind, formdata=None) for kind in METHOD_KINDS}
+    for adding_form in adding.values():
+        adding_form.offer_categories(g.shop)
     return render_template("manage/settings.html", form=form, stale=stale, methods=methods, adding=adding,
-                           remove_form=ConfirmForm()), status
+                           remove_form=ConfirmForm(), tax_form=tax_form or tax_form_of(g.shop),
+                           tax_stale=tax_stale, rates=tax_rates(g.shop)), status
+
+
+def tax_rates(shop: dict[str, Any]) -> dict[str, int]:
+    """The shop's rates by category, in basis points."""
+    return {r["category"]: r["rate_bp"] for r in shop.get("tax_rates") or []}
+
+
+def _shop_now(shop_id: str) -> None:
+    g.shop = manager_api().get("subscriptions", f"/api/v1/shops/{shop_id}")
+    use_reader(shop=g.shop)  # its language or time zone may be what changed
 
 
 def _stale(shop_id: str) -> Any:
     """The form was of another version than the shop's: nothing was saved; the settings as they are now."""
-    g.shop = manager_api().get("subscriptions", f"/api/v1/shops/{shop_id}")
-    use_reader(shop=g.shop)  # its language or time zone may be what changed
+    _shop_now(shop_id)
     return _page(form_of(g.shop), stale=True, status=412)
 
 
@@ -196,6 +209,47 @@ def save(shop_id: str):  # type: ignore[no-untyped-def]
             flash("saved", SAVED)  # told in the language of the page that shows it: the one just saved
             return redirect(url_for("manage_settings.index", shop_id=shop_id), 303)
     return _page(form, status=422)
+
+
+@bp.post("/tax")
+@shop_page
+def save_tax(shop_id: str):  # type: ignore[no-untyped-def]
+    """Prices with or without tax and the rates: the whole list sent in one ``PATCH`` with ``If-Match`` (a 412:
+    the tax settings as they are now, said so, nothing saved); the API's refusals by their rows' fields."""
+    form = TaxForm(prefix="tax")
+    if form.validate_on_submit():
+        version = form.version.data or ""
+        if not version.isdigit():
+            return _stale_tax(shop_id)
+        try:
+            manager_api().request("PATCH", "subscriptions", f"/api/v1/shops/{shop_id}", json=form.changes(),
+                                  headers={"If-Match": f'"{version}"'})
+        except ApiError as err:
+            if err.status == 412:
+                return _stale_tax(shop_id)
+            if err.status not in REFUSALS:
+                raise
+            _show_tax_problem(form, err)
+        else:
+            flash(_("The tax settings are saved."), "tax")
+            return redirect(url_for("manage_settings.index", shop_id=shop_id) + "#tax", 303)
+    return _page(form_of(g.shop), tax_form=with_new_rows(form), status=422)
+
+
+def _stale_tax(shop_id: str) -> Any:
+    _shop_now(shop_id)
+    return _page(form_of(g.shop), tax_form=tax_form_of(g.shop), tax_stale=True, status=412)
+
+
+def _show_tax_problem(form: TaxForm, err: ApiError) -> None:
+    for name, messages in refusals.field_errors(err).items():
+        field = form.field_of(name)
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+    if not err.errors:
+        form.form_errors.append(refusals.problem_message(err))
 
 
 # -- shipping and payment methods (the set-up checklist sends managers here to add one of each) -------------------
@@ -234,6 +288,19 @@ class MethodForm(FlaskForm):
         _choice("stripe", _l("Card, charged by the platform when the order cycle closes"))], default="cash",
         validate_choice=False)
 
+    tax_category = SelectField(_l("Tax on this fee"), validate_choice=False)
+    active = BooleanField(_l("Offered to new subscriptions"))
+
+    def offer_categories(self, shop: dict[str, Any], current: str | None = None) -> None:
+        """The shop's tax categories, each with its rate, and "not taxed"; a method's own category is kept even
+        when the shop has no rate for it any more (a save never changes it unasked)."""
+        rates = tax_rates(shop)
+        names = sorted({*rates, *([current] if current else [])})
+        self.tax_category.choices = [
+            _choice("", _l("Not taxed")),
+            *(_choice(c, _("%(category)s (%(rate)s)", category=c, rate=i18n.percent(rates[c])) if c in rates
+                      else _("%(category)s (no rate)", category=c)) for c in names)]
+
     def validate_fee(self, field: StringField) -> None:
         if field.data:
             value = _amount(field.data)
@@ -242,19 +309,18 @@ class MethodForm(FlaskForm):
                                         example=_decimal_example()))
 
     def validate_percent(self, field: StringField) -> None:
-        if field.data:
-            value = _amount(field.data)
-            if not 0 <= value <= 100 or value != round(value, 2):
-                raise ValidationError(_("Enter a percentage from 0 to 100, like %(example)s",
-                                        example="1,5" if str(get_locale()).startswith("fr") else "1.5"))
+        if field.data and i18n.basis_points(field.data) is None:
+            raise ValidationError(_("Enter a percentage from 0 to 100, like %(example)s",
+                                    example="1,5" if str(get_locale()).startswith("fr") else "1.5"))
 
     precision = 2
 
     def body(self, kind: str) -> dict[str, Any]:
         fee = _amount(self.fee.data) if self.fee.data else Decimal(0)
-        percent = _amount(self.percent.data) if self.percent.data else Decimal(0)
         body: dict[str, Any] = {"name": self.name.data, "fee_flat": int(fee.scaleb(self.precision)),
-                                "fee_percent_bp": int(percent * 100)}
+                                "fee_percent_bp": i18n.basis_points(self.percent.data) or 0}
+        if self.tax_category.data:
+            body["tax_category"] = self.tax_category.data
         if kind == "shipping":
             body["pickup"] = self.pickup.data == "pickup"
         else:
@@ -267,6 +333,7 @@ class MethodForm(FlaskForm):
 def add_method(shop_id: str, kind: str):  # type: ignore[no-untyped-def]
     form = MethodForm(prefix=kind)
     form.precision = get_currency_precision(g.shop["currency"])
+    form.offer_categories(g.shop)
     if form.validate_on_submit():
         try:
             manager_api().post("subscriptions", f"/api/v1/shops/{shop_id}/{kind}-methods", form.body(kind))
@@ -298,3 +365,78 @@ def remove_method(shop_id: str, kind: str, method_id: Any):  # type: ignore[no-u
         else:
             flash(_("The method is removed. Subscriptions that use it keep it until they are changed."), "methods")
     return redirect(url_for("manage_settings.index", shop_id=shop_id) + f"#{kind}-methods", 303)
+
+
+class EditMethodForm(MethodForm):
+    """A method changed: its fields as they were shown, and the version shown (``If-Match``)."""
+
+    version = HiddenField()
+
+    def body(self, kind: str) -> dict[str, Any]:
+        return {**super().body(kind), "tax_category": self.tax_category.data or None, "active": bool(self.active.data)}
+
+
+def _method_path(shop_id: str, kind: str, method_id: Any) -> str:
+    return f"/api/v1/shops/{shop_id}/{kind}-methods/{method_id}"
+
+
+def edit_form_of(method: dict[str, Any], kind: str) -> EditMethodForm:
+    """The form showing a method as the API answered it: its fee in the manager's number format."""
+    precision = get_currency_precision(g.shop["currency"])
+    form = EditMethodForm(formdata=None, data={
+        "name": method.get("name"),
+        "fee": format_decimal(Decimal(method["fee_flat"]).scaleb(-precision),
+                              format="#,##0" + ("." + "0" * precision if precision else ""))
+        if method.get("fee_flat") else "",
+        "percent": percent_typed(method["fee_percent_bp"]) if method.get("fee_percent_bp") else "",
+        "pickup": "pickup" if method.get("pickup") else "delivery",
+        "kind": method.get("kind") or "cash",
+        "tax_category": method.get("tax_category") or "",
+        "active": bool(method.get("active", True)),
+        "version": str(method.get("version", "")),
+    })
+    form.precision = precision
+    form.offer_categories(g.shop, method.get("tax_category"))
+    return form
+
+
+def _method_page(kind: str, method: dict[str, Any], form: EditMethodForm, *, stale: bool = False,
+                 status: int = 200) -> Any:
+    return render_template("manage/settings_method.html", kind=kind, method=method, form=form, stale=stale,
+                           rates=tax_rates(g.shop)), status
+
+
+@bp.get("/<any(shipping, payment):kind>-methods/<uuid:method_id>")
+@shop_page
+def method(shop_id: str, kind: str, method_id: Any):  # type: ignore[no-untyped-def]
+    found = manager_api().get("subscriptions", _method_path(shop_id, kind, method_id))
+    return _method_page(kind, found, edit_form_of(found, kind))
+
+
+@bp.post("/<any(shipping, payment):kind>-methods/<uuid:method_id>")
+@shop_page
+def update_method(shop_id: str, kind: str, method_id: Any):  # type: ignore[no-untyped-def]
+    """A method's name, fee, tax category and whether it is offered: one ``PATCH`` with ``If-Match`` (the version
+    shown; a 412 shows the method as it is now, nothing saved)."""
+    form = EditMethodForm()
+    form.precision = get_currency_precision(g.shop["currency"])
+    form.offer_categories(g.shop, form.tax_category.data or None)
+    version = form.version.data or ""
+    if form.validate_on_submit():
+        if not version.isdigit():
+            abort(400)
+        try:
+            manager_api().request("PATCH", "subscriptions", _method_path(shop_id, kind, method_id),
+                                  json=form.body(kind), headers={"If-Match": f'"{version}"'})
+        except ApiError as err:
+            if err.status == 412:
+                now = manager_api().get("subscriptions", _method_path(shop_id, kind, method_id))
+                return _method_page(kind, now, edit_form_of(now, kind), stale=True, status=412)
+            if err.status not in REFUSALS:
+                raise
+            show_problem(form, err, METHOD_FIELDS)
+        else:
+            flash(_("%(name)s is changed.", name=form.name.data), "methods")
+            return redirect(url_for("manage_settings.index", shop_id=shop_id) + f"#{kind}-methods", 303)
+    shown = {"id": str(method_id), "name": form.name.data}
+    return _method_page(kind, shown, form, status=422)
