@@ -271,3 +271,17 @@ def test_a_paid_orders_page_links_its_receipt_which_the_console_passes_on(manage
     resp = manager.get(f"/manage/shops/{shop_id}/orders/{ORDER_ID}/receipt.pdf")
     assert resp.status_code == 200 and resp.data == b"%PDF-1.7" and resp.mimetype == "application/pdf"
     assert api.sent[-1]["params"] == {"lang": "en"} and api.sent[-1]["headers"]["Authorization"] == "Bearer rop_manager"
+
+
+def test_the_managers_order_shows_each_lines_rate_and_tax_and_the_tax_in_its_total(manager, api, shop_id):
+    lines = order()["lines"]
+    lines[0].update(tax_category="reduced", tax_rate_bp=550, tax=104)
+    lines[1].update(tax_category=None, tax_rate_bp=0, tax=0)
+    api.answers[("GET", f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}")] = (200, order(
+        lines=lines, prices_include_tax=True,
+        totals={"item_total": 2700, "shipping_fee": 500, "payment_fee": 0, "total": 3200, "tax_total": 187,
+                "shipping_tax": 83}))
+    text = text_of(manager.get(f"/manage/shops/{shop_id}/orders/{ORDER_ID}").get_data(as_text=True))
+    assert "Prices include tax." in text
+    assert "Panier €20.00 each Tax 5.5% included: €1.04" in text and "Oeufs €3.50 each Not taxed" in text
+    assert "Total €32.00 Including tax €1.87" in text

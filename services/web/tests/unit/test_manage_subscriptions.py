@@ -445,3 +445,32 @@ def test_the_history_names_a_products_substitutes_before_and_after_a_change(mana
     text = text_of(manager.get(manager.page + f"/{SUB}/history").get_data(as_text=True))
     assert "Oeufs, ses produits de remplacement : aucun → Légumes - grand, jam" in text
     assert "Oeufs : 2" not in text
+
+
+def test_the_estimate_tells_each_products_rate_and_the_tax_added_to_the_total_where_prices_exclude_it(
+        manager, fake_http, csrf_of, api):
+    fake_http.answers[("GET", api)][1].update(prices_include_tax=False,
+                                              tax_rates=[{"category": "reduced", "rate_bp": 550}])
+    fake_http.answers[("POST", f"{api}/subscriptions/estimate")] = (200, {
+        "currency": "EUR", "items": [{"variant_id": "eggs", "quantity": 2, "price_estimate": 320,
+                                      "total_estimate": 640, "name": "Oeufs", "available": True,
+                                      "tax_category": "reduced", "tax_rate_bp": 550}],
+        "estimate": {"item_total": 640, "shipping_fee": 500, "payment_fee": 0, "tax_total": 135, "total": 1275}})
+    token = form_of(manager, csrf_of, manager.page + f"/new?customer_id={CUSTOMER}")
+    resp = manager.post(manager.page + "/estimate", data={"csrf_token": token, "lines-0-variant_id": "eggs",
+                                                          "lines-0-quantity": "2", "shipping_method_id": SHIP})
+    text = text_of(resp.get_data(as_text=True))
+    assert "Oeufs 3,20 € l'unité TVA 5,5 %" in text
+    assert "TVA 1,35 € Total estimé par livraison 12,75 €" in text
+
+
+def test_the_estimate_says_how_much_of_its_total_is_tax_where_prices_include_it(manager, fake_http, csrf_of, api):
+    fake_http.answers[("GET", api)][1].update(prices_include_tax=True)
+    fake_http.answers[("POST", f"{api}/subscriptions/estimate")] = (200, {
+        "currency": "EUR", "items": [{"variant_id": "eggs", "quantity": 2, "price_estimate": 320,
+                                      "total_estimate": 640, "name": "Oeufs", "available": True}],
+        "estimate": {"item_total": 640, "shipping_fee": 500, "payment_fee": 0, "tax_total": 117, "total": 1140}})
+    token = form_of(manager, csrf_of, manager.page + f"/new?customer_id={CUSTOMER}")
+    resp = manager.post(manager.page + "/estimate", data={"csrf_token": token, "lines-0-variant_id": "eggs",
+                                                          "lines-0-quantity": "2", "shipping_method_id": SHIP})
+    assert "Total estimé par livraison 11,40 € Dont TVA 1,17 €" in text_of(resp.get_data(as_text=True))
