@@ -277,7 +277,7 @@ def test_the_shops_tax_rates_are_shown_as_percentages_in_the_managers_format_wit
     assert (data["tax-rates-0-category"], data["tax-rates-0-percent"]) == ("reduced", "5,5")
     assert (data["tax-rates-1-category"], data["tax-rates-1-percent"]) == ("standard", "20")
     assert data["tax-rates-2-category"] == data["tax-rates-3-percent"] == ""
-    assert "Enregistrer les réglages de TVA" in text_of(page)
+    assert "Enregistrer les taux de TVA" in text_of(page)
 
 
 def test_saving_the_tax_sends_the_rates_in_basis_points_with_the_version_shown(manager, fake_http, shop_id):
