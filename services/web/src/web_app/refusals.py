@@ -37,6 +37,17 @@ def _known(pattern: str, ours: Callable[[dict[str, str]], str]) -> Known:
 
 # Field messages the services send (marshmallow's own words, and the domains'), and what a person reads instead.
 FIELD_MESSAGES: tuple[Known, ...] = (
+    # subscription-service: the shop's tax (domain/shops.py, entrypoints/api/shops.py)
+    _known(r"Not a tax category( \(.*\))?\.",
+           lambda m: str(_l("Enter a category of small letters, digits, - or _ (40 at most), like reduced"))),
+    _known(r"(?P<category>.+) already has a rate\.",
+           lambda m: str(_l("This category already has a rate: each category has one"))),
+    _known(r"(?P<category>.+) is the tax category of the method (?P<name>.+): change the method first\.",
+           lambda m: str(_l("%(category)s is the tax category of %(name)s: give that method another category "
+                            "first, then remove this rate.", category=m["category"], name=m["name"]))),
+    _known(r".+ has no tax rate for (?P<category>.+): add it to the shop's tax rates first\.",
+           lambda m: str(_l("The shop has no rate for %(category)s: add it to the tax rates first.",
+                            category=m["category"]))),
     # order-service (domain/editing.py)
     _known(r"At most (?P<n>\d+) available\.",
            lambda m: str(_l("Only %(n)s available: choose %(n)s or fewer.", n=m["n"])) if m["n"] != "0"

@@ -44,6 +44,18 @@ def in_language(make_app):
      "Your card is not confirmed yet. Enter your card details and confirm with your bank if asked.",
      "Votre carte n'est pas encore confirmée. Saisissez les données de votre carte et confirmez auprès de votre "
      "banque si elle le demande."),
+    ("Not a tax category (a-z, 0-9, _ and -, up to 40).",
+     "Enter a category of small letters, digits, - or _ (40 at most), like reduced",
+     "Saisissez une catégorie en lettres minuscules, chiffres, - ou _ (40 au plus), par exemple reduced"),
+    ("standard already has a rate.", "This category already has a rate: each category has one",
+     "Cette catégorie a déjà un taux : chaque catégorie en a un"),
+    ("standard is the tax category of the method Van: change the method first.",
+     "standard is the tax category of Van: give that method another category first, then remove this rate.",
+     "standard est la catégorie de TVA de Van : donnez d'abord une autre catégorie à ce moyen, puis retirez ce "
+     "taux."),
+    ("La Ruche has no tax rate for luxe: add it to the shop's tax rates first.",
+     "The shop has no rate for luxe: add it to the tax rates first.",
+     "La boutique n'a pas de taux pour luxe : ajoutez-le d'abord aux taux de TVA."),
     ("Some message no table knows.", "This value is not accepted. Check it and try again.",
      "Cette valeur n'est pas acceptée. Vérifiez-la et réessayez."),
 ])
