@@ -55,9 +55,10 @@ def place_order(shop: Any, ship: dict[str, Any], items: dict[str, int], *, custo
                 return None
             raise
 
-    wait_for(subscribe, 30, "the catalog to reach subscription-service")
+    subscription = wait_for(subscribe, 30, "the catalog to reach subscription-service")
     [placed] = shop.wait_orders(1, order_cycle_id=cycle["id"])
-    return {"order": shop.order(placed["order_id"]), "customer": customer}
+    return {"order": shop.order(placed["order_id"]), "customer": customer, "subscription": subscription,
+            "cycle": cycle}
 
 
 def test_a_french_manager_sets_the_rates_and_the_order_placed_afterwards_shows_its_tax(
@@ -134,6 +135,13 @@ def test_a_french_manager_sets_the_rates_and_the_order_placed_afterwards_shows_i
     assert words(page.locator("#order-total")) == "45,00 €"
     assert words(page.locator("tr#order-tax")) == "Dont TVA 5,20 €"
     visit.check("order with tax")
+
+    page.goto(f"{web_system.url}/manage/shops/{shop.id}/subscriptions/{world['subscription']['id']}")
+    assert words(page.locator("tr#estimate-tax")) == "Dont TVA 5,20 €"  # the estimate: the same rule
+    visit.check("subscription estimate with tax")
+    page.goto(f"{web_system.url}/manage/shops/{shop.id}/reports/{world['cycle']['id']}/orders")
+    assert "TVA : 5,20 €" in words(page.locator(".report-orders"))
+    visit.check("orders report with tax")
 
 
 def test_a_customer_reads_the_tax_added_to_their_orders_total_where_prices_exclude_it(web_system, visit):

@@ -192,3 +192,15 @@ def test_another_shops_reports_are_not_there(manager, fake_http):
     assert manager.get(f"/manage/shops/{other}/reports").status_code == 404
     assert manager.get(f"/manage/shops/{other}/reports/{CYCLE}/packing-list.csv").status_code == 404
 
+
+
+def test_the_product_totals_show_each_products_and_producers_tax_as_order_service_adds_it(manager, fake_http,
+                                                                                           shop_id, text_of):
+    eggs = {"variant_id": "eggs", "product_name": "Eggs", "variant_name": "x6", "supplier": "Ferme du Pré",
+            "quantity": 3, "orders": 2, "amount": 960, "tax": 50}
+    fake_http.answers[("GET", f"{reports(shop_id)}/product-totals")] = (200, {
+        "order_cycle": cycle(), "totals": {"products": 1, "quantity": 3, "amount": 960, "tax": 50},
+        "suppliers": [{"supplier": "Ferme du Pré", "quantity": 3, "amount": 960, "tax": 50, "products": [eggs]}]})
+    text = text_of(manager.get(f"/manage/shops/{shop_id}/reports/{CYCLE}/product-totals").get_data(as_text=True))
+    assert "1 products, 3 items, €9.60 in all. Tax: €0.50." in text
+    assert "Product Quantity Amount Tax Eggs (x6) in 2 orders 3 €9.60 €0.50 Total 3 €9.60 €0.50" in text
