@@ -142,6 +142,9 @@ def test_a_french_manager_sets_the_rates_and_the_order_placed_afterwards_shows_i
     page.goto(f"{web_system.url}/manage/shops/{shop.id}/reports/{world['cycle']['id']}/orders")
     assert "TVA : 5,20 €" in words(page.locator(".report-orders"))
     visit.check("orders report with tax")
+    page.goto(f"{web_system.url}/manage/shops/{shop.id}/reports/{world['cycle']['id']}/product-totals")
+    assert "TVA : 4,37 €." in words(page.locator(".grand-total"))  # the lines' tax: 1,04 + 3,33
+    visit.check("product totals with tax")
 
 
 def test_a_customer_reads_the_tax_added_to_their_orders_total_where_prices_exclude_it(web_system, visit):
