@@ -74,9 +74,10 @@ def minor_units(text: str | None, currency: str) -> int | None:
 
 
 def percent(basis_points: int | None) -> str:
-    """A rate in basis points as the reader writes a percentage: ``percent(550)`` -> "5.5%" (en), "5,5 %" (fr,
-    a narrow no-break space as CLDR has it); as many decimals as it has (at most two), none added or cut. ``None``
-    (no rate) -> "". The inverse of :func:`basis_points`."""
+    """A rate in basis points as the reader writes a percentage, by CLDR's pattern of their language:
+    ``percent(550)`` is "5.5" then the sign in English, "5,5", a narrow no-break space, then the sign in French; as
+    many decimals as the rate has (at most two), none added or cut. ``None`` (no rate) -> "". The inverse of
+    :func:`basis_points`."""
     if basis_points is None:
         return ""
     return format_percent(Decimal(basis_points).scaleb(-4), locale=get_locale(), decimal_quantization=False)
