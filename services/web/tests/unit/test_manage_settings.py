@@ -380,3 +380,24 @@ def test_a_stale_method_form_shows_the_method_as_it_is_now_and_saves_nothing(man
     assert resp.status_code == 412 and "This method was changed while you were editing it" in text_of(html)
     assert 'value="Van"' in html and 'value="9"' in html
     assert re.search(r'<option[^>]*selected[^>]*value="standard"|<option[^>]*value="standard"[^>]*selected', html)
+
+
+def test_a_methods_category_the_shop_has_no_rate_for_is_refused_by_its_field_in_the_managers_words(
+        manager, fake_http, shop_id):
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, locale="fr", **FRENCH_TAX))
+    method = {"id": SHIP, "name": "Van", "pickup": False, "fee_flat": 500, "fee_percent_bp": 0, "active": True,
+              "version": 3, "tax_category": "luxe"}
+    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}/shipping-methods/{SHIP}")] = (200, method)
+    fake_http.answers[("PATCH", f"/api/v1/shops/{shop_id}/shipping-methods/{SHIP}")] = (422, {
+        "title": "Unprocessable Entity", "status": 422, "errors": {"tax_category": [
+            "La Ruche has no tax rate for luxe: add it to the shop's tax rates first."]}})
+    page = manager.get(f"{manager.url}/shipping-methods/{SHIP}").get_data(as_text=True)
+    assert re.search(r'<option selected value="luxe">luxe \(pas de taux\)</option>', page)  # kept, said so
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = manager.post(f"{manager.url}/shipping-methods/{SHIP}", data={
+        "csrf_token": token, "version": "3", "name": "Van", "pickup": "delivery", "fee": "5,00",
+        "tax_category": "luxe", "active": "y"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "La boutique n&#39;a pas de taux pour luxe" in html.split(
+        'id="tax_category-error"', 1)[1].split("</p>", 1)[0]
+    assert '<a href="#tax_category">' in html
