@@ -134,6 +134,7 @@ def test_a_french_manager_sets_the_rates_and_the_order_placed_afterwards_shows_i
     assert "TVA 20 % incluse : 3,33 €" in words(page.locator("tbody tr").filter(has_text="Vin"))
     assert words(page.locator("#order-total")) == "45,00 €"
     assert words(page.locator("tr#order-tax")) == "Dont TVA 5,20 €"
+    assert "TVA : 0,83 €" in words(page.locator("tfoot tr").filter(has_text="Livraison"))  # the delivery's tax
     visit.check("order with tax")
 
     page.goto(f"{web_system.url}/manage/shops/{shop.id}/subscriptions/{world['subscription']['id']}")

@@ -327,7 +327,7 @@ def test_an_order_whose_prices_exclude_tax_shows_each_lines_rate_and_tax_and_add
     assert "Prices exclude tax: the tax is added to the total." in text
     assert "Panier €20.00 each Tax 5.5%: €1.10 1 €20.00" in text
     assert "Oeufs €3.50 each Tax 20%: €1.40" in text
-    assert "Delivery €5.00 Tax €3.50 Total €35.50" in text
+    assert "Delivery tax: €1.00 €5.00 Tax €3.50 Total €35.50" in text  # the fee's tax told by the fee
 
 
 def test_an_order_whose_prices_include_tax_says_how_much_of_its_total_is_tax_in_french(
