@@ -86,6 +86,8 @@ ADMIN_ONLY = {("subscription-service", "POST", "/api/v1/shops"), ("scheduler-ser
               ("scheduler-service", "GET", "/api/v1/boundaries/pending")}
 OWN_LISTS = {("subscription-service", "GET", "/api/v1/shops"), ("subscription-service", "GET", "/api/v1/tokens")}
 ANY_CALLER = {("subscription-service", "GET", "/api/v1/time-zones")}  # the world's list, the same for everyone
+# what every customer of the shop reads (its products for sale, to choose substitutes): 200 to them, 404 to others
+SHOPS_CUSTOMERS = {("order-service", "GET", "/api/v1/shops/{shop_id}/products")}
 PUBLIC = {("billing-service", "POST", "/webhooks/stripe"),  # its credential is Stripe's signature (test_bad_input)
           # a sign-in link is asked for by email address (always 202) and exchanged by its one-time token
           ("subscription-service", "POST", "/api/v1/sign-in-links"),
@@ -190,6 +192,8 @@ def expected(key: tuple[str, str, str], who: str) -> set[int]:
         return {200}  # their own shops and tokens only: the markers check proves it
     if key in ANY_CALLER:
         return {200}
+    if key in SHOPS_CUSTOMERS:
+        return {200} if who.startswith("customer C1") else {404}
     if key == ("subscription-service", "POST", "/api/v1/tokens"):
         return {403, 404, 422}  # a token for shop A is refused (422: "shop_ids" names a shop not theirs)
     if path.startswith("/api/v1/tokens/"):

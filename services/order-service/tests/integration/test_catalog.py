@@ -114,3 +114,65 @@ def test_a_variant_from_before_the_supplier_has_none_until_the_catalog_names_one
     f.variant(shop, "honey", "Honey", price=900, on_hand=12, supplier="Rucher des Combes")
     orders.wait(lambda: orders.api("GET", path, tok["manager"]).json["items"][0]["supplier"] == "Rucher des Combes",
                 "the supplier")
+
+
+def test_a_customer_of_the_shop_reads_its_products_for_sale_with_price_and_stock_state_but_no_internal_fields(orders):
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs-12", "Eggs", price=600, on_hand=4, variant_name="dozen", supplier="Ferme du Pré")
+    f.variant(shop, "eggs-6", "Eggs", price=320, on_hand=None, variant_name="half dozen", supplier="Ferme du Pré")
+    f.variant(shop, "apples", "Apples", price=250, on_hand=3, available=False)
+    f.variant(shop, "beets", "Beetroot", price=180, on_hand=0)
+    f.variant(shop, "gone", "Bread", price=400, on_hand=5)
+    f.catalog.delete(shop.shop_id, "gone")
+    f.catalog.flush()
+    customer, _ = f.customer(shop)
+    sub = f.subscription(shop, customer, {"eggs-12": 4})
+    cycle = f.cycle(shop, closes_at=datetime(2099, 1, 1, tzinfo=UTC))
+    f.due(shop, cycle, sub, customer, reason="subscription_created")
+    orders.wait(lambda: orders.order_of(sub), "the order")
+    tok = _tokens(orders, shop, customer)
+    path = f"/shops/{shop.shop_id}/products"
+
+    got = orders.api("GET", path, tok["customer"])
+    assert got.status_code == 200, got.json
+    assert got.json == {"next_cursor": None, "items": [
+        {"variant_id": "beets", "product_name": "Beetroot", "variant_name": None, "unit_price": 180,
+         "currency": "EUR", "in_stock": False},
+        {"variant_id": "eggs-12", "product_name": "Eggs", "variant_name": "dozen", "unit_price": 600,
+         "currency": "EUR", "in_stock": False},  # the 4 left went to the order placed
+        {"variant_id": "eggs-6", "product_name": "Eggs", "variant_name": "half dozen", "unit_price": 320,
+         "currency": "EUR", "in_stock": True}]}
+    assert orders.api("GET", path, tok["manager"]).json == got.json  # the managers see what customers see
+
+    page = orders.api("GET", path, tok["customer"], query_string={"limit": 2})
+    assert [v["variant_id"] for v in page.json["items"]] == ["beets", "eggs-12"]
+    rest = orders.api("GET", path, tok["customer"], query_string={"limit": 2, "cursor": page.json["next_cursor"]})
+    assert [v["variant_id"] for v in rest.json["items"]] == ["eggs-6"] and rest.json["next_cursor"] is None
+    found = orders.api("GET", path, tok["customer"], query_string={"q": "half EGGS"}).json["items"]
+    assert [v["variant_id"] for v in found] == ["eggs-6"]
+    assert orders.api("GET", path, tok["customer"], query_string={"q": "Ferme"}).json["items"] == []
+
+
+def test_the_products_for_sale_are_refused_without_a_token_and_not_found_for_another_shop(orders):
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=10)
+    customer, _ = f.customer(shop)
+    other = f.shop()
+    f.variant(other, "milk", "Milk", price=120, on_hand=10)
+    foreign_customer, _ = f.customer(other)
+    tok = _tokens(orders, shop, customer)
+    foreign_token, token_id = f.token("customer", [other.shop_id], foreign_customer)
+    orders.wait_token(token_id)
+    path = f"/shops/{shop.shop_id}/products"
+
+    assert orders.client.get(f"/api/v1{path}").status_code == 401
+    assert orders.api("GET", path, tok["stranger"]).status_code == 404
+    refused = orders.api("GET", path, foreign_token)
+    assert refused.status_code == 404 and "Eggs" not in refused.get_data(as_text=True)
+    assert orders.api("GET", f"/shops/{other.shop_id}/products", tok["customer"]).status_code == 404
+    assert orders.api("GET", f"/shops/{shop.shop_id}/variants", tok["customer"]).status_code == 403
+    bad = orders.api("GET", path, tok["customer"], query_string={"limit": 201, "q": ""})
+    assert bad.status_code == 422 and set(bad.json["errors"]) == {"query.limit", "query.q"}
+    assert orders.api("GET", path, tok["customer"], query_string={"supplier": "x"}).status_code == 400

@@ -302,17 +302,21 @@ VARIANT_COLUMNS = ("variant_id", "product_name", "variant_name", "unit_price", "
                    "supplier", "tax_category")
 
 
-def variants(conn: psycopg.Connection, shop_id: str, search: str | None, limit: int, after: list[Any] | None
-             ) -> list[dict[str, Any]]:
+def variants(conn: psycopg.Connection, shop_id: str, search: str | None, limit: int, after: list[Any] | None,
+             *, for_sale: bool = False) -> list[dict[str, Any]]:
     """The shop's variants as the platform's catalog publishes them (deleted ones aside), by product then variant
     name; ``on_hand`` is what is left after this service's allocations (null: unlimited). ``search``: words found
     in the product's, the variant's or the supplier's name (case aside). ``after`` = [product_name,
     variant_name or '', variant_id] of the last item of the previous page. One more than ``limit`` is returned
-    when there is a next page."""
-    where = [sql.SQL("shop_id = %s AND NOT deleted")]
+    when there is a next page. ``for_sale``: the list a customer reads, the available variants only, searched by
+    the product's and the variant's names (the supplier is not shown to them)."""
+    where: list[sql.Composable] = [
+        sql.SQL("shop_id = %s AND NOT deleted AND available" if for_sale else "shop_id = %s AND NOT deleted")]
     params: list[Any] = [shop_id]
+    searched = sql.SQL("concat_ws(' ', product_name, variant_name)" if for_sale
+                       else "concat_ws(' ', product_name, variant_name, supplier)")
     for word in (search or "").split():
-        where.append(sql.SQL("concat_ws(' ', product_name, variant_name, supplier) ILIKE %s"))
+        where.append(sql.SQL("{} ILIKE %s").format(searched))
         params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
     if after:
         where.append(sql.SQL("(product_name, coalesce(variant_name, ''), variant_id) > (%s, %s, %s)"))

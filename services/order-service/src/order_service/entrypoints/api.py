@@ -207,14 +207,32 @@ def list_variants(args: dict[str, Any], shop_id: str) -> Response:
     """The shop's catalog as the platform publishes it (catalog.events), by product and variant name: price,
     stock left after the orders placed, availability, supplier (managers)."""
     _manager_only(shop_id, "read the shop's catalog")
+    return _catalog_page(args, shop_id, s.VariantPage, for_sale=False)
+
+
+@blp.route("/shops/<shop_id>/products", methods=["GET"])
+@blp.arguments(s.ProductsArgs, location="query")
+@blp.response(200, s.ProductPage)
+@blp.alt_response(404, response="NOT_FOUND")
+def list_products(args: dict[str, Any], shop_id: str) -> Response:
+    """The products a customer of the shop can choose (to name substitutes on their subscription): the available
+    variants of the catalog, by product and variant name, with price and whether any is in stock; no stock count
+    or supplier (those are the managers' `GET .../variants`). The shop's customers and managers."""
+    _visible(shop_id)
+    return _catalog_page(args, shop_id, s.ProductPage, for_sale=True)
+
+
+def _catalog_page(args: dict[str, Any], shop_id: str, page: type[s.VariantPage] | type[s.ProductPage], *,
+                  for_sale: bool) -> Response:
+    """One page of the shop's catalog, the managers' or the customers' (``for_sale``): one query, one cursor."""
     after = decode_cursor(args.get("cursor"), ("text", "text", "text"))
     limit = args["limit"]
-    items = views.variants(request_conn(), shop_id, args.get("q"), limit, after)
+    items = views.variants(request_conn(), shop_id, args.get("q"), limit, after, for_sale=for_sale)
     if not items and not views.parent_exists(request_conn(), shop_id, None):
         raise NotFound("No such shop.")
     last = items[limit - 1] if len(items) > limit else None
     cursor = encode_cursor([last["product_name"], last["variant_name"] or "", last["variant_id"]]) if last else None
-    return jsonify(_schema(s.VariantPage).dump({"items": items[:limit], "next_cursor": cursor}))
+    return jsonify(_schema(page).dump({"items": items[:limit], "next_cursor": cursor}))
 
 
 @blp.route("/shops/<shop_id>/order-cycles/<order_cycle_id>/order-counts", methods=["GET"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared_events.contracts.common import Address
@@ -226,6 +228,32 @@ class Variant(Schema):
 
 class VariantPage(Schema):
     items = fields.List(fields.Nested(Variant))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ProductsArgs(VariantsArgs):
+    q = fields.String(validate=validate.Length(min=1, max=100),
+                      metadata={"description": "words to find in the product's or the variant's name (each of "
+                                               "them, case aside)"})
+
+
+class ProductForSale(Schema):
+    """A variant as a customer of the shop sees it: no stock count, no supplier."""
+
+    variant_id = fields.String(required=True)
+    product_name = fields.String(required=True)
+    variant_name = fields.String(allow_none=True)
+    unit_price = fields.Integer(required=True, metadata={"description": "the shop's price, in minor units"})
+    currency = fields.String(required=True)
+    in_stock = fields.Method("_in_stock", metadata={"description": "some left after the orders placed (an "
+                                                                   "unlimited stock is always in stock)"})
+
+    def _in_stock(self, v: dict[str, Any]) -> bool:
+        return v.get("on_hand") is None or v["on_hand"] > 0
+
+
+class ProductPage(Schema):
+    items = fields.List(fields.Nested(ProductForSale))
     next_cursor = fields.String(allow_none=True)
 
 
