@@ -23,7 +23,7 @@ from web_app.config import WebSettings
 from web_app.forms import ConfirmForm
 from web_app.security import secure_headers
 from web_app.sessions import EncryptedSessionInterface
-from web_app.views import auth, customer, orders, payment, payments, time_off
+from web_app.views import auth, customer, orders, payment, payments, substitutes, time_off
 
 log = logging.getLogger("web_app")
 
@@ -70,6 +70,7 @@ def create_app(settings: WebSettings | None = None) -> Flask:
     app.register_blueprint(payments.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(time_off.bp)
+    app.register_blueprint(substitutes.bp)
     manage.register(app)  # the managers' console, with every page module of web_app/manage
 
     @app.get("/healthz")

@@ -74,7 +74,8 @@ def subscriptions(person: people.Person, shop_id: str):  # type: ignore[no-untyp
 def subscriptions_page(person: people.Person, shop_id: str, *, refused: tuple[str, Any] | None = None,
                        status: int = 200) -> Any:
     """The page; ``refused``: (subscription id, the form the API or the form's checks refused), shown with its
-    errors by its fields (views/time_off.py)."""
+    errors by its fields (views/time_off.py, views/substitutes.py)."""
+    from web_app.views.substitutes import products_for_sale, substitute_forms
     from web_app.views.time_off import time_off_forms
 
     api = people.api(person)
@@ -83,9 +84,12 @@ def subscriptions_page(person: people.Person, shop_id: str, *, refused: tuple[st
     customer = api.get("subscriptions", f"{base}/customers/{person.customer_id}")
     use_reader(customer=customer, shop=shop)
     subs = api.all_items("subscriptions", f"{base}/subscriptions", customer_id=person.customer_id)
+    changeable = [sub for sub in subs if sub["state"] not in ("cancelled", "ended")]
+    products = products_for_sale(api, shop_id) if changeable else None
     for sub in subs:
         sub["deliveries"] = deliveries(api, f"{base}/subscriptions/{sub['id']}/occurrences")
         sub["forms"] = time_off_forms(sub, refused)
+        sub["substitute_forms"] = substitute_forms(sub, products, refused)
     subs.sort(key=lambda s: (s["state"] == "cancelled", s["created_at"]))
     form = refused[1] if refused else None
     return render_template("subscriptions.html", shop=shop, customer=customer, subscriptions=subs,

@@ -32,7 +32,7 @@ def time_off_forms(sub: dict[str, Any], refused: tuple[str, FlaskForm] | None) -
     forms: dict[str, FlaskForm] = {"holiday": HolidayForm(formdata=None, prefix=f"holiday-{sid}"),
                                    "pause": PauseForm(formdata=None, prefix=f"pause-{sid}"),
                                    "confirm": ConfirmForm(formdata=None)}
-    if refused and refused[0] == sid:
+    if refused and refused[0] == sid and isinstance(refused[1], (HolidayForm, PauseForm)):
         forms["holiday" if isinstance(refused[1], HolidayForm) else "pause"] = refused[1]
     return forms
 
