@@ -389,6 +389,14 @@ def test_an_item_names_its_substitutes_in_order_of_preference_shown_by_name_and_
     assert updated["data"]["changes"]["items"][1]["substitutes"] == ["eggs-6"]
 
 
+def test_a_list_of_subscriptions_names_each_items_substitutes_as_the_subscription_does(shop, kit):
+    sub = create(shop, kit, items=[{"variant_id": "eggs-6", "quantity": 2, "substitutes": ["veg-box"]}])
+    for who in (shop.manager, shop.customer_api):
+        listed = kit.ok(who.get(subs(shop)))["items"]
+        [item] = next(s for s in listed if s["id"] == sub["id"])["items"]
+        assert item["substitutes"] == ["veg-box"] and item["substitute_names"] == ["Veg box"]
+
+
 def test_substitutes_and_quantities_are_refused_field_by_field_and_nothing_is_saved(shop, kit, app):
     kit.variant(app.dsn, shop.id, "honey", "Honey", 900)
     kit.project(app.dsn, "VariantDeleted", f"{shop.id}:veg-box", 2, {"variant_id": "veg-box", "shop_id": shop.id})

@@ -140,7 +140,7 @@ def list_subscriptions(conn: psycopg.Connection, shop_id: str, page: PageRequest
     found, cursor = fetch_page(conn, query, SUBSCRIPTION_SORTS, page)
     ids = [r["subscription_id"] for r in found]
     skipped = repo.skipped_cycles(conn, ids)
-    variant_ids = {i["variant_id"] for r in found for i in r["items"]}
+    variant_ids = {v for r in found for i in r["items"] for v in (i["variant_id"], *(i.get("substitutes") or ()))}
     variants = repo.variants(conn, shop_id, variant_ids)
     shop = repo.shop(conn, shop_id)
     return [subscription_from(r, repo.subscription_from_row(r, skipped.get(r["subscription_id"], ())), variants, shop,
