@@ -1,0 +1,114 @@
+"""A French customer chooses the substitutes of a product of their subscription on their own page, in a real
+browser on a phone-sized screen against the real stack (signed in by the emailed link): two substitutes in order
+of preference, saved and listed; and a choice the API refuses (the same product twice), shown by its select box
+with nothing changed. Every state of the page passes axe-core and is photographed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from devstack.scenario import ApiError
+from devstack.testing import emailed_sign_in_token, last_message_id, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+
+def subscribed(web_system) -> dict[str, Any]:
+    """A French shop with tomatoes, peppers and courgettes (known to order-service's products for sale and to
+    subscription-service), a French customer subscribed to two tomatoes a week, paying cash."""
+    p = web_system.platform
+    shop = p.create_shop(name=f"Ruche {uuid.uuid4().hex[:4]}", locale="fr", timezone="Europe/Paris")
+    ship = shop.shipping_method("Livraison", fee_flat=500)
+    cash = shop.payment_method("cash")
+    shop.variant("tomatoes", "Tomates", 300, on_hand=100)
+    shop.variant("peppers", "Poivrons", 350, on_hand=100)
+    shop.variant("courgettes", "Courgettes", 250, on_hand=100)
+    now = p.now()
+    cycles = [shop.order_cycle(f"Semaine {n}", now + timedelta(days=7 * n - 6), now + timedelta(days=7 * n - 4))
+              for n in (1, 2)]
+    schedule = shop.schedule("Panier hebdo", [c["id"] for c in cycles])
+    customer = shop.customer("Anne", "Martin", locale="fr")
+
+    def catalog_known() -> bool:
+        try:
+            listed = shop.orders_api().get(f"{shop.base}/products")["items"]
+        except ApiError as exc:  # order-service has not heard of the shop or of the manager's token yet
+            if " -> 404 " not in str(exc) and " -> 401 " not in str(exc):
+                raise
+            return False
+        priced = shop.subs().post(f"{shop.base}/subscriptions/estimate", {"items": [
+            {"variant_id": v, "quantity": 1} for v in ("tomatoes", "peppers", "courgettes")]})
+        return len(listed) == 3 and priced["estimate"]["item_total"] == 900
+
+    wait_for(catalog_known, 30, "the catalog to reach order-service and subscription-service")
+    sub = shop.subscribe(customer, schedule["id"], ship["id"], cash["id"], {"tomatoes": 2}, begins_at=now)
+    return {"shop": shop, "customer": customer, "subscription": sub}
+
+
+def sign_in(web_system, visit, shop: Any, customer: Any) -> Any:
+    page = visit.page
+    page.goto(f"{web_system.url}/shops/{shop.id}/subscriptions")
+    before = last_message_id(web_system.smtp_api)
+    page.locator("#email").fill(customer.email)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    page.goto(f"{web_system.url}/sign-in/{emailed_sign_in_token(web_system.smtp_api, customer.email, before)}")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.url == f"{web_system.url}/shops/{shop.id}/subscriptions"
+    return page
+
+
+def press(page: Any, name: str) -> None:
+    with page.expect_navigation():
+        page.get_by_role("button", name=name, exact=True).click()
+
+
+def saved_substitutes(shop: Any, sub: dict[str, Any]) -> list[str]:
+    return shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}")["items"][0]["substitutes"]
+
+
+def test_a_french_customer_chooses_two_substitutes_in_order_and_sees_them_listed(web_system, visit):
+    world = subscribed(web_system)
+    shop, sub = world["shop"], world["subscription"]
+    page = sign_in(web_system, visit, shop, world["customer"])
+    box = f"#subst-{sub['id']}-0-substitute"
+    page.get_by_text("Remplacements de Tomates").click()
+    assert page.locator(f"{box}_1 option[value=tomatoes]").count() == 0  # not a substitute of itself
+    page.locator(f"{box}_1").select_option("peppers")
+    page.locator(f"{box}_2").select_option("courgettes")
+    visit.check("deux produits de remplacement choisis")
+    press(page, "Enregistrer ces remplacements")
+
+    assert page.get_by_role("status").inner_text() == "Vos remplacements sont enregistrés."
+    assert "S'il manque : Poivrons, Courgettes" in page.locator("main").inner_text()
+    assert saved_substitutes(shop, sub) == ["peppers", "courgettes"]
+    history = shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}/history")["items"]
+    assert history[-1]["actor"]["type"] == "customer"
+    page.get_by_text("Remplacements de Tomates").click()
+    assert page.locator(f"{box}_1").input_value() == "peppers"
+    assert page.locator(f"{box}_2").input_value() == "courgettes"
+    visit.check("les produits de remplacement listés")
+
+
+def test_a_substitute_the_api_refuses_is_shown_by_its_select_box_in_french_and_nothing_changes(web_system, visit):
+    world = subscribed(web_system)
+    shop, sub = world["shop"], world["subscription"]
+    page = sign_in(web_system, visit, shop, world["customer"])
+    box = f"subst-{sub['id']}-0-substitute"
+    page.get_by_text("Remplacements de Tomates").click()
+    page.locator(f"#{box}_1").select_option("peppers")
+    page.locator(f"#{box}_2").select_option("peppers")  # the same product twice: the API refuses the second
+    press(page, "Enregistrer ces remplacements")
+
+    assert page.title().startswith("Erreur")
+    assert "Ce produit remplace déjà celui de cette ligne : choisissez-en un autre." in page.locator(
+        f"#{box}_2-error").inner_text()
+    assert page.locator(f".error-summary a[href='#{box}_2']").count() == 1
+    assert page.locator(f"#{box}_2").input_value() == "peppers"  # what was chosen is kept
+    assert saved_substitutes(shop, sub) == []
+    visit.check("un produit de remplacement refusé par son champ")
