@@ -68,6 +68,12 @@ def press(page: Any, name: str) -> None:
         page.get_by_role("button", name=name, exact=True).click()
 
 
+def open_substitutes(page: Any, name: str) -> None:
+    """Opens a line's substitutes and waits for its opening to end (a half-faded button is no contrast to judge)."""
+    page.get_by_text(name).click()
+    page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
+
+
 def saved_substitutes(shop: Any, sub: dict[str, Any]) -> list[str]:
     return shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}")["items"][0]["substitutes"]
 
@@ -77,7 +83,7 @@ def test_a_french_customer_chooses_two_substitutes_in_order_and_sees_them_listed
     shop, sub = world["shop"], world["subscription"]
     page = sign_in(web_system, visit, shop, world["customer"])
     box = f"#subst-{sub['id']}-0-substitute"
-    page.get_by_text("Remplacements de Tomates").click()
+    open_substitutes(page, "Remplacements de Tomates")
     assert page.locator(f"{box}_1 option[value=tomatoes]").count() == 0  # not a substitute of itself
     page.locator(f"{box}_1").select_option("peppers")
     page.locator(f"{box}_2").select_option("courgettes")
@@ -89,10 +95,10 @@ def test_a_french_customer_chooses_two_substitutes_in_order_and_sees_them_listed
     assert saved_substitutes(shop, sub) == ["peppers", "courgettes"]
     history = shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}/history")["items"]
     assert history[-1]["actor"]["type"] == "customer"
-    page.get_by_text("Remplacements de Tomates").click()
+    visit.check("les produits de remplacement listés")
+    open_substitutes(page, "Remplacements de Tomates")
     assert page.locator(f"{box}_1").input_value() == "peppers"
     assert page.locator(f"{box}_2").input_value() == "courgettes"
-    visit.check("les produits de remplacement listés")
 
 
 def test_a_substitute_the_api_refuses_is_shown_by_its_select_box_in_french_and_nothing_changes(web_system, visit):
@@ -100,7 +106,7 @@ def test_a_substitute_the_api_refuses_is_shown_by_its_select_box_in_french_and_n
     shop, sub = world["shop"], world["subscription"]
     page = sign_in(web_system, visit, shop, world["customer"])
     box = f"subst-{sub['id']}-0-substitute"
-    page.get_by_text("Remplacements de Tomates").click()
+    open_substitutes(page, "Remplacements de Tomates")
     page.locator(f"#{box}_1").select_option("peppers")
     page.locator(f"#{box}_2").select_option("peppers")  # the same product twice: the API refuses the second
     press(page, "Enregistrer ces remplacements")
