@@ -1,7 +1,8 @@
 """A French customer chooses the substitutes of a product of their subscription on their own page, in a real
 browser on a phone-sized screen against the real stack (signed in by the emailed link): two substitutes in order
-of preference, saved and listed; and a choice the API refuses (the same product twice), shown by its select box
-with nothing changed. Every state of the page passes axe-core and is photographed."""
+of preference, saved and listed; a choice the API refuses (the same product twice), shown by its select box with
+nothing changed; and a form made stale by the shop's change, shown as the subscription is now. Every state of the
+page passes axe-core and is photographed."""
 
 from __future__ import annotations
 
@@ -101,7 +102,8 @@ def test_a_french_customer_chooses_two_substitutes_in_order_and_sees_them_listed
     assert page.locator(f"{box}_2").input_value() == "courgettes"
 
 
-def test_a_substitute_the_api_refuses_is_shown_by_its_select_box_in_french_and_nothing_changes(web_system, visit):
+def test_a_refused_substitute_is_shown_by_its_select_box_and_a_stale_form_shows_the_subscription_as_it_is_now(
+        web_system, visit):
     world = subscribed(web_system)
     shop, sub = world["shop"], world["subscription"]
     page = sign_in(web_system, visit, shop, world["customer"])
@@ -118,3 +120,14 @@ def test_a_substitute_the_api_refuses_is_shown_by_its_select_box_in_french_and_n
     assert page.locator(f"#{box}_2").input_value() == "peppers"  # what was chosen is kept
     assert saved_substitutes(shop, sub) == []
     visit.check("un produit de remplacement refusé par son champ")
+
+    # meanwhile the shop changes them: the form the customer still has is stale (412), shown as it is now
+    shop.subs().patch(f"{shop.base}/subscriptions/{sub['id']}", {"items": [
+        {"variant_id": "tomatoes", "quantity": 2, "substitutes": ["courgettes"]}]}, headers={"If-Match": '"1"'})
+    page.locator(f"#{box}_2").select_option("")
+    press(page, "Enregistrer ces remplacements")
+    assert "Cet abonnement a été modifié depuis que vous avez ouvert la page" in page.get_by_role("alert").first \
+        .inner_text()
+    assert "S'il manque : Courgettes" in page.locator("main").inner_text()
+    assert saved_substitutes(shop, sub) == ["courgettes"]
+    visit.check("un formulaire périmé montre l'abonnement tel qu'il est")
