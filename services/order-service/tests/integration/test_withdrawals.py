@@ -154,3 +154,67 @@ def test_one_deleted_variant_leaves_every_one_of_many_open_orders(orders):
     assert orders.on_hand(shop, "honey") == 100
     assert orders.scalar("SELECT count(*) FROM notifications WHERE shop_id = %s AND kind = 'line_withdrawn'",
                          [shop.shop_id]) == len(subs)
+
+
+def test_a_deleted_variant_with_a_substitute_in_stock_gets_the_substitute_and_without_stock_is_withdrawn_as_before(
+        orders):
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
+    f.variant(shop, "tomatoes", "Tomatoes", price=300, on_hand=10)
+    f.variant(shop, "peppers", "Peppers", price=450, on_hand=3)
+    f.variant(shop, "courgettes", "Courgettes", price=250, on_hand=0)
+    amelie, amelie_email = f.customer(shop, first_name="Amelie", locale="fr")
+    bruno, bruno_email = f.customer(shop, first_name="Bruno", locale="en")
+    cycle = f.cycle(shop)
+    now = datetime.now(UTC)
+    amelie_sub = f.subscription(shop, amelie, {"eggs": 1, "tomatoes": 2}, created_at=now - timedelta(days=2),
+                                substitutes={"tomatoes": ["courgettes", "peppers"]})
+    bruno_sub = f.subscription(shop, bruno, {"eggs": 1, "tomatoes": 4}, created_at=now - timedelta(days=1),
+                               substitutes={"tomatoes": ["courgettes"]})
+    for sub, customer in ((amelie_sub, amelie), (bruno_sub, bruno)):
+        f.due(shop, cycle, sub, customer)
+    f.boundary("OrderCycleOpened", cycle, due_count=2)
+    orders.wait_orders(shop, 2)
+
+    deleted = f.catalog.delete(shop.shop_id, "tomatoes")
+    f.catalog.flush()
+    amelie_order = orders.order_of(amelie_sub)
+    orders.wait(lambda: "tomatoes" not in {line["variant_id"] for line in orders.lines(amelie_order["order_id"])}
+                and "tomatoes" not in {line["variant_id"] for line in
+                                       orders.lines(orders.order_of(bruno_sub)["order_id"])}, "the tomatoes withdrawn")
+
+    # Amelie's first substitute has no stock: her second is placed, at its own price, for what she asked
+    amelie_order, bruno_order = orders.order_of(amelie_sub), orders.order_of(bruno_sub)
+    assert [(line["variant_id"], line["unit_price"], line["quantity"], line["substitute_for"])
+            for line in orders.lines(amelie_order["order_id"])] == [
+        ("eggs", 320, 1, None), ("peppers", 450, 2, {"variant_id": "tomatoes", "name": "Tomatoes"})]
+    assert (amelie_order["status"], amelie_order["item_total"]) == ("placed", 320 + 2 * 450)
+    assert orders.on_hand(shop, "peppers") == 3 - 2 and orders.on_hand(shop, "tomatoes") == 10
+    # Bruno's only substitute has no stock: the line is withdrawn as without substitutes
+    assert [line["variant_id"] for line in orders.lines(bruno_order["order_id"])] == ["eggs"]
+    assert bruno_order["item_total"] == 320
+
+    published = orders.wait_published(
+        lambda evs: sum(e.event_type == "OrderLineWithdrawn" and e.shop_id == shop.shop_id for e in evs) == 2,
+        "the withdrawals")
+    by_order = {e.aggregate_id: e.payload for e in published
+                if e.event_type == "OrderLineWithdrawn" and e.shop_id == shop.shop_id}
+    amelie_event = by_order[amelie_order["order_id"]]
+    assert amelie_event["substitute"]["variant_id"] == "peppers" and amelie_event["substitute"]["quantity"] == 2
+    assert amelie_event["stock_delta"] == [{"variant_id": "peppers", "delta": 2}, {"variant_id": "tomatoes",
+                                                                                    "delta": -2}]
+    assert amelie_event["totals"]["item_total"] == 320 + 900 and amelie_event["catalog_event_id"] == deleted.event_id
+    assert by_order[bruno_order["order_id"]]["substitute"] is None
+
+    [fr] = _withdrawn(orders, amelie_email)
+    assert "À sa place, comme vous l'avez demandé : 2 x Peppers" in fr["text"]
+    [en] = _withdrawn(orders, bruno_email)
+    assert "Nothing will be charged for it." in en["text"] and "In its place" not in en["text"]
+
+    f.boundary("OrderCycleClosed", cycle)
+    requests = [e for e in orders.wait_published(
+        lambda evs: any(e.event_type == "PaymentRequested" and e.aggregate_id == amelie_order["order_id"]
+                        for e in evs), "Amelie's payment request") if e.event_type == "PaymentRequested"
+        and e.aggregate_id == amelie_order["order_id"]]
+    assert [e.payload["amount"] for e in requests] == [amelie_order["total"]]

@@ -129,6 +129,16 @@ def test_a_withdrawn_line_email_says_what_left_the_order_that_nothing_is_charged
     assert "Total" not in text
 
 
+def test_the_withdrawal_email_says_what_was_placed_instead_in_both_languages():
+    instead = {"line_id": "l-3", "variant_id": "jam", "name": "Confiture", "unit_price": 400, "requested_quantity": 2,
+               "quantity": 2, "total": 800, "substitute_for": {"variant_id": "honey", "name": "Miel"}}
+    for lang, said in (("en", "charged for it. In its place, as you asked: 2 x Confiture (€4.00 each)."),
+                       ("fr", "À sa place, comme vous l'avez demandé : 2 x Confiture (4,00")):
+        _, text, html = Templates().render("line_withdrawn", lang, dict(
+            context("line_withdrawn", lang), payload={**PAYLOADS["line_withdrawn"], "substitute": instead}))
+        assert said in text and "2 x Confiture" in html
+
+
 def test_the_shop_is_told_once_which_open_orders_lost_a_withdrawn_product():
     subject, text, _ = Templates().render("lines_withdrawn_shop", "en", context("lines_withdrawn_shop", "en"))
     assert subject == "La Ruche: Miel withdrawn from 3 open orders"

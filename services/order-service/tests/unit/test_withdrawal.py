@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 from order_unit_builders import CLOSES, FEES, NOW, line, order
 
-from order_service.domain.withdrawal import Gone, cause_of, withdraw
+from order_service.domain.model import Stock
+from order_service.domain.placement import Variant
+from order_service.domain.withdrawal import Gone, cause_of, substitutes_for, withdraw
 
 GONE = {"honey": Gone("honey", "deleted", "catalog-event-1")}
 
@@ -18,7 +20,7 @@ def test_a_deleted_variant_leaves_the_open_order_its_stock_released_and_the_tota
         "line_id": "l-2", "variant_id": "honey", "name": "Honey", "unit_price": 850, "quantity": 3,
         "cause": "deleted", "catalog_event_id": "catalog-event-1", "status": "placed", "by": "system",
         "totals": FEES.totals([line(1, "eggs", 2, price=320)], "ship", "card"),
-        "stock_delta": [{"variant_id": "honey", "delta": -3}]}
+        "stock_delta": [{"variant_id": "honey", "delta": -3}], "substitute": None}
     assert payload["totals"]["item_total"] == 640  # nothing is charged for what was withdrawn
 
 
@@ -59,3 +61,32 @@ def test_a_variant_is_gone_when_deleted_or_unavailable_and_a_price_change_is_not
     assert cause_of(available=True, deleted=True) == "deleted"
     assert cause_of(available=False, deleted=False) == "unavailable"
     assert cause_of(available=True, deleted=False) is None
+
+
+CATALOG = {v.variant_id: v for v in (
+    Variant("honey", "Honey", 850, 0, False), Variant("jam", "Jam", 400, 0, True),
+    Variant("syrup", "Syrup", 600, 5, True), Variant("eggs", "Eggs", 320, None, True))}
+HONEY_ITEM = {"variant_id": "honey", "quantity": 4, "substitutes": ["jam", "syrup"]}
+
+
+def test_a_withdrawn_line_gets_its_items_first_substitute_with_stock_for_what_it_asked_in_the_same_event():
+    o = order(line(1, "eggs", 2, price=320), line(2, "honey", 3, requested=4, price=850))
+    stock = Stock({"jam": 0, "syrup": 5, "eggs": None})
+    instead = substitutes_for([o], GONE, {"sub": [{"variant_id": "eggs", "quantity": 2}, HONEY_ITEM]}, CATALOG, stock,
+                              "first_come", NOW)
+    [(_, payload)] = withdraw(o, GONE, FEES, NOW, instead)
+    assert payload["substitute"] == {"line_id": "l-3", "variant_id": "syrup", "name": "Syrup", "unit_price": 600,
+                                     "requested_quantity": 4, "quantity": 4, "total": 2400,
+                                     "substitute_for": {"variant_id": "honey", "name": "Honey"}}
+    assert payload["stock_delta"] == [{"variant_id": "honey", "delta": -3}, {"variant_id": "syrup", "delta": 4}]
+    assert payload["totals"]["item_total"] == 640 + 2400 and payload["status"] == "placed"
+    assert stock.available("syrup") == 1
+
+
+def test_a_withdrawn_line_whose_substitutes_have_no_stock_left_is_withdrawn_alone():
+    orders = [order(line(1, "honey", 1, requested=3), order_id=f"o-{n}", subscription_id=f"sub-{n}") for n in (1, 2)]
+    items = {f"sub-{n}": [{"variant_id": "honey", "quantity": 3, "substitutes": ["syrup"]}] for n in (1, 2)}
+    instead = substitutes_for(orders, GONE, items, CATALOG, Stock({"syrup": 5}), "first_come", NOW)
+    assert [(key, sub.quantity) for key, sub in instead.items()] == [(("o-1", "l-1"), 3), (("o-2", "l-1"), 2)]
+    none_left = substitutes_for(orders, GONE, items, CATALOG, Stock({"syrup": 0}), "first_come", NOW)
+    assert none_left == {} and withdraw(orders[0], GONE, FEES, NOW, none_left)[0].payload["substitute"] is None

@@ -77,6 +77,25 @@ def _insert_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str,
                 f"INSERT INTO order_lines ({columns}) SELECT {columns} FROM {{staged}} ON CONFLICT DO NOTHING")  # noqa: S608 - column lists and SET clauses are constants of this module
 
 
+def _append_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Lines joining orders that have some (after those, in the order given), set-based."""
+    if not lines:
+        return
+    positions: dict[str, int] = {}
+    rows = []
+    for order_id, line in lines:
+        positions[order_id] = positions.get(order_id, 0) + 1
+        rows.append((order_id, line["line_id"], positions[order_id], line["variant_id"], line["name"],
+                     line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], None,
+                     _json_or_none(line.get("substitute_for"))))
+    columns = ", ".join(LINE_COLUMNS)
+    picked = ", ".join("(SELECT coalesce(max(l.position), 0) FROM order_lines l WHERE l.order_id = d.order_id) "
+                       "+ d.position" if c == "position" else f"d.{c}" for c in LINE_COLUMNS)
+    bulk.staged(conn, "appended_lines", "order_lines", LINE_COLUMNS, rows,
+                f"INSERT INTO order_lines ({columns}) SELECT {picked} FROM {{staged}} d "  # noqa: S608 - column lists are constants of this module
+                "ON CONFLICT DO NOTHING")
+
+
 def _json_or_none(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
 
@@ -261,7 +280,8 @@ def withdrawn_issue(payload: Mapping[str, Any]) -> str:
 
 def apply_withdrawn(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
     """OrderLineWithdrawn, set-based (a variant withdrawn from thousands of orders: a few statements for all): each
-    order moves to its last event's version, totals and status, the lines leave it, their stock comes back, and each
+    order moves to its last event's version, totals and status, the lines leave it (the line placed instead of one,
+``substitute``, joins it), their stock comes back (the substitute's is taken), and each
     withdrawal is an update issue of the order (kind ``line_withdrawn``; ``subscription_event_id`` holds the catalog
     event that caused it). An order's events here are all new or all applied already (a replay brings them one at a
     time): one already applied changes nothing."""
@@ -288,6 +308,7 @@ def apply_withdrawn(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
     bulk.staged(conn, "withdrawn_lines", "order_lines", ("order_id", "line_id"),
                 [(e.payload["order_id"], e.payload["line_id"]) for e in done],
                 "DELETE FROM order_lines l USING {staged} d WHERE l.order_id = d.order_id AND l.line_id = d.line_id")
+    _append_lines(conn, [(e.payload["order_id"], e.payload["substitute"]) for e in done if e.payload.get("substitute")])
     _take_stock(conn, [(e.payload["shop_id"], d) for e in done for d in e.payload["stock_delta"]])
     columns = ", ".join(ISSUE_COLUMNS)
     bulk.staged(conn, "withdrawn_issues", "order_update_issues", ISSUE_COLUMNS,

@@ -15,14 +15,15 @@ again within one run is still sold, and a stale event (an older version, not pro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import psycopg
 
 from order_service.adapters import event_store, notifications, order_projection, repository
 from order_service.adapters.projections import project
 from order_service.config import ReactionSettings
-from order_service.domain.model import SYSTEM_ACTOR
-from order_service.domain.withdrawal import Gone, cause_of, withdraw
+from order_service.domain.model import SYSTEM_ACTOR, Line, Order
+from order_service.domain.withdrawal import Gone, cause_of, substitutes_for, withdraw
 from order_service.events import order_envelope
 from shared_events import Envelope
 
@@ -83,9 +84,10 @@ def _withdraw_in_shop(conn: psycopg.Connection, shop_id: str, gone: dict[str, Go
     if not orders:
         return []
     fees, _ = repository.fees_and_methods(conn, shop_id)
+    instead = _substitutes(conn, shop_id, orders, gone, now)
     groups = []
     for order in orders:
-        decided = withdraw(order, gone, fees, now)
+        decided = withdraw(order, gone, fees, now, instead)
         if not decided:
             continue
         cause = causes[decided[0].payload["variant_id"]]
@@ -97,10 +99,25 @@ def _withdraw_in_shop(conn: psycopg.Connection, shop_id: str, gone: dict[str, Go
     notifications.queue(conn, [
         notifications.Notice("line_withdrawn", f"{e.aggregate_id}:{e.aggregate_version}", shop_id,
                              e.payload["customer_id"], e.payload["order_id"], e.event_id,
-                             payload={k: e.payload[k] for k in ("name", "quantity", "unit_price", "cause", "status",
-                                                                "totals")})
+                             payload={k: e.payload.get(k) for k in ("name", "quantity", "unit_price", "cause", "status",
+                                                                    "totals", "substitute")})
         for e in stored] + _shop_notices(shop_id, stored, {order.order_id: order.number for order in orders}))
     return stored
+
+
+def _substitutes(conn: psycopg.Connection, shop_id: str, orders: Sequence[Order], gone: dict[str, Gone],
+                 now: datetime) -> dict[tuple[str, str], Line]:
+    """The lines placed instead of the withdrawn ones (``domain.withdrawal.substitutes_for``): the subscriptions'
+    items, and their substitutes' catalog rows locked after the orders (the order edits take them in)."""
+    subs = repository.subscriptions(conn, {order.subscription_id for order in orders})
+    items = {sub_id: sub["items"] or [] for sub_id, sub in subs.items()}
+    wanted = {v for its in items.values() for item in its for v in item.get("substitutes") or ()}
+    if not wanted:
+        return {}
+    shop = repository.shop(conn, shop_id)
+    catalog, stock = repository.catalog_for_update(conn, shop_id, wanted | set(gone))
+    return substitutes_for(orders, gone, items, catalog, stock, shop["allocation_policy"] if shop else "first_come",
+                           now)
 
 
 SHOP_LIST_MAX = 50  # order numbers an email to the shop lists; the others are counted

@@ -156,7 +156,10 @@ class OrderLineWithdrawnV1(_OrderEvent):
     ``deleted``: VariantDeleted; ``unavailable``: VariantUpdated with available false). Not a manager's removal
     (OrderLineRemoved): nothing is charged for it, its stock is released (``stock_delta``), ``totals`` are the
     order's after it, and ``status`` is the order's status after it (``empty`` when nothing is left on it:
-    nothing to confirm or charge). ``catalog_event_id``: the catalog event that withdrew it."""
+    nothing to confirm or charge). ``catalog_event_id``: the catalog event that withdrew it. ``substitute``: the
+    line placed instead of it (its subscription item's first substitute with stock, ``substitute_for`` naming the
+    item), added to the order, its stock allocated in ``stock_delta`` and its price in ``totals``; null (the
+    default, and in events from before substitutes) when none could be had."""
 
     line_id = Id(required=True)
     variant_id = Id(required=True)
@@ -169,6 +172,7 @@ class OrderLineWithdrawnV1(_OrderEvent):
     by = fields.String(required=True, validate=validate.OneOf(EDITORS))
     totals = fields.Nested(Totals, required=True)
     stock_delta = fields.List(fields.Nested(StockDelta), required=True)
+    substitute = fields.Nested(Line, load_default=None, allow_none=True)
 
 
 @event("OrderDetailsChanged", 1, topic=TOPIC, aggregate="Order")
