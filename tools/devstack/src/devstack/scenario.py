@@ -282,6 +282,13 @@ class Shop:
         cust.data = self.subs().get(f"{self.base}/customers/{cust.id}")
         return cust
 
+    def delete_variant(self, variant_id: str) -> Any:
+        """The catalog team deletes the variant (VariantDeleted); returns the event."""
+        deleted = self.platform.catalog.delete(self.id, variant_id)
+        self.platform.catalog.flush()
+        self.variants.pop(variant_id, None)
+        return deleted
+
     def order_cycle(self, name: str, opens_at: datetime, closes_at: datetime) -> dict[str, Any]:
         return self.subs().post(f"{self.base}/order-cycles", {"name": name, "opens_at": iso(opens_at),
                                                               "closes_at": iso(closes_at)})
@@ -290,13 +297,16 @@ class Shop:
         return self.subs().post(f"{self.base}/schedules", {"name": name, "order_cycle_ids": cycle_ids})
 
     def subscribe(self, customer: Customer, schedule_id: str, shipping_id: str, payment_id: str,
-                  items: dict[str, int], begins_at: datetime, ends_at: datetime | None = None) -> dict[str, Any]:
+                  items: dict[str, int], begins_at: datetime, ends_at: datetime | None = None,
+                  substitutes: dict[str, list[str]] | None = None) -> dict[str, Any]:
+        """``substitutes``: an item's substitutes in order of preference, by its variant (none without)."""
         first, last = customer.data["first_name"], customer.data["last_name"]
         body: dict[str, Any] = {
             "customer_id": customer.id, "schedule_id": schedule_id, "shipping_method_id": shipping_id,
             "payment_method_id": payment_id, "bill_address": address(first, last),
             "ship_address": address(first, last), "begins_at": iso(begins_at),
-            "items": [{"variant_id": v, "quantity": q} for v, q in items.items()]}
+            "items": [{"variant_id": v, "quantity": q, **({"substitutes": substitutes[v]} if v in (substitutes or {})
+                                                           else {})} for v, q in items.items()]}
         if ends_at:
             body["ends_at"] = iso(ends_at)
         return self.subs().post(f"{self.base}/subscriptions", body, headers={"Idempotency-Key": str(uuid.uuid4())})
