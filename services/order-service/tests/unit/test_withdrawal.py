@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from order_unit_builders import CLOSES, FEES, NOW, line, order
 
-from order_service.domain.model import Stock
+from order_service.domain.model import Stock, TaxTerms
 from order_service.domain.placement import Variant
 from order_service.domain.withdrawal import Gone, cause_of, substitutes_for, withdraw
 
@@ -65,21 +65,24 @@ def test_a_variant_is_gone_when_deleted_or_unavailable_and_a_price_change_is_not
 
 CATALOG = {v.variant_id: v for v in (
     Variant("honey", "Honey", 850, 0, False), Variant("jam", "Jam", 400, 0, True),
-    Variant("syrup", "Syrup", 600, 5, True), Variant("eggs", "Eggs", 320, None, True))}
+    Variant("syrup", "Syrup", 600, 5, True, "reduced"), Variant("eggs", "Eggs", 320, None, True))}
 HONEY_ITEM = {"variant_id": "honey", "quantity": 4, "substitutes": ["jam", "syrup"]}
 
 
-def test_a_withdrawn_line_gets_its_items_first_substitute_with_stock_for_what_it_asked_in_the_same_event():
-    o = order(line(1, "eggs", 2, price=320), line(2, "honey", 3, requested=4, price=850))
+def test_a_withdrawn_line_gets_its_items_first_substitute_with_stock_for_what_it_asked_taxed_in_the_same_event():
+    o = order(line(1, "eggs", 2, price=320), line(2, "honey", 3, requested=4, price=850),
+              tax=TaxTerms.of(True, [{"category": "reduced", "rate_bp": 550}]))
     stock = Stock({"jam": 0, "syrup": 5, "eggs": None})
     instead = substitutes_for([o], GONE, {"sub": [{"variant_id": "eggs", "quantity": 2}, HONEY_ITEM]}, CATALOG, stock,
                               "first_come", NOW)
     [(_, payload)] = withdraw(o, GONE, FEES, NOW, instead)
     assert payload["substitute"] == {"line_id": "l-3", "variant_id": "syrup", "name": "Syrup", "unit_price": 600,
                                      "requested_quantity": 4, "quantity": 4, "total": 2400,
-                                     "substitute_for": {"variant_id": "honey", "name": "Honey"}}
+                                     "substitute_for": {"variant_id": "honey", "name": "Honey"},
+                                     "tax": 125, "tax_category": "reduced", "tax_rate_bp": 550}  # 2400 * 550 / 10550
     assert payload["stock_delta"] == [{"variant_id": "honey", "delta": -3}, {"variant_id": "syrup", "delta": 4}]
     assert payload["totals"]["item_total"] == 640 + 2400 and payload["status"] == "placed"
+    assert payload["totals"]["tax_total"] == 125 and payload["totals"]["total"] == 640 + 2400 + 500 + 53  # included
     assert stock.available("syrup") == 1
 
 

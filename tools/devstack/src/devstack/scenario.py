@@ -305,8 +305,9 @@ class Shop:
             "customer_id": customer.id, "schedule_id": schedule_id, "shipping_method_id": shipping_id,
             "payment_method_id": payment_id, "bill_address": address(first, last),
             "ship_address": address(first, last), "begins_at": iso(begins_at),
-            "items": [{"variant_id": v, "quantity": q, **({"substitutes": substitutes[v]} if v in (substitutes or {})
-                                                           else {})} for v, q in items.items()]}
+            "items": [{"variant_id": v, "quantity": q, **({"substitutes": (substitutes or {})[v]}
+                                                           if v in (substitutes or {}) else {})}
+                      for v, q in items.items()]}
         if ends_at:
             body["ends_at"] = iso(ends_at)
         return self.subs().post(f"{self.base}/subscriptions", body, headers={"Idempotency-Key": str(uuid.uuid4())})

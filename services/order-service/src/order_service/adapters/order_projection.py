@@ -68,13 +68,18 @@ def _insert_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str,
     rows = []
     for order_id, line, edited_by in lines:
         positions[order_id] = positions.get(order_id, 0) + 1
-        rows.append((order_id, line["line_id"], positions[order_id], line["variant_id"], line["name"],
-                     line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], edited_by,
-                     _json_or_none(line.get("substitute_for")), line.get("tax", 0), line.get("tax_category"),
-                     line.get("tax_rate_bp", 0)))
+        rows.append(_line_row(order_id, line, positions[order_id], edited_by))
     columns = ", ".join(LINE_COLUMNS)
     bulk.staged(conn, "order_lines", "order_lines", LINE_COLUMNS, rows,
                 f"INSERT INTO order_lines ({columns}) SELECT {columns} FROM {{staged}} ON CONFLICT DO NOTHING")  # noqa: S608 - column lists and SET clauses are constants of this module
+
+
+def _line_row(order_id: str, line: dict[str, Any], position: int, edited_by: str | None) -> tuple[Any, ...]:
+    """A line of an event as a row of LINE_COLUMNS (untaxed in events from before tax)."""
+    return (order_id, line["line_id"], position, line["variant_id"], line["name"], line["unit_price"],
+            line["requested_quantity"], line["quantity"], line["total"], edited_by,
+            _json_or_none(line.get("substitute_for")), line.get("tax", 0), line.get("tax_category"),
+            line.get("tax_rate_bp", 0))
 
 
 def _append_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str, Any]]]) -> None:
@@ -85,9 +90,7 @@ def _append_lines(conn: psycopg.Connection, lines: Sequence[tuple[str, dict[str,
     rows = []
     for order_id, line in lines:
         positions[order_id] = positions.get(order_id, 0) + 1
-        rows.append((order_id, line["line_id"], positions[order_id], line["variant_id"], line["name"],
-                     line["unit_price"], line["requested_quantity"], line["quantity"], line["total"], None,
-                     _json_or_none(line.get("substitute_for"))))
+        rows.append(_line_row(order_id, line, positions[order_id], None))
     columns = ", ".join(LINE_COLUMNS)
     picked = ", ".join("(SELECT coalesce(max(l.position), 0) FROM order_lines l WHERE l.order_id = d.order_id) "
                        "+ d.position" if c == "position" else f"d.{c}" for c in LINE_COLUMNS)
@@ -266,7 +269,7 @@ def receipt_issued(conn: psycopg.Connection, env: Envelope) -> None:
                      "DO UPDATE SET last_number = greatest(invoice_sequences.last_number, EXCLUDED.last_number)",
                      [p["shop_id"], p["invoice_number"]])
 WITHDRAWN_ORDER = ("order_id", "version", "status", "item_total", "shipping_fee", "payment_fee", "total",
-                   "updated_at")
+                   "updated_at", "tax_total", "shipping_tax", "payment_tax")
 ISSUE_COLUMNS = ("event_id", "position", "order_id", "subscription_event_id", "kind", "variant_id", "message",
                  "recorded_at")
 WITHDRAWN_WORDS = {"deleted": "deleted from the catalog", "unavailable": "made unavailable in the catalog"}
@@ -280,8 +283,9 @@ def withdrawn_issue(payload: Mapping[str, Any]) -> str:
 
 def apply_withdrawn(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
     """OrderLineWithdrawn, set-based (a variant withdrawn from thousands of orders: a few statements for all): each
-    order moves to its last event's version, totals and status, the lines leave it (the line placed instead of one,
-``substitute``, joins it), their stock comes back (the substitute's is taken), and each
+    order moves to its last event's version, totals (tax included; 0 in events from before tax) and status, the
+    lines leave it (the line placed instead of one, ``substitute``, joins it), their stock comes back (the
+    substitute's is taken), and each
     withdrawal is an update issue of the order (kind ``line_withdrawn``; ``subscription_event_id`` holds the catalog
     event that caused it). An order's events here are all new or all applied already (a replay brings them one at a
     time): one already applied changes nothing."""
@@ -296,10 +300,12 @@ def apply_withdrawn(conn: psycopg.Connection, envs: Sequence[Envelope]) -> None:
         conn, "withdrawn_orders", "orders", WITHDRAWN_ORDER,
         [(o, e.aggregate_version, e.payload["status"], *(e.payload["totals"][k] for k in
                                                           ("item_total", "shipping_fee", "payment_fee", "total")),
-          e.occurred_at) for o, e in last.items()],
+          e.occurred_at, *(e.payload["totals"].get(k, 0) for k in ("tax_total", "shipping_tax", "payment_tax")))
+         for o, e in last.items()],
         """
         UPDATE orders o SET version = d.version, status = d.status, item_total = d.item_total,
-            shipping_fee = d.shipping_fee, payment_fee = d.payment_fee, total = d.total, updated_at = d.updated_at
+            shipping_fee = d.shipping_fee, payment_fee = d.payment_fee, total = d.total, updated_at = d.updated_at,
+            tax_total = d.tax_total, shipping_tax = d.shipping_tax, payment_tax = d.payment_tax
         FROM {staged} d WHERE o.order_id = d.order_id AND o.version < d.version RETURNING o.order_id
         """)}
     done = [env for env in envs if env.payload["order_id"] in advanced]

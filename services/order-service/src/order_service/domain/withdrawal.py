@@ -9,7 +9,8 @@ was placed can no longer be delivered. Every order still open (placed, its cycle
 - orders confirmed, cancelled, empty or of a closed cycle are not changed: what was confirmed is what is charged.
 A line whose subscription item names substitutes gets the first one with stock instead (``substitutes_for``: the
 placement's rule, ``allocation.allocate_with_substitutes`` and ``placement.line_for``, not a second one), carried
-by the same event (``substitute``): its stock allocated, the totals with it.
+by the same event (``substitute``): its stock allocated, taxed at the rate of its category the order was placed
+with, the totals (tax included) with it.
 A price change is not a withdrawal: placed lines keep the price they were placed at.
 """
 
@@ -85,7 +86,7 @@ def substitutes_for(orders: Sequence[Order], gone: Mapping[str, Gone], items: Ma
             n += 1
         taken.add(f"l-{n}")
         placed[(order.order_id, line.line_id)] = line_for(f"l-{n}", {**item, "quantity": line.requested_quantity},
-                                                          pick, catalog)
+                                                          pick, catalog, order.tax)
         stock.take(pick.variant_id, pick.units)
     return placed
 
@@ -109,7 +110,7 @@ def withdraw(order: Order, gone: Mapping[str, Gone], fees: Fees, now: datetime,
             "line_id": line.line_id, "variant_id": line.variant_id, "name": line.name, "unit_price": line.unit_price,
             "quantity": line.quantity, "cause": why.cause, "catalog_event_id": why.catalog_event_id,
             "status": "placed" if any(other.quantity > 0 for other in left) else "empty", "by": "system",
-            "totals": fees.totals(left, order.shipping_method_id, order.payment_method_id),
+            "totals": order.totals(fees, left),
             "stock_delta": stock_delta([line], [instead] if instead else []),
             "substitute": instead.to_payload() if instead else None}))
     return decided
