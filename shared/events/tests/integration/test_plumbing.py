@@ -1,5 +1,6 @@
 """Outbox -> relay -> Kafka -> consumer, against real PostgreSQL and Kafka, with processes killed on purpose."""
 
+import itertools
 import signal
 import uuid
 from datetime import UTC, datetime
@@ -427,9 +428,11 @@ def test_a_steady_stream_of_events_is_applied_in_batches_not_one_at_a_time(infra
         producer.flush(10)
         wait_for(lambda: consumer.stats.applied == 1, what="the consumer to be live")  # reads the stream as it comes
         batches_before = consumer.stats.batches
+        sent_at = []
         for env in rest:
             producer.produce(physical("identity.events"), key=env.aggregate_id.encode(), value=encode(env))
             producer.flush(10)
+            sent_at.append(time.monotonic())
             time.sleep(0.015)
         wait_for(lambda: consumer.stats.applied == len(events), what="every event applied")
     finally:
@@ -437,7 +440,9 @@ def test_a_steady_stream_of_events_is_applied_in_batches_not_one_at_a_time(infra
         consumer.stop()
         thread.join(60)
     batches = consumer.stats.batches - batches_before
-    assert batches <= len(rest) // 4, f"{len(rest)} events in {batches} batches"
+    # a busy machine may space two sends by more than the fetch's wait: each such gap may start a batch of its own
+    gaps = sum(1 for a, b in itertools.pairwise(sent_at) if b - a > 0.1)
+    assert batches <= len(rest) // 4 + gaps, f"{len(rest)} events in {batches} batches ({gaps} sends spaced out)"
 
 
 def test_the_relay_publishes_a_stream_of_single_event_commits_in_a_few_batches_in_order(infra, topic_prefix,
@@ -460,16 +465,20 @@ def test_the_relay_publishes_a_stream_of_single_event_commits_in_a_few_batches_i
             outbox.append(conn, events[:1])  # the first publication also fetches Kafka's metadata: not timed
             wait_for(lambda: relay.stats.published == 1, what="the relay to publish a first event")
             time.sleep(0.2)  # idle, waiting for a notification
+            appended_at = [time.monotonic()]
             for env in events[1:]:
                 outbox.append(conn, [env])
                 time.sleep(0.02)
+                appended_at.append(time.monotonic())
         wait_for(lambda: scalar(dsn, "SELECT count(*) FROM event_store WHERE published_at IS NULL") == 0,
                  what="the relay to publish")
     finally:
         relay.stop()
         thread.join(60)
     assert relay.stats.published == len(events)
-    assert relay.stats.batches - 1 <= 3, f"{len(events) - 1} events in {relay.stats.batches - 1} batches"
+    # the commits span gather_s a few times over only on a busy machine: each such span may be a batch of its own
+    spans = int((appended_at[-1] - appended_at[0]) / 0.5)
+    assert relay.stats.batches - 1 <= 3 + spans, f"{len(events) - 1} events in {relay.stats.batches - 1} batches"
     by_key: dict[str, list[int]] = {}
     for rec in topic_records(infra.bootstrap, physical("identity.events")):
         env = decode(rec.value)
