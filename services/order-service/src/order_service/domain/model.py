@@ -21,6 +21,15 @@ TOTAL_KEYS = ("item_total", "shipping_fee", "payment_fee", "total", "tax_total",
 Payload = dict[str, Any]
 
 
+def next_line_id(used: set[str]) -> str:
+    """The id of a line added to an order whose lines have the ids ``used``: ``l-N``, the first N from one more
+    than their number that none of them has."""
+    n = len(used) + 1
+    while f"l-{n}" in used:
+        n += 1
+    return f"l-{n}"
+
+
 @dataclass(frozen=True)
 class TaxTerms:
     """Whether prices include tax, and the rate (basis points) of each tax category: the shop's, copied onto
@@ -157,11 +166,7 @@ class Order:
         return next((line for line in self.lines if line.variant_id == variant_id), None)
 
     def next_line_id(self) -> str:
-        used = {line.line_id for line in self.lines}
-        n = len(self.lines) + 1
-        while f"l-{n}" in used:
-            n += 1
-        return f"l-{n}"
+        return next_line_id({line.line_id for line in self.lines})
 
     def is_closed(self, now: datetime) -> bool:
         """Closed once the scheduler said so, the close time has passed, or the order is confirmed."""

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from order_service.domain.model import Fees, Line, Order, Payload, Stock, TaxTerms, stock_delta
+from order_service.domain.model import Fees, Line, Order, Payload, Stock, TaxTerms, next_line_id, stock_delta
 from order_service.domain.placement import Variant
 from shared_events.decided import Decided
 
@@ -147,11 +147,8 @@ def _propagate_items(out: Propagation, lines: list[Line], before: dict[str, int]
             continue
         got = stock.cap(variant_id, wanted) if variant is not None and variant.sellable else 0
         stock.take(variant_id, got)
-        used = {line.line_id for line in lines}
-        n = len(lines) + 1
-        while f"l-{n}" in used:
-            n += 1
-        line = Line(f"l-{n}", variant_id, name, variant.unit_price if variant else 0, wanted, got, "subscription",
+        line = Line(next_line_id({line.line_id for line in lines}), variant_id, name,
+                    variant.unit_price if variant else 0, wanted, got, "subscription",
                     **tax.line_tax(variant.tax_category if variant else None))
         lines.append(line)
         if got < wanted:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from order_service.domain.allocation import Claim, allocate_with_substitutes
-from order_service.domain.model import Fees, Line, Order, Stock, stock_delta
+from order_service.domain.model import Fees, Line, Order, Stock, next_line_id, stock_delta
 from order_service.domain.placement import Variant, line_for
 from shared_events.decided import Decided
 
@@ -81,11 +81,9 @@ def substitutes_for(orders: Sequence[Order], gone: Mapping[str, Gone], items: Ma
             continue
         order, line, item = held[key]
         taken = used.setdefault(order.order_id, {other.line_id for other in order.lines})
-        n = len(taken) + 1
-        while f"l-{n}" in taken:
-            n += 1
-        taken.add(f"l-{n}")
-        placed[(order.order_id, line.line_id)] = line_for(f"l-{n}", {**item, "quantity": line.requested_quantity},
+        line_id = next_line_id(taken)
+        taken.add(line_id)
+        placed[(order.order_id, line.line_id)] = line_for(line_id, {**item, "quantity": line.requested_quantity},
                                                           pick, catalog, order.tax)
         stock.take(pick.variant_id, pick.units)
     return placed
