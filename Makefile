@@ -30,8 +30,11 @@ WEB_MO := $(patsubst %.po,%.mo,$(wildcard $(WEB_I18N)/*/LC_MESSAGES/messages.po)
 # make run's mailbox: Mailpit, built from its Go module into .tools/ like kustomize.
 MAILPIT_VERSION := v1.33.1
 MAILPIT := $(TOOLS)/mailpit-$(MAILPIT_VERSION)/mailpit
+# make run's trace backend: Jaeger, built into .tools/ from the Go module that tools/jaeger/go.mod pins (a `tool`).
+JAEGER_VERSION := $(shell sed -n 's|^\tgithub.com/jaegertracing/jaeger \(v[^ ]*\).*|\1|p' tools/jaeger/go.mod 2>/dev/null | head -1)
+JAEGER := $(TOOLS)/jaeger-$(JAEGER_VERSION)/jaeger
 
-.PHONY: help bootstrap deploy-tools web-assets translations mailpit up down status run test test-unit test-integration lint typecheck bench audit faults lock docs clean
+.PHONY: help bootstrap deploy-tools web-assets translations mailpit jaeger up down status run test test-unit test-integration lint typecheck bench audit faults lock docs clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -79,18 +82,24 @@ $(MAILPIT):
 
 mailpit: $(MAILPIT) ## the browsable mailbox of make run (into .tools/)
 
+$(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
+	cd tools/jaeger && go build -o $(abspath $(JAEGER)) github.com/jaegertracing/jaeger/cmd/jaeger
+	@mkdir -p $(TOOLS)/bin && ln -sf ../jaeger-$(JAEGER_VERSION)/jaeger $(TOOLS)/bin/jaeger
+
+jaeger: $(JAEGER) ## make run's trace backend, Jaeger (into .tools/)
+
 deploy-tools: $(KUSTOMIZE) $(CHECKOV_STAMP) ## kustomize and checkov for the deploy/ checks (into .tools/)
 
 bootstrap: $(STAMP) $(KAFKA_LIBS) web-assets deploy-tools ## install the pinned Python packages, fetch the Kafka jars and the web app's files (idempotent)
 
-up: bootstrap $(MAILPIT) ## start PostgreSQL, Kafka, localstripe and the mailbox (Mailpit) (idempotent)
-	MAILPIT=$(abspath $(MAILPIT)) $(VENV)/bin/devstack up
+up: bootstrap $(MAILPIT) $(JAEGER) ## start PostgreSQL, Kafka, localstripe, the mailbox (Mailpit) and Jaeger (idempotent)
+	MAILPIT=$(abspath $(MAILPIT)) JAEGER=$(abspath $(JAEGER)) $(VENV)/bin/devstack up
 
-run: bootstrap $(MAILPIT) ## infrastructure + migrations + the four services + the web app + demo data; Mailpit as mailbox
-	MAILPIT=$(abspath $(MAILPIT)) $(VENV)/bin/devstack run
+run: bootstrap $(MAILPIT) $(JAEGER) ## infrastructure + migrations + the four services + the web app + demo data; Mailpit as mailbox, Jaeger for traces
+	MAILPIT=$(abspath $(MAILPIT)) JAEGER=$(abspath $(JAEGER)) $(VENV)/bin/devstack run
 
 status: ## what runs where
-	MAILPIT=$(abspath $(MAILPIT)) $(VENV)/bin/devstack status
+	MAILPIT=$(abspath $(MAILPIT)) JAEGER=$(abspath $(JAEGER)) $(VENV)/bin/devstack status
 
 down: ## stop everything `make up`/`make run` started
 	MAILPIT=$(abspath $(MAILPIT)) $(VENV)/bin/devstack down

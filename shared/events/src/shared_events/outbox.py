@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
+from shared_events import tracing
 from shared_events.envelope import Envelope, decode, encode
 
 
@@ -23,7 +24,10 @@ class ConcurrencyError(Exception):
     """Another writer already stored this aggregate version: the caller's view was stale."""
 
 
-_COLUMNS = ("event_id", "topic", "aggregate_id", "aggregate_version", "event_type", "occurred_at", "body")
+# traceparent, tracestate: the W3C trace context of the span the event was recorded in (shared_events.tracing),
+# the Kafka record's headers; NULL when tracing is off
+_COLUMNS = ("event_id", "topic", "aggregate_id", "aggregate_version", "event_type", "occurred_at", "body",
+            "traceparent", "tracestate")
 _INSERT = sql.SQL("INSERT INTO event_store ({}) VALUES ({})").format(
     sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)), sql.SQL(", ").join(sql.Placeholder() * len(_COLUMNS))
 )
@@ -31,7 +35,7 @@ _INSERT = sql.SQL("INSERT INTO event_store ({}) VALUES ({})").format(
 
 def _row(env: Envelope, body: bytes | None = None) -> tuple[Any, ...]:
     return (env.event_id, env.topic_family, env.aggregate_id, env.aggregate_version, env.event_type,
-            env.occurred_at, encode(env) if body is None else body)
+            env.occurred_at, encode(env) if body is None else body, *tracing.stored_context(env))
 
 
 def _rows(envelopes: Sequence[Envelope], bodies: Sequence[bytes] | None) -> list[tuple[Any, ...]]:
@@ -87,9 +91,10 @@ def append_new(conn: psycopg.Connection, envelopes: Sequence[Envelope], *,
     with conn.cursor(row_factory=tuple_row) as cur:  # rows by position, even on a dict-row connection
         cur.execute(
             """
-            INSERT INTO event_store (event_id, topic, aggregate_id, aggregate_version, event_type, occurred_at, body)
+            INSERT INTO event_store (event_id, topic, aggregate_id, aggregate_version, event_type, occurred_at, body,
+                                     traceparent, tracestate)
             SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[],
-                                 %s::bytea[])
+                                 %s::bytea[], %s::text[], %s::text[])
             ON CONFLICT ON CONSTRAINT event_store_aggregate_version DO NOTHING
             RETURNING event_id
             """,
@@ -102,7 +107,7 @@ def append_new(conn: psycopg.Connection, envelopes: Sequence[Envelope], *,
 
 COPY_THRESHOLD = 200  # from this many events on, append_new stages them with a binary COPY
 _STAGE_COLUMNS = ("ord", *_COLUMNS)
-_STAGE_TYPES = ("int4", "uuid", "text", "text", "int4", "text", "timestamptz", "bytea")
+_STAGE_TYPES = ("int4", "uuid", "text", "text", "int4", "text", "timestamptz", "bytea", "text", "text")
 
 
 def _append_new_copy(conn: psycopg.Connection, envelopes: Sequence[Envelope],
@@ -121,7 +126,8 @@ def store_rows_new(conn: psycopg.Connection, rows: Sequence[tuple[Any, ...]]) ->
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS _outbox_stage (ord int4 NOT NULL, event_id uuid NOT NULL, "
                     "topic text NOT NULL, aggregate_id text NOT NULL, aggregate_version int4 NOT NULL, "
-                    "event_type text NOT NULL, occurred_at timestamptz NOT NULL, body bytea NOT NULL)")
+                    "event_type text NOT NULL, occurred_at timestamptz NOT NULL, body bytea NOT NULL, "
+                    "traceparent text, tracestate text)")
         with cur.copy(f"COPY _outbox_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(list(_STAGE_TYPES))
             for i, row in enumerate(rows):

@@ -1,4 +1,5 @@
-"""JSON structured logs, one object per line, carrying the request's correlation id.
+"""JSON structured logs, one object per line, carrying the request's correlation id, and the trace and span ids
+of the current span when tracing is on (servicekit.tracing).
 
 Secrets never reach a log line: Authorization headers are not logged and any
 value that looks like a bearer token, a Stripe secret key or a webhook secret is
@@ -13,6 +14,8 @@ import re
 import sys
 
 from pythonjsonlogger.json import JsonFormatter
+
+from servicekit import tracing
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
@@ -36,12 +39,15 @@ class _Formatter(JsonFormatter):
         cid = correlation_id.get()
         if cid:
             log_record["correlation_id"] = cid
+        if ids := tracing.current_ids():
+            log_record["trace_id"], log_record["span_id"] = ids
 
     def format(self, record: logging.LogRecord) -> str:
         return mask(super().format(record))
 
 
 def configure(service: str, level: str = "INFO") -> None:
+    """The process's JSON log lines, and its traces when an OTLP endpoint is configured (servicekit.tracing)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(_Formatter(service))
     root = logging.getLogger()
@@ -49,3 +55,4 @@ def configure(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("kafka", "urllib3", "stripe"):  # "kafka": librdkafka's log (shared_events.kafka's clients)
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    tracing.configure(service)

@@ -2,6 +2,7 @@
 
   devstack up        infrastructure only (PostgreSQL, Kafka, localstripe, SMTP sink), databases, topics
   devstack run       up + migrations + the four services + the web app + demo data; prints where everything listens
+                     (with JAEGER=<binary>, as make run sets it, Jaeger too: the services export their traces to it)
   devstack status    what runs where
   devstack down      stop everything this folder started
   devstack logs NAME the tail of a process log
@@ -54,6 +55,9 @@ def run(demo: bool = typer.Option(True, help="load the demo data")) -> None:
     if web_installed():
         console.print(f"[bold]Web app: {stack.web_url}[/bold]  (customers sign in with a link emailed to them: read it "
                       f"in the mailbox, {stack.smtp.web_url})")
+    if stack.jaeger is not None:
+        console.print(f"[bold]Traces: {stack.jaeger.web_url}[/bold]  (Jaeger: pick a service, or search by the "
+                      "trace_id of a log line)")
 
 
 @app.command()

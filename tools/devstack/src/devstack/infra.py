@@ -293,3 +293,82 @@ class Mailpit(_Mailbox):
                                      "--smtp-auth-accept-any", "--smtp-auth-allow-insecure"])
         self._wait_started("Mailpit")
 
+
+
+_JAEGER_CONFIG = """\
+# written by devstack (make run): Jaeger's all-in-one, traces in memory, everything on loopback
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+extensions:
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 127.0.0.1:{ui_port}
+    grpc:
+      endpoint: 127.0.0.1:{query_grpc_port}
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: 100000
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{otlp_port}
+processors:
+  batch:
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+"""
+
+
+@dataclass
+class Jaeger:
+    """make run's trace backend: Jaeger (built by the Makefile into .tools/ from its Go module), its OTLP/HTTP
+    receiver and its web page on loopback, traces kept in memory. The services export to it when it runs
+    (``Stack.service_env``); tests run their own receiver (devstack.otlp_sink)."""
+
+    procs: ProcessTable
+    state: Path
+    binary: Path
+    otlp_port: int = 4318
+    ui_port: int = 16686
+    query_grpc_port: int = 16685
+    name: str = "jaeger"
+
+    @property
+    def otlp_url(self) -> str:
+        return f"http://127.0.0.1:{self.otlp_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}/"
+
+    def running(self) -> bool:
+        return self.procs.running(self.name) and port_open(self.otlp_port) and port_open(self.ui_port)
+
+    def start(self) -> None:
+        if self.running():
+            return
+        if not self.binary.exists():
+            raise RuntimeError(f"{self.binary} is missing: make jaeger")
+        config = self.state / "jaeger.yaml"
+        config.write_text(_JAEGER_CONFIG.format(otlp_port=self.otlp_port, ui_port=self.ui_port,
+                                                query_grpc_port=self.query_grpc_port))
+        self.procs.spawn(self.name, [str(self.binary), "--config", str(config)])
+        wait_until(lambda: port_open(self.otlp_port) and port_open(self.ui_port), 60, "Jaeger to start",
+                   failed=lambda: self.procs.exited(self.name))
+
+    def stop(self) -> None:
+        self.procs.stop(self.name)

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from devstack.infra import Kafka, LocalStripe, Mailpit, Postgres, SmtpSink, ensure_kafka_libs, kafka_libs_dir
+from devstack.infra import (
+    Jaeger,
+    Kafka,
+    LocalStripe,
+    Mailpit,
+    Postgres,
+    SmtpSink,
+    ensure_kafka_libs,
+    kafka_libs_dir,
+)
 from devstack.procs import ProcessTable, port_open, wait_until
 from servicekit.config import DEVELOPMENT_VALUES
 
@@ -104,6 +113,10 @@ class StackConfig:
     web_port: int = field(default_factory=lambda: _port("WEB_PORT", 8080))
     # MAILPIT=<binary> (make run sets it): the mailbox is Mailpit, with its web page; else the project's SMTP sink
     mailpit: str | None = field(default_factory=lambda: os.environ.get("MAILPIT") or None)
+    # JAEGER=<binary> (make run sets it): Jaeger runs beside the rest and every service exports its traces to it
+    jaeger: str | None = field(default_factory=lambda: os.environ.get("JAEGER") or None)
+    jaeger_otlp_port: int = field(default_factory=lambda: _port("JAEGER_OTLP_PORT", 4318))
+    jaeger_ui_port: int = field(default_factory=lambda: _port("JAEGER_UI_PORT", 16686))
     external_db: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
     external_kafka: str | None = field(default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None)
     external_stripe: str | None = field(default_factory=lambda: os.environ.get("STRIPE_API_BASE") or None)
@@ -122,6 +135,8 @@ class Stack:
         self.smtp: SmtpSink | Mailpit = (
             Mailpit(self.procs, self.cfg.state, Path(self.cfg.mailpit), self.cfg.smtp_port, self.cfg.smtp_http_port)
             if self.cfg.mailpit else SmtpSink(self.procs, self.cfg.state, self.cfg.smtp_port, self.cfg.smtp_http_port))
+        self.jaeger = (Jaeger(self.procs, self.cfg.state, Path(self.cfg.jaeger), self.cfg.jaeger_otlp_port,
+                              self.cfg.jaeger_ui_port) if self.cfg.jaeger else None)
 
     # -- addresses ---------------------------------------------------------------------------------------------
 
@@ -173,6 +188,8 @@ class Stack:
         if not self.cfg.external_stripe:
             self.stripe.start(persist=self.cfg.stripe_persist)
         self.smtp.start()
+        if self.jaeger is not None:
+            self.jaeger.start()
         for svc in SERVICES:
             ensure_database(self.admin_db_url, self.db_name(svc.database))
         if self.cfg.test_clock:
@@ -185,6 +202,7 @@ class Stack:
         self.smtp.stop()
         for mailbox in ("smtp-sink", "mailpit"):  # the one of an earlier `up` with the other mailbox
             self.procs.stop(mailbox)
+        self.procs.stop("jaeger")  # make run's trace backend, if it ran
         if not self.cfg.external_stripe:
             self.stripe.stop()
         if not self.cfg.external_kafka:
@@ -218,6 +236,8 @@ class Stack:
         })
         for other in SERVICES:
             env[other.package.upper().replace("_SERVICE", "") + "_SERVICE_URL"] = self.service_url(other.name)
+        if self.jaeger is not None and not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = self.jaeger.otlp_url  # servicekit.tracing: traces to Jaeger
         if self.test_clock_url:
             env["TEST_CLOCK_URL"] = self.test_clock_url
         else:
@@ -311,6 +331,9 @@ class Stack:
                      ("running" if self.stripe.running() else "stopped"), self.stripe_url))
         rows.append((self.smtp.name, "running" if self.smtp.running() else "stopped",
                      f"smtp://127.0.0.1:{self.cfg.smtp_port}  mailbox {self.smtp.web_url}"))
+        if self.jaeger is not None:
+            rows.append(("jaeger", "running" if self.jaeger.running() else "stopped",
+                         f"traces {self.jaeger.web_url}  OTLP {self.jaeger.otlp_url}"))
         for svc in SERVICES:
             for name in self.process_names(svc):
                 where = self.service_url(svc.name) if name.endswith(".api") else "-"

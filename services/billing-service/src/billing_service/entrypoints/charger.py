@@ -25,7 +25,7 @@ from billing_service.service_layer.charging import Charging, Work, fault_hook
 from servicekit import logs
 from servicekit.clock import Clock, make_clock
 from servicekit.worker import run_worker
-from shared_events import listening
+from shared_events import listening, tracing
 
 log = logging.getLogger("billing_service.charger")
 
@@ -113,8 +113,9 @@ class Charger:
     def _submit(self, executor: ThreadPoolExecutor, pool: ConnectionPool, item: Work) -> None:
         def run() -> None:
             try:
-                with pool.connection() as conn:
-                    result = self.charging.charge(conn, item)
+                with pool.connection() as conn, tracing.resumed(conn, item.payment_id, "charge payment",
+                                                                 {"attempt": item.attempt}):
+                    result = self.charging.charge(conn, item)  # the stripe SDK's request: a child span
                 log.info("attempt handled", extra={"payment_id": item.payment_id, "attempt": item.attempt,
                                                    "result": result})
             except Exception:  # one attempt's trouble never stops the others; it is picked up again

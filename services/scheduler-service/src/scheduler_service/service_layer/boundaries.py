@@ -34,7 +34,7 @@ from scheduler_service.domain.model import CLOSE, OPEN, OPEN_PROCESSED_AFTER_CLO
 from scheduler_service.domain.planning import plan_open
 from scheduler_service.domain.rules import lateness_seconds
 from servicekit.config import env_int
-from shared_events import Envelope, decode, outbox, recording
+from shared_events import Envelope, decode, outbox, recording, tracing
 from shared_events.contracts.scheduler import closing_soon_id
 from shared_events.decided import Decided, keyed_envelopes
 
@@ -117,9 +117,20 @@ def _already_stored(conn: psycopg.Connection, boundary: Boundary) -> Envelope | 
     return decode(bytes(row[0])) if row else None
 
 
+def _subscription(env: Envelope) -> str:
+    return str(env.payload["subscription_id"])
+
+
 def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *, worker: str, clock: Clock,
                   before_commit: BeforeCommit | None = None) -> Emitted | None:
-    """Store the boundary's events in the caller's transaction (the caller holds the shop's claim)."""
+    """Store the boundary's events in the caller's transaction (the caller holds the shop's claim); a span of its
+    own when tracing is on, linked from each OrderDue's (which continues its subscription's trace)."""
+    with tracing.span(f"{boundary.kind} order cycle", {"order_cycle_id": boundary.order_cycle_id}):
+        return _emit_boundary(conn, boundary, now, worker=worker, clock=clock, before_commit=before_commit)
+
+
+def _emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *, worker: str, clock: Clock,
+                   before_commit: BeforeCommit | None = None) -> Emitted | None:
     stored = _already_stored(conn, boundary)
     if stored is not None:  # its projection row was lost (e.g. a rebuild ran before the relay): restore it
         projections.apply(conn, stored)
@@ -137,8 +148,9 @@ def emit_boundary(conn: psycopg.Connection, boundary: Boundary, now: datetime, *
             if unknown := {c.subscription.shop_id for c in candidates} - shops.keys():
                 shops.update(repository.shops(conn, unknown))
             plan = plan_open(cycle, boundary.fire_at, candidates, shops, now)
-            due_count += len(outbox.append_new(
-                conn, stamp([events.order_due(d, now) for d in plan.dues], now, correlation_id)))
+            dues = stamp([events.order_due(d, now) for d in plan.dues], now, correlation_id)
+            with tracing.continuing(conn, dues, _subscription):  # each due continues its subscription's trace
+                due_count += len(outbox.append_new(conn, dues))
             missed_count += len(outbox.append_new(
                 conn, stamp([events.order_due_missed(m, now) for m in plan.missed], now, correlation_id)))
             not_due += plan.not_due

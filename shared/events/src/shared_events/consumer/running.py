@@ -7,6 +7,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import psycopg
 
 from shared_events import kafka as kafka_clients
-from shared_events import setwrite
+from shared_events import setwrite, tracing
 from shared_events.consumer import dead_letters, inbox
 from shared_events.consumer.inbox import InboxRace, synthetic_event_id
 from shared_events.consumer.offsets import Offsets
@@ -144,6 +145,7 @@ class EventConsumer:
         self._offsets: Offsets | None = None
         self._producer: Any = None
         self.heartbeat = time.monotonic()  # stamped every poll (worker liveness)
+        self._spans: dict[str, Any] = {}  # event id -> its record's span (shared_events.tracing), this poll's
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -204,7 +206,18 @@ class EventConsumer:
         letters, the inbox, the commit, the offsets."""
         started = time.perf_counter()
         items = [_read(rec) for rec in records]
+        try:
+            self._process_items(conn, records, items, started)
+        finally:
+            for span in self._spans.values():
+                span.end()
+            self._spans = {}
+
+    def _process_items(self, conn: psycopg.Connection, records: list[Any], items: list[_Item], started: float
+                       ) -> None:
         prior = inbox.outcomes(conn, self.name, [i.event_id for i in items])
+        if tracing.ENABLED:
+            self._start_spans(conn, items)
         # A dead-lettered event replayed on purpose (platformctl dlq replay, after a fix) gets another try;
         # any other copy of an event already seen is a duplicate.
         poll = _Poll(seen={i.event_id for i in items if i.event_id in prior
@@ -228,6 +241,15 @@ class EventConsumer:
         self.stats.batches += 1
         if self.on_batch:
             self.on_batch(self.stats, time.perf_counter() - started)
+
+    def _start_spans(self, conn: psycopg.Connection, items: list[_Item]) -> None:
+        """A span per record, a child of the trace its headers carry; each aggregate's first trace kept (in the
+        poll's transaction, before any handler runs, so a run that places a whole batch finds all of them)."""
+        for item in items:
+            if item.env is not None and item.event_id not in self._spans:
+                self._spans[item.event_id] = tracing.start_record_span(
+                    item.env, item.rec.topic, item.rec.partition, item.rec.offset, self.group, item.rec.headers)
+        tracing.remember(conn, [(i.env.aggregate_id, self._spans[i.event_id]) for i in items if i.env is not None])
 
     def _runs(self, items: list[_Item]) -> Iterator[tuple[object, list[_Item]]]:
         """Consecutive items cut into runs applied the same way: by one bulk handler, by the handler (_PLAIN), or
@@ -264,12 +286,14 @@ class EventConsumer:
             try:
                 with conn.transaction():
                     if how is not _PLAIN:
-                        how(conn, envs)  # type: ignore[operator]
+                        with self._run_span(envs):
+                            how(conn, envs)  # type: ignore[operator]
                     elif self.set_based:
-                        setwrite.set_based(self.handler)(conn, envs)
+                        setwrite.set_based(self._traced_handler())(conn, envs)
                     else:
+                        handler = self._traced_handler()
                         for env in envs:
-                            self.handler(conn, env)
+                            handler(conn, env)
             except TRANSIENT_ERRORS:
                 raise
             except Exception:  # noqa: BLE001 - _apply_each finds (and isolates) the culprit
@@ -280,6 +304,26 @@ class EventConsumer:
             self.stats.count(env.event_type)
         self.stats.duplicates += len(run) - len(fresh)
         return True
+
+    def _traced_handler(self) -> Handler:
+        """The handler, each event in its record's span when tracing is on."""
+        if not self._spans:
+            return self.handler
+        spans, handler = self._spans, self.handler
+
+        def handle(conn: psycopg.Connection, env: Envelope) -> None:
+            with tracing.current(spans.get(env.event_id)):
+                handler(conn, env)
+
+        return handle
+
+    def _run_span(self, envs: list[Envelope]) -> Any:
+        """While a run of records is applied at once: a span linked to each record's (an event recorded with one
+        of them as its cause carries that record's span)."""
+        if not self._spans:
+            return nullcontext()
+        return tracing.run_span(f"process {len(envs)} {envs[0].event_type}",
+                                {e.event_id: self._spans[e.event_id] for e in envs if e.event_id in self._spans})
 
     def _apply_each(self, conn: psycopg.Connection, run: list[_Item], poll: _Poll) -> None:
         """Each event of the run by the handler in its own savepoint: applied, skipped (a duplicate), held back
@@ -297,7 +341,7 @@ class EventConsumer:
                 first = self._waiting_since.get(item.key)
                 token = _waited.set(0.0 if first is None else time.monotonic() - first)
                 try:
-                    with conn.transaction():
+                    with conn.transaction(), tracing.current(self._spans.get(event_id)):
                         self.handler(conn, env)
                     poll.done.append((rec, event_id, "applied"))
                     self.stats.count(env.event_type)

@@ -31,7 +31,7 @@ from marshmallow import ValidationError
 from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from servicekit import logs, metrics
+from servicekit import logs, metrics, tracing
 from servicekit.auth import Principal, authenticate
 from servicekit.clock import Clock
 from servicekit.config import Settings
@@ -251,6 +251,7 @@ def create_base_app(
     api = ProblemApi(app)
     app.register_blueprint(pages.docs)  # /docs: Swagger UI served by the app (no CDN), no inline script
     app.after_request(pages.secure_html)  # every HTML page: Content-Security-Policy, no framing
+    tracing.instrument_app(app)  # a span per request when an OTLP endpoint is configured
 
     @app.before_request
     def _begin() -> Response | None:
