@@ -297,6 +297,8 @@ class Stack:
         })
         for other in SERVICES:
             env[other.package.upper().replace("_SERVICE", "") + "_SERVICE_URL"] = self.service_url(other.name)
+        if self.jaeger is not None and not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = self.jaeger.otlp_url  # its calls to the APIs start their traces
         return env
 
     def start_web(self, wait: bool = True, timeout: float = 60) -> None:
