@@ -17,7 +17,7 @@ Only the OpenTelemetry API is used here; the SDK and the exporter are servicekit
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -34,6 +34,7 @@ ENABLED = False
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 NO_CONTEXT: tuple[None, None] = (None, None)
+_NOTHING = nullcontext()
 
 _tracer = trace.get_tracer("shared_events")
 _propagator = TraceContextTextMapPropagator()
@@ -147,14 +148,9 @@ def run_span(name: str, spans: Mapping[str, Span]) -> Iterator[None]:
             _causes.reset(token)
 
 
-@contextmanager
-def current(span: Span | None) -> Iterator[None]:
-    """``span`` current for the block (nothing without one); not ended on leaving."""
-    if span is None:
-        yield
-        return
-    with trace.use_span(span, end_on_exit=False):
-        yield
+def current(span: Span | None) -> AbstractContextManager[Any]:
+    """``span`` current for the block (nothing without one: no generator made); not ended on leaving."""
+    return _NOTHING if span is None else trace.use_span(span, end_on_exit=False)
 
 
 def remember(conn: psycopg.Connection, subjects: Sequence[tuple[str, Span]]) -> None:
