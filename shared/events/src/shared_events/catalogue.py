@@ -89,6 +89,12 @@ def render() -> str:
         "have already applied (by `event_id`). Contracts evolve by adding optional fields; a breaking change is a "
         "new `schema_version` with an upcaster.",
         "",
+        "Every record also carries the CloudEvents Kafka binding headers (binary content mode): `ce_specversion` "
+        "(1.0), `ce_id` (the event_id), `ce_source` (`/recurring-orders/<producer>`), `ce_type` (the event type), "
+        "`ce_time` (occurred_at) and `content-type` (application/json), beside our `event_type` header. The same "
+        "contract for tools: the AsyncAPI 3 document [`docs/asyncapi.json`](asyncapi.json) (payloads as JSON "
+        "Schema, keys, headers), generated with this page by `make docs`.",
+        "",
         "| topic | producer | consumers | partitions |",
         "|---|---|---|---|",
     ]

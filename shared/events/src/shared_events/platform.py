@@ -12,6 +12,7 @@ import itertools
 import time
 from typing import Any
 
+from shared_events import binding
 from shared_events import kafka as kafka_clients
 from shared_events.contracts.catalog import variant_key
 from shared_events.envelope import Envelope, encode
@@ -34,7 +35,8 @@ class CatalogPublisher:
     def _send(self, event_type: str, shop_id: str, variant_id: str, payload: dict[str, Any]) -> Envelope:
         env = Envelope(event_type=event_type, aggregate_id=variant_key(shop_id, variant_id),
                        aggregate_version=_version(), payload=payload, producer="platform-catalog", shop_id=shop_id)
-        kafka_clients.send(self.producer, self.topic, env.aggregate_id.encode(), encode(env))
+        kafka_clients.send(self.producer, self.topic, env.aggregate_id.encode(), encode(env),
+                           binding.headers(env.event_id, env.event_type, env.producer, env.occurred_at))
         return env
 
     def variant(self, shop_id: str, variant_id: str, product_name: str, *, unit_price: int, currency: str,

@@ -2,7 +2,8 @@
 
 One relay per service database is active at a time (a PostgreSQL advisory lock);
 other replicas wait as hot standbys, so order within an aggregate is kept. The
-producer is idempotent with acks=all. A crash between publishing and stamping
+producer is idempotent with acks=all. Each record carries the CloudEvents Kafka binding headers
+(shared_events.binding), ``self.service`` being the events' producer. A crash between publishing and stamping
 published_at republishes those rows on restart; consumers drop the copies by
 event_id. Wakes on NOTIFY from the event_store insert trigger, so latency is
 milliseconds without busy polling. A row's trace context (shared_events.tracing) travels as its record's
@@ -20,8 +21,9 @@ from dataclasses import dataclass
 
 import psycopg
 
+from shared_events import binding, listening
 from shared_events import kafka as kafka_clients
-from shared_events import listening, tracing
+from shared_events import tracing
 from shared_events.topics import physical
 
 log = logging.getLogger("shared_events.relay")
@@ -109,7 +111,8 @@ class Relay:
         started = time.perf_counter()
         self.heartbeat = time.monotonic()
         rows = conn.execute(
-            "SELECT position, topic, aggregate_id, event_type, body, traceparent, tracestate FROM event_store "
+            "SELECT position, topic, aggregate_id, event_type, body, event_id, occurred_at, traceparent, tracestate "
+            "FROM event_store "
             "WHERE published_at IS NULL ORDER BY position LIMIT %s",
             [self.batch_size],
         ).fetchall()
@@ -119,9 +122,8 @@ class Relay:
         # raises if Kafka refused or did not answer: nothing gets stamped, the batch is retried
         kafka_clients.deliver(producer, (
             (topics.get(topic) or topics.setdefault(topic, physical(topic)), aggregate_id.encode(), bytes(body),
-             [("event_type", event_type.encode()), *tracing.headers(tp, ts)] if tp else
-             [("event_type", event_type.encode())])
-            for (_, topic, aggregate_id, event_type, body, tp, ts) in rows))
+             binding.headers(event_id, event_type, self.service, occurred_at) + tracing.headers(tp, ts))
+            for (_, topic, aggregate_id, event_type, body, event_id, occurred_at, tp, ts) in rows))
         positions = [r[0] for r in rows]
         if self.before_mark:
             self.before_mark(positions)

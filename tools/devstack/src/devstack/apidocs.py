@@ -1,5 +1,5 @@
-"""The documents in docs/ that are generated from code, so they cannot drift: the event catalogue (from the
-registry in shared/events) and each service's OpenAPI document (from its Flask app).
+"""The documents in docs/ that are generated from code, so they cannot drift: the event catalogue and the AsyncAPI
+document (from the registry in shared/events) and each service's OpenAPI document (from its Flask app).
 
 python -m devstack.apidocs   (make docs) writes them; tests/contracts/test_docs_are_current.py checks them.
 """
@@ -49,11 +49,13 @@ def openapi(package: str) -> dict:
 
 
 def documents() -> dict[Path, str]:
+    from devstack import asyncapi
     from shared_events.catalogue import render
 
     root = repo_root()
     docs: dict[Path, str] = {root / "docs" / "events.md": render(),
-                             root / "shared/events/src/shared_events/CATALOGUE.md": render()}
+                             root / "shared/events/src/shared_events/CATALOGUE.md": render(),
+                             root / "docs" / "asyncapi.json": asyncapi.render()}
     for svc in SERVICES:
         docs[root / "docs" / "api" / f"{svc.name}.openapi.json"] = json.dumps(openapi(svc.package), indent=2,
                                                                              sort_keys=True) + "\n"
