@@ -2,13 +2,18 @@
 (the devstack and the Kubernetes manifests do) and /metrics aggregates every worker.
 
 The outbox's backlog is not a counter any process keeps: ``OutboxCollector`` reads it from the service's
-database when /metrics is scraped, so it is true whether the relay runs, stands by, is stuck or is down."""
+database when /metrics is scraped, so it is true whether the relay runs, stands by, is stuck or is down. The
+consumer group's lag likewise: ``ConsumerLagCollector`` asks Kafka at each scrape how far the group's committed
+offsets are behind the ends of its topics, so it grows while every consumer of the group is stopped or stuck.
+
+The alerts that read these metrics: deploy/prometheus/alerts.yaml (docs/operations.md, "Alerts")."""
 
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -62,7 +67,61 @@ class OutboxCollector:
         return [count, oldest]
 
 
-def render(*collectors: OutboxCollector) -> tuple[bytes, str]:
+class ConsumerLagCollector:
+    """``consumer_lag_records{group, topic}``: records of ``topic`` (its logical name) not yet committed by the
+    consumer group, summed over its partitions, for each topic the group has committed on (a topic it has never
+    committed on shows once it has), read by ``read`` at each scrape (topic -> lag; None while the group
+    has committed nothing). A failed read (Kafka down) leaves it out of that scrape rather than failing /metrics."""
+
+    def __init__(self, group: str, read: Callable[[], dict[str, int] | None]) -> None:
+        self.group = group
+        self.read = read
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(self._families())
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            lags = self.read()
+        except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
+            log.warning("consumer lag not readable", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return iter(())
+        return iter(self._families(lags or {}))
+
+    def _families(self, lags: dict[str, int] | None = None) -> list[GaugeMetricFamily]:
+        lag = GaugeMetricFamily("consumer_lag_records", "Records of a topic not yet committed by the consumer group",
+                                labels=["group", "topic"])
+        for topic, n in sorted((lags or {}).items()):
+            lag.add_metric([self.group, topic], n)
+        return [lag]
+
+
+def kafka_group_lag(group: str, bootstrap: str | None, timeout: float = 5) -> Callable[[], dict[str, int] | None]:
+    """A reader for ``ConsumerLagCollector``: the group's lag per logical topic, from Kafka (one admin client kept
+    for the process's scrapes)."""
+    from shared_events import kafka as kafka_clients
+    from shared_events.topics import logical
+
+    admin: list[Any] = []
+
+    def read() -> dict[str, int] | None:
+        if not admin:
+            admin.append(kafka_clients.admin(bootstrap, **{"client.id": f"{group}-lag-metrics"}))
+        committed = kafka_clients.group_lag(admin[0], group, timeout=timeout)
+        if committed is None:
+            return None
+        # every partition of each topic the group has committed on: a partition it never committed counts from its
+        # start (where the group would begin reading it)
+        lag = kafka_clients.group_lag(admin[0], group, sorted({tp.topic for tp in committed}), timeout=timeout) or {}
+        by_topic: dict[str, int] = {}
+        for tp, n in lag.items():
+            by_topic[logical(tp.topic)] = by_topic.get(logical(tp.topic), 0) + n
+        return by_topic
+
+    return read
+
+
+def render(*collectors: OutboxCollector | ConsumerLagCollector) -> tuple[bytes, str]:
     """The exposition: this process's metrics (every worker's under PROMETHEUS_MULTIPROC_DIR), then what the
     given collectors read now."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

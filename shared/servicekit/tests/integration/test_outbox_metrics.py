@@ -1,5 +1,5 @@
 """The outbox backlog on /metrics, read from the database at scrape time, against real PostgreSQL and Kafka: what
-the alerts in docs/operations.md (RelayNotPublishing, OutboxStale) rely on."""
+the alerts OutboxStale and OutboxBacklog (deploy/prometheus/alerts.yaml) rely on."""
 
 import threading
 import uuid
@@ -86,3 +86,34 @@ def test_a_scrape_counts_at_most_the_cap_however_far_behind_the_relay_is(service
     assert backlog(client)[0] == 3
     monkeypatch.setattr(metrics, "OUTBOX_COUNT_CAP", 100)
     assert backlog(client)[0] == 5
+
+
+def lag(client):
+    """consumer_lag_records of group "probe" by topic, as Prometheus parses /metrics."""
+    resp = client.get("/metrics")
+    assert resp.status_code == 200
+    return {s.labels["topic"]: s.value for family in text_string_to_metric_families(resp.get_data(as_text=True))
+            for s in family.samples if s.name == "consumer_lag_records" and s.labels["group"] == "probe"}
+
+
+def test_consumer_lag_records_counts_what_the_group_has_not_committed_read_from_kafka_at_each_scrape(
+        service, infra):
+    from shared_events import kafka as kafka_clients
+    from shared_events.topics import physical
+
+    _settings, client = service
+    topic = physical("identity.events")
+    producer = kafka_clients.producer(infra.bootstrap)
+    for n in range(5):
+        producer.produce(topic, key=b"k", value=f"record {n}".encode(), partition=0)
+    assert producer.flush(30) == 0
+    assert lag(client) == {}  # the group has committed nothing yet: no series
+
+    group = kafka_clients.consumer("probe", infra.bootstrap)  # the service's group (no consumer runs)
+    try:
+        group.commit(offsets=[kafka_clients.TopicPartition(topic, 0, 2)], asynchronous=False)
+        assert lag(client) == {"identity.events": 3}  # by logical topic, whatever the deployment's prefix
+        group.commit(offsets=[kafka_clients.TopicPartition(topic, 0, 5)], asynchronous=False)
+        assert lag(client) == {"identity.events": 0}
+    finally:
+        group.close()

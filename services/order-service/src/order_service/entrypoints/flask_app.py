@@ -38,6 +38,7 @@ def create_app(settings: ServiceSettings | None = None) -> Flask:
                     "emails.",
         pool=pool,
         clock=make_clock(base.test_clock_url),
+        consumer_group=settings.consumer_group,  # namespaced like the topics (order_service.config)
     )
     api.register_blueprint(blp)
     api.register_blueprint(reports_blp)

@@ -227,7 +227,11 @@ def create_base_app(
     clock: Clock,
     version: str = "1.0.0",
     extra_ready_checks: list[Callable[[], None]] | None = None,
+    consumer_group: str | None = None,
 ) -> tuple[Flask, ProblemApi]:
+    """The service's Flask app with the platform's conventions. ``consumer_group``: the Kafka group of the service's
+    consumer when it is not the default of servicekit.runners.make_consumer (CONSUMER_GROUP, else the service's
+    name); /metrics reports that group's lag."""
     app = Flask(settings.service_name, static_folder=None)  # pages serve their own assets, under their own path
     app.json = OrjsonProvider(app)
     app.config.update(
@@ -406,11 +410,13 @@ def create_base_app(
             return pending_count(c, cap=metrics.OUTBOX_COUNT_CAP)
 
     outbox = metrics.OutboxCollector(settings.service_name, outbox_backlog)
+    group = consumer_group or settings.consumer_group or settings.service_name  # as servicekit.runners names it
+    lag = metrics.ConsumerLagCollector(group, metrics.kafka_group_lag(group, settings.kafka_bootstrap))
 
     @app.get("/metrics")
     @internal
     def metrics_view() -> Response:
-        body, ctype = metrics.render(outbox)
+        body, ctype = metrics.render(outbox, lag)
         return Response(body, mimetype=ctype.split(";")[0])
 
     return app, api
