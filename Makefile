@@ -27,6 +27,14 @@ WEB_VENDOR := $(WEB)/src/web_app/static/vendor
 WEB_ASSETS := $(WEB_VENDOR)/.installed-$(shell cat $(WEB)/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 WEB_I18N := $(WEB)/src/web_app/translations
 WEB_MO := $(patsubst %.po,%.mo,$(wildcard $(WEB_I18N)/*/LC_MESSAGES/messages.po))
+# The official AsyncAPI parser that validates docs/asyncapi.json (tests/contracts/test_asyncapi.py): npm, pinned in
+# tools/asyncapi/package.json, into its git-ignored node_modules/.
+ASYNCAPI := tools/asyncapi
+ASYNCAPI_PARSER := $(ASYNCAPI)/node_modules/.installed-$(shell cat $(ASYNCAPI)/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+# Prometheus's promtool (`promtool test rules` runs the alert rules' unit tests, tests/deploy/test_alerts.py), built
+# from its Go module into .tools/ like kustomize.
+PROMETHEUS_VERSION := v0.316.0
+PROMTOOL := $(TOOLS)/promtool-$(PROMETHEUS_VERSION)/promtool
 # make run's mailbox: Mailpit, built from its Go module into .tools/ like kustomize.
 MAILPIT_VERSION := v1.33.1
 MAILPIT := $(TOOLS)/mailpit-$(MAILPIT_VERSION)/mailpit
@@ -65,6 +73,14 @@ $(WEB_ASSETS): $(WEB)/package.json $(WEB)/package-lock.json
 	cp $(WEB)/node_modules/@picocss/pico/css/pico.classless.min.css $(WEB_VENDOR)/
 	@touch $@
 
+$(ASYNCAPI_PARSER): $(ASYNCAPI)/package.json $(ASYNCAPI)/package-lock.json
+	npm ci --prefix $(ASYNCAPI) --no-audit --no-fund --ignore-scripts --loglevel=error
+	@rm -f $(ASYNCAPI)/node_modules/.installed-* && touch $@
+
+$(PROMTOOL):
+	GOBIN=$(abspath $(dir $(PROMTOOL))) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
+	@mkdir -p $(TOOLS)/bin && ln -sf ../promtool-$(PROMETHEUS_VERSION)/promtool $(TOOLS)/bin/promtool
+
 $(WEB_I18N)/%/LC_MESSAGES/messages.mo: $(WEB_I18N)/%/LC_MESSAGES/messages.po $(STAMP)
 	$(VENV)/bin/pybabel compile -d $(WEB_I18N) -l $*
 
@@ -88,9 +104,9 @@ $(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
 
 jaeger: $(JAEGER) ## make run's trace backend, Jaeger (into .tools/)
 
-deploy-tools: $(KUSTOMIZE) $(CHECKOV_STAMP) ## kustomize and checkov for the deploy/ checks (into .tools/)
+deploy-tools: $(KUSTOMIZE) $(CHECKOV_STAMP) $(PROMTOOL) ## kustomize, checkov and promtool for the deploy/ checks (into .tools/)
 
-bootstrap: $(STAMP) $(KAFKA_LIBS) web-assets deploy-tools ## install the pinned Python packages, fetch the Kafka jars and the web app's files (idempotent)
+bootstrap: $(STAMP) $(KAFKA_LIBS) web-assets $(ASYNCAPI_PARSER) deploy-tools ## install the pinned Python packages, fetch the Kafka jars, the web app's files and the AsyncAPI parser (idempotent)
 
 up: bootstrap $(MAILPIT) $(JAEGER) ## start PostgreSQL, Kafka, localstripe, the mailbox (Mailpit) and Jaeger (idempotent)
 	MAILPIT=$(abspath $(MAILPIT)) JAEGER=$(abspath $(JAEGER)) $(VENV)/bin/devstack up

@@ -33,12 +33,12 @@ DOCS = ROOT / "docs" / "operations.md"
 TOOLS = ROOT / ".tools"
 
 OVERLAYS = ["dev", "prod"]
-COMPONENTS = ["strimzi-kafka", "strimzi-topics", "cloudnative-pg"]
+COMPONENTS = ["strimzi-kafka", "strimzi-topics", "cloudnative-pg", "prometheus-rules"]
 # The Kubernetes versions the manifests are validated against (strict schemas: unknown fields fail too): the
 # oldest release we still support and the newest that kubernetes-validate knows.
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 # Custom resources of the operators: no schema in kubernetes-validate; their shape is checked below instead.
-CRD_GROUPS = {"kafka.strimzi.io", "postgresql.cnpg.io"}
+CRD_GROUPS = {"kafka.strimzi.io", "postgresql.cnpg.io", "monitoring.coreos.com"}
 
 SERVICES = {
     "subscription-service": "subscription_service",
@@ -216,6 +216,18 @@ def test_the_strimzi_kafka_cluster_runs_in_kraft_mode_with_a_node_pool_and_the_b
     host, _, port = bootstrap.rpartition(":")
     assert host == "recurring-orders-kafka-bootstrap" and int(port) in listener_ports
     assert "topicOperator" in kafka["spec"]["entityOperator"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_overlay_carries_the_alerts_promtool_tests_as_one_prometheus_rule(overlay):
+    """The PrometheusRule is generated from deploy/prometheus/alerts.yaml (make docs; test_docs_are_current keeps
+    it so): what the cluster's Prometheus loads is what tests/deploy/test_alerts.py tested."""
+    [rule] = of_kind(render(overlay), "PrometheusRule")
+    assert group(rule) == "monitoring.coreos.com"
+    source = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text())
+    assert rule["spec"]["groups"] == source["groups"]
+    alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert {"ConsumerLagHigh", "DeadLetters", "OutboxStale", "OrderDuesMissed", "ChargeFailures"} <= alerts
 
 
 def test_each_cloudnative_pg_cluster_writes_the_secret_its_service_reads():
