@@ -1,4 +1,5 @@
-"""A dead letter replayed after the bug is fixed is applied once, and only by the consumer that failed it."""
+"""A dead letter replayed after the bug is fixed is applied once, and only by the consumer that failed it, with the
+original record's headers (the CloudEvents Kafka binding's among them)."""
 
 import signal
 import uuid
@@ -9,7 +10,7 @@ import pytest
 
 from devstack.testing import process_env, scalar, start_process, wait_for
 from platformctl import dlq
-from shared_events import Envelope, encode
+from shared_events import Envelope, binding, encode
 from shared_events import kafka as kafka_clients
 from shared_events.examples import EXAMPLES
 from shared_events.topics import physical
@@ -30,7 +31,8 @@ def test_a_dead_letter_replayed_after_the_fix_is_applied_exactly_once(infra, top
                       payload=dict(EXAMPLES["TokenRevoked"], token_id=tid, reason="boom"),
                       occurred_at=datetime.now(UTC))
     kafka_clients.deliver(kafka_clients.producer(infra.bootstrap),
-                          [(physical("identity.events"), tid.encode(), encode(poison), None)])
+                          [(physical("identity.events"), tid.encode(), encode(poison),
+                            binding.headers(poison.event_id, poison.event_type, poison.producer, poison.occurred_at))])
     group = f"probe-{uuid.uuid4().hex[:6]}"
     env = process_env(db, infra.bootstrap, topic_prefix, PROBE_TOPIC="identity.events", PROBE_GROUP=group)
 
@@ -57,4 +59,9 @@ def test_a_dead_letter_replayed_after_the_fix_is_applied_exactly_once(infra, top
         fixed.send_signal(signal.SIGTERM)
         assert fixed.wait(timeout=30) == 0
     assert scalar(db, "SELECT count(*) FROM applied") == 1
+    original = binding.headers(poison.event_id, poison.event_type, poison.producer, poison.occurred_at)
+    assert letters[0].original_headers == original
+    replayed = [r for r in kafka_clients.read_topic(physical("identity.events"), infra.bootstrap)
+                if any(k == "dlq.replay" for k, _ in r.headers or [])]
+    assert len(replayed) == 2 and all(r.headers[:-1] == original for r in replayed)
     assert scalar(db, "SELECT revoked FROM token_view WHERE token_id = %s", [tid]) is True

@@ -109,7 +109,7 @@ def _dead_letter() -> dict[str, Any]:
     return {
         "name": "DeadLetter",
         "title": "A record that a consumer could not apply",
-        "summary": "The original key and value, unchanged, with why and where it failed in the headers.",
+        "summary": "The original key, value and headers, unchanged, with why and where it failed in dlq.* headers.",
         "description": "`platformctl dlq replay` sends it back to its topic with the `dlq.replay` header after a fix "
                        "(docs/operations.md).",
         "headers": {"type": "object", "required": ["dlq.error", "dlq.source.topic", "dlq.source.partition",

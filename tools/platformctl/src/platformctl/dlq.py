@@ -1,6 +1,6 @@
 """Dead-letter topics: what is there, and replaying it after a fix.
 
-A replayed message is the original bytes, re-published to its source topic with a ``dlq.replay`` header:
+A replayed message is the original bytes and headers, re-published to its source topic with a ``dlq.replay`` header:
 the consumer that dead-lettered it gives it another try (it skips it otherwise as a duplicate), and every
 consumer that already applied it still skips it.
 """
@@ -8,7 +8,7 @@ consumer that already applied it still skips it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared_events import kafka as kafka_clients
 from shared_events.consumer import REPLAY_HEADER
@@ -27,6 +27,7 @@ class DeadLetter:
     key: bytes | None
     value: bytes
     timestamp: int
+    original_headers: list[tuple[str, bytes]] = field(default_factory=list)  # the record's own (event_type, ce_*)
 
     @property
     def summary(self) -> str:
@@ -42,7 +43,8 @@ def read(bootstrap: str, dlq_topic: str) -> Iterator[DeadLetter]:
         h = _headers(rec)
         yield DeadLetter(dlq_topic, rec.offset, h.get("dlq.source.topic", "?"),
                          int(h.get("dlq.source.partition", -1)), int(h.get("dlq.source.offset", -1)),
-                         h.get("dlq.consumer", "?"), h.get("dlq.error", ""), rec.key, rec.value or b"", rec.timestamp)
+                         h.get("dlq.consumer", "?"), h.get("dlq.error", ""), rec.key, rec.value or b"", rec.timestamp,
+                         [(k, v) for k, v in rec.headers or [] if not k.startswith("dlq.")])
 
 
 def dlq_topics() -> list[str]:
@@ -68,4 +70,5 @@ def counts(bootstrap: str) -> dict[str, int]:
 
 def replay(bootstrap: str, letters: list[DeadLetter]) -> int:
     return kafka_clients.deliver(kafka_clients.producer(bootstrap), [
-        (d.source_topic, d.key, d.value, [(REPLAY_HEADER, f"{d.topic}@{d.offset}".encode())]) for d in letters])
+        (d.source_topic, d.key, d.value, [*d.original_headers, (REPLAY_HEADER, f"{d.topic}@{d.offset}".encode())])
+        for d in letters])

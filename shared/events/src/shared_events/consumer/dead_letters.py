@@ -1,5 +1,5 @@
 """Dead letters: a message that cannot be decoded or applied goes to ``<topic>.dlq`` with the error and its
-original bytes; ``platformctl dlq replay`` sends it back with the ``REPLAY_HEADER`` after a fix."""
+original bytes and headers; ``platformctl dlq replay`` sends it back with the ``REPLAY_HEADER`` after a fix."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def send(producer: Any, consumer: str, dead: Sequence[tuple[Any, str]]) -> None:
             "dead-lettered a message",
             extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset, "error": error[:2000]},
         )
-        headers = [
+        # the original's own headers first (event_type, the CloudEvents binding's), so a replay restores them
+        headers = [h for h in rec.headers or [] if not h[0].startswith("dlq.")] + [
             ("dlq.error", error[:4000].encode()),
             ("dlq.source.topic", rec.topic.encode()),
             ("dlq.source.partition", str(rec.partition).encode()),
