@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -96,15 +97,28 @@ class ConsumerLagCollector:
         return [lag]
 
 
-def kafka_group_lag(group: str, bootstrap: str | None, timeout: float = 5) -> Callable[[], dict[str, int] | None]:
+def kafka_group_lag(group: str, bootstrap: str | None, timeout: float = 1.5,
+                    back_off_s: float = 30) -> Callable[[], dict[str, int] | None]:
     """A reader for ``ConsumerLagCollector``: the group's lag per logical topic, from Kafka (one admin client kept
-    for the process's scrapes)."""
+    for the process's scrapes). Kafka's three answers are each awaited ``timeout`` seconds at most, and after a
+    failure the next ``back_off_s`` seconds of scrapes do not ask again: while Kafka is unreachable /metrics still
+    answers within a scrape timeout, with the outbox backlog that grows meanwhile."""
     from shared_events import kafka as kafka_clients
     from shared_events.topics import logical
 
     admin: list[Any] = []
+    quiet_until = [0.0]
 
     def read() -> dict[str, int] | None:
+        if time.monotonic() < quiet_until[0]:
+            raise TimeoutError("Kafka did not answer a recent scrape")
+        try:
+            return ask()
+        except Exception:
+            quiet_until[0] = time.monotonic() + back_off_s
+            raise
+
+    def ask() -> dict[str, int] | None:
         if not admin:
             admin.append(kafka_clients.admin(bootstrap, **{"client.id": f"{group}-lag-metrics"}))
         committed = kafka_clients.group_lag(admin[0], group, timeout=timeout)
