@@ -53,7 +53,7 @@ def test_a_stopped_consumer_group_shows_lag_and_an_undecodable_record_counts_a_d
     publisher.variant(shop_id, "lag-warm", "Lag probe", unit_price=100, currency="EUR", on_hand=1)
     publisher.flush()  # the group commits on the topic (a topic it never committed on has no series yet)
     wait_for(lambda: ("consumer_lag_records", frozenset({("group", group), ("topic", "catalog.events")}))
-             in scrape(system, "order-service"), 60, "the group's lag on catalog.events on /metrics")
+             in scrape(system, "order-service"), 120, "the group's lag on catalog.events on /metrics")
     stack.procs.stop("order-service.consumer")
     try:
         for n in range(5):
@@ -61,12 +61,12 @@ def test_a_stopped_consumer_group_shows_lag_and_an_undecodable_record_counts_a_d
         publisher.flush()
         kafka_clients.deliver_one(kafka_clients.producer(stack.bootstrap), topic, shop_id.encode(), b"not an event")
         lag = wait_for(lambda: value(system, "order-service", "consumer_lag_records", group=group,
-                                     topic="catalog.events") >= 6 or None, 30, "the lag on /metrics")
+                                     topic="catalog.events") >= 6 or None, 90, "the lag on /metrics")
         assert lag
     finally:
         stack.start_service(svc("order-service"), only=["consumer"])
     wait_for(lambda: value(system, "order-service", "consumer_lag_records", group=group,
-                           topic="catalog.events") == 0, 90, "the restarted consumer to catch up")
+                           topic="catalog.events") == 0, 120, "the restarted consumer to catch up")
     wait_for(lambda: value(system, "order-service", "events_consumed_total", consumer=group,
                            outcome="dead_lettered") >= dead_before + 1, 60, "the dead letter on /metrics")
 
