@@ -392,6 +392,9 @@ def rule_ports(rule: dict[str, Any]) -> set[tuple[str, Any]]:
 def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs(overlay):
     objs = render(overlay)
     policies = of_kind(objs, "NetworkPolicy")
+    [platform] = [c for c in of_kind(objs, "ConfigMap") if c["metadata"]["name"] == "recurring-orders-platform"]
+    # traces go to the collector only where the overlay names one (components/tracing), and only there
+    otlp = {("TCP", 4318)} if platform["data"].get("OTEL_EXPORTER_OTLP_ENDPOINT") else set()
     for obj, template in workloads(objs):
         labels = labels_of(template)
         name = obj["metadata"]["name"]
@@ -404,7 +407,7 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs
         egress = set().union(*[rule_ports(r) for p in mine for r in p["spec"].get("egress", [])])
         needed = {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 9092)}
         if svc == WEB:  # DNS and the four APIs' pods, nothing else
-            assert egress == {("UDP", 53), ("TCP", 53), ("TCP", API_PORT)}, name
+            assert egress == {("UDP", 53), ("TCP", 53), ("TCP", API_PORT)} | otlp, name
             [to_apis] = [r for p in mine for r in p["spec"].get("egress", []) if ("TCP", API_PORT) in rule_ports(r)]
             apis = {"app.kubernetes.io/component": "api", "app.kubernetes.io/part-of": "recurring-orders"}
             assert to_apis["to"] == [{"podSelector": {"matchLabels": apis}}]
@@ -415,11 +418,14 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs
         # order-service sends the notifications, subscription-service the sign-in links and saves cards on Stripe
         extra = (smtp if svc in ("order-service", "subscription-service") else set()) | \
             (https if svc in ("billing-service", "subscription-service") else set())
-        assert egress == needed | extra, name
+        assert egress == needed | extra | otlp, name
         if component == "api" and svc != WEB:  # the web app's pages call every API
             assert any(web_source in r["from"] for p in mine for r in p["spec"].get("ingress", [])), name
         for p in mine:
             for rule in p["spec"].get("egress", []):
+                if ("TCP", 4318) in rule_ports(rule):  # the collector, in the monitoring namespace only
+                    assert rule["to"] == [{"namespaceSelector": {"matchLabels": {
+                        "kubernetes.io/metadata.name": "monitoring"}}}], name
                 if ("TCP", 443) in rule_ports(rule):  # Stripe: public addresses only
                     assert [t["ipBlock"]["cidr"] for t in rule["to"]] == ["0.0.0.0/0"]
                     assert "10.0.0.0/8" in rule["to"][0]["ipBlock"]["except"]
