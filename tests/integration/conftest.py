@@ -5,6 +5,7 @@ and the test clock (devstack.scenario)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -46,6 +47,37 @@ def subscribe_once_the_catalog_arrived(shop: Any, customer: Any, schedule_id: st
             raise
 
     return wait_for(attempt, 30, "the catalog to reach subscription-service")
+
+
+@dataclass
+class OneCycleShop:
+    shop: Any
+    ship: dict[str, Any]
+    pay: dict[str, Any]
+    cycle: dict[str, Any]
+    schedule: dict[str, Any]
+    now: datetime
+
+
+def shop_with_one_cycle(p: Platform, name: str, *, payment: str = "cash", on_hand: int = 100,
+                        closes_after: timedelta = timedelta(days=1)) -> OneCycleShop:
+    """A shop selling one product ("box", a Veg box at 20.00) delivered home for 5.00 and paid by ``payment``, with
+    one cycle opening an hour from the platform's now and closing ``closes_after`` later, on a schedule of its
+    own."""
+    shop = p.create_shop(name=name)
+    ship = shop.shipping_method("Home delivery", fee_flat=500)
+    pay = shop.payment_method(payment)
+    shop.variant("box", "Veg box", 2000, on_hand=on_hand)
+    now = p.now()
+    cycle = shop.order_cycle(f"{name} week", now + timedelta(hours=1), now + closes_after)
+    schedule = shop.schedule(f"{name} schedule", [cycle["id"]])
+    return OneCycleShop(shop, ship, pay, cycle, schedule, now)
+
+
+@pytest.fixture(scope="session")
+def one_cycle_shop():
+    """``shop_with_one_cycle``."""
+    return shop_with_one_cycle
 
 
 @pytest.fixture(scope="session")

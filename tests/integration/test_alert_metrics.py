@@ -87,7 +87,7 @@ def test_a_stopped_relay_leaves_an_outbox_backlog_on_metrics(system):
                            service="subscription-service") == 0, 60, "the relay to publish the backlog")
 
 
-def test_a_card_declined_at_the_charge_counts_a_failed_charge(system, subscribe):
+def test_a_card_declined_at_the_charge_counts_a_failed_charge(system, subscribe, one_cycle_shop):
     """ChargeFailures reads billing_charge_outcomes_total{outcome=~"(reconciled:)?failed:.*"}."""
     p = system.platform
 
@@ -96,32 +96,20 @@ def test_a_card_declined_at_the_charge_counts_a_failed_charge(system, subscribe)
                    if n == "billing_charge_outcomes_total" and FAILED.match(dict(ls)["outcome"]))
 
     before = failed()
-    shop = p.create_shop(name="Declines hub")
-    ship = shop.shipping_method("Home delivery", fee_flat=500)
-    card = shop.payment_method("stripe")
-    shop.variant("box", "Veg box", 2000, on_hand=100)
-    now = p.now()
-    cycle = shop.order_cycle("Declines week", now + timedelta(hours=1), now + timedelta(days=1))
-    schedule = shop.schedule("Declines schedule", [cycle["id"]])
-    customer = shop.customer("Dee", "Declined", card=CARD_DECLINED_AT_CHARGE)
-    subscribe(shop, customer, schedule["id"], ship["id"], card["id"], now)
+    s = one_cycle_shop(p, "Declines hub", payment="stripe")
+    customer = s.shop.customer("Dee", "Declined", card=CARD_DECLINED_AT_CHARGE)
+    subscribe(s.shop, customer, s.schedule["id"], s.ship["id"], s.pay["id"], s.now)
     p.scheduler_caught_up()
     p.advance_to(p.now() + timedelta(days=1, hours=2))  # the cycle opens, places, closes: the charge is due
     wait_for(lambda: failed() >= before + 1, 90, "a failed charge on billing-service's /metrics")
 
 
-def test_a_cycle_window_passing_while_the_ticker_is_down_counts_a_missed_due(system, subscribe):
+def test_a_cycle_window_passing_while_the_ticker_is_down_counts_a_missed_due(system, subscribe, one_cycle_shop):
     """OrderDuesMissed reads scheduler_order_due_missed_total (a shop's default late_placement, while_open)."""
     p, stack = system.platform, system.stack
     before = value(system, "scheduler-service", "scheduler_order_due_missed_total")
-    shop = p.create_shop(name="Missed alert hub")
-    ship = shop.shipping_method("Home delivery", fee_flat=500)
-    cash = shop.payment_method("cash")
-    shop.variant("box", "Veg box", 2000, on_hand=100)
-    now = p.now()
-    cycle = shop.order_cycle("Missed alert week", now + timedelta(hours=1), now + timedelta(days=1))
-    schedule = shop.schedule("Missed alert schedule", [cycle["id"]])
-    subscribe(shop, shop.customer("Max", "Missed"), schedule["id"], ship["id"], cash["id"], now)
+    s = one_cycle_shop(p, "Missed alert hub")
+    subscribe(s.shop, s.shop.customer("Max", "Missed"), s.schedule["id"], s.ship["id"], s.pay["id"], s.now)
     p.scheduler_caught_up()
     stack.procs.stop("scheduler-service.ticker")
     try:

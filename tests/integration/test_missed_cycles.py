@@ -43,18 +43,13 @@ def _scheduler_events(system, aggregate_id: str) -> list[dict]:
 
 
 def test_a_cycle_whose_whole_window_passes_while_the_scheduler_is_stopped_is_told_everywhere_not_lost(
-        system, monkeypatch, subscribe):
+        system, monkeypatch, subscribe, one_cycle_shop):
     p, stack = system.platform, system.stack
-    shop = p.create_shop(name="Missed window hub")  # late_placement: the default, while_open
-    assert shop.data["late_placement"] == "while_open"
-    ship = shop.shipping_method("Home delivery", fee_flat=500)
-    cash = shop.payment_method("cash")
-    shop.variant("box", "Veg box", 2000, on_hand=100)
-    now = p.now()
-    cycle = shop.order_cycle("Missed week", now + timedelta(hours=1), now + timedelta(days=1))
-    schedule = shop.schedule("Missed week schedule", [cycle["id"]])
+    s = one_cycle_shop(p, "Missed window hub")
+    shop, cycle = s.shop, s.cycle
+    assert shop.data["late_placement"] == "while_open"  # the default
     customer = shop.customer("Mona", "Missed")
-    sub = subscribe(shop, customer, schedule["id"], ship["id"], cash["id"], now)
+    sub = subscribe(shop, customer, s.schedule["id"], s.ship["id"], s.pay["id"], s.now)
     p.scheduler_caught_up()
     wait_for(lambda: shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}"), 30, "the subscription")
     before = _missed_total(system)

@@ -49,18 +49,6 @@ def traced(infra) -> Iterator[tuple[Platform, OtlpSink]]:
             stack.start_services()
 
 
-def _subscribe(shop: Any, *args: Any, **kw: Any) -> dict[str, Any]:
-    def attempt() -> dict[str, Any] | None:
-        try:
-            return shop.subscribe(*args, **kw)
-        except ApiError as exc:
-            if " -> 422 " in str(exc) and "available" in str(exc):
-                return None  # the catalog has not reached subscription-service yet
-            raise
-
-    return wait_for(attempt, 30, "the catalog to reach subscription-service")
-
-
 def _payment(shop: Any, order_id: str) -> dict[str, Any] | None:
     try:
         found = shop.billing().get(f"{shop.base}/orders/{order_id}/payments")
@@ -78,17 +66,12 @@ def _one(spans: list[Span], service: str, name: str, **attributes: Any) -> Span:
 
 
 def test_a_subscription_its_due_its_order_confirmation_and_charge_are_one_trace_each_step_the_child_of_the_last(
-        traced):
+        traced, one_cycle_shop, subscribe):
     platform, sink = traced
-    shop = platform.create_shop(name="Traced hub")
-    ship = shop.shipping_method("Home delivery", fee_flat=500)
-    card = shop.payment_method("stripe")
-    shop.variant("box", "Veg box", 2000, on_hand=10)
-    now = platform.now()
-    cycle = shop.order_cycle("Traced week", now + timedelta(hours=1), now + timedelta(days=2))
-    schedule = shop.schedule("Traced schedule", [cycle["id"]])
+    s = one_cycle_shop(platform, "Traced hub", payment="stripe", closes_after=timedelta(days=2))
+    shop, cycle = s.shop, s.cycle
     customer = shop.customer("Tracy", "Trace", card=CARD_OK)
-    subscription = _subscribe(shop, customer, schedule["id"], ship["id"], card["id"], {"box": 1}, begins_at=now)
+    subscription = subscribe(shop, customer, s.schedule["id"], s.ship["id"], s.pay["id"], s.now)
 
     platform.advance_to(datetime.fromisoformat(cycle["opens_at"]) + timedelta(minutes=1))
     [order] = shop.wait_orders(1, order_cycle_id=cycle["id"])
