@@ -21,9 +21,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from shared_events import binding, listening
+from shared_events import binding, listening, tracing
 from shared_events import kafka as kafka_clients
-from shared_events import tracing
 from shared_events.topics import physical
 
 log = logging.getLogger("shared_events.relay")
