@@ -126,7 +126,9 @@ def total_lag(bootstrap: str, skip: str = "\0") -> int:
 
     admin = kafka_clients.admin(bootstrap)
     groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=30).result().valid]
-    return sum(sum((kafka_clients.group_lag(admin, group) or {}).values()) for group in groups if skip not in group)
+    topics = list(admin.list_topics(timeout=30).topics)
+    return sum(sum((kafka_clients.group_lag(bootstrap, group, topics) or {}).values())
+               for group in groups if skip not in group)
 
 
 # -- memory ------------------------------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-__all__ = ["OFFSET_BEGINNING", "Consumer", "KafkaError", "KafkaException", "Producer", "Record", "TopicPartition",
-           "admin", "bootstrap_servers", "consumer", "deliver", "deliver_one", "end_offsets", "group_lag",
-           "max_poll_records", "producer", "read_topic", "record", "security_config", "send", "take"]
+__all__ = ["OFFSET_BEGINNING", "Consumer", "GroupLag", "KafkaError", "KafkaException", "Producer", "Record",
+           "TopicPartition", "admin", "bootstrap_servers", "consumer", "deliver", "deliver_one", "end_offsets",
+           "group_lag", "max_poll_records", "producer", "read_topic", "record", "security_config", "send", "take"]
 
 
 LOG = logging.getLogger("kafka")  # librdkafka's log lines, served by the clients' poll, flush and consume
@@ -230,21 +230,47 @@ def read_topic(topic: str, bootstrap: str | None = None, timeout: float = 30) ->
         reader.close()
 
 
-def group_lag(admin_: AdminClient, group: str, topics: Iterable[str] | None = None,
-              timeout: float = 30) -> dict[TopicPartition, int] | None:
-    """Records not yet committed by ``group``, per partition: the partition's end offset minus the group's committed
-    offset. On every partition of ``topics`` (one the group never committed counts from offset 0), or else on every
-    partition the group has committed. None when the group has committed nothing."""
-    from confluent_kafka import ConsumerGroupTopicPartitions
+class GroupLag:
+    """How far a consumer group is behind: per partition, the partition's end offset minus the group's committed
+    offset. The committed offsets are asked through a consumer of the group that never joins it (it neither
+    subscribes nor commits), the way the group's own members ask at each assignment; the end offsets through an
+    admin client. Not through the admin client's request for a group's offsets: when a broker's connection drops
+    during it, librdkafka can abort the whole process (confluentinc/librdkafka#3663 and #4605, open), and the
+    reader of the lag is often an API worker. Keep one per process and group; ``close`` when done."""
 
-    answer = admin_.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
-                                                request_timeout=timeout)[group].result()
-    committed = {TopicPartition(tp.topic, tp.partition): tp.offset
-                 for tp in answer.topic_partitions or [] if tp.offset >= 0}
-    if not committed:
-        return None
-    ends = end_offsets(admin_, list(committed) if topics is None else topics, timeout)
-    return {tp: max(0, end - committed.get(tp, 0)) for tp, end in ends.items()}
+    def __init__(self, bootstrap: str | None, group: str, **overrides: Any) -> None:
+        self.group = group
+        self._admin = admin(bootstrap, **overrides)
+        self._reader = consumer(group, bootstrap, **overrides)
+
+    def read(self, topics: Iterable[str], timeout: float = 30) -> dict[TopicPartition, int] | None:
+        """The lag on every partition of each of ``topics`` (physical names) the group has committed on (a
+        partition of such a topic it never committed counts from its start, where the group would begin reading
+        it); None when the group has committed on none of them."""
+        known = self._admin.list_topics(timeout=timeout).topics
+        partitions = [TopicPartition(t, p) for t in topics if t in known for p in sorted(known[t].partitions)]
+        if not partitions:
+            return None
+        committed = {(tp.topic, tp.partition): tp.offset
+                     for tp in self._reader.committed(partitions, timeout=timeout) if tp.offset >= 0}
+        if not committed:
+            return None
+        on = {topic for topic, _ in committed}
+        ends = end_offsets(self._admin, [tp for tp in partitions if tp.topic in on], timeout)
+        return {tp: max(0, end - committed.get((tp.topic, tp.partition), 0)) for tp, end in ends.items()}
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+def group_lag(bootstrap: str | None, group: str, topics: Iterable[str],
+              timeout: float = 30) -> dict[TopicPartition, int] | None:
+    """``GroupLag.read`` once, with clients of its own."""
+    lag = GroupLag(bootstrap, group, **{"client.id": f"{group}-lag"})
+    try:
+        return lag.read(topics, timeout)
+    finally:
+        lag.close()
 
 
 def end_offsets(admin_: AdminClient, partitions: Iterable[TopicPartition] | Iterable[str],

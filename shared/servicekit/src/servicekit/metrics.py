@@ -14,7 +14,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -99,14 +98,15 @@ class ConsumerLagCollector:
 
 def kafka_group_lag(group: str, bootstrap: str | None, timeout: float = 1.5,
                     back_off_s: float = 30) -> Callable[[], dict[str, int] | None]:
-    """A reader for ``ConsumerLagCollector``: the group's lag per logical topic, from Kafka (one admin client kept
-    for the process's scrapes). Kafka's three answers are each awaited ``timeout`` seconds at most, and after a
-    failure the next ``back_off_s`` seconds of scrapes do not ask again: while Kafka is unreachable /metrics still
-    answers within a scrape timeout, with the outbox backlog that grows meanwhile."""
+    """A reader for ``ConsumerLagCollector``: the group's lag per logical topic on the platform's event topics it
+    has committed on, from Kafka (``shared_events.kafka.GroupLag``, kept for the process's scrapes). Kafka's
+    answers are each awaited ``timeout`` seconds at most, and after a failure the next ``back_off_s`` seconds of
+    scrapes do not ask again: while Kafka is unreachable /metrics still answers within a scrape timeout, with the
+    outbox backlog that grows meanwhile."""
     from shared_events import kafka as kafka_clients
-    from shared_events.topics import logical
+    from shared_events.topics import event_topics, logical, physical
 
-    admin: list[Any] = []
+    lag: list[kafka_clients.GroupLag] = []
     quiet_until = [0.0]
 
     def read() -> dict[str, int] | None:
@@ -119,16 +119,13 @@ def kafka_group_lag(group: str, bootstrap: str | None, timeout: float = 1.5,
             raise
 
     def ask() -> dict[str, int] | None:
-        if not admin:
-            admin.append(kafka_clients.admin(bootstrap, **{"client.id": f"{group}-lag-metrics"}))
-        committed = kafka_clients.group_lag(admin[0], group, timeout=timeout)
-        if committed is None:
+        if not lag:
+            lag.append(kafka_clients.GroupLag(bootstrap, group, **{"client.id": f"{group}-lag-metrics"}))
+        found = lag[0].read([physical(t.name) for t in event_topics()], timeout=timeout)
+        if found is None:
             return None
-        # every partition of each topic the group has committed on: a partition it never committed counts from its
-        # start (where the group would begin reading it)
-        lag = kafka_clients.group_lag(admin[0], group, sorted({tp.topic for tp in committed}), timeout=timeout) or {}
         by_topic: dict[str, int] = {}
-        for tp, n in lag.items():
+        for tp, n in found.items():
             by_topic[logical(tp.topic)] = by_topic.get(logical(tp.topic), 0) + n
         return by_topic
 

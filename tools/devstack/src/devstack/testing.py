@@ -63,7 +63,7 @@ def group_lag(bootstrap: str, group: str, topics: list[str]) -> int | None:
     """Records not yet committed by a consumer group on the given physical topics (None = no commits yet)."""
     from shared_events import kafka as kafka_clients
 
-    lag = kafka_clients.group_lag(kafka_clients.admin(bootstrap), group, topics)
+    lag = kafka_clients.group_lag(bootstrap, group, topics)
     return None if lag is None else sum(lag.values())
 
 

@@ -33,13 +33,14 @@ def outbox_status(service: str, dsn: str) -> OutboxStatus:
 
 
 def consumer_lag(bootstrap: str, timeout: float = 30) -> dict[str, dict[str, dict[int, int]]]:
-    """{group: {topic: {partition: lag}}} for every consumer group that has committed offsets, on the partitions
-    it committed."""
+    """{group: {topic: {partition: lag}}} for every consumer group that has committed offsets, on every partition
+    of each topic it committed on."""
     admin = kafka_clients.admin(bootstrap)
     listed = admin.list_consumer_groups(request_timeout=timeout).result()
+    topics = [t for t in admin.list_topics(timeout=timeout).topics if not t.startswith("__")]
     out: dict[str, dict[str, dict[int, int]]] = {}
     for group in sorted(g.group_id for g in listed.valid):
-        lag = kafka_clients.group_lag(admin, group, timeout=timeout)
+        lag = kafka_clients.group_lag(bootstrap, group, topics, timeout=timeout)
         if not lag:
             continue
         per_topic: dict[str, dict[int, int]] = {}
