@@ -437,6 +437,29 @@ def test_a_subscription_saved_earlier_with_a_quantity_of_0_is_shown_with_a_warni
     assert [i["quantity"] for i in kept["items"]] == [0, 1] and any("quantity of 0" in w for w in kept["warnings"])
 
 
+def test_a_customer_changes_substitutes_beside_a_line_kept_at_0_and_a_new_or_changed_0_is_still_refused(shop, kit,
+                                                                                                          app):
+    sub = create(shop, kit)
+    kit.project(app.dsn, "SubscriptionUpdated", sub["id"], 2, {  # as an event from before 0 was refused
+        "subscription_id": sub["id"], "shop_id": shop.id, "changes": {"items": [
+            {"variant_id": "eggs-6", "quantity": 0, "price_estimate": 320},
+            {"variant_id": "veg-box", "quantity": 1, "price_estimate": 2500}]},
+        "previous": {"items": []}, "actor": {"type": "manager", "id": "m"}, "reason": None})
+    url = subs(shop, sub["id"])
+    mine = [{"variant_id": "eggs-6", "quantity": 0}, {"variant_id": "veg-box", "quantity": 1,
+                                                       "substitutes": ["eggs-6"]}]
+    changed = kit.ok(shop.customer_api.patch(url, {"items": mine}, headers={"If-Match": '"2"'}))
+    assert [(i["quantity"], i["substitutes"]) for i in changed["items"]] == [(0, []), (1, ["eggs-6"])]
+    assert changed["version"] == 3 and any("quantity of 0" in w for w in changed["warnings"])
+    assert shop.customer_api.patch(url, {"items": [mine[0] | {"quantity": 1}, mine[1]]}).status_code == 403
+    kit.variant(app.dsn, shop.id, "honey", "Honey", 900)
+    for items, field in (([mine[0], mine[1] | {"quantity": 0}], "items.1.quantity"),  # a quantity changed to 0
+                         ([*mine, {"variant_id": "honey", "quantity": 0}], "items.2.quantity")):  # a new line of 0
+        refused = shop.manager.patch(url, {"items": items})
+        assert refused.status_code == 422 and refused.get_json()["errors"] == {field: ["Must be at least 1."]}
+    assert kit.ok(shop.manager.get(url))["version"] == 3
+
+
 def test_a_customer_changes_only_the_substitutes_of_their_own_subscriptions_products(shop, kit):
     sub = create(shop, kit)
     url = subs(shop, sub["id"])

@@ -71,11 +71,13 @@ def test_page_arguments_are_bounded_and_sorts_listed():
             args.load(bad)
 
 
-def test_a_subscription_item_of_quantity_zero_or_with_more_than_three_substitutes_is_refused_by_its_field():
+def test_a_subscription_item_of_negative_quantity_or_with_more_than_three_substitutes_is_refused_by_its_field():
+    """A 0 passes the schema: the rules refuse it on a new line or a changed quantity, and keep it on a line saved
+    with it before it was refused (validation.py)."""
     from subscription_service.entrypoints.api.subscriptions import SubscriptionUpdateIn
 
     with pytest.raises(ma.ValidationError) as err:
-        SubscriptionUpdateIn().load({"items": [{"variant_id": "eggs", "quantity": 0},
+        SubscriptionUpdateIn().load({"items": [{"variant_id": "eggs", "quantity": -1},
                                                {"variant_id": "milk", "quantity": 1,
                                                 "substitutes": ["a", "b", "c", "d"]}]})
     assert set(err.value.messages["items"][0]) == {"quantity"}

@@ -10,8 +10,8 @@ from subscription_service.domain.terms import Item
 from subscription_service.domain.validation import estimate, validate
 
 
-def errors_of(world, ctx=None, **draft):
-    errors, _ = validate(ctx or world.ctx(), world.draft(**draft))
+def errors_of(world, ctx=None, before=(), **draft):
+    errors, _ = validate(ctx or world.ctx(), world.draft(**draft), before)
     return errors
 
 
@@ -71,8 +71,19 @@ def test_cash_needs_neither_permission_nor_card(world):
 
 def test_at_least_one_product_with_a_quantity(world):
     assert errors_of(world, items=())["items"] == ["Please add at least one product."]
-    assert errors_of(world, items=(Item("eggs", 0),))["items"] == ["Please add at least one product."]
-    assert "items" not in errors_of(world, items=(Item("eggs", 0), Item("box", 1)))
+    kept = (Item("eggs", 0),)  # saved before a quantity of 0 was refused
+    assert errors_of(world, items=kept, before=kept)["items"] == ["Please add at least one product."]
+    assert "items" not in errors_of(world, items=(Item("eggs", 0), Item("box", 1)), before=kept)
+
+
+def test_a_quantity_of_0_is_refused_on_a_new_line_or_a_changed_one_and_kept_on_a_line_saved_with_it(world):
+    assert errors_of(world, items=(Item("eggs", 0),)) == {"items.0.quantity": ["Must be at least 1."]}
+    before = (Item("eggs", 0), Item("box", 2))
+    assert errors_of(world, items=(Item("eggs", 0), Item("box", 2, None, ("eggs",))), before=before) == {}
+    assert errors_of(world, items=(Item("eggs", 0), Item("box", 0)), before=before) == {
+        "items.1.quantity": ["Must be at least 1."]}
+    assert errors_of(world, items=(Item("box", 2), Item("later", 0)), before=before) == {
+        "items.1.quantity": ["Must be at least 1."]}
 
 
 def test_variants_must_be_sold_by_the_shop_in_its_currency(world):
@@ -165,7 +176,7 @@ def test_substitutes_are_kept_on_the_items_and_an_unavailable_one_is_accepted(wo
 
 def test_an_item_of_quantity_zero_saved_earlier_is_warned_about_and_left_as_it_is(world):
     items = (Item("eggs", 0), Item("box", 1))
-    errors, warnings = validate(world.ctx(), world.draft(items=items))
+    errors, warnings = validate(world.ctx(), world.draft(items=items), items)
     assert errors == {}
     assert warnings == ["Eggs - half dozen has a quantity of 0: orders never include it; change its quantity or "
                         "remove it."]

@@ -7,9 +7,10 @@ page passes axe-core and is photographed."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 
 from devstack.scenario import ApiError
@@ -18,7 +19,7 @@ from devstack.testing import emailed_sign_in_token, last_message_id, wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
-def subscribed(web_system) -> dict[str, Any]:
+def subscribed(web_system, items: dict[str, int] | None = None) -> dict[str, Any]:
     """A French shop with tomatoes, peppers and courgettes (known to order-service's products for sale and to
     subscription-service), a French customer subscribed to two tomatoes a week, paying cash."""
     p = web_system.platform
@@ -46,8 +47,24 @@ def subscribed(web_system) -> dict[str, Any]:
         return len(listed) == 3 and priced["estimate"]["item_total"] == 900
 
     wait_for(catalog_known, 30, "the catalog to reach order-service and subscription-service")
-    sub = shop.subscribe(customer, schedule["id"], ship["id"], cash["id"], {"tomatoes": 2}, begins_at=now)
+    sub = shop.subscribe(customer, schedule["id"], ship["id"], cash["id"], items or {"tomatoes": 2}, begins_at=now)
     return {"shop": shop, "customer": customer, "subscription": sub}
+
+
+def keep_a_line_at_0(web_system, shop: Any, sub: dict[str, Any], variant_id: str) -> None:
+    """The subscription as one saved before a quantity of 0 was refused: its version 2 sets that line to 0 (applied
+    to subscription-service's projection as its consumer applies an event)."""
+    from shared_events import Envelope
+    from subscription_service.adapters.projections import apply
+
+    items = [{"variant_id": i["variant_id"], "quantity": 0 if i["variant_id"] == variant_id else i["quantity"],
+              "price_estimate": i["price_estimate"]} for i in sub["items"]]
+    env = Envelope(event_type="SubscriptionUpdated", aggregate_id=sub["id"], aggregate_version=2, payload={
+        "subscription_id": sub["id"], "shop_id": shop.id, "changes": {"items": items}, "previous": {"items": []},
+        "actor": {"type": "manager", "id": "m"}, "reason": None}, producer="test", shop_id=shop.id,
+        occurred_at=datetime.now(UTC))
+    with psycopg.connect(web_system.stack.db_url("subscriptions")) as conn:
+        apply(conn, env)
 
 
 def sign_in(web_system, visit, shop: Any, customer: Any) -> Any:
@@ -100,6 +117,23 @@ def test_a_french_customer_chooses_two_substitutes_in_order_and_sees_them_listed
     open_substitutes(page, "Remplacements de Tomates")
     assert page.locator(f"{box}_1").input_value() == "peppers"
     assert page.locator(f"{box}_2").input_value() == "courgettes"
+
+
+def test_a_customer_whose_subscription_kept_an_old_line_of_quantity_0_still_chooses_substitutes(web_system, visit):
+    world = subscribed(web_system, {"tomatoes": 2, "peppers": 1})
+    shop, sub = world["shop"], world["subscription"]
+    keep_a_line_at_0(web_system, shop, sub, "peppers")
+    page = sign_in(web_system, visit, shop, world["customer"])
+    assert "Quantité 0 : jamais commandé." in page.locator("main").inner_text()
+    open_substitutes(page, "Remplacements de Tomates")
+    page.locator(f"#subst-{sub['id']}-0-substitute_1").select_option("courgettes")
+    press(page, "Enregistrer ces remplacements")
+
+    assert page.get_by_role("status").inner_text() == "Vos remplacements sont enregistrés."
+    saved = shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}")["items"]
+    assert [(i["variant_id"], i["quantity"], i["substitutes"]) for i in saved] == [
+        ("tomatoes", 2, ["courgettes"]), ("peppers", 0, [])]
+    visit.check("des remplacements choisis à côté d'une ligne à 0")
 
 
 def test_a_refused_substitute_is_shown_by_its_select_box_and_a_stale_form_shows_the_subscription_as_it_is_now(

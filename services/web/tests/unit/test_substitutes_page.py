@@ -92,6 +92,22 @@ def test_choosing_sends_the_subscription_as_it_is_with_only_this_lines_substitut
     assert "Vos remplacements sont enregistrés." in _text(page.get(resp.headers["Location"]).get_data(as_text=True))
 
 
+def test_a_line_kept_at_a_quantity_of_0_is_sent_back_as_it_is_beside_the_line_whose_substitutes_change(
+        page, fake_http, csrf_of, shop_id):
+    old = {**SUB, "items": [{**SUB["items"][0], "quantity": 0, "total_estimate": 0}, SUB["items"][1]]}
+    base = f"/api/v1/shops/{shop_id}"
+    fake_http.answers[("GET", f"{base}/subscriptions")] = (200, {"items": [old], "next_cursor": None})
+    fake_http.answers[("GET", f"{base}/subscriptions/{SUB['id']}")] = (200, old)
+    fake_http.answers[("PATCH", f"{base}/subscriptions/{SUB['id']}")] = (200, old)
+    html = page.get(f"/shops/{shop_id}/subscriptions").get_data(as_text=True)
+    assert f'id="subst-{SUB["id"]}-0-substitute_1"' not in html  # a line never ordered gets no substitutes
+    url, data = _form(page, shop_id, csrf_of, line=1, substitute_1="peppers")
+    assert page.post(url, data=data).status_code == 303
+    [sent] = [s for s in fake_http.sent if s["method"] == "PATCH"]
+    assert sent["json"] == {"items": [{"variant_id": "tomatoes", "quantity": 0, "substitutes": ["peppers"]},
+                                      {"variant_id": "eggs", "quantity": 1, "substitutes": ["peppers"]}]}
+
+
 def test_a_refusal_of_the_api_is_shown_by_the_select_box_it_is_about_in_french_with_the_choice_kept(
         page, fake_http, csrf_of, shop_id):
     path = f"/api/v1/shops/{shop_id}/subscriptions/{SUB['id']}"

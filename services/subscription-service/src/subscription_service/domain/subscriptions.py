@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from subscription_service.domain.common import By, Decided
 from subscription_service.domain.cycles import OrderCycle
 from subscription_service.domain.errors import Conflict, Invalid, NotFound
-from subscription_service.domain.terms import EDITABLE, Terms, differences
+from subscription_service.domain.terms import EDITABLE, Item, Terms, differences
 from subscription_service.domain.validation import Context, Draft, estimate, validate
 from subscription_service.domain.wallclock import to_utc
 
@@ -70,8 +70,8 @@ class ChoiceNeeded(Conflict):
         self.open_cycle_ids = list(open_cycle_ids)
 
 
-def _valid(ctx: Context, draft: Draft) -> tuple[Terms, list[str]]:
-    errors, warns = validate(ctx, draft)
+def _valid(ctx: Context, draft: Draft, before: tuple[Item, ...] = ()) -> tuple[Terms, list[str]]:
+    errors, warns = validate(ctx, draft, before)
     if errors:
         raise Invalid(errors)
     return estimate(ctx, draft.terms), warns
@@ -98,7 +98,7 @@ def update_subscription(sub: Subscription, ctx: Context, changes: dict[str, Any]
         raise Invalid(fixed)
     editable = {k: v for k, v in changes.items() if k in EDITABLE}
     draft = Draft(sub.customer_id, sub.schedule_id, sub.terms.merged(editable))
-    terms, warns = _valid(ctx, draft)
+    terms, warns = _valid(ctx, draft, sub.terms.items)
     changed, previous = differences(sub.terms, terms)
     if not changed:
         return [], warns
@@ -165,7 +165,7 @@ def unpause(sub: Subscription, ctx: Context, by: By) -> tuple[list[Decided], lis
         raise Conflict("This subscription is cancelled; it cannot be unpaused.")
     if sub.paused_at is None:
         raise Conflict("This subscription is not paused.")
-    _, warns = _valid(ctx, sub.draft())
+    _, warns = _valid(ctx, sub.draft(), sub.terms.items)
     return [Decided("SubscriptionUnpaused", by.stamp(sub.ids()))], warns
 
 

@@ -61,8 +61,9 @@ class Draft:
     terms: Terms
 
 
-def validate(ctx: Context, draft: Draft) -> tuple[dict[str, list[str]], list[str]]:
-    """(errors by field, warnings). No errors = the subscription may be saved."""
+def validate(ctx: Context, draft: Draft, before: tuple[Item, ...] = ()) -> tuple[dict[str, list[str]], list[str]]:
+    """(errors by field, warnings). No errors = the subscription may be saved. ``before``: the items as saved (none
+    on create): a line of quantity 0 saved before 0 was refused may stay as it is, never come anew."""
     errors: dict[str, list[str]] = {}
     shop, t = ctx.shop, draft.terms
     values: dict[str, Any] = {"customer_id": draft.customer_id, "schedule_id": draft.schedule_id,
@@ -90,19 +91,21 @@ def validate(ctx: Context, draft: Draft) -> tuple[dict[str, list[str]], list[str
             add_error(errors, "payment_method_id", "No default card available for this customer.")
     if t.begins_at and t.ends_at and t.ends_at <= t.begins_at:
         add_error(errors, "ends_at", "Must be after begins at.")
-    _item_errors(ctx, t.items, errors)
+    _item_errors(ctx, t.items, before, errors)
     return errors, warnings(ctx, draft) if not errors else []
 
 
-def _item_errors(ctx: Context, items: tuple[Item, ...], errors: dict[str, list[str]]) -> None:
-    if not any(i.quantity > 0 for i in items):
-        add_error(errors, "items", "Please add at least one product.")
+def _item_errors(ctx: Context, items: tuple[Item, ...], before: tuple[Item, ...],
+                 errors: dict[str, list[str]]) -> None:
+    kept_at_zero = {i.variant_id for i in before if i.quantity == 0}
     seen: set[str] = set()
     for n, item in enumerate(items):
         v = ctx.variants.get(item.variant_id)
         label = v.name if v else item.variant_id
         if item.quantity < 0:
             add_error(errors, f"items.{n}.quantity", "Must not be negative.")
+        elif item.quantity == 0 and item.variant_id not in kept_at_zero:  # new, or its quantity changed to 0
+            add_error(errors, f"items.{n}.quantity", "Must be at least 1.")
         if v is None or v.deleted:
             add_error(errors, f"items.{n}.variant_id", f"{label} is not available from {ctx.shop.name}.")
         elif v.currency != ctx.shop.currency:
@@ -115,6 +118,8 @@ def _item_errors(ctx: Context, items: tuple[Item, ...], errors: dict[str, list[s
                       f"{label} has already been added; change its quantity instead.")
         seen.add(item.variant_id)
         _substitute_errors(ctx, item, f"items.{n}.substitutes", errors)
+    if not any(i.quantity > 0 for i in items) and not any(k.endswith(".quantity") for k in errors):
+        add_error(errors, "items", "Please add at least one product.")  # unless a line already says so
 
 
 MAX_SUBSTITUTES = 3

@@ -121,7 +121,8 @@ def _for_change(conn: psycopg.Connection, caller: Caller, shop_id: str, subscrip
 def update_subscription(conn: psycopg.Connection, caller: Caller, shop_id: str, subscription_id: str,
                         changes: dict[str, Any]) -> dict:
     """A manager changes any term; a customer only the substitutes of their own subscription's products (the
-    same products and quantities sent back with other substitutes), which is theirs to prefer."""
+    same products and quantities sent back with other substitutes, a line's old quantity of 0 too), which is theirs
+    to prefer."""
     items = _items(changes["items"]) if changes.get("items") is not None else None
     if caller.principal.is_customer and set(changes) == {"items"}:
         shop = load_shop(conn, caller, shop_id, manage=False)

@@ -115,14 +115,12 @@ def substitute_forms(sub: dict[str, Any], products: list[dict[str, Any]] | None,
 
 
 def _items_with(sub: dict[str, Any], variant_id: str, chosen: list[str]) -> tuple[list[dict[str, Any]], int] | None:
-    """The subscription's items to send back (its products and quantities as they are) with this product's
-    substitutes replaced, and that line's place among them (the API's ``items.<n>``); None when the subscription no
-    longer has that product."""
+    """The subscription's items to send back (its products and quantities as they are, a line's old quantity of 0
+    too: the API keeps it as it is) with this product's substitutes replaced, and that line's place among them (the
+    API's ``items.<n>``); None when the subscription no longer has that product."""
     items: list[dict[str, Any]] = []
     row: int | None = None
     for item in sub.get("items") or []:
-        if not item.get("quantity"):
-            continue  # a line of quantity 0 (saved before it was refused) cannot be sent: the API says what then
         if item["variant_id"] == variant_id:
             row = len(items)
         items.append({"variant_id": item["variant_id"], "quantity": item["quantity"],

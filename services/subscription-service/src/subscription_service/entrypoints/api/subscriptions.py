@@ -40,8 +40,9 @@ V = ma.validate
 
 class ItemIn(StrictSchema):
     variant_id = Id(required=True)
-    quantity = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=1, max=1_000_000), metadata={
-        "description": "at least 1 (a subscription saved earlier with a 0 keeps it, with a warning, until changed)"})
+    quantity = ma.fields.Integer(strict=True, required=True, validate=V.Range(min=0, max=1_000_000), metadata={
+        "description": "at least 1; 0 only sent back unchanged on a line saved with it before 0 was refused (kept, "
+                       "never ordered, with a warning, until changed): 422 on a new line or a changed quantity"})
     substitutes = ma.fields.List(Id(), load_default=list, validate=V.Length(max=3), metadata={
         "description": "up to 3 other products of the shop, preferred first: when this one cannot be had at "
                        "placement (deleted, unavailable, out of stock), the first that can is placed instead, at its "
