@@ -7,17 +7,55 @@ error, the message by the field, and what the person typed kept in the form (``t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, HiddenField, IntegerField, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.widgets import TextInput
 
 from web_app import refusals
 from web_app.api import ApiError
+from web_app.i18n import read_day, typed_day
 
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"  # the API checks it fully; this catches a typo before the round trip
+
+
+class DayField(DateField):
+    """A day typed as the page's language writes it ("31/12/2026" in French, "12/31/2026" in English, ISO too:
+    ``i18n.read_day``), in a plain text box: a browser's own date box shows and reads dates in the browser's
+    language, whatever the page's. Shown back as typed when refused, else in the reader's form; ``example`` is the
+    hint the field macro shows under its label."""
+
+    widget = TextInput()
+    data: Any  # a date once read, else None (the validators' business)
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        render_kw = {"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false",
+                     **(kwargs.pop("render_kw", None) or {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+
+    @staticmethod
+    def example() -> str:
+        return str(_l("For example, %(example)s", example=typed_day(date(date.today().year, 12, 31))))
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return typed_day(self.data) if isinstance(self.data, date) else ""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        if not valuelist or not str(valuelist[0]).strip():
+            return  # empty: the field's own validators say whether it may be
+        try:
+            self.data = read_day(str(valuelist[0]))
+        except ValueError:
+            raise ValueError(str(_l("Enter a real date, for example %(example)s",
+                                    example=typed_day(date(date.today().year, 12, 31))))) from None
 
 
 class SignInForm(FlaskForm):
@@ -63,12 +101,12 @@ class HolidayForm(FlaskForm):
     """Days away: every delivery whose orders close from the first to the last day (the shop's dates) is skipped.
     The API's rules (from today, within a year, a delivery in between) come back by the field."""
 
-    first_day = DateField(_l("First day away"), validators=[InputRequired(message=_l("Enter the first day you are "
+    first_day = DayField(_l("First day away"), validators=[InputRequired(message=_l("Enter the first day you are "
                                                                                       "away"))])
-    last_day = DateField(_l("Last day away"), validators=[InputRequired(message=_l("Enter the last day you are "
+    last_day = DayField(_l("Last day away"), validators=[InputRequired(message=_l("Enter the last day you are "
                                                                                     "away"))])
 
-    def validate_last_day(self, field: DateField) -> None:
+    def validate_last_day(self, field: DayField) -> None:
         if self.first_day.data and field.data and field.data < self.first_day.data:
             raise ValidationError(str(_l("The last day must be on or after the first day")))
 
@@ -77,7 +115,7 @@ class PauseForm(FlaskForm):
     """Pause until a day (the shop's date): the subscription starts again by itself that day. ``open_orders`` is
     asked only when an order is already placed in a cycle still open (the API answers 409 until it is chosen)."""
 
-    until = DateField(_l("Start my deliveries again on"), validators=[
+    until = DayField(_l("Start my deliveries again on"), validators=[
         InputRequired(message=_l("Enter the day your deliveries start again"))])
     open_orders = RadioField(_l("An order is already placed for a delivery still open"), choices=[
         SelectChoice("keep", _l("Keep it: it is delivered and charged as planned")),  # type: ignore[arg-type]

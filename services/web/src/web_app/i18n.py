@@ -10,11 +10,12 @@ Dates and times are shown in the shop's time zone; money is an integer of minor 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from babel.dates import format_skeleton, format_time, get_datetime_format
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton, format_time, get_date_format, get_datetime_format
 from babel.numbers import format_percent, get_currency_precision
 from flask import current_app, g, request, session
 from flask_babel import Babel, format_currency, format_date, get_locale, refresh, to_user_timezone
@@ -110,6 +111,37 @@ def day(value: str | datetime | None, fmt: str = "full") -> str:
     if not value:
         return ""
     return format_date(to_user_timezone(_when(value)).date(), fmt)
+
+
+def _typed_pattern(locale: Any) -> str:
+    """The reader's short date pattern (CLDR) with two-digit days and months and four-digit years: "dd/MM/yyyy"
+    in French, "MM/dd/yyyy" in English."""
+    pattern = str(get_date_format("short", locale=locale).pattern)
+    return re.sub(r"y+", "yyyy", re.sub(r"M+", "MM", re.sub(r"d+", "dd", pattern)))
+
+
+def typed_day(value: date) -> str:
+    """A day as the reader types it (``read_day`` reads it back): "31/12/2026" (fr), "12/31/2026" (en)."""
+    locale = get_locale()
+    return babel_format_date(value, _typed_pattern(locale), locale=locale)
+
+
+def read_day(text: str) -> date:
+    """A day typed by the reader: three numbers in their language's order (its CLDR short date pattern: day first
+    in French, month first in English), any separator, a two-digit year this century's; or ISO 8601 (2026-12-31,
+    what another client sends). ValueError when it is no real day (a month of 13 is not read as a day)."""
+    text = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return date.fromisoformat(text)
+    found = re.fullmatch(r"(\d{1,2})[ ./-](\d{1,2})[ ./-](\d{2}|\d{4})", text)
+    if found is None:
+        raise ValueError(f"not a day: {text!r}")
+    order = sorted("dMy", key=_typed_pattern(get_locale()).index)
+    if order[2] != "y":  # a language whose short dates start with the year: read ISO-like day order only
+        raise ValueError(f"not a day: {text!r}")
+    parts = dict(zip(order, (int(n) for n in found.groups()), strict=True))
+    year = parts["y"] + 2000 if len(found.group(3)) == 2 else parts["y"]
+    return date(year, parts["M"], parts["d"])
 
 
 def init_app(app: Any) -> Babel:

@@ -5,6 +5,7 @@ by itself, its next delivery's order placed. Every state of the page passes axe-
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,10 +25,11 @@ def local_day(at: datetime) -> date:
     return at.astimezone(PARIS).date()
 
 
-def subscribed(web_system, weeks: int) -> dict[str, Any]:
-    """A shop (customers may skip) with a weekly box, a customer subscribed to it paying cash, ``weeks`` cycles."""
+def subscribed(web_system, weeks: int, locale: str = "en") -> dict[str, Any]:
+    """A shop (customers may skip) with a weekly box, a customer subscribed to it paying cash, ``weeks`` cycles;
+    the pages speak the shop's ``locale``."""
     p = web_system.platform
-    shop = p.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale="en", timezone="Europe/Paris")
+    shop = p.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale=locale, timezone="Europe/Paris")
     ship = shop.shipping_method("Home delivery", fee_flat=500)
     cash = shop.payment_method("cash")
     shop.variant("box", "Vegetable box", 2000, on_hand=100)
@@ -157,3 +159,31 @@ def test_a_customer_pauses_until_a_day_and_when_the_clock_passes_it_the_subscrip
     wait_for(lambda: page.reload() or delivery_states(page).get("Week 2") == "Order placed", 60,
              "the page to show the placed order")
     visit.check("active again by itself")
+
+
+def test_a_french_customer_types_a_day_as_french_dates_are_written_and_a_day_that_does_not_exist_is_refused_by_it(
+        web_system, visit):
+    world = subscribed(web_system, weeks=2, locale="fr")
+    shop, sub, now = world["shop"], world["subscription"], world["now"]
+    page = sign_in(web_system, visit, shop, world["customer"])
+    until = page.get_by_label("Reprendre mes livraisons le")
+    assert until.get_attribute("type") == "text"  # not the browser's date box, which speaks the browser's language
+    year = local_day(now).year + 1
+    assert re.fullmatch(r"Par exemple, 31/12/\d{4}", page.locator(f"#pause-{sub['id']}-until-hint").inner_text())
+
+    until.fill(f"31/02/{year}")
+    press(page, "Mettre en pause jusqu'à ce jour")
+    error = page.locator(f"#pause-{sub['id']}-until-error").inner_text()
+    assert "Saisissez une date qui existe, par exemple 31/12/" in error
+    assert page.get_by_label("Reprendre mes livraisons le").input_value() == f"31/02/{year}"  # as typed
+    url = f"{shop.base}/subscriptions/{sub['id']}"
+    assert shop.subs().get(url)["state"] == "active"
+    visit.check("une date qui n'existe pas refusée par son champ")
+
+    back_on = local_day(now + timedelta(days=9))
+    page.get_by_label("Reprendre mes livraisons le").fill(back_on.strftime("%d/%m/%Y"))
+    press(page, "Mettre en pause jusqu'à ce jour")
+    saved = shop.subs().get(url)
+    assert saved["state"] == "paused" and saved["resumes_on"] == back_on.isoformat()
+    assert "Vos livraisons reprennent d'elles-mêmes le" in page.get_by_role("status").inner_text()
+    visit.check("en pause jusqu'à un jour tapé en français")

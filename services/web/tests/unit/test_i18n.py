@@ -57,6 +57,25 @@ def test_money_is_minor_units_in_the_readers_format(make_app):
         assert i18n.money(None, "EUR") == ""
 
 
+def test_a_day_is_typed_and_read_in_the_readers_order_or_as_iso_and_a_day_that_is_not_real_is_refused(make_app):
+    from datetime import date
+
+    app = make_app()
+    with app.test_request_context("/"):
+        i18n.use_reader(customer={"locale": "fr"})
+        assert i18n.typed_day(date(2027, 1, 5)) == "05/01/2027"
+        assert i18n.read_day("05/01/2027") == i18n.read_day("5.1.27") == i18n.read_day("2027-01-05") == date(2027, 1,
+                                                                                                               5)
+        for bad in ("1/13/2027", "31/02/2027", "5 janvier", "05/01", ""):
+            with pytest.raises(ValueError):
+                i18n.read_day(bad)
+        i18n.use_reader(customer={"locale": "en"})
+        assert i18n.typed_day(date(2027, 1, 5)) == "01/05/2027"
+        assert i18n.read_day("1/5/2027") == date(2027, 1, 5)
+        with pytest.raises(ValueError):
+            i18n.read_day("13/1/2027")
+
+
 def test_times_are_shown_in_the_shops_time_zone(make_app):
     app = make_app()
     with app.test_request_context("/"):

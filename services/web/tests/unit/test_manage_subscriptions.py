@@ -229,9 +229,9 @@ def test_adding_lines_keeps_what_was_typed_and_offers_more(manager, csrf_of):
 def test_a_change_sends_only_what_changed_with_the_version_shown_and_the_reason(manager, fake_http, csrf_of, api):
     fake_http.answers[("PATCH", f"{api}/subscriptions/{SUB}")] = (200, subscription(version=5))
     html = manager.get(manager.page + f"/{SUB}/edit").get_data(as_text=True)
-    assert 'name="version" type="hidden" value="4"' in html and 'value="2026-11-02"' in html
+    assert 'name="version" type="hidden" value="4"' in html and 'value="02/11/2026"' in html  # as typed in French
     data = {"csrf_token": csrf_of(html), "version": "4", "shipping_method_id": PICKUP, "payment_method_id": CARD,
-            "begins_on": "2026-11-02", "lines-0-variant_id": "eggs", "lines-0-quantity": "6",
+            "begins_on": "02/11/2026", "lines-0-variant_id": "eggs", "lines-0-quantity": "6",
             "reason": "asked by phone", "action": "save",
             **{f"{p}-{k}": v or "" for p in ("bill_address", "ship_address") for k, v in ADDRESS.items()}}
     resp = manager.post(manager.page + f"/{SUB}/edit", data=data)

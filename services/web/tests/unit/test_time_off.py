@@ -110,6 +110,29 @@ def test_holidays_the_api_refuses_show_its_reasons_by_the_fields_in_french_and_k
     assert 'value="2026-12-21"' in html and 'value="2026-12-22"' in html
 
 
+def test_holidays_are_typed_as_french_days_with_a_hint_and_a_day_that_cannot_be_read_is_refused_by_its_field(
+        page_of_uuid, fake_http, csrf_of, shop_id):
+    html = page_of_uuid.get(f"/shops/{shop_id}/subscriptions").get_data(as_text=True)
+    box = re.search(rf'<input[^>]*id="holiday-{SUB_ID}-first_day"[^>]*>', html)
+    assert box and 'type="text"' in box.group(0) and 'inputmode="numeric"' in box.group(0)
+    assert re.search(rf'id="holiday-{SUB_ID}-first_day-hint"[^>]*>Par exemple, 31/12/\d{{4}}<', html)
+    path = f"{page_of_uuid.base}/subscriptions/{SUB_ID}/holidays"
+    fake_http.answers[("POST", path)] = (200, {"from": "2026-12-20", "to": "2027-01-03", "skipped_now": 2,
+                                               "occurrences": [{}, {}]})
+    resp = post(page_of_uuid, shop_id, csrf_of, "/holidays", {f"holiday-{SUB_ID}-first_day": "31/12/2026",
+                                                               f"holiday-{SUB_ID}-last_day": "01/13/2027"})
+    html = resp.get_data(as_text=True)
+    error = re.search(rf'id="holiday-{SUB_ID}-last_day-error"[^>]*>(.*?)</p>', html, re.S)
+    assert resp.status_code == 422 and error and "Saisissez une date qui existe, par exemple 31/12/" in error.group(1)
+    assert 'value="01/13/2027"' in html and 'value="31/12/2026"' in html  # what was typed is kept
+    assert not [s for s in fake_http.sent if s["method"] == "POST" and s["path"] == path]
+    resp = post(page_of_uuid, shop_id, csrf_of, "/holidays", {f"holiday-{SUB_ID}-first_day": "20/12/2026",
+                                                               f"holiday-{SUB_ID}-last_day": "3/1/2027"})
+    assert resp.status_code == 303
+    [sent] = [s for s in fake_http.sent if s["method"] == "POST" and s["path"] == path]
+    assert sent["json"] == {"from": "2026-12-20", "to": "2027-01-03"}
+
+
 def test_a_holiday_without_its_last_day_or_ending_before_it_starts_is_refused_without_asking_the_api(
         page_of_uuid, fake_http, csrf_of, shop_id):
     for data, message in (({f"holiday-{SUB_ID}-first_day": "2026-12-21"}, "Indiquez le dernier jour"),

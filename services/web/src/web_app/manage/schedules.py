@@ -23,7 +23,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -37,6 +36,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from web_app import refusals
 from web_app.api import ApiError
+from web_app.forms import DayField
 from web_app.manage import endpoint_exists, manager_api, shop_page
 
 bp = Blueprint("manage_schedules", __name__, url_prefix="/manage/shops/<uuid:shop_id>/schedules")
@@ -70,7 +70,7 @@ class SeasonForm(FlaskForm):
                                                                                             "orders close"))])
     closes_time = TimeField(_l("at"), validators=[InputRequired(message=_l("Enter the time orders close, like "
                                                                            "17:00"))])
-    start_date = DateField(_l("First week: orders open on or after"),
+    start_date = DayField(_l("First week: orders open on or after"),
                            validators=[InputRequired(message=_l("Enter the day the season starts"))])
     count = IntegerField(_l("Number of order cycles"), validators=[
         InputRequired(message=_l("Enter how many order cycles to make")),

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -32,6 +31,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from web_app import refusals
 from web_app.api import ApiError
+from web_app.forms import DayField
 
 ADDRESS_FIELDS = ("first_name", "last_name", "address1", "address2", "city", "zipcode", "state", "country", "phone")
 BLANK_LINES = 2  # empty product lines offered after the subscription's own ones
@@ -85,8 +85,8 @@ class SubscriptionForm(FlaskForm):
     lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
     shipping_method_id = SelectField(_l("Delivery or pickup"), choices=[], validate_choice=False)
     payment_method_id = SelectField(_l("Payment method"), choices=[], validate_choice=False)
-    begins_on = DateField(_l("First day"), validators=[InputRequired(message=_l("Enter the first day"))])
-    ends_on = DateField(_l("Last day (optional)"), validators=[Optional()])
+    begins_on = DayField(_l("First day"), validators=[InputRequired(message=_l("Enter the first day"))])
+    ends_on = DayField(_l("Last day (optional)"), validators=[Optional()])
     bill_address = FormField(AddressForm, label=_l("Billing address"))
     ship_address = FormField(AddressForm, label=_l("Delivery address"))
     reason = StringField(_l("Why (optional, kept in the history)"), filters=[_strip],
@@ -94,7 +94,7 @@ class SubscriptionForm(FlaskForm):
     version = HiddenField()
     once = HiddenField()  # a new subscription's Idempotency-Key: the form posted twice creates one subscription
 
-    def validate_ends_on(self, field: DateField) -> None:
+    def validate_ends_on(self, field: DayField) -> None:
         if self.begins_on.data and field.data and field.data < self.begins_on.data:
             raise ValidationError(str(_l("The last day must be on or after the first day")))
 
@@ -115,7 +115,7 @@ OPEN_ORDERS = [SelectChoice("keep", _l("Keep them: they are delivered and charge
 class ManagerPauseForm(ActionForm):
     """Pause, for good or until a day; ``open_orders`` is asked when orders are already placed in open cycles."""
 
-    until = DateField(_l("Start again by itself on (optional)"), validators=[Optional()])
+    until = DayField(_l("Start again by itself on (optional)"), validators=[Optional()])
     open_orders = RadioField(_l("Orders already placed for deliveries still open"), choices=OPEN_ORDERS,
                              validators=[Optional()], validate_choice=False)
 
@@ -128,10 +128,10 @@ class ManagerCancelForm(ActionForm):
 
 
 class ManagerHolidayForm(ActionForm):
-    first_day = DateField(_l("First day away"), validators=[InputRequired(message=_l("Enter the first day away"))])
-    last_day = DateField(_l("Last day away"), validators=[InputRequired(message=_l("Enter the last day away"))])
+    first_day = DayField(_l("First day away"), validators=[InputRequired(message=_l("Enter the first day away"))])
+    last_day = DayField(_l("Last day away"), validators=[InputRequired(message=_l("Enter the last day away"))])
 
-    def validate_last_day(self, field: DateField) -> None:
+    def validate_last_day(self, field: DayField) -> None:
         if self.first_day.data and field.data and field.data < self.first_day.data:
             raise ValidationError(str(_l("The last day must be on or after the first day")))
 
