@@ -12,26 +12,12 @@ import pytest
 import requests
 
 from devstack.scenario import CARD_DECLINED_AT_CHARGE, CARD_NEEDS_3DS, CARD_OK, ApiError, Shop
-from devstack.testing import wait_for
+from devstack.testing import wait_for, wait_for_answer
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
-
-
-def eventually(fn, timeout: float = 60, what: str = "condition"):
-    """Retry fn until it returns something truthy; a 401 (a token other services have not seen yet) retries."""
-
-    def attempt():
-        try:
-            return fn()
-        except ApiError as exc:
-            if " -> 401 " in str(exc) or " -> 404 " in str(exc):
-                return None
-            raise
-
-    return wait_for(attempt, timeout, what)
 
 
 def orders_by_customer(shop: Shop, cycle_id: str, count: int, statuses: tuple[str, ...] | None = None,
@@ -42,7 +28,7 @@ def orders_by_customer(shop: Shop, cycle_id: str, count: int, statuses: tuple[st
             return None
         return {o["customer_id"]: o for o in orders}
 
-    return eventually(ready, timeout, f"{count} orders in {statuses or 'any'} state")
+    return wait_for_answer(ready, timeout, f"{count} orders in {statuses or 'any'} state")
 
 
 def payment_of(shop: Shop, order_id: str) -> dict[str, Any] | None:
@@ -52,8 +38,8 @@ def payment_of(shop: Shop, order_id: str) -> dict[str, Any] | None:
 
 
 def wait_payment(shop: Shop, order_id: str, status: str, timeout: float = 60) -> dict[str, Any]:
-    return eventually(lambda: (lambda p: p if p and p["status"] == status else None)(payment_of(shop, order_id)),
-                      timeout, f"payment of {order_id} {status}")
+    return wait_for_answer(lambda: (lambda p: p if p and p["status"] == status else None)(payment_of(shop, order_id)),
+                           timeout, f"payment of {order_id} {status}")
 
 
 def mails_to(system, address: str, subject_part: str, count: int = 1, timeout: float = 60) -> list[dict]:
@@ -163,8 +149,8 @@ def test_a_weekly_cycle_places_four_orders_and_charges_each_as_its_customer_pays
     paid = customer_api.post(f"{shop.base}/payments/{sca['payment_id']}/authorization")
     assert paid["status"] == "succeeded" and paid["card"]["last4"] == CARD_NEEDS_3DS[-4:]
     wait_payment(shop, orders[payers["sca"].id]["order_id"], "succeeded")
-    eventually(lambda: shop.order(orders[payers["sca"].id]["order_id"])["payment"]["state"] == "paid",
-               what="order-service to see the authorised payment")
+    wait_for_answer(lambda: shop.order(orders[payers["sca"].id]["order_id"])["payment"]["state"] == "paid",
+                    what="order-service to see the authorised payment")
 
 
 # -- story 2 -------------------------------------------------------------------------------------------------
@@ -229,21 +215,21 @@ def test_mid_cycle_changes_each_have_the_outcome_the_reference_describes(system)
     assert r.status_code == 409 and "open_orders" in r.json().get("errors", {})
     sub_action("Keeper", "pause", {"open_orders": "keep"})
     sub_action("Canceller", "pause", {"open_orders": "cancel"})
-    eventually(lambda: shop.order(orders[custs["Canceller"].id]["order_id"])["status"] == "cancelled",
-               what="the paused-with-cancel order to be cancelled")
+    wait_for_answer(lambda: shop.order(orders[custs["Canceller"].id]["order_id"])["status"] == "cancelled",
+                    what="the paused-with-cancel order to be cancelled")
 
     # one occurrence skipped, then resumed
     occ = f"{shop.base}/subscriptions/{subs['Skipper']['id']}/occurrences/{cycle['id']}"
     shop.subs().post(f"{occ}/skip", {})
-    eventually(lambda: shop.order(orders[custs["Skipper"].id]["order_id"])["status"] == "cancelled",
-               what="the skipped occurrence's order to be cancelled")
+    wait_for_answer(lambda: shop.order(orders[custs["Skipper"].id]["order_id"])["status"] == "cancelled",
+                    what="the skipped occurrence's order to be cancelled")
     shop.subs().post(f"{occ}/resume", {})
-    eventually(lambda: shop.order(orders[custs["Skipper"].id]["order_id"])["status"] == "placed",
-               what="the resumed occurrence's order to be placed again")
+    wait_for_answer(lambda: shop.order(orders[custs["Skipper"].id]["order_id"])["status"] == "placed",
+                    what="the resumed occurrence's order to be placed again")
 
     # the customer edits their own placed order (the shop allows changes)
     editor = custs["Editor"]
-    order = eventually(lambda: shop.order(orders[editor.id]["order_id"], token=editor.token), what="customer view")
+    order = wait_for_answer(lambda: shop.order(orders[editor.id]["order_id"], token=editor.token), what="customer view")
     milk = next(li for li in order["lines"] if li["variant_id"] == "milk")
     shop.orders_api(editor.token).patch(f"{shop.base}/orders/{order['order_id']}/lines/{milk['line_id']}",
                                         {"quantity": 5}, headers={"If-Match": f'"{order["version"]}"'})
@@ -266,7 +252,7 @@ def test_mid_cycle_changes_each_have_the_outcome_the_reference_describes(system)
         q = {li["variant_id"]: li["quantity"] for li in o["lines"]}
         return o if q.get("bread") == 3 and o["update_issues"] else None
 
-    after = eventually(propagated, what="the subscription edit to reach the open order")
+    after = wait_for_answer(propagated, what="the subscription edit to reach the open order")
     assert {li["variant_id"]: li["quantity"] for li in after["lines"]}["milk"] == 7, "hand edit kept"
     assert any(i["kind"] == "line_hand_edited" and i["variant_id"] == "milk" for i in after["update_issues"])
 
@@ -318,7 +304,7 @@ def test_ten_weeks_give_exactly_the_orders_the_rules_give(system):
     for week, cycle in enumerate(cycles, start=1):
         if week == 3:  # the price changes after week 2 was placed: weeks 3+ pay the new price
             shop.variant("box", "Veg box", 1700, on_hand=None)
-            eventually(lambda: shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}") is not None)
+            wait_for_answer(lambda: shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}") is not None)
         opens = at(cycle["opens_at"])
         closes = new_close if week == 4 else at(cycle["closes_at"])
         p.advance_to(opens + timedelta(minutes=1))
@@ -329,7 +315,7 @@ def test_ten_weeks_give_exactly_the_orders_the_rules_give(system):
         orders = shop.orders(customer_id=cust.id)
         return orders if len(orders) >= 6 and all(o["status"] == "confirmed" for o in orders) else None
 
-    orders = eventually(settled, 90, "six confirmed orders")
+    orders = wait_for_answer(settled, 90, "six confirmed orders")
     import time
 
     time.sleep(3)  # nothing more must arrive

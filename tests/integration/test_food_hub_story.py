@@ -17,23 +17,11 @@ import pypdf
 import pytest
 
 from devstack.scenario import CARD_OK, ApiError, Customer, Shop
-from devstack.testing import wait_for
+from devstack.testing import wait_for, wait_for_answer
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 FR = [{"category": "reduced", "rate_bp": 550}, {"category": "standard", "rate_bp": 2000}]
-
-
-def _eventually(fn, what: str, timeout: float = 60):
-    def attempt():
-        try:
-            return fn()
-        except ApiError as exc:  # a token or shop other services have not seen yet
-            if " -> 401 " in str(exc) or " -> 404 " in str(exc):
-                return None
-            raise
-
-    return wait_for(attempt, timeout, what)
 
 
 def _subscribe(shop: Shop, customer: Customer, *args: Any, **kw: Any) -> dict[str, Any]:
@@ -98,8 +86,8 @@ def test_a_french_hub_places_a_substitute_withdraws_a_deleted_product_and_charge
                    substitutes=substitutes[customer.id])
 
     p.advance_to(datetime.fromisoformat(cycle["opens_at"]) + timedelta(minutes=1))
-    placed = _eventually(lambda: (lambda o: {x["customer_id"]: x for x in o} if len(o) == 2 else None)(
-        shop.orders(order_cycle_id=cycle["id"])), "the two orders")
+    placed = wait_for_answer(lambda: (lambda o: {x["customer_id"]: x for x in o} if len(o) == 2 else None)(
+        shop.orders(order_cycle_id=cycle["id"])), what="the two orders")
     for customer, wanted in ((amelie, 2), (bruno, 1)):
         order = shop.order(placed[customer.id]["order_id"])
         [pepper] = [line for line in order["lines"] if line["variant_id"] == "peppers"]
@@ -111,8 +99,8 @@ def test_a_french_hub_places_a_substitute_withdraws_a_deleted_product_and_charge
 
     deleted = shop.delete_variant("honey")
     for customer in (amelie, bruno):
-        _eventually(lambda c=customer: "honey" not in {line["variant_id"] for line in shop.order(
-            placed[c.id]["order_id"])["lines"]}, "the honey withdrawn")
+        wait_for_answer(lambda c=customer: "honey" not in {line["variant_id"] for line in shop.order(
+            placed[c.id]["order_id"])["lines"]}, what="the honey withdrawn")
         told = _wait_mail(system, customer.email, "line_withdrawn")
         assert "Miel n'est plus vendu par La Ferme du Coin" in told["text"]
         assert "Rien ne sera débité pour cet article" in told["text"]
@@ -131,7 +119,7 @@ def test_a_french_hub_places_a_substitute_withdraws_a_deleted_product_and_charge
     numbers = set()
     for customer in (amelie, bruno):
         order_id = placed[customer.id]["order_id"]
-        payment = _eventually(lambda o=order_id: _paid(shop, o), "the charge", timeout=90)
+        payment = wait_for_answer(lambda o=order_id: _paid(shop, o), 90, "the charge")
         order = shop.order(order_id)
         total, per_rate = expected[customer.id]
         assert order["status"] == "confirmed" and order["prices_include_tax"] is True
@@ -146,8 +134,8 @@ def test_a_french_hub_places_a_substitute_withdraws_a_deleted_product_and_charge
         intent = p.stripe().payment_intents.retrieve(payment["stripe_payment_intent_id"])
         assert payment["amount"] == intent.amount == total  # localstripe charged the order's total
 
-        pdf = _eventually(lambda o=order_id: (lambda r: r.content if r.status_code == 200 else None)(
-            shop.orders_api().call("GET", f"{shop.base}/orders/{o}/receipt.pdf")), "the invoice")
+        pdf = wait_for_answer(lambda o=order_id: (lambda r: r.content if r.status_code == 200 else None)(
+            shop.orders_api().call("GET", f"{shop.base}/orders/{o}/receipt.pdf")), what="the invoice")
         text = _text(pdf)
         assert "Facture" in text and _euros(text, "Total payé") == total == intent.amount
         numbers.add(int(re.search(r"Facture n° (\d+)", text).group(1)))

@@ -8,24 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from devstack.scenario import CARD_OK, ApiError
-from devstack.testing import wait_for
+from devstack.scenario import CARD_OK
+from devstack.testing import wait_for_answer
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 UK = [{"category": "zero", "rate_bp": 0}, {"category": "standard", "rate_bp": 2000}]
-
-
-def _eventually(fn, what: str, timeout: float = 60):
-    def attempt():
-        try:
-            return fn()
-        except ApiError as exc:  # a token or shop other services have not seen yet
-            if " -> 401 " in str(exc) or " -> 404 " in str(exc):
-                return None
-            raise
-
-    return wait_for(attempt, timeout, what)
 
 
 def _payment(shop, order_id: str):
@@ -57,7 +45,7 @@ def test_a_shop_whose_prices_exclude_tax_charges_the_total_with_tax_and_a_new_ra
     assert sub["estimate"]["tax_total"] == 210 and sub["estimate"]["total"] == 1800 + 700 + 350 + 210
 
     p.advance_to(datetime.fromisoformat(first["opens_at"]) + timedelta(minutes=1))
-    placed = _eventually(lambda: _order_of(shop, first["id"]), "the first order")
+    placed = wait_for_answer(lambda: _order_of(shop, first["id"]), what="the first order")
     assert placed["totals"] == sub["estimate"], "the order costs what the estimate said"
     order = shop.order(placed["order_id"])
     assert {(ln["variant_id"], ln["tax"], ln["tax_rate_bp"]) for ln in order["lines"]} == {
@@ -66,12 +54,12 @@ def test_a_shop_whose_prices_exclude_tax_charges_the_total_with_tax_and_a_new_ra
     # the manager raises the standard rate while the first order is open: it keeps the rate it was placed with
     shop.subs().patch(shop.base, {"tax_rates": [UK[0], {"category": "standard", "rate_bp": 2500}]})
     p.advance_to(datetime.fromisoformat(first["closes_at"]) + timedelta(minutes=1))
-    charged = _eventually(lambda: _payment(shop, placed["order_id"]), "the first charge")
+    charged = wait_for_answer(lambda: _payment(shop, placed["order_id"]), what="the first charge")
     assert charged["amount"] == 1800 + 700 + 350 + 210 == shop.order(placed["order_id"])["totals"]["total"]
 
     p.advance_to(datetime.fromisoformat(second["opens_at"]) + timedelta(minutes=1))
-    later = _eventually(lambda: _order_of(shop, second["id"]), "the second order")
+    later = wait_for_answer(lambda: _order_of(shop, second["id"]), what="the second order")
     assert later["totals"]["tax_total"] == 175 + 88  # 7.00 and 3.50 at 25 % (0.875 -> 0.88)
     p.advance_to(datetime.fromisoformat(second["closes_at"]) + timedelta(minutes=1))
-    assert _eventually(lambda: _payment(shop, later["order_id"]), "the second charge")["amount"] == (
+    assert wait_for_answer(lambda: _payment(shop, later["order_id"]), what="the second charge")["amount"] == (
         1800 + 700 + 350 + 263)

@@ -6,15 +6,18 @@ package.json) and photographed at 375 px wide under test-output/web/ (git-ignore
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devstack.scenario import Platform
+from devstack.scenario import ApiError, Platform
 from devstack.stack import repo_root
+from devstack.testing import emailed_sign_in_token, last_message_id, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 WEB = Path(__file__).resolve().parents[2]
@@ -120,8 +123,6 @@ class Manager:
 def sign_in_as_manager(web_system, page: Any, email: str, check: Any = None) -> None:
     """What a manager does: ask for a link on the console's sign-in page, open the link emailed to them (read from
     the SMTP sink), press the button. ``check(label)``: called on each page on the way (axe-core, screenshot)."""
-    from devstack.testing import emailed_sign_in_token, last_message_id
-
     page.goto(f"{web_system.url}/manage/sign-in")
     before = last_message_id(web_system.smtp_api)
     page.locator("#email").fill(email)
@@ -147,7 +148,6 @@ def manager_session(web_system, visit) -> Any:
     """``manager_session(*shops)`` makes a new address a manager of those shops (devstack ``Shop``s or their ids,
     through the API as the platform admin) and signs the ``visit`` tab in with it through the real emailed link;
     returns the :class:`Manager`, whose tab then shows ``/manage`` (the shop's home for a manager of one shop)."""
-    import uuid
 
     def sign_in(*shops: Any) -> Manager:
         shop_ids = tuple(s if isinstance(s, str) else s.id for s in shops)
@@ -158,3 +158,93 @@ def manager_session(web_system, visit) -> Any:
         return Manager(email, shop_ids, visit.page)
 
     return sign_in
+
+
+def sign_in_as_customer(web_system, page: Any, email: str, url: str) -> None:
+    """What a customer does on a page of theirs: open ``url`` (it sends them to the shop's sign-in), ask for a link,
+    open the link emailed to them (read from the SMTP sink), press the button: back on ``url``, signed in."""
+    page.goto(url)
+    assert "/sign-in" in page.url
+    before = last_message_id(web_system.smtp_api)
+    page.locator("#email").fill(email)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    page.goto(f"{web_system.url}/sign-in/{emailed_sign_in_token(web_system.smtp_api, email, before)}")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.url == url
+
+
+@pytest.fixture
+def sign_in_customer(web_system, visit) -> Any:
+    """``sign_in_customer(customer, path)``: :func:`sign_in_as_customer` in the ``visit`` tab, from the web app's
+    ``path`` (a devstack ``Customer``); returns the tab, showing that page."""
+
+    def sign_in(customer: Any, path: str) -> Any:
+        sign_in_as_customer(web_system, visit.page, customer.email, f"{web_system.url}{path}")
+        return visit.page
+
+    return sign_in
+
+
+def subscribe_once_the_catalog_arrived(shop: Any, customer: Any, schedule_id: str, ship_id: str, pay_id: str,
+                                       items: dict[str, int], begins_at: datetime) -> dict[str, Any]:
+    """The manager subscribes the customer, waiting for the catalog (it reaches subscription-service through Kafka)."""
+
+    def attempt() -> dict[str, Any] | None:
+        try:
+            return shop.subscribe(customer, schedule_id, ship_id, pay_id, items, begins_at=begins_at)
+        except ApiError as exc:
+            if " -> 422 " in str(exc) and "available" in str(exc):
+                return None
+            raise
+
+    return wait_for(attempt, 30, "the catalog to reach subscription-service")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def subscribe() -> Any:
+    """``subscribe_once_the_catalog_arrived``."""
+    return subscribe_once_the_catalog_arrived
+
+
+@pytest.fixture(scope="session")
+def card_subscriber(web_system) -> Any:
+    """``card_subscriber(card, locale=, customer_locale=, shipping=, now=, **settings)``: a shop (``settings``: the
+    shop's own, e.g. invoices) selling a vegetable box and eggs, whose customer saved ``card`` and allows charges,
+    subscribed by card to one cycle opening in an hour and closing in two days (from the test clock's ``now``).
+    Returns ``{"shop", "customer", "cycle", "subscription"}``; :func:`through_the_cycle` then runs that cycle."""
+
+    def make(card: str, *, locale: str = "en", customer_locale: str | None = None, shipping: str = "Home delivery",
+             now: datetime | None = None, **settings: Any) -> dict[str, Any]:
+        p = web_system.platform
+        shop = p.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale=locale, timezone="Europe/Paris", **settings)
+        ship = shop.shipping_method(shipping, fee_flat=500)
+        pay = shop.payment_method("stripe")
+        shop.variant("box", "Panier de légumes", 2000, on_hand=100)
+        shop.variant("eggs", "Œufs x6", 350, on_hand=100)
+        now = now or p.now()
+        cycle = shop.order_cycle("Semaine 1", now + timedelta(hours=1), now + timedelta(days=2))
+        schedule = shop.schedule("Panier hebdo", [cycle["id"]])
+        customer = shop.customer("Ann", "Martin", card=card, locale=customer_locale)
+        sub = subscribe_once_the_catalog_arrived(shop, customer, schedule["id"], ship["id"], pay["id"],
+                                                 {"box": 1, "eggs": 2}, now)
+        return {"shop": shop, "customer": customer, "cycle": cycle, "subscription": sub}
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def through_the_cycle(web_system) -> Any:
+    """``through_the_cycle(*worlds)``: the test clock past the open of the first world's cycle (each world's order
+    placed in its own cycle, opening at the same time), then past its close: the orders are confirmed and charged.
+    Returns each world's order as placed."""
+
+    def run(*worlds: dict[str, Any]) -> list[dict[str, Any]]:
+        p, cycle = web_system.platform, worlds[0]["cycle"]
+        p.advance_to(datetime.fromisoformat(cycle["opens_at"]) + timedelta(minutes=1))
+        placed = [w["shop"].wait_orders(1, order_cycle_id=w["cycle"]["id"])[0] for w in worlds]
+        p.advance_to(datetime.fromisoformat(cycle["closes_at"]) + timedelta(minutes=1))
+        return placed
+
+    return run

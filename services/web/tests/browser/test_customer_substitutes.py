@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from devstack.scenario import ApiError
-from devstack.testing import emailed_sign_in_token, last_message_id, wait_for
+from devstack.testing import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -67,20 +67,6 @@ def keep_a_line_at_0(web_system, shop: Any, sub: dict[str, Any], variant_id: str
         apply(conn, env)
 
 
-def sign_in(web_system, visit, shop: Any, customer: Any) -> Any:
-    page = visit.page
-    page.goto(f"{web_system.url}/shops/{shop.id}/subscriptions")
-    before = last_message_id(web_system.smtp_api)
-    page.locator("#email").fill(customer.email)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    page.goto(f"{web_system.url}/sign-in/{emailed_sign_in_token(web_system.smtp_api, customer.email, before)}")
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert page.url == f"{web_system.url}/shops/{shop.id}/subscriptions"
-    return page
-
-
 def press(page: Any, name: str) -> None:
     with page.expect_navigation():
         page.get_by_role("button", name=name, exact=True).click()
@@ -96,10 +82,10 @@ def saved_substitutes(shop: Any, sub: dict[str, Any]) -> list[str]:
     return shop.subs().get(f"{shop.base}/subscriptions/{sub['id']}")["items"][0]["substitutes"]
 
 
-def test_a_french_customer_chooses_two_substitutes_in_order_and_sees_them_listed(web_system, visit):
+def test_a_french_customer_chooses_two_substitutes_in_order_and_sees_them_listed(web_system, visit, sign_in_customer):
     world = subscribed(web_system)
     shop, sub = world["shop"], world["subscription"]
-    page = sign_in(web_system, visit, shop, world["customer"])
+    page = sign_in_customer(world["customer"], f"/shops/{shop.id}/subscriptions")
     box = f"#subst-{sub['id']}-0-substitute"
     open_substitutes(page, "Remplacements de Tomates")
     assert page.locator(f"{box}_1 option[value=tomatoes]").count() == 0  # not a substitute of itself
@@ -119,11 +105,12 @@ def test_a_french_customer_chooses_two_substitutes_in_order_and_sees_them_listed
     assert page.locator(f"{box}_2").input_value() == "courgettes"
 
 
-def test_a_customer_whose_subscription_kept_an_old_line_of_quantity_0_still_chooses_substitutes(web_system, visit):
+def test_a_customer_whose_subscription_kept_an_old_line_of_quantity_0_still_chooses_substitutes(web_system, visit,
+                                                                                                sign_in_customer):
     world = subscribed(web_system, {"tomatoes": 2, "peppers": 1})
     shop, sub = world["shop"], world["subscription"]
     keep_a_line_at_0(web_system, shop, sub, "peppers")
-    page = sign_in(web_system, visit, shop, world["customer"])
+    page = sign_in_customer(world["customer"], f"/shops/{shop.id}/subscriptions")
     assert "Quantité 0 : jamais commandé." in page.locator("main").inner_text()
     open_substitutes(page, "Remplacements de Tomates")
     page.locator(f"#subst-{sub['id']}-0-substitute_1").select_option("courgettes")
@@ -137,10 +124,10 @@ def test_a_customer_whose_subscription_kept_an_old_line_of_quantity_0_still_choo
 
 
 def test_a_refused_substitute_is_shown_by_its_select_box_and_a_stale_form_shows_the_subscription_as_it_is_now(
-        web_system, visit):
+        web_system, visit, sign_in_customer):
     world = subscribed(web_system)
     shop, sub = world["shop"], world["subscription"]
-    page = sign_in(web_system, visit, shop, world["customer"])
+    page = sign_in_customer(world["customer"], f"/shops/{shop.id}/subscriptions")
     box = f"subst-{sub['id']}-0-substitute"
     open_substitutes(page, "Remplacements de Tomates")
     page.locator(f"#{box}_1").select_option("peppers")

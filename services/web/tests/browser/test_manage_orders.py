@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 
-from devstack.scenario import ApiError
 from devstack.testing import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
-def cycle_with_orders(web_system, *, locale: str = "en") -> dict[str, Any]:
+def cycle_with_orders(web_system, subscribe: Any, *, locale: str = "en") -> dict[str, Any]:
     """A shop with a cycle open now and two customers subscribed to it (Ann: a box and 2 eggs, Bob: a box), with the
     orders the platform placed; eggs 5 in stock, jam 3."""
     p = web_system.platform
@@ -34,18 +33,8 @@ def cycle_with_orders(web_system, *, locale: str = "en") -> dict[str, Any]:
     schedule = shop.schedule("Weekly box", [cycle["id"]])
     subs = {}
     for first, items in (("Ann", {"box": 1, "eggs": 2}), ("Bob", {"box": 1})):
-        customer = shop.customer(first, "Martin")
-
-        def subscribe(customer=customer, items=items) -> dict[str, Any] | None:
-            try:
-                return shop.subscribe(customer, schedule["id"], ship["id"], cash["id"], items,
-                                      begins_at=now - timedelta(hours=1))
-            except ApiError as exc:  # the catalog reaches subscription-service through Kafka
-                if " -> 422 " in str(exc) and "available" in str(exc):
-                    return None
-                raise
-
-        subs[first] = wait_for(subscribe, 30, "the catalog to reach subscription-service")
+        subs[first] = subscribe(shop, shop.customer(first, "Martin"), schedule["id"], ship["id"], cash["id"], items,
+                                now - timedelta(hours=1))
     orders = {o["subscription_id"]: o for o in shop.wait_orders(2, order_cycle_id=cycle["id"])}
     return {"shop": shop, "cycle": cycle, "subs": subs,
             "orders": {first: orders[sub["id"]] for first, sub in subs.items()}}
@@ -65,8 +54,8 @@ def quantities(order: dict[str, Any]) -> dict[str, int]:
 
 
 def test_a_manager_finds_the_cycles_orders_by_state_changes_one_meets_a_stale_form_and_its_update_issue(
-        web_system, visit, manager_session):
-    world = cycle_with_orders(web_system)
+        web_system, visit, manager_session, subscribe):
+    world = cycle_with_orders(web_system, subscribe)
     shop, ann = world["shop"], world["orders"]["Ann"]
     manager_session(shop)
     page = visit.page
@@ -155,8 +144,8 @@ def test_a_manager_finds_the_cycles_orders_by_state_changes_one_meets_a_stale_fo
     visit.check("resumed")
 
 
-def test_a_french_manager_reads_the_orders_and_an_order_in_french(web_system, visit, manager_session):
-    world = cycle_with_orders(web_system, locale="fr")
+def test_a_french_manager_reads_the_orders_and_an_order_in_french(web_system, visit, manager_session, subscribe):
+    world = cycle_with_orders(web_system, subscribe, locale="fr")
     shop, bob = world["shop"], world["orders"]["Bob"]
     manager_session(shop)
     page = visit.page

@@ -8,13 +8,10 @@ axe-core and is photographed at 375 px."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from devstack.scenario import ApiError
 from devstack.testing import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -23,48 +20,19 @@ CARD_DECLINED_AT_CHARGE = "4000000000000341"
 CARD_OK = "4242424242424242"
 
 
-def charged_shops(web_system) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def shops(web_system, card_subscriber, through_the_cycle) -> dict[str, Any]:
     """A French shop whose customer's card is declined at charge time and an English shop whose customer's card
     is charged, each with one subscription in a cycle that opens and closes (the test clock)."""
-    p = web_system.platform
-    now = p.now()
-    made = {}
-    for lang, number in (("fr", CARD_DECLINED_AT_CHARGE), ("en", CARD_OK)):
-        shop = p.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale=lang, timezone="Europe/Paris")
-        ship = shop.shipping_method("Home delivery", fee_flat=500)
-        card = shop.payment_method("stripe")
-        shop.variant("box", "Panier de légumes", 2000, on_hand=100)
-        shop.variant("eggs", "Œufs x6", 350, on_hand=100)
-        cycle = shop.order_cycle("Semaine 1", now + timedelta(hours=1), now + timedelta(days=2))
-        schedule = shop.schedule("Panier hebdo", [cycle["id"]])
-        customer = shop.customer("Ann", "Martin", card=number, locale=lang)
-
-        def subscribe(shop=shop, customer=customer, schedule=schedule, ship=ship, card=card) -> Any:
-            try:
-                return shop.subscribe(customer, schedule["id"], ship["id"], card["id"], {"box": 1, "eggs": 2},
-                                      begins_at=now)
-            except ApiError as exc:  # the catalog reaches subscription-service through Kafka
-                if " -> 422 " in str(exc) and "available" in str(exc):
-                    return None
-                raise
-
-        wait_for(subscribe, 30, "the catalog to reach subscription-service")
-        made[lang] = {"shop": shop, "customer": customer, "cycle": cycle}
-    cycle = made["fr"]["cycle"]
-    p.advance_to(datetime.fromisoformat(cycle["opens_at"]) + timedelta(minutes=1))
-    for world in made.values():
-        world["shop"].wait_orders(1, order_cycle_id=world["cycle"]["id"])
-    p.advance_to(datetime.fromisoformat(cycle["closes_at"]) + timedelta(minutes=1))
+    now = web_system.platform.now()
+    made = {lang: card_subscriber(number, locale=lang, customer_locale=lang, now=now)
+            for lang, number in (("fr", CARD_DECLINED_AT_CHARGE), ("en", CARD_OK))}
+    through_the_cycle(*made.values())
     for lang, status in (("fr", "failed"), ("en", "succeeded")):
         shop = made[lang]["shop"]
         made[lang]["payment"] = wait_for(lambda shop=shop, status=status: next(
             (x for x in shop.payments() if x["status"] == status), None), 60, f"the {lang} shop's payment")
     return made
-
-
-@pytest.fixture(scope="module")
-def shops(web_system) -> dict[str, Any]:
-    return charged_shops(web_system)
 
 
 def flat(words: str) -> str:

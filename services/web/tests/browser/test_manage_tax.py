@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from devstack.scenario import ApiError
-from devstack.testing import emailed_sign_in_token, last_message_id, wait_for
+from devstack.testing import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -37,32 +36,23 @@ def taxed_variant(shop: Any, variant_id: str, name: str, unit_price: int, catego
     shop.variants[variant_id] = {"name": name, "unit_price": unit_price, "on_hand": 100}
 
 
-def place_order(shop: Any, ship: dict[str, Any], items: dict[str, int], *, customer_locale: str | None = None
-                ) -> dict[str, Any]:
-    """A cycle open now and a customer subscribed to ``items``: the order the platform placed."""
+def place_order(subscribe: Any, shop: Any, ship: dict[str, Any], items: dict[str, int], *,
+                customer_locale: str | None = None) -> dict[str, Any]:
+    """A cycle open now and a customer subscribed to ``items`` (``subscribe``: the fixture): the order the platform
+    placed."""
     cash = shop.payment_method("cash")
     now = shop.platform.now()
     cycle = shop.order_cycle("Semaine 1", now - timedelta(hours=1), now + timedelta(days=2))
     schedule = shop.schedule("Panier", [cycle["id"]])
     customer = shop.customer("Ann", "Martin", locale=customer_locale)
-
-    def subscribe() -> dict[str, Any] | None:
-        try:
-            return shop.subscribe(customer, schedule["id"], ship["id"], cash["id"], items,
-                                  begins_at=now - timedelta(hours=1))
-        except ApiError as exc:  # the catalog reaches subscription-service through Kafka
-            if " -> 422 " in str(exc) and "available" in str(exc):
-                return None
-            raise
-
-    subscription = wait_for(subscribe, 30, "the catalog to reach subscription-service")
+    subscription = subscribe(shop, customer, schedule["id"], ship["id"], cash["id"], items, now - timedelta(hours=1))
     [placed] = shop.wait_orders(1, order_cycle_id=cycle["id"])
     return {"order": shop.order(placed["order_id"]), "customer": customer, "subscription": subscription,
             "cycle": cycle}
 
 
 def test_a_french_manager_sets_the_rates_and_the_order_placed_afterwards_shows_its_tax(
-        web_system, visit, manager_session):
+        web_system, visit, manager_session, subscribe):
     shop = web_system.platform.create_shop(name=f"La Ruche {uuid.uuid4().hex[:4]}", locale="fr")
     ship = shop.shipping_method("Livraison", fee_flat=500)
     manager_session(shop)
@@ -123,7 +113,7 @@ def test_a_french_manager_sets_the_rates_and_the_order_placed_afterwards_shows_i
     assert "standard, 20 %" in words(page.locator("#catalog tbody tr", has_text="Vin"))
     visit.check("catalog with tax")
 
-    world = place_order(shop, ship, {"box": 1, "wine": 2})
+    world = place_order(subscribe, shop, ship, {"box": 1, "wine": 2})
     order = world["order"]
     # TTC: box 20,00 € at 5,5 % -> 1,04 €; wine 20,00 € at 20 % -> 3,33 €; delivery 5,00 € at 20 % -> 0,83 €
     assert [line["tax"] for line in sorted(order["lines"], key=lambda x: x["variant_id"])] == [104, 333]
@@ -148,7 +138,8 @@ def test_a_french_manager_sets_the_rates_and_the_order_placed_afterwards_shows_i
     visit.check("product totals with tax")
 
 
-def test_a_customer_reads_the_tax_added_to_their_orders_total_where_prices_exclude_it(web_system, visit):
+def test_a_customer_reads_the_tax_added_to_their_orders_total_where_prices_exclude_it(web_system, visit,
+                                                                                       subscribe, sign_in_customer):
     shop = web_system.platform.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale="en", currency="GBP",
                                            timezone="Europe/London", prices_include_tax=False,
                                            tax_rates=[{"category": "zero", "rate_bp": 0},
@@ -156,18 +147,13 @@ def test_a_customer_reads_the_tax_added_to_their_orders_total_where_prices_exclu
     ship = shop.shipping_method("Home delivery", fee_flat=500)
     taxed_variant(shop, "veg", "Vegetable box", 2000, "zero")
     taxed_variant(shop, "soap", "Soap", 350, "standard")
-    world = place_order(shop, ship, {"veg": 1, "soap": 2})
-    order, email = world["order"], world["customer"].email
+    world = place_order(subscribe, shop, ship, {"veg": 1, "soap": 2})
+    order = world["order"]
     # excluding tax: soap 7.00 at 20 % -> 1.40; the box at 0 % -> 0; the delivery has no tax category
     assert order["totals"]["tax_total"] == 140 and order["totals"]["total"] == 2000 + 700 + 500 + 140
 
-    page = visit.page
-    page.goto(f"{web_system.url}/shops/{shop.id}/orders/{order['order_id']}")
-    before = last_message_id(web_system.smtp_api)  # no session yet: a sign-in link first, then the order
-    page.locator("#email").fill(email)
-    press(page, "Email me a sign-in link")
-    page.goto(f"{web_system.url}/sign-in/{emailed_sign_in_token(web_system.smtp_api, email, before)}")
-    press(page, "Sign in")
+    # no session yet: a sign-in link first, then the order
+    page = sign_in_customer(world["customer"], f"/shops/{shop.id}/orders/{order['order_id']}")
     assert page.get_by_role("heading", name=f"Order {order['number']}").is_visible()
     assert words(page.locator("#prices-note")) == "Prices exclude tax: the tax is added to the total."
     assert "Tax 20%: £1.40" in words(page.locator("tbody tr").filter(has_text="Soap"))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devstack.stack import SERVICES
-from devstack.testing import emailed_sign_in_token, last_message_id, rows
+from devstack.testing import rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -23,24 +23,19 @@ CONSENT_EN = ("I authorise {shop} to charge my saved card, without me being pres
 CONSENT_FR = "J'autorise {shop} à débiter ma carte enregistrée, sans ma présence"
 
 
-def signed_in_customer(web_system, visit, *, locale: str | None = None) -> tuple[Any, Any]:
-    """A shop and a customer of it, signed in in the browser through the link emailed to them (the only session
-    that may save a card or consent), on the payment page."""
-    shop = web_system.platform.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale="en",
-                                           timezone="Europe/Paris")
-    customer = shop.customer("Ann", "Martin", locale=locale)
-    page = visit.page
-    page.goto(f"{web_system.url}/shops/{shop.id}/payment")
-    assert f"/shops/{shop.id}/sign-in" in page.url
-    before = last_message_id(web_system.smtp_api)
-    page.locator("#email").fill(customer.email)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    page.goto(f"{web_system.url}/sign-in/{emailed_sign_in_token(web_system.smtp_api, customer.email, before)}")
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert page.url == f"{web_system.url}/shops/{shop.id}/payment"
-    return shop, customer
+@pytest.fixture
+def signed_in_customer(web_system, sign_in_customer) -> Any:
+    """``signed_in_customer(locale=None)``: a shop and a customer of it, signed in in the browser through the link
+    emailed to them (the only session that may save a card or consent), on the payment page."""
+
+    def make(*, locale: str | None = None) -> tuple[Any, Any]:
+        shop = web_system.platform.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale="en",
+                                               timezone="Europe/Paris")
+        customer = shop.customer("Ann", "Martin", locale=locale)
+        sign_in_customer(customer, f"/shops/{shop.id}/payment")
+        return shop, customer
+
+    return make
 
 
 def enter_card(page: Any, number: str, month: str = "12", year: str = "34") -> None:
@@ -71,8 +66,9 @@ def consent_events(web_system, customer_id: str) -> list[tuple[str, dict[str, An
     return [(t, json.loads(bytes(b))["payload"]) for t, b in found]
 
 
-def test_a_customer_saves_a_card_replaces_it_with_3d_secure_and_gives_then_withdraws_consent(web_system, visit):
-    shop, customer = signed_in_customer(web_system, visit)
+def test_a_customer_saves_a_card_replaces_it_with_3d_secure_and_gives_then_withdraws_consent(web_system, visit,
+                                                                                             signed_in_customer):
+    shop, customer = signed_in_customer()
     page = visit.page
     assert page.get_by_role("heading", name="Payment", exact=True).is_visible()
     assert "You have no card saved at this shop." in page.inner_text("main")
@@ -169,8 +165,8 @@ def test_a_customer_saves_a_card_replaces_it_with_3d_secure_and_gives_then_withd
     assert customer_of(shop, customer)["card"] is None
 
 
-def test_a_french_customer_reads_and_gives_the_consent_in_french(web_system, visit):
-    shop, customer = signed_in_customer(web_system, visit, locale="fr")
+def test_a_french_customer_reads_and_gives_the_consent_in_french(web_system, visit, signed_in_customer):
+    shop, customer = signed_in_customer(locale="fr")
     page = visit.page
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.get_by_role("heading", name="Paiement", exact=True).is_visible()

@@ -8,47 +8,24 @@ axe-core and is photographed at 375 px."""
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from devstack.scenario import ApiError
-from devstack.testing import emailed_sign_in_token, last_message_id, sink_messages, wait_for
+from devstack.testing import sink_messages, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 CARD_3DS = "4000002500003155"
 
 
-def charged_and_waiting_for_the_bank(web_system) -> dict[str, Any]:
+@pytest.fixture
+def charged_and_waiting_for_the_bank(web_system, card_subscriber, through_the_cycle) -> dict[str, Any]:
     """A French-speaking customer with a 3155 card and consent, subscribed with card payment to a cycle that
     opens and closes: their payment waits for their authorisation, and the email telling them so has come."""
-    p = web_system.platform
-    shop = p.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale="en", timezone="Europe/Paris")
-    ship = shop.shipping_method("Home delivery", fee_flat=500)
-    card = shop.payment_method("stripe")
-    shop.variant("box", "Panier de légumes", 2000, on_hand=100)
-    shop.variant("eggs", "Œufs x6", 350, on_hand=100)
-    now = p.now()
-    cycle = shop.order_cycle("Semaine 1", now + timedelta(hours=1), now + timedelta(days=2))
-    schedule = shop.schedule("Panier hebdo", [cycle["id"]])
-    customer = shop.customer("Ann", "Martin", card=CARD_3DS, locale="fr")
-
-    def subscribe() -> dict[str, Any] | None:
-        try:
-            return shop.subscribe(customer, schedule["id"], ship["id"], card["id"], {"box": 1, "eggs": 2},
-                                  begins_at=now)
-        except ApiError as exc:  # the catalog reaches subscription-service through Kafka
-            if " -> 422 " in str(exc) and "available" in str(exc):
-                return None
-            raise
-
-    wait_for(subscribe, 30, "the catalog to reach subscription-service")
-    p.advance_to(datetime.fromisoformat(cycle["opens_at"]) + timedelta(minutes=1))
-    shop.wait_orders(1, order_cycle_id=cycle["id"])
-    p.advance_to(datetime.fromisoformat(cycle["closes_at"]) + timedelta(minutes=1))
+    world = card_subscriber(CARD_3DS, customer_locale="fr")
+    shop, customer = world["shop"], world["customer"]
+    through_the_cycle(world)
     payment = wait_for(lambda: next((x for x in shop.payments() if x["status"] == "requires_action"), None), 60,
                        "the payment to wait for the customer's bank")
     page = f"/shops/{shop.id}/payments/{payment['payment_id']}/authorize"
@@ -58,28 +35,13 @@ def charged_and_waiting_for_the_bank(web_system) -> dict[str, Any]:
     return {"shop": shop, "customer": customer, "payment": payment, "link": link}
 
 
-def sign_in_from_the_link(web_system, visit, world) -> None:
-    """The emailed link opens the page through sign-in (a link emailed to them), then comes back to it."""
-    page = visit.page
-    page.goto(world["link"])
-    assert f"/shops/{world['shop'].id}/sign-in" in page.url
-    before = last_message_id(web_system.smtp_api)
-    page.locator("#email").fill(world["customer"].email)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    token = emailed_sign_in_token(web_system.smtp_api, world["customer"].email, before)
-    page.goto(f"{web_system.url}/sign-in/{token}")
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert page.url == world["link"]
-
-
-def test_a_payment_needing_3d_secure_is_authorised_from_the_page_in_french_then_shows_paid(web_system, visit):
-    world = charged_and_waiting_for_the_bank(web_system)
+def test_a_payment_needing_3d_secure_is_authorised_from_the_page_in_french_then_shows_paid(
+        web_system, visit, sign_in_customer, charged_and_waiting_for_the_bank):
+    world = charged_and_waiting_for_the_bank
     shop, payment = world["shop"], world["payment"]
-    page = visit.page
     assert world["link"].startswith(f"{web_system.url}/shops/{shop.id}/payments/")  # the web app, not billing
-    sign_in_from_the_link(web_system, visit, world)
+    # the emailed link opens the page through sign-in (a link emailed to them), then comes back to it
+    page = sign_in_customer(world["customer"], world["link"].removeprefix(web_system.url))
 
     # the payment's page, in French: the amount, the order, one button; Stripe.js from localstripe's base only
     assert page.get_by_role("heading", name="Confirmez votre paiement").is_visible()

@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from devstack.scenario import ApiError
-from devstack.testing import emailed_sign_in_token, last_message_id, wait_for
+from devstack.testing import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -25,44 +24,26 @@ def local_day(at: datetime) -> date:
     return at.astimezone(PARIS).date()
 
 
-def subscribed(web_system, weeks: int, locale: str = "en") -> dict[str, Any]:
-    """A shop (customers may skip) with a weekly box, a customer subscribed to it paying cash, ``weeks`` cycles;
-    the pages speak the shop's ``locale``."""
-    p = web_system.platform
-    shop = p.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale=locale, timezone="Europe/Paris")
-    ship = shop.shipping_method("Home delivery", fee_flat=500)
-    cash = shop.payment_method("cash")
-    shop.variant("box", "Vegetable box", 2000, on_hand=100)
-    now = p.now()
-    cycles = [shop.order_cycle(f"Week {n}", now + timedelta(days=7 * n - 6), now + timedelta(days=7 * n - 4))
-              for n in range(1, weeks + 1)]
-    schedule = shop.schedule("Weekly box", [c["id"] for c in cycles])
-    customer = shop.customer("Ann", "Martin")
+@pytest.fixture
+def subscribed(web_system, subscribe) -> Any:
+    """``subscribed(weeks, locale="en")``: a shop (customers may skip) with a weekly box, a customer subscribed to it
+    paying cash, ``weeks`` cycles; the pages speak the shop's ``locale``."""
 
-    def subscribe() -> dict[str, Any] | None:
-        try:
-            return shop.subscribe(customer, schedule["id"], ship["id"], cash["id"], {"box": 1}, begins_at=now)
-        except ApiError as exc:  # the catalog reaches subscription-service through Kafka
-            if " -> 422 " in str(exc) and "available" in str(exc):
-                return None
-            raise
+    def make(weeks: int, locale: str = "en") -> dict[str, Any]:
+        p = web_system.platform
+        shop = p.create_shop(name=f"Hub {uuid.uuid4().hex[:4]}", locale=locale, timezone="Europe/Paris")
+        ship = shop.shipping_method("Home delivery", fee_flat=500)
+        cash = shop.payment_method("cash")
+        shop.variant("box", "Vegetable box", 2000, on_hand=100)
+        now = p.now()
+        cycles = [shop.order_cycle(f"Week {n}", now + timedelta(days=7 * n - 6), now + timedelta(days=7 * n - 4))
+                  for n in range(1, weeks + 1)]
+        schedule = shop.schedule("Weekly box", [c["id"] for c in cycles])
+        customer = shop.customer("Ann", "Martin")
+        sub = subscribe(shop, customer, schedule["id"], ship["id"], cash["id"], {"box": 1}, now)
+        return {"shop": shop, "customer": customer, "subscription": sub, "cycles": cycles, "now": now}
 
-    sub = wait_for(subscribe, 30, "the catalog to reach subscription-service")
-    return {"shop": shop, "customer": customer, "subscription": sub, "cycles": cycles, "now": now}
-
-
-def sign_in(web_system, visit, shop: Any, customer: Any) -> Any:
-    page = visit.page
-    page.goto(f"{web_system.url}/shops/{shop.id}/subscriptions")
-    before = last_message_id(web_system.smtp_api)
-    page.locator("#email").fill(customer.email)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    page.goto(f"{web_system.url}/sign-in/{emailed_sign_in_token(web_system.smtp_api, customer.email, before)}")
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert page.url == f"{web_system.url}/shops/{shop.id}/subscriptions"
-    return page
+    return make
 
 
 def press(page: Any, name: str) -> None:
@@ -77,10 +58,10 @@ def delivery_states(page: Any) -> dict[str, str]:
 
 
 def test_a_customer_skips_a_delivery_then_takes_holidays_over_two_deliveries_refused_first_by_the_field(
-        web_system, visit):
-    world = subscribed(web_system, weeks=4)
+        web_system, visit, subscribed, sign_in_customer):
+    world = subscribed(weeks=4)
     shop, sub, cycles = world["shop"], world["subscription"], world["cycles"]
-    page = sign_in(web_system, visit, shop, world["customer"])
+    page = sign_in_customer(world["customer"], f"/shops/{shop.id}/subscriptions")
     assert set(delivery_states(page).values()) == {"Upcoming"}
     visit.check("time off offered")
 
@@ -125,10 +106,10 @@ def test_a_customer_skips_a_delivery_then_takes_holidays_over_two_deliveries_ref
 
 
 def test_a_customer_pauses_until_a_day_and_when_the_clock_passes_it_the_subscription_is_active_and_its_order_placed(
-        web_system, visit):
-    world = subscribed(web_system, weeks=2)
+        web_system, visit, subscribed, sign_in_customer):
+    world = subscribed(weeks=2)
     shop, sub, cycles, now = world["shop"], world["subscription"], world["cycles"], world["now"]
-    page = sign_in(web_system, visit, shop, world["customer"])
+    page = sign_in_customer(world["customer"], f"/shops/{shop.id}/subscriptions")
     until = page.get_by_label("Start my deliveries again on")
 
     until.fill(local_day(now).isoformat())  # today: the API wants a later day
@@ -162,10 +143,10 @@ def test_a_customer_pauses_until_a_day_and_when_the_clock_passes_it_the_subscrip
 
 
 def test_a_french_customer_types_a_day_as_french_dates_are_written_and_a_day_that_does_not_exist_is_refused_by_it(
-        web_system, visit):
-    world = subscribed(web_system, weeks=2, locale="fr")
+        web_system, visit, subscribed, sign_in_customer):
+    world = subscribed(weeks=2, locale="fr")
     shop, sub, now = world["shop"], world["subscription"], world["now"]
-    page = sign_in(web_system, visit, shop, world["customer"])
+    page = sign_in_customer(world["customer"], f"/shops/{shop.id}/subscriptions")
     until = page.get_by_label("Reprendre mes livraisons le")
     assert until.get_attribute("type") == "text"  # not the browser's date box, which speaks the browser's language
     year = local_day(now).year + 1

@@ -144,6 +144,28 @@ def signed_in_by_link(client: Any, fake_http: FakeHttp, csrf_of: Callable[[str],
 
 
 @pytest.fixture
+def customer_signed_in(signed_in_by_link: Callable[..., Any], fake_http: FakeHttp, shop_id: str) -> Callable[..., Any]:
+    """``customer_signed_in(shop={...}, customer={...})``: the test client signed in through the emailed link as the
+    customer ``cust-1`` (Ann Martin, ann@example.org) of the shop ``shop_id`` (La Ruche, French, Europe/Paris, EUR),
+    which the API answers as such; ``shop``, ``customer``: fields that differ in the API's answers. The client's
+    ``base`` is the shop's API path."""
+
+    def sign_in(shop: dict[str, Any] | None = None, customer: dict[str, Any] | None = None) -> Any:
+        client = signed_in_by_link("customer", customer_id="cust-1")
+        base = f"/api/v1/shops/{shop_id}"
+        fake_http.answers[("GET", base)] = (200, {"id": shop_id, "name": "La Ruche", "locale": "fr",
+                                                  "timezone": "Europe/Paris", "currency": "EUR",
+                                                  "contact_email": "ruche@example.org", **(shop or {})})
+        fake_http.answers[("GET", f"{base}/customers/cust-1")] = (200, {
+            "id": "cust-1", "first_name": "Ann", "last_name": "Martin", "locale": None, "email": "ann@example.org",
+            **(customer or {})})
+        client.base = base
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
 def text_of() -> Callable[[str], str]:
     """A page's text as a person reads it: without its tags, its spaces collapsed."""
 

@@ -13,17 +13,11 @@ SETUP = {"setup_intent_id": "seti_1", "client_secret": "seti_1_secret_abc", "pub
 
 
 @pytest.fixture
-def signed_in(client, fake_http, csrf_of, shop_id):
-    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"token": "rop_customer_session", "role": "customer",
-                                                             "shop_ids": [shop_id], "customer_id": "cust-1"})
-    client.post("/sign-in/t", data={"csrf_token": csrf_of(client.get("/sign-in/t").get_data(as_text=True))})
-    base = f"/api/v1/shops/{shop_id}"
-    me = f"{base}/customers/cust-1"
-    fake_http.answers[("GET", base)] = (200, {"id": shop_id, "name": "La Ruche", "locale": "en",
-                                              "timezone": "Europe/Paris", "currency": "EUR"})
-    fake_http.answers[("GET", me)] = (200, {
-        "id": "cust-1", "first_name": "Ann", "last_name": "Martin", "locale": "fr", "email": "ann@example.org",
-        "card": {"brand": "visa", "last4": "4242", "exp_month": 3, "exp_year": 2031}, "allow_charges": False})
+def signed_in(customer_signed_in, fake_http):
+    client = customer_signed_in(shop={"locale": "en"}, customer={
+        "locale": "fr", "card": {"brand": "visa", "last4": "4242", "exp_month": 3, "exp_year": 2031},
+        "allow_charges": False})
+    me = f"{client.base}/customers/cust-1"
     fake_http.answers[("GET", f"{me}/charges-permission")] = (200, {
         "allowed": False, "has_card": True, "locale": "fr", "consent_text": "J'autorise La Ruche à débiter ma carte.",
         "withdrawal_text": "Je retire l'autorisation.", "version": 4})

@@ -33,15 +33,9 @@ ORDER = {"order_id": PAID["order_id"], "number": "R2026-0001", "currency": "EUR"
 
 
 @pytest.fixture
-def signed_in(client, fake_http, csrf_of, shop_id):
-    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"token": "rop_customer_session", "role": "customer",
-                                                             "shop_ids": [shop_id], "customer_id": "cust-1"})
-    client.post("/sign-in/t", data={"csrf_token": csrf_of(client.get("/sign-in/t").get_data(as_text=True))})
-    base = f"/api/v1/shops/{shop_id}"
-    fake_http.answers[("GET", base)] = (200, {"id": shop_id, "name": "La Ruche", "locale": "en",
-                                              "timezone": "Europe/Paris", "currency": "EUR"})
-    fake_http.answers[("GET", f"{base}/customers/cust-1")] = (200, {
-        "id": "cust-1", "first_name": "Ann", "last_name": "Martin", "locale": "fr", "email": "ann@example.org"})
+def signed_in(customer_signed_in, fake_http):
+    client = customer_signed_in(shop={"locale": "en"}, customer={"locale": "fr"})
+    base = client.base
     fake_http.answers[("GET", f"{base}/customers/cust-1/payments")] = (200, {
         "items": [WAITING, FAILED, PAID], "next_cursor": None})
     for doc in (PAID, FAILED, WAITING):

@@ -9,17 +9,9 @@ import pytest
 
 
 @pytest.fixture
-def signed_in(client, fake_http, csrf_of, shop_id):
-    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"token": "rop_customer_session", "role": "customer",
-                                                             "shop_ids": [shop_id], "customer_id": "cust-1"})
-    client.post("/sign-in/t", data={"csrf_token": csrf_of(client.get("/sign-in/t").get_data(as_text=True))})
-    base = f"/api/v1/shops/{shop_id}"
-    fake_http.answers[("GET", base)] = (200, {"id": shop_id, "name": "La Ruche", "locale": "fr",
-                                              "timezone": "Europe/Paris", "currency": "EUR",
-                                              "contact_email": "ruche@example.org"})
-    fake_http.answers[("GET", f"{base}/customers/cust-1")] = (200, {"id": "cust-1", "first_name": "Ann",
-                                                                    "last_name": "Martin", "locale": None,
-                                                                    "email": "ann@example.org"})
+def signed_in(customer_signed_in, fake_http, shop_id):
+    client = customer_signed_in()
+    base = client.base
     sub = {"id": "sub-1", "state": "active", "schedule_name": "Panier hebdo", "currency": "EUR",
            "created_at": "2026-11-01T10:00:00+00:00", "begins_at": "2026-11-02T09:00:00+00:00", "ends_at": None,
            "paused_at": None, "cancelled_at": None,

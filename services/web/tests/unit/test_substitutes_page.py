@@ -29,17 +29,9 @@ PRODUCTS = [{"variant_id": "tomatoes", "product_name": "Tomates", "variant_name"
 
 
 @pytest.fixture
-def page(client, fake_http, csrf_of, shop_id):
-    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"token": "rop_customer_session", "role": "customer",
-                                                             "shop_ids": [shop_id], "customer_id": "cust-1"})
-    client.post("/sign-in/t", data={"csrf_token": csrf_of(client.get("/sign-in/t").get_data(as_text=True))})
-    base = f"/api/v1/shops/{shop_id}"
-    fake_http.answers[("GET", base)] = (200, {"id": shop_id, "name": "La Ruche", "locale": "fr",
-                                              "timezone": "Europe/Paris", "currency": "EUR",
-                                              "contact_email": "ruche@example.org", "allow_customer_skip": True})
-    fake_http.answers[("GET", f"{base}/customers/cust-1")] = (200, {"id": "cust-1", "first_name": "Ann",
-                                                                    "last_name": "Martin", "locale": None,
-                                                                    "email": "ann@example.org"})
+def page(customer_signed_in, fake_http, shop_id):
+    client = customer_signed_in(shop={"allow_customer_skip": True})
+    base = client.base
     fake_http.answers[("GET", f"{base}/subscriptions")] = (200, {"items": [SUB], "next_cursor": None})
     fake_http.answers[("GET", f"{base}/subscriptions/{SUB['id']}")] = (200, SUB)
     fake_http.answers[("GET", f"{base}/subscriptions/{SUB['id']}/occurrences")] = (200, {"items": [],

@@ -12,18 +12,10 @@ SUB = "sub-1"
 
 
 @pytest.fixture
-def page(client, fake_http, csrf_of, shop_id):
+def page(customer_signed_in, fake_http, shop_id):
     """A French customer signed in at a shop that lets customers skip, one active subscription, two deliveries."""
-    fake_http.answers[("POST", "/api/v1/sessions")] = (201, {"token": "rop_customer_session", "role": "customer",
-                                                             "shop_ids": [shop_id], "customer_id": "cust-1"})
-    client.post("/sign-in/t", data={"csrf_token": csrf_of(client.get("/sign-in/t").get_data(as_text=True))})
-    base = f"/api/v1/shops/{shop_id}"
-    fake_http.answers[("GET", base)] = (200, {"id": shop_id, "name": "La Ruche", "locale": "fr",
-                                              "timezone": "Europe/Paris", "currency": "EUR",
-                                              "contact_email": "ruche@example.org", "allow_customer_skip": True})
-    fake_http.answers[("GET", f"{base}/customers/cust-1")] = (200, {"id": "cust-1", "first_name": "Ann",
-                                                                    "last_name": "Martin", "locale": None,
-                                                                    "email": "ann@example.org"})
+    client = customer_signed_in(shop={"allow_customer_skip": True})
+    base = client.base
     sub = {"id": SUB, "state": "active", "schedule_name": "Panier hebdo", "currency": "EUR",
            "created_at": "2026-11-01T10:00:00+00:00", "begins_at": "2026-11-02T09:00:00+00:00", "ends_at": None,
            "paused_at": None, "paused_until": None, "cancelled_at": None, "items": [], "estimate": None}
@@ -34,7 +26,6 @@ def page(client, fake_http, csrf_of, shop_id):
     fake_http.answers[("GET", f"{base}/subscriptions/{SUB}/occurrences")] = (200, {"items": [
         delivery, {**delivery, "order_cycle_id": "22222222-2222-4222-8222-222222222222", "order_cycle_name": "S51",
                    "state": "skipped", "can_skip": False, "can_resume": True}], "next_cursor": None})
-    client.base = base
     return client
 
 

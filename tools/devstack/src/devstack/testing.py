@@ -28,6 +28,22 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "con
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {last!r})")
 
 
+def wait_for_answer(fn: Callable[[], Any], timeout: float = 60, what: str = "an answer") -> Any:
+    """``wait_for(fn)``, an API's 401 or 404 (``scenario.ApiError``) counted as not yet: a token or a shop that the
+    other services have not heard of through Kafka yet."""
+    from devstack.scenario import ApiError  # scenario imports this module
+
+    def attempt() -> Any:
+        try:
+            return fn()
+        except ApiError as exc:
+            if " -> 401 " in str(exc) or " -> 404 " in str(exc):
+                return None
+            raise
+
+    return wait_for(attempt, timeout, what)
+
+
 def scalar(dsn: str, query: str, params: Any = ()) -> Any:
     with psycopg.connect(dsn) as conn:
         row = conn.execute(query, params).fetchone()
