@@ -12,8 +12,9 @@ import shutil
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devstack.procs import ProcessTable, port_open, wait_until
 
@@ -104,49 +105,100 @@ def ensure_kafka_libs(root: Path) -> Path:
     return libs
 
 
+def kafka_nodes() -> int:
+    """KAFKA_NODES: 1 (default) starts one broker; 3 starts a KRaft cluster of three combined broker+controller
+    nodes on loopback, as production runs Kafka (three replicas, ``min.insync.replicas`` 2)."""
+    return int(os.environ.get("KAFKA_NODES", "1"))
+
+
+def kafka_heap(nodes: int) -> str:
+    """KAFKA_HEAP, else 1g for one broker and 384m per node of a cluster (three JVMs on a small machine)."""
+    return os.environ.get("KAFKA_HEAP") or ("1g" if nodes == 1 else "384m")
+
+
+def _new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode().replace("-", "A")
+
+
 @dataclass
 class Kafka:
+    """One broker (``nodes`` 1, process ``kafka``), or a KRaft cluster of ``nodes`` combined broker+controller
+    nodes (processes ``kafka-1`` ... ``kafka-N``, node ids 1..N) formatted with one cluster id and a static quorum
+    of every node. Node 1 listens on ``port``/``controller_port``; the others on ``extra_ports`` ((broker,
+    controller) per node; default: the next even/odd pairs after node 1's)."""
+
     base: Path
     libs: Path
     procs: ProcessTable
     port: int = 19092
     controller_port: int = 19093
     name: str = "kafka"
-    heap: str = os.environ.get("KAFKA_HEAP", "1g")
+    heap: str | None = None
+    nodes: int = 1
+    extra_ports: list[tuple[int, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.heap is None:
+            self.heap = kafka_heap(self.nodes)
+        if self.nodes > 1 and not self.extra_ports:
+            self.extra_ports = [(self.port + 2 * n, self.controller_port + 2 * n) for n in range(1, self.nodes)]
+        if len(self.extra_ports) < self.nodes - 1:
+            raise ValueError(f"{self.nodes} Kafka nodes need {self.nodes - 1} extra (broker, controller) ports")
+
+    # -- the nodes -------------------------------------------------------------------------------------------------
+
+    @property
+    def node_ids(self) -> list[int]:
+        return list(range(1, self.nodes + 1))
+
+    def ports_of(self, node: int) -> tuple[int, int]:
+        return (self.port, self.controller_port) if node == 1 else self.extra_ports[node - 2]
+
+    def process_name(self, node: int) -> str:
+        return self.name if self.nodes == 1 else f"{self.name}-{node}"
+
+    def node_base(self, node: int) -> Path:
+        return self.base if self.nodes == 1 else self.base / f"node-{node}"
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return ",".join(f"127.0.0.1:{self.ports_of(n)[0]}" for n in self.node_ids)
 
-    def _write_config(self) -> Path:
-        self.base.mkdir(parents=True, exist_ok=True)
-        cfg = self.base / "server.properties"
+    def _write_config(self, node: int = 1) -> Path:
+        base = self.node_base(node)
+        base.mkdir(parents=True, exist_ok=True)
+        port, controller_port = self.ports_of(node)
+        replicas, isr = (1, 1) if self.nodes == 1 else (min(3, self.nodes), 2)
+        voters = ",".join(f"{n}@127.0.0.1:{self.ports_of(n)[1]}" for n in self.node_ids)
+        cfg = base / "server.properties"
         cfg.write_text(
             "\n".join([
                 "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                f"node.id={node}",
+                f"controller.quorum.voters={voters}",
+                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
                 "controller.listener.names=CONTROLLER",
                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                 "inter.broker.listener.name=PLAINTEXT",
-                f"log.dirs={self.base / 'data'}",
+                f"log.dirs={base / 'data'}",
                 "num.partitions=3",
                 "auto.create.topics.enable=false",
-                "offsets.topic.replication.factor=1",
+                f"default.replication.factor={replicas}",
+                f"min.insync.replicas={isr}",
+                f"offsets.topic.replication.factor={replicas}",
                 "offsets.topic.num.partitions=12",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
+                f"transaction.state.log.replication.factor={replicas}",
+                f"transaction.state.log.min.isr={isr}",
+                f"share.coordinator.state.topic.replication.factor={replicas}",
+                f"share.coordinator.state.topic.min.isr={isr}",
                 "group.initial.rebalance.delay.ms=0",
                 "log.retention.hours=-1",
                 "delete.topic.enable=true",
                 "",
             ])
         )
-        (self.base / "log4j2.properties").write_text(
+        (base / "log4j2.properties").write_text(
             "\n".join([
                 "status = warn",
                 "appender.console.type = Console",
@@ -162,37 +214,106 @@ class Kafka:
         )
         return cfg
 
-    def running(self) -> bool:
-        return self.procs.running(self.name) and port_open(self.port)
+    def _cluster_id(self) -> str:
+        """One id for every node of the cluster, kept beside them (a node formatted later joins the same one)."""
+        path = self.base / "cluster.id"
+        if not path.exists():
+            self.base.mkdir(parents=True, exist_ok=True)
+            path.write_text(_new_cluster_id())
+        return path.read_text().strip()
 
-    def start(self, timeout: float = 120) -> None:
-        if self.running():
-            return
-        cfg = self._write_config()
+    def node_running(self, node: int) -> bool:
+        return self.procs.running(self.process_name(node)) and port_open(self.ports_of(node)[0])
+
+    def running(self) -> bool:
+        return all(self.node_running(n) for n in self.node_ids)
+
+    def _spawn(self, node: int) -> int:
+        """Format the node's storage if new, start its JVM; the size of its log before (to wait for this start)."""
+        base = self.node_base(node)
+        cfg = self._write_config(node)
         classpath = f"{self.libs}/*"
-        log4j = f"-Dlog4j2.configurationFile={self.base / 'log4j2.properties'}"
-        if not (self.base / "data" / "meta.properties").exists():
-            cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode().replace("-", "A")
+        log4j = f"-Dlog4j2.configurationFile={base / 'log4j2.properties'}"
+        if not (base / "data" / "meta.properties").exists():
+            cid = self._cluster_id() if self.nodes > 1 else _new_cluster_id()
             subprocess.run([JAVA, "-Xmx256m", log4j, "-cp", classpath, "kafka.tools.StorageTool", "format",
                             "--ignore-formatted", "-t", cid, "-c", str(cfg)], check=True, stdout=subprocess.DEVNULL)
         argv = [JAVA, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
                 "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent",
                 "-XX:TieredStopAtLevel=1" if os.environ.get("KAFKA_FAST_START") else "-XX:+UseStringDeduplication",
-                "-Djava.awt.headless=true", log4j, f"-Dkafka.logs.dir={self.base}", "-cp", classpath, "kafka.Kafka",
+                "-Djava.awt.headless=true", log4j, f"-Dkafka.logs.dir={base}", "-cp", classpath, "kafka.Kafka",
                 str(cfg)]
-        self.procs.spawn(self.name, argv)
-        log = self.procs.log_path(self.name)
+        log = self.procs.log_path(self.process_name(node))
+        before = log.stat().st_size if log.exists() else 0
+        self.procs.spawn(self.process_name(node), argv)
+        return before
+
+    def _wait_started(self, node: int, log_from: int, timeout: float) -> None:
+        name = self.process_name(node)
+        log = self.procs.log_path(name)
+
+        def started() -> bool:
+            with log.open("rb") as f:
+                f.seek(log_from)
+                return b"Kafka Server started" in f.read() and port_open(self.ports_of(node)[0])
 
         def died() -> str | None:
-            if not self.procs.running(self.name):
-                return "the broker exited; see " + str(log) + "\n" + log.read_text()[-2000:]
+            if not self.procs.running(name):
+                return f"the broker {name} exited; see {log}\n" + log.read_text(errors="replace")[-2000:]
             return None
 
-        wait_until(lambda: port_open(self.port) and "Kafka Server started" in log.read_text(errors="replace"),
-                   timeout, "Kafka to start", failed=died)
+        wait_until(started, timeout, f"Kafka ({name}) to start", failed=died)
 
-    def stop(self) -> None:
-        self.procs.stop(self.name, timeout=60)
+    def start(self, timeout: float = 120) -> None:
+        """Start every node not running (all of them first: a node waits for the quorum), then wait for each."""
+        waiting = {n: self._spawn(n) for n in self.node_ids if not self.node_running(n)}
+        for node, log_from in waiting.items():
+            self._wait_started(node, log_from, timeout * (2 if self.nodes > 1 else 1))
+
+    def stop(self, timeout: float = 60) -> None:
+        """Stop every node, of this layout or of an earlier ``up`` with another KAFKA_NODES: all at once, since a
+        node stopping alone waits for its controlled shutdown on a quorum the others' stops are taking away."""
+        import threading
+
+        names = [n for n in self.procs.names()
+                 if n == self.name or (n.startswith(f"{self.name}-") and n[len(self.name) + 1:].isdigit())]
+        stops = [threading.Thread(target=self.procs.stop, args=(n, timeout)) for n in names]
+        for t in stops:
+            t.start()
+        for t in stops:
+            t.join()
+
+    # -- one node at a time (fault tests) -----------------------------------------------------------------------
+
+    def kill_node(self, node: int) -> int | None:
+        """kill -9 one node: no controlled shutdown, its partitions' leaders move once the controller notices."""
+        return self.procs.kill9(self.process_name(node))
+
+    def stop_node(self, node: int, timeout: float = 60) -> None:
+        """A graceful stop (SIGTERM): a controlled shutdown hands its leaderships over before it exits."""
+        self.procs.stop(self.process_name(node), timeout=timeout)
+
+    def start_node(self, node: int, timeout: float = 120) -> None:
+        """Start one node again (its storage is kept) and wait until it serves."""
+        if not self.node_running(node):
+            self._wait_started(node, self._spawn(node), timeout)
+
+    def leaders(self, topics: list[str], timeout: float = 10, client: Any = None) -> dict[tuple[str, int], int]:
+        """(topic, partition) -> the node id of its leader (-1: none), as the cluster's metadata says now (asked
+        through ``client``, an AdminClient, when a poller keeps one)."""
+        from shared_events.kafka import admin
+
+        client = client or admin(self.bootstrap, **{"client.id": "devstack-leaders"})
+        out: dict[tuple[str, int], int] = {}
+        for topic in topics:
+            meta = client.list_topics(topic, timeout=timeout).topics[topic]
+            if meta.error is not None:
+                raise RuntimeError(f"no metadata for {topic}: {meta.error}")
+            out.update({(topic, p.id): p.leader for p in meta.partitions.values()})
+        return out
+
+    def leader(self, topic: str, partition: int, timeout: float = 10, client: Any = None) -> int:
+        return self.leaders([topic], timeout, client)[(topic, partition)]
 
 
 @dataclass

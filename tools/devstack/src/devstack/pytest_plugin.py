@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.infra import kafka_nodes
 from devstack.procs import free_port
 from devstack.stack import SERVICES, Stack, StackConfig, repo_root
 
@@ -85,6 +86,7 @@ def infra() -> Iterator[Infra]:
         pg_port=free_port(),
         kafka_port=free_port(),
         kafka_controller_port=free_port(),
+        kafka_extra_ports=[(free_port(), free_port()) for _ in range(kafka_nodes() - 1)],  # KAFKA_NODES=3
         stripe_port=free_port(),
         smtp_port=free_port(),
         smtp_http_port=free_port(),

@@ -24,6 +24,7 @@ from devstack.infra import (
     SmtpSink,
     ensure_kafka_libs,
     kafka_libs_dir,
+    kafka_nodes,
 )
 from devstack.procs import ProcessTable, port_open, wait_until
 from servicekit.config import DEVELOPMENT_VALUES
@@ -100,6 +101,10 @@ class StackConfig:
     pg_port: int = field(default_factory=lambda: _port("PG_PORT", 55432))
     kafka_port: int = field(default_factory=lambda: _port("KAFKA_PORT", 19092))
     kafka_controller_port: int = field(default_factory=lambda: _port("KAFKA_CONTROLLER_PORT", 19093))
+    # KAFKA_NODES=3: a KRaft cluster of three broker+controller nodes (infra.Kafka); the other nodes' (broker,
+    # controller) ports: empty = the pairs after kafka_port/kafka_controller_port (19094/19095, 19096/19097)
+    kafka_nodes: int = field(default_factory=kafka_nodes)
+    kafka_extra_ports: list[tuple[int, int]] = field(default_factory=list)
     stripe_port: int = field(default_factory=lambda: _port("LOCALSTRIPE_PORT", 8420))
     smtp_port: int = field(default_factory=lambda: _port("SMTP_PORT", 1025))
     smtp_http_port: int = field(default_factory=lambda: _port("SMTP_HTTP_PORT", 8025))
@@ -130,7 +135,8 @@ class Stack:
         self.root = repo_root()
         self.pg = Postgres(self.cfg.state / "pg", self.cfg.pg_port, fast=self.cfg.pg_fast)
         self.kafka = Kafka(self.cfg.state / "kafka", kafka_libs_dir(self.root), self.procs, self.cfg.kafka_port,
-                           self.cfg.kafka_controller_port)
+                           self.cfg.kafka_controller_port, nodes=self.cfg.kafka_nodes,
+                           extra_ports=self.cfg.kafka_extra_ports)
         self.stripe = LocalStripe(self.procs, self.cfg.state, self.cfg.stripe_port)
         self.smtp: SmtpSink | Mailpit = (
             Mailpit(self.procs, self.cfg.state, Path(self.cfg.mailpit), self.cfg.smtp_port, self.cfg.smtp_http_port)

@@ -1,0 +1,132 @@
+"""devstack's three-node KRaft cluster (KAFKA_NODES=3): the topics get three replicas and min.insync.replicas 2,
+and records produced with acks=all while the leader of their partition is killed (kill -9) are all there after the
+election, once each and in order."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.infra import Kafka, ensure_kafka_libs
+from devstack.procs import ProcessTable, free_port
+from devstack.stack import repo_root
+from devstack.testing import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Kafka]:
+    base = repo_root() / ".local" / "test"
+    base.mkdir(parents=True, exist_ok=True)
+    state = Path(tempfile.mkdtemp(prefix="kraft3-", dir=base))
+    kafka = Kafka(state / "kafka", ensure_kafka_libs(repo_root()), ProcessTable(state), free_port(), free_port(),
+                  nodes=3, extra_ports=[(free_port(), free_port()) for _ in range(2)])
+    try:
+        kafka.start()
+        yield kafka
+    finally:
+        kafka.stop(timeout=15)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def test_the_three_node_cluster_lists_every_broker_and_gives_event_topics_three_replicas_and_two_in_sync(
+        cluster, monkeypatch):
+    from shared_events.kafka import admin
+    from shared_events.topics import ensure_topics
+
+    monkeypatch.setenv("TOPIC_PARTITIONS", "1")
+    monkeypatch.delenv("KAFKA_REPLICATION_FACTOR", raising=False)
+    monkeypatch.delenv("KAFKA_MIN_INSYNC_REPLICAS", raising=False)
+    assert len(cluster.bootstrap.split(",")) == 3
+    client = admin(cluster.bootstrap)
+    assert sorted(client.list_topics(timeout=30).brokers) == [1, 2, 3]
+    prefix = f"k{uuid.uuid4().hex[:6]}."
+    ensure_topics(cluster.bootstrap, prefix)
+    topic = f"{prefix}orders.events"
+    meta = client.list_topics(topic, timeout=30).topics[topic]
+    assert [sorted(p.replicas) for p in meta.partitions.values()] == [[1, 2, 3]]
+    from confluent_kafka.admin import ConfigResource
+
+    [configs] = client.describe_configs([ConfigResource("topic", topic)]).values()
+    assert configs.result()["min.insync.replicas"].value == "2"
+
+
+def test_records_produced_with_acks_all_while_their_leader_is_killed_are_consumed_once_each_and_in_order(
+        cluster, monkeypatch):
+    from shared_events import kafka as kafka_clients
+    from shared_events.topics import ensure_topics
+
+    monkeypatch.setenv("TOPIC_PARTITIONS", "1")
+    prefix = f"k{uuid.uuid4().hex[:6]}."
+    ensure_topics(cluster.bootstrap, prefix)
+    topic = f"{prefix}scheduler.events"
+    client = kafka_clients.admin(cluster.bootstrap)
+    leader = wait_for(lambda: cluster.leader(topic, 0, client=client) if topic in client.list_topics().topics
+                      else None, 30, f"a leader of {topic}")
+    assert leader in (1, 2, 3)
+
+    producer = kafka_clients.producer(cluster.bootstrap)  # acks=all, idempotent
+    acked: list[tuple[float, int]] = []
+    refused: list[object] = []
+    stop = threading.Event()
+    sent = 0
+
+    def on_delivery(err, msg) -> None:
+        if err is not None:
+            refused.append(err)
+        else:
+            acked.append((time.monotonic(), int(msg.value())))
+
+    def produce() -> None:
+        nonlocal sent
+        while not stop.is_set():
+            kafka_clients.send(producer, topic, b"one-key", str(sent).encode(), on_delivery=on_delivery)
+            sent += 1
+            producer.poll(0.005)
+
+    thread = threading.Thread(target=produce)
+    thread.start()
+    time.sleep(1.5)
+    killed_at = time.monotonic()
+    cluster.kill_node(leader)
+    new_leader = -1
+    while time.monotonic() - killed_at < 60 and new_leader in (-1, leader):
+        time.sleep(0.1)
+        try:
+            new_leader = cluster.leader(topic, 0, timeout=5, client=client)
+        except Exception:  # metadata from a cluster in the middle of an election: ask again
+            new_leader = -1
+    election_s = time.monotonic() - killed_at
+    time.sleep(2.0)  # and records go on to the new leader
+    stop.set()
+    thread.join()
+    assert producer.flush(60) == 0
+    assert new_leader not in (-1, leader), "no new leader within a minute"
+    assert not refused, refused[:3]
+
+    times = [killed_at, *(t for t, _ in acked if t > killed_at)]
+    stall = max(b - a for a, b in itertools.pairwise(times))
+    print(f"\nleader {leader} killed: node {new_leader} leads after {election_s:.1f}s; {sent} records, the longest "
+          f"wait for an acknowledgement {stall:.1f}s")
+
+    cluster.start_node(leader)  # back, it catches up and rejoins the in-sync replicas
+    values = [int(r.value) for r in kafka_clients.read_topic(topic, cluster.bootstrap)]
+    assert values == list(range(sent))
+    assert [v for _, v in acked] == list(range(sent))
+
+    def in_sync() -> list[int]:
+        return sorted(client.list_topics(topic, timeout=10).topics[topic].partitions[0].isrs)
+
+    deadline = time.monotonic() + 60
+    while in_sync() != [1, 2, 3] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert in_sync() == [1, 2, 3]
