@@ -21,12 +21,13 @@ from devstack.stack import repo_root
 @pytest.fixture
 def fault_stack(request: pytest.FixtureRequest) -> Iterator[FaultStack]:
     """PostgreSQL, Kafka, localstripe, the SMTP sink and the four services on free ports, in a state folder of
-    their own under .local/test/ (removed afterwards unless DEVSTACK_KEEP=1 or the test failed)."""
+    their own under .local/test/ (removed afterwards unless DEVSTACK_KEEP=1 or the test failed). A test
+    parametrized indirectly with ``{"kafka_nodes": 3}`` gets a three-node Kafka cluster."""
     base = repo_root() / ".local" / "test"
     base.mkdir(parents=True, exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix="faults-", dir=base))
     state.chmod(0o755)
-    stack = FaultStack(state)
+    stack = FaultStack(state, kafka_nodes=getattr(request, "param", {}).get("kafka_nodes", 1))
     try:
         stack.start()
         yield stack

@@ -49,10 +49,11 @@ class Secrets:
 class FaultStack(Stack):
     """A whole platform of its own (free ports, own state folder): kills and restarts hit nothing else."""
 
-    def __init__(self, state: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, state: Path, extra_env: dict[str, str] | None = None, kafka_nodes: int = 1) -> None:
         self.secrets = Secrets()
         cfg = StackConfig(
             state=state, pg_port=free_port(), kafka_port=free_port(), kafka_controller_port=free_port(),
+            kafka_nodes=kafka_nodes, kafka_extra_ports=[(free_port(), free_port()) for _ in range(kafka_nodes - 1)],
             stripe_port=free_port(), smtp_port=free_port(), smtp_http_port=free_port(),
             db_prefix="", topic_prefix=f"f{uuid.uuid4().hex[:6]}.", admin_token=self.secrets.admin_token,
             test_clock=True, pg_fast=False, stripe_persist=False,
@@ -369,3 +370,244 @@ def eventually(predicate: Callable[[], Any], timeout: float, what: str, interval
                 return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {str(last)[:500]})")
+
+
+# -- three brokers: a leader killed, a broker stopped, and what the clients waited ------------------------------
+
+
+@dataclass
+class BrokerOutage:
+    """One broker down (kill -9 or a graceful stop) and the leader elections it caused."""
+
+    what: str  # "kill -9" or "stop"
+    node: int
+    phase: str
+    at: float  # run clock
+    wall_down: float  # time.time(), for the outbox rows' timestamps
+    because: str = ""  # why this node
+    led: list[tuple[str, int]] = field(default_factory=list)  # partitions it led when it went down
+    moved_after: dict[tuple[str, int], float] = field(default_factory=dict)  # seconds until another node led it
+    back_after: float | None = None  # seconds until the node served again
+    wall_back: float | None = None
+    in_sync_after: float | None = None  # seconds until every partition had all its replicas in sync again
+
+    def election_line(self) -> str:
+        waits = sorted(self.moved_after.values())
+        stayed = len(self.led) - len(waits)
+        if not waits:
+            return f"{len(self.led)} partitions it led: none moved" + (f" ({stayed} waited for it)" if stayed else "")
+        mid = waits[len(waits) // 2]
+        return (f"{len(self.led)} partitions it led: new leaders after {waits[0]:.1f}s (first), {mid:.1f}s "
+                f"(median), {waits[-1]:.1f}s (last)" + (f"; {stayed} waited for the node to return" if stayed else ""))
+
+
+class BrokerFaults:
+    """The broker faults of a run on a cluster (``FaultStack`` with ``kafka_nodes`` 3): kill -9 of the node leading
+    the busiest partition, a graceful stop of another, each followed by a restart; while a node is down, a watcher
+    polls the cluster's metadata for the partitions it led, so the report can say how long the elections took."""
+
+    def __init__(self, stack: FaultStack, clock: Callable[[], float], phase: Callable[[], str]) -> None:
+        self.stack = stack
+        self.clock = clock
+        self.phase = phase
+        self.outages: list[BrokerOutage] = []
+        self._baseline: dict[tuple[str, int], int] = {}
+
+    @property
+    def kafka(self) -> Any:
+        return self.stack.kafka
+
+    def _admin(self) -> Any:
+        from shared_events import kafka as kafka_clients
+
+        return kafka_clients.admin(self.stack.bootstrap, **{"client.id": "fault-run-brokers"})
+
+    def topics(self) -> list[str]:
+        """The event topics of the run and the consumer groups' offsets topic (its leaders are the coordinators)."""
+        from shared_events.topics import event_topics
+
+        return [self.stack.cfg.topic_prefix + t.name for t in event_topics()] + ["__consumer_offsets"]
+
+    def end_offsets(self, topics: list[str]) -> dict[tuple[str, int], int]:
+        from shared_events import kafka as kafka_clients
+
+        ends = kafka_clients.end_offsets(self._admin(), [self.stack.cfg.topic_prefix + t for t in topics])
+        return {(tp.topic, tp.partition): end for tp, end in ends.items()}
+
+    def mark(self, topics: list[str]) -> None:
+        """Remember the topics' end offsets now: ``busiest`` counts the records written since."""
+        self._baseline = self.end_offsets(topics)
+
+    def busiest(self, topics: list[str], at_least: int, timeout: float = 60) -> tuple[tuple[str, int], int]:
+        """The partition of ``topics`` with the most records since ``mark``, once ``at_least`` records were written
+        in all (or ``timeout`` passed); and how many it got."""
+        deadline = time.monotonic() + timeout
+        while True:
+            grown = {tp: end - self._baseline.get(tp, 0) for tp, end in self.end_offsets(topics).items()}
+            if sum(grown.values()) >= at_least or time.monotonic() > deadline:
+                tp = max(grown, key=lambda k: grown[k])
+                return tp, grown[tp]
+            time.sleep(0.5)
+
+    def _watch(self, outage: BrokerOutage, started: float, stop: threading.Event) -> None:
+        client = self._admin()
+        waiting = set(outage.led)
+        while waiting and not stop.is_set() and time.monotonic() - started < 180:
+            try:
+                now = self.kafka.leaders(sorted({t for t, _ in waiting}), timeout=5, client=client)
+            except Exception:  # a cluster in the middle of an election: ask again
+                now = {}
+            seen = time.monotonic() - started
+            for tp in list(waiting):
+                if now.get(tp, -1) not in (-1, outage.node):
+                    outage.moved_after[tp] = seen
+                    waiting.discard(tp)
+            time.sleep(0.2)
+
+    def _down(self, what: str, node: int, because: str, take_down: Callable[[int], Any], down_s: float) -> BrokerOutage:
+        led = [tp for tp, leader in self.kafka.leaders(self.topics()).items() if leader == node]
+        outage = BrokerOutage(what, node, self.phase(), self.clock(), time.time(), because, led)
+        self.outages.append(outage)
+        stop = threading.Event()
+        started = time.monotonic()
+        watcher = threading.Thread(target=self._watch, args=(outage, started, stop), daemon=True,
+                                   name=f"elections {node}")
+        watcher.start()
+        take_down(node)
+        time.sleep(down_s)
+        self.kafka.start_node(node)
+        outage.back_after = time.monotonic() - started
+        outage.wall_back = time.time()
+        stop.set()
+        watcher.join(timeout=30)
+        self.wait_in_sync()
+        outage.in_sync_after = time.monotonic() - started
+        return outage
+
+    def kill_busiest_leader(self, topics: list[str], at_least: int, down_s: float) -> float:
+        """kill -9 the node leading the partition of ``topics`` that got the most records since ``mark``; start
+        it again ``down_s`` seconds later. Returns how long it was down."""
+        (topic, partition), records = self.busiest(topics, at_least)
+        node = self.kafka.leader(topic, partition)
+        short = topic.removeprefix(self.stack.cfg.topic_prefix)
+        outage = self._down("kill -9", node, f"leader of {short}[{partition}], {records} records since the open",
+                            self.kafka.kill_node, down_s)
+        return outage.back_after or 0.0
+
+    def stop_another(self, down_s: float) -> float:
+        """Stop gracefully a node that was not down before (the one leading the most partitions of them), start it
+        again ``down_s`` seconds later. Returns how long it was down."""
+        self.wait_in_sync()
+        hurt = {o.node for o in self.outages}
+        counts = Counter(self.kafka.leaders(self.topics()).values())
+        node = max((n for n in self.kafka.node_ids if n not in hurt), key=lambda n: counts.get(n, 0))
+        outage = self._down("stop", node, f"leader of {counts.get(node, 0)} partitions", self.kafka.stop_node,
+                            down_s)
+        return outage.back_after or 0.0
+
+    def wait_in_sync(self, timeout: float = 300) -> None:
+        """Until every partition has all its replicas in sync (a node back has caught up)."""
+        client = self._admin()
+
+        def all_in_sync() -> bool:
+            meta = client.list_topics(timeout=10).topics
+            return all(len(p.isrs) == len(p.replicas) for t in self.topics() if t in meta
+                       for p in meta[t].partitions.values())
+
+        wait_until(all_in_sync, timeout, "every replica back in sync", interval=1.0)
+
+    def lines(self, outbox: dict[int, dict[str, float]], progress: ConsumerProgress) -> list[str]:
+        out = []
+        for n, o in enumerate(self.outages):
+            out.append(f"broker {o.node} {o.what} in phase '{o.phase}' at {o.at:.0f}s ({o.because}): back after "
+                       f"{o.back_after or float('nan'):.1f}s, every replica in sync after "
+                       f"{o.in_sync_after or float('nan'):.1f}s; {o.election_line()}")
+            if outbox.get(n):
+                out.append("  producers (outbox rows stored while it was down, longest until published): "
+                           + ", ".join(f"{svc} {s:.1f}s" for svc, s in outbox[n].items()))
+            stalls = progress.longest_stalls(o.at, o.at + (o.back_after or 0) + 30)
+            if stalls:
+                out.append("  consumers (longest time without a commit while behind, from the outage to 30s after "
+                           "the return): " + ", ".join(f"{g} {s:.1f}s" for g, s in stalls.items()))
+        return out
+
+    def check(self) -> Any:
+        """Every partition the killed broker led had another leader before it returned."""
+        from fault_checks import Check
+
+        problems = [f"broker {o.node} ({o.what}): no new leader seen for {len(o.led) - len(o.moved_after)} of "
+                    f"the {len(o.led)} partitions it led before it returned"
+                    for o in self.outages if o.what == "kill -9" and len(o.moved_after) < len(o.led)]
+        numbers = {f"{o.what} {o.node}": f"{len(o.moved_after)}/{len(o.led)} moved" for o in self.outages}
+        return Check("leaders elected", bool(self.outages) and not problems, numbers, problems)
+
+
+class ConsumerProgress(threading.Thread):
+    """Samples every consumer group's committed offsets and lag each second, so the report can say how long the
+    consumers went without progress around a broker's outage."""
+
+    def __init__(self, stack: FaultStack, clock: Callable[[], float], groups: dict[str, list[str]]) -> None:
+        super().__init__(daemon=True, name="consumer progress")
+        self.stack = stack
+        self.clock = clock
+        self.groups = groups  # group -> physical topics it reads
+        self.samples: list[tuple[float, str, int | None, int | None]] = []  # (at, group, committed, lag)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from confluent_kafka import ConsumerGroupTopicPartitions
+
+        from shared_events import kafka as kafka_clients
+
+        client = kafka_clients.admin(self.stack.bootstrap, **{"client.id": "fault-run-progress"})
+        while not self.stopping.wait(1.0):
+            for group, topics in self.groups.items():
+                at = self.clock()
+                try:
+                    answer = client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
+                                                                request_timeout=5)[group].result()
+                    committed = {(tp.topic, tp.partition): tp.offset for tp in answer.topic_partitions or []
+                                 if tp.offset >= 0}
+                    ends = kafka_clients.end_offsets(client, topics, timeout=5)
+                    lag = sum(max(0, end - committed.get((tp.topic, tp.partition), 0)) for tp, end in ends.items())
+                    self.samples.append((at, group, sum(committed.values()), lag))
+                except Exception:  # no answer during an election counts as no progress
+                    self.samples.append((at, group, None, None))
+
+    def longest_stalls(self, start: float, end: float) -> dict[str, float]:
+        """Per group: the longest stretch in [start, end] without a new commit while it had records to read (a
+        sample without an answer counts as no progress)."""
+        out: dict[str, float] = {}
+        for group in self.groups:
+            mine = [(at, c, lag) for at, g, c, lag in self.samples if g == group and start <= at <= end]
+            if not mine:
+                continue
+            longest, since, last = 0.0, mine[0][0], mine[0][1]
+            for at, committed, lag in mine:
+                if committed is not None and (committed != last or lag == 0):
+                    since, last = at, committed
+                else:
+                    longest = max(longest, at - since)
+            out[group] = longest
+        return out
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.is_alive():
+            self.join(timeout=10)
+
+
+def outbox_waits(stack: FaultStack, windows: list[tuple[float, float]]) -> dict[int, dict[str, float]]:
+    """Per window (wall-clock seconds from, to), per service: the longest an outbox row stored in it waited to be
+    published (what the relay's producer waited on the elections, or on a relay killed meanwhile)."""
+    out: dict[int, dict[str, float]] = {}
+    for n, (start, end) in enumerate(windows):
+        out[n] = {}
+        for svc in SERVICES:
+            with psycopg.connect(stack.db(svc.name)) as conn:
+                row = conn.execute(
+                    "SELECT max(extract(epoch FROM published_at - stored_at)) FROM event_store "
+                    "WHERE stored_at BETWEEN to_timestamp(%s) AND to_timestamp(%s)", (start, end)).fetchone()
+            if row and row[0] is not None:
+                out[n][svc.name] = float(row[0])
+    return out

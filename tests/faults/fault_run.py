@@ -16,11 +16,29 @@ from typing import Any
 
 try:
     from fault_checks import READERS, Check, FaultChecks, Injected, reads
-    from fault_harness import Chaos, ClientStats, FaultStack, Supervisor, eventually
+    from fault_harness import (
+        BrokerFaults,
+        Chaos,
+        ClientStats,
+        ConsumerProgress,
+        FaultStack,
+        Supervisor,
+        eventually,
+        outbox_waits,
+    )
     from fault_scenario import FaultScenario
 except ImportError:
     from .fault_checks import READERS, Check, FaultChecks, Injected, reads
-    from .fault_harness import Chaos, ClientStats, FaultStack, Supervisor, eventually
+    from .fault_harness import (
+        BrokerFaults,
+        Chaos,
+        ClientStats,
+        ConsumerProgress,
+        FaultStack,
+        Supervisor,
+        eventually,
+        outbox_waits,
+    )
     from .fault_scenario import FaultScenario
 
 
@@ -36,6 +54,9 @@ class FaultConfig:
     seed: int = field(default_factory=lambda: int(os.environ.get("FAULT_SEED", random.randrange(1 << 30))))
     settle_timeout_s: float = 900.0
     calm: bool = field(default_factory=lambda: os.environ.get("FAULT_CALM") == "1")  # no kill, no crash (debugging)
+    # 3: the stack's Kafka is a three-node cluster (FaultStack(kafka_nodes=3)); the broker crash becomes kill -9 of
+    # the busiest partition's leader at the open, and another broker is stopped (gracefully) at the close
+    kafka_nodes: int = 1
 
     @classmethod
     def from_env(cls, form: str, **defaults: Any) -> FaultConfig:
@@ -63,6 +84,9 @@ class FaultRun:
         self.checks: list[Check] = []
         self.waits: dict[str, float] = {}
         self.last_backlog: dict[str, Any] = {}
+        assert stack.kafka.nodes == cfg.kafka_nodes, "the stack's brokers are the configuration's"
+        self.brokers = BrokerFaults(stack, self.clock, lambda: self.phase) if cfg.kafka_nodes > 1 else None
+        self.progress: ConsumerProgress | None = None
 
     def clock(self) -> float:
         return time.monotonic() - self.t0
@@ -89,10 +113,11 @@ class FaultRun:
         sc.disable_kill_switch_shop()
 
         self.enter("open")
+        at_open = sum(s.kind.order and s.kind.when == "before" for s in sc.subs)
+        self.watch_brokers()
         sc.advance_to(sc.opens_at + timedelta(minutes=1))
         self.plant_messages()
-        kafka = self.crash_in_background("kafka", lambda: self.stack.crash_kafka(self.cfg.kafka_down_s))
-        at_open = sum(s.kind.order and s.kind.when == "before" for s in sc.subs)
+        kafka = self.crash_in_background(*self.kafka_fault_at_open(at_open))
         self.timed("orders placed", lambda: sc.wait_orders(at_open, ("placed",), 600, f"{at_open} placed orders"))
         sc.remember_orders()
 
@@ -103,6 +128,7 @@ class FaultRun:
 
         self.enter("close")
         sc.advance_to(sc.closes_at + timedelta(minutes=1))
+        stopped = self.kafka_fault_at_close()
         charged = sum(s.kind.charged for s in sc.subs)
         self.timed("a third charged", lambda: eventually(
             lambda: sum(p["status"] == "succeeded" for p in sc.payments().values()) >= charged // 3, 600,
@@ -114,6 +140,8 @@ class FaultRun:
                                                           "every payment in its final state", 3))
 
         postgres.join()
+        if stopped is not None:
+            stopped.join()
         self.enter("settle")
         if not self.cfg.calm:
             self.timed("minimum kills", lambda: eventually(lambda: len(self.chaos.kills) >= self.cfg.min_kills,
@@ -123,6 +151,8 @@ class FaultRun:
         self.enter("recovery")
         self.timed("quiet", self.wait_quiet)
         self.supervisor.stop()
+        if self.progress is not None:
+            self.progress.stop()
         self.scenario.close()
         self.enter("checks")
 
@@ -139,6 +169,50 @@ class FaultRun:
         thread = threading.Thread(target=run, name=f"crash {name}", daemon=True)
         thread.start()
         return thread
+
+    # -- a Kafka cluster's brokers ------------------------------------------------------------------------------------
+
+    BUSY_AT_OPEN = ("scheduler.events", "orders.events")  # the OrderDue burst and the orders it places
+
+    def watch_brokers(self) -> None:
+        """On a cluster: note the topics' end offsets before the open (to find its busiest partition) and sample
+        the consumer groups' progress from now on."""
+        if self.brokers is None:
+            return
+        self.brokers.mark(list(self.BUSY_AT_OPEN))
+        prefix = self.stack.cfg.topic_prefix
+        groups = {g: [prefix + t for t in reads(svc)] for g in self.consumer_groups()
+                  for svc in READERS if g.endswith(svc)}
+        self.progress = ConsumerProgress(self.stack, self.clock, groups)
+        self.progress.start()
+
+    def kafka_fault_at_open(self, at_open: int) -> tuple[str, Any]:
+        """One broker: crash it (kill -9, restart). A cluster: kill -9 the node leading the partition that got the
+        most records of the opening burst, once a third of the burst is written; restart it later."""
+        if self.brokers is None:
+            return "kafka", lambda: self.stack.crash_kafka(self.cfg.kafka_down_s)
+        brokers = self.brokers
+        return "kafka (kill -9 of the busiest leader)", lambda: brokers.kill_busiest_leader(
+            list(self.BUSY_AT_OPEN), max(10, at_open // 3), self.cfg.kafka_down_s)
+
+    def kafka_fault_at_close(self) -> threading.Thread | None:
+        """A cluster: stop another node gracefully while the charges go out, restart it later."""
+        if self.brokers is None:
+            return None
+        brokers = self.brokers
+        return self.crash_in_background("kafka (a broker stopped)",
+                                        lambda: brokers.stop_another(self.cfg.kafka_down_s))
+
+    def broker_lines(self) -> list[str]:
+        if self.brokers is None or self.progress is None:
+            return []
+        windows = [(o.wall_down, o.wall_back or o.wall_down) for o in self.brokers.outages]
+        try:
+            outbox = outbox_waits(self.stack, windows)
+        except Exception as exc:
+            outbox = {}
+            return [f"outbox waits not read: {exc!r}", *self.brokers.lines(outbox, self.progress)]
+        return self.brokers.lines(outbox, self.progress)
 
     def timed(self, what: str, fn: Any) -> Any:
         started = time.monotonic()
@@ -273,6 +347,8 @@ class FaultRun:
                 self.checks.append(fn())
             except Exception as exc:  # a check that cannot run is a failed check, and the others still run
                 self.checks.append(Check(getattr(fn, "__name__", "check"), False, problems=[repr(exc)]))
+        if self.brokers is not None:
+            self.checks.append(self.brokers.check())
         return self.checks
 
     def report(self) -> str:
@@ -296,6 +372,7 @@ class FaultRun:
         for name, o in self.outages.items():
             lines.append(f"{name} crashed in phase '{o['phase']}' at {o['at']:.0f}s, back after "
                          f"{o.get('seconds', float('nan')):.1f}s")
+        lines += self.broker_lines()
         st = self.stats
         lines.append(f"client requests: {st.requests}, resent {st.resent}, connection errors "
                      f"{st.connection_errors}, retried answers {dict(st.statuses)}")

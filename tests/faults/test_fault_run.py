@@ -1,9 +1,10 @@
 """kill -9 of service processes, a Kafka broker crash and a PostgreSQL crash during a whole order cycle
 (open, edits, close, charges, emails): afterwards nothing is lost and nothing happened twice.
 
-The short form runs in `make test`; the full form (`make faults`, marker ``slow``) has 2,000 subscriptions and at
-least 20 kills. FAULT_SUBSCRIPTIONS, FAULT_KILLS and FAULT_SEED override either; the report is printed and saved in
-.local/faults/report-<form>.txt.
+The short form runs in `make test`; the full forms (`make faults`, marker ``slow``) have 2,000 subscriptions and at
+least 20 kills, on one broker and on a three-node Kafka cluster (its busiest leader killed at the open, another
+broker stopped at the close; ``-k three`` runs that one alone). FAULT_SUBSCRIPTIONS, FAULT_KILLS and FAULT_SEED
+override any form; the report is printed and saved in .local/faults/report-<form>.txt.
 """
 
 from __future__ import annotations
@@ -44,4 +45,20 @@ def test_a_short_cycle_under_kill_9_and_broker_and_database_crashes_loses_nothin
 def test_two_thousand_subscriptions_through_a_cycle_under_twenty_kills_and_crashes_lose_and_repeat_nothing(
         fault_stack, capsys):
     cfg = FaultConfig.from_env("full", subscriptions=2000, min_kills=24, kill_every_s=(10.0, 25.0))
+    run_and_report(fault_stack, cfg, capsys)
+
+
+THREE = 3
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(7200)
+@pytest.mark.parametrize("fault_stack", [{"kafka_nodes": THREE}], ids=["three-brokers"], indirect=True)
+def test_on_three_brokers_a_cycle_with_its_busiest_leader_killed_and_a_broker_stopped_loses_and_repeats_nothing(
+        fault_stack, capsys):
+    """The full run on a three-node KRaft cluster (topics with 3 replicas, min.insync.replicas 2): the node leading
+    the busiest partition of the opening burst is killed (kill -9) and restarted, another is stopped gracefully
+    during the close and restarted; the report says how long the elections, the relays and the consumers waited."""
+    cfg = FaultConfig.from_env("three-brokers", subscriptions=2000, min_kills=24, kill_every_s=(10.0, 25.0),
+                               kafka_nodes=THREE, kafka_down_s=20.0)
     run_and_report(fault_stack, cfg, capsys)
