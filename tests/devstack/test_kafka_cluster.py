@@ -130,3 +130,24 @@ def test_records_produced_with_acks_all_while_their_leader_is_killed_are_consume
     while in_sync() != [1, 2, 3] and time.monotonic() < deadline:
         time.sleep(0.5)
     assert in_sync() == [1, 2, 3]
+
+
+def test_kafka_nodes_3_makes_the_stack_a_cluster_whose_nodes_share_a_quorum_and_replicate_internal_topics(
+        tmp_path, monkeypatch):
+    from devstack.stack import Stack, StackConfig
+
+    monkeypatch.delenv("KAFKA_HEAP", raising=False)
+    monkeypatch.delenv("KAFKA_NODES", raising=False)
+    one = Stack(StackConfig(state=tmp_path / "one", external_kafka=None))
+    assert (one.bootstrap, one.kafka.heap, one.kafka.process_name(1)) == ("127.0.0.1:19092", "1g", "kafka")
+    monkeypatch.setenv("KAFKA_NODES", "3")
+    three = Stack(StackConfig(state=tmp_path / "three", external_kafka=None))
+    assert three.bootstrap == "127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096"
+    assert three.kafka.heap == "384m"
+    assert [three.kafka.process_name(n) for n in (1, 2, 3)] == ["kafka-1", "kafka-2", "kafka-3"]
+    config = dict(line.split("=", 1) for line in three.kafka._write_config(2).read_text().splitlines() if line)
+    assert config["node.id"] == "2"
+    assert config["controller.quorum.voters"] == "1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097"
+    assert config["listeners"] == "PLAINTEXT://127.0.0.1:19094,CONTROLLER://127.0.0.1:19095"
+    assert (config["offsets.topic.replication.factor"], config["transaction.state.log.min.isr"],
+            config["min.insync.replicas"]) == ("3", "2", "2")
