@@ -412,21 +412,29 @@ class BrokerFaults:
         self.phase = phase
         self.outages: list[BrokerOutage] = []
         self._baseline: dict[tuple[str, int], int] = {}
+        self._clients = threading.local()
 
     @property
     def kafka(self) -> Any:
         return self.stack.kafka
 
     def _admin(self) -> Any:
+        """One AdminClient per thread (the watchers poll beside the run's own calls)."""
         from shared_events import kafka as kafka_clients
 
-        return kafka_clients.admin(self.stack.bootstrap, **{"client.id": "fault-run-brokers"})
+        client = getattr(self._clients, "admin", None)
+        if client is None:
+            client = self._clients.admin = kafka_clients.admin(self.stack.bootstrap,
+                                                               **{"client.id": "fault-run-brokers"})
+        return client
 
     def topics(self) -> list[str]:
         """The event topics of the run and the consumer groups' offsets topic (its leaders are the coordinators)."""
         from shared_events.topics import event_topics
 
-        return [self.stack.cfg.topic_prefix + t.name for t in event_topics()] + ["__consumer_offsets"]
+        known = self._admin().list_topics(timeout=10).topics
+        names = [self.stack.cfg.topic_prefix + t.name for t in event_topics()] + ["__consumer_offsets"]
+        return [n for n in names if n in known]
 
     def end_offsets(self, topics: list[str]) -> dict[tuple[str, int], int]:
         from shared_events import kafka as kafka_clients
@@ -465,7 +473,7 @@ class BrokerFaults:
             time.sleep(0.2)
 
     def _down(self, what: str, node: int, because: str, take_down: Callable[[int], Any], down_s: float) -> BrokerOutage:
-        led = [tp for tp, leader in self.kafka.leaders(self.topics()).items() if leader == node]
+        led = [tp for tp, leader in self.kafka.leaders(self.topics(), client=self._admin()).items() if leader == node]
         outage = BrokerOutage(what, node, self.phase(), self.clock(), time.time(), because, led)
         self.outages.append(outage)
         stop = threading.Event()
@@ -488,7 +496,7 @@ class BrokerFaults:
         """kill -9 the node leading the partition of ``topics`` that got the most records since ``mark``; start
         it again ``down_s`` seconds later. Returns how long it was down."""
         (topic, partition), records = self.busiest(topics, at_least)
-        node = self.kafka.leader(topic, partition)
+        node = self.kafka.leader(topic, partition, client=self._admin())
         short = topic.removeprefix(self.stack.cfg.topic_prefix)
         outage = self._down("kill -9", node, f"leader of {short}[{partition}], {records} records since the open",
                             self.kafka.kill_node, down_s)
@@ -499,7 +507,7 @@ class BrokerFaults:
         again ``down_s`` seconds later. Returns how long it was down."""
         self.wait_in_sync()
         hurt = {o.node for o in self.outages}
-        counts = Counter(self.kafka.leaders(self.topics()).values())
+        counts = Counter(self.kafka.leaders(self.topics(), client=self._admin()).values())
         node = max((n for n in self.kafka.node_ids if n not in hurt), key=lambda n: counts.get(n, 0))
         outage = self._down("stop", node, f"leader of {counts.get(node, 0)} partitions", self.kafka.stop_node,
                             down_s)

@@ -269,6 +269,12 @@ class Kafka:
         waiting = {n: self._spawn(n) for n in self.node_ids if not self.node_running(n)}
         for node, log_from in waiting.items():
             self._wait_started(node, log_from, timeout * (2 if self.nodes > 1 else 1))
+        if self.nodes > 1 and waiting:  # every broker registered, so topics created now get all their replicas
+            from shared_events.kafka import admin
+
+            client = admin(self.bootstrap, **{"client.id": "devstack-brokers"})
+            wait_until(lambda: len(client.list_topics(timeout=10).brokers) == self.nodes, timeout,
+                       f"the {self.nodes} Kafka brokers to register")
 
     def stop(self, timeout: float = 60) -> None:
         """Stop every node, of this layout or of an earlier ``up`` with another KAFKA_NODES: all at once, since a
