@@ -524,7 +524,7 @@ class BrokerFaults:
 
         wait_until(all_in_sync, timeout, "every replica back in sync", interval=1.0)
 
-    def lines(self, outbox: dict[int, dict[str, float]], progress: ConsumerProgress) -> list[str]:
+    def lines(self, outbox: dict[int, dict[str, float]], consumers: dict[int, dict[str, float]]) -> list[str]:
         out = []
         for n, o in enumerate(self.outages):
             out.append(f"broker {o.node} {o.what} in phase '{o.phase}' at {o.at:.0f}s ({o.because}): back after "
@@ -533,10 +533,9 @@ class BrokerFaults:
             if outbox.get(n):
                 out.append("  producers (outbox rows stored while it was down, longest until published): "
                            + ", ".join(f"{svc} {s:.1f}s" for svc, s in outbox[n].items()))
-            stalls = progress.longest_stalls(o.at, o.at + (o.back_after or 0) + 30)
-            if stalls:
-                out.append("  consumers (longest time without a commit while behind, from the outage to 30s after "
-                           "the return): " + ", ".join(f"{g} {s:.1f}s" for g, s in stalls.items()))
+            if consumers.get(n):
+                out.append("  consumers (events published while it was down, longest until applied): "
+                           + ", ".join(f"{svc} {s:.1f}s" for svc, s in consumers[n].items()))
         return out
 
     def check(self) -> Any:
@@ -548,61 +547,6 @@ class BrokerFaults:
                     for o in self.outages if o.what == "kill -9" and len(o.moved_after) < len(o.led)]
         numbers = {f"{o.what} {o.node}": f"{len(o.moved_after)}/{len(o.led)} moved" for o in self.outages}
         return Check("leaders elected", bool(self.outages) and not problems, numbers, problems)
-
-
-class ConsumerProgress(threading.Thread):
-    """Samples every consumer group's committed offsets and lag each second, so the report can say how long the
-    consumers went without progress around a broker's outage."""
-
-    def __init__(self, stack: FaultStack, clock: Callable[[], float], groups: dict[str, list[str]]) -> None:
-        super().__init__(daemon=True, name="consumer progress")
-        self.stack = stack
-        self.clock = clock
-        self.groups = groups  # group -> physical topics it reads
-        self.samples: list[tuple[float, str, int | None, int | None]] = []  # (at, group, committed, lag)
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        from confluent_kafka import ConsumerGroupTopicPartitions
-
-        from shared_events import kafka as kafka_clients
-
-        client = kafka_clients.admin(self.stack.bootstrap, **{"client.id": "fault-run-progress"})
-        while not self.stopping.wait(1.0):
-            for group, topics in self.groups.items():
-                at = self.clock()
-                try:
-                    answer = client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
-                                                                request_timeout=5)[group].result()
-                    committed = {(tp.topic, tp.partition): tp.offset for tp in answer.topic_partitions or []
-                                 if tp.offset >= 0}
-                    ends = kafka_clients.end_offsets(client, topics, timeout=5)
-                    lag = sum(max(0, end - committed.get((tp.topic, tp.partition), 0)) for tp, end in ends.items())
-                    self.samples.append((at, group, sum(committed.values()), lag))
-                except Exception:  # no answer during an election counts as no progress
-                    self.samples.append((at, group, None, None))
-
-    def longest_stalls(self, start: float, end: float) -> dict[str, float]:
-        """Per group: the longest stretch in [start, end] without a new commit while it had records to read (a
-        sample without an answer counts as no progress)."""
-        out: dict[str, float] = {}
-        for group in self.groups:
-            mine = [(at, c, lag) for at, g, c, lag in self.samples if g == group and start <= at <= end]
-            if not mine:
-                continue
-            longest, since, last = 0.0, mine[0][0], mine[0][1]
-            for at, committed, lag in mine:
-                if committed is not None and (committed != last or lag == 0):
-                    since, last = at, committed
-                else:
-                    longest = max(longest, at - since)
-            out[group] = longest
-        return out
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self.is_alive():
-            self.join(timeout=10)
 
 
 def outbox_waits(stack: FaultStack, windows: list[tuple[float, float]]) -> dict[int, dict[str, float]]:
@@ -618,4 +562,31 @@ def outbox_waits(stack: FaultStack, windows: list[tuple[float, float]]) -> dict[
                     "WHERE stored_at BETWEEN to_timestamp(%s) AND to_timestamp(%s)", (start, end)).fetchone()
             if row and row[0] is not None:
                 out[n][svc.name] = float(row[0])
+    return out
+
+
+def consumer_waits(stack: FaultStack, windows: list[tuple[float, float]]) -> dict[int, dict[str, float]]:
+    """Per window (wall-clock seconds from, to), per consuming service: the longest an event published in it waited
+    until the service applied it (its inbox row), read from PostgreSQL only. (Asking Kafka for the consumer groups'
+    offsets while a broker is down can abort the asking process: librdkafka's coordinator requests of its admin
+    client, confluentinc/librdkafka#3663.)"""
+    published: dict[str, float] = {}
+    for svc in SERVICES:
+        with psycopg.connect(stack.db(svc.name)) as conn:
+            for n, (start, end) in enumerate(windows):
+                for event_id, at in conn.execute(
+                        "SELECT event_id::text, extract(epoch FROM published_at) FROM event_store "
+                        "WHERE published_at BETWEEN to_timestamp(%s) AND to_timestamp(%s)", (start, end)):
+                    published[f"{n} {event_id}"] = float(at)
+    out: dict[int, dict[str, float]] = {n: {} for n in range(len(windows))}
+    for svc in SERVICES:
+        with psycopg.connect(stack.db(svc.name)) as conn:
+            rows = conn.execute("SELECT event_id::text, extract(epoch FROM processed_at) FROM inbox "
+                                "WHERE processed_at >= to_timestamp(%s)",
+                                (min((w[0] for w in windows), default=0),)).fetchall()
+        for n in range(len(windows)):
+            waits = [float(at) - published[f"{n} {event_id}"] for event_id, at in rows
+                     if f"{n} {event_id}" in published]
+            if waits:
+                out[n][svc.name] = max(waits)
     return out

@@ -20,9 +20,9 @@ try:
         BrokerFaults,
         Chaos,
         ClientStats,
-        ConsumerProgress,
         FaultStack,
         Supervisor,
+        consumer_waits,
         eventually,
         outbox_waits,
     )
@@ -33,9 +33,9 @@ except ImportError:
         BrokerFaults,
         Chaos,
         ClientStats,
-        ConsumerProgress,
         FaultStack,
         Supervisor,
+        consumer_waits,
         eventually,
         outbox_waits,
     )
@@ -86,7 +86,6 @@ class FaultRun:
         self.last_backlog: dict[str, Any] = {}
         assert stack.kafka.nodes == cfg.kafka_nodes, "the stack's brokers are the configuration's"
         self.brokers = BrokerFaults(stack, self.clock, lambda: self.phase) if cfg.kafka_nodes > 1 else None
-        self.progress: ConsumerProgress | None = None
 
     def clock(self) -> float:
         return time.monotonic() - self.t0
@@ -151,8 +150,6 @@ class FaultRun:
         self.enter("recovery")
         self.timed("quiet", self.wait_quiet)
         self.supervisor.stop()
-        if self.progress is not None:
-            self.progress.stop()
         self.scenario.close()
         self.enter("checks")
 
@@ -175,16 +172,9 @@ class FaultRun:
     BUSY_AT_OPEN = ("scheduler.events", "orders.events")  # the OrderDue burst and the orders it places
 
     def watch_brokers(self) -> None:
-        """On a cluster: note the topics' end offsets before the open (to find its busiest partition) and sample
-        the consumer groups' progress from now on."""
-        if self.brokers is None:
-            return
-        self.brokers.mark(list(self.BUSY_AT_OPEN))
-        prefix = self.stack.cfg.topic_prefix
-        groups = {g: [prefix + t for t in reads(svc)] for g in self.consumer_groups()
-                  for svc in READERS if g.endswith(svc)}
-        self.progress = ConsumerProgress(self.stack, self.clock, groups)
-        self.progress.start()
+        """On a cluster: note the topics' end offsets before the open (to find its busiest partition)."""
+        if self.brokers is not None:
+            self.brokers.mark(list(self.BUSY_AT_OPEN))
 
     def kafka_fault_at_open(self, at_open: int) -> tuple[str, Any]:
         """One broker: crash it (kill -9, restart). A cluster: kill -9 the node leading the partition that got the
@@ -204,15 +194,15 @@ class FaultRun:
                                         lambda: brokers.stop_another(self.cfg.kafka_down_s))
 
     def broker_lines(self) -> list[str]:
-        if self.brokers is None or self.progress is None:
+        """Each broker outage: the elections, and the longest the producers (outbox relays) and the consumers
+        waited on them."""
+        if self.brokers is None:
             return []
         windows = [(o.wall_down, o.wall_back or o.wall_down) for o in self.brokers.outages]
         try:
-            outbox = outbox_waits(self.stack, windows)
-        except Exception as exc:
-            outbox = {}
-            return [f"outbox waits not read: {exc!r}", *self.brokers.lines(outbox, self.progress)]
-        return self.brokers.lines(outbox, self.progress)
+            return self.brokers.lines(outbox_waits(self.stack, windows), consumer_waits(self.stack, windows))
+        except Exception as exc:  # the report still prints the rest
+            return [f"waits on the brokers not read: {exc!r}", *self.brokers.lines({}, {})]
 
     def timed(self, what: str, fn: Any) -> Any:
         started = time.monotonic()

@@ -309,7 +309,8 @@ class Kafka:
         through ``client``, an AdminClient, when a poller keeps one)."""
         from shared_events.kafka import admin
 
-        client = client or admin(self.bootstrap, **{"client.id": "devstack-leaders"})
+        if client is None:  # (an AdminClient is falsy: its len() is its queue's)
+            client = admin(self.bootstrap, **{"client.id": "devstack-leaders"})
         out: dict[tuple[str, int], int] = {}
         for topic in topics:
             meta = client.list_topics(topic, timeout=timeout).topics[topic]
