@@ -280,7 +280,7 @@ def test_the_subscriptions_page_shows_each_products_substitutes_and_an_old_line_
     fake_http.answers[("GET", f"{base}/subscriptions/sub-1/occurrences")] = (200, {"items": [], "next_cursor": None})
     text = text_of(english.get(f"/shops/{shop_id}/subscriptions").get_data(as_text=True))
     assert "If it cannot be had: Peppers, gone" in text
-    assert "Quantity 0: never ordered. Change its quantity or remove it." in text
+    assert "Quantity 0: never ordered. Ask the shop to change its quantity or remove it." in text
 PDF = b"%PDF-1.7 receipt"
 
 
