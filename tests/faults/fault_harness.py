@@ -10,6 +10,9 @@ Pieces (tests/faults/test_fault_run.py puts them together, tests/faults/fault_ch
   back-off. Processes that exit on their own (not killed by the chaos monkey) are counted apart.
 - ``Chaos``: kill -9 (the whole process group: a gunicorn master with its workers) of a random service process
   every few seconds, every process in turn before any is killed twice.
+- ``GroupWatch``: looks at the consumer groups of services that run more than one member (``FaultStack.scale_
+  consumers``) through Kafka's admin API, to count their rebalances and time how long a group takes to be whole
+  again after one of its members was killed.
 - ``Api``: the clients' side: a request that met a dead API, a 5xx or a 429 is sent again, the same
   Idempotency-Key with it, like any well-behaved client would; what it met is counted for the report.
 """
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import random
 import secrets
+import statistics
+import sys
 import threading
 import time
 import uuid
@@ -76,6 +81,36 @@ class FaultStack(Stack):
         env.update(self.extra_env)
         return env
 
+    # -- more than one member per consumer group (several replicas of a consumer Deployment) ----------------------
+
+    SCALED = ("order-service", "billing-service")
+    consumer_members: dict[str, int]
+
+    def scale_consumers(self, members: int, services: tuple[str, ...] = SCALED) -> None:
+        """Run ``members`` consumer processes of each of these services: ``<service>.consumer`` and
+        ``<service>.consumer-2``, ``-3``..., the same command, environment and Kafka group (Kafka shares the
+        topics' partitions among them); the supervisor restarts and the chaos monkey kills each like any other."""
+        self.consumer_members = {s: members for s in services}
+        for svc in SERVICES:
+            for name in self.extra_members(svc.name):
+                self.spawn_member(name)
+
+    def extra_members(self, service: str) -> list[str]:
+        n = getattr(self, "consumer_members", {}).get(service, 1)
+        return [f"{service}.consumer-{i}" for i in range(2, n + 1)]
+
+    def members(self, service: str) -> list[str]:
+        """Every consumer process of the service's group."""
+        return [f"{service}.consumer", *self.extra_members(service)]
+
+    def spawn_member(self, process: str) -> None:
+        svc, _ = self.service_of(process)
+        self.procs.spawn(process, [sys.executable, "-m", f"{svc.package}.entrypoints.consumer"],
+                         env=self.service_env(svc))
+
+    def process_names(self, svc: ServiceDef) -> list[str]:
+        return [*super().process_names(svc), *self.extra_members(svc.name)]
+
     @property
     def all_process_names(self) -> list[str]:
         return [n for s in SERVICES for n in self.process_names(s)]
@@ -107,7 +142,10 @@ class FaultStack(Stack):
 
     def respawn(self, process: str) -> None:
         svc, kind = self.service_of(process)
-        self.start_service(svc, only=[kind])
+        if process in self.extra_members(svc.name):
+            self.spawn_member(process)
+        else:
+            self.start_service(svc, only=[kind])
 
     def db(self, service: str) -> str:
         return self.db_url(next(s for s in SERVICES if s.name == service).database)
@@ -256,6 +294,124 @@ class Chaos(threading.Thread):
         self.stopping.set()
         if self.is_alive():
             self.join(timeout=30)
+
+
+# -- consumer groups of several members ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupLook:
+    at: float  # seconds since the run started
+    state: str  # Kafka's: STABLE, PREPARING_REBALANCE, COMPLETING_REBALANCE, EMPTY (UNKNOWN: Kafka did not answer)
+    members: frozenset[str]  # member ids (a restarted process joins with a new one)
+    assigned: int  # members holding partitions
+
+
+@dataclass
+class MemberKill:
+    """A member's kill -9 and its group's recovery, in seconds after the kill."""
+
+    process: str
+    at: float
+    taken_over_s: float | None  # the group stable without the dead member: its partitions read by the others
+    whole_s: float | None  # the group stable with all its members again (the restarted one included)
+
+
+class GroupWatch(threading.Thread):
+    """Looks at consumer groups every ``interval_s`` (describe_consumer_groups: state and member ids) and keeps each
+    change, so that the report can count rebalances and time the recovery after a member's kill -9: Kafka notices
+    the death after the session timeout, shares its partitions among the others, and shares them again when the
+    supervisor's restart joins."""
+
+    def __init__(self, bootstrap: str, groups: dict[str, str], members: dict[str, int],
+                 clock: Callable[[], float], interval_s: float = 0.5) -> None:
+        super().__init__(daemon=True, name="group-watch")
+        self.bootstrap = bootstrap
+        self.groups = groups  # service -> Kafka group id
+        self.members = members  # service -> members it should have
+        self.clock = clock
+        self.interval_s = interval_s
+        self.looks: dict[str, list[GroupLook]] = {s: [] for s in groups}
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from shared_events import kafka as kafka_clients
+
+        admin = kafka_clients.admin(self.bootstrap, **{"client.id": "fault-group-watch"})
+        while not self.stopping.wait(self.interval_s):
+            self.look(admin)
+
+    def look(self, admin: Any) -> None:
+        try:
+            futures = admin.describe_consumer_groups(list(self.groups.values()), request_timeout=5)
+        except Exception:  # Kafka down: nothing to see
+            return
+        for service, group in self.groups.items():
+            try:
+                d = futures[group].result(timeout=6)
+                look = GroupLook(self.clock(), d.state.name, frozenset(m.member_id for m in d.members),
+                                 sum(1 for m in d.members if m.assignment.topic_partitions))
+            except Exception:  # the group unknown for now (the coordinator moving)
+                look = GroupLook(self.clock(), "UNKNOWN", frozenset(), 0)
+            seen = self.looks[service]
+            if not seen or (seen[-1].state, seen[-1].members, seen[-1].assigned) != (
+                    look.state, look.members, look.assigned):
+                seen.append(look)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.is_alive():
+            self.join(timeout=10)
+
+    def rebalances(self, service: str) -> int:
+        """Rebalances seen: each spell out of STABLE, and each change of a stable group's members that happened
+        between two looks."""
+        count, rebalancing, last = 0, False, None
+        for look in self.looks[service]:
+            if look.state == "UNKNOWN":
+                continue
+            if look.state != "STABLE":
+                count += not rebalancing
+                rebalancing = True
+                continue
+            if not rebalancing and last is not None and look.members != last:
+                count += 1
+            rebalancing, last = False, look.members
+        return count
+
+    def whole(self, service: str) -> bool:
+        """The group's last look: stable, with every member holding partitions."""
+        seen = [look for look in self.looks[service] if look.state != "UNKNOWN"]
+        n = self.members[service]
+        return bool(seen) and seen[-1].state == "STABLE" and len(seen[-1].members) == seen[-1].assigned == n
+
+    def recovery(self, service: str, kills: list[Kill]) -> list[MemberKill]:
+        """For each kill of one of the service's members: how long until the group was stable without the dead
+        member (a member id of the look before the kill gone), and until it had all its members again."""
+        out = []
+        looks = [look for look in self.looks[service] if look.state != "UNKNOWN"]
+        for k in kills:
+            before = [look for look in looks if look.at <= k.at]
+            after = [look for look in looks if look.at > k.at]
+            if not before:
+                out.append(MemberKill(k.process, k.at, None, None))
+                continue
+            ids = before[-1].members
+            taken = next((look for look in after if look.state == "STABLE" and not ids <= look.members), None)
+            whole = None if taken is None else next(
+                (look for look in after if look.at >= taken.at and look.state == "STABLE"
+                 and len(look.members) == look.assigned == self.members[service]), None)
+            out.append(MemberKill(k.process, k.at, None if taken is None else taken.at - k.at,
+                                  None if whole is None else whole.at - k.at))
+        return out
+
+
+def seconds(values: list[float | None]) -> str:
+    """median and max of the measured ones, 'n/a' when none (a recovery not seen before the run ended)."""
+    got = [v for v in values if v is not None]
+    if not got:
+        return "n/a"
+    return f"median {statistics.median(got):.1f}s, max {max(got):.1f}s ({len(values) - len(got)} not seen)"
 
 
 # -- the clients' side ------------------------------------------------------------------------------------------

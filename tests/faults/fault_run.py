@@ -21,10 +21,12 @@ try:
         Chaos,
         ClientStats,
         FaultStack,
+        GroupWatch,
         Supervisor,
         consumer_waits,
         eventually,
         outbox_waits,
+        seconds,
     )
     from fault_scenario import FaultScenario
 except ImportError:
@@ -34,10 +36,12 @@ except ImportError:
         Chaos,
         ClientStats,
         FaultStack,
+        GroupWatch,
         Supervisor,
         consumer_waits,
         eventually,
         outbox_waits,
+        seconds,
     )
     from .fault_scenario import FaultScenario
 
@@ -57,6 +61,9 @@ class FaultConfig:
     # 3: the stack's Kafka is a three-node cluster (FaultStack(kafka_nodes=3)); the broker crash becomes kill -9 of
     # the busiest partition's leader at the open, and another broker is stopped (gracefully) at the close
     kafka_nodes: int = 1
+    # members of order-service's and billing-service's consumer groups (FAULT_CONSUMERS): more than one, and one
+    # of each group is also killed on purpose at the open (order-service) and at the close (billing-service)
+    consumers_per_group: int = 1
 
     @classmethod
     def from_env(cls, form: str, **defaults: Any) -> FaultConfig:
@@ -64,6 +71,7 @@ class FaultConfig:
         cfg = cls(**defaults)
         cfg.subscriptions = int(os.environ.get("FAULT_SUBSCRIPTIONS", cfg.subscriptions))
         cfg.min_kills = int(os.environ.get("FAULT_KILLS", cfg.min_kills))
+        cfg.consumers_per_group = int(os.environ.get("FAULT_CONSUMERS", cfg.consumers_per_group))
         cfg.form = form  # type: ignore[attr-defined]
         return cfg
 
@@ -86,6 +94,9 @@ class FaultRun:
         self.last_backlog: dict[str, Any] = {}
         assert stack.kafka.nodes == cfg.kafka_nodes, "the stack's brokers are the configuration's"
         self.brokers = BrokerFaults(stack, self.clock, lambda: self.phase) if cfg.kafka_nodes > 1 else None
+        self.groups: GroupWatch | None = None
+        if cfg.consumers_per_group > 1:
+            stack.scale_consumers(cfg.consumers_per_group)
 
     def clock(self) -> float:
         return time.monotonic() - self.t0
@@ -103,6 +114,7 @@ class FaultRun:
     def run(self) -> None:
         sc = self.scenario
         self.supervisor.start()
+        self.watch_groups()
         self.enter("set-up")
         sc.create_shops(self.cfg.shops)
         sc.plan(self.cfg.subscriptions)
@@ -115,6 +127,7 @@ class FaultRun:
         at_open = sum(s.kind.order and s.kind.when == "before" for s in sc.subs)
         self.watch_brokers()
         sc.advance_to(sc.opens_at + timedelta(minutes=1))
+        self.kill_a_member("order-service", after_s=1.0)
         self.plant_messages()
         kafka = self.crash_in_background(*self.kafka_fault_at_open(at_open))
         self.timed("orders placed", lambda: sc.wait_orders(at_open, ("placed",), 600, f"{at_open} placed orders"))
@@ -128,6 +141,7 @@ class FaultRun:
         self.enter("close")
         sc.advance_to(sc.closes_at + timedelta(minutes=1))
         stopped = self.kafka_fault_at_close()
+        self.kill_a_member("billing-service", after_s=1.0)
         charged = sum(s.kind.charged for s in sc.subs)
         self.timed("a third charged", lambda: eventually(
             lambda: sum(p["status"] == "succeeded" for p in sc.payments().values()) >= charged // 3, 600,
@@ -150,6 +164,8 @@ class FaultRun:
         self.enter("recovery")
         self.timed("quiet", self.wait_quiet)
         self.supervisor.stop()
+        if self.groups is not None:
+            self.groups.stop()
         self.scenario.close()
         self.enter("checks")
 
@@ -210,6 +226,71 @@ class FaultRun:
             return fn()
         finally:
             self.waits[what] = time.monotonic() - started
+
+    # -- consumer groups of several members --------------------------------------------------------------------------
+
+    def watch_groups(self) -> None:
+        """With several members per group: find the scaled services' Kafka groups (once every member has joined)
+        and watch them (GroupWatch) until the platform is quiet."""
+        members = getattr(self.stack, "consumer_members", {})
+        if not members:
+            return
+
+        def found() -> dict[str, str] | None:
+            names = self.consumer_groups()
+            groups = {s: next((g for g in names if g in (s, self.stack.cfg.topic_prefix + s)), None) for s in members}
+            return None if None in groups.values() else groups  # type: ignore[return-value]
+
+        self.groups = GroupWatch(self.stack.bootstrap, eventually(found, 120, "the scaled consumer groups", 1),
+                                 members, self.clock)
+        self.groups.start()
+        eventually(lambda: all(self.groups.whole(s) for s in members), 120,  # type: ignore[union-attr]
+                   "every member of the scaled groups to hold partitions", 1)
+
+    def kill_a_member(self, service: str, after_s: float) -> None:
+        """kill -9 one member of the service's group (chosen by the seed) ``after_s`` seconds from now, in the
+        background: the others take its partitions over, then share them with it again once restarted."""
+        if self.groups is None or self.cfg.calm:
+            return
+        victim = random.Random(self.cfg.seed).choice(self.stack.members(service))
+        timer = threading.Timer(after_s, lambda: self.chaos.kill(victim))
+        timer.daemon = True
+        timer.start()
+
+    def groups_recovered(self) -> Check:
+        """Each scaled group ended stable with all its members holding partitions, and after every kill of one of
+        its members the group became whole again (no group left a member short, no partition left unread)."""
+        if self.groups is None:
+            return Check("consumer groups", True, {"members per group": 1})
+        problems, numbers = [], {}
+        for service in self.groups.groups:
+            members = self.stack.members(service)
+            recovery = self.groups.recovery(service, [k for k in self.chaos.kills if k.process in members])
+            numbers[f"{service} member kills"] = len(recovery)
+            if not self.groups.whole(service):
+                problems.append(f"{service}: not whole at the end: {self.groups.looks[service][-1:]}")
+            if not self.cfg.calm and not recovery:
+                problems.append(f"{service}: no member was killed")
+            problems += [f"{service}: {r.process} killed at {r.at:.0f}s: the group was never whole again"
+                         for r in recovery if r.whole_s is None]
+        return Check("consumer groups", not problems, numbers, problems)
+
+    def group_report(self) -> list[str]:
+        if self.groups is None:
+            return []
+        lines = []
+        for service, group in self.groups.groups.items():
+            members = self.stack.members(service)
+            kills = [k for k in self.chaos.kills if k.process in members]
+            recovery = self.groups.recovery(service, kills)
+            lines += [
+                f"consumer group {group}: {len(members)} members, kill -9 per member "
+                f"{ {m: sum(k.process == m for k in kills) for m in members} }, rebalances seen "
+                f"{self.groups.rebalances(service)}, whole at the end: {self.groups.whole(service)}",
+                f"  after a member's kill: its partitions taken over {seconds([r.taken_over_s for r in recovery])}"
+                f"; all members holding partitions again {seconds([r.whole_s for r in recovery])}",
+            ]
+        return lines
 
     # -- malformed and duplicate messages -------------------------------------------------------------------------
 
@@ -332,7 +413,7 @@ class FaultRun:
         checks = FaultChecks(self.scenario, self.injected)
         for fn in (checks.orders_exactly_once, checks.order_states, checks.payments, checks.stripe_charges,
                    checks.emails, checks.outboxes_published, checks.dead_letters, checks.rebuilds,
-                   lambda: checks.secrets_kept(self.stats.error_bodies)):
+                   lambda: checks.secrets_kept(self.stats.error_bodies), self.groups_recovered):
             try:
                 self.checks.append(fn())
             except Exception as exc:  # a check that cannot run is a failed check, and the others still run
@@ -366,6 +447,7 @@ class FaultRun:
         st = self.stats
         lines.append(f"client requests: {st.requests}, resent {st.resent}, connection errors "
                      f"{st.connection_errors}, retried answers {dict(st.statuses)}")
+        lines += self.group_report()
         if self.last_backlog:
             lines.append(f"backlog at the end: {self.last_backlog}")
         lines.append(f"planted messages: {[(i.label, i.topic) for i in self.injected]}")

@@ -3,8 +3,10 @@
 
 The short form runs in `make test`; the full forms (`make faults`, marker ``slow``) have 2,000 subscriptions and at
 least 20 kills, on one broker and on a three-node Kafka cluster (its busiest leader killed at the open, another
-broker stopped at the close; ``-k three`` runs that one alone). FAULT_SUBSCRIPTIONS, FAULT_KILLS and FAULT_SEED
-override any form; the report is printed and saved in .local/faults/report-<form>.txt.
+broker stopped at the close; ``-k three`` runs that one alone). The short form and the full one on one broker run two
+members of order-service's and billing-service's consumer groups, each killed and restarted like any process (one of
+each on purpose, at the open and at the close). FAULT_SUBSCRIPTIONS, FAULT_KILLS, FAULT_CONSUMERS (members per group)
+and FAULT_SEED override any form; the report is printed and saved in .local/faults/report-<form>.txt.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def run_and_report(fault_stack, cfg: FaultConfig, capsys) -> None:
 @pytest.mark.timeout(1500)
 def test_a_short_cycle_under_kill_9_and_broker_and_database_crashes_loses_nothing_and_repeats_nothing(
         fault_stack, capsys):
-    cfg = FaultConfig.from_env("short", subscriptions=240, min_kills=6, kill_every_s=(8.0, 16.0))
+    cfg = FaultConfig.from_env("short", subscriptions=240, min_kills=6, kill_every_s=(8.0, 16.0),
+                               consumers_per_group=2)
     run_and_report(fault_stack, cfg, capsys)
 
 
@@ -44,7 +47,8 @@ def test_a_short_cycle_under_kill_9_and_broker_and_database_crashes_loses_nothin
 @pytest.mark.timeout(7200)
 def test_two_thousand_subscriptions_through_a_cycle_under_twenty_kills_and_crashes_lose_and_repeat_nothing(
         fault_stack, capsys):
-    cfg = FaultConfig.from_env("full", subscriptions=2000, min_kills=24, kill_every_s=(10.0, 25.0))
+    cfg = FaultConfig.from_env("full", subscriptions=2000, min_kills=24, kill_every_s=(10.0, 25.0),
+                               consumers_per_group=2)
     run_and_report(fault_stack, cfg, capsys)
 
 
