@@ -22,7 +22,7 @@ from bench.report import Report
 from devstack.procs import free_port
 from devstack.stack import SERVICES, Stack, StackConfig, repo_root
 
-SECTIONS = ["limits", "burst", "billing", "rest", "rebuild", "web"]
+SECTIONS = ["limits", "burst", "billing", "rest", "rebuild", "web", "consumers"]
 
 
 def bench_stack() -> Stack:
@@ -76,6 +76,9 @@ def main() -> int:
                         help="comma list of the web section's parts: customer (the customer's pages), reports "
                              "(the console's reports of the cycle), console (the console's lists and settings)")
     parser.add_argument("--web-file-requests", type=int, default=10, help="downloads of each CSV in the web section")
+    parser.add_argument("--order-consumers", default="1,2",
+                        help="section consumers: the cycle's open with each of these counts of order-service "
+                             "consumer processes in its group, each on a world of its own")
     parser.add_argument("--keep", action="store_true", help="leave the bench stack running")
     args = parser.parse_args()
     only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -89,9 +92,9 @@ def main() -> int:
         for section in only:
             fn = globals().get(f"run_{section}")
             if fn is None:
-                from bench import pipeline, web
+                from bench import consumers, pipeline, web
 
-                fn = getattr(pipeline, f"run_{section}", None) or getattr(web, f"run_{section}", None)
+                fn = next((f for m in (pipeline, web, consumers) if (f := getattr(m, f"run_{section}", None))), None)
             if fn is None:
                 print(f"unknown section {section}", file=sys.stderr)
                 continue

@@ -19,9 +19,12 @@ Pieces (tests/faults/test_fault_run.py puts them together, tests/faults/fault_ch
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import secrets
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -321,7 +324,11 @@ class GroupWatch(threading.Thread):
     """Looks at consumer groups every ``interval_s`` (describe_consumer_groups: state and member ids) and keeps each
     change, so that the report can count rebalances and time the recovery after a member's kill -9: Kafka notices
     the death after the session timeout, shares its partitions among the others, and shares them again when the
-    supervisor's restart joins."""
+    supervisor's restart joins.
+
+    The looks are taken by a child process (``python fault_harness.py watch``, one JSON line per group and look),
+    started again whenever it dies: librdkafka's admin client can abort the whole process when a DescribeGroups
+    request times out while the broker is down (confluentinc/librdkafka#4605), which the run's Kafka crash causes."""
 
     def __init__(self, bootstrap: str, groups: dict[str, str], members: dict[str, int],
                  clock: Callable[[], float], interval_s: float = 0.5) -> None:
@@ -333,33 +340,40 @@ class GroupWatch(threading.Thread):
         self.interval_s = interval_s
         self.looks: dict[str, list[GroupLook]] = {s: [] for s in groups}
         self.stopping = threading.Event()
+        self.child: subprocess.Popen[str] | None = None
+        self.child_starts = 0
+        self.latest: dict[str, GroupLook] = {}  # the last look at each group, whatever it saw
+        self.count = 0  # looks taken
 
     def run(self) -> None:
-        from shared_events import kafka as kafka_clients
+        service_of = {g: s for s, g in self.groups.items()}
+        while not self.stopping.is_set():
+            self.child_starts += 1
+            self.child = subprocess.Popen(
+                [sys.executable, __file__, "watch", self.bootstrap, json.dumps(list(self.groups.values())),
+                 str(self.interval_s)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            assert self.child.stdout is not None
+            for line in self.child.stdout:
+                try:
+                    group, state, members, assigned = json.loads(line)
+                except ValueError:  # a line cut short by the child's death
+                    continue
+                self.note(service_of[group], GroupLook(self.clock(), state, frozenset(members), assigned))
+            self.child.wait()
+            self.stopping.wait(1.0)
 
-        admin = kafka_clients.admin(self.bootstrap, **{"client.id": "fault-group-watch"})
-        while not self.stopping.wait(self.interval_s):
-            self.look(admin)
-
-    def look(self, admin: Any) -> None:
-        try:
-            futures = admin.describe_consumer_groups(list(self.groups.values()), request_timeout=5)
-        except Exception:  # Kafka down: nothing to see
-            return
-        for service, group in self.groups.items():
-            try:
-                d = futures[group].result(timeout=6)
-                look = GroupLook(self.clock(), d.state.name, frozenset(m.member_id for m in d.members),
-                                 sum(1 for m in d.members if m.assignment.topic_partitions))
-            except Exception:  # the group unknown for now (the coordinator moving)
-                look = GroupLook(self.clock(), "UNKNOWN", frozenset(), 0)
-            seen = self.looks[service]
-            if not seen or (seen[-1].state, seen[-1].members, seen[-1].assigned) != (
-                    look.state, look.members, look.assigned):
-                seen.append(look)
+    def note(self, service: str, look: GroupLook) -> None:
+        self.latest[service] = look
+        self.count += 1
+        seen = self.looks[service]
+        if not seen or (seen[-1].state, seen[-1].members, seen[-1].assigned) != (
+                look.state, look.members, look.assigned):
+            seen.append(look)
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.child is not None and self.child.poll() is None:
+            self.child.terminate()
         if self.is_alive():
             self.join(timeout=10)
 
@@ -381,9 +395,9 @@ class GroupWatch(threading.Thread):
 
     def whole(self, service: str) -> bool:
         """The group's last look: stable, with every member holding partitions."""
-        seen = [look for look in self.looks[service] if look.state != "UNKNOWN"]
+        last = self.latest.get(service) or (self.looks[service] or [None])[-1]
         n = self.members[service]
-        return bool(seen) and seen[-1].state == "STABLE" and len(seen[-1].members) == seen[-1].assigned == n
+        return last is not None and last.state == "STABLE" and len(last.members) == last.assigned == n
 
     def recovery(self, service: str, kills: list[Kill]) -> list[MemberKill]:
         """For each kill of one of the service's members: how long until the group was stable without the dead
@@ -404,6 +418,37 @@ class GroupWatch(threading.Thread):
             out.append(MemberKill(k.process, k.at, None if taken is None else taken.at - k.at,
                                   None if whole is None else whole.at - k.at))
         return out
+
+
+def watch_groups(bootstrap: str, groups: list[str], interval_s: float) -> None:
+    """GroupWatch's child: one JSON line [group, state, member ids, members holding partitions] per group and look,
+    UNKNOWN when Kafka does not answer. It ends when its parent is gone, and so that the parent starts a fresh one:
+    when a round of looks hangs (SIGALRM's default action ends it) or Kafka has not answered for a while (an admin
+    client can stay blind after the broker came back)."""
+    import signal
+
+    from shared_events import kafka as kafka_clients
+
+    parent = os.getppid()
+    admin = kafka_clients.admin(bootstrap, **{"client.id": "fault-group-watch"})
+    blind = 0
+    while os.getppid() == parent and blind < 20:
+        signal.alarm(30)
+        try:
+            futures = admin.describe_consumer_groups(groups, request_timeout=5)
+        except Exception:  # Kafka down: nothing to see
+            futures = {}
+        for group in groups:
+            try:
+                d = futures[group].result(timeout=6)
+                look = [group, d.state.name, sorted(m.member_id for m in d.members),
+                        sum(1 for m in d.members if m.assignment.topic_partitions)]
+            except Exception:  # the group unknown for now (Kafka down, the coordinator moving)
+                look = [group, "UNKNOWN", [], 0]
+            print(json.dumps(look), flush=True)
+        blind = blind + 1 if look[1] == "UNKNOWN" else 0
+        signal.alarm(0)
+        time.sleep(interval_s)
 
 
 def seconds(values: list[float | None]) -> str:
@@ -746,3 +791,8 @@ def consumer_waits(stack: FaultStack, windows: list[tuple[float, float]]) -> dic
             if waits:
                 out[n][svc.name] = max(waits)
     return out
+
+
+if __name__ == "__main__":  # GroupWatch's child: python fault_harness.py watch <bootstrap> <groups as JSON> <interval>
+    if sys.argv[1:2] == ["watch"]:
+        watch_groups(sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4]))

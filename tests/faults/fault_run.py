@@ -85,6 +85,8 @@ class FaultRun:
         self.phases: list[tuple[str, float, float]] = []
         self.stats = ClientStats()
         self.scenario = FaultScenario(stack, self.stats, threads=cfg.threads)
+        if cfg.consumers_per_group > 1:  # before the chaos monkey lists its victims
+            stack.scale_consumers(cfg.consumers_per_group)
         self.supervisor = Supervisor(stack, self.clock, lambda: self.phase, seed=cfg.seed)
         self.chaos = Chaos(self.supervisor, cfg.kill_every_s, seed=cfg.seed)
         self.injected: list[Injected] = []
@@ -95,8 +97,6 @@ class FaultRun:
         assert stack.kafka.nodes == cfg.kafka_nodes, "the stack's brokers are the configuration's"
         self.brokers = BrokerFaults(stack, self.clock, lambda: self.phase) if cfg.kafka_nodes > 1 else None
         self.groups: GroupWatch | None = None
-        if cfg.consumers_per_group > 1:
-            stack.scale_consumers(cfg.consumers_per_group)
 
     def clock(self) -> float:
         return time.monotonic() - self.t0
@@ -164,8 +164,7 @@ class FaultRun:
         self.enter("recovery")
         self.timed("quiet", self.wait_quiet)
         self.supervisor.stop()
-        if self.groups is not None:
-            self.groups.stop()
+        self.stop_watching_groups()
         self.scenario.close()
         self.enter("checks")
 
@@ -247,6 +246,17 @@ class FaultRun:
         eventually(lambda: all(self.groups.whole(s) for s in members), 120,  # type: ignore[union-attr]
                    "every member of the scaled groups to hold partitions", 1)
 
+    def stop_watching_groups(self) -> None:
+        """Once quiet, the scaled groups are looked at until whole (60 s at most: the check says if not)."""
+        if self.groups is None:
+            return
+        try:
+            eventually(lambda: all(self.groups.whole(s) for s in self.groups.groups),  # type: ignore[union-attr]
+                       60, "every scaled group whole", 1)
+        except AssertionError:
+            pass
+        self.groups.stop()
+
     def kill_a_member(self, service: str, after_s: float) -> None:
         """kill -9 one member of the service's group (chosen by the seed) ``after_s`` seconds from now, in the
         background: the others take its partitions over, then share them with it again once restarted."""
@@ -289,6 +299,8 @@ class FaultRun:
                 f"{self.groups.rebalances(service)}, whole at the end: {self.groups.whole(service)}",
                 f"  after a member's kill: its partitions taken over {seconds([r.taken_over_s for r in recovery])}"
                 f"; all members holding partitions again {seconds([r.whole_s for r in recovery])}",
+                f"  (the watch: {len(self.groups.looks[service])} changes in {self.groups.count} looks, its child "
+                f"started {self.groups.child_starts} times)",
             ]
         return lines
 
