@@ -281,9 +281,17 @@ class FaultRun:
                 problems.append(f"{service}: not whole at the end: {self.groups.looks[service][-1:]}")
             if not self.cfg.calm and not recovery:
                 problems.append(f"{service}: no member was killed")
-            problems += [f"{service}: {r.process} killed at {r.at:.0f}s: the group was never whole again"
-                         for r in recovery if r.whole_s is None]
+            problems += [f"{service}: {r.process} killed at {r.at:.0f}s: the group was never whole again; looks "
+                         f"around: {self.looks_around(service, r.at)}" for r in recovery if r.whole_s is None]
         return Check("consumer groups", not problems, numbers, problems)
+
+    def looks_around(self, service: str, at: float) -> str:
+        """The watch's last look before ``at`` and its first ones after (for a report that must be explained)."""
+        assert self.groups is not None
+        looks = self.groups.looks[service]
+        i = next((n for n, look in enumerate(looks) if look.at > at), len(looks))
+        return "; ".join(f"{look.at:.1f}s {look.state} {sorted(m[-6:] for m in look.members)} held by "
+                         f"{look.assigned}" for look in looks[max(0, i - 2):i + 6])
 
     def group_report(self) -> list[str]:
         if self.groups is None:
