@@ -395,7 +395,7 @@ class GroupWatch(threading.Thread):
 
     def whole(self, service: str) -> bool:
         """The group's last look: stable, with every member holding partitions."""
-        last = self.latest.get(service) or (self.looks[service] or [None])[-1]
+        last = self.latest.get(service) or (self.looks[service][-1] if self.looks[service] else None)
         n = self.members[service]
         return last is not None and last.state == "STABLE" and len(last.members) == last.assigned == n
 
