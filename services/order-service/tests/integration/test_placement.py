@@ -4,6 +4,7 @@ allocation order, empty orders, mid-cycle and late dues (real Kafka and PostgreS
 import time
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -235,3 +236,53 @@ def test_dues_whose_subscription_is_late_wait_for_it_without_holding_up_the_batc
                       "begins_at": datetime.now(UTC), "ends_at": None}}, shop_id=shop.shop_id)
     orders.wait_orders(shop, 3)
     assert {o["subscription_id"] for o in orders.orders(shop)} == {known, missing, mid_missing}
+
+
+@pytest.mark.parametrize("first", ["due", "subscription"])
+def test_a_mid_cycle_due_and_its_subscription_applied_at_once_by_two_consumer_processes_end_in_one_order(
+        orders, first):
+    """Two members of the consumer group, each with its partitions, apply a mid-cycle OrderDue and the
+    SubscriptionCreated it needs at the same moment (two transactions, neither seeing the other's): whichever
+    commits first, the due is placed (without the lock of dues.lock_for_waiting it waited for ever)."""
+    import threading
+
+    from order_harness import uid
+
+    from order_service.config import ReactionSettings
+    from order_service.entrypoints.consumer import bulk, handler
+
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
+    cycle = f.cycle(shop)
+    customer, _ = f.customer(shop)
+    orders.settle()
+    sub_id = uid()
+    unsent: list = []
+    f.resend = unsent.append  # built as the feed would publish them, applied below by hand
+    try:
+        f.subscription(shop, customer, {"eggs": 2}, sub_id=sub_id)
+        f.due(shop, cycle, sub_id, customer, reason="subscription_created")
+    finally:
+        del f.resend
+    created, due = unsent
+    cfg = ReactionSettings.from_env()
+    apply = {"due": lambda conn: bulk(cfg)["OrderDue"](conn, [due]),
+             "subscription": lambda conn: handler(None, cfg)(conn, created)}
+    second = "subscription" if first == "due" else "due"
+    with psycopg.connect(orders.dsn) as one, psycopg.connect(orders.dsn) as other:
+        apply[first](one)  # applied, not committed yet
+
+        def then() -> None:
+            apply[second](other)
+            other.commit()
+
+        thread = threading.Thread(target=then)
+        thread.start()
+        thread.join(1.0)  # the other member meanwhile: it waits for the first's commit on the lock
+        one.commit()
+        thread.join(30)
+        assert not thread.is_alive()
+    order = orders.order_of(sub_id)
+    assert order is not None and order["status"] == "placed"
+    assert orders.scalar("SELECT state FROM order_dues WHERE subscription_id = %s", [sub_id]) == "placed"

@@ -255,6 +255,22 @@ def _release_waiting(columns: tuple[str, ...]) -> str:
         """, columns)
 
 
+def lock_for_waiting(conn: psycopg.Connection, *, shop_id: str | None = None,
+                     subscription_ids: Iterable[str] = ()) -> None:
+    """Transaction-scoped advisory locks on a shop and on subscriptions, taken by a placement before it lets dues
+    wait for their data (it then reads that data again) and by the reaction that releases the dues waiting for a
+    subscription or a shop when it arrives. Two consumer processes of the service (members of its group, each with
+    its partitions) may apply a due and its subscription at the same moment, each in a transaction that cannot see
+    the other's: without the lock the due could wait for a subscription already there. With it, the later of the
+    two waits for the earlier's commit and its next statement sees it. Taken in one order (by key) so that two
+    placements never wait for each other."""
+    keys = sorted({*(["dues-wait:shop:" + shop_id] if shop_id else []),
+                   *("dues-wait:subscription:" + s for s in subscription_ids)})
+    if keys:
+        conn.execute("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
+                     "FROM unnest(%s::text[]) AS k ORDER BY 1) AS keys", [keys])
+
+
 def release_waiting(conn: psycopg.Connection, dues: DuesOf) -> list[dict[str, Any]]:
     """These dues that waited for data become pending again; returns them in placement order (cycle, then
     subscription), each with its cycle's ``closed_at`` (set when the cycle closed meanwhile)."""

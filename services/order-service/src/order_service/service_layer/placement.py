@@ -85,6 +85,13 @@ def place_dues(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], how
     shop = repository.shop(conn, shop_id)
     subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
     fees, methods = repository.fees_and_methods(conn, shop_id)
+    if _lacking(due_rows, shop, subs, methods, None, cfg, warn=False):
+        # some would wait for their data: lock (dues.lock_for_waiting) and read it again, so that what another
+        # consumer process committed meanwhile is seen, and what is still to come releases them when it arrives
+        dues.lock_for_waiting(conn, shop_id=shop_id, subscription_ids=[d["subscription_id"] for d in due_rows])
+        shop = repository.shop(conn, shop_id)
+        subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
+        fees, methods = repository.fees_and_methods(conn, shop_id)
     due_rows = _hold_back_lacking(conn, due_rows, shop, subs, methods, how, cfg)
     if not due_rows:
         return []
@@ -120,6 +127,18 @@ def _hold_back_lacking(conn: psycopg.Connection, due_rows: Sequence[dict[str, An
     has one. Placed any other way (set aside then taken up again, an opening batch that has waited already, at the
     close), a due does not wait for the catalog."""
     known = _known_variants(conn, shop["shop_id"], subs.values()) if how.patient and shop is not None else None
+    lacking = _lacking(due_rows, shop, subs, methods, known, cfg)
+    if not lacking:
+        return due_rows
+    dues.mark(conn, list(lacking), "waiting", list(lacking.values()))
+    return [d for d in due_rows if (d["subscription_id"], d["order_cycle_id"]) not in lacking]
+
+
+def _lacking(due_rows: Sequence[dict[str, Any]], shop: dict[str, Any] | None, subs: dict[str, dict[str, Any]],
+             methods: dict[tuple[str, str], Any], known: set[str] | None, cfg: ReactionSettings, *,
+             warn: bool = True) -> dict[Pair, str]:
+    """What each due that cannot be placed yet lacks (shop, subscription, methods); ``known``: the catalog's
+    variants, when a due may wait for them (RetryLater while it keeps waiting, else placed, said if ``warn``)."""
     lacking = {}
     for d in due_rows:
         sub = subs.get(d["subscription_id"])
@@ -130,14 +149,12 @@ def _hold_back_lacking(conn: psycopg.Connection, due_rows: Sequence[dict[str, An
             if rules.keeps_waiting_for_catalog(waited, cfg.catalog_wait_s):
                 raise RetryLater(f"subscription {d['subscription_id']} asks for products the catalog has not told "
                                  "of yet")
-            log.warning("placing a due whose products the catalog has not told of",
-                        extra={"subscription_id": d["subscription_id"], "waited_s": round(waited, 1)})
+            if warn:
+                log.warning("placing a due whose products the catalog has not told of",
+                            extra={"subscription_id": d["subscription_id"], "waited_s": round(waited, 1)})
         elif why:
             lacking[(d["subscription_id"], d["order_cycle_id"])] = why
-    if not lacking:
-        return due_rows
-    dues.mark(conn, list(lacking), "waiting", list(lacking.values()))
-    return [d for d in due_rows if (d["subscription_id"], d["order_cycle_id"]) not in lacking]
+    return lacking
 
 
 def _known_variants(conn: psycopg.Connection, shop_id: str, subs: Iterable[dict[str, Any]]) -> set[str]:
@@ -285,6 +302,8 @@ def place_waiting(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings
     """Dues that waited for data are placed now, each as a single placement; a due of a cycle that has closed
     meanwhile is placed and confirmed at once. What they waited for may have come before the catalog: they may
     wait for it too (patient)."""
+    dues.lock_for_waiting(conn, shop_id=waiting.shop_id,  # see place_dues: a due may be left waiting meanwhile
+                          subscription_ids=[waiting.subscription_id] if waiting.subscription_id else [])
     for due in release_waiting(conn, waiting):
         place_dues(conn, [due], Placing.alone(env, late=due["late"] or due["closed_at"] is not None, patient=True),
                    cfg)
