@@ -286,3 +286,52 @@ def test_a_mid_cycle_due_and_its_subscription_applied_at_once_by_two_consumer_pr
     order = orders.order_of(sub_id)
     assert order is not None and order["status"] == "placed"
     assert orders.scalar("SELECT state FROM order_dues WHERE subscription_id = %s", [sub_id]) == "placed"
+
+
+@pytest.mark.parametrize("first", ["due", "unpause"])
+def test_a_due_set_aside_and_the_unpause_applied_at_once_by_two_consumer_processes_end_in_one_order(orders, first):
+    """Two members of the consumer group apply, at the same moment, an OrderDue of a paused subscription (set
+    aside) and the SubscriptionUnpaused that takes such dues up: whichever commits first, the order is placed
+    (without the lock of dues.lock_for_waiting the due stayed set aside for an active subscription)."""
+    import threading
+
+    from order_service.config import ReactionSettings
+    from order_service.entrypoints.consumer import bulk, handler
+
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
+    cycle = f.cycle(shop)
+    customer, _ = f.customer(shop)
+    sub_id = f.subscription(shop, customer, {"eggs": 1})
+    f.subscription_event("SubscriptionPaused", shop, sub_id, open_orders="none", open_order_cycle_ids=[])
+    orders.wait(lambda: orders.scalar("SELECT state FROM subscriptions WHERE subscription_id = %s", [sub_id])
+                == "paused", "the pause")
+    unsent: list = []
+    f.resend = unsent.append  # built as the feed would publish them, applied below by hand
+    try:
+        f.due(shop, cycle, sub_id, customer, reason="subscription_created")
+        f.subscription_event("SubscriptionUnpaused", shop, sub_id)
+    finally:
+        del f.resend
+    due, unpaused = unsent
+    cfg = ReactionSettings.from_env()
+    apply = {"due": lambda conn: bulk(cfg)["OrderDue"](conn, [due]),
+             "unpause": lambda conn: handler(None, cfg)(conn, unpaused)}
+    second = "unpause" if first == "due" else "due"
+    with psycopg.connect(orders.dsn) as one, psycopg.connect(orders.dsn) as other:
+        apply[first](one)  # applied, not committed yet
+
+        def then() -> None:
+            apply[second](other)
+            other.commit()
+
+        thread = threading.Thread(target=then)
+        thread.start()
+        thread.join(1.0)  # the other member meanwhile: it waits for the first's commit on the lock
+        one.commit()
+        thread.join(30)
+        assert not thread.is_alive()
+    order = orders.order_of(sub_id)
+    assert order is not None and order["status"] == "placed"
+    assert orders.scalar("SELECT state FROM order_dues WHERE subscription_id = %s", [sub_id]) == "placed"

@@ -9,6 +9,7 @@ statements here turn that into SQL.
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -255,17 +256,28 @@ def _release_waiting(columns: tuple[str, ...]) -> str:
         """, columns)
 
 
+SUBSCRIPTION_LOCKS = 64
+
+
 def lock_for_waiting(conn: psycopg.Connection, *, shop_id: str | None = None,
                      subscription_ids: Iterable[str] = ()) -> None:
-    """Transaction-scoped advisory locks on a shop and on subscriptions, taken by a placement before it lets dues
-    wait for their data (it then reads that data again) and by the reaction that releases the dues waiting for a
-    subscription or a shop when it arrives. Two consumer processes of the service (members of its group, each with
-    its partitions) may apply a due and its subscription at the same moment, each in a transaction that cannot see
-    the other's: without the lock the due could wait for a subscription already there. With it, the later of the
-    two waits for the earlier's commit and its next statement sees it. Taken in one order (by key) so that two
-    placements never wait for each other."""
+    """Transaction-scoped advisory locks on a shop and on subscriptions, taken by a placement before it holds dues
+    back (waiting for their data, or set aside: a paused subscription, a skipped occurrence; it then reads the data
+    again) and by the reaction that takes such dues up (the data's arrival, the unpause, the resumed occurrence).
+
+    Two consumer processes of the service (members of its group, each with its partitions) may apply a due and
+    what decides it at the same moment, each in a transaction that cannot see the other's: without the lock the
+    due could wait, or stay set aside, for a change already made. With it, the later of the two waits for the
+    earlier's commit and its next statement sees it.
+
+    One statement takes its locks in one order (by key). Subscriptions share ``SUBSCRIPTION_LOCKS`` locks (by a
+    hash of their id): an opening batch may hold many dues back in one transaction, and PostgreSQL's lock table
+    is small (max_locks_per_transaction); two subscriptions sharing one merely wait for each other, and two
+    transactions that took theirs in different statements and meet in a deadlock are a transient error (the
+    poll is redelivered)."""
+    buckets = {zlib.crc32(s.encode()) % SUBSCRIPTION_LOCKS for s in subscription_ids}
     keys = sorted({*(["dues-wait:shop:" + shop_id] if shop_id else []),
-                   *("dues-wait:subscription:" + s for s in subscription_ids)})
+                   *(f"dues-wait:subscriptions:{b}" for b in buckets)})
     if keys:
         conn.execute("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
                      "FROM unnest(%s::text[]) AS k ORDER BY 1) AS keys", [keys])

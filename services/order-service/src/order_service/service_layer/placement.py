@@ -92,6 +92,11 @@ def place_dues(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], how
         shop = repository.shop(conn, shop_id)
         subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
         fees, methods = repository.fees_and_methods(conn, shop_id)
+    elif held := _may_be_set_aside(conn, due_rows, subs):
+        # likewise for dues that would be set aside (paused, skipped) while another consumer process applies the
+        # unpause or the resumed occurrence that would take them up
+        dues.lock_for_waiting(conn, subscription_ids=held)
+        subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
     due_rows = _hold_back_lacking(conn, due_rows, shop, subs, methods, how, cfg)
     if not due_rows:
         return []
@@ -132,6 +137,14 @@ def _hold_back_lacking(conn: psycopg.Connection, due_rows: Sequence[dict[str, An
         return due_rows
     dues.mark(conn, list(lacking), "waiting", list(lacking.values()))
     return [d for d in due_rows if (d["subscription_id"], d["order_cycle_id"]) not in lacking]
+
+
+def _may_be_set_aside(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], subs: dict[str, dict[str, Any]]
+                      ) -> list[str]:
+    """The subscriptions of the dues that would be set aside as things stand (``rules.set_aside_because``)."""
+    skipped = dues.skipped_occurrences(conn, [(d["subscription_id"], d["order_cycle_id"]) for d in due_rows])
+    return sorted({d["subscription_id"] for d in due_rows if (sub := subs.get(d["subscription_id"])) is not None
+                   and rules.set_aside_because(sub["state"], (d["subscription_id"], d["order_cycle_id"]) in skipped)})
 
 
 def _lacking(due_rows: Sequence[dict[str, Any]], shop: dict[str, Any] | None, subs: dict[str, dict[str, Any]],

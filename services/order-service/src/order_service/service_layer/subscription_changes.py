@@ -16,7 +16,7 @@ from datetime import datetime
 import psycopg
 
 from order_service.adapters import notifications, repository
-from order_service.adapters.dues import DuesOf, release_set_aside
+from order_service.adapters.dues import DuesOf, lock_for_waiting, release_set_aside
 from order_service.config import ReactionSettings
 from order_service.domain import editing, errors, propagation
 from order_service.domain.model import Order
@@ -82,7 +82,9 @@ def on_subscription_unpaused(conn: psycopg.Connection, env: Envelope, cfg: React
 
 
 def _place_set_aside(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, set_aside: DuesOf) -> None:
-    """Dues set aside (paused, skipped) whose cycle is still open are placed now, one run each."""
+    """Dues set aside (paused, skipped) whose cycle is still open are placed now, one run each. The lock meets
+    a placement that another consumer process is setting such a due aside at this moment (see place_dues)."""
+    lock_for_waiting(conn, subscription_ids=[set_aside.subscription_id] if set_aside.subscription_id else [])
     for due in release_set_aside(conn, set_aside, env.occurred_at):
         place_dues(conn, [due], Placing.alone(env), cfg)
 
