@@ -238,18 +238,41 @@ def test_dues_whose_subscription_is_late_wait_for_it_without_holding_up_the_batc
     assert {o["subscription_id"] for o in orders.orders(shop)} == {known, missing, mid_missing}
 
 
+def _applied_at_once(orders, first: str, due, other_event) -> None:
+    """Two members of the consumer group, each in its own transaction, apply ``due`` and ``other_event`` at the same
+    moment: ``first`` ("due" or the other) is applied, then the other is applied in a second connection while the
+    first is not committed yet (it may wait for the first's commit on a lock), then both commit."""
+    import threading
+
+    from order_service.config import ReactionSettings
+    from order_service.entrypoints.consumer import bulk, handler
+
+    cfg = ReactionSettings.from_env()
+    apply_due = lambda conn: bulk(cfg)["OrderDue"](conn, [due])  # noqa: E731
+    apply_other = lambda conn: handler(None, cfg)(conn, other_event)  # noqa: E731
+    earlier, later = (apply_due, apply_other) if first == "due" else (apply_other, apply_due)
+    with psycopg.connect(orders.dsn) as one, psycopg.connect(orders.dsn) as other:
+        earlier(one)  # applied, not committed yet
+
+        def then() -> None:
+            later(other)
+            other.commit()
+
+        thread = threading.Thread(target=then)
+        thread.start()
+        thread.join(1.0)  # the other member meanwhile: it waits for the first's commit on the lock
+        one.commit()
+        thread.join(30)
+        assert not thread.is_alive()
+
+
 @pytest.mark.parametrize("first", ["due", "subscription"])
 def test_a_mid_cycle_due_and_its_subscription_applied_at_once_by_two_consumer_processes_end_in_one_order(
         orders, first):
     """Two members of the consumer group, each with its partitions, apply a mid-cycle OrderDue and the
     SubscriptionCreated it needs at the same moment (two transactions, neither seeing the other's): whichever
     commits first, the due is placed (without the lock of dues.lock_for_waiting it waited for ever)."""
-    import threading
-
     from order_harness import uid
-
-    from order_service.config import ReactionSettings
-    from order_service.entrypoints.consumer import bulk, handler
 
     f = orders.feed
     shop = f.shop()
@@ -266,23 +289,7 @@ def test_a_mid_cycle_due_and_its_subscription_applied_at_once_by_two_consumer_pr
     finally:
         del f.resend
     created, due = unsent
-    cfg = ReactionSettings.from_env()
-    apply = {"due": lambda conn: bulk(cfg)["OrderDue"](conn, [due]),
-             "subscription": lambda conn: handler(None, cfg)(conn, created)}
-    second = "subscription" if first == "due" else "due"
-    with psycopg.connect(orders.dsn) as one, psycopg.connect(orders.dsn) as other:
-        apply[first](one)  # applied, not committed yet
-
-        def then() -> None:
-            apply[second](other)
-            other.commit()
-
-        thread = threading.Thread(target=then)
-        thread.start()
-        thread.join(1.0)  # the other member meanwhile: it waits for the first's commit on the lock
-        one.commit()
-        thread.join(30)
-        assert not thread.is_alive()
+    _applied_at_once(orders, first, due, created)
     order = orders.order_of(sub_id)
     assert order is not None and order["status"] == "placed"
     assert orders.scalar("SELECT state FROM order_dues WHERE subscription_id = %s", [sub_id]) == "placed"
@@ -293,11 +300,6 @@ def test_a_due_set_aside_and_the_unpause_applied_at_once_by_two_consumer_process
     """Two members of the consumer group apply, at the same moment, an OrderDue of a paused subscription (set
     aside) and the SubscriptionUnpaused that takes such dues up: whichever commits first, the order is placed
     (without the lock of dues.lock_for_waiting the due stayed set aside for an active subscription)."""
-    import threading
-
-    from order_service.config import ReactionSettings
-    from order_service.entrypoints.consumer import bulk, handler
-
     f = orders.feed
     shop = f.shop()
     f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
@@ -315,23 +317,7 @@ def test_a_due_set_aside_and_the_unpause_applied_at_once_by_two_consumer_process
     finally:
         del f.resend
     due, unpaused = unsent
-    cfg = ReactionSettings.from_env()
-    apply = {"due": lambda conn: bulk(cfg)["OrderDue"](conn, [due]),
-             "unpause": lambda conn: handler(None, cfg)(conn, unpaused)}
-    second = "unpause" if first == "due" else "due"
-    with psycopg.connect(orders.dsn) as one, psycopg.connect(orders.dsn) as other:
-        apply[first](one)  # applied, not committed yet
-
-        def then() -> None:
-            apply[second](other)
-            other.commit()
-
-        thread = threading.Thread(target=then)
-        thread.start()
-        thread.join(1.0)  # the other member meanwhile: it waits for the first's commit on the lock
-        one.commit()
-        thread.join(30)
-        assert not thread.is_alive()
+    _applied_at_once(orders, first, due, unpaused)
     order = orders.order_of(sub_id)
     assert order is not None and order["status"] == "placed"
     assert orders.scalar("SELECT state FROM order_dues WHERE subscription_id = %s", [sub_id]) == "placed"
