@@ -82,26 +82,22 @@ def place_dues(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], how
     if not due_rows:
         return []
     shop_id = due_rows[0]["shop_id"]
-    shop = repository.shop(conn, shop_id)
-    subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
-    fees, methods = repository.fees_and_methods(conn, shop_id)
+    shop, subs, fees, methods, skipped_occurrences = _what_decides(conn, due_rows)
     if _lacking(due_rows, shop, subs, methods, None, cfg, warn=False):
         # some would wait for their data: lock (dues.lock_for_waiting) and read it again, so that what another
         # consumer process committed meanwhile is seen, and what is still to come releases them when it arrives
         dues.lock_for_waiting(conn, shop_id=shop_id, subscription_ids=[d["subscription_id"] for d in due_rows])
-        shop = repository.shop(conn, shop_id)
-        subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
-        fees, methods = repository.fees_and_methods(conn, shop_id)
-    elif held := _may_be_set_aside(conn, due_rows, subs):
+        shop, subs, fees, methods, skipped_occurrences = _what_decides(conn, due_rows)
+    elif held := _set_aside_subscriptions(due_rows, subs, skipped_occurrences):
         # likewise for dues that would be set aside (paused, skipped) while another consumer process applies the
         # unpause or the resumed occurrence that would take them up
         dues.lock_for_waiting(conn, subscription_ids=held)
-        subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
+        shop, subs, fees, methods, skipped_occurrences = _what_decides(conn, due_rows)
     due_rows = _hold_back_lacking(conn, due_rows, shop, subs, methods, how, cfg)
     if not due_rows:
         return []
     assert shop is not None
-    requests, already, skipped, ids = _sort_out(conn, due_rows, subs, how.late)
+    requests, already, skipped, ids = _sort_out(conn, due_rows, subs, skipped_occurrences, how.late)
     dues.mark(conn, already, "placed")
     dues.mark(conn, [(s, c) for s, c, _ in skipped], "skipped", [why for _, _, why in skipped])
     if not requests and not (how.opening and skipped):
@@ -139,12 +135,24 @@ def _hold_back_lacking(conn: psycopg.Connection, due_rows: Sequence[dict[str, An
     return [d for d in due_rows if (d["subscription_id"], d["order_cycle_id"]) not in lacking]
 
 
-def _may_be_set_aside(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], subs: dict[str, dict[str, Any]]
-                      ) -> list[str]:
-    """The subscriptions of the dues that would be set aside as things stand (``rules.set_aside_because``)."""
+def _what_decides(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]]
+                  ) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]], repository.Fees,
+                             dict[tuple[str, str], repository.Method], set[Pair]]:
+    """What the placement of these dues (all of one shop) depends on, as committed now: the shop, the
+    subscriptions, the fees and methods, the skipped occurrences."""
+    shop_id = due_rows[0]["shop_id"]
+    subs = repository.subscriptions(conn, {d["subscription_id"] for d in due_rows})
+    fees, methods = repository.fees_and_methods(conn, shop_id)
     skipped = dues.skipped_occurrences(conn, [(d["subscription_id"], d["order_cycle_id"]) for d in due_rows])
+    return repository.shop(conn, shop_id), subs, fees, methods, skipped
+
+
+def _set_aside_subscriptions(due_rows: Sequence[dict[str, Any]], subs: dict[str, dict[str, Any]],
+                             skipped_occurrences: set[Pair]) -> list[str]:
+    """The subscriptions of the dues that would be set aside as things stand (``rules.set_aside_because``)."""
     return sorted({d["subscription_id"] for d in due_rows if (sub := subs.get(d["subscription_id"])) is not None
-                   and rules.set_aside_because(sub["state"], (d["subscription_id"], d["order_cycle_id"]) in skipped)})
+                   and rules.set_aside_because(sub["state"],
+                                               (d["subscription_id"], d["order_cycle_id"]) in skipped_occurrences)})
 
 
 def _lacking(due_rows: Sequence[dict[str, Any]], shop: dict[str, Any] | None, subs: dict[str, dict[str, Any]],
@@ -221,12 +229,12 @@ def _record_placed(conn: psycopg.Connection, shop_id: str, groups: list[list[Env
 
 
 def _sort_out(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], subs: dict[str, dict[str, Any]],
-              late: bool) -> tuple[list[tuple[placement.Due, placement.Terms]], list[Pair], list[tuple[str, str, str]],
-                                   dict[Pair, str]]:
+              skipped_occurrences: set[Pair], late: bool
+              ) -> tuple[list[tuple[placement.Due, placement.Terms]], list[Pair], list[tuple[str, str, str]],
+                         dict[Pair, str]]:
     """The dues to place now (with their subscription's terms), those already placed, and those set aside with
     why; and the order id of every due."""
     pairs = [(d["subscription_id"], d["order_cycle_id"]) for d in due_rows]
-    skipped_occurrences = dues.skipped_occurrences(conn, pairs)
     ids = {pair: order_id_for(*pair) for pair in pairs}
     existing = dues.existing_orders(conn, ids.values())
     requests: list[tuple[placement.Due, placement.Terms]] = []
@@ -301,7 +309,8 @@ def _whole_run_allocation(conn: psycopg.Connection, shop: dict[str, Any], method
         due_rows = dues.of_cycle(conn, order_cycle_id, ids)
         subs = repository.subscriptions(conn, ids)
         placeable = [d for d in due_rows if rules.lacks(True, subs.get(d["subscription_id"]), methods) is None]
-        requests, _, _, _ = _sort_out(conn, placeable, subs, False)
+        skipped = dues.skipped_occurrences(conn, [(d["subscription_id"], d["order_cycle_id"]) for d in placeable])
+        requests, _, _, _ = _sort_out(conn, placeable, subs, skipped, False)
         for _, t in requests:
             items = [{"variant_id": i["variant_id"], "quantity": i["quantity"], "substitutes": i.get("substitutes")}
                      for i in t.items]
