@@ -211,12 +211,17 @@ class VariantsArgs(_Request):
                                                                                        "previous page"})
 
 
-class Variant(Schema):
+class _PricedVariant(Schema):
+    """What anyone who may read a shop's products sees of a variant: its names and price."""
+
     variant_id = fields.String(required=True)
     product_name = fields.String(required=True)
     variant_name = fields.String(allow_none=True)
     unit_price = fields.Integer(required=True, metadata={"description": "the shop's price, in minor units"})
     currency = fields.String(required=True)
+
+
+class Variant(_PricedVariant):
     on_hand = fields.Integer(allow_none=True, metadata={"description": "units left after the orders placed "
                                                                        "(null: unlimited)"})
     available = fields.Boolean(required=True)
@@ -237,14 +242,9 @@ class ProductsArgs(VariantsArgs):
                                                "them, case aside)"})
 
 
-class ProductForSale(Schema):
+class ProductForSale(_PricedVariant):
     """A variant as a customer of the shop sees it: no stock count, no supplier."""
 
-    variant_id = fields.String(required=True)
-    product_name = fields.String(required=True)
-    variant_name = fields.String(allow_none=True)
-    unit_price = fields.Integer(required=True, metadata={"description": "the shop's price, in minor units"})
-    currency = fields.String(required=True)
     in_stock = fields.Method("_in_stock", metadata={"description": "some left after the orders placed (an "
                                                                    "unlimited stock is always in stock)"})
 
