@@ -18,6 +18,20 @@ def _tokens(orders, shop, customer_id):
     return {k: v[0] for k, v in tokens.items()}
 
 
+def _gone_and_four_dozen_ordered(orders, shop):
+    """The shop's "gone" variant deleted, then 4 of "eggs-12" ordered by a customer (their stock taken); the
+    manager's and the customer's tokens."""
+    f = orders.feed
+    f.catalog.delete(shop.shop_id, "gone")
+    f.catalog.flush()
+    customer, _ = f.customer(shop)
+    sub = f.subscription(shop, customer, {"eggs-12": 4})
+    cycle = f.cycle(shop, closes_at=datetime(2099, 1, 1, tzinfo=UTC))
+    f.due(shop, cycle, sub, customer, reason="subscription_created")
+    orders.wait(lambda: orders.order_of(sub), "the order")
+    return _tokens(orders, shop, customer)
+
+
 def test_a_manager_lists_the_shops_variants_by_name_with_price_stock_left_availability_supplier_and_tax_category(
         orders):
     f = orders.feed
@@ -27,14 +41,7 @@ def test_a_manager_lists_the_shops_variants_by_name_with_price_stock_left_availa
     f.variant(shop, "eggs-6", "Eggs", price=320, on_hand=None, variant_name="half dozen", supplier="Ferme du Pré")
     f.variant(shop, "apples", "Apples", price=250, on_hand=3, available=False)
     f.variant(shop, "gone", "Bread", price=400, on_hand=5, supplier="Boulangerie Martin")
-    f.catalog.delete(shop.shop_id, "gone")
-    f.catalog.flush()
-    customer, _ = f.customer(shop)
-    sub = f.subscription(shop, customer, {"eggs-12": 4})
-    cycle = f.cycle(shop, closes_at=datetime(2099, 1, 1, tzinfo=UTC))
-    f.due(shop, cycle, sub, customer, reason="subscription_created")
-    orders.wait(lambda: orders.order_of(sub), "the order")
-    tok = _tokens(orders, shop, customer)
+    tok = _gone_and_four_dozen_ordered(orders, shop)
 
     got = orders.api("GET", f"/shops/{shop.shop_id}/variants", tok["manager"])
     assert got.status_code == 200, got.json
@@ -124,14 +131,7 @@ def test_a_customer_of_the_shop_reads_its_products_for_sale_with_price_and_stock
     f.variant(shop, "apples", "Apples", price=250, on_hand=3, available=False)
     f.variant(shop, "beets", "Beetroot", price=180, on_hand=0)
     f.variant(shop, "gone", "Bread", price=400, on_hand=5)
-    f.catalog.delete(shop.shop_id, "gone")
-    f.catalog.flush()
-    customer, _ = f.customer(shop)
-    sub = f.subscription(shop, customer, {"eggs-12": 4})
-    cycle = f.cycle(shop, closes_at=datetime(2099, 1, 1, tzinfo=UTC))
-    f.due(shop, cycle, sub, customer, reason="subscription_created")
-    orders.wait(lambda: orders.order_of(sub), "the order")
-    tok = _tokens(orders, shop, customer)
+    tok = _gone_and_four_dozen_ordered(orders, shop)
     path = f"/shops/{shop.shop_id}/products"
 
     got = orders.api("GET", path, tok["customer"])

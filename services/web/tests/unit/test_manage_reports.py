@@ -108,22 +108,34 @@ def test_the_product_totals_are_grouped_by_producer_with_the_products_whose_prod
     assert "product-totals.csv" in page and "supplier-totals.csv" in page
 
 
-def test_the_orders_report_shows_the_totals_and_each_orders_payment_in_the_shops_language(manager, fake_http,
-                                                                                          shop_id):
+def french_orders_report(fake_http, shop_id: str, tax_total: int | None = None,
+                         order_tax_total: int | None = None) -> None:
+    """A French shop's orders report of three orders, one of them listed (confirmed, paid by card, partly
+    refunded); ``tax_total`` and ``order_tax_total`` add the cycle's and that order's tax as order-service does."""
     fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, locale="fr"))
     totals = {"orders": 3, "placed": 0, "confirmed": 2, "cancelled": 1, "empty": 0, "item_total": 2000,
               "shipping_fee": 1000, "payment_fee": 45, "total": 3045, "paid": 1522, "refunded": 100,
               "unpaid": 1523, "failed": 1}
+    order_totals = {"item_total": 1000, "shipping_fee": 500, "payment_fee": 22, "total": 1522}
+    if tax_total is not None:
+        totals["tax_total"] = tax_total
+    if order_tax_total is not None:
+        order_totals["tax_total"] = order_tax_total
     order = {"order_id": "o1", "number": "R00000001", "status": "confirmed", "cancel_cause": None,
              "customer_id": "c1", "customer": {"email": "a@example.org", "first_name": "Alice", "last_name": "Martin"},
              "shipping_method": "Tournée", "payment_method": "Carte", "payment_kind": "stripe",
-             "totals": {"item_total": 1000, "shipping_fee": 500, "payment_fee": 22, "total": 1522},
+             "totals": order_totals,
              "placed_at": "2026-04-01T08:00:00+00:00", "placed_at_local": "2026-04-01T10:00:00+02:00",
              "confirmed_at": None, "confirmed_at_local": None,
              "payment": {"state": "partially_refunded", "amount": 1522, "paid": 1522, "refunded": 100, "code": None,
                          "updated_at": None}}
     fake_http.answers[("GET", f"{reports(shop_id)}/orders")] = (200, {"order_cycle": cycle(), "totals": totals,
                                                                       "items": [order], "next_cursor": None})
+
+
+def test_the_orders_report_shows_the_totals_and_each_orders_payment_in_the_shops_language(manager, fake_http,
+                                                                                          shop_id):
+    french_orders_report(fake_http, shop_id)
     page = manager.get(f"/manage/shops/{shop_id}/reports/{CYCLE}/orders").get_data(as_text=True)
     assert '<html lang="fr">' in page and "Commandes et paiements" in page
     assert "30,45\u00a0€" in page and "15,23\u00a0€" in page  # total of the orders, not paid yet
@@ -133,20 +145,7 @@ def test_the_orders_report_shows_the_totals_and_each_orders_payment_in_the_shops
 
 def test_the_orders_report_shows_the_cycles_tax_and_each_orders_tax_as_order_service_adds_them(manager, fake_http,
                                                                                               shop_id, text_of):
-    fake_http.answers[("GET", f"/api/v1/shops/{shop_id}")] = (200, shop(shop_id, locale="fr"))
-    totals = {"orders": 3, "placed": 0, "confirmed": 2, "cancelled": 1, "empty": 0, "item_total": 2000,
-              "shipping_fee": 1000, "payment_fee": 45, "total": 3045, "paid": 1522, "refunded": 100,
-              "unpaid": 1523, "failed": 1, "tax_total": 314}
-    order = {"order_id": "o1", "number": "R00000001", "status": "confirmed", "cancel_cause": None,
-             "customer_id": "c1", "customer": {"email": "a@example.org", "first_name": "Alice", "last_name": "Martin"},
-             "shipping_method": "Tournée", "payment_method": "Carte", "payment_kind": "stripe",
-             "totals": {"item_total": 1000, "shipping_fee": 500, "payment_fee": 22, "total": 1522, "tax_total": 157},
-             "placed_at": "2026-04-01T08:00:00+00:00", "placed_at_local": "2026-04-01T10:00:00+02:00",
-             "confirmed_at": None, "confirmed_at_local": None,
-             "payment": {"state": "partially_refunded", "amount": 1522, "paid": 1522, "refunded": 100, "code": None,
-                         "updated_at": None}}
-    fake_http.answers[("GET", f"{reports(shop_id)}/orders")] = (200, {"order_cycle": cycle(), "totals": totals,
-                                                                      "items": [order], "next_cursor": None})
+    french_orders_report(fake_http, shop_id, tax_total=314, order_tax_total=157)
     page = manager.get(f"/manage/shops/{shop_id}/reports/{CYCLE}/orders").get_data(as_text=True)
     text = text_of(page).replace("\u202f", " ").replace("\xa0", " ")
     assert "TVA 3,14 € Total des commandes 30,45 €" in text
