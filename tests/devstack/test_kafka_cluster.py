@@ -52,12 +52,25 @@ def test_the_three_node_cluster_lists_every_broker_and_gives_event_topics_three_
     prefix = f"k{uuid.uuid4().hex[:6]}."
     ensure_topics(cluster.bootstrap, prefix)
     topic = f"{prefix}orders.events"
-    meta = client.list_topics(topic, timeout=30).topics[topic]
-    assert [sorted(p.replicas) for p in meta.partitions.values()] == [[1, 2, 3]]
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import ConfigResource
 
-    [configs] = client.describe_configs([ConfigResource("topic", topic)]).values()
-    assert configs.result()["min.insync.replicas"].value == "2"
+    def configs_when_known():
+        # the controller answers the creation; each broker learns of it from the metadata log a moment later, and
+        # an admin request goes to whichever broker
+        try:
+            [configs] = client.describe_configs([ConfigResource("topic", topic)]).values()
+            return configs.result()
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+            return None
+
+    configs = wait_for(configs_when_known, timeout=30, what=f"{topic}'s configs")
+    assert configs["min.insync.replicas"].value == "2"
+    meta = wait_for(lambda: client.list_topics(topic, timeout=30).topics[topic].partitions, timeout=30,
+                    what=f"{topic}'s partitions")
+    assert [sorted(p.replicas) for p in meta.values()] == [[1, 2, 3]]
 
 
 def test_records_produced_with_acks_all_while_their_leader_is_killed_are_consumed_once_each_and_in_order(

@@ -243,10 +243,12 @@ class GroupLag:
         self._admin = admin(bootstrap, **overrides)
         self._reader = consumer(group, bootstrap, **overrides)
 
-    def read(self, topics: Iterable[str], timeout: float = 30) -> dict[TopicPartition, int] | None:
-        """The lag on every partition of each of ``topics`` (physical names) the group has committed on (a
-        partition of such a topic it never committed counts from its start, where the group would begin reading
-        it); None when the group has committed on none of them."""
+    def read(self, topics: Iterable[str], timeout: float = 30, *,
+             committed_topics_only: bool = False) -> dict[TopicPartition, int] | None:
+        """The lag on every partition of each of ``topics`` (physical names): a partition the group never
+        committed counts from its start, where the group would begin reading it. With ``committed_topics_only``,
+        on the topics the group has committed on and no others, for a caller that names every topic of the
+        platform rather than the group's own. None when the group has committed on none of them."""
         known = self._admin.list_topics(timeout=timeout).topics
         partitions = [TopicPartition(t, p) for t in topics if t in known for p in sorted(known[t].partitions)]
         if not partitions:
@@ -255,20 +257,22 @@ class GroupLag:
                      for tp in self._reader.committed(partitions, timeout=timeout) if tp.offset >= 0}
         if not committed:
             return None
-        on = {topic for topic, _ in committed}
-        ends = end_offsets(self._admin, [tp for tp in partitions if tp.topic in on], timeout)
+        if committed_topics_only:
+            on = {topic for topic, _ in committed}
+            partitions = [tp for tp in partitions if tp.topic in on]
+        ends = end_offsets(self._admin, partitions, timeout)
         return {tp: max(0, end - committed.get((tp.topic, tp.partition), 0)) for tp, end in ends.items()}
 
     def close(self) -> None:
         self._reader.close()
 
 
-def group_lag(bootstrap: str | None, group: str, topics: Iterable[str],
-              timeout: float = 30) -> dict[TopicPartition, int] | None:
+def group_lag(bootstrap: str | None, group: str, topics: Iterable[str], timeout: float = 30, *,
+              committed_topics_only: bool = False) -> dict[TopicPartition, int] | None:
     """``GroupLag.read`` once, with clients of its own."""
     lag = GroupLag(bootstrap, group, **{"client.id": f"{group}-lag"})
     try:
-        return lag.read(topics, timeout)
+        return lag.read(topics, timeout, committed_topics_only=committed_topics_only)
     finally:
         lag.close()
 

@@ -672,3 +672,30 @@ def test_a_handler_is_told_how_long_the_event_it_applies_has_waited(infra, topic
     _run_until(consumer, lambda: consumer.stats.applied == len(events), "every event applied")
     assert told[0] == 0.0 and told[-1] >= 1.0 and told == sorted(told) and len(told) >= 3
     assert consumer.stats.dead_lettered == 0 and consumer.stats.retried_later >= 1
+
+
+def test_a_group_s_lag_counts_a_topic_it_has_not_committed_on_yet_from_its_start(infra, topic_prefix):
+    """Found by CI: a replay's group had committed on two of its three topics, and a lag read only on the topics
+    committed on said it had caught up before it had read the third."""
+    read_first, not_yet = physical("shops.events"), physical("customers.events")
+    producer = kafka_clients.producer(infra.bootstrap)
+    for topic, n in ((read_first, 2), (not_yet, 3)):
+        for i in range(n):
+            producer.produce(topic, key=b"k", value=b"{}", partition=0)
+    producer.flush()
+    group = f"probe-{uuid.uuid4().hex[:6]}"
+    committer = kafka_clients.consumer(group, infra.bootstrap)
+    try:
+        committer.commit(offsets=[kafka_clients.TopicPartition(read_first, 0, 2)], asynchronous=False)
+    finally:
+        committer.close()
+
+    lag = kafka_clients.group_lag(infra.bootstrap, group, [read_first, not_yet])
+    assert lag is not None
+    assert sum(n for tp, n in lag.items() if tp.topic == read_first) == 0
+    assert sum(n for tp, n in lag.items() if tp.topic == not_yet) == 3
+    assert group_lag(infra.bootstrap, group, [read_first, not_yet]) == 3
+
+    platform_wide = kafka_clients.group_lag(infra.bootstrap, group, [read_first, not_yet], committed_topics_only=True)
+    assert platform_wide is not None and {tp.topic for tp in platform_wide} == {read_first}
+    assert kafka_clients.group_lag(infra.bootstrap, f"{group}-none", [read_first, not_yet]) is None

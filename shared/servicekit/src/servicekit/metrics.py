@@ -121,7 +121,8 @@ def kafka_group_lag(group: str, bootstrap: str | None, timeout: float = 1.5,
     def ask() -> dict[str, int] | None:
         if not lag:
             lag.append(kafka_clients.GroupLag(bootstrap, group, **{"client.id": f"{group}-lag-metrics"}))
-        found = lag[0].read([physical(t.name) for t in event_topics()], timeout=timeout)
+        found = lag[0].read([physical(t.name) for t in event_topics()], timeout=timeout,
+                             committed_topics_only=True)
         if found is None:
             return None
         by_topic: dict[str, int] = {}

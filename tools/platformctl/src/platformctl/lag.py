@@ -40,7 +40,7 @@ def consumer_lag(bootstrap: str, timeout: float = 30) -> dict[str, dict[str, dic
     topics = [t for t in admin.list_topics(timeout=timeout).topics if not t.startswith("__")]
     out: dict[str, dict[str, dict[int, int]]] = {}
     for group in sorted(g.group_id for g in listed.valid):
-        lag = kafka_clients.group_lag(bootstrap, group, topics, timeout=timeout)
+        lag = kafka_clients.group_lag(bootstrap, group, topics, timeout=timeout, committed_topics_only=True)
         if not lag:
             continue
         per_topic: dict[str, dict[int, int]] = {}
