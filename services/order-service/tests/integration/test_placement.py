@@ -271,7 +271,7 @@ def test_a_mid_cycle_due_and_its_subscription_applied_at_once_by_two_consumer_pr
         orders, first):
     """Two members of the consumer group, each with its partitions, apply a mid-cycle OrderDue and the
     SubscriptionCreated it needs at the same moment (two transactions, neither seeing the other's): whichever
-    commits first, the due is placed (without the lock of dues.lock_for_waiting it waited for ever)."""
+    commits first, the due is placed (without the locks of dues.lock_what_decides it waited for ever)."""
     from order_harness import uid
 
     f = orders.feed
@@ -299,7 +299,7 @@ def test_a_mid_cycle_due_and_its_subscription_applied_at_once_by_two_consumer_pr
 def test_a_due_set_aside_and_the_unpause_applied_at_once_by_two_consumer_processes_end_in_one_order(orders, first):
     """Two members of the consumer group apply, at the same moment, an OrderDue of a paused subscription (set
     aside) and the SubscriptionUnpaused that takes such dues up: whichever commits first, the order is placed
-    (without the lock of dues.lock_for_waiting the due stayed set aside for an active subscription)."""
+    (without the locks of dues.lock_what_decides the due stayed set aside for an active subscription)."""
     f = orders.feed
     shop = f.shop()
     f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
@@ -321,3 +321,50 @@ def test_a_due_set_aside_and_the_unpause_applied_at_once_by_two_consumer_process
     order = orders.order_of(sub_id)
     assert order is not None and order["status"] == "placed"
     assert orders.scalar("SELECT state FROM order_dues WHERE subscription_id = %s", [sub_id]) == "placed"
+
+
+_CHANGES = {  # a change of the subscription that acts on its orders, and what the due must end as
+    "paused, open orders cancelled": ("SubscriptionPaused", lambda cycle: {
+        "open_orders": "cancel", "open_order_cycle_ids": [cycle["order_cycle_id"]]}),
+    "cancelled, open orders cancelled": ("SubscriptionCancelled", lambda cycle: {
+        "open_orders": "cancel", "open_order_cycle_ids": [cycle["order_cycle_id"]]}),
+    "occurrence skipped": ("OccurrenceSkipped", lambda cycle: {"order_cycle_id": cycle["order_cycle_id"]}),
+    "items changed": ("SubscriptionUpdated", lambda cycle: {
+        "changes": {"items": [{"variant_id": "eggs", "quantity": 3, "price_estimate": None}]},
+        "previous": {"items": [{"variant_id": "eggs", "quantity": 1, "price_estimate": None}]}}),
+}
+
+
+@pytest.mark.parametrize("first", ["due", "change"])
+@pytest.mark.parametrize("change", sorted(_CHANGES))
+def test_a_due_and_a_change_of_its_subscription_applied_at_once_by_two_consumer_processes_end_as_if_one_by_one(
+        orders, change, first):
+    """Two members of the consumer group apply, at the same moment, an OrderDue and a change of its subscription
+    that acts on the subscription's orders (a pause or a cancellation that cancels them, a skipped occurrence,
+    new items): whichever commits first, the outcome is one of the two orders of arrival. Without the placement
+    holding its subscriptions' locks (dues.lock_what_decides), the change's reaction found no order yet while the
+    placement read the subscription as it was: an order stayed placed for a paused subscription, or with the old
+    items."""
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
+    cycle = f.cycle(shop)
+    customer, _ = f.customer(shop)
+    sub_id = f.subscription(shop, customer, {"eggs": 1})
+    orders.settle()
+    event_type, payload = _CHANGES[change]
+    unsent: list = []
+    f.resend = unsent.append  # built as the feed would publish them, applied below by hand
+    try:
+        f.due(shop, cycle, sub_id, customer, reason="subscription_created")
+        f.subscription_event(event_type, shop, sub_id, **payload(cycle))
+    finally:
+        del f.resend
+    due, changed = unsent
+    _applied_at_once(orders, first, due, changed)
+    order = orders.order_of(sub_id)
+    if event_type == "SubscriptionUpdated":
+        assert order is not None and order["status"] == "placed"
+        assert [(ln["variant_id"], ln["quantity"]) for ln in orders.lines(order["order_id"])] == [("eggs", 3)]
+    else:  # set aside, or placed then cancelled
+        assert order is None or order["status"] == "cancelled", order

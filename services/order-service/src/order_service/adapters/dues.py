@@ -259,28 +259,29 @@ def _release_waiting(columns: tuple[str, ...]) -> str:
 SUBSCRIPTION_LOCKS = 64
 
 
-def lock_for_waiting(conn: psycopg.Connection, *, shop_id: str | None = None,
-                     subscription_ids: Iterable[str] = ()) -> None:
-    """Transaction-scoped advisory locks on a shop and on subscriptions, taken by a placement before it holds dues
-    back (waiting for their data, or set aside: a paused subscription, a skipped occurrence; it then reads the data
-    again) and by the reaction that takes such dues up (the data's arrival, the unpause, the resumed occurrence).
+def lock_what_decides(conn: psycopg.Connection, shop_id: str, subscription_ids: Iterable[str] = ()) -> None:
+    """Transaction-scoped advisory locks on a shop and on its subscriptions. A placement holds its shop's and its
+    subscriptions' from before it reads what decides its dues until it commits; a reaction to a change of that
+    data holds them before it looks for the dues or the orders the change acts on: the data a due waited for
+    arriving, a pause or a cancellation that cancels the open orders, an unpause, a skipped or resumed
+    occurrence, new items.
 
     Two consumer processes of the service (members of its group, each with its partitions) may apply a due and
-    what decides it at the same moment, each in a transaction that cannot see the other's: without the lock the
-    due could wait, or stay set aside, for a change already made. With it, the later of the two waits for the
-    earlier's commit and its next statement sees it.
+    a change of what decides it at the same moment, each in a transaction that cannot see the other's. Without
+    the lock, the due could wait, or stay set aside, for a change already made; or the change's reaction found
+    no order yet while the placement read the subscription as it was before the change. With it, the later of
+    the two waits for the earlier's commit and its next statement sees it.
 
-    One statement takes its locks in one order (by key). Subscriptions share ``SUBSCRIPTION_LOCKS`` locks (by a
-    hash of their id): an opening batch may hold many dues back in one transaction, and PostgreSQL's lock table
-    is small (max_locks_per_transaction); two subscriptions sharing one merely wait for each other, and two
-    transactions that took theirs in different statements and meet in a deadlock are a transient error (the
-    poll is redelivered)."""
-    buckets = {zlib.crc32(s.encode()) % SUBSCRIPTION_LOCKS for s in subscription_ids}
-    keys = sorted({*(["dues-wait:shop:" + shop_id] if shop_id else []),
-                   *(f"dues-wait:subscriptions:{b}" for b in buckets)})
-    if keys:
-        conn.execute("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
-                     "FROM unnest(%s::text[]) AS k ORDER BY 1) AS keys", [keys])
+    Every taker takes the shop's lock first, then its subscriptions' in one order, in one statement. A shop's
+    subscriptions share ``SUBSCRIPTION_LOCKS`` locks (by a hash of their id): an opening batch places many
+    subscriptions in one transaction, and PostgreSQL's lock table is small (max_locks_per_transaction); two
+    subscriptions sharing one merely wait for each other. A consumer's transaction applies several events and
+    may lock two shops in turn; two that meet in a deadlock get a transient error, and the poll is
+    redelivered."""
+    buckets = sorted({zlib.crc32(s.encode()) % SUBSCRIPTION_LOCKS for s in subscription_ids})
+    keys = [f"dues:{shop_id}", *(f"dues:{shop_id}:subscriptions:{b}" for b in buckets)]
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                 "FROM (SELECT k FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n) AS keys", [keys])
 
 
 def release_waiting(conn: psycopg.Connection, dues: DuesOf) -> list[dict[str, Any]]:

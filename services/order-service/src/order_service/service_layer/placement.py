@@ -82,17 +82,10 @@ def place_dues(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]], how
     if not due_rows:
         return []
     shop_id = due_rows[0]["shop_id"]
+    # another consumer process may be applying a change of what decides these dues at this moment: the lock makes
+    # one of the two wait for the other's commit (dues.lock_what_decides)
+    dues.lock_what_decides(conn, shop_id, [d["subscription_id"] for d in due_rows])
     shop, subs, fees, methods, skipped_occurrences = _what_decides(conn, due_rows)
-    if _lacking(due_rows, shop, subs, methods, None, cfg, warn=False):
-        # some would wait for their data: lock (dues.lock_for_waiting) and read it again, so that what another
-        # consumer process committed meanwhile is seen, and what is still to come releases them when it arrives
-        dues.lock_for_waiting(conn, shop_id=shop_id, subscription_ids=[d["subscription_id"] for d in due_rows])
-        shop, subs, fees, methods, skipped_occurrences = _what_decides(conn, due_rows)
-    elif held := _set_aside_subscriptions(due_rows, subs, skipped_occurrences):
-        # likewise for dues that would be set aside (paused, skipped) while another consumer process applies the
-        # unpause or the resumed occurrence that would take them up
-        dues.lock_for_waiting(conn, subscription_ids=held)
-        shop, subs, fees, methods, skipped_occurrences = _what_decides(conn, due_rows)
     due_rows = _hold_back_lacking(conn, due_rows, shop, subs, methods, how, cfg)
     if not due_rows:
         return []
@@ -147,19 +140,11 @@ def _what_decides(conn: psycopg.Connection, due_rows: Sequence[dict[str, Any]]
     return repository.shop(conn, shop_id), subs, fees, methods, skipped
 
 
-def _set_aside_subscriptions(due_rows: Sequence[dict[str, Any]], subs: dict[str, dict[str, Any]],
-                             skipped_occurrences: set[Pair]) -> list[str]:
-    """The subscriptions of the dues that would be set aside as things stand (``rules.set_aside_because``)."""
-    return sorted({d["subscription_id"] for d in due_rows if (sub := subs.get(d["subscription_id"])) is not None
-                   and rules.set_aside_because(sub["state"],
-                                               (d["subscription_id"], d["order_cycle_id"]) in skipped_occurrences)})
-
-
 def _lacking(due_rows: Sequence[dict[str, Any]], shop: dict[str, Any] | None, subs: dict[str, dict[str, Any]],
-             methods: dict[tuple[str, str], Any], known: set[str] | None, cfg: ReactionSettings, *,
-             warn: bool = True) -> dict[Pair, str]:
+             methods: dict[tuple[str, str], Any], known: set[str] | None, cfg: ReactionSettings
+             ) -> dict[Pair, str]:
     """What each due that cannot be placed yet lacks (shop, subscription, methods); ``known``: the catalog's
-    variants, when a due may wait for them (RetryLater while it keeps waiting, else placed, said if ``warn``)."""
+    variants, when a due may wait for them (RetryLater while it keeps waiting, else placed, and said)."""
     lacking = {}
     for d in due_rows:
         sub = subs.get(d["subscription_id"])
@@ -170,9 +155,8 @@ def _lacking(due_rows: Sequence[dict[str, Any]], shop: dict[str, Any] | None, su
             if rules.keeps_waiting_for_catalog(waited, cfg.catalog_wait_s):
                 raise RetryLater(f"subscription {d['subscription_id']} asks for products the catalog has not told "
                                  "of yet")
-            if warn:
-                log.warning("placing a due whose products the catalog has not told of",
-                            extra={"subscription_id": d["subscription_id"], "waited_s": round(waited, 1)})
+            log.warning("placing a due whose products the catalog has not told of",
+                        extra={"subscription_id": d["subscription_id"], "waited_s": round(waited, 1)})
         elif why:
             lacking[(d["subscription_id"], d["order_cycle_id"])] = why
     return lacking
@@ -324,8 +308,8 @@ def place_waiting(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings
     """Dues that waited for data are placed now, each as a single placement; a due of a cycle that has closed
     meanwhile is placed and confirmed at once. What they waited for may have come before the catalog: they may
     wait for it too (patient)."""
-    dues.lock_for_waiting(conn, shop_id=waiting.shop_id,  # see place_dues: a due may be left waiting meanwhile
-                          subscription_ids=[waiting.subscription_id] if waiting.subscription_id else [])
+    dues.lock_what_decides(conn, env.payload["shop_id"],  # see place_dues: a due may be left waiting meanwhile
+                           [waiting.subscription_id] if waiting.subscription_id else [])
     for due in release_waiting(conn, waiting):
         place_dues(conn, [due], Placing.alone(env, late=due["late"] or due["closed_at"] is not None, patient=True),
                    cfg)

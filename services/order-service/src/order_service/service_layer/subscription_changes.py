@@ -16,7 +16,7 @@ from datetime import datetime
 import psycopg
 
 from order_service.adapters import notifications, repository
-from order_service.adapters.dues import DuesOf, lock_for_waiting, release_set_aside
+from order_service.adapters.dues import DuesOf, lock_what_decides, release_set_aside
 from order_service.config import ReactionSettings
 from order_service.domain import editing, errors, propagation
 from order_service.domain.model import Order
@@ -31,6 +31,7 @@ def _variants(*item_lists: object) -> set[str]:
 
 def on_subscription_updated(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSettings) -> None:
     p = env.payload
+    _meet_placements(conn, env)
     orders = repository.placed_orders_for_update(conn, p["subscription_id"])
     if not orders:
         return
@@ -52,6 +53,13 @@ def on_subscription_updated(conn: psycopg.Connection, env: Envelope, _cfg: React
                    cause=env)
 
 
+def _meet_placements(conn: psycopg.Connection, env: Envelope) -> None:
+    """Before looking for the dues or the orders a change of the subscription acts on: a placement of its dues
+    that another consumer process is making at this moment, from the subscription as it was, has committed, or
+    waits for this change to commit and reads it (dues.lock_what_decides)."""
+    lock_what_decides(conn, env.payload["shop_id"], [env.payload["subscription_id"]])
+
+
 def cancel_order(conn: psycopg.Connection, order: Order, env: Envelope, cause: str, now: datetime) -> bool:
     """Cancel on the subscription's behalf; an order of a closed cycle is never touched."""
     try:
@@ -71,6 +79,7 @@ def on_subscription_stopped(cause: str):  # type: ignore[no-untyped-def]
         p = env.payload
         if p["open_orders"] != "cancel":
             return
+        _meet_placements(conn, env)
         for order in repository.placed_orders_for_update(conn, p["subscription_id"], p.get("open_order_cycle_ids")):
             cancel_order(conn, order, env, cause, env.occurred_at)
 
@@ -78,25 +87,26 @@ def on_subscription_stopped(cause: str):  # type: ignore[no-untyped-def]
 
 
 def on_subscription_unpaused(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
+    _meet_placements(conn, env)
     _place_set_aside(conn, env, cfg, DuesOf(subscription_id=env.payload["subscription_id"]))
 
 
 def _place_set_aside(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings, set_aside: DuesOf) -> None:
-    """Dues set aside (paused, skipped) whose cycle is still open are placed now, one run each. The lock meets
-    a placement that another consumer process is setting such a due aside at this moment (see place_dues)."""
-    lock_for_waiting(conn, subscription_ids=[set_aside.subscription_id] if set_aside.subscription_id else [])
+    """Dues set aside (paused, skipped) whose cycle is still open are placed now, one run each."""
     for due in release_set_aside(conn, set_aside, env.occurred_at):
         place_dues(conn, [due], Placing.alone(env), cfg)
 
 
 def on_occurrence_skipped(conn: psycopg.Connection, env: Envelope, _cfg: ReactionSettings) -> None:
     p = env.payload
+    _meet_placements(conn, env)
     for order in repository.placed_orders_for_update(conn, p["subscription_id"], [p["order_cycle_id"]]):
         cancel_order(conn, order, env, "occurrence_skipped", env.occurred_at)
 
 
 def on_occurrence_resumed(conn: psycopg.Connection, env: Envelope, cfg: ReactionSettings) -> None:
     p = env.payload
+    _meet_placements(conn, env)
     orders = repository.occurrence_orders_for_update(conn, p["subscription_id"], p["order_cycle_id"])
     for order in orders:
         if order.status != "cancelled":
