@@ -18,6 +18,8 @@ def problem(status: int, errors: dict | None = None, detail: str = "") -> tuple[
 def test_a_bad_address_gets_its_message_by_the_field_and_in_the_summary_and_is_kept(client, fake_http, csrf_of,
                                                                                     shop_id):
     page = client.get(f"/shops/{shop_id}/sign-in").get_data(as_text=True)
+    assert 'aria-describedby="email-hint"' in page
+    assert "aria-invalid" not in page  # "false" drew the style sheet's "valid" tick in the empty box
     resp = client.post(f"/shops/{shop_id}/sign-in", data={"csrf_token": csrf_of(page), "email": "ann at example"})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
