@@ -2,6 +2,8 @@
 allocation order, empty orders, mid-cycle and late dues (real Kafka and PostgreSQL)."""
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -238,6 +240,27 @@ def test_dues_whose_subscription_is_late_wait_for_it_without_holding_up_the_batc
     assert {o["subscription_id"] for o in orders.orders(shop)} == {known, missing, mid_missing}
 
 
+def _eggs_shop(orders):
+    """A shop selling eggs (stock not counted) with an open cycle, and one of its customers."""
+    f = orders.feed
+    shop = f.shop()
+    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
+    cycle = f.cycle(shop)
+    customer, _ = f.customer(shop)
+    return shop, cycle, customer
+
+
+@contextmanager
+def _kept_back(feed) -> Iterator[list]:
+    """The events the feed builds in the block, kept (in order) instead of published: applied by hand."""
+    unsent: list = []
+    feed.resend = unsent.append
+    try:
+        yield unsent
+    finally:
+        del feed.resend
+
+
 def _applied_at_once(orders, first: str, due, other_event) -> None:
     """Two members of the consumer group, each in its own transaction, apply ``due`` and ``other_event`` at the same
     moment: ``first`` ("due" or the other) is applied, then the other is applied in a second connection while the
@@ -275,19 +298,12 @@ def test_a_mid_cycle_due_and_its_subscription_applied_at_once_by_two_consumer_pr
     from order_harness import uid
 
     f = orders.feed
-    shop = f.shop()
-    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
-    cycle = f.cycle(shop)
-    customer, _ = f.customer(shop)
+    shop, cycle, customer = _eggs_shop(orders)
     orders.settle()
     sub_id = uid()
-    unsent: list = []
-    f.resend = unsent.append  # built as the feed would publish them, applied below by hand
-    try:
+    with _kept_back(f) as unsent:
         f.subscription(shop, customer, {"eggs": 2}, sub_id=sub_id)
         f.due(shop, cycle, sub_id, customer, reason="subscription_created")
-    finally:
-        del f.resend
     created, due = unsent
     _applied_at_once(orders, first, due, created)
     order = orders.order_of(sub_id)
@@ -301,21 +317,14 @@ def test_a_due_set_aside_and_the_unpause_applied_at_once_by_two_consumer_process
     aside) and the SubscriptionUnpaused that takes such dues up: whichever commits first, the order is placed
     (without the locks of dues.lock_what_decides the due stayed set aside for an active subscription)."""
     f = orders.feed
-    shop = f.shop()
-    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
-    cycle = f.cycle(shop)
-    customer, _ = f.customer(shop)
+    shop, cycle, customer = _eggs_shop(orders)
     sub_id = f.subscription(shop, customer, {"eggs": 1})
     f.subscription_event("SubscriptionPaused", shop, sub_id, open_orders="none", open_order_cycle_ids=[])
     orders.wait(lambda: orders.scalar("SELECT state FROM subscriptions WHERE subscription_id = %s", [sub_id])
                 == "paused", "the pause")
-    unsent: list = []
-    f.resend = unsent.append  # built as the feed would publish them, applied below by hand
-    try:
+    with _kept_back(f) as unsent:
         f.due(shop, cycle, sub_id, customer, reason="subscription_created")
         f.subscription_event("SubscriptionUnpaused", shop, sub_id)
-    finally:
-        del f.resend
     due, unpaused = unsent
     _applied_at_once(orders, first, due, unpaused)
     order = orders.order_of(sub_id)
@@ -346,20 +355,13 @@ def test_a_due_and_a_change_of_its_subscription_applied_at_once_by_two_consumer_
     placement read the subscription as it was: an order stayed placed for a paused subscription, or with the old
     items."""
     f = orders.feed
-    shop = f.shop()
-    f.variant(shop, "eggs", "Eggs", price=320, on_hand=None)
-    cycle = f.cycle(shop)
-    customer, _ = f.customer(shop)
+    shop, cycle, customer = _eggs_shop(orders)
     sub_id = f.subscription(shop, customer, {"eggs": 1})
     orders.settle()
     event_type, payload = _CHANGES[change]
-    unsent: list = []
-    f.resend = unsent.append  # built as the feed would publish them, applied below by hand
-    try:
+    with _kept_back(f) as unsent:
         f.due(shop, cycle, sub_id, customer, reason="subscription_created")
         f.subscription_event(event_type, shop, sub_id, **payload(cycle))
-    finally:
-        del f.resend
     due, changed = unsent
     _applied_at_once(orders, first, due, changed)
     order = orders.order_of(sub_id)
