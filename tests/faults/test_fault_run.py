@@ -3,9 +3,9 @@
 
 The short form runs in `make test`; the full forms (`make faults`, marker ``slow``) have 2,000 subscriptions and at
 least 20 kills, on one broker and on a three-node Kafka cluster (its busiest leader killed at the open, another
-broker stopped at the close; ``-k three`` runs that one alone). The short form and the full one on one broker run two
-members of order-service's and billing-service's consumer groups, each killed and restarted like any process (one of
-each on purpose, at the open and at the close). FAULT_SUBSCRIPTIONS, FAULT_KILLS, FAULT_CONSUMERS (members per group)
+broker stopped at the close; ``-k three`` runs that one alone). Every form runs two members of order-service's and
+billing-service's consumer groups, each killed and restarted like any process (one of each on purpose, at the open and
+at the close). FAULT_SUBSCRIPTIONS, FAULT_KILLS, FAULT_CONSUMERS (members per group)
 and FAULT_SEED override any form; the report is printed and saved in .local/faults/report-<form>.txt.
 """
 
@@ -60,9 +60,10 @@ THREE = 3
 @pytest.mark.parametrize("fault_stack", [{"kafka_nodes": THREE}], ids=["three-brokers"], indirect=True)
 def test_on_three_brokers_a_cycle_with_its_busiest_leader_killed_and_a_broker_stopped_loses_and_repeats_nothing(
         fault_stack, capsys):
-    """The full run on a three-node KRaft cluster (topics with 3 replicas, min.insync.replicas 2): the node leading
-    the busiest partition of the opening burst is killed (kill -9) and restarted, another is stopped gracefully
-    during the close and restarted; the report says how long the elections, the relays and the consumers waited."""
+    """The full run on a three-node KRaft cluster (topics with 3 replicas, min.insync.replicas 2), two members per
+    consumer group as in the other forms: the node leading the busiest partition of the opening burst is killed
+    (kill -9) and restarted, another is stopped gracefully during the close and restarted; the report says how long
+    the elections, the relays and the consumers waited."""
     cfg = FaultConfig.from_env("three-brokers", subscriptions=2000, min_kills=24, kill_every_s=(10.0, 25.0),
-                               kafka_nodes=THREE, kafka_down_s=20.0)
+                               kafka_nodes=THREE, kafka_down_s=20.0, consumers_per_group=2)
     run_and_report(fault_stack, cfg, capsys)
