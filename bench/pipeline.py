@@ -121,15 +121,12 @@ def _lag_without(stack: Stack, skip: str) -> int:
 
 
 def total_lag(bootstrap: str, skip: str = "\0") -> int:
-    """Records not yet committed by any consumer group of this (the bench's own) broker, on the topics each has
-    committed on (every topic is named, not the group's own)."""
-    from shared_events import kafka as kafka_clients
+    """Records not yet committed by any consumer group of this (the bench's own) broker whose name does not hold
+    ``skip``: ``platformctl lag``'s reading, summed."""
+    from platformctl.lag import consumer_lag
 
-    admin = kafka_clients.admin(bootstrap)
-    groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=30).result().valid]
-    topics = list(admin.list_topics(timeout=30).topics)
-    return sum(sum((kafka_clients.group_lag(bootstrap, group, topics, committed_topics_only=True) or {}).values())
-               for group in groups if skip not in group)
+    return sum(n for group, topics in consumer_lag(bootstrap).items() if skip not in group
+               for partitions in topics.values() for n in partitions.values())
 
 
 # -- memory ------------------------------------------------------------------------------------------------------
