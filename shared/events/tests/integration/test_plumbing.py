@@ -683,7 +683,7 @@ def test_a_group_s_lag_counts_a_topic_it_has_not_committed_on_yet_from_its_start
     read_first, not_yet = physical("shops.events"), physical("customers.events")
     producer = kafka_clients.producer(infra.bootstrap)
     for topic, n in ((read_first, 2), (not_yet, 3)):
-        for i in range(n):
+        for _ in range(n):
             producer.produce(topic, key=b"k", value=b"{}", partition=0)
     producer.flush()
     group = f"probe-{uuid.uuid4().hex[:6]}"
