@@ -49,6 +49,9 @@ def cycle_with_orders(web_system, *, locale: str) -> dict[str, Any]:
             raise
 
     wait_for(lambda: subscribe(ann, delivery), 30, "the catalog to reach subscription-service")
+    # each mid-cycle order takes its stock as it is placed: Ann's first. Subscribed at once, Bob's due could be
+    # placed before hers (a CI run gave Bob 2 eggs), and the story below would be the other way round
+    shop.wait_orders(1)
     subscribe(bob, pickup)
     orders = shop.wait_orders(2)
     return {"shop": shop, "cycle": cycle, "orders": [shop.order(o["order_id"]) for o in orders]}
